@@ -1,0 +1,183 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text;
+using GuestOps.Host;
+using GuestOps.Server.Authorization;
+using GuestOps.Server.Http;
+using GuestOps.Server.Sessions;
+using GuestOps.Soap;
+using GuestOps.Vim.Contracts;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Options;
+
+namespace GuestOps.Server;
+
+/// <summary>Composition of the server: configuration, services, Kestrel endpoints and routes. Program.cs and the
+/// benchmarks compose the same server through these three calls.</summary>
+public static partial class GuestOpsServer
+{
+    public static WebApplicationBuilder AddGuestOps(this WebApplicationBuilder builder, string[] args)
+    {
+        var environment = GuestOpsOptions.EnvironmentVariables
+            .Select(kv => (kv.Value, Environment.GetEnvironmentVariable(kv.Key)))
+            .Where(kv => kv.Item2 is not null)
+            .Select(kv => new KeyValuePair<string, string?>(kv.Value, kv.Item2));
+        builder.Configuration.AddInMemoryCollection(environment);
+        builder.Configuration.AddCommandLine(args, GuestOpsOptions.CommandLineSwitches);
+
+        var options = builder.Configuration.GetSection(GuestOpsOptions.Section).Get<GuestOpsOptions>() ?? new GuestOpsOptions();
+        builder.Services.Configure<GuestOpsOptions>(builder.Configuration.GetSection(GuestOpsOptions.Section));
+        Directory.CreateDirectory(options.StateDirectory);
+
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(new UserStore(options.StateDirectory));
+        builder.Services.AddSingleton(new ServerIdentity(StableUuid("server:" + options.StateDirectory)));
+        builder.Services.AddSingleton<IHostAgent>(sp => new HostAgent(VirtualMachines(options), sp.GetRequiredService<TimeProvider>()));
+        builder.Services.AddSingleton(sp => new Inventory(
+            sp.GetRequiredService<IHostAgent>(),
+            sp.GetRequiredService<UserStore>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ServerIdentity>(),
+            options.SessionIdleTimeout));
+        builder.Services.AddSingleton(_ => new VimOperationCatalog(VimContracts.All));
+        builder.Services.AddSingleton(sp => new SoapDispatcher(
+            sp.GetRequiredService<VimOperationCatalog>(),
+            Inventory.ManagedObjectTypes,
+            sp.GetRequiredService<Inventory>(),
+            new VimCallAuthorizer(sp.GetRequiredService<Inventory>().SessionManager),
+            sp.GetRequiredService<ILogger<SoapDispatcher>>(),
+            options.MaxSoapRequestBytes));
+        builder.Services.AddSingleton<SdkEndpoint>();
+        builder.Services.AddSingleton<VersionDocuments>();
+        builder.Services.AddHostedService<SessionReaper>();
+
+        builder.WebHost.ConfigureKestrel((context, kestrel) =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = options.MaxSoapRequestBytes + 1;
+            var logger = kestrel.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger("GuestOps.Server.Certificate");
+            X509CertificateHolder holder = new(() => ServerCertificate.LoadOrCreate(options, logger));
+            foreach (var url in options.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                var uri = new Uri(url.Replace("://*", "://0.0.0.0", StringComparison.Ordinal).Replace("://+", "://0.0.0.0", StringComparison.Ordinal));
+                var https = uri.Scheme == Uri.UriSchemeHttps;
+                void Configure(Microsoft.AspNetCore.Server.Kestrel.Core.ListenOptions listen)
+                {
+                    if (https)
+                    {
+                        listen.UseHttps(holder.Certificate);
+                    }
+                }
+
+                if (uri.Host == "localhost")
+                {
+                    kestrel.ListenLocalhost(uri.Port, Configure);
+                }
+                else if (uri.Host == "0.0.0.0")
+                {
+                    kestrel.ListenAnyIP(uri.Port, Configure);
+                }
+                else
+                {
+                    kestrel.Listen(IPAddress.Parse(uri.Host.Trim('[', ']')), uri.Port, Configure);
+                }
+            }
+        });
+        return builder;
+    }
+
+    public static WebApplication MapGuestOps(this WebApplication app)
+    {
+        var sdk = app.Services.GetRequiredService<SdkEndpoint>();
+        var documents = app.Services.GetRequiredService<VersionDocuments>();
+        app.MapPost("/sdk", sdk.HandleAsync);
+        app.MapPost("/sdk/vimService", sdk.HandleAsync);
+        app.MapGet("/sdk/vimServiceVersions.xml", documents.Versions);
+        app.MapGet("/sdk/{name}", documents.File);
+        app.MapMethods("/sdk", ["GET", "PUT", "DELETE", "PATCH"], context =>
+        {
+            context.Response.StatusCode = StatusCodes.Status405MethodNotAllowed;
+            context.Response.Headers.Allow = "POST";
+            return Task.CompletedTask;
+        });
+        EnsureRootUser(app);
+        return app;
+    }
+
+    /// <summary>Starts the server, prints where it listens, and waits for shutdown. A port that cannot be bound ends
+    /// the process with a message naming the setting.</summary>
+    public static async Task<int> RunGuestOpsAsync(this WebApplication app)
+    {
+        var options = app.Services.GetRequiredService<IOptions<GuestOpsOptions>>().Value;
+        try
+        {
+            await app.StartAsync();
+        }
+        catch (Exception e) when (e is IOException or SocketException || e.InnerException is SocketException)
+        {
+            Console.Error.WriteLine($"GuestOps cannot listen on {options.Urls}: {e.Message}");
+            Console.Error.WriteLine("Set the listen URLs with GUESTOPS_URLS, --urls or GuestOps:Urls in appsettings.json (e.g. https://127.0.0.1:8443).");
+            return 2;
+        }
+
+        foreach (var address in app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [])
+        {
+            Console.WriteLine($"GuestOps vSphere API endpoint: {address}/sdk");
+        }
+
+        Console.WriteLine($"State directory: {options.StateDirectory}");
+        await app.WaitForShutdownAsync();
+        return 0;
+    }
+
+    private static void EnsureRootUser(WebApplication app)
+    {
+        var users = app.Services.GetRequiredService<UserStore>();
+        if (!users.IsEmpty)
+        {
+            return;
+        }
+
+        var options = app.Services.GetRequiredService<IOptions<GuestOpsOptions>>().Value;
+        var password = options.RootPassword;
+        if (string.IsNullOrEmpty(password))
+        {
+            password = Convert.ToBase64String(RandomNumberGenerator.GetBytes(12)).Replace('/', 'x').Replace('+', 'y');
+            // Printed once, on the console only: never through logging.
+            Console.WriteLine($"Created vSphere user 'root' with password: {password}");
+        }
+
+        users.Set("root", "Administrator", password);
+    }
+
+    private static IEnumerable<VmConfiguration> VirtualMachines(GuestOpsOptions options) =>
+        options.VirtualMachines.Select((vm, i) => new VmConfiguration
+        {
+            Id = vm.Id ?? $"vm-{i + 1}",
+            Name = vm.Name,
+            Uuid = vm.Uuid ?? StableUuid("bios:" + vm.Name),
+            InstanceUuid = vm.InstanceUuid ?? StableUuid("instance:" + vm.Name),
+            GuestId = vm.GuestId,
+            GuestFullName = vm.GuestFullName,
+            NumCpu = vm.NumCpu,
+            MemoryMB = vm.MemoryMB,
+        });
+
+    /// <summary>A UUID derived from a name, so configured VMs keep their UUIDs across restarts.</summary>
+    private static string StableUuid(string name)
+    {
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(name));
+        hash[6] = (byte)((hash[6] & 0x0F) | 0x50);
+        hash[8] = (byte)((hash[8] & 0x3F) | 0x80);
+        return new Guid(hash.AsSpan(0, 16), bigEndian: true).ToString("D");
+    }
+
+    /// <summary>Loads the certificate once, when the first HTTPS endpoint needs it.</summary>
+    private sealed class X509CertificateHolder(Func<System.Security.Cryptography.X509Certificates.X509Certificate2> load)
+    {
+        private readonly Lazy<System.Security.Cryptography.X509Certificates.X509Certificate2> _certificate = new(load);
+
+        public System.Security.Cryptography.X509Certificates.X509Certificate2 Certificate => _certificate.Value;
+    }
+}

@@ -1,0 +1,130 @@
+using System.Collections.Concurrent;
+using GuestOps.Host;
+using GuestOps.Server.ManagedObjects;
+using GuestOps.Server.Sessions;
+using GuestOps.Soap;
+using GuestOps.Vim;
+
+namespace GuestOps.Server;
+
+/// <summary>
+/// Every managed object of this server: the singletons of ServiceContent, the inventory tree
+/// (root folder -> ha-datacenter -> vm folder -> VMs from the host agent) and, through sessions, per-session views.
+/// Resolves references for the dispatcher.
+/// </summary>
+public sealed class Inventory : IManagedObjectResolver
+{
+    /// <summary>Managed object ids. The singletons use the ids the captured clients address (vCenter-style names,
+    /// which ESXi-era clients accept as well); any stable id works.</summary>
+    public sealed record InventoryIds
+    {
+        public string ServiceInstance { get; init; } = "ServiceInstance";
+        public string PropertyCollector { get; init; } = "propertyCollector";
+        public string ViewManager { get; init; } = "ViewManager";
+        public string SessionManager { get; init; } = "SessionManager";
+        public string SearchIndex { get; init; } = "SearchIndex";
+        public string GuestOperationsManager { get; init; } = "guestOperationsManager";
+        public string GuestAuthManager { get; init; } = "guestOperationsAuthManager";
+        public string GuestFileManager { get; init; } = "guestOperationsFileManager";
+        public string GuestProcessManager { get; init; } = "guestOperationsProcessManager";
+        public string RootFolder { get; init; } = "group-d1";
+        public string Datacenter { get; init; } = "datacenter-2";
+        public string VmFolder { get; init; } = "folder-3";
+        public string HostFolder { get; init; } = "folder-4";
+        public string DatastoreFolder { get; init; } = "folder-5";
+        public string NetworkFolder { get; init; } = "folder-6";
+    }
+
+    private readonly Dictionary<ManagedObjectReference, ManagedObject> _singletons = [];
+    private readonly ConcurrentDictionary<string, VirtualMachine> _vms = new(StringComparer.Ordinal);
+    private readonly IHostAgent _hostAgent;
+    private readonly PropertyReader _reader;
+
+    public Inventory(IHostAgent hostAgent, UserStore users, TimeProvider time, ServerIdentity identity, TimeSpan sessionIdleTimeout)
+    {
+        _hostAgent = hostAgent;
+        _reader = new PropertyReader();
+        var ids = new InventoryIds();
+
+        RootFolder = new Folder(ids.RootFolder, "Datacenters", null, ["Folder", "Datacenter"], () => [Datacenter!], _reader);
+        Datacenter = new Datacenter(ids.Datacenter, "ha-datacenter", RootFolder, ids, () => VirtualMachines, _reader);
+        SessionManager = new SessionManager(ids.SessionManager, _reader, users, time, sessionIdleTimeout);
+        PropertyCollector = new PropertyCollector(ids.PropertyCollector, this, _reader);
+        ViewManager = new ViewManager(ids.ViewManager, this, _reader);
+        SearchIndex = new SearchIndex(ids.SearchIndex, this, _reader);
+        GuestOperationsManager = new GuestOperationsManager(
+            ids.GuestOperationsManager,
+            new GuestAuthManager(ids.GuestAuthManager, _reader),
+            new GuestFileManager(ids.GuestFileManager, _reader),
+            new GuestProcessManager(ids.GuestProcessManager, _reader),
+            _reader);
+        var content = new ServiceContent
+        {
+            rootFolder = RootFolder.Ref,
+            propertyCollector = PropertyCollector.Ref,
+            viewManager = ViewManager.Ref,
+            about = identity.About,
+            sessionManager = SessionManager.Ref,
+            searchIndex = SearchIndex.Ref,
+            guestOperationsManager = GuestOperationsManager.Ref,
+        };
+        ServiceInstance = new ServiceInstance(ids.ServiceInstance, () => content, time, _reader);
+
+        foreach (var obj in new ManagedObject[]
+        {
+            ServiceInstance, SessionManager, PropertyCollector, ViewManager, SearchIndex, GuestOperationsManager,
+            GuestOperationsManager.AuthManager, GuestOperationsManager.FileManager, GuestOperationsManager.ProcessManager,
+            RootFolder, Datacenter, Datacenter.VmFolder, Datacenter.HostFolder, Datacenter.DatastoreFolder, Datacenter.NetworkFolder,
+        })
+        {
+            _singletons.Add(obj.Ref, obj);
+        }
+    }
+
+    /// <summary>Every concrete managed object class, for binding operations to methods at start-up.</summary>
+    public static IReadOnlyList<Type> ManagedObjectTypes { get; } = typeof(ManagedObject).Assembly.GetTypes()
+        .Where(t => t.IsSubclassOf(typeof(ManagedObject)) && !t.IsAbstract)
+        .ToArray();
+
+    public ServiceInstance ServiceInstance { get; }
+
+    public SessionManager SessionManager { get; }
+
+    public PropertyCollector PropertyCollector { get; }
+
+    public ViewManager ViewManager { get; }
+
+    public SearchIndex SearchIndex { get; }
+
+    public GuestOperationsManager GuestOperationsManager { get; }
+
+    public Folder RootFolder { get; }
+
+    public Datacenter Datacenter { get; }
+
+    /// <summary>The VMs the host agent reports now.</summary>
+    public IEnumerable<VirtualMachine> VirtualMachines => _hostAgent.ListVirtualMachines().Select(VirtualMachineFor);
+
+    public object? Resolve(ManagedObjectReference reference, VimCall call) => Find(reference, call.Session as Session);
+
+    public ManagedObject? Find(ManagedObjectReference reference, Session? session)
+    {
+        if (_singletons.TryGetValue(reference, out var singleton))
+        {
+            return singleton;
+        }
+
+        switch (reference.type)
+        {
+            case "VirtualMachine":
+                return _hostAgent.GetVirtualMachine(reference.Value) is { } snapshot ? VirtualMachineFor(snapshot) : null;
+            case "ContainerView":
+                return session is not null && session.Views.TryGetValue(reference.Value, out var view) ? view : null;
+            default:
+                return null;
+        }
+    }
+
+    private VirtualMachine VirtualMachineFor(VmSnapshot snapshot) =>
+        _vms.GetOrAdd(snapshot.Configuration.Id, static (_, state) => new VirtualMachine(state.snapshot, state.self.Datacenter.VmFolder, state.self._hostAgent, state.self._reader), (snapshot, self: this));
+}

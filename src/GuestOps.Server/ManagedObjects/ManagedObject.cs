@@ -1,0 +1,42 @@
+using GuestOps.Soap;
+using GuestOps.Vim;
+
+namespace GuestOps.Server.ManagedObjects;
+
+/// <summary>
+/// Base of every managed object this server exposes. The class name is the vSphere type name, and the class
+/// hierarchy is vSphere's (VirtualMachine : ManagedEntity : ManagedObject), which PropertySpec and TraversalSpec
+/// type matching rely on. Properties are declared in a per-class <see cref="PropertyTable{T}"/>.
+/// </summary>
+public abstract class ManagedObject
+{
+    protected ManagedObject(string id, PropertyReader reader)
+    {
+        Ref = new ManagedObjectReference(GetType().Name, id);
+        Reader = reader;
+    }
+
+    public ManagedObjectReference Ref { get; }
+
+    protected PropertyReader Reader { get; }
+
+    /// <summary>Managed properties, in declaration order.</summary>
+    public abstract PropertyTable Properties { get; }
+
+    /// <summary>True when this object is of the vSphere type <paramref name="typeName"/> or a subtype of it.</summary>
+    public bool IsOfType(string typeName)
+    {
+        for (var t = GetType(); t is not null && t != typeof(object); t = t.BaseType)
+        {
+            if (t.Name == typeName)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>pyVmomi 8's single-property read (reference 1.7).</summary>
+    public object? Fetch(VimCall call, string prop) => Reader.Fetch(this, prop, call);
+}

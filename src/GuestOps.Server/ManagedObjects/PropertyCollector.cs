@@ -1,0 +1,217 @@
+using System.Security.Cryptography;
+using GuestOps.Server.Sessions;
+using GuestOps.Soap;
+using GuestOps.Vim;
+
+namespace GuestOps.Server.ManagedObjects;
+
+/// <summary>
+/// vmodl.query.PropertyCollector: walks ObjectSpecs and TraversalSpecs (named recursion included) over the inventory,
+/// and reads the PropertySpecs that apply to each object's type or a supertype. Unset properties are left out.
+/// </summary>
+public sealed class PropertyCollector(string id, Inventory inventory, PropertyReader reader) : ManagedObject(id, reader)
+{
+    private static readonly PropertyTable<PropertyCollector> Table = new();
+
+    public override PropertyTable Properties => Table;
+
+    public Task<ObjectContent[]> RetrieveProperties(VimCall call, PropertyFilterSpec[] specSet) =>
+        Task.FromResult(Collect(call, specSet).ToArray());
+
+    public Task<RetrieveResult?> RetrievePropertiesEx(VimCall call, PropertyFilterSpec[] specSet, RetrieveOptions options)
+    {
+        var objects = Collect(call, specSet).ToList();
+        if (objects.Count == 0)
+        {
+            return Task.FromResult<RetrieveResult?>(null);
+        }
+
+        var max = options.maxObjects is > 0 ? options.maxObjects.Value : int.MaxValue;
+        if (objects.Count <= max)
+        {
+            return Task.FromResult<RetrieveResult?>(new RetrieveResult { objects = objects.ToArray() });
+        }
+
+        var session = RequireSession(call);
+        var token = Convert.ToHexString(RandomNumberGenerator.GetBytes(12));
+        session.PendingResults[token] = new Queue<ObjectContent>(objects.Skip(max));
+        return Task.FromResult<RetrieveResult?>(new RetrieveResult { token = token, objects = objects.Take(max).ToArray() });
+    }
+
+    public Task<RetrieveResult> ContinueRetrievePropertiesEx(VimCall call, string token)
+    {
+        var session = RequireSession(call);
+        if (!session.PendingResults.TryGetValue(token, out var pending))
+        {
+            throw new VimFaultException(new InvalidArgument { invalidProperty = "token" }, "A specified parameter was not correct: token");
+        }
+
+        lock (pending)
+        {
+            // The remainder goes out in one piece: the client asked for a page size only on the first call.
+            var objects = pending.ToArray();
+            pending.Clear();
+            session.PendingResults.TryRemove(token, out _);
+            return Task.FromResult(new RetrieveResult { objects = objects });
+        }
+    }
+
+    public Task CancelRetrievePropertiesEx(VimCall call, string token)
+    {
+        RequireSession(call).PendingResults.TryRemove(token, out _);
+        return Task.CompletedTask;
+    }
+
+    private IEnumerable<ObjectContent> Collect(VimCall call, PropertyFilterSpec[] specSet)
+    {
+        foreach (var spec in specSet)
+        {
+            var named = new Dictionary<string, TraversalSpec>(StringComparer.Ordinal);
+            foreach (var objectSpec in spec.objectSet)
+            {
+                CollectNamed(objectSpec.selectSet, named);
+            }
+
+            var selected = new List<ManagedObject>();
+            var seen = new HashSet<ManagedObjectReference>();
+            var missing = new List<ObjectContent>();
+            foreach (var objectSpec in spec.objectSet)
+            {
+                if (inventory.Find(objectSpec.obj, call.Session as Session) is not { } start)
+                {
+                    var fault = new ManagedObjectNotFound { obj = objectSpec.obj };
+                    if (spec.reportMissingObjectsInResults == true)
+                    {
+                        missing.Add(new ObjectContent
+                        {
+                            obj = objectSpec.obj,
+                            missingSet = [new MissingProperty { path = "", fault = new LocalizedMethodFault { fault = fault, localizedMessage = "The object has already been deleted or has not been completely created" } }],
+                        });
+                        continue;
+                    }
+
+                    throw new VimFaultException(fault, $"The object '{objectSpec.obj}' has already been deleted or has not been completely created");
+                }
+
+                Visit(start, objectSpec.skip == true, objectSpec.selectSet, named, selected, seen, call, new HashSet<(ManagedObjectReference, SelectionSpec)>());
+            }
+
+            foreach (var obj in selected)
+            {
+                var content = Read(obj, spec.propSet, call);
+                if (content is not null)
+                {
+                    yield return content;
+                }
+            }
+
+            foreach (var content in missing)
+            {
+                yield return content;
+            }
+        }
+    }
+
+    private void Visit(
+        ManagedObject obj,
+        bool skip,
+        SelectionSpec[]? selectSet,
+        Dictionary<string, TraversalSpec> named,
+        List<ManagedObject> selected,
+        HashSet<ManagedObjectReference> seen,
+        VimCall call,
+        HashSet<(ManagedObjectReference, SelectionSpec)> walked)
+    {
+        if (!skip && seen.Add(obj.Ref))
+        {
+            selected.Add(obj);
+        }
+
+        foreach (var selection in selectSet ?? [])
+        {
+            var traversal = selection as TraversalSpec
+                ?? (selection.name is not null && named.TryGetValue(selection.name, out var byName) ? byName
+                    : throw new VimFaultException(new InvalidArgument { invalidProperty = "selectSet" }, $"Unknown selection '{selection.name}'."));
+            if (!obj.IsOfType(traversal.type) || !walked.Add((obj.Ref, traversal)))
+            {
+                continue;
+            }
+
+            if (obj.Properties.Find(traversal.path) is null)
+            {
+                throw new VimFaultException(new InvalidProperty { name = traversal.path }, $"Property '{traversal.path}' does not exist on {traversal.type}.");
+            }
+
+            foreach (var next in References(Reader.Read(obj, traversal.path, call)))
+            {
+                if (inventory.Find(next, call.Session as Session) is { } target)
+                {
+                    Visit(target, traversal.skip == true, traversal.selectSet, named, selected, seen, call, walked);
+                }
+            }
+        }
+    }
+
+    private ObjectContent? Read(ManagedObject obj, PropertySpec[] propSet, VimCall call)
+    {
+        var paths = new List<string>();
+        var matched = false;
+        foreach (var propertySpec in propSet)
+        {
+            if (!obj.IsOfType(propertySpec.type))
+            {
+                continue;
+            }
+
+            matched = true;
+            if (propertySpec.all == true)
+            {
+                paths.AddRange(obj.Properties.All.Where(p => p.Anonymous || call.Session is not null).Select(p => p.Name));
+            }
+
+            paths.AddRange(propertySpec.pathSet ?? []);
+        }
+
+        if (!matched)
+        {
+            return null;
+        }
+
+        var values = new List<DynamicProperty>();
+        foreach (var path in paths.Distinct(StringComparer.Ordinal))
+        {
+            var value = Reader.Read(obj, path, call);
+            if (value is not null)
+            {
+                values.Add(new DynamicProperty { name = path, val = value });
+            }
+        }
+
+        return new ObjectContent { obj = obj.Ref, propSet = values.Count > 0 ? values.ToArray() : null };
+    }
+
+    private static IEnumerable<ManagedObjectReference> References(object? value) => value switch
+    {
+        ManagedObjectReference single => [single],
+        ArrayOfManagedObjectReference many => many.ManagedObjectReference,
+        _ => [],
+    };
+
+    private static void CollectNamed(SelectionSpec[]? selectSet, Dictionary<string, TraversalSpec> named)
+    {
+        foreach (var traversal in (selectSet ?? []).OfType<TraversalSpec>())
+        {
+            if (traversal.name is not null && named.TryAdd(traversal.name, traversal))
+            {
+                CollectNamed(traversal.selectSet, named);
+            }
+            else if (traversal.name is null)
+            {
+                CollectNamed(traversal.selectSet, named);
+            }
+        }
+    }
+
+    private static Session RequireSession(VimCall call) => call.Session as Session
+        ?? throw new VimFaultException(new NotAuthenticated { @object = call.This, privilegeId = Privileges.SystemView }, "The session is not authenticated.");
+}

@@ -1,0 +1,122 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using GuestOps.Server.Sessions;
+using GuestOps.Soap;
+using GuestOps.Vim;
+
+namespace GuestOps.Server.ManagedObjects;
+
+/// <summary>vim.SessionManager: Login, Logout, SessionIsActive and the <c>currentSession</c> property.</summary>
+public sealed partial class SessionManager : ManagedObject
+{
+    private static readonly PropertyTable<SessionManager> Table = new PropertyTable<SessionManager>()
+        .Add("currentSession", (m, call) => (call.Session as Session)?.ToUserSession(), anonymous: true);
+
+    private readonly ConcurrentDictionary<string, Session> _sessions = new(StringComparer.Ordinal);
+    private readonly UserStore _users;
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _idleTimeout;
+
+    public SessionManager(string id, PropertyReader reader, UserStore users, TimeProvider time, TimeSpan idleTimeout)
+        : base(id, reader)
+    {
+        _users = users;
+        _time = time;
+        _idleTimeout = idleTimeout;
+    }
+
+    public override PropertyTable Properties => Table;
+
+    public Task<UserSession> Login(VimCall call, string userName, string password, string? locale)
+    {
+        // PBKDF2 is deliberately slow: keep it off the request thread pool's fast path.
+        return Task.Run(() =>
+        {
+            var user = _users.Verify(userName, password)
+                ?? throw new VimFaultException(new InvalidLogin(), "Cannot complete login due to an incorrect user name or password.");
+            if (call.Session is Session previous)
+            {
+                End(previous);
+            }
+
+            var session = new Session(NewKey(), user, Now, call.Request.ClientAddress, call.Request.UserAgent, string.IsNullOrEmpty(locale) ? "en" : locale);
+            session.Touch(Now);
+            _sessions[session.Key] = session;
+            call.Session = session;
+            call.IssuedSessionKey = session.Key;
+            return session.ToUserSession();
+        }, call.CancellationToken);
+    }
+
+    public Task Logout(VimCall call)
+    {
+        if (call.Session is Session session)
+        {
+            End(session);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task<bool> SessionIsActive(VimCall call, string sessionID, string userName) =>
+        Task.FromResult(Find(sessionID) is { } session && session.UserName == userName);
+
+    /// <summary>The live session with that key, refreshed as active; null when unknown or idle too long.</summary>
+    public Session? Touch(string key)
+    {
+        var session = Find(key);
+        session?.Touch(Now);
+        return session;
+    }
+
+    /// <summary>Ends sessions idle for longer than the timeout.</summary>
+    public int RemoveExpired()
+    {
+        var removed = 0;
+        foreach (var session in _sessions.Values)
+        {
+            if (IsExpired(session))
+            {
+                End(session);
+                removed++;
+            }
+        }
+
+        return removed;
+    }
+
+    private Session? Find(string key)
+    {
+        if (!_sessions.TryGetValue(key, out var session))
+        {
+            return null;
+        }
+
+        if (IsExpired(session))
+        {
+            End(session);
+            return null;
+        }
+
+        return session;
+    }
+
+    private bool IsExpired(Session session) => Now - session.LastActiveTime > _idleTimeout;
+
+    private void End(Session session)
+    {
+        _sessions.TryRemove(session.Key, out _);
+        session.Views.Clear();
+        session.PendingResults.Clear();
+    }
+
+    private DateTime Now => _time.GetUtcNow().UtcDateTime;
+
+    private static string NewKey()
+    {
+        // 128 random bits in the GUID-like shape vSphere clients expect to see.
+        Span<byte> bytes = stackalloc byte[16];
+        RandomNumberGenerator.Fill(bytes);
+        return new Guid(bytes).ToString("D");
+    }
+}

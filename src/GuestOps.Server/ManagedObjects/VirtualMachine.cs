@@ -1,0 +1,133 @@
+using GuestOps.Host;
+using GuestOps.Vim;
+
+namespace GuestOps.Server.ManagedObjects;
+
+/// <summary>vim.VirtualMachine: identity, power state and the guest state the host agent reports.</summary>
+public sealed class VirtualMachine : ManagedEntity
+{
+    private static readonly PropertyTable<VirtualMachine> Table = new PropertyTable<VirtualMachine>(EntityProperties)
+        .Add("parentVApp", _ => null)
+        .Add("resourcePool", _ => null)
+        .Add("runtime", vm => vm.Runtime(vm.Snapshot))
+        .Add("config", vm => vm.Config(vm.Snapshot))
+        .Add("guest", vm => Guest(vm.Snapshot))
+        .Add("guestHeartbeatStatus", vm => vm.Snapshot.Agent.Running ? ManagedEntityStatus.Green : ManagedEntityStatus.Gray)
+        .Add("summary", vm => vm.Summary(vm.Snapshot));
+
+    private readonly IHostAgent _hostAgent;
+    private readonly VmSnapshot _registered;
+
+    public VirtualMachine(VmSnapshot registered, Folder parent, IHostAgent hostAgent, PropertyReader reader)
+        : base(registered.Configuration.Id, reader)
+    {
+        _registered = registered;
+        _hostAgent = hostAgent;
+        Parent = parent;
+    }
+
+    public override PropertyTable Properties => Table;
+
+    public override string Name => Snapshot.Configuration.Name;
+
+    public override ManagedEntity? Parent { get; }
+
+    /// <summary>The host agent's current view of this VM.</summary>
+    public VmSnapshot Snapshot => _hostAgent.GetVirtualMachine(Ref.Value) ?? _registered;
+
+    private VirtualMachineRuntimeInfo Runtime(VmSnapshot s) => new()
+    {
+        connectionState = VirtualMachineConnectionState.Connected,
+        powerState = PowerState(s.PowerState),
+        toolsInstallerMounted = false,
+        bootTime = s.PowerState == VmPowerState.PoweredOn ? s.BootTime : null,
+        numMksConnections = 0,
+    };
+
+    private VirtualMachineConfigInfo Config(VmSnapshot s) => new()
+    {
+        changeVersion = s.BootTime?.ToString("O") ?? "",
+        modified = DateTime.UnixEpoch,
+        name = s.Configuration.Name,
+        guestFullName = s.Configuration.GuestFullName,
+        version = "vmx-19",
+        uuid = s.Configuration.Uuid,
+        instanceUuid = s.Configuration.InstanceUuid,
+        template = false,
+        guestId = s.Configuration.GuestId,
+        alternateGuestName = "",
+        files = new VirtualMachineFileInfo { vmPathName = VmPathName(s) },
+        flags = new VirtualMachineFlagInfo(),
+        defaultPowerOps = new VirtualMachineDefaultPowerOpInfo(),
+        hardware = new VirtualHardware { numCPU = s.Configuration.NumCpu, numCoresPerSocket = 1, memoryMB = s.Configuration.MemoryMB },
+    };
+
+    private static GuestInfo Guest(VmSnapshot s)
+    {
+        var running = s.PowerState == VmPowerState.PoweredOn && s.Agent.Running;
+        return new GuestInfo
+        {
+            toolsStatus = running ? VirtualMachineToolsStatus.ToolsOk : VirtualMachineToolsStatus.ToolsNotRunning,
+            toolsVersionStatus = running ? "guestToolsCurrent" : "guestToolsNotInstalled",
+            toolsVersionStatus2 = running ? "guestToolsCurrent" : "guestToolsNotInstalled",
+            toolsRunningStatus = running ? "guestToolsRunning" : "guestToolsNotRunning",
+            toolsVersion = running ? s.Agent.ToolsVersion : "0",
+            toolsInstallType = running ? "guestToolsTypeOpenVMTools" : null,
+            guestId = s.Configuration.GuestId,
+            guestFamily = running ? s.Agent.GuestFamily : null,
+            guestFullName = running ? s.Agent.GuestFullName ?? s.Configuration.GuestFullName : null,
+            hostName = running ? s.Agent.HostName : null,
+            ipAddress = running ? s.Agent.IpAddress : null,
+            guestState = running ? "running" : "notRunning",
+            guestOperationsReady = running && s.Agent.OperationsReady,
+            interactiveGuestOperationsReady = false,
+        };
+    }
+
+    private VirtualMachineSummary Summary(VmSnapshot s)
+    {
+        var guest = Guest(s);
+        return new VirtualMachineSummary
+        {
+            vm = Ref,
+            runtime = Runtime(s),
+            guest = new VirtualMachineGuestSummary
+            {
+                guestId = guest.guestId,
+                guestFullName = guest.guestFullName,
+                toolsStatus = guest.toolsStatus,
+                toolsVersionStatus = guest.toolsVersionStatus,
+                toolsVersionStatus2 = guest.toolsVersionStatus2,
+                toolsRunningStatus = guest.toolsRunningStatus,
+                hostName = guest.hostName,
+                ipAddress = guest.ipAddress,
+            },
+            config = new VirtualMachineConfigSummary
+            {
+                name = s.Configuration.Name,
+                template = false,
+                vmPathName = VmPathName(s),
+                memorySizeMB = s.Configuration.MemoryMB,
+                numCpu = s.Configuration.NumCpu,
+                uuid = s.Configuration.Uuid,
+                instanceUuid = s.Configuration.InstanceUuid,
+                guestId = s.Configuration.GuestId,
+                guestFullName = s.Configuration.GuestFullName,
+            },
+            quickStats = new VirtualMachineQuickStats
+            {
+                guestHeartbeatStatus = guest.guestState == "running" ? ManagedEntityStatus.Green : ManagedEntityStatus.Gray,
+            },
+            overallStatus = ManagedEntityStatus.Green,
+        };
+    }
+
+    private static string VmPathName(VmSnapshot s) => $"[datastore1] {s.Configuration.Name}/{s.Configuration.Name}.vmx";
+
+    private static VirtualMachinePowerState PowerState(VmPowerState state) => state switch
+    {
+        VmPowerState.PoweredOn => VirtualMachinePowerState.PoweredOn,
+        VmPowerState.Suspended => VirtualMachinePowerState.Suspended,
+        _ => VirtualMachinePowerState.PoweredOff,
+    };
+}

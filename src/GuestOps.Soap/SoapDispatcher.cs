@@ -1,0 +1,157 @@
+using System.Xml;
+using GuestOps.Vim;
+using Microsoft.Extensions.Logging;
+
+namespace GuestOps.Soap;
+
+/// <summary>Result of one SOAP exchange: the HTTP status to send and, after Login, the session to set as a cookie.</summary>
+public readonly record struct SoapResult(int StatusCode, string? IssuedSessionKey);
+
+/// <summary>
+/// The vim25 SOAP dispatcher: reads the envelope, finds the operation by the body element's local name, deserializes
+/// its parameters with the operation's XmlSerializer, authorizes, resolves <c>_this</c>, invokes the managed object and
+/// writes the response or the vim fault (HTTP 500, ServerFaultCode, detail named after the declared fault).
+/// </summary>
+public sealed partial class SoapDispatcher
+{
+    private readonly VimOperationCatalog _catalog;
+    private readonly ImplementationBinder _binder;
+    private readonly IManagedObjectResolver _resolver;
+    private readonly IVimCallAuthorizer _authorizer;
+    private readonly ILogger<SoapDispatcher> _logger;
+    private readonly XmlReaderSettings _readerSettings;
+
+    public SoapDispatcher(
+        VimOperationCatalog catalog,
+        IEnumerable<Type> implementationTypes,
+        IManagedObjectResolver resolver,
+        IVimCallAuthorizer authorizer,
+        ILogger<SoapDispatcher> logger,
+        long maxRequestCharacters = 16 * 1024 * 1024)
+    {
+        _catalog = catalog;
+        _binder = new ImplementationBinder(catalog, implementationTypes);
+        _resolver = resolver;
+        _authorizer = authorizer;
+        _logger = logger;
+        _readerSettings = SoapEnvelope.ReaderSettings(maxRequestCharacters);
+    }
+
+    /// <summary>Dispatches one request held in <paramref name="request"/> (seekable) and writes the envelope to <paramref name="response"/>.</summary>
+    public async Task<SoapResult> DispatchAsync(Stream request, SoapRequestInfo info, Stream response, CancellationToken cancellationToken)
+    {
+        VimOperation? operation = null;
+        ManagedObjectReference? @this = null;
+        try
+        {
+            string operationName;
+            try
+            {
+                (operationName, @this) = SoapEnvelope.Scan(request, _readerSettings);
+            }
+            catch (XmlException e)
+            {
+                throw new SoapRequestException("The request is not well-formed XML: " + e.Message, e);
+            }
+
+            if (!_catalog.TryGet(operationName, out operation))
+            {
+                throw Fault(new MethodNotFound { receiver = @this ?? new ManagedObjectReference(), method = operationName },
+                    $"Unknown method: '{operationName}'");
+            }
+
+            var arguments = ReadArguments(request, operation);
+            @this = (ManagedObjectReference)arguments[0]!;
+            var call = new VimCall(operation, @this, arguments, info, cancellationToken);
+            await _authorizer.AuthorizeAsync(call).ConfigureAwait(false);
+
+            var target = _resolver.Resolve(@this, call)
+                ?? throw Fault(new ManagedObjectNotFound { obj = @this }, $"The object '{@this}' has already been deleted or has not been completely created");
+            var invoke = _binder.Find(target.GetType(), operation)
+                ?? throw Fault(new MethodNotFound { receiver = @this, method = operation.Name }, $"Method {operation.Name} is not supported by {@this.type}");
+
+            var result = await invoke(target, call).ConfigureAwait(false);
+            WriteResult(response, operation, result);
+            return new SoapResult(200, call.IssuedSessionKey);
+        }
+        catch (VimFaultException e)
+        {
+            LogFault(_logger, operation?.Name ?? "?", e.Fault.GetType().Name, e.Message);
+            WriteFault(response, operation, e.Fault, e.Message);
+        }
+        catch (SoapRequestException e)
+        {
+            LogInvalidRequest(_logger, operation?.Name ?? "?", e.Message);
+            WriteFault(response, operation, new InvalidRequest(), e.Message);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception e)
+        {
+            LogInternalError(_logger, operation?.Name ?? "?", e);
+            WriteFault(response, operation, new SystemError { reason = "Internal server error" }, "A general system error occurred: internal error");
+        }
+
+        return new SoapResult(500, null);
+    }
+
+    private object?[] ReadArguments(Stream request, VimOperation operation)
+    {
+        request.Position = 0;
+        object?[] arguments;
+        try
+        {
+            using var reader = SoapEnvelope.OpenOperation(request, _readerSettings);
+            arguments = (object?[])operation.RequestSerializer.Deserialize(reader)!;
+        }
+        catch (InvalidOperationException e)
+        {
+            // XmlSerializer wraps the cause: unknown xsi:type, a value of the wrong form, ...
+            var cause = e.InnerException?.Message ?? e.Message;
+            throw new SoapRequestException($"Cannot read the parameters of {operation.Name}: {cause}", e);
+        }
+        catch (XmlException e)
+        {
+            throw new SoapRequestException($"Cannot read the parameters of {operation.Name}: {e.Message}", e);
+        }
+
+        for (var i = 0; i < arguments.Length; i++)
+        {
+            if (arguments[i] is null && operation.RequiredParameters[i])
+            {
+                throw i == 0
+                    ? new SoapRequestException($"{operation.Name}: the required parameter _this is missing.")
+                    : Fault(new InvalidArgument { invalidProperty = operation.Parameters[i].Name }, $"A specified parameter was not correct: {operation.Parameters[i].Name}");
+            }
+        }
+
+        return arguments;
+    }
+
+    private static void WriteResult(Stream response, VimOperation operation, object? result)
+    {
+        using var writer = SoapEnvelope.StartEnvelope(response);
+        operation.ResponseSerializer.Serialize(writer, operation.ResultType is null ? Array.Empty<object?>() : new[] { result });
+        SoapEnvelope.EndEnvelope(writer);
+    }
+
+    private void WriteFault(Stream response, VimOperation? operation, MethodFault fault, string message)
+    {
+        response.SetLength(0);
+        var detailName = operation?.DetailElementName(fault.GetType())
+            ?? (fault is RuntimeFault ? "RuntimeFaultFault" : fault.GetType().Name + "Fault");
+        using var writer = SoapEnvelope.StartEnvelope(response);
+        writer.WriteStartElement("soapenv", "Fault", VimNamespaces.SoapEnvelope);
+        writer.WriteElementString("faultcode", "ServerFaultCode");
+        writer.WriteElementString("faultstring", message);
+        writer.WriteStartElement("detail");
+        _catalog.FaultSerializer(detailName).Serialize(writer, new object[] { fault });
+        writer.WriteEndElement();
+        writer.WriteEndElement();
+        SoapEnvelope.EndEnvelope(writer);
+    }
+
+    private static VimFaultException Fault(MethodFault fault, string message) => new(fault, message);
+}

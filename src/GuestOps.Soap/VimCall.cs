@@ -1,0 +1,57 @@
+using GuestOps.Vim;
+
+namespace GuestOps.Soap;
+
+/// <summary>What the HTTP layer knows about a SOAP request before it is read.</summary>
+public sealed record SoapRequestInfo(string? SessionKey, string? ClientAddress, string? UserAgent);
+
+/// <summary>A session as the dispatcher sees it; the server owns the real thing.</summary>
+public interface IVimSession
+{
+    string Key { get; }
+
+    string UserName { get; }
+}
+
+/// <summary>One vim25 call being dispatched: the operation, its target and arguments, and who is calling.</summary>
+public sealed class VimCall
+{
+    public VimCall(VimOperation operation, ManagedObjectReference @this, object?[] arguments, SoapRequestInfo request, CancellationToken cancellationToken)
+    {
+        Operation = operation;
+        This = @this;
+        Arguments = arguments;
+        Request = request;
+        CancellationToken = cancellationToken;
+    }
+
+    public VimOperation Operation { get; }
+
+    /// <summary>The <c>_this</c> reference.</summary>
+    public ManagedObjectReference This { get; }
+
+    /// <summary>Deserialized parameters in wire order, <c>_this</c> first.</summary>
+    public object?[] Arguments { get; }
+
+    public SoapRequestInfo Request { get; }
+
+    public CancellationToken CancellationToken { get; }
+
+    /// <summary>The caller's session, once the authorizer has found it.</summary>
+    public IVimSession? Session { get; set; }
+
+    /// <summary>Set by <c>Login</c>: the HTTP layer sends it as the session cookie.</summary>
+    public string? IssuedSessionKey { get; set; }
+}
+
+/// <summary>Finds the managed object a reference names, as visible to the call's session.</summary>
+public interface IManagedObjectResolver
+{
+    object? Resolve(ManagedObjectReference reference, VimCall call);
+}
+
+/// <summary>Session and privilege checks; runs before any managed object is reached. Throws <see cref="VimFaultException"/>.</summary>
+public interface IVimCallAuthorizer
+{
+    ValueTask AuthorizeAsync(VimCall call);
+}

@@ -1,0 +1,114 @@
+using System.Reflection;
+using System.ServiceModel;
+using System.Xml.Serialization;
+using GuestOps.Vim;
+
+namespace GuestOps.Soap;
+
+/// <summary>One vim25 operation as its service contract declares it: wire name, parameters in WSDL order,
+/// result, declared faults and required privilege. Built once at start-up.</summary>
+public sealed class VimOperation
+{
+    internal VimOperation(MethodInfo contractMethod)
+    {
+        ContractMethod = contractMethod;
+        var contract = contractMethod.GetCustomAttribute<OperationContractAttribute>()
+            ?? throw new ArgumentException($"{contractMethod.Name} is not an operation contract.");
+        Name = contract.Name ?? StripAsync(contractMethod.Name);
+        var parameters = contractMethod.GetParameters();
+        Parameters = parameters;
+        if (parameters.Length == 0 || parameters[0].Name != "_this")
+        {
+            throw new ArgumentException($"{Name}: the first parameter must be _this.");
+        }
+
+        var returnType = contractMethod.ReturnType;
+        ResultType = returnType == typeof(Task) ? null
+            : returnType.IsGenericType && returnType.GetGenericTypeDefinition() == typeof(Task<>) ? returnType.GetGenericArguments()[0]
+            : throw new ArgumentException($"{Name}: contract methods return Task or Task<T>.");
+
+        var privilege = contractMethod.GetCustomAttribute<VimPrivilegeAttribute>()
+            ?? throw new ArgumentException($"{Name}: every operation declares its privilege.");
+        Privilege = privilege.PrivilegeId;
+        PrivilegeParameterIndex = Array.FindIndex(parameters, p => p.Name == privilege.On);
+        if (PrivilegeParameterIndex < 0)
+        {
+            throw new ArgumentException($"{Name}: privilege parameter '{privilege.On}' does not exist.");
+        }
+
+        DeclaredFaults = contractMethod.GetCustomAttributes<FaultContractAttribute>()
+            .Select(f => new DeclaredFault(f.DetailType, f.Name ?? f.DetailType.Name + "Fault"))
+            .ToArray();
+
+        var nullability = new NullabilityInfoContext();
+        RequiredParameters = parameters
+            .Select(p => !p.ParameterType.IsValueType && nullability.Create(p).ReadState == NullabilityState.NotNull)
+            .ToArray();
+    }
+
+    /// <summary>The operation's name on the wire (the request element's local name).</summary>
+    public string Name { get; }
+
+    public MethodInfo ContractMethod { get; }
+
+    /// <summary>Parameters in wire order, <c>_this</c> first.</summary>
+    public IReadOnlyList<ParameterInfo> Parameters { get; }
+
+    /// <summary>For each parameter, whether the WSDL requires it (non-nullable reference in the contract).</summary>
+    internal bool[] RequiredParameters { get; }
+
+    /// <summary>The type of <c>returnval</c>; null for void operations.</summary>
+    public Type? ResultType { get; }
+
+    public string Privilege { get; }
+
+    /// <summary>Index of the parameter whose object the privilege is checked on.</summary>
+    public int PrivilegeParameterIndex { get; }
+
+    public IReadOnlyList<DeclaredFault> DeclaredFaults { get; }
+
+    internal XmlSerializer RequestSerializer { get; set; } = null!;
+
+    internal XmlSerializer ResponseSerializer { get; set; } = null!;
+
+    /// <summary>The detail element name for a fault: the nearest fault the operation declares, else
+    /// <c>RuntimeFaultFault</c> for runtime faults, else the fault's own name (reference 1.6.1).</summary>
+    public string DetailElementName(Type faultType)
+    {
+        for (var t = faultType; t is not null && t != typeof(object); t = t.BaseType)
+        {
+            foreach (var declared in DeclaredFaults)
+            {
+                if (declared.Type == t)
+                {
+                    return declared.ElementName;
+                }
+            }
+        }
+
+        return typeof(RuntimeFault).IsAssignableFrom(faultType) ? "RuntimeFaultFault" : faultType.Name + "Fault";
+    }
+
+    internal XmlReflectionMember[] RequestMembers() => Parameters.Select(p => new XmlReflectionMember
+    {
+        MemberName = p.Name!,
+        MemberType = p.ParameterType,
+        XmlAttributes = new XmlAttributes(p),
+    }).ToArray();
+
+    internal XmlReflectionMember[] ResponseMembers() => ResultType is null ? [] :
+    [
+        new XmlReflectionMember
+        {
+            MemberName = "returnval",
+            MemberType = ResultType,
+            XmlAttributes = new XmlAttributes(ContractMethod.ReturnParameter),
+        },
+    ];
+
+    private static string StripAsync(string name) =>
+        name.EndsWith("Async", StringComparison.Ordinal) ? name[..^5] : name;
+}
+
+/// <summary>A fault an operation declares in the WSDL, with its detail element name.</summary>
+public sealed record DeclaredFault(Type Type, string ElementName);

@@ -1,0 +1,88 @@
+using System.Xml.Serialization;
+
+namespace GuestOps.Vim;
+
+public sealed class PropertyFilterSpec : DynamicData
+{
+    [XmlElement("propSet")]
+    public PropertySpec[] propSet { get; set; } = [];
+
+    [XmlElement("objectSet")]
+    public ObjectSpec[] objectSet { get; set; } = [];
+
+    public bool? reportMissingObjectsInResults { get; set; }
+    public bool ShouldSerializereportMissingObjectsInResults() => reportMissingObjectsInResults.HasValue;
+}
+
+public sealed class PropertySpec : DynamicData
+{
+    public string type { get; set; } = "";
+
+    public bool? all { get; set; }
+    public bool ShouldSerializeall() => all.HasValue;
+
+    [XmlElement("pathSet")]
+    public string[]? pathSet { get; set; }
+}
+
+public sealed class ObjectSpec : DynamicData
+{
+    public ManagedObjectReference obj { get; set; } = new();
+
+    public bool? skip { get; set; }
+    public bool ShouldSerializeskip() => skip.HasValue;
+
+    [XmlElement("selectSet")]
+    public SelectionSpec[]? selectSet { get; set; }
+}
+
+/// <summary>A bare SelectionSpec is a by-name reference to a TraversalSpec of the same filter.</summary>
+public class SelectionSpec : DynamicData
+{
+    public string? name { get; set; }
+}
+
+public sealed class TraversalSpec : SelectionSpec
+{
+    public string type { get; set; } = "";
+
+    public string path { get; set; } = "";
+
+    public bool? skip { get; set; }
+    public bool ShouldSerializeskip() => skip.HasValue;
+
+    [XmlElement("selectSet")]
+    public SelectionSpec[]? selectSet { get; set; }
+}
+
+public sealed class RetrieveOptions : DynamicData
+{
+    public int? maxObjects { get; set; }
+    public bool ShouldSerializemaxObjects() => maxObjects.HasValue;
+}
+
+public sealed class RetrieveResult : DynamicData
+{
+    public string? token { get; set; }
+
+    [XmlElement("objects")]
+    public ObjectContent[] objects { get; set; } = [];
+}
+
+public sealed class ObjectContent : DynamicData
+{
+    public ManagedObjectReference obj { get; set; } = new();
+
+    [XmlElement("propSet")]
+    public DynamicProperty[]? propSet { get; set; }
+
+    [XmlElement("missingSet")]
+    public MissingProperty[]? missingSet { get; set; }
+}
+
+public sealed class MissingProperty : DynamicData
+{
+    public string path { get; set; } = "";
+
+    public LocalizedMethodFault fault { get; set; } = new();
+}
