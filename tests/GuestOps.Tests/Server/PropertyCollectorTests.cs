@@ -1,0 +1,160 @@
+using GuestOps.Host;
+using GuestOps.Server;
+using GuestOps.Server.ManagedObjects;
+using GuestOps.Server.Sessions;
+using GuestOps.Soap;
+using GuestOps.Vim;
+using GuestOps.Vim.Contracts;
+using Moq;
+
+namespace GuestOps.Tests.Server;
+
+[TestClass]
+public sealed class PropertyCollectorTests
+{
+    private static readonly VimOperationCatalog Catalog = new(VimContracts.All);
+    private static readonly DirectoryInfo StateDirectory = Directory.CreateTempSubdirectory("guestops-pc-");
+
+    private readonly Inventory _inventory;
+    private readonly Session _session;
+
+    public PropertyCollectorTests()
+    {
+        var agent = new Mock<IHostAgent>();
+        var vms = new[] { Vm("vm-1", "alpha", "10.0.0.1"), Vm("vm-2", "beta", "10.0.0.2"), Vm("vm-3", "gamma", null) };
+        agent.Setup(a => a.ListVirtualMachines()).Returns(vms);
+        agent.Setup(a => a.GetVirtualMachine(It.IsAny<string>())).Returns((string id) => vms.FirstOrDefault(v => v.Configuration.Id == id));
+        _inventory = new Inventory(agent.Object, new UserStore(StateDirectory.FullName), TimeProvider.System, new ServerIdentity("uuid"), TimeSpan.FromMinutes(30));
+        _session = new Session("key", new LocalUser("root", "Administrator", "", "", 1), DateTime.UtcNow, null, null, "en");
+    }
+
+    [ClassCleanup]
+    public static void Cleanup() => StateDirectory.Delete(recursive: true);
+
+    [TestMethod]
+    public async Task FolderListingWithSkipReturnsChildrenOfMatchingTypesOnly()
+    {
+        var spec = Spec(_inventory.Datacenter.VmFolder.Ref, skip: true,
+            [new TraversalSpec { type = "Folder", path = "childEntity" }],
+            new PropertySpec { type = "VirtualMachine", pathSet = ["name"] },
+            new PropertySpec { type = "Datastore", pathSet = ["name"] });
+
+        var result = await _inventory.PropertyCollector.RetrieveProperties(Call("RetrieveProperties"), [spec]);
+
+        CollectionAssert.AreEqual(new[] { "alpha", "beta", "gamma" }, result.Select(o => (string)o.propSet![0].val!).ToArray());
+    }
+
+    [TestMethod]
+    public async Task NamedRecursionWalksParentsToTheRoot()
+    {
+        // govc's traverseParent spec (wire capture govc/008).
+        var traverseParent = new TraversalSpec { name = "traverseParent", type = "ManagedEntity", path = "parent", selectSet = [new SelectionSpec { name = "traverseParent" }] };
+        var spec = Spec(new ManagedObjectReference("VirtualMachine", "vm-2"), skip: false, [traverseParent],
+            new PropertySpec { type = "ManagedEntity", pathSet = ["name", "parent"] });
+
+        var result = await _inventory.PropertyCollector.RetrieveProperties(Call("RetrieveProperties"), [spec]);
+
+        CollectionAssert.AreEqual(new[] { "beta", "vm", "ha-datacenter", "Datacenters" }, result.Select(o => (string)o.propSet!.Single(p => p.name == "name").val!).ToArray());
+        Assert.IsNull(result.Last().propSet!.SingleOrDefault(p => p.name == "parent"), "the root folder has no parent: left out, not reported missing");
+    }
+
+    [TestMethod]
+    public async Task DottedPathsAndUnsetValues()
+    {
+        var spec = Spec(new ManagedObjectReference("VirtualMachine", "vm-3"), skip: false, null,
+            new PropertySpec { type = "VirtualMachine", pathSet = ["runtime.powerState", "guest.ipAddress", "config.uuid", "summary.config.name"] });
+
+        var content = (await _inventory.PropertyCollector.RetrieveProperties(Call("RetrieveProperties"), [spec])).Single();
+
+        Assert.AreEqual(VirtualMachinePowerState.PoweredOn, content.propSet!.Single(p => p.name == "runtime.powerState").val);
+        Assert.AreEqual("uuid-vm-3", content.propSet!.Single(p => p.name == "config.uuid").val);
+        Assert.AreEqual("gamma", content.propSet!.Single(p => p.name == "summary.config.name").val);
+        Assert.IsFalse(content.propSet!.Any(p => p.name == "guest.ipAddress"));
+        Assert.IsNull(content.missingSet);
+    }
+
+    [TestMethod]
+    public async Task UnknownPathIsInvalidProperty()
+    {
+        var spec = Spec(new ManagedObjectReference("VirtualMachine", "vm-1"), skip: false, null, new PropertySpec { type = "VirtualMachine", pathSet = ["runtime.nope"] });
+
+        var e = await Assert.ThrowsAsync<VimFaultException>(() => _inventory.PropertyCollector.RetrieveProperties(Call("RetrieveProperties"), [spec]));
+
+        Assert.IsInstanceOfType<InvalidProperty>(e.Fault);
+    }
+
+    [TestMethod]
+    public async Task MaxObjectsPagesWithAToken()
+    {
+        var view = await _inventory.ViewManager.CreateContainerView(Call("CreateContainerView"), _inventory.RootFolder.Ref, ["VirtualMachine"], true);
+        var spec = Spec(view, skip: true, [new TraversalSpec { type = "ContainerView", path = "view" }], new PropertySpec { type = "VirtualMachine", pathSet = ["name"] });
+
+        var first = await _inventory.PropertyCollector.RetrievePropertiesEx(Call("RetrievePropertiesEx"), [spec], new RetrieveOptions { maxObjects = 1 });
+        var rest = await _inventory.PropertyCollector.ContinueRetrievePropertiesEx(Call("ContinueRetrievePropertiesEx"), first!.token!);
+
+        Assert.HasCount(1, first.objects);
+        Assert.HasCount(2, rest.objects);
+        Assert.IsNull(rest.token);
+        await Assert.ThrowsAsync<VimFaultException>(() => _inventory.PropertyCollector.ContinueRetrievePropertiesEx(Call("ContinueRetrievePropertiesEx"), first.token!));
+    }
+
+    [TestMethod]
+    public async Task MissingObjectIsManagedObjectNotFoundUnlessReported()
+    {
+        var spec = Spec(new ManagedObjectReference("VirtualMachine", "vm-99"), skip: false, null, new PropertySpec { type = "VirtualMachine", pathSet = ["name"] });
+
+        var e = await Assert.ThrowsAsync<VimFaultException>(() => _inventory.PropertyCollector.RetrieveProperties(Call("RetrieveProperties"), [spec]));
+        Assert.IsInstanceOfType<ManagedObjectNotFound>(e.Fault);
+
+        spec.reportMissingObjectsInResults = true;
+        var reported = await _inventory.PropertyCollector.RetrieveProperties(Call("RetrieveProperties"), [spec]);
+        Assert.IsInstanceOfType<ManagedObjectNotFound>(reported.Single().missingSet!.Single().fault.fault);
+    }
+
+    [TestMethod]
+    public async Task WithoutSessionOnlyAnonymousPropertiesAreReadable()
+    {
+        var anonymous = Call("RetrieveProperties", session: false);
+        var current = Spec(_inventory.SessionManager.Ref, skip: false, null, new PropertySpec { type = "SessionManager", pathSet = ["currentSession"] });
+        var content = (await _inventory.PropertyCollector.RetrieveProperties(anonymous, [current])).Single();
+        Assert.IsNull(content.propSet, "currentSession is unset without a session");
+
+        var vm = Spec(new ManagedObjectReference("VirtualMachine", "vm-1"), skip: false, null, new PropertySpec { type = "VirtualMachine", pathSet = ["name"] });
+        var e = await Assert.ThrowsAsync<VimFaultException>(() => _inventory.PropertyCollector.RetrieveProperties(anonymous, [vm]));
+        Assert.IsInstanceOfType<NotAuthenticated>(e.Fault);
+    }
+
+    [TestMethod]
+    public async Task SearchIndexFindsByPathUuidAndIp()
+    {
+        var call = Call("FindByInventoryPath");
+        Assert.AreEqual("vm-2", (await _inventory.SearchIndex.FindByInventoryPath(call, "/ha-datacenter/vm/beta/"))!.Value);
+        Assert.IsNull(await _inventory.SearchIndex.FindByInventoryPath(call, "ha-datacenter/vm/nope"));
+        Assert.AreEqual("vm-1", (await _inventory.SearchIndex.FindByUuid(call, null, "UUID-VM-1", true, null))!.Value);
+        Assert.AreEqual("vm-1", (await _inventory.SearchIndex.FindByUuid(call, null, "instance-vm-1", true, true))!.Value);
+        Assert.AreEqual("vm-2", (await _inventory.SearchIndex.FindByIp(call, null, "10.0.0.2", true))!.Value);
+        Assert.AreEqual("vm-1", (await _inventory.SearchIndex.FindByDnsName(call, null, "alpha.local", true))!.Value);
+        Assert.AreEqual("vm-3", (await _inventory.SearchIndex.FindChild(call, _inventory.Datacenter.VmFolder.Ref, "gamma"))!.Value);
+    }
+
+    private VimCall Call(string operation, bool session = true)
+    {
+        Assert.IsTrue(Catalog.TryGet(operation, out var op));
+        return new VimCall(op, new ManagedObjectReference("PropertyCollector", "propertyCollector"), [], new SoapRequestInfo(null, null, null), CancellationToken.None)
+        {
+            Session = session ? _session : null,
+        };
+    }
+
+    private static PropertyFilterSpec Spec(ManagedObjectReference obj, bool skip, SelectionSpec[]? selectSet, params PropertySpec[] propSet) => new()
+    {
+        objectSet = [new ObjectSpec { obj = obj, skip = skip, selectSet = selectSet }],
+        propSet = propSet,
+    };
+
+    private static VmSnapshot Vm(string id, string name, string? ip) => new(
+        new VmConfiguration { Id = id, Name = name, Uuid = "uuid-" + id, InstanceUuid = "instance-" + id },
+        VmPowerState.PoweredOn,
+        DateTime.UtcNow,
+        ip is null ? GuestAgentState.NotRunning : new GuestAgentState { Running = true, OperationsReady = true, IpAddress = ip, HostName = name + ".local", GuestFamily = "linuxGuest" });
+}

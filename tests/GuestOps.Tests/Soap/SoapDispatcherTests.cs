@@ -1,0 +1,248 @@
+using System.Text;
+using System.Xml.Linq;
+using GuestOps.Soap;
+using GuestOps.Vim;
+using GuestOps.Vim.Contracts;
+using Microsoft.Extensions.Logging.Abstractions;
+using Moq;
+
+namespace GuestOps.Tests.Soap;
+
+[TestClass]
+public sealed class SoapDispatcherTests
+{
+    private static readonly XNamespace Soapenv = VimNamespaces.SoapEnvelope;
+    private static readonly XNamespace Vim = VimNamespaces.Vim25;
+    private static readonly XNamespace Xsi = VimNamespaces.XmlSchemaInstance;
+    private static readonly VimOperationCatalog Catalog = new(VimContracts.All);
+
+    private readonly Mock<IManagedObjectResolver> _resolver = new();
+    private readonly Mock<IVimCallAuthorizer> _authorizer = new();
+
+    public SoapDispatcherTests()
+    {
+        _authorizer.Setup(a => a.AuthorizeAsync(It.IsAny<VimCall>())).Returns(ValueTask.CompletedTask);
+    }
+
+    [TestMethod]
+    public async Task DispatchesByBodyElementAndWritesReturnval()
+    {
+        var target = new FakeServiceInstance();
+        _resolver.Setup(r => r.Resolve(It.Is<ManagedObjectReference>(m => m.Value == "ServiceInstance"), It.IsAny<VimCall>())).Returns(target);
+
+        var (status, xml) = await Dispatch("<RetrieveServiceContent xmlns=\"urn:vim25\"><_this type=\"ServiceInstance\">ServiceInstance</_this></RetrieveServiceContent>");
+
+        Assert.AreEqual(200, status);
+        var returnval = xml.Descendants(Vim + "RetrieveServiceContentResponse").Single().Element(Vim + "returnval")!;
+        Assert.AreEqual("group-d1", returnval.Element(Vim + "rootFolder")!.Value);
+        Assert.AreEqual("Folder", returnval.Element(Vim + "rootFolder")!.Attribute("type")!.Value);
+    }
+
+    [TestMethod]
+    public async Task ArrayResultsRepeatReturnvalAndPolymorphicValuesCarryXsiType()
+    {
+        var target = new FakePropertyCollector();
+        _resolver.Setup(r => r.Resolve(It.IsAny<ManagedObjectReference>(), It.IsAny<VimCall>())).Returns(target);
+
+        var (status, xml) = await Dispatch("""
+            <RetrieveProperties xmlns="urn:vim25" xmlns:XMLSchema-instance="http://www.w3.org/2001/XMLSchema-instance">
+              <_this type="PropertyCollector">propertyCollector</_this>
+              <specSet><propSet><type>VirtualMachine</type><all>0</all></propSet>
+                <objectSet><obj type="Folder">group-d1</obj><skip>1</skip>
+                  <selectSet XMLSchema-instance:type="TraversalSpec"><type>Folder</type><path>childEntity</path></selectSet>
+                </objectSet></specSet>
+            </RetrieveProperties>
+            """);
+
+        Assert.AreEqual(200, status);
+        var spec = target.LastSpec!.Single();
+        Assert.IsFalse(spec.propSet[0].all);
+        Assert.IsTrue(spec.objectSet[0].skip);
+        Assert.IsInstanceOfType<TraversalSpec>(spec.objectSet[0].selectSet![0]);
+        var returnvals = xml.Descendants(Vim + "returnval").ToArray();
+        Assert.HasCount(2, returnvals);
+        var values = xml.Descendants(Vim + "val").ToArray();
+        Assert.AreEqual("xsd:string", values[0].Attribute(Xsi + "type")!.Value);
+        Assert.EndsWith("VirtualMachinePowerState", values[1].Attribute(Xsi + "type")!.Value);
+        Assert.EndsWith("ArrayOfManagedObjectReference", values[2].Attribute(Xsi + "type")!.Value);
+    }
+
+    [TestMethod]
+    public async Task FaultsNameTheDeclaredFaultAndCarryTheConcreteType()
+    {
+        var target = new FakeSessionManager();
+        _resolver.Setup(r => r.Resolve(It.IsAny<ManagedObjectReference>(), It.IsAny<VimCall>())).Returns(target);
+
+        var (status, xml) = await Dispatch("<Login xmlns=\"urn:vim25\"><_this type=\"SessionManager\">SessionManager</_this><userName>u</userName><password>p</password></Login>");
+
+        Assert.AreEqual(500, status);
+        var fault = xml.Descendants(Soapenv + "Fault").Single();
+        Assert.AreEqual("ServerFaultCode", fault.Element("faultcode")!.Value);
+        var detail = fault.Element("detail")!.Elements().Single();
+        Assert.AreEqual(Vim + "InvalidLoginFault", detail.Name);
+        Assert.EndsWith("InvalidLogin", detail.Attribute(Xsi + "type")!.Value);
+    }
+
+    [TestMethod]
+    public async Task RuntimeFaultsUseRuntimeFaultFaultWhenNothingNarrowerIsDeclared()
+    {
+        _authorizer.Setup(a => a.AuthorizeAsync(It.IsAny<VimCall>()))
+            .Throws(new VimFaultException(new NotAuthenticated { @object = new("SessionManager", "SessionManager"), privilegeId = "System.View" }, "not authenticated"));
+
+        var (status, xml) = await Dispatch("<Logout xmlns=\"urn:vim25\"><_this type=\"SessionManager\">SessionManager</_this></Logout>");
+
+        Assert.AreEqual(500, status);
+        var detail = xml.Descendants("detail").Single().Elements().Single();
+        Assert.AreEqual(Vim + "RuntimeFaultFault", detail.Name);
+        Assert.EndsWith("NotAuthenticated", detail.Attribute(Xsi + "type")!.Value);
+        Assert.AreEqual("System.View", detail.Element(Vim + "privilegeId")!.Value);
+    }
+
+    [TestMethod]
+    public async Task UnknownOperationIsMethodNotFound()
+    {
+        var (status, xml) = await Dispatch("<Frobnicate xmlns=\"urn:vim25\"><_this type=\"ServiceInstance\">ServiceInstance</_this></Frobnicate>");
+
+        Assert.AreEqual(500, status);
+        var detail = xml.Descendants("detail").Single().Elements().Single();
+        Assert.EndsWith("MethodNotFound", detail.Attribute(Xsi + "type")!.Value);
+        Assert.AreEqual("Frobnicate", detail.Element(Vim + "method")!.Value);
+        Assert.AreEqual("ServiceInstance", detail.Element(Vim + "receiver")!.Value);
+    }
+
+    [TestMethod]
+    public async Task UnknownThisIsManagedObjectNotFound()
+    {
+        _resolver.Setup(r => r.Resolve(It.IsAny<ManagedObjectReference>(), It.IsAny<VimCall>())).Returns((object?)null);
+
+        var (status, xml) = await Dispatch("<RetrieveServiceContent xmlns=\"urn:vim25\"><_this type=\"ServiceInstance\">nope</_this></RetrieveServiceContent>");
+
+        Assert.AreEqual(500, status);
+        Assert.EndsWith("ManagedObjectNotFound", xml.Descendants("detail").Single().Elements().Single().Attribute(Xsi + "type")!.Value);
+    }
+
+    [TestMethod]
+    [DataRow("<Envelope")]
+    [DataRow("<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY e SYSTEM \"file:///etc/passwd\">]><soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\"><soapenv:Body><RetrieveServiceContent xmlns=\"urn:vim25\"><_this type=\"ServiceInstance\">&e;</_this></RetrieveServiceContent></soapenv:Body></soapenv:Envelope>")]
+    [DataRow("<x/>")]
+    [DataRow("<soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\"><soapenv:Body/></soapenv:Envelope>")]
+    public async Task UnreadableRequestsAreInvalidRequest(string request)
+    {
+        var (status, xml) = await DispatchRaw(request);
+
+        Assert.AreEqual(500, status);
+        Assert.EndsWith("InvalidRequest", xml.Descendants("detail").Single().Elements().Single().Attribute(Xsi + "type")!.Value);
+        Assert.DoesNotContain("root:", xml.ToString());
+    }
+
+    [TestMethod]
+    public async Task DeepNestingIsRefusedWithoutRecursing()
+    {
+        var deep = string.Concat(Enumerable.Repeat("<selectSet>", 10_000)) + string.Concat(Enumerable.Repeat("</selectSet>", 10_000));
+        var (status, xml) = await Dispatch($"<RetrieveProperties xmlns=\"urn:vim25\"><_this type=\"PropertyCollector\">propertyCollector</_this><specSet>{deep}</specSet></RetrieveProperties>");
+
+        Assert.AreEqual(500, status);
+        Assert.EndsWith("InvalidRequest", xml.Descendants("detail").Single().Elements().Single().Attribute(Xsi + "type")!.Value);
+    }
+
+    [TestMethod]
+    public async Task UnknownXsiTypeIsInvalidRequest()
+    {
+        var (status, xml) = await Dispatch("<RetrieveProperties xmlns=\"urn:vim25\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"><_this type=\"PropertyCollector\">propertyCollector</_this><specSet><objectSet><obj type=\"Folder\">f</obj><selectSet xsi:type=\"NoSuchSpec\"/></objectSet></specSet></RetrieveProperties>");
+
+        Assert.AreEqual(500, status);
+        Assert.EndsWith("InvalidRequest", xml.Descendants("detail").Single().Elements().Single().Attribute(Xsi + "type")!.Value);
+    }
+
+    [TestMethod]
+    public async Task MissingRequiredParameterIsInvalidArgument()
+    {
+        _resolver.Setup(r => r.Resolve(It.IsAny<ManagedObjectReference>(), It.IsAny<VimCall>())).Returns(new FakeSessionManager());
+
+        var (status, xml) = await Dispatch("<Login xmlns=\"urn:vim25\"><_this type=\"SessionManager\">SessionManager</_this><password>p</password></Login>");
+
+        Assert.AreEqual(500, status);
+        var detail = xml.Descendants("detail").Single().Elements().Single();
+        Assert.EndsWith("InvalidArgument", detail.Attribute(Xsi + "type")!.Value);
+        Assert.AreEqual("userName", detail.Element(Vim + "invalidProperty")!.Value);
+    }
+
+    [TestMethod]
+    public async Task AnObjectWithoutTheMethodIsMethodNotFound()
+    {
+        _resolver.Setup(r => r.Resolve(It.IsAny<ManagedObjectReference>(), It.IsAny<VimCall>())).Returns(new FakeServiceInstance());
+
+        var (status, xml) = await Dispatch("<Logout xmlns=\"urn:vim25\"><_this type=\"ServiceInstance\">ServiceInstance</_this></Logout>");
+
+        Assert.AreEqual(500, status);
+        Assert.EndsWith("MethodNotFound", xml.Descendants("detail").Single().Elements().Single().Attribute(Xsi + "type")!.Value);
+    }
+
+    [TestMethod]
+    public void EveryContractOperationDeclaresAPrivilegeAndBuildsSerializers()
+    {
+        Assert.IsGreaterThan(10, Catalog.Operations.Count);
+        foreach (var operation in Catalog.Operations)
+        {
+            Assert.IsFalse(string.IsNullOrEmpty(operation.Privilege), operation.Name);
+            Assert.AreEqual("_this", operation.Parameters[0].Name, operation.Name);
+        }
+    }
+
+    private Task<(int, XDocument)> Dispatch(string bodyContent) => DispatchRaw(
+        $"<soapenv:Envelope xmlns:soapenv=\"{VimNamespaces.SoapEnvelope}\"><soapenv:Body>{bodyContent}</soapenv:Body></soapenv:Envelope>");
+
+    private async Task<(int, XDocument)> DispatchRaw(string envelope)
+    {
+        var dispatcher = new SoapDispatcher(Catalog, [typeof(FakeServiceInstance), typeof(FakePropertyCollector), typeof(FakeSessionManager)],
+            _resolver.Object, _authorizer.Object, NullLogger<SoapDispatcher>.Instance);
+        using var request = new MemoryStream(Encoding.UTF8.GetBytes(envelope));
+        using var response = new MemoryStream();
+        var result = await dispatcher.DispatchAsync(request, new SoapRequestInfo(null, "127.0.0.1", "test"), response, CancellationToken.None);
+        response.Position = 0;
+        return (result.StatusCode, XDocument.Load(response));
+    }
+
+    public sealed class FakeServiceInstance
+    {
+        public Task<ServiceContent> RetrieveServiceContent(VimCall call) => Task.FromResult(new ServiceContent
+        {
+            rootFolder = new ManagedObjectReference("Folder", "group-d1"),
+            propertyCollector = new ManagedObjectReference("PropertyCollector", "propertyCollector"),
+        });
+    }
+
+    public sealed class FakePropertyCollector
+    {
+        public PropertyFilterSpec[]? LastSpec { get; private set; }
+
+        public ObjectContent[] RetrieveProperties(VimCall call, PropertyFilterSpec[] specSet)
+        {
+            LastSpec = specSet;
+            var vm = new ManagedObjectReference("VirtualMachine", "vm-1");
+            return
+            [
+                new ObjectContent
+                {
+                    obj = vm,
+                    propSet =
+                    [
+                        new DynamicProperty { name = "name", val = "demo" },
+                        new DynamicProperty { name = "runtime.powerState", val = VirtualMachinePowerState.PoweredOn },
+                    ],
+                },
+                new ObjectContent
+                {
+                    obj = new ManagedObjectReference("Folder", "group-d1"),
+                    propSet = [new DynamicProperty { name = "childEntity", val = new ArrayOfManagedObjectReference { ManagedObjectReference = [vm] } }],
+                },
+            ];
+        }
+    }
+
+    public sealed class FakeSessionManager
+    {
+        public Task<UserSession> Login(VimCall call, string userName, string password, string? locale) =>
+            throw new VimFaultException(new InvalidLogin(), "Cannot complete login due to an incorrect user name or password.");
+    }
+}
