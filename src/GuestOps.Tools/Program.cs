@@ -1,1 +1,86 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography.X509Certificates;
+using GuestOps.Channel;
+using GuestOps.Channel.Messages;
+using GuestOps.Channel.Transport;
+using GuestOps.Tools;
+using GuestOps.Tools.Auth;
+using GuestOps.Tools.Identity;
+using GuestOps.Tools.Impersonation;
+using GuestOps.Tools.Logging;
+using GuestOps.Tools.Native;
+using Microsoft.Extensions.Logging;
+
+// guestops-tools: composition only.
+var started = Stopwatch.GetTimestamp();
+var options = WorkerOptions.Parse(args, out var error, out var info);
+if (options is null)
+{
+    if (error is not null)
+    {
+        Console.Error.WriteLine("guestops-tools: " + error);
+        Console.Error.WriteLine(WorkerOptions.Usage);
+        return 2;
+    }
+
+    Console.WriteLine(info);
+    return 0;
+}
+
+using var loggers = new StderrLoggerFactory(options.LogLevel);
+using var stop = new CancellationTokenSource();
+using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
+using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
+
+var time = TimeProvider.System;
+var workerUid = LibC.geteuid();
+var users = new PosixUserDirectory();
+using var pam = new PamAuthenticator(options.PamService);
+var cache = options.CredentialCacheTtl > TimeSpan.Zero ? new CredentialCache(options.CredentialCacheTtl, time) : null;
+var auth = new GuestAuthenticationService(pam, users, LoginThrottle.CreateDefault(time), cache, loggers.CreateLogger<GuestAuthenticationService>());
+IImpersonator impersonator = workerUid == 0
+    ? new ThreadImpersonator(options.UserThreads, loggers.CreateLogger<ThreadImpersonator>())
+    : new SelfOnlyImpersonator(workerUid);
+var handler = new GuestRequestHandler(auth, impersonator, options.DisabledOperations, loggers.CreateLogger<GuestRequestHandler>());
+
+IChannelConnector connector;
+if (options.Endpoint.Kind == ChannelTransportKind.Tcp)
+{
+    var clientCert = X509Certificate2.CreateFromPemFile(options.TlsCertificate!, options.TlsKey);
+    var ca = X509CertificateLoader.LoadCertificateFromFile(options.TlsCa!);
+    connector = new TcpTlsChannelConnector(options.Endpoint.Host!, options.Endpoint.Port, clientCert, ChannelTls.TrustOnly(ca, requireName: true), options.TlsServerName);
+}
+else
+{
+    connector = new UnixSocketChannelConnector(options.Endpoint.Path!);
+}
+
+var facts = OsFacts.Collect(users, workerUid);
+var version = typeof(WorkerOptions).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
+var service = new WorkerService(
+    connector,
+    () => new ChannelConnectionOptions
+    {
+        Role = ChannelRole.Worker,
+        Software = "guestops-tools/" + version,
+        Capabilities = GuestRequestHandler.Operations.Select(ChannelCapabilities.ForOperation).ToList(),
+        Os = facts,
+        RequestHandler = handler,
+        HeartbeatInterval = options.HeartbeatInterval,
+        HeartbeatTimeout = options.HeartbeatTimeout,
+        LoggerFactory = loggers,
+        TimeProvider = time,
+    },
+    options.ReconnectMax,
+    started,
+    loggers.CreateLogger<WorkerService>());
+
+var log = loggers.CreateLogger("guestops-tools");
+log.LogInformation(
+    "guestops-tools {Version} starting as uid {Uid} ({Mode}); endpoint {Endpoint}; PAM service {Service}; credential cache {Cache}",
+    version, workerUid, impersonator.CanImpersonateOthers ? "impersonating" : "own user only", options.Endpoint, options.PamService,
+    cache is null ? "off" : $"{options.CredentialCacheTtl.TotalSeconds:F0} s");
+await service.RunAsync(stop.Token);
+(impersonator as IDisposable)?.Dispose();
 return 0;

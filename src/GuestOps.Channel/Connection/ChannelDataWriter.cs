@@ -1,0 +1,258 @@
+using System.Text;
+using GuestOps.Channel.Framing;
+
+namespace GuestOps.Channel;
+
+/// <summary>
+/// The sending end of one raw data stream (bytes this side sends for a request id). Writes are split into chunks
+/// of at most <see cref="ChunkSize"/> bytes and wait for credit from the peer: the peer never has more than its
+/// window buffered, and this side never has more than one chunk queued, so memory stays bounded on both sides
+/// however slow the reader is. Finish with <see cref="CompleteAsync"/> (or dispose) or <see cref="AbortAsync"/>.
+/// </summary>
+public sealed class ChannelDataWriter : Stream
+{
+    private readonly object _lock = new();
+    private readonly FrameWriter _frames;
+    private readonly SemaphoreSlim _writeGate = new(1, 1);
+    private long _credit;
+    private long _bytesSent;
+    private bool _finished;
+    private Exception? _error;
+    private TaskCompletionSource? _creditWaiter;
+
+    internal ChannelDataWriter(uint streamId, FrameWriter frames, int initialCredit, int chunkSize)
+    {
+        StreamId = streamId;
+        _frames = frames;
+        _credit = initialCredit;
+        ChunkSize = chunkSize;
+    }
+
+    /// <summary>The request id this stream belongs to.</summary>
+    public uint StreamId { get; }
+
+    /// <summary>Largest payload per data frame.</summary>
+    public int ChunkSize { get; }
+
+    /// <summary>Bytes handed to the transport so far.</summary>
+    public long BytesSent => Interlocked.Read(ref _bytesSent);
+
+    /// <summary>Bytes the peer currently allows this side to send.</summary>
+    public long AvailableCredit
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _credit;
+            }
+        }
+    }
+
+    /// <summary>True once ended, aborted or failed.</summary>
+    public bool IsFinished
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _finished || _error is not null;
+            }
+        }
+    }
+
+    public override bool CanRead => false;
+
+    public override bool CanSeek => false;
+
+    public override bool CanWrite => true;
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position
+    {
+        get => throw new NotSupportedException();
+        set => throw new NotSupportedException();
+    }
+
+    internal void AddCredit(int bytes)
+    {
+        if (bytes <= 0)
+        {
+            return;
+        }
+
+        TaskCompletionSource? wake;
+        lock (_lock)
+        {
+            _credit += bytes;
+            wake = _creditWaiter;
+            _creditWaiter = null;
+        }
+
+        wake?.TrySetResult();
+    }
+
+    /// <summary>The stream can no longer be written (call ended, connection closed). Idempotent.</summary>
+    internal void Fail(Exception error)
+    {
+        TaskCompletionSource? wake;
+        lock (_lock)
+        {
+            if (_error is not null)
+            {
+                return;
+            }
+
+            _error = error;
+            wake = _creditWaiter;
+            _creditWaiter = null;
+        }
+
+        wake?.TrySetResult();
+    }
+
+    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            while (!buffer.IsEmpty)
+            {
+                int n;
+                Task? wait = null;
+                lock (_lock)
+                {
+                    ThrowIfUnwritable();
+                    if (_credit <= 0)
+                    {
+                        _creditWaiter ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                        wait = _creditWaiter.Task;
+                        n = 0;
+                    }
+                    else
+                    {
+                        n = (int)Math.Min(Math.Min(_credit, ChunkSize), buffer.Length);
+                        _credit -= n;
+                    }
+                }
+
+                if (wait is not null)
+                {
+                    await wait.WaitAsync(cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
+
+                await _frames.WriteAsync(FrameType.Data, StreamId, buffer.Span[..n]).ConfigureAwait(false);
+                Interlocked.Add(ref _bytesSent, n);
+                buffer = buffer[n..];
+            }
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+    }
+
+    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override void Write(byte[] buffer, int offset, int count) =>
+        WriteAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+
+    /// <summary>Sends end-of-data. Idempotent; does nothing if the stream already failed.</summary>
+    public async Task CompleteAsync(CancellationToken cancellationToken = default)
+    {
+        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            lock (_lock)
+            {
+                if (_finished || _error is not null)
+                {
+                    return;
+                }
+
+                _finished = true;
+            }
+
+            await _frames.WriteAsync(FrameType.DataEnd, StreamId, default).ConfigureAwait(false);
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+    }
+
+    /// <summary>Tells the peer the data is incomplete. Idempotent.</summary>
+    public Task AbortAsync(string reason)
+    {
+        lock (_lock)
+        {
+            if (_finished || _error is not null)
+            {
+                return Task.CompletedTask;
+            }
+
+            _finished = true;
+        }
+
+        var bytes = Encoding.UTF8.GetBytes(reason.Length > 512 ? reason[..512] : reason);
+        return _frames.WriteAsync(FrameType.DataAbort, StreamId, bytes);
+    }
+
+    private void ThrowIfUnwritable()
+    {
+        if (_error is not null)
+        {
+            throw _error as ChannelDataAbortedException ?? new ChannelDataAbortedException(_error.Message, _error);
+        }
+
+        if (_finished)
+        {
+            throw new InvalidOperationException($"Data stream {StreamId} is already finished.");
+        }
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await CompleteAsync().ConfigureAwait(false);
+        }
+        catch (ChannelException)
+        {
+            // The connection is gone; nothing to finish.
+        }
+
+        await base.DisposeAsync().ConfigureAwait(false);
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            try
+            {
+                CompleteAsync().GetAwaiter().GetResult();
+            }
+            catch (ChannelException)
+            {
+            }
+        }
+
+        base.Dispose(disposing);
+    }
+
+    public override void Flush()
+    {
+    }
+
+    public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+}

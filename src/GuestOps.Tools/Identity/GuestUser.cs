@@ -1,0 +1,17 @@
+namespace GuestOps.Tools.Identity;
+
+/// <summary>A resolved guest account: what the worker needs to act as it.</summary>
+public sealed record GuestUser(string Name, uint Uid, uint Gid, IReadOnlyList<uint> Groups, string Home)
+{
+    public override string ToString() => $"{Name}({Uid})";
+}
+
+/// <summary>Looks up guest accounts (NSS: files, LDAP, SSSD... whatever the guest is configured with).</summary>
+public interface IUserDirectory
+{
+    /// <summary>The account, or null if there is none with that name.</summary>
+    GuestUser? FindByName(string name);
+
+    /// <summary>The account with that uid, or null.</summary>
+    GuestUser? FindByUid(uint uid);
+}

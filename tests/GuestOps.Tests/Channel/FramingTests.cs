@@ -1,0 +1,114 @@
+using System.Buffers.Binary;
+using GuestOps.Channel;
+using GuestOps.Channel.Framing;
+
+namespace GuestOps.Tests.Channel;
+
+[TestClass]
+public sealed class FramingTests
+{
+    [TestMethod]
+    [Timeout(10_000, CooperativeCancellation = true)]
+    public async Task Frames_RoundTrip_InOrder_WithPayloads()
+    {
+        var ms = new MemoryStream();
+        await using (var writer = new FrameWriter(ms))
+        {
+            await writer.WriteAsync(FrameType.Hello, 0, "{}"u8);
+            await writer.WriteAsync(FrameType.Data, 7, new byte[70_000]);
+            writer.Post(FrameType.Ping, 0, new byte[8]);
+            await writer.WriteAsync(FrameType.DataEnd, 7, default);
+        }
+
+        ms.Position = 0;
+        await using var reader = new FrameReader(ms, 1 << 20);
+        using (var f = await reader.ReadFrameAsync(CancellationToken.None))
+        {
+            Assert.AreEqual(FrameType.Hello, f!.Type);
+            CollectionAssert.AreEqual("{}"u8.ToArray(), f.Payload.ToArray());
+        }
+
+        using (var f = await reader.ReadFrameAsync(CancellationToken.None))
+        {
+            Assert.AreEqual(FrameType.Data, f!.Type);
+            Assert.AreEqual(7u, f.StreamId);
+            Assert.AreEqual(70_000, f.Length);
+        }
+
+        using (var f = await reader.ReadFrameAsync(CancellationToken.None))
+        {
+            Assert.AreEqual(FrameType.Ping, f!.Type);
+            Assert.AreEqual(8, f.Length);
+        }
+
+        using (var f = await reader.ReadFrameAsync(CancellationToken.None))
+        {
+            Assert.AreEqual(FrameType.DataEnd, f!.Type);
+            Assert.AreEqual(0, f.Length);
+        }
+
+        Assert.IsNull(await reader.ReadFrameAsync(CancellationToken.None), "clean end of stream at a frame boundary");
+    }
+
+    [TestMethod]
+    [Timeout(10_000, CooperativeCancellation = true)]
+    public async Task Reader_Reassembles_OneByteReads()
+    {
+        var bytes = new MemoryStream();
+        await using (var writer = new FrameWriter(bytes))
+        {
+            for (var i = 1; i <= 5; i++)
+            {
+                await writer.WriteAsync(FrameType.Request, (uint)i * 2 + 1, new byte[i * 13]);
+            }
+        }
+
+        bytes.Position = 0;
+        var trickle = new TrickleStream(bytes, 1);
+        await using var reader = new FrameReader(trickle, 4096);
+        for (var i = 1; i <= 5; i++)
+        {
+            using var f = await reader.ReadFrameAsync(CancellationToken.None);
+            Assert.AreEqual((uint)i * 2 + 1, f!.StreamId);
+            Assert.AreEqual(i * 13, f.Length);
+        }
+
+        Assert.IsNull(await reader.ReadFrameAsync(CancellationToken.None));
+        Assert.IsGreaterThan(100, trickle.Reads);
+    }
+
+    [TestMethod]
+    [Timeout(10_000, CooperativeCancellation = true)]
+    public async Task Reader_Rejects_OversizedFrame_FromTheHeaderAlone()
+    {
+        var header = new byte[FrameHeader.Size];
+        new FrameHeader(FrameType.Data, 1, 5000).Write(header);
+
+        // Only the header is there: the reader must reject without waiting for 5000 payload bytes.
+        await using var reader = new FrameReader(new MemoryStream(header), 4096);
+        var ex = await Assert.ThrowsExactlyAsync<ChannelProtocolException>(async () => await reader.ReadFrameAsync(CancellationToken.None));
+        StringAssert.Contains(ex.Message, "limit is 4096");
+    }
+
+    [TestMethod]
+    [Timeout(10_000, CooperativeCancellation = true)]
+    public async Task Reader_Rejects_TruncatedFrame()
+    {
+        var data = new byte[FrameHeader.Size + 3];
+        new FrameHeader(FrameType.Data, 1, 10).Write(data);
+        await using var reader = new FrameReader(new MemoryStream(data), 4096);
+        await Assert.ThrowsExactlyAsync<ChannelProtocolException>(async () => await reader.ReadFrameAsync(CancellationToken.None));
+    }
+
+    [TestMethod]
+    public void Header_Layout_IsBigEndian_12Bytes()
+    {
+        var h = new byte[FrameHeader.Size];
+        new FrameHeader(FrameType.Response, 0x01020304, 0x0A0B0C).Write(h);
+        Assert.AreEqual((byte)FrameType.Response, h[0]);
+        Assert.AreEqual(0x01020304u, BinaryPrimitives.ReadUInt32BigEndian(h.AsSpan(4)));
+        Assert.AreEqual(0x0A0B0Cu, BinaryPrimitives.ReadUInt32BigEndian(h.AsSpan(8)));
+        var back = FrameHeader.Read(h, int.MaxValue);
+        Assert.AreEqual(new FrameHeader(FrameType.Response, 0x01020304, 0x0A0B0C), back);
+    }
+}

@@ -1,0 +1,144 @@
+using System.Diagnostics;
+using GuestOps.Channel.Messages;
+using GuestOps.Tools;
+using GuestOps.Tools.Auth;
+using GuestOps.Tools.Identity;
+using Microsoft.Extensions.Logging.Abstractions;
+using Moq;
+
+namespace GuestOps.Tests.Tools;
+
+[TestClass]
+public sealed class AuthenticationTests
+{
+    private static readonly GuestUser Alice = new("alice", 1001, 1001, [1001], "/home/alice");
+
+    private static (GuestAuthenticationService Service, Mock<IGuestAuthenticator> Pam) Create(CredentialCache? cache = null, LoginThrottle? throttle = null)
+    {
+        var pam = new Mock<IGuestAuthenticator>(MockBehavior.Strict);
+        pam.Setup(p => p.AuthenticateAsync("alice", "right", It.IsAny<CancellationToken>()))
+           .ReturnsAsync((AuthenticationResult.Success, ""));
+        pam.Setup(p => p.AuthenticateAsync("alice", It.Is<string>(s => s != "right"), It.IsAny<CancellationToken>()))
+           .ReturnsAsync((AuthenticationResult.Rejected, "pam_authenticate: Authentication failure"));
+        pam.Setup(p => p.AuthenticateAsync("ghost", It.IsAny<string>(), It.IsAny<CancellationToken>()))
+           .ReturnsAsync((AuthenticationResult.Success, ""));
+        var users = new Mock<IUserDirectory>();
+        users.Setup(u => u.FindByName("alice")).Returns(Alice);
+        users.Setup(u => u.FindByName("ghost")).Returns((GuestUser?)null);
+        var service = new GuestAuthenticationService(
+            pam.Object,
+            users.Object,
+            throttle ?? new LoginThrottle(TimeProvider.System, TimeSpan.FromMilliseconds(1), TimeSpan.FromMilliseconds(5)),
+            cache,
+            NullLogger<GuestAuthenticationService>.Instance);
+        return (service, pam);
+    }
+
+    private static async Task<GuestErrorCode> FailureOf(Task task)
+    {
+        var ex = await Assert.ThrowsExactlyAsync<GuestOperationException>(() => task);
+        return ex.Code;
+    }
+
+    [TestMethod]
+    [Timeout(10_000, CooperativeCancellation = true)]
+    public async Task GoodPassword_ResolvesTheUser_BadOnes_AreInvalidLogin()
+    {
+        var (svc, _) = Create();
+        Assert.AreEqual(Alice, await svc.AuthenticateAsync(new GuestPasswordCredential("alice", "right"), CancellationToken.None));
+        Assert.AreEqual(GuestErrorCode.InvalidLogin, await FailureOf(svc.AuthenticateAsync(new GuestPasswordCredential("alice", "wrong"), CancellationToken.None)));
+        Assert.AreEqual(GuestErrorCode.InvalidLogin, await FailureOf(svc.AuthenticateAsync(null, CancellationToken.None)));
+        Assert.AreEqual(GuestErrorCode.InvalidLogin, await FailureOf(svc.AuthenticateAsync(new GuestPasswordCredential("", "x"), CancellationToken.None)));
+        Assert.AreEqual(GuestErrorCode.InvalidLogin, await FailureOf(svc.AuthenticateAsync(new GuestPasswordCredential("al\0ice", "right"), CancellationToken.None)));
+        Assert.AreEqual(GuestErrorCode.InvalidLogin, await FailureOf(svc.AuthenticateAsync(new GuestPasswordCredential("ghost", "x"), CancellationToken.None)), "PAM ok but no account");
+        Assert.AreEqual(GuestErrorCode.NotSupported, await FailureOf(svc.AuthenticateAsync(new GuestTicketCredential("t"), CancellationToken.None)));
+    }
+
+    [TestMethod]
+    [Timeout(10_000, CooperativeCancellation = true)]
+    public async Task Cache_SkipsPam_ForRecentlyVerifiedCredentials_Only()
+    {
+        var clock = new ManualClock();
+        var cache = new CredentialCache(TimeSpan.FromSeconds(10), clock);
+        var (svc, pam) = Create(cache);
+        for (var i = 0; i < 5; i++)
+        {
+            await svc.AuthenticateAsync(new GuestPasswordCredential("alice", "right"), CancellationToken.None);
+        }
+
+        pam.Verify(p => p.AuthenticateAsync("alice", "right", It.IsAny<CancellationToken>()), Times.Once);
+
+        // A different password is not a hit.
+        await FailureOf(svc.AuthenticateAsync(new GuestPasswordCredential("alice", "wrong"), CancellationToken.None));
+        pam.Verify(p => p.AuthenticateAsync("alice", "wrong", It.IsAny<CancellationToken>()), Times.Once);
+
+        // After the TTL, PAM is asked again.
+        clock.Advance(TimeSpan.FromSeconds(11));
+        await svc.AuthenticateAsync(new GuestPasswordCredential("alice", "right"), CancellationToken.None);
+        pam.Verify(p => p.AuthenticateAsync("alice", "right", It.IsAny<CancellationToken>()), Times.Exactly(2));
+    }
+
+    [TestMethod]
+    public void Cache_KeepsNoPassword_AndIsBounded()
+    {
+        var clock = new ManualClock();
+        var cache = new CredentialCache(TimeSpan.FromSeconds(10), clock, maxEntries: 3);
+        for (var i = 0; i < 10; i++)
+        {
+            cache.Add("u" + i, "pw-" + i);
+        }
+
+        Assert.AreEqual(3, cache.Count);
+        Assert.IsTrue(cache.IsValid("u0", "pw-0"));
+        Assert.IsFalse(cache.IsValid("u0", "pw-1"));
+        Assert.IsFalse(cache.IsValid("u9", "pw-9"), "full: not cached");
+        cache.Invalidate("u0");
+        Assert.IsFalse(cache.IsValid("u0", "pw-0"));
+    }
+
+    [TestMethod]
+    [Timeout(10_000, CooperativeCancellation = true)]
+    public async Task Throttle_SpacesAttempts_AfterFailures_PerUser()
+    {
+        var throttle = new LoginThrottle(TimeProvider.System, TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(400));
+        var sw = Stopwatch.StartNew();
+        await throttle.WaitAsync("mallory", CancellationToken.None);
+        Assert.IsLessThan(50L, sw.ElapsedMilliseconds, "no failures: no wait");
+
+        throttle.RecordFailure("mallory");
+        throttle.RecordFailure("mallory"); // 2 failures: 200 ms spacing
+        sw.Restart();
+        await Task.WhenAll(throttle.WaitAsync("mallory", CancellationToken.None), throttle.WaitAsync("mallory", CancellationToken.None));
+        Assert.IsGreaterThanOrEqualTo(330L, sw.ElapsedMilliseconds, "concurrent attempts queue behind each other");
+
+        sw.Restart();
+        await throttle.WaitAsync("alice", CancellationToken.None);
+        Assert.IsLessThan(50L, sw.ElapsedMilliseconds, "other users are not slowed");
+
+        throttle.RecordSuccess("mallory");
+        Assert.AreEqual(0, throttle.FailureCount("mallory"));
+    }
+
+    [TestMethod]
+    [Timeout(10_000, CooperativeCancellation = true)]
+    public async Task FailedLogins_AreRecordedInTheThrottle()
+    {
+        var throttle = new LoginThrottle(TimeProvider.System, TimeSpan.FromMilliseconds(1), TimeSpan.FromMilliseconds(2));
+        var (svc, _) = Create(throttle: throttle);
+        await FailureOf(svc.AuthenticateAsync(new GuestPasswordCredential("alice", "a"), CancellationToken.None));
+        await FailureOf(svc.AuthenticateAsync(new GuestPasswordCredential("alice", "b"), CancellationToken.None));
+        Assert.AreEqual(2, throttle.FailureCount("alice"));
+        await svc.AuthenticateAsync(new GuestPasswordCredential("alice", "right"), CancellationToken.None);
+        Assert.AreEqual(0, throttle.FailureCount("alice"));
+    }
+
+    /// <summary>A clock that only moves when told to (the cache only reads the time).</summary>
+    private sealed class ManualClock : TimeProvider
+    {
+        private DateTimeOffset _now = new(2025, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+        public override DateTimeOffset GetUtcNow() => _now;
+
+        public void Advance(TimeSpan by) => _now += by;
+    }
+}
