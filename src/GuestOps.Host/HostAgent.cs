@@ -1,22 +1,219 @@
+using System.Diagnostics;
+using GuestOps.Channel.Messages;
+using GuestOps.Channel.Transport;
+using GuestOps.Host.Dispatch;
+using GuestOps.Host.Providers;
+using Microsoft.Extensions.Logging;
+
 namespace GuestOps.Host;
 
-/// <summary>
-/// The host agent over a fixed set of configured VMs. They are reported powered on; until a tools worker connects
-/// (the relay-chain work) their guests report tools not running and guest operations not ready.
-/// </summary>
-public sealed class HostAgent : IHostAgent
-{
-    private readonly IReadOnlyList<VmSnapshot> _vms;
-    private readonly Dictionary<string, VmSnapshot> _byId;
+/// <summary>A VM the host agent runs: its configuration, guest accounts and the guest-commands switch.</summary>
+public sealed record VmDefinition(VmConfiguration Configuration, IReadOnlyList<GuestAccount> Accounts, bool GuestCommandsEnabled = true);
 
-    public HostAgent(IEnumerable<VmConfiguration> configurations, TimeProvider time)
+public sealed record HostAgentOptions
+{
+    /// <summary>VM directories live under <c>&lt;StateDirectory&gt;/vms/&lt;id&gt;</c>.</summary>
+    public required string StateDirectory { get; init; }
+
+    /// <summary>How VMs are powered on; null runs them without a tools worker (guest operations unavailable).</summary>
+    public IVmProvider? Provider { get; init; }
+
+    /// <summary>The guestops-tools binary the provider runs in each guest.</summary>
+    public string? WorkerPath { get; init; }
+
+    /// <summary>Host-wide <c>guest.commands.enabled</c>.</summary>
+    public bool GuestCommandsEnabled { get; init; } = true;
+
+    public VmDispatcherOptions Dispatcher { get; init; } = new();
+
+    /// <summary>Longest wait between restarts of a worker that keeps exiting.</summary>
+    public TimeSpan MaxRestartDelay { get; init; } = TimeSpan.FromSeconds(2);
+}
+
+/// <summary>
+/// The host agent (hostd-like): powers VMs on through a provider, keeps their tools worker running (restarting it
+/// with backoff), owns one VMX-like dispatcher per VM and reports VM state as immutable snapshots.
+/// </summary>
+public sealed partial class HostAgent : IHostAgent, IAsyncDisposable
+{
+    private readonly HostAgentOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILoggerFactory _loggerFactory;
+    private readonly ILogger _logger;
+    private readonly Dictionary<string, RunningVm> _vms;
+    private readonly IReadOnlyList<RunningVm> _ordered;
+    private readonly CancellationTokenSource _stopping = new();
+
+    public HostAgent(IEnumerable<VmDefinition> vms, HostAgentOptions options, TimeProvider time, ILoggerFactory loggerFactory)
     {
+        _options = options;
+        _time = time;
+        _loggerFactory = loggerFactory;
+        _logger = loggerFactory.CreateLogger<HostAgent>();
         var bootTime = time.GetUtcNow().UtcDateTime;
-        _vms = configurations.Select(c => new VmSnapshot(c, VmPowerState.PoweredOn, bootTime, GuestAgentState.NotRunning)).ToArray();
-        _byId = _vms.ToDictionary(v => v.Configuration.Id, StringComparer.Ordinal);
+        _ordered = vms.Select((vm, i) => new RunningVm(vm, i, bootTime)).ToArray();
+        _vms = _ordered.ToDictionary(v => v.Definition.Configuration.Id, StringComparer.Ordinal);
     }
 
-    public IReadOnlyList<VmSnapshot> ListVirtualMachines() => _vms;
+    /// <summary>Creates each VM's dispatcher and powers the VMs on.</summary>
+    public void Start()
+    {
+        if (_options.Provider is not { } provider || _options.WorkerPath is not { } workerPath)
+        {
+            LogNoWorker(_logger);
+            return;
+        }
 
-    public VmSnapshot? GetVirtualMachine(string id) => _byId.GetValueOrDefault(id);
+        LogProvider(_logger, provider.Name, provider.Isolation);
+        foreach (var vm in _ordered)
+        {
+            var directory = Path.Combine(_options.StateDirectory, "vms", vm.Definition.Configuration.Id);
+            var channelDirectory = Path.Combine(directory, "channel");
+            Directory.CreateDirectory(channelDirectory);
+            var socket = Path.Combine(channelDirectory, "channel.sock");
+            File.Delete(socket);
+            // World-writable socket in a root-owned directory: the worker may be an unprivileged host uid (user namespace).
+            var listener = UnixSocketChannelListener.Start(socket, (UnixFileMode)0b110_110_110);
+            if (!OperatingSystem.IsWindows())
+            {
+                File.SetUnixFileMode(channelDirectory, (UnixFileMode)0b111_101_101);
+            }
+
+            vm.Dispatcher = new VmDispatcher(vm.Definition.Configuration.Id, listener, _options.Dispatcher, _loggerFactory);
+            vm.Dispatcher.Start();
+            var launch = new VmLaunch(vm.Definition.Configuration, vm.Definition.Accounts, Path.Combine(directory, "guest"), channelDirectory, workerPath, vm.Index);
+            vm.Supervisor = SuperviseAsync(vm, provider, launch, _stopping.Token);
+        }
+    }
+
+    public IReadOnlyList<VmSnapshot> ListVirtualMachines() => _ordered.Select(Snapshot).ToArray();
+
+    public VmSnapshot? GetVirtualMachine(string id) => _vms.TryGetValue(id, out var vm) ? Snapshot(vm) : null;
+
+    public Task<ChannelResponse> InvokeGuestAsync(string vmId, ChannelRequest request, CancellationToken cancellationToken)
+    {
+        if (!_vms.TryGetValue(vmId, out var vm))
+        {
+            throw new ArgumentException($"Unknown VM {vmId}.", nameof(vmId));
+        }
+
+        if (!_options.GuestCommandsEnabled || !vm.Definition.GuestCommandsEnabled)
+        {
+            throw new GuestAgentException(GuestAgentFailure.OperationsDisabled,
+                $"Guest operations are disabled for VM {vm.Definition.Configuration.Name} (guest.commands.enabled = FALSE).");
+        }
+
+        var dispatcher = vm.Dispatcher
+            ?? throw new GuestAgentException(GuestAgentFailure.Unavailable, $"VM {vm.Definition.Configuration.Name} has no guest agent.");
+        return dispatcher.InvokeAsync(request, cancellationToken);
+    }
+
+    /// <summary>The worker process of a VM (the sandbox's outermost process), for fault tests and diagnostics.</summary>
+    public int? GuestProcessId(string vmId) => _vms.TryGetValue(vmId, out var vm) && vm.Process is { HasExited: false } p ? p.Id : null;
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        foreach (var vm in _ordered)
+        {
+            try
+            {
+                await vm.Supervisor.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+
+            if (vm.Dispatcher is { } dispatcher)
+            {
+                await dispatcher.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+
+        _stopping.Dispose();
+    }
+
+    private VmSnapshot Snapshot(RunningVm vm)
+    {
+        var worker = vm.Dispatcher?.Worker;
+        var agent = worker is null
+            ? GuestAgentState.NotRunning
+            : new GuestAgentState
+            {
+                Running = true,
+                OperationsReady = true,
+                ToolsVersion = worker.Software,
+                HostName = worker.Os?.HostName,
+                IpAddress = worker.Os?.IpAddresses.FirstOrDefault(),
+                GuestFamily = worker.Os?.OsFamily switch { "linux" => "linuxGuest", "windows" => "windowsGuest", _ => "otherGuestFamily" },
+                GuestFullName = worker.Os?.OsName,
+            };
+        return new VmSnapshot(vm.Definition.Configuration, VmPowerState.PoweredOn, vm.BootTime, agent);
+    }
+
+    private async Task SuperviseAsync(RunningVm vm, IVmProvider provider, VmLaunch launch, CancellationToken stopping)
+    {
+        var delay = TimeSpan.FromMilliseconds(100);
+        while (!stopping.IsCancellationRequested)
+        {
+            var started = _time.GetTimestamp();
+            try
+            {
+                using var process = provider.Start(launch);
+                vm.Process = process;
+                try
+                {
+                    await process.WaitForExitAsync(stopping).ConfigureAwait(false);
+                    LogGuestExited(_logger, vm.Definition.Configuration.Name, process.ExitCode);
+                }
+                catch (OperationCanceledException)
+                {
+                    Kill(process);
+                    return;
+                }
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                LogGuestStartFailed(_logger, vm.Definition.Configuration.Name, e);
+            }
+
+            delay = _time.GetElapsedTime(started) > TimeSpan.FromSeconds(10) ? TimeSpan.FromMilliseconds(100) : Min(delay * 2, _options.MaxRestartDelay);
+            await Task.Delay(delay, _time, stopping).ConfigureAwait(false);
+        }
+    }
+
+    private static void Kill(Process process)
+    {
+        try
+        {
+            process.Kill(entireProcessTree: true);
+        }
+        catch (InvalidOperationException)
+        {
+        }
+    }
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
+
+    private sealed class RunningVm(VmDefinition definition, int index, DateTime bootTime)
+    {
+        public VmDefinition Definition { get; } = definition;
+        public int Index { get; } = index;
+        public DateTime BootTime { get; } = bootTime;
+        public VmDispatcher? Dispatcher { get; set; }
+        public Task Supervisor { get; set; } = Task.CompletedTask;
+        public Process? Process { get; set; }
+    }
+
+    [LoggerMessage(EventId = 400, Level = LogLevel.Warning, Message = "No VM provider or tools worker is configured: VMs run without a guest agent and guest operations are unavailable")]
+    private static partial void LogNoWorker(ILogger logger);
+
+    [LoggerMessage(EventId = 401, Level = LogLevel.Information, Message = "VM provider {Provider}: {Isolation}")]
+    private static partial void LogProvider(ILogger logger, string provider, string isolation);
+
+    [LoggerMessage(EventId = 402, Level = LogLevel.Warning, Message = "VM {Vm}: guest exited with code {ExitCode}; restarting")]
+    private static partial void LogGuestExited(ILogger logger, string vm, int exitCode);
+
+    [LoggerMessage(EventId = 403, Level = LogLevel.Error, Message = "VM {Vm}: the guest could not be started")]
+    private static partial void LogGuestStartFailed(ILogger logger, string vm, Exception exception);
 }

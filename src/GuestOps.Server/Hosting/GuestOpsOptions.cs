@@ -29,6 +29,22 @@ public sealed class GuestOpsOptions
     /// <summary>Largest SOAP request body accepted; larger ones get HTTP 413.</summary>
     public long MaxSoapRequestBytes { get; set; } = 16 * 1024 * 1024;
 
+    /// <summary>How VMs are powered on: <c>sandbox</c> (bubblewrap), <c>process</c> (no isolation), <c>none</c> (no guest
+    /// agent), or <c>auto</c>: sandbox when bubblewrap and the worker binary are present, else none.</summary>
+    public string Provider { get; set; } = "auto";
+
+    /// <summary>The guestops-tools binary run in each guest; default: <c>guestops-tools</c> next to the server.</summary>
+    public string? WorkerPath { get; set; }
+
+    /// <summary>Password of the demo guest accounts (<c>root</c>, <c>demo</c>); random and printed at start when unset.</summary>
+    public string? DemoGuestPassword { get; set; }
+
+    /// <summary>Host-wide <c>guest.commands.enabled</c>: false refuses every guest operation with OperationDisabledByGuest.</summary>
+    public bool GuestCommandsEnabled { get; set; } = true;
+
+    /// <summary>Deadline of one guest operation.</summary>
+    public TimeSpan GuestCallTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>The VMs of the embedded host agent.</summary>
     public List<VirtualMachineOptions> VirtualMachines { get; set; } = [];
 
@@ -41,6 +57,9 @@ public sealed class GuestOpsOptions
         ["GUESTOPS_CERTIFICATE_PATH"] = $"{Section}:{nameof(CertificatePath)}",
         ["GUESTOPS_CERTIFICATE_PASSWORD"] = $"{Section}:{nameof(CertificatePassword)}",
         ["GUESTOPS_SESSION_IDLE_TIMEOUT"] = $"{Section}:{nameof(SessionIdleTimeout)}",
+        ["GUESTOPS_PROVIDER"] = $"{Section}:{nameof(Provider)}",
+        ["GUESTOPS_WORKER_PATH"] = $"{Section}:{nameof(WorkerPath)}",
+        ["GUESTOPS_DEMO_GUEST_PASSWORD"] = $"{Section}:{nameof(DemoGuestPassword)}",
     };
 
     /// <summary>Command-line switches.</summary>
@@ -69,4 +88,20 @@ public sealed class VirtualMachineOptions
     public int NumCpu { get; set; } = 1;
 
     public int MemoryMB { get; set; } = 512;
+
+    /// <summary>Per-VM <c>guest.commands.enabled</c>.</summary>
+    public bool GuestCommandsEnabled { get; set; } = true;
+
+    /// <summary>Guest accounts; default <c>root</c> (uid 0) and <c>demo</c> (uid 1000) with the demo password.</summary>
+    public List<GuestAccountOptions>? GuestAccounts { get; set; }
+}
+
+public sealed class GuestAccountOptions
+{
+    public string Name { get; set; } = "";
+
+    /// <summary>Default: the demo guest password.</summary>
+    public string? Password { get; set; }
+
+    public int Uid { get; set; } = 1000;
 }

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
 using GuestOps.Host;
+using GuestOps.Host.Providers;
 using GuestOps.Server.Authorization;
 using GuestOps.Server.Http;
 using GuestOps.Server.Sessions;
@@ -33,7 +34,13 @@ public static partial class GuestOpsServer
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(new UserStore(options.StateDirectory));
         builder.Services.AddSingleton(new ServerIdentity(StableUuid("server:" + options.StateDirectory)));
-        builder.Services.AddSingleton<IHostAgent>(sp => new HostAgent(VirtualMachines(options), sp.GetRequiredService<TimeProvider>()));
+        builder.Services.AddSingleton(sp => new HostAgent(
+            VirtualMachines(options, DemoGuestPassword(options)),
+            HostAgentOptions(options),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILoggerFactory>()));
+        builder.Services.AddSingleton<IHostAgent>(sp => sp.GetRequiredService<HostAgent>());
+        builder.Services.AddHostedService<HostAgentService>();
         builder.Services.AddSingleton(sp => new Inventory(
             sp.GetRequiredService<IHostAgent>(),
             sp.GetRequiredService<UserStore>(),
@@ -151,8 +158,8 @@ public static partial class GuestOpsServer
         users.Set("root", "Administrator", password);
     }
 
-    private static IEnumerable<VmConfiguration> VirtualMachines(GuestOpsOptions options) =>
-        options.VirtualMachines.Select((vm, i) => new VmConfiguration
+    private static IEnumerable<VmDefinition> VirtualMachines(GuestOpsOptions options, string demoPassword) =>
+        options.VirtualMachines.Select((vm, i) => new VmDefinition(new VmConfiguration
         {
             Id = vm.Id ?? $"vm-{i + 1}",
             Name = vm.Name,
@@ -162,7 +169,49 @@ public static partial class GuestOpsServer
             GuestFullName = vm.GuestFullName,
             NumCpu = vm.NumCpu,
             MemoryMB = vm.MemoryMB,
-        });
+        },
+        (vm.GuestAccounts ?? [new GuestAccountOptions { Name = "root", Uid = 0 }, new GuestAccountOptions { Name = "demo", Uid = 1000 }])
+            .Select(a => new GuestAccount(a.Name, a.Password ?? demoPassword, a.Uid)).ToArray(),
+        vm.GuestCommandsEnabled));
+
+    private static string DemoGuestPassword(GuestOpsOptions options)
+    {
+        if (!string.IsNullOrEmpty(options.DemoGuestPassword))
+        {
+            return options.DemoGuestPassword;
+        }
+
+        var password = Convert.ToBase64String(RandomNumberGenerator.GetBytes(9)).Replace('/', 'x').Replace('+', 'y');
+        Console.WriteLine($"Guest accounts root and demo of every VM have the password: {password}");
+        return password;
+    }
+
+    private static HostAgentOptions HostAgentOptions(GuestOpsOptions options)
+    {
+        var workerPath = options.WorkerPath ?? Path.Combine(AppContext.BaseDirectory, "guestops-tools");
+        var hasWorker = File.Exists(workerPath);
+        IVmProvider? provider = options.Provider switch
+        {
+            "sandbox" when OperatingSystem.IsLinux() => new SandboxVmProvider(),
+            "process" => new ProcessVmProvider(),
+            "auto" when hasWorker && OperatingSystem.IsLinux() && SandboxVmProvider.IsAvailable() => new SandboxVmProvider(),
+            "auto" or "none" => null,
+            _ => throw new InvalidOperationException($"GuestOps:Provider '{options.Provider}' is not one of sandbox, process, none, auto."),
+        };
+        if (provider is not null && !hasWorker)
+        {
+            throw new FileNotFoundException($"The tools worker {workerPath} does not exist (GuestOps:WorkerPath, GUESTOPS_WORKER_PATH).", workerPath);
+        }
+
+        return new HostAgentOptions
+        {
+            StateDirectory = options.StateDirectory,
+            Provider = provider,
+            WorkerPath = workerPath,
+            GuestCommandsEnabled = options.GuestCommandsEnabled,
+            Dispatcher = new GuestOps.Host.Dispatch.VmDispatcherOptions { CallTimeout = options.GuestCallTimeout },
+        };
+    }
 
     /// <summary>A UUID derived from a name, so configured VMs keep their UUIDs across restarts.</summary>
     private static string StableUuid(string name)

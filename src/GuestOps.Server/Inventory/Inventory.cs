@@ -45,6 +45,7 @@ public sealed class Inventory : IManagedObjectResolver
         _hostAgent = hostAgent;
         _reader = new PropertyReader();
         var ids = new InventoryIds();
+        var guest = new Guest.GuestCalls(hostAgent);
 
         RootFolder = new Folder(ids.RootFolder, "Datacenters", null, ["Folder", "Datacenter"], () => [Datacenter!], _reader);
         Datacenter = new Datacenter(ids.Datacenter, "ha-datacenter", RootFolder, ids, () => VirtualMachines, _reader);
@@ -54,8 +55,8 @@ public sealed class Inventory : IManagedObjectResolver
         SearchIndex = new SearchIndex(ids.SearchIndex, this, _reader);
         GuestOperationsManager = new GuestOperationsManager(
             ids.GuestOperationsManager,
-            new GuestAuthManager(ids.GuestAuthManager, _reader),
-            new GuestFileManager(ids.GuestFileManager, _reader),
+            new GuestAuthManager(ids.GuestAuthManager, guest, _reader),
+            new GuestFileManager(ids.GuestFileManager, guest, _reader),
             new GuestProcessManager(ids.GuestProcessManager, _reader),
             _reader);
         var content = new ServiceContent

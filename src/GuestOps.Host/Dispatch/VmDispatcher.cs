@@ -1,0 +1,209 @@
+using GuestOps.Channel;
+using GuestOps.Channel.Messages;
+using GuestOps.Channel.Transport;
+using Microsoft.Extensions.Logging;
+
+namespace GuestOps.Host.Dispatch;
+
+/// <summary>Limits of one VM's dispatcher.</summary>
+public sealed record VmDispatcherOptions
+{
+    /// <summary>Deadline of one guest call, queueing included.</summary>
+    public TimeSpan CallTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Requests in flight to the worker at once; more wait in line (within their deadline).</summary>
+    public int MaxInFlight { get; init; } = 32;
+
+    public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Silence after which the worker counts as gone (heartbeats included).</summary>
+    public TimeSpan HeartbeatTimeout { get; init; } = TimeSpan.FromMilliseconds(1500);
+}
+
+/// <summary>
+/// The VMX-like dispatcher of one VM: owns the channel to that VM's tools worker (a unix socket the worker connects
+/// to), multiplexes calls over it with a per-call deadline and a bound on calls in flight, and fails fast when no
+/// worker answers. A newer worker connection replaces an older one.
+/// </summary>
+public sealed partial class VmDispatcher : IAsyncDisposable
+{
+    private readonly string _vmId;
+    private readonly IChannelListener _listener;
+    private readonly VmDispatcherOptions _options;
+    private readonly ILoggerFactory _loggerFactory;
+    private readonly ILogger _logger;
+    private readonly SemaphoreSlim _inFlight;
+    private readonly CancellationTokenSource _stopping = new();
+    private ChannelConnection? _current;
+    private string? _outOfDate;
+    private Task _acceptLoop = Task.CompletedTask;
+
+    public VmDispatcher(string vmId, IChannelListener listener, VmDispatcherOptions options, ILoggerFactory loggerFactory)
+    {
+        _vmId = vmId;
+        _listener = listener;
+        _options = options;
+        _loggerFactory = loggerFactory;
+        _logger = loggerFactory.CreateLogger<VmDispatcher>();
+        _inFlight = new SemaphoreSlim(options.MaxInFlight, options.MaxInFlight);
+    }
+
+    /// <summary>Raised when the worker connects or goes away.</summary>
+    public event Action<VmDispatcher>? StateChanged;
+
+    /// <summary>The connected worker's handshake, or null.</summary>
+    public ChannelHello? Worker => _current is { IsOpen: true } c ? c.PeerHello : null;
+
+    /// <summary>True when a worker is connected and speaks a protocol this dispatcher accepts.</summary>
+    public bool IsReady => _current is { IsOpen: true };
+
+    /// <summary>Set when the last worker that tried to connect was too old.</summary>
+    public string? OutOfDateReason => _outOfDate;
+
+    public void Start() => _acceptLoop = AcceptLoopAsync(_stopping.Token);
+
+    /// <summary>Sends one request to the worker and returns its response (success or guest error).</summary>
+    public async Task<ChannelResponse> InvokeAsync(ChannelRequest request, CancellationToken cancellationToken)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(_options.CallTimeout);
+        var connection = Connected(request);
+        try
+        {
+            await _inFlight.WaitAsync(deadline.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new GuestAgentException(GuestAgentFailure.TimedOut, $"VM {_vmId}: too many guest operations in progress; none finished within {_options.CallTimeout.TotalSeconds:0.#} s.");
+        }
+
+        try
+        {
+            return await connection.SendAsync(request, deadline.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            LogTimedOut(_logger, _vmId, request.Operation);
+            throw new GuestAgentException(GuestAgentFailure.TimedOut, $"The guest agent of VM {_vmId} did not answer within {_options.CallTimeout.TotalSeconds:0.#} s.");
+        }
+        catch (ChannelException e)
+        {
+            throw new GuestAgentException(GuestAgentFailure.Unavailable, $"The guest agent of VM {_vmId} went away during the call.", e);
+        }
+        finally
+        {
+            _inFlight.Release();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await _listener.DisposeAsync().ConfigureAwait(false);
+        try
+        {
+            await _acceptLoop.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        if (Interlocked.Exchange(ref _current, null) is { } connection)
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _stopping.Dispose();
+    }
+
+    private ChannelConnection Connected(ChannelRequest request)
+    {
+        var connection = _current;
+        if (connection is not { IsOpen: true })
+        {
+            if (_outOfDate is { } reason)
+            {
+                throw new GuestAgentException(GuestAgentFailure.ComponentsOutOfDate, $"The guest agent of VM {_vmId} is out of date: {reason}");
+            }
+
+            throw new GuestAgentException(GuestAgentFailure.Unavailable, $"The guest agent of VM {_vmId} is not running.");
+        }
+
+        if (!connection.PeerSupports(request))
+        {
+            throw new GuestAgentException(GuestAgentFailure.ComponentsOutOfDate, $"The guest agent of VM {_vmId} ({connection.PeerHello.Software}) does not support {request.Operation}.");
+        }
+
+        return connection;
+    }
+
+    private async Task AcceptLoopAsync(CancellationToken stopping)
+    {
+        while (!stopping.IsCancellationRequested)
+        {
+            ChannelTransportConnection transport;
+            try
+            {
+                transport = await _listener.AcceptAsync(stopping).ConfigureAwait(false);
+            }
+            catch (Exception) when (stopping.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                LogAcceptFailed(_logger, _vmId, e);
+                await Task.Delay(TimeSpan.FromMilliseconds(100), stopping).ConfigureAwait(false);
+                continue;
+            }
+
+            _ = EstablishAsync(transport, stopping);
+        }
+    }
+
+    private async Task EstablishAsync(ChannelTransportConnection transport, CancellationToken stopping)
+    {
+        ChannelConnection connection;
+        try
+        {
+            connection = await ChannelConnection.EstablishAsync(transport.Stream, new ChannelConnectionOptions
+            {
+                Role = ChannelRole.Host,
+                Software = "guestops-host",
+                HeartbeatInterval = _options.HeartbeatInterval,
+                HeartbeatTimeout = _options.HeartbeatTimeout,
+                LoggerFactory = _loggerFactory,
+            }, stopping).ConfigureAwait(false);
+        }
+        catch (ChannelVersionMismatchException e)
+        {
+            _outOfDate = e.Message;
+            LogOutOfDate(_logger, _vmId, e.Message);
+            StateChanged?.Invoke(this);
+            return;
+        }
+        catch (Exception e)
+        {
+            LogHandshakeFailed(_logger, _vmId, e);
+            return;
+        }
+
+        _outOfDate = null;
+        var previous = Interlocked.Exchange(ref _current, connection);
+        LogConnected(_logger, _vmId, connection.PeerHello.Software, connection.PeerHello.Os?.HostName ?? "?");
+        StateChanged?.Invoke(this);
+        if (previous is not null)
+        {
+            await previous.DisposeAsync().ConfigureAwait(false);
+        }
+
+        var closed = await connection.Completion.ConfigureAwait(false);
+        if (Interlocked.CompareExchange(ref _current, null, connection) == connection)
+        {
+            LogDisconnected(_logger, _vmId, closed.Reason.ToString(), closed.Message);
+            StateChanged?.Invoke(this);
+        }
+
+        await connection.DisposeAsync().ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,26 @@
+namespace GuestOps.Host.Providers;
+
+/// <summary>A guest account of a simulated VM: created in the guest's own /etc at power-on.</summary>
+public sealed record GuestAccount(string Name, string Password, int Uid);
+
+/// <summary>Everything a provider needs to power on one VM and run its tools worker.</summary>
+public sealed record VmLaunch(
+    VmConfiguration Configuration,
+    IReadOnlyList<GuestAccount> Accounts,
+    string VmDirectory,
+    string ChannelDirectory,
+    string WorkerPath,
+    int Index);
+
+/// <summary>How the host agent "powers on" a VM: starts the guest and, inside it, the tools worker.</summary>
+public interface IVmProvider
+{
+    /// <summary>Provider name as configured (<c>sandbox</c>, <c>process</c>).</summary>
+    string Name { get; }
+
+    /// <summary>One line on the isolation this provider really gives, logged at start.</summary>
+    string Isolation { get; }
+
+    /// <summary>Starts the guest; the returned process is the guest's init (its exit is the VM's power-off).</summary>
+    System.Diagnostics.Process Start(VmLaunch launch);
+}

@@ -1,0 +1,132 @@
+using System.Diagnostics;
+
+namespace GuestOps.Host.Providers;
+
+/// <summary>
+/// Each VM is a bubblewrap sandbox: its own PID, mount, UTS and IPC namespaces and host name; the host's /usr
+/// read-only; its own writable /etc, /home, /root, /tmp, /var; the channel directory bind-mounted at
+/// /run/guestops; the worker binary read-only at /opt/guestops/guestops-tools.
+/// When /etc/subuid and /etc/subgid grant root a range (e.g. <c>root:100000:65536000</c>) and newuidmap is
+/// installed, the sandbox also gets a user namespace: guest uid 0 is host uid <c>base + index * 65536</c>, so guest
+/// root is not host root and two VMs never share host ids. Otherwise guest root is host root with every capability
+/// dropped except those the worker needs to impersonate users and manage their files and processes.
+/// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
+public sealed class SandboxVmProvider : IVmProvider
+{
+    private const int IdsPerVm = 65536;
+    private static readonly string[] WorkerCapabilities =
+        ["CAP_SETUID", "CAP_SETGID", "CAP_CHOWN", "CAP_FOWNER", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_KILL", "CAP_AUDIT_WRITE"];
+
+    private readonly (int Start, int Count)? _uidRange;
+    private readonly (int Start, int Count)? _gidRange;
+
+    public SandboxVmProvider(string bwrapPath = "/usr/bin/bwrap")
+    {
+        BwrapPath = bwrapPath;
+        if (File.Exists("/usr/bin/newuidmap") && File.Exists("/usr/bin/unshare"))
+        {
+            _uidRange = SubordinateRange("/etc/subuid");
+            _gidRange = SubordinateRange("/etc/subgid");
+        }
+    }
+
+    public string Name => "sandbox";
+
+    public string BwrapPath { get; }
+
+    public bool UsesUserNamespace => _uidRange is not null && _gidRange is not null;
+
+    public string Isolation => UsesUserNamespace
+        ? "bubblewrap sandbox per VM: own PID/mount/UTS/IPC/user namespaces; guest root is an unprivileged host uid range; host /usr read-only"
+        : "bubblewrap sandbox per VM: own PID/mount/UTS/IPC namespaces; guest root is host root with only the worker's capabilities (no user namespace: add root ranges to /etc/subuid and /etc/subgid and install uidmap)";
+
+    public static bool IsAvailable(string bwrapPath = "/usr/bin/bwrap") => File.Exists(bwrapPath);
+
+    /// <summary>What guest uid 0 is on the host for the VM with this index.</summary>
+    public int HostIdOffset(int index) => UsesUserNamespace ? _uidRange!.Value.Start + Slot(index, _uidRange.Value.Count) * IdsPerVm : 0;
+
+    public Process Start(VmLaunch launch)
+    {
+        var offset = HostIdOffset(launch.Index);
+        GuestImage.Prepare(launch, offset);
+        var start = new ProcessStartInfo
+        {
+            RedirectStandardInput = true, // closing it (our exit) ends the sandbox through --die-with-parent's pipe too
+            RedirectStandardOutput = false,
+            RedirectStandardError = false,
+            UseShellExecute = false,
+        };
+        if (UsesUserNamespace)
+        {
+            var gidOffset = _gidRange!.Value.Start + Slot(launch.Index, _gidRange.Value.Count) * IdsPerVm;
+            start.FileName = "/usr/bin/unshare";
+            foreach (var arg in new[] { "--user", $"--map-users={offset},0,{IdsPerVm}", $"--map-groups={gidOffset},0,{IdsPerVm}", "--setuid", "0", "--setgid", "0", "--", BwrapPath })
+            {
+                start.ArgumentList.Add(arg);
+            }
+        }
+        else
+        {
+            start.FileName = BwrapPath;
+        }
+
+        var vm = launch.VmDirectory;
+        var args = new List<string>
+        {
+            "--die-with-parent", "--unshare-pid", "--unshare-uts", "--unshare-ipc", "--hostname", launch.Configuration.Name,
+            "--ro-bind", "/usr", "/usr",
+            "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64", "--symlink", "usr/sbin", "/sbin",
+            "--proc", "/proc", "--dev", "/dev",
+            "--bind", Path.Combine(vm, "etc"), "/etc",
+            "--bind", Path.Combine(vm, "home"), "/home",
+            "--bind", Path.Combine(vm, "root"), "/root",
+            "--bind", Path.Combine(vm, "tmp"), "/tmp",
+            "--bind", Path.Combine(vm, "var"), "/var",
+            "--bind", Path.Combine(vm, "run"), "/run",
+            "--bind", launch.ChannelDirectory, "/run/guestops",
+            "--ro-bind", launch.WorkerPath, "/opt/guestops/guestops-tools",
+            "--chdir", "/",
+            "--setenv", "PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "--setenv", "HOME", "/root",
+        };
+        if (!UsesUserNamespace)
+        {
+            args.AddRange(["--cap-drop", "ALL"]);
+            foreach (var cap in WorkerCapabilities)
+            {
+                args.AddRange(["--cap-add", cap]);
+            }
+        }
+
+        args.AddRange(["--", "/opt/guestops/guestops-tools", "--connect", "unix:/run/guestops/channel.sock", "--pam-service", GuestImage.PamService]);
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        return Process.Start(start) ?? throw new InvalidOperationException("bwrap did not start.");
+    }
+
+    private static int Slot(int index, int count) => count / IdsPerVm <= 1 ? 0 : index % (count / IdsPerVm);
+
+    private static (int, int)? SubordinateRange(string path)
+    {
+        if (!File.Exists(path))
+        {
+            return null;
+        }
+
+        foreach (var line in File.ReadLines(path))
+        {
+            var parts = line.Split(':');
+            if (parts.Length == 3 && (parts[0] == "root" || parts[0] == "0")
+                && int.TryParse(parts[1], out var start) && int.TryParse(parts[2], out var count) && count >= IdsPerVm)
+            {
+                return (start, count);
+            }
+        }
+
+        return null;
+    }
+}

@@ -1,0 +1,83 @@
+using GuestOps.Channel.Messages;
+using GuestOps.Host;
+using GuestOps.Host.Dispatch;
+using GuestOps.Soap;
+using GuestOps.Vim;
+
+namespace GuestOps.Server.Guest;
+
+/// <summary>
+/// What every guest-operation method shares: the VM checks of reference 3.2 (exists, powered on), the guest
+/// credential taken from <c>auth</c>, the call through the host agent, and the translation of guest errors and
+/// agent failures into the vim faults of reference 5.1.
+/// </summary>
+public sealed class GuestCalls(IHostAgent hostAgent)
+{
+    public async Task<TResult> InvokeAsync<TResult>(VimCall call, ManagedObjectReference vm, GuestAuthentication auth, ChannelRequest request)
+        where TResult : ChannelResult
+    {
+        var snapshot = hostAgent.GetVirtualMachine(vm.Value);
+        if (vm.type != "VirtualMachine" || snapshot is null)
+        {
+            throw new VimFaultException(new ManagedObjectNotFound { obj = vm }, $"The object '{vm}' has already been deleted or has not been completely created");
+        }
+
+        if (snapshot.PowerState != VmPowerState.PoweredOn)
+        {
+            throw new VimFaultException(
+                new InvalidPowerState { requestedState = VirtualMachinePowerState.PoweredOn, existingState = VirtualMachinePowerState.PoweredOff },
+                "The attempted operation cannot be performed in the current state (Powered off).");
+        }
+
+        ChannelResponse response;
+        try
+        {
+            response = await hostAgent.InvokeGuestAsync(vm.Value, request with { Credential = Credential(auth) }, call.CancellationToken);
+        }
+        catch (GuestAgentException e)
+        {
+            throw new VimFaultException(e.Failure switch
+            {
+                GuestAgentFailure.ComponentsOutOfDate => new GuestComponentsOutOfDate(),
+                GuestAgentFailure.OperationsDisabled => new OperationDisabledByGuest(),
+                _ => new GuestOperationsUnavailable(),
+            }, e.Message);
+        }
+
+        if (response.Error is { } error)
+        {
+            throw new VimFaultException(Fault(error), error.Message);
+        }
+
+        return response.Result as TResult ?? throw new VimFaultException(new SystemError { reason = "unexpected guest answer" }, "The guest agent answered with an unexpected result.");
+    }
+
+    private static GuestCredential Credential(GuestAuthentication auth) => auth switch
+    {
+        NamePasswordAuthentication np => new GuestPasswordCredential(np.username, np.password),
+        TicketedSessionAuthentication ticket => new GuestTicketCredential(ticket.ticket),
+        _ => throw new VimFaultException(new InvalidGuestLogin(), $"{auth.GetType().Name} cannot be used for this operation."),
+    };
+
+    /// <summary>Guest-side errors as vim faults (reference 5.1).</summary>
+    public static MethodFault Fault(GuestError error) => error.Code switch
+    {
+        GuestErrorCode.InvalidLogin => new InvalidGuestLogin(),
+        GuestErrorCode.PermissionDenied => new GuestPermissionDenied(),
+        GuestErrorCode.FileNotFound => new FileNotFound { file = error.Path ?? "" },
+        GuestErrorCode.FileAlreadyExists => new FileAlreadyExists { file = error.Path ?? "" },
+        GuestErrorCode.NotAFile => new NotAFile { file = error.Path ?? "" },
+        GuestErrorCode.NotADirectory => new NotADirectory { file = error.Path ?? "" },
+        GuestErrorCode.DirectoryNotEmpty => new DirectoryNotEmpty { file = error.Path ?? "" },
+        GuestErrorCode.FileAccessError => new CannotAccessFile { file = error.Path ?? "" },
+        GuestErrorCode.FileNameTooLong => new FileNameTooLong { file = error.Path ?? "" },
+        GuestErrorCode.FileLocked => new FileLocked { file = error.Path ?? "" },
+        GuestErrorCode.InvalidArgument => new InvalidArgument(),
+        GuestErrorCode.NotSupported => new OperationNotSupportedByGuest(),
+        GuestErrorCode.OperationDisabled => new OperationDisabledByGuest(),
+        GuestErrorCode.NoSuchProcess => new GuestProcessNotFound { pid = error.Pid ?? 0 },
+        GuestErrorCode.UnknownOperation => new GuestComponentsOutOfDate(),
+        GuestErrorCode.TooManyLogons => new TooManyGuestLogons(),
+        _ => new GuestOperationsFault(),
+    };
+}
