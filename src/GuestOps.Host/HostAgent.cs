@@ -21,6 +21,9 @@ public sealed record HostAgentOptions
     /// <summary>The guestops-tools binary the provider runs in each guest.</summary>
     public string? WorkerPath { get; init; }
 
+    /// <summary>Extra command-line arguments for every worker (e.g. <c>--credential-cache-ttl 30</c>).</summary>
+    public IReadOnlyList<string> WorkerArguments { get; init; } = [];
+
     /// <summary>Host-wide <c>guest.commands.enabled</c>.</summary>
     public bool GuestCommandsEnabled { get; init; } = true;
 
@@ -81,7 +84,7 @@ public sealed partial class HostAgent : IHostAgent, IAsyncDisposable
 
             vm.Dispatcher = new VmDispatcher(vm.Definition.Configuration.Id, listener, _options.Dispatcher, _loggerFactory);
             vm.Dispatcher.Start();
-            var launch = new VmLaunch(vm.Definition.Configuration, vm.Definition.Accounts, Path.Combine(directory, "guest"), channelDirectory, workerPath, vm.Index);
+            var launch = new VmLaunch(vm.Definition.Configuration, vm.Definition.Accounts, Path.Combine(directory, "guest"), channelDirectory, workerPath, vm.Index, _options.WorkerArguments);
             vm.Supervisor = SuperviseAsync(vm, provider, launch, _stopping.Token);
         }
     }

@@ -10,7 +10,8 @@ public sealed record VmLaunch(
     string VmDirectory,
     string ChannelDirectory,
     string WorkerPath,
-    int Index);
+    int Index,
+    IReadOnlyList<string> WorkerArguments);
 
 /// <summary>How the host agent "powers on" a VM: starts the guest and, inside it, the tools worker.</summary>
 public interface IVmProvider

@@ -19,7 +19,7 @@ public sealed class ProcessVmProvider : IVmProvider
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { "--connect", "unix:" + Path.Combine(launch.ChannelDirectory, "channel.sock") })
+        foreach (var arg in new[] { "--connect", "unix:" + Path.Combine(launch.ChannelDirectory, "channel.sock") }.Concat(launch.WorkerArguments))
         {
             start.ArgumentList.Add(arg);
         }

@@ -42,6 +42,10 @@ public sealed class GuestOpsOptions
     /// <summary>Host-wide <c>guest.commands.enabled</c>: false refuses every guest operation with OperationDisabledByGuest.</summary>
     public bool GuestCommandsEnabled { get; set; } = true;
 
+    /// <summary>Seconds the worker may reuse a verified guest password without asking PAM again (keyed by an HMAC
+    /// with a per-process secret; the password itself is never kept). 0 turns the cache off.</summary>
+    public int GuestCredentialCacheSeconds { get; set; }
+
     /// <summary>Deadline of one guest operation.</summary>
     public TimeSpan GuestCallTimeout { get; set; } = TimeSpan.FromSeconds(30);
 

@@ -209,6 +209,7 @@ public static partial class GuestOpsServer
             Provider = provider,
             WorkerPath = workerPath,
             GuestCommandsEnabled = options.GuestCommandsEnabled,
+            WorkerArguments = options.GuestCredentialCacheSeconds > 0 ? ["--credential-cache-ttl", options.GuestCredentialCacheSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)] : [],
             Dispatcher = new GuestOps.Host.Dispatch.VmDispatcherOptions { CallTimeout = options.GuestCallTimeout },
         };
     }
