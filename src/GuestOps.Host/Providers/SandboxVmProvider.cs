@@ -111,6 +111,7 @@ public sealed class SandboxVmProvider : IVmProvider
 
     private static int Slot(int index, int count) => count / IdsPerVm <= 1 ? 0 : index % (count / IdsPerVm);
 
+    /// <summary>The largest range /etc/subuid (or subgid) grants root, if it holds at least one VM's ids.</summary>
     private static (int, int)? SubordinateRange(string path)
     {
         if (!File.Exists(path))
@@ -118,16 +119,18 @@ public sealed class SandboxVmProvider : IVmProvider
             return null;
         }
 
+        (int Start, int Count)? best = null;
         foreach (var line in File.ReadLines(path))
         {
             var parts = line.Split(':');
             if (parts.Length == 3 && (parts[0] == "root" || parts[0] == "0")
-                && int.TryParse(parts[1], out var start) && int.TryParse(parts[2], out var count) && count >= IdsPerVm)
+                && int.TryParse(parts[1], out var start) && int.TryParse(parts[2], out var count) && count >= IdsPerVm
+                && (best is null || count > best.Value.Count))
             {
-                return (start, count);
+                best = (start, count);
             }
         }
 
-        return null;
+        return best;
     }
 }

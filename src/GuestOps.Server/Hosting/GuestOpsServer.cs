@@ -27,7 +27,17 @@ public static partial class GuestOpsServer
         builder.Configuration.AddInMemoryCollection(environment);
         builder.Configuration.AddCommandLine(args, GuestOpsOptions.CommandLineSwitches);
 
-        var options = builder.Configuration.GetSection(GuestOpsOptions.Section).Get<GuestOpsOptions>() ?? new GuestOpsOptions();
+        GuestOpsOptions options;
+        try
+        {
+            options = builder.Configuration.GetSection(GuestOpsOptions.Section).Get<GuestOpsOptions>() ?? new GuestOpsOptions();
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new GuestOpsConfigurationException($"A GuestOps setting has a value of the wrong form: {e.InnerException?.Message ?? e.Message}", e);
+        }
+
+        var endpoints = ListenEndpoints(options.Urls);
         builder.Services.Configure<GuestOpsOptions>(builder.Configuration.GetSection(GuestOpsOptions.Section));
         Directory.CreateDirectory(options.StateDirectory);
 
@@ -65,10 +75,8 @@ public static partial class GuestOpsServer
             kestrel.Limits.MaxRequestBodySize = options.MaxSoapRequestBytes + 1;
             var logger = kestrel.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger("GuestOps.Server.Certificate");
             X509CertificateHolder holder = new(() => ServerCertificate.LoadOrCreate(options, logger));
-            foreach (var url in options.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            foreach (var (host, port, https) in endpoints)
             {
-                var uri = new Uri(url.Replace("://*", "://0.0.0.0", StringComparison.Ordinal).Replace("://+", "://0.0.0.0", StringComparison.Ordinal));
-                var https = uri.Scheme == Uri.UriSchemeHttps;
                 void Configure(Microsoft.AspNetCore.Server.Kestrel.Core.ListenOptions listen)
                 {
                     if (https)
@@ -77,17 +85,17 @@ public static partial class GuestOpsServer
                     }
                 }
 
-                if (uri.Host == "localhost")
+                if (host == System.Net.IPAddress.None)
                 {
-                    kestrel.ListenLocalhost(uri.Port, Configure);
+                    kestrel.ListenLocalhost(port, Configure);
                 }
-                else if (uri.Host == "0.0.0.0")
+                else if (host is null)
                 {
-                    kestrel.ListenAnyIP(uri.Port, Configure);
+                    kestrel.ListenAnyIP(port, Configure);
                 }
                 else
                 {
-                    kestrel.Listen(IPAddress.Parse(uri.Host.Trim('[', ']')), uri.Port, Configure);
+                    kestrel.Listen(host, port, Configure);
                 }
             }
         });
@@ -121,6 +129,11 @@ public static partial class GuestOpsServer
         {
             await app.StartAsync();
         }
+        catch (Exception e) when (Unwrap(e) is GuestOpsConfigurationException configuration)
+        {
+            Console.Error.WriteLine($"GuestOps cannot start: {configuration.Message}");
+            return 2;
+        }
         catch (Exception e) when (e is IOException or SocketException || e.InnerException is SocketException)
         {
             Console.Error.WriteLine($"GuestOps cannot listen on {options.Urls}: {e.Message}");
@@ -136,6 +149,41 @@ public static partial class GuestOpsServer
         Console.WriteLine($"State directory: {options.StateDirectory}");
         await app.WaitForShutdownAsync();
         return 0;
+    }
+
+    /// <summary>Parses <c>GuestOps:Urls</c>: scheme http or https, host <c>*</c>/<c>+</c>/<c>0.0.0.0</c> (any), <c>localhost</c> or an IP.</summary>
+    private static List<(System.Net.IPAddress? Host, int Port, bool Https)> ListenEndpoints(string urls)
+    {
+        var endpoints = new List<(System.Net.IPAddress?, int, bool)>();
+        foreach (var url in urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var normalized = url.Replace("://*", "://0.0.0.0", StringComparison.Ordinal).Replace("://+", "://0.0.0.0", StringComparison.Ordinal);
+            if (!Uri.TryCreate(normalized, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp))
+            {
+                throw new GuestOpsConfigurationException($"GuestOps:Urls (GUESTOPS_URLS, --urls): '{url}' is not an http or https URL such as https://127.0.0.1:8443.");
+            }
+
+            var host = uri.Host.Trim('[', ']');
+            System.Net.IPAddress? address = null;
+            if (host != "0.0.0.0" && host != "localhost" && !System.Net.IPAddress.TryParse(host, out address))
+            {
+                throw new GuestOpsConfigurationException($"GuestOps:Urls (GUESTOPS_URLS, --urls): the host of '{url}' must be *, localhost or an IP address.");
+            }
+
+            endpoints.Add((host == "localhost" ? System.Net.IPAddress.None : address, uri.Port, uri.Scheme == Uri.UriSchemeHttps));
+        }
+
+        return endpoints.Count > 0 ? endpoints : throw new GuestOpsConfigurationException("GuestOps:Urls (GUESTOPS_URLS, --urls) is empty.");
+    }
+
+    private static Exception Unwrap(Exception e)
+    {
+        while (e is not GuestOpsConfigurationException && e.InnerException is { } inner)
+        {
+            e = inner;
+        }
+
+        return e;
     }
 
     private static void EnsureRootUser(WebApplication app)
@@ -196,11 +244,11 @@ public static partial class GuestOpsServer
             "process" => new ProcessVmProvider(),
             "auto" when hasWorker && OperatingSystem.IsLinux() && SandboxVmProvider.IsAvailable() => new SandboxVmProvider(),
             "auto" or "none" => null,
-            _ => throw new InvalidOperationException($"GuestOps:Provider '{options.Provider}' is not one of sandbox, process, none, auto."),
+            _ => throw new GuestOpsConfigurationException($"GuestOps:Provider (GUESTOPS_PROVIDER) '{options.Provider}' is not one of sandbox, process, none, auto."),
         };
         if (provider is not null && !hasWorker)
         {
-            throw new FileNotFoundException($"The tools worker {workerPath} does not exist (GuestOps:WorkerPath, GUESTOPS_WORKER_PATH).", workerPath);
+            throw new GuestOpsConfigurationException($"GuestOps:WorkerPath (GUESTOPS_WORKER_PATH): the tools worker {workerPath} does not exist.");
         }
 
         return new HostAgentOptions

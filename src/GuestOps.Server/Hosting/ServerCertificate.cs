@@ -14,11 +14,18 @@ public static partial class ServerCertificate
         X509Certificate2 certificate;
         if (File.Exists(path))
         {
-            certificate = X509CertificateLoader.LoadPkcs12FromFile(path, options.CertificatePassword);
+            try
+            {
+                certificate = X509CertificateLoader.LoadPkcs12FromFile(path, options.CertificatePassword);
+            }
+            catch (CryptographicException e)
+            {
+                throw new GuestOpsConfigurationException($"GuestOps:CertificatePath / CertificatePassword (GUESTOPS_CERTIFICATE_PATH, GUESTOPS_CERTIFICATE_PASSWORD): cannot load {path}: {e.Message}", e);
+            }
         }
         else if (options.CertificatePath is not null)
         {
-            throw new FileNotFoundException($"The certificate configured in GuestOps:CertificatePath does not exist: {path}", path);
+            throw new GuestOpsConfigurationException($"GuestOps:CertificatePath (GUESTOPS_CERTIFICATE_PATH): {path} does not exist.");
         }
         else
         {

@@ -20,46 +20,38 @@ public sealed class PropertyCollector(string id, Inventory inventory, PropertyRe
 
     public Task<RetrieveResult?> RetrievePropertiesEx(VimCall call, PropertyFilterSpec[] specSet, RetrieveOptions options)
     {
-        var objects = Collect(call, specSet).ToList();
-        if (objects.Count == 0)
-        {
-            return Task.FromResult<RetrieveResult?>(null);
-        }
-
-        var max = options.maxObjects is > 0 ? options.maxObjects.Value : int.MaxValue;
-        if (objects.Count <= max)
-        {
-            return Task.FromResult<RetrieveResult?>(new RetrieveResult { objects = objects.ToArray() });
-        }
-
-        var session = RequireSession(call);
-        var token = Convert.ToHexString(RandomNumberGenerator.GetBytes(12));
-        session.PendingResults[token] = new Queue<ObjectContent>(objects.Skip(max));
-        return Task.FromResult<RetrieveResult?>(new RetrieveResult { token = token, objects = objects.Take(max).ToArray() });
+        var objects = Collect(call, specSet).ToArray();
+        var pageSize = options.maxObjects is > 0 ? options.maxObjects.Value : int.MaxValue;
+        return Task.FromResult(objects.Length == 0 ? null : Page(call, objects, pageSize));
     }
 
+    /// <summary>The next page, of the size the first call asked for; the token is single-use.</summary>
     public Task<RetrieveResult> ContinueRetrievePropertiesEx(VimCall call, string token)
     {
-        var session = RequireSession(call);
-        if (!session.PendingResults.TryGetValue(token, out var pending))
+        if (!RequireSession(call).PendingResults.TryRemove(token, out var pending))
         {
             throw new VimFaultException(new InvalidArgument { invalidProperty = "token" }, "A specified parameter was not correct: token");
         }
 
-        lock (pending)
-        {
-            // The remainder goes out in one piece: the client asked for a page size only on the first call.
-            var objects = pending.ToArray();
-            pending.Clear();
-            session.PendingResults.TryRemove(token, out _);
-            return Task.FromResult(new RetrieveResult { objects = objects });
-        }
+        return Task.FromResult(Page(call, pending.Remaining, pending.PageSize));
     }
 
     public Task CancelRetrievePropertiesEx(VimCall call, string token)
     {
         RequireSession(call).PendingResults.TryRemove(token, out _);
         return Task.CompletedTask;
+    }
+
+    private static RetrieveResult Page(VimCall call, ObjectContent[] objects, int pageSize)
+    {
+        if (objects.Length <= pageSize)
+        {
+            return new RetrieveResult { objects = objects };
+        }
+
+        var token = Convert.ToHexString(RandomNumberGenerator.GetBytes(12));
+        RequireSession(call).PendingResults[token] = (pageSize, objects[pageSize..]);
+        return new RetrieveResult { token = token, objects = objects[..pageSize] };
     }
 
     private IEnumerable<ObjectContent> Collect(VimCall call, PropertyFilterSpec[] specSet)

@@ -26,8 +26,8 @@ public sealed class Session(string key, LocalUser user, DateTime loginTime, stri
     /// <summary>Views created by this session (they die with it).</summary>
     public ConcurrentDictionary<string, ContainerView> Views { get; } = new(StringComparer.Ordinal);
 
-    /// <summary>Continuation state of RetrievePropertiesEx calls that hit <c>maxObjects</c>.</summary>
-    public ConcurrentDictionary<string, Queue<ObjectContent>> PendingResults { get; } = new(StringComparer.Ordinal);
+    /// <summary>Continuation state of RetrievePropertiesEx calls that hit <c>maxObjects</c>: the page size and what is left.</summary>
+    public ConcurrentDictionary<string, (int PageSize, ObjectContent[] Remaining)> PendingResults { get; } = new(StringComparer.Ordinal);
 
     public void Touch(DateTime now)
     {

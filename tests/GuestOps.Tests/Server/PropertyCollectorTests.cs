@@ -89,13 +89,31 @@ public sealed class PropertyCollectorTests
         var view = await _inventory.ViewManager.CreateContainerView(Call("CreateContainerView"), _inventory.RootFolder.Ref, ["VirtualMachine"], true);
         var spec = Spec(view, skip: true, [new TraversalSpec { type = "ContainerView", path = "view" }], new PropertySpec { type = "VirtualMachine", pathSet = ["name"] });
 
-        var first = await _inventory.PropertyCollector.RetrievePropertiesEx(Call("RetrievePropertiesEx"), [spec], new RetrieveOptions { maxObjects = 1 });
+        var first = await _inventory.PropertyCollector.RetrievePropertiesEx(Call("RetrievePropertiesEx"), [spec], new RetrieveOptions { maxObjects = 2 });
         var rest = await _inventory.PropertyCollector.ContinueRetrievePropertiesEx(Call("ContinueRetrievePropertiesEx"), first!.token!);
 
-        Assert.HasCount(1, first.objects);
-        Assert.HasCount(2, rest.objects);
+        Assert.HasCount(2, first.objects);
+        Assert.HasCount(1, rest.objects);
         Assert.IsNull(rest.token);
         await Assert.ThrowsAsync<VimFaultException>(() => _inventory.PropertyCollector.ContinueRetrievePropertiesEx(Call("ContinueRetrievePropertiesEx"), first.token!));
+    }
+
+    [TestMethod]
+    public async Task ContinuationPagesKeepTheFirstPageSize()
+    {
+        var view = await _inventory.ViewManager.CreateContainerView(Call("CreateContainerView"), _inventory.RootFolder.Ref, ["VirtualMachine"], true);
+        var spec = Spec(view, skip: true, [new TraversalSpec { type = "ContainerView", path = "view" }], new PropertySpec { type = "VirtualMachine", pathSet = ["name"] });
+
+        var page = await _inventory.PropertyCollector.RetrievePropertiesEx(Call("RetrievePropertiesEx"), [spec], new RetrieveOptions { maxObjects = 1 });
+        var names = new List<string> { (string)page!.objects[0].propSet![0].val! };
+        while (page.token is { } token)
+        {
+            page = await _inventory.PropertyCollector.ContinueRetrievePropertiesEx(Call("ContinueRetrievePropertiesEx"), token);
+            Assert.HasCount(1, page.objects);
+            names.Add((string)page.objects[0].propSet![0].val!);
+        }
+
+        CollectionAssert.AreEqual(new[] { "alpha", "beta", "gamma" }, names);
     }
 
     [TestMethod]

@@ -1,0 +1,33 @@
+namespace GuestOps.IntegrationTests.Infrastructure;
+
+/// <summary>
+/// Base of the integration test classes: clients made with <see cref="NewClient"/> record every answer, and each test
+/// ends by validating every SOAP envelope it received against the schemas (our wsdl/ and VMware's 5.x).
+/// </summary>
+public abstract class IntegrationTest
+{
+    public TestContext TestContext { get; set; } = null!;
+
+    /// <summary>The answers this test received.</summary>
+    protected ResponseLog Responses { get; } = new();
+
+    protected SoapClient NewClient(ServerProcess server, TimeSpan? timeout = null) => new(server, Responses, timeout);
+
+    [TestCleanup]
+    public void ValidateReceivedResponses()
+    {
+        var count = Responses.AssertAllValid();
+        TestContext.WriteLine($"{count} SOAP response(s) validated against the schemas.");
+    }
+
+    /// <summary>The server still answers after whatever the test sent it, and logged no internal error.</summary>
+    protected async Task AssertStillServingAsync(ServerProcess server)
+    {
+        Assert.IsFalse(server.HasExited, $"The server exited.{Environment.NewLine}{server.AllOutput}");
+        using var client = NewClient(server, TimeSpan.FromSeconds(10));
+        var response = await client.CallAsync("RetrieveServiceContent", Moref.ServiceInstance);
+        response.AssertOk("RetrieveServiceContent");
+        var errors = server.InternalErrorLines();
+        Assert.AreEqual(0, errors.Count, $"The server logged internal errors:{Environment.NewLine}{string.Join(Environment.NewLine, errors)}{Environment.NewLine}{server.AllOutput}");
+    }
+}

@@ -1,0 +1,71 @@
+using System.Reflection;
+
+namespace GuestOps.IntegrationTests.Infrastructure;
+
+/// <summary>Where things are: the repository root (the folder holding GuestOps.sln), the server built in the same
+/// configuration as this test assembly, and the shared folder (fixtures, reference) next to the repository.</summary>
+public static class RepositoryLayout
+{
+    /// <summary>Environment variable naming the shared folder (the one holding <c>fixtures/</c> and <c>reference/</c>).</summary>
+    public const string SharedDirectoryVariable = "GUESTOPS_SHARED_DIR";
+
+    private static readonly Lazy<string> Root = new(FindRoot);
+
+    public static string RepositoryRoot => Root.Value;
+
+    /// <summary>Debug or Release: the configuration this test assembly was built in.</summary>
+    public static string Configuration { get; } =
+        typeof(RepositoryLayout).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration is { Length: > 0 } c ? c : "Debug";
+
+    /// <summary>The target framework folder of this test assembly (net10.0), used for the server too.</summary>
+    public static string TargetFrameworkFolder { get; } = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Name;
+
+    public static string ServerDll
+    {
+        get
+        {
+            var path = Path.Combine(RepositoryRoot, "src", "GuestOps.Server", "bin", Configuration, TargetFrameworkFolder, "GuestOps.Server.dll");
+            if (!File.Exists(path))
+            {
+                throw new InvalidOperationException(
+                    $"The server is not built for {Configuration}: {path} is missing. Run `dotnet build GuestOps.sln -c {Configuration}` first.");
+            }
+
+            return path;
+        }
+    }
+
+    /// <summary>The shared folder: <see cref="SharedDirectoryVariable"/> or &lt;repository root&gt;/../shared.</summary>
+    public static string SharedDirectory
+    {
+        get
+        {
+            var configured = Environment.GetEnvironmentVariable(SharedDirectoryVariable);
+            var path = string.IsNullOrWhiteSpace(configured)
+                ? Path.GetFullPath(Path.Combine(RepositoryRoot, "..", "shared"))
+                : Path.GetFullPath(configured);
+            if (!Directory.Exists(path))
+            {
+                throw new InvalidOperationException(
+                    $"The shared folder {path} does not exist. Put it next to the repository or set {SharedDirectoryVariable}.");
+            }
+
+            return path;
+        }
+    }
+
+    public static string WireCapturesDirectory => Path.Combine(SharedDirectory, "fixtures", "wire-captures");
+
+    private static string FindRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "GuestOps.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new InvalidOperationException($"GuestOps.sln not found in {AppContext.BaseDirectory} or any parent folder.");
+    }
+}

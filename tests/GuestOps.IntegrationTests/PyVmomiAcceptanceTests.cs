@@ -1,0 +1,111 @@
+using System.ComponentModel;
+using System.Text;
+using System.Text.Json;
+using GuestOps.IntegrationTests.Infrastructure;
+
+namespace GuestOps.IntegrationTests;
+
+/// <summary>
+/// Acceptance of issue 2 with a real client: Debian's python3-pyvmomi, run with /usr/bin/python3 against the real
+/// server on a loopback port (python/pyvmomi_acceptance.py does the pyVmomi part and prints JSON). Missing Python or
+/// pyVmomi is a failure, not a skip: CI installs python3-pyvmomi.
+/// </summary>
+[TestClass]
+public sealed class PyVmomiAcceptanceTests : IntegrationTest
+{
+    private const string Python = "/usr/bin/python3";
+
+    [TestMethod]
+    [Timeout(120_000)]
+    public async Task PyVmomi_ConnectsFindsEveryVmReadsPropertiesAndLogsOut()
+    {
+        var server = await SharedServer.GetAsync();
+        var script = Path.Combine(AppContext.BaseDirectory, "python", "pyvmomi_acceptance.py");
+        Assert.IsTrue(File.Exists(script), $"{script} is missing: the csproj copies python/** to the output.");
+        if (!File.Exists(Python))
+        {
+            Assert.Fail($"{Python} is missing. Install Debian's python3-pyvmomi (apt-get install python3-pyvmomi); .ci/run does.");
+        }
+
+        List<string> arguments = [script, "--host", "127.0.0.1", "--port", server.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--user", "root", "--password", server.RootPassword!];
+        foreach (var name in SharedServer.VirtualMachineNames)
+        {
+            arguments.Add("--vm-name");
+            arguments.Add(name);
+        }
+
+        ProcessResult run;
+        try
+        {
+            run = await ProcessRunner.RunAsync(Python, arguments, TimeSpan.FromSeconds(90));
+        }
+        catch (Win32Exception e)
+        {
+            Assert.Fail($"Cannot run {Python}: {e.Message}. Install Debian's python3-pyvmomi.");
+            return;
+        }
+
+        TestContext.WriteLine($"pyVmomi run: {run.Elapsed.TotalSeconds:0.0} s, exit code {run.ExitCode}");
+        var json = run.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault(l => l.StartsWith('{'))
+            ?? throw new AssertFailedException($"The pyVmomi script printed no JSON.{Environment.NewLine}{run}");
+        using var document = JsonDocument.Parse(json);
+        var result = document.RootElement;
+
+        if (result.TryGetProperty("importError", out var importError))
+        {
+            Assert.Fail($"pyVmomi cannot be imported by {Python} ({importError.GetString()}). Install Debian's python3-pyvmomi.");
+        }
+
+        // Every SOAP body pyVmomi received goes through the same schema check as the C# clients' ones.
+        var index = 0;
+        foreach (var body in result.GetProperty("responses").EnumerateArray())
+        {
+            var text = Encoding.UTF8.GetString(Convert.FromBase64String(body.GetString()!));
+            Responses.Add(new RecordedResponse($"pyVmomi response #{++index}", 0, "text/xml", text, ExpectSoap: true));
+        }
+
+        Assert.AreEqual(0, result.GetProperty("errors").GetArrayLength(), $"pyVmomi raised:{Environment.NewLine}{run}");
+        Assert.AreEqual(0, run.ExitCode, run.ToString());
+        Assert.IsTrue(index >= 10, $"pyVmomi should have received many SOAP responses, got {index}.");
+
+        Assert.AreEqual("HostAgent", result.GetProperty("about").GetProperty("apiType").GetString());
+        Assert.AreEqual("root", result.GetProperty("currentSessionUser").GetString(), "currentSession.userName after SmartConnect");
+
+        var viewMoids = result.GetProperty("viewMoids").EnumerateArray().Select(e => e.GetString()!).ToList();
+        Assert.AreEqual(SharedServer.VirtualMachineNames.Length, viewMoids.Count, $"VMs in the ContainerView: {string.Join(", ", viewMoids)}");
+        Assert.AreEqual(viewMoids.Count, viewMoids.Distinct().Count(), "the ContainerView lists a VM twice");
+
+        var vms = result.GetProperty("vms").EnumerateArray().ToList();
+        Assert.AreEqual(SharedServer.VirtualMachineNames.Length, vms.Count);
+        var uuids = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var vm in vms)
+        {
+            var name = vm.GetProperty("name").GetString()!;
+            Assert.IsTrue(vm.GetProperty("found").GetBoolean(), $"pyVmomi did not find {name} by name in the ContainerView.");
+            var moid = vm.GetProperty("moid").GetString()!;
+            Assert.AreEqual(name, vm.GetProperty("readName").GetString(), $"{moid}.name");
+            var powerState = vm.GetProperty("powerState").GetString();
+            Assert.IsTrue(powerState is "poweredOn" or "poweredOff" or "suspended", $"{name}: runtime.powerState '{powerState}'");
+            Assert.AreEqual("bool", vm.GetProperty("guestOperationsReadyType").GetString(), $"{name}: guest.guestOperationsReady must be a boolean, got {vm.GetProperty("guestOperationsReady")}");
+            Assert.AreEqual(moid, vm.GetProperty("byInventoryPath").GetString(), $"FindByInventoryPath('ha-datacenter/vm/{name}')");
+            var uuid = vm.GetProperty("uuid").GetString()!;
+            Assert.IsTrue(Guid.TryParse(uuid, out _), $"{name}: config.uuid '{uuid}' is not a UUID");
+            Assert.IsTrue(uuids.Add(uuid), $"{name}: config.uuid {uuid} is not unique");
+            Assert.AreEqual(moid, vm.GetProperty("byUuid").GetString(), $"FindByUuid(None, '{uuid}', True)");
+        }
+
+        var fileManager = result.GetProperty("fileManager");
+        Assert.AreEqual("GuestFileManager", fileManager.GetProperty("wsdlType").GetString());
+        Assert.AreEqual("guestOperationsFileManager", fileManager.GetProperty("moid").GetString());
+
+        var afterLogout = result.GetProperty("afterLogout");
+        Assert.IsTrue(afterLogout.GetProperty("raised").GetBoolean(), "A call after Logout succeeded.");
+        Assert.IsTrue(afterLogout.GetProperty("isNotAuthenticated").GetBoolean(), $"A call after Logout raised {afterLogout}, not vim.fault.NotAuthenticated.");
+
+        var wrongPassword = result.GetProperty("wrongPassword");
+        Assert.IsTrue(wrongPassword.GetProperty("raised").GetBoolean(), "SmartConnect with a wrong password succeeded.");
+        Assert.IsTrue(wrongPassword.GetProperty("isInvalidLogin").GetBoolean(), $"A wrong password raised {wrongPassword}, not vim.fault.InvalidLogin.");
+
+        await AssertStillServingAsync(server);
+    }
+}
