@@ -11,6 +11,17 @@ namespace GuestOps.Channel.Messages;
 [JsonPolymorphic(TypeDiscriminatorPropertyName = "op")]
 [JsonDerivedType(typeof(ValidateCredentialsRequest), ValidateCredentialsRequest.OperationName)]
 [JsonDerivedType(typeof(ListFilesRequest), ListFilesRequest.OperationName)]
+[JsonDerivedType(typeof(MakeDirectoryRequest), MakeDirectoryRequest.OperationName)]
+[JsonDerivedType(typeof(DeleteFileRequest), DeleteFileRequest.OperationName)]
+[JsonDerivedType(typeof(DeleteDirectoryRequest), DeleteDirectoryRequest.OperationName)]
+[JsonDerivedType(typeof(MoveFileRequest), MoveFileRequest.OperationName)]
+[JsonDerivedType(typeof(MoveDirectoryRequest), MoveDirectoryRequest.OperationName)]
+[JsonDerivedType(typeof(CreateTemporaryRequest), CreateTemporaryRequest.OperationName)]
+[JsonDerivedType(typeof(ChangeFileAttributesRequest), ChangeFileAttributesRequest.OperationName)]
+[JsonDerivedType(typeof(StartProgramRequest), StartProgramRequest.OperationName)]
+[JsonDerivedType(typeof(ListProcessesRequest), ListProcessesRequest.OperationName)]
+[JsonDerivedType(typeof(TerminateProcessRequest), TerminateProcessRequest.OperationName)]
+[JsonDerivedType(typeof(ReadEnvironmentRequest), ReadEnvironmentRequest.OperationName)]
 public abstract record ChannelRequest
 {
     /// <summary>Who the guest should act as; every guest operation carries one.</summary>

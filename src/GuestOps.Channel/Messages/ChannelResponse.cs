@@ -24,6 +24,10 @@ public sealed record ChannelResponse
 [JsonPolymorphic(TypeDiscriminatorPropertyName = "kind")]
 [JsonDerivedType(typeof(EmptyResult), "empty")]
 [JsonDerivedType(typeof(ListFilesResult), "listFiles")]
+[JsonDerivedType(typeof(PathResult), "path")]
+[JsonDerivedType(typeof(ProcessIdResult), "pid")]
+[JsonDerivedType(typeof(ListProcessesResult), "processes")]
+[JsonDerivedType(typeof(EnvironmentResult), "environment")]
 public abstract record ChannelResult;
 
 /// <summary>Success with nothing to return.</summary>

@@ -57,7 +57,7 @@ public sealed class Inventory : IManagedObjectResolver
             ids.GuestOperationsManager,
             new GuestAuthManager(ids.GuestAuthManager, guest, _reader),
             new GuestFileManager(ids.GuestFileManager, guest, _reader),
-            new GuestProcessManager(ids.GuestProcessManager, _reader),
+            new GuestProcessManager(ids.GuestProcessManager, guest, _reader),
             _reader);
         var content = new ServiceContent
         {

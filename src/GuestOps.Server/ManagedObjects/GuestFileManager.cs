@@ -30,6 +30,72 @@ public sealed class GuestFileManager(string id, GuestCalls guest, PropertyReader
         };
     }
 
+    /// <summary>Changes the given attributes; unset ones stay. A symlink path changes its target. The other OS's
+    /// attribute type is refused by the guest (OperationNotSupportedByGuest).</summary>
+    public Task ChangeFileAttributesInGuest(VimCall call, ManagedObjectReference vm, GuestAuthentication auth, string guestFilePath, GuestFileAttributes fileAttributes) =>
+        guest.InvokeAsync<EmptyResult>(call, vm, auth, fileAttributes switch
+        {
+            GuestPosixFileAttributes posix => new ChangeFileAttributesRequest
+            {
+                Path = guestFilePath,
+                Kind = GuestAttributeKind.Posix,
+                ModificationTime = posix.modificationTime,
+                AccessTime = posix.accessTime,
+                OwnerId = posix.ownerId,
+                GroupId = posix.groupId,
+                Permissions = posix.permissions,
+            },
+            GuestWindowsFileAttributes windows => new ChangeFileAttributesRequest
+            {
+                Path = guestFilePath,
+                Kind = GuestAttributeKind.Windows,
+                ModificationTime = windows.modificationTime,
+                AccessTime = windows.accessTime,
+                Hidden = windows.hidden,
+                ReadOnly = windows.readOnly,
+            },
+            _ => new ChangeFileAttributesRequest
+            {
+                Path = guestFilePath,
+                Kind = GuestAttributeKind.Posix,
+                ModificationTime = fileAttributes.modificationTime,
+                AccessTime = fileAttributes.accessTime,
+            },
+        });
+
+    public async Task<string> CreateTemporaryDirectoryInGuest(VimCall call, ManagedObjectReference vm, GuestAuthentication auth, string prefix, string suffix, string? directoryPath) =>
+        (await guest.InvokeAsync<PathResult>(call, vm, auth, new CreateTemporaryRequest
+        {
+            IsDirectory = true,
+            Prefix = prefix,
+            Suffix = suffix,
+            Directory = string.IsNullOrEmpty(directoryPath) ? null : directoryPath,
+        })).Path;
+
+    public async Task<string> CreateTemporaryFileInGuest(VimCall call, ManagedObjectReference vm, GuestAuthentication auth, string prefix, string suffix, string? directoryPath) =>
+        (await guest.InvokeAsync<PathResult>(call, vm, auth, new CreateTemporaryRequest
+        {
+            IsDirectory = false,
+            Prefix = prefix,
+            Suffix = suffix,
+            Directory = string.IsNullOrEmpty(directoryPath) ? null : directoryPath,
+        })).Path;
+
+    public Task DeleteDirectoryInGuest(VimCall call, ManagedObjectReference vm, GuestAuthentication auth, string directoryPath, bool recursive) =>
+        guest.InvokeAsync<EmptyResult>(call, vm, auth, new DeleteDirectoryRequest { Path = directoryPath, Recursive = recursive });
+
+    public Task DeleteFileInGuest(VimCall call, ManagedObjectReference vm, GuestAuthentication auth, string filePath) =>
+        guest.InvokeAsync<EmptyResult>(call, vm, auth, new DeleteFileRequest { Path = filePath });
+
+    public Task MakeDirectoryInGuest(VimCall call, ManagedObjectReference vm, GuestAuthentication auth, string directoryPath, bool createParentDirectories) =>
+        guest.InvokeAsync<EmptyResult>(call, vm, auth, new MakeDirectoryRequest { Path = directoryPath, CreateParents = createParentDirectories });
+
+    public Task MoveDirectoryInGuest(VimCall call, ManagedObjectReference vm, GuestAuthentication auth, string srcDirectoryPath, string dstDirectoryPath) =>
+        guest.InvokeAsync<EmptyResult>(call, vm, auth, new MoveDirectoryRequest { Source = srcDirectoryPath, Destination = dstDirectoryPath });
+
+    public Task MoveFileInGuest(VimCall call, ManagedObjectReference vm, GuestAuthentication auth, string srcFilePath, string dstFilePath, bool overwrite) =>
+        guest.InvokeAsync<EmptyResult>(call, vm, auth, new MoveFileRequest { Source = srcFilePath, Destination = dstFilePath, Overwrite = overwrite });
+
     public static GuestFileInfo FileInfo(GuestFileEntry entry) => new()
     {
         path = entry.Name,

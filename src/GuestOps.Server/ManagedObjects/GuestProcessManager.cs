@@ -1,9 +1,54 @@
+using GuestOps.Channel.Messages;
+using GuestOps.Server.Guest;
+using GuestOps.Soap;
+using GuestOps.Vim;
+
 namespace GuestOps.Server.ManagedObjects;
 
-/// <summary>vim.vm.guest.GuestProcessManager. Its methods come with the relay chain to the in-guest worker.</summary>
-public sealed class GuestProcessManager(string id, PropertyReader reader) : ManagedObject(id, reader)
+/// <summary>vim.vm.guest.ProcessManager: start, list and terminate guest processes; read the guest environment.</summary>
+public sealed class GuestProcessManager(string id, GuestCalls guest, PropertyReader reader) : ManagedObject(id, reader)
 {
     private static readonly PropertyTable<GuestProcessManager> Table = new();
 
     public override PropertyTable Properties => Table;
+
+    /// <summary>Starts the program through the guest's shell as the user, detached; returns its pid at once
+    /// (reference 3.5). Completion shows in ListProcessesInGuest. A GuestWindowsProgramSpec's startMinimized has no
+    /// meaning on a Linux guest and is ignored.</summary>
+    public async Task<long> StartProgramInGuest(VimCall call, ManagedObjectReference vm, GuestAuthentication auth, GuestProgramSpec spec)
+    {
+        var result = await guest.InvokeAsync<ProcessIdResult>(call, vm, auth, new StartProgramRequest
+        {
+            ProgramPath = spec.programPath,
+            Arguments = spec.arguments ?? "",
+            WorkingDirectory = string.IsNullOrEmpty(spec.workingDirectory) ? null : spec.workingDirectory,
+            Environment = spec.envVariables is { Length: > 0 } env ? env : null,
+        });
+        return result.Pid;
+    }
+
+    /// <summary>All guest processes, or the given pids (unknown ones skipped); started programs keep endTime and
+    /// exitCode for five minutes after they exit, and a running process has neither.</summary>
+    public async Task<GuestProcessInfo[]> ListProcessesInGuest(VimCall call, ManagedObjectReference vm, GuestAuthentication auth, long[]? pids)
+    {
+        var result = await guest.InvokeAsync<ListProcessesResult>(call, vm, auth, new ListProcessesRequest { Pids = pids is { Length: > 0 } ? pids : null });
+        return result.Processes.Select(p => new GuestProcessInfo
+        {
+            name = p.Name,
+            pid = p.Pid,
+            owner = p.Owner,
+            cmdLine = p.CommandLine,
+            startTime = p.StartTime.UtcDateTime,
+            endTime = p.EndTime?.UtcDateTime,
+            exitCode = p.EndTime is null ? null : p.ExitCode,
+        }).ToArray();
+    }
+
+    public Task TerminateProcessInGuest(VimCall call, ManagedObjectReference vm, GuestAuthentication auth, long pid) =>
+        guest.InvokeAsync<EmptyResult>(call, vm, auth, new TerminateProcessRequest { Pid = pid });
+
+    /// <summary>NAME=value for the named variables that are set (or all): the environment a program started for
+    /// this user would get.</summary>
+    public async Task<string[]> ReadEnvironmentVariableInGuest(VimCall call, ManagedObjectReference vm, GuestAuthentication auth, string[]? names) =>
+        (await guest.InvokeAsync<EnvironmentResult>(call, vm, auth, new ReadEnvironmentRequest { Names = names is { Length: > 0 } ? names : null })).Variables.ToArray();
 }

@@ -1,0 +1,132 @@
+using System.Text.Json.Serialization;
+
+namespace GuestOps.Channel.Messages;
+
+// File and directory operations (vSphere GuestFileManager), performed in the guest as the credential's user.
+// Paths are absolute guest paths; relative, empty or NUL-containing paths are InvalidArgument.
+
+/// <summary>Create a directory; with <see cref="CreateParents"/>, missing parents too (an existing directory is then fine).</summary>
+public sealed record MakeDirectoryRequest : ChannelRequest, IChannelRequest<EmptyResult>
+{
+    public const string OperationName = "makeDirectory";
+
+    [JsonIgnore]
+    public override string Operation => OperationName;
+
+    public required string Path { get; init; }
+
+    public bool CreateParents { get; init; }
+}
+
+/// <summary>Delete a file or a symbolic link (never its target); a directory is NotAFile.</summary>
+public sealed record DeleteFileRequest : ChannelRequest, IChannelRequest<EmptyResult>
+{
+    public const string OperationName = "deleteFile";
+
+    [JsonIgnore]
+    public override string Operation => OperationName;
+
+    public required string Path { get; init; }
+}
+
+/// <summary>Delete a directory; without <see cref="Recursive"/> it must be empty (else DirectoryNotEmpty).</summary>
+public sealed record DeleteDirectoryRequest : ChannelRequest, IChannelRequest<EmptyResult>
+{
+    public const string OperationName = "deleteDirectory";
+
+    [JsonIgnore]
+    public override string Operation => OperationName;
+
+    public required string Path { get; init; }
+
+    public bool Recursive { get; init; }
+}
+
+/// <summary>Rename a file or symlink; an existing destination file is replaced only with <see cref="Overwrite"/>;
+/// a destination directory is FileAlreadyExists; a source directory is NotAFile.</summary>
+public sealed record MoveFileRequest : ChannelRequest, IChannelRequest<EmptyResult>
+{
+    public const string OperationName = "moveFile";
+
+    [JsonIgnore]
+    public override string Operation => OperationName;
+
+    public required string Source { get; init; }
+
+    public required string Destination { get; init; }
+
+    public bool Overwrite { get; init; }
+}
+
+/// <summary>Rename a directory; the destination must not exist; a source that is not a real directory is NotADirectory.</summary>
+public sealed record MoveDirectoryRequest : ChannelRequest, IChannelRequest<EmptyResult>
+{
+    public const string OperationName = "moveDirectory";
+
+    [JsonIgnore]
+    public override string Operation => OperationName;
+
+    public required string Source { get; init; }
+
+    public required string Destination { get; init; }
+}
+
+/// <summary>Atomically create a uniquely named file (0600) or directory (0700) owned by the user:
+/// <c>Directory/prefix + random + suffix</c>; an absent directory means the user's temporary directory.</summary>
+public sealed record CreateTemporaryRequest : ChannelRequest, IChannelRequest<PathResult>
+{
+    public const string OperationName = "createTemporary";
+
+    [JsonIgnore]
+    public override string Operation => OperationName;
+
+    public bool IsDirectory { get; init; }
+
+    public string Prefix { get; init; } = "";
+
+    public string Suffix { get; init; } = "";
+
+    public string? Directory { get; init; }
+}
+
+/// <summary>Which OS's attribute set a <see cref="ChangeFileAttributesRequest"/> carries.</summary>
+public enum GuestAttributeKind
+{
+    Posix = 0,
+    Windows = 1,
+}
+
+/// <summary>Change attributes of a file or directory (a symlink path changes its target); unset ones stay as they are.
+/// A guest of the other OS family answers NotSupported.</summary>
+public sealed record ChangeFileAttributesRequest : ChannelRequest, IChannelRequest<EmptyResult>
+{
+    public const string OperationName = "changeFileAttributes";
+
+    [JsonIgnore]
+    public override string Operation => OperationName;
+
+    public required string Path { get; init; }
+
+    public GuestAttributeKind Kind { get; init; }
+
+    public DateTimeOffset? ModificationTime { get; init; }
+
+    public DateTimeOffset? AccessTime { get; init; }
+
+    public int? OwnerId { get; init; }
+
+    public int? GroupId { get; init; }
+
+    /// <summary>chmod(2) permission bits (type bits ignored).</summary>
+    public long? Permissions { get; init; }
+
+    public bool? Hidden { get; init; }
+
+    public bool? ReadOnly { get; init; }
+}
+
+/// <summary>A path the guest created.</summary>
+public sealed record PathResult : ChannelResult
+{
+    public required string Path { get; init; }
+}

@@ -1,0 +1,100 @@
+using System.Text.Json.Serialization;
+
+namespace GuestOps.Channel.Messages;
+
+// Process and environment operations (vSphere GuestProcessManager).
+
+/// <summary>
+/// Start a program as the credential's user, detached (new session, stdio not inherited), through the guest's shell
+/// so <see cref="Arguments"/> is shell-interpreted: <c>/bin/sh -c '"programPath" arguments'</c>, as ESXi does.
+/// </summary>
+public sealed record StartProgramRequest : ChannelRequest, IChannelRequest<ProcessIdResult>
+{
+    public const string OperationName = "startProgram";
+
+    [JsonIgnore]
+    public override string Operation => OperationName;
+
+    /// <summary>Absolute path of an existing program.</summary>
+    public required string ProgramPath { get; init; }
+
+    public string Arguments { get; init; } = "";
+
+    /// <summary>Absent: the user's home directory.</summary>
+    public string? WorkingDirectory { get; init; }
+
+    /// <summary><c>NAME=value</c> entries; when present they are the complete environment.</summary>
+    public IReadOnlyList<string>? Environment { get; init; }
+}
+
+/// <summary>The guest pid of a started program.</summary>
+public sealed record ProcessIdResult : ChannelResult
+{
+    public long Pid { get; init; }
+}
+
+/// <summary>List the guest's processes (or only <see cref="Pids"/>; unknown ones are skipped), including programs
+/// started through the channel that exited in the last five minutes.</summary>
+public sealed record ListProcessesRequest : ChannelRequest, IChannelRequest<ListProcessesResult>
+{
+    public const string OperationName = "listProcesses";
+
+    [JsonIgnore]
+    public override string Operation => OperationName;
+
+    public IReadOnlyList<long>? Pids { get; init; }
+}
+
+/// <summary>One process. <see cref="EndTime"/> and <see cref="ExitCode"/> are set only for a started program that
+/// has exited; a running process has neither.</summary>
+public sealed record GuestProcessEntry
+{
+    public required string Name { get; init; }
+
+    public long Pid { get; init; }
+
+    public required string Owner { get; init; }
+
+    public required string CommandLine { get; init; }
+
+    public DateTimeOffset StartTime { get; init; }
+
+    public DateTimeOffset? EndTime { get; init; }
+
+    public int? ExitCode { get; init; }
+}
+
+public sealed record ListProcessesResult : ChannelResult
+{
+    public IReadOnlyList<GuestProcessEntry> Processes { get; init; } = [];
+}
+
+/// <summary>Terminate a process (its process group): SIGTERM, then SIGKILL after a grace period. Unknown pid:
+/// NoSuchProcess; another user's process without the right to signal it: PermissionDenied.</summary>
+public sealed record TerminateProcessRequest : ChannelRequest, IChannelRequest<EmptyResult>
+{
+    public const string OperationName = "terminateProcess";
+
+    [JsonIgnore]
+    public override string Operation => OperationName;
+
+    public long Pid { get; init; }
+}
+
+/// <summary>The environment a program started for this user would get (HOME, USER, LOGNAME, SHELL, PATH, ...),
+/// never the worker's own: the named variables that are set, or all.</summary>
+public sealed record ReadEnvironmentRequest : ChannelRequest, IChannelRequest<EnvironmentResult>
+{
+    public const string OperationName = "readEnvironment";
+
+    [JsonIgnore]
+    public override string Operation => OperationName;
+
+    public IReadOnlyList<string>? Names { get; init; }
+}
+
+/// <summary><c>NAME=value</c> entries.</summary>
+public sealed record EnvironmentResult : ChannelResult
+{
+    public IReadOnlyList<string> Variables { get; init; } = [];
+}
