@@ -46,6 +46,7 @@ public sealed partial class HostAgent : IHostAgent, IAsyncDisposable
     private readonly Dictionary<string, RunningVm> _vms;
     private readonly IReadOnlyList<RunningVm> _ordered;
     private readonly CancellationTokenSource _stopping = new();
+    private int _disposed;
 
     public HostAgent(IEnumerable<VmDefinition> vms, HostAgentOptions options, TimeProvider time, ILoggerFactory loggerFactory)
     {
@@ -116,6 +117,11 @@ public sealed partial class HostAgent : IHostAgent, IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return; // the host's container and the hosted service may both dispose it
+        }
+
         await _stopping.CancelAsync().ConfigureAwait(false);
         foreach (var vm in _ordered)
         {
@@ -136,9 +142,23 @@ public sealed partial class HostAgent : IHostAgent, IAsyncDisposable
         _stopping.Dispose();
     }
 
+    /// <summary>The VM's snapshot; the same instance while nothing changed, so readers can cache what they derive from it.</summary>
     private VmSnapshot Snapshot(RunningVm vm)
     {
         var worker = vm.Dispatcher?.Worker;
+        var cached = vm.LastSnapshot;
+        if (cached is not null && ReferenceEquals(cached.Worker, worker))
+        {
+            return cached.Snapshot;
+        }
+
+        var snapshot = BuildSnapshot(vm, worker);
+        vm.LastSnapshot = new CachedSnapshot(worker, snapshot);
+        return snapshot;
+    }
+
+    private static VmSnapshot BuildSnapshot(RunningVm vm, ChannelHello? worker)
+    {
         var agent = worker is null
             ? GuestAgentState.NotRunning
             : new GuestAgentState
@@ -206,7 +226,10 @@ public sealed partial class HostAgent : IHostAgent, IAsyncDisposable
         public VmDispatcher? Dispatcher { get; set; }
         public Task Supervisor { get; set; } = Task.CompletedTask;
         public Process? Process { get; set; }
+        public CachedSnapshot? LastSnapshot { get; set; }
     }
+
+    private sealed record CachedSnapshot(ChannelHello? Worker, VmSnapshot Snapshot);
 
     [LoggerMessage(EventId = 400, Level = LogLevel.Warning, Message = "No VM provider or tools worker is configured: VMs run without a guest agent and guest operations are unavailable")]
     private static partial void LogNoWorker(ILogger logger);

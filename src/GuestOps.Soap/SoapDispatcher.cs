@@ -44,23 +44,19 @@ public sealed partial class SoapDispatcher
         ManagedObjectReference? @this = null;
         try
         {
-            string operationName;
-            try
+            object?[] arguments;
+            using (var reader = Open(request))
             {
-                (operationName, @this) = SoapEnvelope.Scan(request, _readerSettings);
-            }
-            catch (XmlException e)
-            {
-                throw new SoapRequestException("The request is not well-formed XML: " + e.Message, e);
+                if (!_catalog.TryGet(reader.LocalName, out operation))
+                {
+                    var name = reader.LocalName;
+                    @this = ReadThisOrNull(reader);
+                    throw Fault(new MethodNotFound { receiver = @this ?? new ManagedObjectReference(), method = name }, $"Unknown method: '{name}'");
+                }
+
+                arguments = ReadArguments(request, reader, operation);
             }
 
-            if (!_catalog.TryGet(operationName, out operation))
-            {
-                throw Fault(new MethodNotFound { receiver = @this ?? new ManagedObjectReference(), method = operationName },
-                    $"Unknown method: '{operationName}'");
-            }
-
-            var arguments = ReadArguments(request, operation);
             @this = (ManagedObjectReference)arguments[0]!;
             var call = new VimCall(operation, @this, arguments, info, cancellationToken);
             await _authorizer.AuthorizeAsync(call).ConfigureAwait(false);
@@ -97,18 +93,55 @@ public sealed partial class SoapDispatcher
         return new SoapResult(500, null);
     }
 
-    private object?[] ReadArguments(Stream request, VimOperation operation)
+    private XmlReader Open(Stream request)
     {
-        request.Position = 0;
+        try
+        {
+            return SoapEnvelope.OpenOperation(request, _readerSettings);
+        }
+        catch (XmlException e)
+        {
+            throw new SoapRequestException("The request is not well-formed XML: " + e.Message, e);
+        }
+    }
+
+    private static ManagedObjectReference? ReadThisOrNull(XmlReader reader)
+    {
+        try
+        {
+            return SoapEnvelope.ReadThis(reader);
+        }
+        catch (XmlException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Deserializes the parameters with the operation's own serializer (falling back to the one that knows
+    /// every vim type for an xsi:type outside the operation's usual types), then checks the rest of the envelope.</summary>
+    private object?[] ReadArguments(Stream request, XmlReader reader, VimOperation operation)
+    {
         object?[] arguments;
         try
         {
-            using var reader = SoapEnvelope.OpenOperation(request, _readerSettings);
-            arguments = (object?[])operation.RequestSerializer.Deserialize(reader)!;
+            try
+            {
+                arguments = (object?[])operation.RequestSerializer.Deserialize(reader)!;
+            }
+            catch (InvalidOperationException e) when (e.InnerException is not XmlException && operation.FullRequestSerializer is { } full)
+            {
+                request.Position = 0;
+                using var again = SoapEnvelope.OpenOperation(request, _readerSettings);
+                arguments = (object?[])full.Deserialize(again)!;
+                SoapEnvelope.ReadToEnd(again);
+                return CheckRequired(operation, arguments);
+            }
+
+            SoapEnvelope.ReadToEnd(reader);
         }
         catch (InvalidOperationException e)
         {
-            // XmlSerializer wraps the cause: unknown xsi:type, a value of the wrong form, ...
+            // XmlSerializer wraps the cause: unknown xsi:type, a value of the wrong form, bad nesting, ...
             var cause = e.InnerException?.Message ?? e.Message;
             throw new SoapRequestException($"Cannot read the parameters of {operation.Name}: {cause}", e);
         }
@@ -117,6 +150,11 @@ public sealed partial class SoapDispatcher
             throw new SoapRequestException($"Cannot read the parameters of {operation.Name}: {e.Message}", e);
         }
 
+        return CheckRequired(operation, arguments);
+    }
+
+    private static object?[] CheckRequired(VimOperation operation, object?[] arguments)
+    {
         for (var i = 0; i < arguments.Length; i++)
         {
             if (arguments[i] is null && operation.RequiredParameters[i])

@@ -14,6 +14,7 @@ internal static class SoapEnvelope
         Encoding = new UTF8Encoding(false),
         Indent = false,
         CloseOutput = false,
+        NewLineHandling = NewLineHandling.Entitize, // a CR in a guest file name must come back as a CR, not a LF
     };
 
     public static XmlReaderSettings ReaderSettings(long maxCharacters) => new()
@@ -28,70 +29,66 @@ internal static class SoapEnvelope
         MaxCharactersFromEntities = 0,
     };
 
-    /// <summary>Reads the whole envelope once: well-formed, not too deep, SOAP 1.1 shaped. Returns the body's
-    /// operation element name and the text of its <c>_this</c> child (for faults about unknown operations).</summary>
-    public static (string Operation, ManagedObjectReference? This) Scan(Stream body, XmlReaderSettings settings)
+    /// <summary>Opens the envelope and positions the reader on the body's operation element. The reader refuses
+    /// documents deeper than <see cref="MaxDepth"/> as it goes.</summary>
+    public static XmlReader OpenOperation(Stream body, XmlReaderSettings settings)
     {
-        using var reader = XmlReader.Create(body, settings);
+        var reader = new DepthLimitedXmlReader(XmlReader.Create(body, settings), MaxDepth);
         reader.MoveToContent();
         if (reader.LocalName != "Envelope" || reader.NamespaceURI != VimNamespaces.SoapEnvelope)
         {
             throw new SoapRequestException("The request is not a SOAP 1.1 envelope.");
         }
 
-        string? operation = null;
-        ManagedObjectReference? @this = null;
-        var bodyDepth = -1;
-        while (reader.Read())
-        {
-            if (reader.Depth > MaxDepth)
-            {
-                throw new SoapRequestException($"The request nests elements deeper than {MaxDepth} levels.");
-            }
-
-            if (reader.NodeType != XmlNodeType.Element)
-            {
-                continue;
-            }
-
-            if (bodyDepth < 0 && reader.Depth == 1 && reader.LocalName == "Body" && reader.NamespaceURI == VimNamespaces.SoapEnvelope)
-            {
-                bodyDepth = 1;
-            }
-            else if (bodyDepth >= 0 && operation is null && reader.Depth == bodyDepth + 1)
-            {
-                operation = reader.LocalName;
-            }
-            else if (operation is not null && @this is null && reader.Depth == bodyDepth + 2 && reader.LocalName == "_this")
-            {
-                var type = reader.GetAttribute("type") ?? "";
-                @this = new ManagedObjectReference(type, reader.IsEmptyElement ? "" : reader.ReadElementContentAsString());
-                if (reader.Depth > MaxDepth)
-                {
-                    throw new SoapRequestException($"The request nests elements deeper than {MaxDepth} levels.");
-                }
-            }
-        }
-
-        return (operation ?? throw new SoapRequestException("The SOAP body holds no operation."), @this);
-    }
-
-    /// <summary>Positions a reader on the body's operation element.</summary>
-    public static XmlReader OpenOperation(Stream body, XmlReaderSettings settings)
-    {
-        var reader = XmlReader.Create(body, settings);
+        reader.ReadStartElement();
         reader.MoveToContent();
-        reader.ReadStartElement("Envelope", VimNamespaces.SoapEnvelope);
-        reader.MoveToContent();
-        while (!(reader.LocalName == "Body" && reader.NamespaceURI == VimNamespaces.SoapEnvelope))
+        while (reader.NodeType == XmlNodeType.Element && !(reader.LocalName == "Body" && reader.NamespaceURI == VimNamespaces.SoapEnvelope))
         {
             reader.Skip(); // a Header, ignored
             reader.MoveToContent();
         }
 
-        reader.ReadStartElement("Body", VimNamespaces.SoapEnvelope);
-        reader.MoveToContent();
+        if (reader.NodeType != XmlNodeType.Element || reader.IsEmptyElement)
+        {
+            throw new SoapRequestException("The SOAP body holds no operation.");
+        }
+
+        reader.ReadStartElement();
+        if (reader.MoveToContent() != XmlNodeType.Element)
+        {
+            throw new SoapRequestException("The SOAP body holds no operation.");
+        }
+
         return reader;
+    }
+
+    /// <summary>The <c>_this</c> child of the operation element the reader is on (for faults about unknown operations).</summary>
+    public static ManagedObjectReference? ReadThis(XmlReader reader)
+    {
+        if (reader.IsEmptyElement)
+        {
+            return null;
+        }
+
+        var depth = reader.Depth;
+        while (reader.Read() && reader.Depth > depth)
+        {
+            if (reader.NodeType == XmlNodeType.Element && reader.Depth == depth + 1 && reader.LocalName == "_this")
+            {
+                var type = reader.GetAttribute("type") ?? "";
+                return new ManagedObjectReference(type, reader.IsEmptyElement ? "" : reader.ReadElementContentAsString());
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Reads what follows the operation element to the end, so a truncated or malformed envelope is refused.</summary>
+    public static void ReadToEnd(XmlReader reader)
+    {
+        while (reader.Read())
+        {
+        }
     }
 
     public static XmlWriter StartEnvelope(Stream output)

@@ -67,7 +67,11 @@ public sealed class VimOperation
 
     public IReadOnlyList<DeclaredFault> DeclaredFaults { get; }
 
+    /// <summary>Reads this operation's request; knows only the types its parameters can hold (small and fast).</summary>
     internal XmlSerializer RequestSerializer { get; set; } = null!;
+
+    /// <summary>Reads this operation's request knowing every vim type: the fallback for an unusual xsi:type.</summary>
+    internal XmlSerializer? FullRequestSerializer { get; set; }
 
     internal XmlSerializer ResponseSerializer { get; set; } = null!;
 

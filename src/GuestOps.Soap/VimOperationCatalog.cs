@@ -62,12 +62,25 @@ public sealed class VimOperationCatalog
             mappings.Add(Keyed(importer.ImportMembersMapping(name, VimNamespaces.Vim25, [member], hasWrapperElement: false), "fault:" + name));
         }
 
-        var serializers = XmlSerializer.FromMappings(mappings.ToArray()).Select(s => s ?? throw new InvalidOperationException("No serializer was generated.")).ToArray();
+        var serializers = FromMappings(mappings);
         var index = 0;
         foreach (var operation in _operations.Values)
         {
-            operation.RequestSerializer = serializers[index++];
+            operation.FullRequestSerializer = serializers[index++];
             operation.ResponseSerializer = serializers[index++];
+        }
+
+        // One small serializer per request: a serializer generated for a batch registers every name of the batch in
+        // each reader it creates, which made reading a two-element request cost as much as reading hundreds.
+        foreach (var operation in _operations.Values)
+        {
+            var scoped = new XmlReflectionImporter(VimNamespaces.Vim25);
+            foreach (var type in ReachableTypes(operation.Parameters.Select(p => p.ParameterType)))
+            {
+                scoped.IncludeType(type);
+            }
+
+            operation.RequestSerializer = FromMappings([scoped.ImportMembersMapping(operation.Name, VimNamespaces.Vim25, operation.RequestMembers(), hasWrapperElement: true)])[0];
         }
 
         _faultSerializers = new Dictionary<string, XmlSerializer>(StringComparer.Ordinal);
@@ -82,6 +95,38 @@ public sealed class VimOperationCatalog
     public bool TryGet(string name, out VimOperation operation) => _operations.TryGetValue(name, out operation!);
 
     internal XmlSerializer FaultSerializer(string detailElementName) => _faultSerializers[detailElementName];
+
+    private static XmlSerializer[] FromMappings(IReadOnlyList<XmlMapping> mappings) =>
+        XmlSerializer.FromMappings(mappings.ToArray()).Select(s => s ?? throw new InvalidOperationException("No serializer was generated.")).ToArray();
+
+    /// <summary>The vim types a parameter can hold: its type, the types of its members, and their subtypes (for
+    /// xsi:type), transitively. <c>object</c>-typed members (DynamicProperty.val) do not widen the set.</summary>
+    private static HashSet<Type> ReachableTypes(IEnumerable<Type> roots)
+    {
+        var vimTypes = VimTypes.All.ToHashSet();
+        var reachable = new HashSet<Type>();
+        var queue = new Queue<Type>(roots);
+        while (queue.TryDequeue(out var type))
+        {
+            type = type.IsArray ? type.GetElementType()! : Nullable.GetUnderlyingType(type) ?? type;
+            if (!vimTypes.Contains(type) || !reachable.Add(type))
+            {
+                continue;
+            }
+
+            foreach (var property in type.GetProperties(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance))
+            {
+                queue.Enqueue(property.PropertyType);
+            }
+
+            foreach (var derived in vimTypes.Where(t => t.IsSubclassOf(type)))
+            {
+                queue.Enqueue(derived);
+            }
+        }
+
+        return reachable;
+    }
 
     private static XmlMapping Keyed(XmlMapping mapping, string key)
     {

@@ -12,8 +12,11 @@ public sealed class GuestOpsOptions
     /// <summary>Listen URLs separated by <c>;</c>. Default: HTTPS on port 443 on all interfaces, like ESXi.</summary>
     public string Urls { get; set; } = "https://*:443";
 
-    /// <summary>Where users, the certificate and VM state live. Default: the user's local data folder + guestops.</summary>
-    public string StateDirectory { get; set; } = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.Create), "guestops");
+    /// <summary>Where users, the certificate and VM state live. Default: <c>/var/lib/guestops</c> for root (the VM
+    /// sandboxes run as unprivileged host ids and must be able to traverse to it), else the user's local data folder.</summary>
+    public string StateDirectory { get; set; } = OperatingSystem.IsLinux() && Environment.UserName == "root"
+        ? "/var/lib/guestops"
+        : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.Create), "guestops");
 
     /// <summary>Initial password of <c>root</c> when no user exists yet; random (printed once) when unset.</summary>
     public string? RootPassword { get; set; }

@@ -39,7 +39,7 @@ public static partial class GuestOpsServer
 
         var endpoints = ListenEndpoints(options.Urls);
         builder.Services.Configure<GuestOpsOptions>(builder.Configuration.GetSection(GuestOpsOptions.Section));
-        Directory.CreateDirectory(options.StateDirectory);
+        StateDirectory.Prepare(options.StateDirectory);
 
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(new UserStore(options.StateDirectory));

@@ -14,7 +14,17 @@ public abstract class ManagedObject
     {
         Ref = new ManagedObjectReference(GetType().Name, id);
         Reader = reader;
+        var names = new List<string>();
+        for (var t = GetType(); t is not null && t != typeof(object); t = t.BaseType)
+        {
+            names.Add(t.Name);
+        }
+
+        _typeNames = names.ToArray();
     }
+
+    /// <summary>This type's vSphere name and its supertypes' (the class hierarchy is vSphere's).</summary>
+    private readonly string[] _typeNames;
 
     public ManagedObjectReference Ref { get; }
 
@@ -24,18 +34,7 @@ public abstract class ManagedObject
     public abstract PropertyTable Properties { get; }
 
     /// <summary>True when this object is of the vSphere type <paramref name="typeName"/> or a subtype of it.</summary>
-    public bool IsOfType(string typeName)
-    {
-        for (var t = GetType(); t is not null && t != typeof(object); t = t.BaseType)
-        {
-            if (t.Name == typeName)
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
+    public bool IsOfType(string typeName) => Array.IndexOf(_typeNames, typeName) >= 0;
 
     /// <summary>pyVmomi 8's single-property read (reference 1.7).</summary>
     public object? Fetch(VimCall call, string prop) => Reader.Fetch(this, prop, call);

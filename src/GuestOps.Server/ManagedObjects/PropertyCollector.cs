@@ -169,9 +169,15 @@ public sealed class PropertyCollector(string id, Inventory inventory, PropertyRe
             return null;
         }
 
-        var values = new List<DynamicProperty>();
-        foreach (var path in paths.Distinct(StringComparer.Ordinal))
+        var values = new List<DynamicProperty>(paths.Count);
+        for (var i = 0; i < paths.Count; i++)
         {
+            var path = paths[i];
+            if (paths.IndexOf(path) < i)
+            {
+                continue; // asked twice
+            }
+
             var value = Reader.Read(obj, path, call);
             if (value is not null)
             {

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Linq.Expressions;
 using System.Reflection;
 using GuestOps.Soap;
 using GuestOps.Vim;
@@ -11,15 +12,17 @@ namespace GuestOps.Server.ManagedObjects;
 /// </summary>
 public sealed class PropertyReader
 {
-    private readonly ConcurrentDictionary<(Type, string), PropertyInfo?> _dataObjectProperties = new();
+    private const int MaxCachedPaths = 4096;
+
+    private readonly ConcurrentDictionary<(Type, string), Func<object, object?>?> _getters = new();
+    private readonly ConcurrentDictionary<string, string[]> _paths = new(StringComparer.Ordinal);
 
     /// <summary>Reads one path; throws InvalidProperty for a path the type does not have and NotAuthenticated
     /// for a session-only property read without a session.</summary>
     public object? Read(ManagedObject obj, string path, VimCall call)
     {
-        var dot = path.IndexOf('.');
-        var head = dot < 0 ? path : path[..dot];
-        var property = obj.Properties.Find(head) ?? throw InvalidProperty(path);
+        var segments = Segments(path);
+        var property = obj.Properties.Find(segments[0]) ?? throw InvalidProperty(path);
         if (!property.Anonymous && call.Session is null)
         {
             throw new VimFaultException(
@@ -28,15 +31,11 @@ public sealed class PropertyReader
         }
 
         var value = property.Read(obj, call);
-        while (dot >= 0 && value is not null)
+        for (var i = 1; i < segments.Length && value is not null; i++)
         {
-            var next = path.IndexOf('.', dot + 1);
-            var segment = next < 0 ? path[(dot + 1)..] : path[(dot + 1)..next];
-            var member = _dataObjectProperties.GetOrAdd((value.GetType(), segment), static key =>
-                typeof(DynamicData).IsAssignableFrom(key.Item1) ? key.Item1.GetProperty(key.Item2, BindingFlags.Public | BindingFlags.Instance) : null)
+            var getter = _getters.GetOrAdd((value.GetType(), segments[i]), static key => Getter(key.Item1, key.Item2))
                 ?? throw InvalidProperty(path);
-            value = member.GetValue(value);
-            dot = next;
+            value = getter(value);
         }
 
         return AnyType(value);
@@ -44,6 +43,35 @@ public sealed class PropertyReader
 
     /// <summary>The undocumented Fetch: one top-level property of <paramref name="obj"/>.</summary>
     public object? Fetch(ManagedObject obj, string prop, VimCall call) => Read(obj, prop, call);
+
+    private string[] Segments(string path)
+    {
+        if (_paths.TryGetValue(path, out var segments))
+        {
+            return segments;
+        }
+
+        segments = path.Split('.');
+        if (_paths.Count < MaxCachedPaths)
+        {
+            _paths.TryAdd(path, segments);
+        }
+
+        return segments;
+    }
+
+    /// <summary>A compiled reader of a data object's property (by its wire name), or null when the type has none.</summary>
+    private static Func<object, object?>? Getter(Type type, string name)
+    {
+        if (!typeof(DynamicData).IsAssignableFrom(type) || type.GetProperty(name, BindingFlags.Public | BindingFlags.Instance) is not { } property)
+        {
+            return null;
+        }
+
+        var target = Expression.Parameter(typeof(object), "target");
+        var read = Expression.Property(Expression.Convert(target, type), property);
+        return Expression.Lambda<Func<object, object?>>(Expression.Convert(read, typeof(object)), target).Compile();
+    }
 
     /// <summary>Arrays in an anyType slot travel in their ArrayOfXxx wrapper.</summary>
     private static object? AnyType(object? value) => value switch

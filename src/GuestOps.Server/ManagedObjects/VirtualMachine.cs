@@ -9,14 +9,15 @@ public sealed class VirtualMachine : ManagedEntity
     private static readonly PropertyTable<VirtualMachine> Table = new PropertyTable<VirtualMachine>(EntityProperties)
         .Add("parentVApp", _ => null)
         .Add("resourcePool", _ => null)
-        .Add("runtime", vm => vm.Runtime(vm.Snapshot))
-        .Add("config", vm => vm.Config(vm.Snapshot))
-        .Add("guest", vm => Guest(vm.Snapshot))
+        .Add("runtime", vm => vm.Views().Runtime)
+        .Add("config", vm => vm.Views().Config)
+        .Add("guest", vm => vm.Views().Guest)
         .Add("guestHeartbeatStatus", vm => vm.Snapshot.Agent.Running ? ManagedEntityStatus.Green : ManagedEntityStatus.Gray)
-        .Add("summary", vm => vm.Summary(vm.Snapshot));
+        .Add("summary", vm => vm.Views().Summary);
 
     private readonly IHostAgent _hostAgent;
     private readonly VmSnapshot _registered;
+    private PropertyViews? _views;
 
     public VirtualMachine(VmSnapshot registered, Folder parent, IHostAgent hostAgent, PropertyReader reader)
         : base(registered.Configuration.Id, reader)
@@ -34,6 +35,23 @@ public sealed class VirtualMachine : ManagedEntity
 
     /// <summary>The host agent's current view of this VM.</summary>
     public VmSnapshot Snapshot => _hostAgent.GetVirtualMachine(Ref.Value) ?? _registered;
+
+    /// <summary>The data objects of one snapshot, built once: property reads of an unchanged VM allocate nothing.
+    /// Callers must not modify them.</summary>
+    private PropertyViews Views()
+    {
+        var snapshot = Snapshot;
+        var views = _views;
+        if (views is null || !ReferenceEquals(views.Snapshot, snapshot))
+        {
+            views = new PropertyViews(snapshot, Runtime(snapshot), Config(snapshot), Guest(snapshot), Summary(snapshot));
+            _views = views;
+        }
+
+        return views;
+    }
+
+    private sealed record PropertyViews(VmSnapshot Snapshot, VirtualMachineRuntimeInfo Runtime, VirtualMachineConfigInfo Config, GuestInfo Guest, VirtualMachineSummary Summary);
 
     private VirtualMachineRuntimeInfo Runtime(VmSnapshot s) => new()
     {

@@ -1,0 +1,194 @@
+using System.Globalization;
+
+namespace GuestOps.Benchmarks;
+
+/// <summary>Which load generator drives a measurement.</summary>
+internal enum ClientKind
+{
+    /// <summary>HttpClient/SocketsHttpHandler inside this process.</summary>
+    InProcess,
+
+    /// <summary>Debian's wrk (/usr/bin/wrk) with a Lua script for the POST body, as a child process.</summary>
+    Wrk,
+}
+
+/// <summary>Command-line options. Everything has a default; <c>--help</c> lists them.</summary>
+internal sealed record BenchOptions
+{
+    public TimeSpan Duration { get; init; } = TimeSpan.FromSeconds(5);
+
+    public TimeSpan Warmup { get; init; } = TimeSpan.FromSeconds(2);
+
+    public int Connections { get; init; } = 16;
+
+    /// <summary>Each round measures GuestOps then the raw echo (A, B); the median over rounds is reported.</summary>
+    public int Rounds { get; init; } = 3;
+
+    public IReadOnlyList<BenchOperation> Operations { get; init; } = [BenchOperation.RetrieveServiceContent, BenchOperation.RetrievePropertiesEx];
+
+    public IReadOnlyList<ClientKind> Clients { get; init; } = [ClientKind.InProcess, ClientKind.Wrk];
+
+    public int WrkThreads { get; init; } = 1;
+
+    /// <summary>A measurement during which other processes used the cores is repeated up to this many times; the
+    /// least disturbed attempt is kept.</summary>
+    public int BusyRetries { get; init; } = 2;
+
+    public string WrkPath { get; init; } = "/usr/bin/wrk";
+
+    /// <summary>After the HTTP measurements, time the pipeline stages in-process (no HTTP) with a Stopwatch.</summary>
+    public bool Profile { get; init; } = true;
+
+    public int ProfileIterations { get; init; } = 20_000;
+
+    public const string Usage = """
+        GuestOps.Benchmarks: vim25 SOAP dispatch vs a raw XmlReader/XmlWriter SOAP echo, same process, same client load.
+
+        Usage: dotnet run -c Release --project bench/GuestOps.Benchmarks -- [options]
+
+          -d, --duration <s>       measured seconds per measurement (default 5)
+          -w, --warmup <s>         warm-up seconds before each measurement (default 2)
+          -c, --connections <n>    concurrent keep-alive HTTPS connections (default 16)
+          -r, --rounds <n>         rounds of (GuestOps, raw echo); the median is reported (default 3)
+          -o, --operations <list>  comma-separated: RetrieveServiceContent (rsc), RetrievePropertiesEx (rpex:
+                                   ContainerView + TraversalSpec, as pyVmomi), RetrievePropertiesEx-objects
+                                   (rpex-objects: two direct ObjectSpecs), or all (default rsc,rpex)
+              --client <c>         inproc | wrk | both | none (none: only the stage profile) (default both)
+              --wrk <path>         wrk binary (default /usr/bin/wrk)
+              --wrk-threads <n>    wrk -t (default 1)
+              --busy-retries <n>   repeat a measurement disturbed by other processes (> 0.25 cores of CPU outside
+                                   this process and wrk) up to n times, keep the least disturbed (default 2)
+              --profile-iterations <n>  iterations of the in-process stage breakdown (default 20000)
+              --no-profile         skip the stage breakdown
+          -h, --help               this text
+
+        Exit code is always 0 (it is a measurement); a ratio under 0.8 prints a "BELOW TARGET" line.
+        """;
+
+    /// <summary>Parses the command line; null (after printing why) when it is not valid or help was asked.</summary>
+    public static BenchOptions? Parse(string[] args, TextWriter output)
+    {
+        var options = new BenchOptions();
+        for (var i = 0; i < args.Length; i++)
+        {
+            var arg = args[i];
+            string? inline = null;
+            var eq = arg.IndexOf('=', StringComparison.Ordinal);
+            if (arg.StartsWith("--", StringComparison.Ordinal) && eq > 0)
+            {
+                inline = arg[(eq + 1)..];
+                arg = arg[..eq];
+            }
+
+            string Value()
+            {
+                if (inline is not null)
+                {
+                    return inline;
+                }
+
+                if (i + 1 >= args.Length)
+                {
+                    throw new FormatException($"{arg} needs a value.");
+                }
+
+                return args[++i];
+            }
+
+            try
+            {
+                switch (arg)
+                {
+                    case "-h" or "--help" or "-?":
+                        output.WriteLine(Usage);
+                        return null;
+                    case "-d" or "--duration":
+                        options = options with { Duration = Seconds(Value(), arg) };
+                        break;
+                    case "-w" or "--warmup":
+                        options = options with { Warmup = Seconds(Value(), arg, allowZero: true) };
+                        break;
+                    case "-c" or "--connections":
+                        options = options with { Connections = Positive(Value(), arg) };
+                        break;
+                    case "-r" or "--rounds":
+                        options = options with { Rounds = Positive(Value(), arg) };
+                        break;
+                    case "-o" or "--operations":
+                        options = options with { Operations = ParseOperations(Value()) };
+                        break;
+                    case "--client":
+                        options = options with
+                        {
+                            Clients = Value().ToLowerInvariant() switch
+                            {
+                                "inproc" or "in-process" or "httpclient" => [ClientKind.InProcess],
+                                "wrk" => [ClientKind.Wrk],
+                                "both" => [ClientKind.InProcess, ClientKind.Wrk],
+                                "none" => [],
+                                var other => throw new FormatException($"--client: '{other}' is not inproc, wrk or both."),
+                            },
+                        };
+                        break;
+                    case "--wrk":
+                        options = options with { WrkPath = Value() };
+                        break;
+                    case "--wrk-threads":
+                        options = options with { WrkThreads = Positive(Value(), arg) };
+                        break;
+                    case "--busy-retries":
+                        options = options with { BusyRetries = int.TryParse(Value(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n >= 0 ? n : throw new FormatException($"{arg}: not a count.") };
+                        break;
+                    case "--profile-iterations":
+                        options = options with { ProfileIterations = Positive(Value(), arg), Profile = true };
+                        break;
+                    case "--no-profile":
+                        options = options with { Profile = false };
+                        break;
+                    default:
+                        throw new FormatException($"Unknown option '{args[i]}'.");
+                }
+            }
+            catch (FormatException e)
+            {
+                output.WriteLine(e.Message);
+                output.WriteLine();
+                output.WriteLine(Usage);
+                return null;
+            }
+        }
+
+        return options;
+    }
+
+    private static IReadOnlyList<BenchOperation> ParseOperations(string list)
+    {
+        if (list.Equals("all", StringComparison.OrdinalIgnoreCase))
+        {
+            return BenchOperation.All;
+        }
+
+        var result = new List<BenchOperation>();
+        foreach (var name in list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var operation = BenchOperation.All.FirstOrDefault(o => o.Matches(name))
+                ?? throw new FormatException($"--operations: unknown operation '{name}' (known: {string.Join(", ", BenchOperation.All.Select(o => o.Name))}).");
+            if (!result.Contains(operation))
+            {
+                result.Add(operation);
+            }
+        }
+
+        return result.Count > 0 ? result : throw new FormatException("--operations: no operation given.");
+    }
+
+    private static TimeSpan Seconds(string value, string option, bool allowZero = false) =>
+        double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && (seconds > 0 || (allowZero && seconds == 0))
+            ? TimeSpan.FromSeconds(seconds)
+            : throw new FormatException($"{option}: '{value}' is not a number of seconds.");
+
+    private static int Positive(string value, string option) =>
+        int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n > 0
+            ? n
+            : throw new FormatException($"{option}: '{value}' is not a positive integer.");
+}
