@@ -2,13 +2,16 @@ using System.Diagnostics;
 using GuestOps.Channel.Messages;
 using GuestOps.Channel.Transport;
 using GuestOps.Host.Dispatch;
+using GuestOps.Host.Enrollment;
 using GuestOps.Host.Providers;
 using Microsoft.Extensions.Logging;
 
 namespace GuestOps.Host;
 
-/// <summary>A VM the host agent runs: its configuration, guest accounts and the guest-commands switch.</summary>
-public sealed record VmDefinition(VmConfiguration Configuration, IReadOnlyList<GuestAccount> Accounts, bool GuestCommandsEnabled = true);
+/// <summary>A VM the host agent runs: its configuration, guest accounts and the guest-commands switch.
+/// <paramref name="External"/>: provider <c>external</c> — no process is started; its worker runs in a real VM and
+/// connects through <see cref="HostAgentOptions.ExternalWorkers"/>.</summary>
+public sealed record VmDefinition(VmConfiguration Configuration, IReadOnlyList<GuestAccount> Accounts, bool GuestCommandsEnabled = true, bool External = false);
 
 public sealed record HostAgentOptions
 {
@@ -28,6 +31,9 @@ public sealed record HostAgentOptions
     public bool GuestCommandsEnabled { get; init; } = true;
 
     public VmDispatcherOptions Dispatcher { get; init; } = new();
+
+    /// <summary>The worker listener external VMs' workers connect to (null: external VMs have no guest agent).</summary>
+    public ExternalWorkerGateway? ExternalWorkers { get; init; }
 
     /// <summary>Longest wait between restarts of a worker that keeps exiting.</summary>
     public TimeSpan MaxRestartDelay { get; init; } = TimeSpan.FromSeconds(2);
@@ -62,6 +68,17 @@ public sealed partial class HostAgent : IHostAgent, IAsyncDisposable
     /// <summary>Creates each VM's dispatcher and powers the VMs on.</summary>
     public void Start()
     {
+        foreach (var vm in _ordered.Where(v => v.Definition.External && _options.ExternalWorkers is not null))
+        {
+            vm.Dispatcher = new VmDispatcher(vm.Definition.Configuration.Id, _options.ExternalWorkers!.Register(vm.Definition.Configuration.Id), _options.Dispatcher, _loggerFactory);
+            vm.Dispatcher.Start();
+        }
+
+        if (_ordered.All(v => v.Definition.External))
+        {
+            return;
+        }
+
         if (_options.Provider is not { } provider || _options.WorkerPath is not { } workerPath)
         {
             LogNoWorker(_logger);
@@ -69,7 +86,7 @@ public sealed partial class HostAgent : IHostAgent, IAsyncDisposable
         }
 
         LogProvider(_logger, provider.Name, provider.Isolation);
-        foreach (var vm in _ordered)
+        foreach (var vm in _ordered.Where(v => !v.Definition.External))
         {
             var directory = Path.Combine(_options.StateDirectory, "vms", vm.Definition.Configuration.Id);
             var channelDirectory = Path.Combine(directory, "channel");

@@ -1,5 +1,10 @@
 using GuestOps.Server;
 
+if (AdminCommands.Handles(args))
+{
+    return AdminCommands.Run(args, Console.Out, Console.Error);
+}
+
 try
 {
     var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });

@@ -1,11 +1,11 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
-using System.Security.Cryptography.X509Certificates;
 using GuestOps.Channel;
 using GuestOps.Channel.Messages;
 using GuestOps.Channel.Transport;
 using GuestOps.Tools;
 using GuestOps.Tools.Auth;
+using GuestOps.Tools.Enrollment;
 using GuestOps.Tools.Identity;
 using GuestOps.Tools.Impersonation;
 using GuestOps.Tools.Logging;
@@ -14,6 +14,11 @@ using Microsoft.Extensions.Logging;
 
 // guestops-tools: composition only.
 var started = Stopwatch.GetTimestamp();
+if (args.Length > 0 && args[0] == "enroll")
+{
+    return await EnrollCommand.RunAsync(args[1..], Console.Out, Console.Error, CancellationToken.None);
+}
+
 var options = WorkerOptions.Parse(args, out var error, out var info);
 if (options is null)
 {
@@ -47,9 +52,8 @@ var handler = new GuestRequestHandler(auth, impersonator, options.DisabledOperat
 IChannelConnector connector;
 if (options.Endpoint.Kind == ChannelTransportKind.Tcp)
 {
-    var clientCert = X509Certificate2.CreateFromPemFile(options.TlsCertificate!, options.TlsKey);
-    var ca = X509CertificateLoader.LoadCertificateFromFile(options.TlsCa!);
-    connector = new TcpTlsChannelConnector(options.Endpoint.Host!, options.Endpoint.Port, clientCert, ChannelTls.TrustOnly(ca, requireName: true), options.TlsServerName);
+    // Re-reads the files when `guestops-tools enroll` replaces them, so a re-enrolled worker needs no restart.
+    connector = new CertificateFilesConnector(options.Endpoint, options.TlsCertificate!, options.TlsKey!, options.TlsCa!, options.TlsServerName);
 }
 else
 {

@@ -52,6 +52,16 @@ public sealed class GuestOpsOptions
     /// <summary>Deadline of one guest operation.</summary>
     public TimeSpan GuestCallTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>The worker listener for VMs with provider <c>external</c>: <c>tcp://ADDRESS:PORT</c> (e.g.
+    /// <c>tcp://0.0.0.0:8902</c>; ADDRESS an IP, <c>*</c>, <c>0.0.0.0</c>, <c>[::]</c> or <c>localhost</c>). TLS with the host
+    /// agent's own CA; workers enroll and connect here. Off when unset.</summary>
+    public string? WorkerListenUrl { get; set; }
+
+    /// <summary>The address enrollment bundles tell workers to connect to (<c>HOST:PORT</c> or <c>tcp:HOST:PORT</c>), and a
+    /// name the listener's certificate carries. Default: the WorkerListenUrl's address, or this machine's host name when
+    /// it listens on every address.</summary>
+    public string? WorkerAdvertisedAddress { get; set; }
+
     /// <summary>The VMs of the embedded host agent.</summary>
     public List<VirtualMachineOptions> VirtualMachines { get; set; } = [];
 
@@ -67,6 +77,8 @@ public sealed class GuestOpsOptions
         ["GUESTOPS_PROVIDER"] = $"{Section}:{nameof(Provider)}",
         ["GUESTOPS_WORKER_PATH"] = $"{Section}:{nameof(WorkerPath)}",
         ["GUESTOPS_DEMO_GUEST_PASSWORD"] = $"{Section}:{nameof(DemoGuestPassword)}",
+        ["GUESTOPS_WORKER_LISTEN_URL"] = $"{Section}:{nameof(WorkerListenUrl)}",
+        ["GUESTOPS_WORKER_ADVERTISED_ADDRESS"] = $"{Section}:{nameof(WorkerAdvertisedAddress)}",
     };
 
     /// <summary>Command-line switches.</summary>
@@ -95,6 +107,11 @@ public sealed class VirtualMachineOptions
     public int NumCpu { get; set; } = 1;
 
     public int MemoryMB { get; set; } = 512;
+
+    /// <summary>Per-VM provider: unset for the host-wide <c>GuestOps:Provider</c>, or <c>external</c>: no process is
+    /// started; the VM's worker runs in a real VM, enrolls (<c>GuestOps.Server enroll --vm NAME</c>) and connects to
+    /// <c>GuestOps:WorkerListenUrl</c>.</summary>
+    public string? Provider { get; set; }
 
     /// <summary>Per-VM <c>guest.commands.enabled</c>.</summary>
     public bool GuestCommandsEnabled { get; set; } = true;

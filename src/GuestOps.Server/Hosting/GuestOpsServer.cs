@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
 using GuestOps.Host;
+using GuestOps.Host.Enrollment;
 using GuestOps.Host.Providers;
 using GuestOps.Server.Authorization;
 using GuestOps.Server.Http;
@@ -20,33 +21,36 @@ public static partial class GuestOpsServer
 {
     public static WebApplicationBuilder AddGuestOps(this WebApplicationBuilder builder, string[] args)
     {
-        var environment = GuestOpsOptions.EnvironmentVariables
-            .Select(kv => (kv.Value, Environment.GetEnvironmentVariable(kv.Key)))
-            .Where(kv => kv.Item2 is not null)
-            .Select(kv => new KeyValuePair<string, string?>(kv.Value, kv.Item2));
-        builder.Configuration.AddInMemoryCollection(environment);
+        builder.Configuration.AddInMemoryCollection(EnvironmentSettings());
         builder.Configuration.AddCommandLine(args, GuestOpsOptions.CommandLineSwitches);
 
-        GuestOpsOptions options;
-        try
-        {
-            options = builder.Configuration.GetSection(GuestOpsOptions.Section).Get<GuestOpsOptions>() ?? new GuestOpsOptions();
-        }
-        catch (InvalidOperationException e)
-        {
-            throw new GuestOpsConfigurationException($"A GuestOps setting has a value of the wrong form: {e.InnerException?.Message ?? e.Message}", e);
-        }
+        var options = ReadOptions(builder.Configuration);
 
         var endpoints = ListenEndpoints(options.Urls);
+        var workerListener = WorkerListenerSettings.From(options);
+        // External VMs' accounts live in the real VMs: the demo password matters only for simulated ones.
+        var vms = VirtualMachines(options, options.VirtualMachines.Count > 0 && options.VirtualMachines.All(IsExternal) ? "" : DemoGuestPassword(options)).ToList();
+        if (workerListener is null && vms.FirstOrDefault(vm => vm.External) is { } unreachable)
+        {
+            throw new GuestOpsConfigurationException($"VM {unreachable.Configuration.Name} has Provider=external, but GuestOps:WorkerListenUrl (GUESTOPS_WORKER_LISTEN_URL) is not set, e.g. tcp://0.0.0.0:8902: its worker could never connect.");
+        }
+
         builder.Services.Configure<GuestOpsOptions>(builder.Configuration.GetSection(GuestOpsOptions.Section));
         StateDirectory.Prepare(options.StateDirectory);
+        if (workerListener is not null)
+        {
+            builder.Services.AddSingleton(sp => new ExternalWorkerGateway(
+                workerListener.GatewayOptions(options.StateDirectory),
+                sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<ILoggerFactory>()));
+        }
 
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(new UserStore(options.StateDirectory));
         builder.Services.AddSingleton(new ServerIdentity(StableUuid("server:" + options.StateDirectory)));
         builder.Services.AddSingleton(sp => new HostAgent(
-            VirtualMachines(options, DemoGuestPassword(options)),
-            HostAgentOptions(options),
+            vms,
+            HostAgentOptions(options, vms.Any(vm => !vm.External)) with { ExternalWorkers = sp.GetService<ExternalWorkerGateway>() },
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddSingleton<IHostAgent>(sp => sp.GetRequiredService<HostAgent>());
@@ -146,6 +150,11 @@ public static partial class GuestOpsServer
             Console.WriteLine($"GuestOps vSphere API endpoint: {address}/sdk");
         }
 
+        if (app.Services.GetService<ExternalWorkerGateway>() is { LocalEndPoint: { } workerEndpoint } gateway)
+        {
+            Console.WriteLine($"Worker listener for external VMs: tcp:{workerEndpoint} (CA SHA-256 {gateway.CertificateAuthority.Thumbprint})");
+        }
+
         Console.WriteLine($"State directory: {options.StateDirectory}");
         await app.WaitForShutdownAsync();
         return 0;
@@ -206,10 +215,41 @@ public static partial class GuestOpsServer
         users.Set("root", "Administrator", password);
     }
 
+    /// <summary>The documented flat GUESTOPS_* environment variables as configuration keys.</summary>
+    internal static IEnumerable<KeyValuePair<string, string?>> EnvironmentSettings() =>
+        GuestOpsOptions.EnvironmentVariables
+            .Select(kv => (kv.Value, Environment.GetEnvironmentVariable(kv.Key)))
+            .Where(kv => kv.Item2 is not null)
+            .Select(kv => new KeyValuePair<string, string?>(kv.Value, kv.Item2));
+
+    /// <summary>Binds the GuestOps section (shared by the server and the admin commands).</summary>
+    internal static GuestOpsOptions ReadOptions(IConfiguration configuration)
+    {
+        try
+        {
+            return configuration.GetSection(GuestOpsOptions.Section).Get<GuestOpsOptions>() ?? new GuestOpsOptions();
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new GuestOpsConfigurationException($"A GuestOps setting has a value of the wrong form: {e.InnerException?.Message ?? e.Message}", e);
+        }
+    }
+
+    /// <summary>The id of the configured VM at <paramref name="index"/>: its Id, else <c>vm-N</c>.</summary>
+    internal static string VmId(VirtualMachineOptions vm, int index) => vm.Id ?? $"vm-{index + 1}";
+
+    /// <summary>Whether a VM's per-VM Provider makes it external (unset: the host-wide provider).</summary>
+    internal static bool IsExternal(VirtualMachineOptions vm) => vm.Provider?.Trim().ToLowerInvariant() switch
+    {
+        null or "" or "default" => false,
+        "external" => true,
+        _ => throw new GuestOpsConfigurationException($"GuestOps:VirtualMachines (VM {vm.Name}): Provider '{vm.Provider}' is not 'external'; leave it unset for the host-wide GuestOps:Provider."),
+    };
+
     private static IEnumerable<VmDefinition> VirtualMachines(GuestOpsOptions options, string demoPassword) =>
         options.VirtualMachines.Select((vm, i) => new VmDefinition(new VmConfiguration
         {
-            Id = vm.Id ?? $"vm-{i + 1}",
+            Id = VmId(vm, i),
             Name = vm.Name,
             Uuid = vm.Uuid ?? StableUuid("bios:" + vm.Name),
             InstanceUuid = vm.InstanceUuid ?? StableUuid("instance:" + vm.Name),
@@ -220,7 +260,8 @@ public static partial class GuestOpsServer
         },
         (vm.GuestAccounts ?? [new GuestAccountOptions { Name = "root", Uid = 0 }, new GuestAccountOptions { Name = "demo", Uid = 1000 }])
             .Select(a => new GuestAccount(a.Name, a.Password ?? demoPassword, a.Uid)).ToArray(),
-        vm.GuestCommandsEnabled));
+        vm.GuestCommandsEnabled,
+        IsExternal(vm)));
 
     private static string DemoGuestPassword(GuestOpsOptions options)
     {
@@ -234,7 +275,7 @@ public static partial class GuestOpsServer
         return password;
     }
 
-    private static HostAgentOptions HostAgentOptions(GuestOpsOptions options)
+    private static HostAgentOptions HostAgentOptions(GuestOpsOptions options, bool anyLocalVm)
     {
         var workerPath = options.WorkerPath ?? Path.Combine(AppContext.BaseDirectory, "guestops-tools");
         var hasWorker = File.Exists(workerPath);
@@ -246,7 +287,7 @@ public static partial class GuestOpsServer
             "auto" or "none" => null,
             _ => throw new GuestOpsConfigurationException($"GuestOps:Provider (GUESTOPS_PROVIDER) '{options.Provider}' is not one of sandbox, process, none, auto."),
         };
-        if (provider is not null && !hasWorker)
+        if (provider is not null && !hasWorker && anyLocalVm)
         {
             throw new GuestOpsConfigurationException($"GuestOps:WorkerPath (GUESTOPS_WORKER_PATH): the tools worker {workerPath} does not exist.");
         }
