@@ -1,0 +1,321 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+using GuestOps.IntegrationTests.Infrastructure;
+
+namespace GuestOps.IntegrationTests;
+
+/// <summary>
+/// Fault acceptance of issue 3 with the real server and its sandboxed VMs: a worker killed with SIGKILL makes its VM
+/// unavailable at once (guestOperationsReady false, GuestOperationsUnavailable) while the other VM keeps answering, and
+/// the host agent restarts it; a hung worker (SIGSTOP) makes calls fail with a fault instead of hanging the client, with
+/// the default and with a one-second GuestCallTimeout; guest.commands.enabled = FALSE on one VM; unknown VMs; no session.
+/// One server for the class: demo-vm-1 (vm-1), demo-vm-2 (vm-2) and demo-vm-3 (vm-3, GuestCommandsEnabled=false).
+/// Only processes of this class's own servers are signalled (matched by state directory); stopped ones are continued in
+/// TestCleanup whatever happens.
+/// </summary>
+[TestClass]
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
+public sealed partial class GuestFaultTests : IntegrationTest
+{
+    private const string Vm1 = "vm-1";
+    private const string Vm2 = "vm-2";
+    private const string DisabledVm = "vm-3";
+    private const string Password = GuestServer.GuestPassword;
+
+    /// <summary>Processes this class stopped with SIGSTOP and has not continued yet.</summary>
+    private static readonly ConcurrentDictionary<int, byte> Stopped = new();
+
+    private static GuestServer? _server;
+
+    [ClassInitialize]
+    public static async Task StartServerAsync(TestContext context)
+    {
+        _server = await GuestServer.StartAsync(
+            vmNames: ["demo-vm-1", "demo-vm-2", "demo-vm-3"],
+            arguments: ["--GuestOps:VirtualMachines:2:GuestCommandsEnabled=false"],
+            readyVmIds: [Vm1, Vm2]);
+    }
+
+    [ClassCleanup]
+    public static async Task StopServerAsync()
+    {
+        ContinueStopped();
+        if (_server is not null)
+        {
+            await _server.DisposeAsync();
+            _server = null;
+        }
+    }
+
+    [TestCleanup]
+    public void ContinueStoppedProcesses() => ContinueStopped();
+
+    private static GuestServer Server => _server ?? throw new AssertFailedException("The guest server did not start.");
+
+    [TestMethod]
+    [Timeout(30_000)]
+    public async Task KilledWorker_VmIsUnavailableAtOnce_OtherVmAnswers_WorkerIsRestarted()
+    {
+        using var client = await ReadyClientAsync(Server);
+        var worker = await Server.WorkerAsync(Vm1);
+        var init = GuestWorkers.ParentPid(worker) ?? throw new AssertFailedException($"The worker {worker} has no parent.");
+        Assert.AreEqual(1, GuestWorkers.NamespacePid(init), "the worker's parent is the sandbox's init (pid 1 in the VM)");
+
+        // The host agent restarts a dead guest after 100-200 ms, which would make the outage window too short to observe
+        // reliably on a loaded machine. So the sandbox's init is held (SIGSTOP) while the worker is killed: the worker
+        // dies at once (its channel closes, which is what the dispatcher reacts to), but init cannot reap it and end the
+        // sandbox until it is continued. The restart is then measured from that moment.
+        Stop(init);
+        Assert.IsTrue(GuestWorkers.Signal(worker, GuestWorkers.SIGKILL), "kill -9 of the worker");
+        var killed = Stopwatch.StartNew();
+
+        var becameUnready = await GuestSoap.WaitForReadinessAsync(client, Vm1, ready: false, TimeSpan.FromSeconds(2), TimeSpan.FromMilliseconds(20));
+        TestContext.WriteLine($"guest.guestOperationsReady false {becameUnready.TotalMilliseconds:0} ms after kill -9");
+
+        foreach (var call in new Func<Task<SoapResponse>>[]
+        {
+            () => GuestSoap.ValidateCredentialsAsync(client, Vm1, "demo", Password),
+            () => GuestSoap.ListFilesAsync(client, Vm1, "demo", Password, "/tmp"),
+        })
+        {
+            var response = await call();
+            response.AssertFault("GuestOperationsUnavailable", "GuestOperationsFaultFault");
+            Assert.IsTrue(response.Elapsed < TimeSpan.FromSeconds(2), $"an unavailable VM fails fast: {response}");
+        }
+
+        Assert.IsTrue(killed.Elapsed < TimeSpan.FromSeconds(2.5), $"the outage was visible within 2 s (took {killed.Elapsed.TotalMilliseconds:0} ms)");
+
+        // The other VM is not affected.
+        Assert.IsTrue(await GuestSoap.IsReadyAsync(client, Vm2));
+        (await GuestSoap.ValidateCredentialsAsync(client, Vm2, "demo", Password)).AssertOk("ValidateCredentialsInGuest");
+        GuestSoap.ReadListing(await GuestSoap.ListFilesAsync(client, Vm2, "demo", Password, "/tmp"));
+
+        // Release init: the sandbox ends, the host agent starts a new one, its worker connects.
+        Continue(init);
+        var released = Stopwatch.StartNew();
+        var newWorker = await Server.WorkerAsync(Vm1, TimeSpan.FromSeconds(5), except: worker);
+        var ready = await GuestSoap.WaitForReadinessAsync(client, Vm1, ready: true, TimeSpan.FromSeconds(5) - released.Elapsed);
+        TestContext.WriteLine($"new worker {newWorker}; ready again {released.Elapsed.TotalMilliseconds:0} ms after the sandbox could end");
+        (await GuestSoap.ValidateCredentialsAsync(client, Vm1, "demo", Password)).AssertOk("ValidateCredentialsInGuest");
+        GuestSoap.ReadListing(await GuestSoap.ListFilesAsync(client, Vm1, "demo", Password, "/tmp"));
+        StringAssert.Contains(Server.Server.AllOutput, "VM demo-vm-1: guest exited", "the host agent logs the guest's exit");
+        await AssertStillServingAsync(Server.Server);
+    }
+
+    [TestMethod]
+    [Timeout(30_000)]
+    public async Task KilledWorker_IsRestartedWithBackoff_AndReadyWithin5Seconds()
+    {
+        using var client = await ReadyClientAsync(Server);
+        using var other = NewClient(Server.Server, TimeSpan.FromSeconds(10));
+        await other.LoginOkAsync();
+        var worker = await Server.WorkerAsync(Vm1);
+        var connectedBefore = ConnectedCount(Server, Vm1);
+
+        // The other VM answers all along (checked concurrently with the kill and the restart).
+        using var stopOther = new CancellationTokenSource();
+        var otherCalls = Task.Run(async () =>
+        {
+            var count = 0;
+            while (!stopOther.IsCancellationRequested)
+            {
+                (await GuestSoap.ValidateCredentialsAsync(other, Vm2, "demo", Password)).AssertOk("ValidateCredentialsInGuest");
+                count++;
+                await Task.Delay(50);
+            }
+
+            return count;
+        });
+
+        Assert.IsTrue(GuestWorkers.Signal(worker, GuestWorkers.SIGKILL), "kill -9 of the worker");
+        var killed = Stopwatch.StartNew();
+
+        // Watch vm-1 until a new worker has connected: the outage may be as short as the restart delay (100-200 ms).
+        var observed = new List<long>();
+        while (killed.Elapsed < TimeSpan.FromSeconds(5) && ConnectedCount(Server, Vm1) == connectedBefore)
+        {
+            var response = await GuestSoap.ValidateCredentialsAsync(client, Vm1, "demo", Password);
+            if (response.StatusCode != 200)
+            {
+                response.AssertFault("GuestOperationsUnavailable", "GuestOperationsFaultFault");
+                observed.Add(killed.ElapsedMilliseconds);
+            }
+
+            await Task.Delay(10);
+        }
+
+        var newWorker = await Server.WorkerAsync(Vm1, TimeSpan.FromSeconds(5) - killed.Elapsed, except: worker);
+        await GuestSoap.WaitForReadinessAsync(client, Vm1, ready: true, TimeSpan.FromSeconds(5) - killed.Elapsed);
+        var readyAfter = killed.Elapsed;
+        await WaitForConnectionLogAsync(Server, Vm1, connectedBefore);
+        (await GuestSoap.ValidateCredentialsAsync(client, Vm1, "demo", Password)).AssertOk("ValidateCredentialsInGuest");
+        GuestSoap.ReadListing(await GuestSoap.ListFilesAsync(client, Vm1, "demo", Password, "/tmp"));
+        TestContext.WriteLine($"worker {worker} killed; new worker {newWorker}; vm-1 ready again after {readyAfter.TotalMilliseconds:0} ms; GuestOperationsUnavailable meanwhile: {(observed.Count == 0 ? "never (the restart was quicker than a call)" : $"{observed.Count} times, {observed[0]} to {observed[^1]} ms after the kill")}");
+        Assert.IsTrue(readyAfter < TimeSpan.FromSeconds(5), $"ready again within 5 s, took {readyAfter.TotalMilliseconds:0} ms");
+
+        await stopOther.CancelAsync();
+        var otherCount = await otherCalls.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.IsTrue(otherCount > 0, "the other VM was called meanwhile");
+        await AssertStillServingAsync(Server.Server);
+    }
+
+    [TestMethod]
+    [Timeout(40_000)]
+    public async Task HungWorker_CallsFailWithGuestOperationsUnavailable_InsteadOfHanging()
+    {
+        using var client = await ReadyClientAsync(Server);
+        var worker = await Server.WorkerAsync(Vm1);
+        var connectedBefore = ConnectedCount(Server, Vm1);
+        Stop(worker);
+
+        // The default GuestCallTimeout is 30 s; the dispatcher's heartbeat (1.5 s of silence) ends the call much sooner.
+        var hung = await GuestSoap.ListFilesAsync(client, Vm1, "demo", Password, "/tmp");
+        hung.AssertFault("GuestOperationsUnavailable", "GuestOperationsFaultFault");
+        TestContext.WriteLine($"call to the stopped worker failed after {hung.Elapsed.TotalMilliseconds:0} ms: {hung.ReadFault().FaultString}");
+        Assert.IsTrue(hung.Elapsed < TimeSpan.FromSeconds(5), $"the call failed within a few seconds, not after the 30 s deadline: {hung.Elapsed.TotalSeconds:0.0} s");
+
+        await GuestSoap.WaitForReadinessAsync(client, Vm1, ready: false, TimeSpan.FromSeconds(3));
+        var next = await GuestSoap.ValidateCredentialsAsync(client, Vm1, "demo", Password);
+        next.AssertFault("GuestOperationsUnavailable", "GuestOperationsFaultFault");
+        Assert.IsTrue(next.Elapsed < TimeSpan.FromSeconds(1), $"once the worker counts as gone, calls fail fast: {next.Elapsed.TotalMilliseconds:0} ms");
+        (await GuestSoap.ValidateCredentialsAsync(client, Vm2, "demo", Password)).AssertOk("ValidateCredentialsInGuest");
+
+        // Continued, the worker connects again and the VM is ready.
+        Continue(worker);
+        await GuestSoap.WaitForReadinessAsync(client, Vm1, ready: true, TimeSpan.FromSeconds(10));
+        (await GuestSoap.ValidateCredentialsAsync(client, Vm1, "demo", Password)).AssertOk("ValidateCredentialsInGuest");
+        await WaitForConnectionLogAsync(Server, Vm1, connectedBefore);
+        await AssertStillServingAsync(Server.Server);
+    }
+
+    [TestMethod]
+    [Timeout(60_000)]
+    public async Task HungWorker_WithAOneSecondGuestCallTimeout_CallsFailWithinAboutASecond()
+    {
+        await using var server = await GuestServer.StartAsync(arguments: ["--GuestOps:GuestCallTimeout=00:00:01"]);
+        using var client = await ReadyClientAsync(server);
+        var worker = await server.WorkerAsync(Vm1);
+        Stop(worker);
+
+        var hung = await GuestSoap.ValidateCredentialsAsync(client, Vm1, "demo", Password);
+        var fault = hung.AssertFault("GuestOperationsUnavailable", "GuestOperationsFaultFault");
+        TestContext.WriteLine($"call to the stopped worker failed after {hung.Elapsed.TotalMilliseconds:0} ms: {fault.FaultString}");
+        Assert.IsTrue(hung.Elapsed < TimeSpan.FromSeconds(3), $"the call ended at its 1 s deadline (or the 1.5 s heartbeat), took {hung.Elapsed.TotalSeconds:0.0} s");
+        (await GuestSoap.ListFilesAsync(client, Vm1, "demo", Password, "/tmp")).AssertFault("GuestOperationsUnavailable", "GuestOperationsFaultFault");
+        (await GuestSoap.ValidateCredentialsAsync(client, Vm2, "demo", Password)).AssertOk("ValidateCredentialsInGuest");
+
+        Continue(worker);
+        await GuestSoap.WaitForReadinessAsync(client, Vm1, ready: true, TimeSpan.FromSeconds(10));
+        (await GuestSoap.ValidateCredentialsAsync(client, Vm1, "demo", Password)).AssertOk("ValidateCredentialsInGuest");
+        await AssertStillServingAsync(server.Server);
+    }
+
+    [TestMethod]
+    [Timeout(30_000)]
+    public async Task GuestCommandsDisabledOnOneVm_IsOperationDisabledByGuest_OtherVmWorks()
+    {
+        using var client = await ReadyClientAsync(Server);
+        (await GuestSoap.ValidateCredentialsAsync(client, DisabledVm, "demo", Password)).AssertFault("OperationDisabledByGuest", "GuestOperationsFaultFault");
+        (await GuestSoap.ListFilesAsync(client, DisabledVm, "demo", Password, "/tmp")).AssertFault("OperationDisabledByGuest", "GuestOperationsFaultFault");
+
+        // The switch is checked before the guest is asked: wrong credentials make no difference.
+        (await GuestSoap.ValidateCredentialsAsync(client, DisabledVm, "demo", "wrong")).AssertFault("OperationDisabledByGuest", "GuestOperationsFaultFault");
+
+        (await GuestSoap.ValidateCredentialsAsync(client, Vm1, "demo", Password)).AssertOk("ValidateCredentialsInGuest");
+        GuestSoap.ReadListing(await GuestSoap.ListFilesAsync(client, Vm2, "demo", Password, "/tmp"));
+    }
+
+    [TestMethod]
+    [Timeout(30_000)]
+    public async Task UnknownVm_IsManagedObjectNotFound()
+    {
+        using var client = await ReadyClientAsync(Server);
+        foreach (var vm in new[] { Moref.Vm("vm-99"), Moref.Vm("no-such-vm"), new Moref("HostSystem", Vm1) })
+        {
+            foreach (var response in new[]
+            {
+                await GuestSoap.ValidateCredentialsAsync(client, vm.Value, "demo", Password, vm),
+                await GuestSoap.ListFilesAsync(client, vm.Value, "demo", Password, "/tmp", vm: vm),
+            })
+            {
+                var fault = response.AssertFault("ManagedObjectNotFound", "RuntimeFaultFault");
+                var obj = fault.Detail.Element(Soap.Vim + "obj");
+                Assert.IsNotNull(obj, $"ManagedObjectNotFound.obj names the reference: {response}");
+                Assert.AreEqual(vm, Moref.From(obj), $"ManagedObjectNotFound.obj: {response}");
+            }
+        }
+    }
+
+    [TestMethod]
+    [Timeout(30_000)]
+    public async Task GuestCallsWithoutASession_AreNotAuthenticated()
+    {
+        using var anonymous = NewClient(Server.Server);
+        (await GuestSoap.ValidateCredentialsAsync(anonymous, Vm1, "demo", Password)).AssertFault("NotAuthenticated", "RuntimeFaultFault");
+        (await GuestSoap.ListFilesAsync(anonymous, Vm1, "demo", Password, "/tmp")).AssertFault("NotAuthenticated", "RuntimeFaultFault");
+
+        anonymous.Cookie = SoapClient.CookieName + "=\"no-such-session\"";
+        (await GuestSoap.ListFilesAsync(anonymous, Vm1, "demo", Password, "/tmp")).AssertFault("NotAuthenticated", "RuntimeFaultFault");
+
+        // After Logout the session's cookie no longer works either.
+        using var client = NewClient(Server.Server);
+        await client.LoginOkAsync();
+        (await GuestSoap.ValidateCredentialsAsync(client, Vm1, "demo", Password)).AssertOk("ValidateCredentialsInGuest");
+        (await client.CallAsync("Logout", Moref.SessionManager)).AssertOk("Logout");
+        (await GuestSoap.ValidateCredentialsAsync(client, Vm1, "demo", Password)).AssertFault("NotAuthenticated", "RuntimeFaultFault");
+    }
+
+    /// <summary>A logged-in client, once vm-1 and vm-2 are ready (an earlier test may have restarted a worker).</summary>
+    private async Task<SoapClient> ReadyClientAsync(GuestServer server)
+    {
+        var client = NewClient(server.Server);
+        await client.LoginOkAsync();
+        await GuestSoap.WaitForReadinessAsync(client, Vm1, ready: true, TimeSpan.FromSeconds(10));
+        await GuestSoap.WaitForReadinessAsync(client, Vm2, ready: true, TimeSpan.FromSeconds(10));
+        return client;
+    }
+
+    /// <summary>How many times the server logged a worker connection of the VM.</summary>
+    private static int ConnectedCount(GuestServer server, string vmId) =>
+        ConnectedLine().Matches(server.Server.AllOutput).Count(m => m.Groups[1].Value == vmId);
+
+    /// <summary>Waits (bounded: the console logger writes asynchronously) until the server has logged a worker connection
+    /// of the VM beyond the <paramref name="before"/> it had logged earlier.</summary>
+    private static async Task WaitForConnectionLogAsync(GuestServer server, string vmId, int before)
+    {
+        var clock = Stopwatch.StartNew();
+        while (ConnectedCount(server, vmId) <= before)
+        {
+            if (clock.Elapsed > TimeSpan.FromSeconds(5))
+            {
+                throw new AssertFailedException($"The server logged no new worker connection of {vmId}.{Environment.NewLine}{server.Server.AllOutput}");
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
+    private static void Stop(int pid)
+    {
+        Stopped[pid] = 0;
+        Assert.IsTrue(GuestWorkers.Signal(pid, GuestWorkers.SIGSTOP), $"SIGSTOP {pid}");
+    }
+
+    private static void Continue(int pid)
+    {
+        GuestWorkers.Signal(pid, GuestWorkers.SIGCONT);
+        Stopped.TryRemove(pid, out _);
+    }
+
+    private static void ContinueStopped()
+    {
+        foreach (var pid in Stopped.Keys)
+        {
+            Continue(pid);
+        }
+    }
+
+    [GeneratedRegex(@"VM (vm-\d+): guest agent \S+ connected")]
+    private static partial Regex ConnectedLine();
+}

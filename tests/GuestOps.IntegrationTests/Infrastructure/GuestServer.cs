@@ -1,0 +1,230 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Xml.Linq;
+
+namespace GuestOps.IntegrationTests.Infrastructure;
+
+/// <summary>One entry of a ListFilesInGuest answer.</summary>
+public sealed record GuestFileEntry(string Path, string Type, long Size, XElement Attributes)
+{
+    /// <summary>The xsi:type of <c>attributes</c> (local name), e.g. GuestPosixFileAttributes.</summary>
+    public string AttributesType
+    {
+        get
+        {
+            var type = (string?)Attributes.Attribute(Soap.Xsi + "type") ?? "";
+            return type[(type.IndexOf(':', StringComparison.Ordinal) + 1)..];
+        }
+    }
+
+    public string? Attribute(string name) => (string?)Attributes.Element(Soap.Vim + name);
+
+    public long? Number(string name) => Attribute(name) is { } v ? long.Parse(v, CultureInfo.InvariantCulture) : null;
+
+    public DateTime? ModificationTime => Attribute("modificationTime") is { } v
+        ? DateTime.Parse(v, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal)
+        : null;
+
+    public long? OwnerId => Number("ownerId");
+
+    public long? GroupId => Number("groupId");
+
+    public long? Permissions => Number("permissions");
+
+    public string? SymlinkTarget => Attribute("symlinkTarget");
+
+    public override string ToString() => $"{Path} ({Type}, {Size} B, owner {OwnerId}:{GroupId}, mode {Convert.ToString(Permissions ?? 0, 8)}{(SymlinkTarget is null ? "" : " -> " + SymlinkTarget)})";
+}
+
+/// <summary>A GuestListFileInfo.</summary>
+public sealed record GuestListing(IReadOnlyList<GuestFileEntry> Files, int Remaining)
+{
+    public IReadOnlyList<string> Names => Files.Select(f => f.Path).ToList();
+}
+
+/// <summary>Guest-operation requests as pyVmomi and govmomi send them, and readers for their answers.</summary>
+public static class GuestSoap
+{
+    public static readonly Moref AuthManager = new("GuestAuthManager", "guestOperationsAuthManager");
+    public static readonly Moref FileManager = new("GuestFileManager", "guestOperationsFileManager");
+
+    /// <summary>A NamePasswordAuthentication <c>auth</c> element (govmomi's shape, reference 4.1).</summary>
+    public static string Auth(string user, string password) =>
+        "<auth xsi:type=\"NamePasswordAuthentication\"><interactiveSession>false</interactiveSession>"
+        + Soap.Element("username", user) + Soap.Element("password", password) + "</auth>";
+
+    public static Task<SoapResponse> ValidateCredentialsAsync(SoapClient client, string vmId, string user, string password, Moref? vm = null) =>
+        client.PostAsync(
+            Soap.Call("ValidateCredentialsInGuest", AuthManager, (vm ?? Moref.Vm(vmId)).Xml("vm") + Auth(user, password)),
+            $"ValidateCredentialsInGuest on {vmId} as {user}");
+
+    public static Task<SoapResponse> ListFilesAsync(SoapClient client, string vmId, string user, string password, string path, int? index = null, int? maxResults = null, string? matchPattern = null, Moref? vm = null)
+    {
+        var parameters = (vm ?? Moref.Vm(vmId)).Xml("vm") + Auth(user, password) + Element("filePath", path)
+            + (index is null ? "" : Soap.Element("index", index.Value.ToString(CultureInfo.InvariantCulture)))
+            + (maxResults is null ? "" : Soap.Element("maxResults", maxResults.Value.ToString(CultureInfo.InvariantCulture)))
+            + (matchPattern is null ? "" : Element("matchPattern", matchPattern));
+        return client.PostAsync(
+            Soap.Call("ListFilesInGuest", FileManager, parameters),
+            $"ListFilesInGuest on {vmId} as {user}: {path} index={index?.ToString(CultureInfo.InvariantCulture) ?? "-"} maxResults={maxResults?.ToString(CultureInfo.InvariantCulture) ?? "-"} matchPattern={matchPattern ?? "-"}");
+    }
+
+    /// <summary>An element whose text keeps a CR (as &amp;#xD;: a raw CR reaches the server as LF, XML end-of-line handling).</summary>
+    public static string Element(string name, string value) =>
+        $"<{name}>{Soap.Escape(value).Replace("\r", "&#xD;", StringComparison.Ordinal)}</{name}>";
+
+    /// <summary>Asserts a successful ListFilesInGuest and reads its GuestListFileInfo.</summary>
+    public static GuestListing ReadListing(SoapResponse response)
+    {
+        var info = response.ReturnValues("ListFilesInGuest").Single();
+        var files = info.Elements(Soap.Vim + "files").Select(f => new GuestFileEntry(
+            (string?)f.Element(Soap.Vim + "path") ?? throw new AssertFailedException($"{response.Description}: a file without path"),
+            (string?)f.Element(Soap.Vim + "type") ?? throw new AssertFailedException($"{response.Description}: a file without type"),
+            (long?)f.Element(Soap.Vim + "size") ?? throw new AssertFailedException($"{response.Description}: a file without size"),
+            f.Element(Soap.Vim + "attributes") ?? throw new AssertFailedException($"{response.Description}: a file without attributes"))).ToList();
+        var remaining = (int?)info.Element(Soap.Vim + "remaining") ?? throw new AssertFailedException($"{response.Description}: no remaining");
+        return new GuestListing(files, remaining);
+    }
+
+    /// <summary>Reads some properties of a VM (RetrieveProperties); missing ones are absent from the result.</summary>
+    public static async Task<Dictionary<string, string>> VmPropertiesAsync(SoapClient client, string vmId, params string[] paths)
+    {
+        var response = await client.PostAsync(Soap.RetrieveProperties(Moref.Vm(vmId), paths), $"RetrieveProperties {vmId} {string.Join(",", paths)}");
+        return response.ReturnValues("RetrieveProperties").Single().Elements(Soap.Vim + "propSet")
+            .ToDictionary(p => (string)p.Element(Soap.Vim + "name")!, p => p.Element(Soap.Vim + "val")!.Value);
+    }
+
+    public static async Task<bool> IsReadyAsync(SoapClient client, string vmId) =>
+        (await VmPropertiesAsync(client, vmId, "guest.guestOperationsReady")).GetValueOrDefault("guest.guestOperationsReady") == "true";
+
+    /// <summary>Polls guest.guestOperationsReady every <paramref name="interval"/> until it is <paramref name="ready"/>;
+    /// returns how long that took, or fails after <paramref name="timeout"/>.</summary>
+    public static async Task<TimeSpan> WaitForReadinessAsync(SoapClient client, string vmId, bool ready, TimeSpan timeout, TimeSpan? interval = null)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            if (await IsReadyAsync(client, vmId) == ready)
+            {
+                return clock.Elapsed;
+            }
+
+            if (clock.Elapsed > timeout)
+            {
+                throw new AssertFailedException($"{vmId}: guest.guestOperationsReady did not become {ready.ToString().ToLowerInvariant()} within {timeout.TotalSeconds:0.#} s.");
+            }
+
+            await Task.Delay(interval ?? TimeSpan.FromMilliseconds(50));
+        }
+    }
+}
+
+/// <summary>
+/// A real server whose VMs run the sandbox provider, for the guest-operation tests: a state directory the sandboxes can
+/// reach (mode 0755: the sandbox runs as an unprivileged host uid, which cannot traverse the 0700 directory
+/// <see cref="ServerProcess"/> creates by default), a known guest password for the default accounts
+/// (GUESTOPS_DEMO_GUEST_PASSWORD), and a start that returns only once every VM's guest.guestOperationsReady is true.
+/// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
+public sealed class GuestServer : IAsyncDisposable
+{
+    /// <summary>The password of the default guest accounts root and demo.</summary>
+    public const string GuestPassword = "Guest-Demo-Pa55!";
+
+    private GuestServer(ServerProcess server, IReadOnlyList<string> vmNames)
+    {
+        Server = server;
+        VmNames = vmNames;
+    }
+
+    public ServerProcess Server { get; }
+
+    public string StateDirectory => Server.StateDirectory;
+
+    /// <summary>VM names by index: VM i is <c>vm-(i+1)</c>.</summary>
+    public IReadOnlyList<string> VmNames { get; }
+
+    public static string VmId(int index) => $"vm-{index + 1}";
+
+    public string VmName(string vmId) => VmNames[int.Parse(vmId["vm-".Length..], CultureInfo.InvariantCulture) - 1];
+
+    /// <param name="vmNames">The VMs (bound by index over appsettings.json's demo-vm-1 and demo-vm-2).</param>
+    /// <param name="arguments">Extra command-line arguments (e.g. guest accounts, GuestCallTimeout).</param>
+    /// <param name="readyVmIds">The VMs to wait for (default: all).</param>
+    public static async Task<GuestServer> StartAsync(IReadOnlyList<string>? vmNames = null, IReadOnlyList<string>? arguments = null, IReadOnlyList<string>? readyVmIds = null, TimeSpan? readyTimeout = null)
+    {
+        vmNames ??= ["demo-vm-1", "demo-vm-2"];
+        var state = Directory.CreateTempSubdirectory("guestops-it-guest-").FullName;
+        File.SetUnixFileMode(state, (UnixFileMode)0b111_101_101);
+        ServerProcess server;
+        try
+        {
+            server = await ServerProcess.StartAsync(new ServerOptions
+            {
+                StateDirectory = state,
+                VirtualMachineNames = vmNames,
+                Arguments = arguments ?? [],
+                Environment = new Dictionary<string, string> { ["GUESTOPS_DEMO_GUEST_PASSWORD"] = GuestPassword },
+            });
+        }
+        catch
+        {
+            DeleteState(state);
+            throw;
+        }
+
+        var guest = new GuestServer(server, vmNames);
+        try
+        {
+            using var client = new SoapClient(server, new ResponseLog());
+            await client.LoginOkAsync();
+            var timeout = readyTimeout ?? TimeSpan.FromSeconds(30);
+            foreach (var vmId in readyVmIds ?? vmNames.Select((_, i) => VmId(i)).ToList())
+            {
+                try
+                {
+                    await GuestSoap.WaitForReadinessAsync(client, vmId, ready: true, timeout);
+                }
+                catch (AssertFailedException e)
+                {
+                    throw new AssertFailedException($"{e.Message}{Environment.NewLine}{server.AllOutput}");
+                }
+            }
+        }
+        catch
+        {
+            await guest.DisposeAsync();
+            throw;
+        }
+
+        return guest;
+    }
+
+    /// <summary>The VM's current worker (waits for one, bounded).</summary>
+    public Task<int> WorkerAsync(string vmId, TimeSpan? timeout = null, int? except = null) =>
+        GuestWorkers.WaitForWorkerAsync(StateDirectory, VmName(vmId), timeout ?? TimeSpan.FromSeconds(10), except);
+
+    /// <summary>Host-side access to the VM's writable guest directories, owned through its user namespace mapping.</summary>
+    public async Task<GuestFiles> FilesAsync(string vmId)
+    {
+        var worker = await WorkerAsync(vmId);
+        return new GuestFiles(Path.Combine(StateDirectory, "vms", vmId, "guest"), GuestWorkers.IdOffset(worker), GuestWorkers.IdOffset(worker, group: true));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Server.DisposeAsync();
+        DeleteState(Server.StateDirectory);
+    }
+
+    private static void DeleteState(string state)
+    {
+        try
+        {
+            Directory.Delete(state, recursive: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
+    }
+}
