@@ -292,6 +292,11 @@ public static partial class GuestOpsServer
             throw new GuestOpsConfigurationException($"GuestOps:WorkerPath (GUESTOPS_WORKER_PATH): the tools worker {workerPath} does not exist.");
         }
 
+        if (OperatingSystem.IsLinux() && provider is SandboxVmProvider { UsesUserNamespace: true } && anyLocalVm)
+        {
+            StateDirectory.EnsureReachableByOthers(options.StateDirectory);
+        }
+
         return new HostAgentOptions
         {
             StateDirectory = options.StateDirectory,
