@@ -134,7 +134,7 @@ public sealed class EnrollmentStore
 
         try
         {
-            return JsonSerializer.Deserialize(json, EnrollmentFileJsonContext.Default.EnrollmentStoreFile) ?? new EnrollmentStoreFile();
+            return JsonSerializer.Deserialize(json, EnrollmentStoreJsonContext.Default.EnrollmentStoreFile) ?? new EnrollmentStoreFile();
         }
         catch (JsonException e)
         {
@@ -267,6 +267,6 @@ public sealed class EnrollmentStore
         var now = _time.GetUtcNow();
         state.Tokens.RemoveAll(t => t.Expires + Retention < now);
         state.Certificates.RemoveAll(c => c.NotAfter + Retention < now);
-        StateFiles.WriteAtomically(FilePath, JsonSerializer.Serialize(state, EnrollmentFileJsonContext.Default.EnrollmentStoreFile));
+        StateFiles.WriteAtomically(FilePath, JsonSerializer.Serialize(state, EnrollmentStoreJsonContext.Default.EnrollmentStoreFile));
     }
 }

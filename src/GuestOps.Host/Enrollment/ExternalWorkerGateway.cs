@@ -6,6 +6,7 @@ using System.Security.Authentication;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Threading.Channels;
+using GuestOps.Channel.Enrollment;
 using GuestOps.Channel.Transport;
 using Microsoft.Extensions.Logging;
 

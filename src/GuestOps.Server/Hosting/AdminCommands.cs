@@ -1,4 +1,5 @@
 using System.Globalization;
+using GuestOps.Channel.Enrollment;
 using GuestOps.Host.Enrollment;
 
 namespace GuestOps.Server;

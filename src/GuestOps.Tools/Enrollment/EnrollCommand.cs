@@ -5,6 +5,7 @@ using System.Security.Authentication;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
+using GuestOps.Channel.Enrollment;
 using GuestOps.Channel.Transport;
 
 namespace GuestOps.Tools.Enrollment;
@@ -81,7 +82,7 @@ internal static class EnrollCommand
             return Usage2(stderr, "--bundle and --out are required.");
         }
 
-        EnrollmentBundleFile bundle;
+        EnrollmentBundle bundle;
         try
         {
             bundle = ReadBundle(bundlePath);
@@ -95,7 +96,7 @@ internal static class EnrollCommand
         try
         {
             var result = await EnrollAsync(bundle, outDir, serverName, timeout, cancellationToken).ConfigureAwait(false);
-            stdout.WriteLine($"Enrolled as VM {bundle.VmName ?? result.VmId} ({result.VmId}); certificate valid until {result.NotAfter.ToUniversalTime():u}.");
+            stdout.WriteLine($"Enrolled as VM {(string.IsNullOrEmpty(bundle.VmName) ? result.VmId : bundle.VmName)} ({result.VmId}); certificate valid until {result.NotAfter.ToUniversalTime():u}.");
             stdout.WriteLine($"Wrote {result.KeyPath} (0600), {result.CertificatePath}, {result.CaPath}.");
             var nameArgument = result.ServerName is { } name && name != ChannelEndpoint.Parse(result.Address).Host ? $" --tls-server-name {name}" : "";
             stdout.WriteLine($"Connect with: guestops-tools --connect {result.Address} --tls-cert {result.CertificatePath} --tls-key {result.KeyPath} --tls-ca {result.CaPath}{nameArgument}");
@@ -109,21 +110,21 @@ internal static class EnrollCommand
     }
 
     /// <summary>Reads and checks a bundle file.</summary>
-    public static EnrollmentBundleFile ReadBundle(string path)
+    public static EnrollmentBundle ReadBundle(string path)
     {
-        EnrollmentBundleFile? bundle;
+        EnrollmentBundle? bundle;
         try
         {
-            bundle = JsonSerializer.Deserialize(File.ReadAllText(path), EnrollmentJsonContext.Default.EnrollmentBundleFile);
+            bundle = EnrollmentBundle.Parse(File.ReadAllText(path));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
         {
             throw new EnrollmentFailedException($"cannot read the bundle {path}: {e.Message}", inner: e);
         }
 
-        if (bundle is null || bundle.Format != EnrollmentWire.BundleFormat)
+        if (bundle is null)
         {
-            throw new EnrollmentFailedException($"{path} is not an enrollment bundle (format {EnrollmentWire.BundleFormat}).");
+            throw new EnrollmentFailedException($"{path} is not an enrollment bundle (format {EnrollmentProtocol.BundleFormat}).");
         }
 
         if (string.IsNullOrEmpty(bundle.VmId) || string.IsNullOrEmpty(bundle.Token) || string.IsNullOrEmpty(bundle.Address) || string.IsNullOrEmpty(bundle.CaCertificate))
@@ -135,13 +136,13 @@ internal static class EnrollCommand
     }
 
     /// <summary>Enrolls with <paramref name="bundle"/> and writes the key, certificate and CA into <paramref name="outDir"/>.</summary>
-    public static async Task<EnrollmentResult> EnrollAsync(EnrollmentBundleFile bundle, string outDir, string? serverName, TimeSpan timeout, CancellationToken cancellationToken)
+    public static async Task<EnrollmentResult> EnrollAsync(EnrollmentBundle bundle, string outDir, string? serverName, TimeSpan timeout, CancellationToken cancellationToken)
     {
         ChannelEndpoint endpoint;
         X509Certificate2 ca;
         try
         {
-            endpoint = ChannelEndpoint.Parse(bundle.Address!);
+            endpoint = ChannelEndpoint.Parse(bundle.Address);
             ca = X509Certificate2.CreateFromPem(bundle.CaCertificate);
         }
         catch (Exception e) when (e is FormatException or CryptographicException or ArgumentException)
@@ -157,13 +158,13 @@ internal static class EnrollCommand
 
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var subject = new X500DistinguishedNameBuilder();
-        subject.AddCommonName(bundle.VmId!);
+        subject.AddCommonName(bundle.VmId);
         var csr = new CertificateRequest(subject.Build(), key, HashAlgorithmName.SHA256).CreateSigningRequestPem();
         var targetHost = serverName ?? bundle.ServerName ?? endpoint.Host!;
 
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(timeout);
-        WorkerEnrollmentResponse? response;
+        EnrollmentResponse? response;
         try
         {
             using var client = new TcpClient { NoDelay = true };
@@ -178,8 +179,8 @@ internal static class EnrollCommand
                     RemoteCertificateValidationCallback = ChannelTls.TrustOnly(caCertificate, requireName: true),
                 },
                 deadline.Token).ConfigureAwait(false);
-            await EnrollmentWire.WriteAsync(ssl, new WorkerEnrollmentRequest { VmId = bundle.VmId!, Token = bundle.Token!, Csr = csr }, EnrollmentJsonContext.Default.WorkerEnrollmentRequest, deadline.Token).ConfigureAwait(false);
-            response = await EnrollmentWire.ReadAsync(ssl, EnrollmentJsonContext.Default.WorkerEnrollmentResponse, deadline.Token).ConfigureAwait(false);
+            await EnrollmentProtocol.WriteAsync(ssl, new EnrollmentRequest { VmId = bundle.VmId, Token = bundle.Token, Csr = csr }, EnrollmentJsonContext.Default.EnrollmentRequest, deadline.Token).ConfigureAwait(false);
+            response = await EnrollmentProtocol.ReadAsync(ssl, EnrollmentJsonContext.Default.EnrollmentResponse, deadline.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
@@ -243,7 +244,7 @@ internal static class EnrollCommand
         return certificate;
     }
 
-    private static EnrollmentResult Write(string outDir, ECDsa key, X509Certificate2 certificate, X509Certificate2 ca, EnrollmentBundleFile bundle, string serverName)
+    private static EnrollmentResult Write(string outDir, ECDsa key, X509Certificate2 certificate, X509Certificate2 ca, EnrollmentBundle bundle, string serverName)
     {
         try
         {
@@ -264,7 +265,7 @@ internal static class EnrollCommand
             WriteAtomically(caPath, ca.ExportCertificatePem() + "\n", Public);
             WriteAtomically(keyPath, key.ExportPkcs8PrivateKeyPem() + "\n", UnixFileMode.UserRead | UnixFileMode.UserWrite);
             WriteAtomically(certificatePath, certificate.ExportCertificatePem() + "\n", Public);
-            return new EnrollmentResult(bundle.VmId!, bundle.Address!, serverName, keyPath, certificatePath, caPath, certificate.NotAfter);
+            return new EnrollmentResult(bundle.VmId, bundle.Address, serverName, keyPath, certificatePath, caPath, certificate.NotAfter);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -1,4 +1,5 @@
 using System.Net;
+using GuestOps.Channel.Enrollment;
 using GuestOps.Host.Enrollment;
 using GuestOps.Server;
 

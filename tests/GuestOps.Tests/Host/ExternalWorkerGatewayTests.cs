@@ -5,6 +5,7 @@ using System.Security.Authentication;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using GuestOps.Channel;
+using GuestOps.Channel.Enrollment;
 using GuestOps.Channel.Messages;
 using GuestOps.Channel.Transport;
 using GuestOps.Host;
@@ -245,39 +246,11 @@ public sealed class ExternalWorkerGatewayTests
         Assert.IsFalse(agent.GetVirtualMachine("vm-local")!.Agent.OperationsReady, "the local VM has no provider here");
     }
 
-    [TestMethod]
-    public void HostBundle_IsWhatTheWorkerReads()
-    {
-        var bundle = new EnrollmentBundle
-        {
-            VmId = "vm-7",
-            VmName = "db 7",
-            Address = "tcp:host.example:8902",
-            ServerName = "host.example",
-            CaCertificate = _gateway.CertificateAuthority.CertificatePem,
-            Token = "tok",
-            Expires = new DateTimeOffset(2030, 1, 2, 3, 4, 5, TimeSpan.Zero),
-        };
-        var path = Path.Combine(_state, "bundle.json");
-        bundle.Save(path);
-        Assert.AreEqual(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(path));
-        Assert.AreEqual(bundle, EnrollmentBundle.FromJson(File.ReadAllText(path)));
-        var read = EnrollCommand.ReadBundle(path);
-        Assert.AreEqual(bundle.VmId, read.VmId);
-        Assert.AreEqual(bundle.VmName, read.VmName);
-        Assert.AreEqual(bundle.Address, read.Address);
-        Assert.AreEqual(bundle.ServerName, read.ServerName);
-        Assert.AreEqual(bundle.CaCertificate, read.CaCertificate);
-        Assert.AreEqual(bundle.Token, read.Token);
-        Assert.AreEqual(bundle.Expires, read.Expires);
-    }
-
-    private EnrollmentBundleFile Bundle(string vmId)
+    private EnrollmentBundle Bundle(string vmId)
     {
         var token = Store.CreateToken(vmId, TimeSpan.FromHours(1));
-        return new EnrollmentBundleFile
+        return new EnrollmentBundle
         {
-            Format = EnrollmentProtocol.BundleFormat,
             VmId = vmId,
             VmName = vmId,
             Address = $"tcp:127.0.0.1:{Port}",
@@ -288,7 +261,7 @@ public sealed class ExternalWorkerGatewayTests
         };
     }
 
-    private async Task<string> EnrollAsync(EnrollmentBundleFile bundle, CancellationToken ct)
+    private async Task<string> EnrollAsync(EnrollmentBundle bundle, CancellationToken ct)
     {
         var dir = Path.Combine(_state, "worker-" + Guid.NewGuid().ToString("N"));
         await EnrollCommand.EnrollAsync(bundle, dir, null, TimeSpan.FromSeconds(10), ct);

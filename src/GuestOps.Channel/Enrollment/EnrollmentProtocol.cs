@@ -1,12 +1,15 @@
 using System.Buffers.Binary;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 
-namespace GuestOps.Host.Enrollment;
+namespace GuestOps.Channel.Enrollment;
 
 /// <summary>
-/// The enrollment exchange of the <c>external</c> provider, on the worker listener's port before any channel exists.
-/// A client that presents no TLS client certificate may do exactly this and nothing else:
+/// The enrollment exchange of the <c>external</c> provider, on the worker listener's port before any channel exists;
+/// the one definition, used by the host agent (GuestOps.Host/Enrollment/ExternalWorkerGateway) and the worker
+/// (GuestOps.Tools/Enrollment/EnrollCommand). A client that presents no TLS client certificate may do exactly this and
+/// nothing else:
 /// <list type="number">
 /// <item>TLS (1.2/1.3) to the listener; the client trusts only the bundle's CA and presents no certificate.</item>
 /// <item>client → host: <c>"GOENROLL"</c> (8 ASCII bytes), u32 big-endian length, JSON <see cref="EnrollmentRequest"/>
@@ -15,8 +18,7 @@ namespace GuestOps.Host.Enrollment;
 /// closes the connection.</item>
 /// </list>
 /// Anything else from a client without a certificate (a channel Hello, a wrong magic, an oversized or late message)
-/// closes the connection. The worker keeps its own copy of these types (GuestOps.Tools/Enrollment), pinned to this
-/// one by a unit test.
+/// closes the connection.
 /// </summary>
 public static class EnrollmentProtocol
 {
@@ -31,8 +33,9 @@ public static class EnrollmentProtocol
     public static ReadOnlySpan<byte> Magic => "GOENROLL"u8;
 
     /// <summary>Writes one message: magic, length, JSON.</summary>
-    public static async Task WriteAsync<T>(Stream stream, T message, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type, CancellationToken cancellationToken)
+    public static async Task WriteAsync<T>(Stream stream, T message, JsonTypeInfo<T> type, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(stream);
         var json = JsonSerializer.SerializeToUtf8Bytes(message, type);
         var frame = new byte[Magic.Length + 4 + json.Length];
         Magic.CopyTo(frame);
@@ -42,10 +45,13 @@ public static class EnrollmentProtocol
         await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Reads one message; null when the peer sent something that is not an enrollment message.</summary>
-    public static async Task<T?> ReadAsync<T>(Stream stream, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type, CancellationToken cancellationToken)
+    /// <summary>Reads one message; null when the peer sent something that is not an enrollment message (wrong magic,
+    /// a length of 0 or over <see cref="MaxMessageBytes"/>, JSON that does not parse). A stream that ends early throws
+    /// <see cref="EndOfStreamException"/>.</summary>
+    public static async Task<T?> ReadAsync<T>(Stream stream, JsonTypeInfo<T> type, CancellationToken cancellationToken)
         where T : class
     {
+        ArgumentNullException.ThrowIfNull(stream);
         var header = new byte[Magic.Length + 4];
         await stream.ReadExactlyAsync(header, cancellationToken).ConfigureAwait(false);
         if (!header.AsSpan(0, Magic.Length).SequenceEqual(Magic))
@@ -103,11 +109,18 @@ public sealed record EnrollmentResponse
 }
 
 /// <summary>
-/// The file an admin hands to a VM owner (<c>GuestOps.Server enroll --vm NAME</c>): everything the worker needs to
-/// enroll once. It holds a secret (the token): it is written 0600 and useless after use or expiry.
+/// The file an admin hands to a VM owner (<c>GuestOps.Server enroll --vm NAME</c>) and the worker reads
+/// (<c>guestops-tools enroll --bundle FILE</c>): everything the worker needs to enroll once. It holds a secret (the
+/// token); the host writes it 0600, and it is useless after use or expiry. Only the JSON lives here: where and how
+/// the file is written is the host's business.
 /// </summary>
+/// <remarks>
+/// JSON from a file may leave out members (they keep the defaults below) or set them to null despite their
+/// annotations; readers check what they need. <see cref="Format"/> must be present: a file without it is not a bundle.
+/// </remarks>
 public sealed record EnrollmentBundle
 {
+    [JsonRequired]
     public string Format { get; init; } = EnrollmentProtocol.BundleFormat;
 
     public string VmId { get; init; } = "";
@@ -127,42 +140,47 @@ public sealed record EnrollmentBundle
 
     public DateTimeOffset Expires { get; init; }
 
-    public string ToJson() => JsonSerializer.Serialize(this, EnrollmentFileJsonContext.Default.EnrollmentBundle);
+    /// <summary>The file's contents (indented JSON, no trailing newline).</summary>
+    public string ToJson() => JsonSerializer.Serialize(this, EnrollmentBundleJsonContext.Default.EnrollmentBundle);
 
-    /// <summary>Writes the bundle atomically, readable by its owner only (0600).</summary>
-    public void Save(string path) => StateFiles.WriteAtomically(path, ToJson() + Environment.NewLine);
-
-    /// <summary>Parses a bundle; null when it is not one.</summary>
+    /// <summary>Parses a bundle; null when it is not one (not JSON, no or another <see cref="Format"/>).</summary>
     public static EnrollmentBundle? FromJson(string json)
     {
         try
         {
-            return JsonSerializer.Deserialize(json, EnrollmentFileJsonContext.Default.EnrollmentBundle) is { Format: EnrollmentProtocol.BundleFormat } bundle ? bundle : null;
+            return Parse(json);
         }
         catch (JsonException)
         {
             return null;
         }
     }
+
+    /// <summary>Parses a bundle; null when the JSON is one object but not a bundle of <see cref="EnrollmentProtocol.BundleFormat"/>.</summary>
+    /// <exception cref="JsonException">The text is not JSON, or not an object with a <c>format</c>.</exception>
+    public static EnrollmentBundle? Parse(string json) =>
+        JsonSerializer.Deserialize(json, EnrollmentBundleJsonContext.Default.EnrollmentBundle) is { Format: EnrollmentProtocol.BundleFormat } bundle ? bundle : null;
 }
 
+/// <summary>The enrollment messages on the wire: compact camelCase JSON, nulls omitted (NativeAOT-safe: no reflection).</summary>
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-    WriteIndented = false)]
+    WriteIndented = false,
+    GenerationMode = JsonSourceGenerationMode.Metadata)]
 [JsonSerializable(typeof(EnrollmentRequest))]
 [JsonSerializable(typeof(EnrollmentResponse))]
-internal sealed partial class EnrollmentJsonContext : JsonSerializerContext
+public sealed partial class EnrollmentJsonContext : JsonSerializerContext
 {
 }
 
-/// <summary>Files people may read: indented.</summary>
+/// <summary>The bundle file, which people may read: indented camelCase JSON, nulls omitted (NativeAOT-safe).</summary>
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-    WriteIndented = true)]
+    WriteIndented = true,
+    GenerationMode = JsonSourceGenerationMode.Metadata)]
 [JsonSerializable(typeof(EnrollmentBundle))]
-[JsonSerializable(typeof(EnrollmentStoreFile))]
-internal sealed partial class EnrollmentFileJsonContext : JsonSerializerContext
+public sealed partial class EnrollmentBundleJsonContext : JsonSerializerContext
 {
 }
