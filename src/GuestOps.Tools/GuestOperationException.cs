@@ -11,7 +11,10 @@ public sealed class GuestOperationException(GuestErrorCode code, string message)
 
     public int? OsError { get; init; }
 
-    public GuestError ToError() => new(Code, Message) { Path = Path, OsError = OsError };
+    /// <summary>The process involved (NoSuchProcess, PermissionDenied on a process, ...).</summary>
+    public long? Pid { get; init; }
+
+    public GuestError ToError() => new(Code, Message) { Path = Path, Pid = Pid, OsError = OsError };
 
     /// <summary>Maps an errno from a file operation on <paramref name="path"/>.</summary>
     public static GuestOperationException FromErrno(int errno, string path, string what)
@@ -25,6 +28,8 @@ public sealed class GuestOperationException(GuestErrorCode code, string message)
             Native.LibC.ENOTEMPTY => GuestErrorCode.DirectoryNotEmpty,
             Native.LibC.EINVAL => GuestErrorCode.InvalidArgument,
             Native.LibC.ENOSYS => GuestErrorCode.NotSupported,
+            Native.LibC.ENOSPC or Native.LibC.EDQUOT => GuestErrorCode.NoDiskSpace,
+            Native.LibC.ETXTBSY => GuestErrorCode.FileLocked,
             _ => GuestErrorCode.FileAccessError,
         };
         var reason = code switch
@@ -32,8 +37,20 @@ public sealed class GuestOperationException(GuestErrorCode code, string message)
             GuestErrorCode.FileNotFound => "no such file or directory",
             GuestErrorCode.PermissionDenied => "permission denied",
             GuestErrorCode.FileNameTooLong => "file name too long",
+            GuestErrorCode.FileAlreadyExists => "file exists",
+            GuestErrorCode.DirectoryNotEmpty => "directory not empty",
+            GuestErrorCode.NoDiskSpace => "no space left on device",
+            GuestErrorCode.InvalidArgument => "invalid argument",
+            _ when errno == Native.LibC.EROFS => "read-only file system",
+            _ when errno == Native.LibC.ELOOP => "too many levels of symbolic links",
+            _ when errno == Native.LibC.EBUSY => "device or resource busy",
+            _ when errno == Native.LibC.EIO => "input/output error",
             _ => $"error {errno}",
         };
         return new GuestOperationException(code, $"{what} '{path}': {reason}") { Path = path, OsError = errno };
     }
+
+    /// <summary>A failure with a fixed code about <paramref name="path"/>.</summary>
+    public static GuestOperationException ForPath(GuestErrorCode code, string path, string message, int? errno = null) =>
+        new(code, message) { Path = path, OsError = errno };
 }

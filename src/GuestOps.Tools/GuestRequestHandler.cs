@@ -2,30 +2,78 @@ using GuestOps.Channel;
 using GuestOps.Channel.Messages;
 using GuestOps.Tools.Auth;
 using GuestOps.Tools.Files;
+using GuestOps.Tools.Identity;
 using GuestOps.Tools.Impersonation;
+using GuestOps.Tools.Processes;
 using Microsoft.Extensions.Logging;
 
 namespace GuestOps.Tools;
 
 /// <summary>
-/// Executes the host's requests: authenticate (every call), then perform the operation as that user. Guest errors
-/// become error responses; nothing here ever sees a password beyond handing it to the authenticator.
+/// Executes the host's requests: authenticate (every call), validate, then perform the operation as that user.
+/// Guest errors become error responses; nothing here ever sees a password beyond handing it to the authenticator.
 /// </summary>
-public sealed partial class GuestRequestHandler(
-    GuestAuthenticationService auth,
-    IImpersonator impersonator,
-    IReadOnlySet<string> disabledOperations,
-    ILogger<GuestRequestHandler> logger) : IChannelRequestHandler
+public sealed partial class GuestRequestHandler : IChannelRequestHandler
 {
+    private readonly GuestAuthenticationService _auth;
+    private readonly IImpersonator _impersonator;
+    private readonly IReadOnlySet<string> _disabledOperations;
+    private readonly IUserDirectory _users;
+    private readonly StartedPrograms _programs;
+    private readonly TimeProvider _time;
+    private readonly ILogger<GuestRequestHandler> _logger;
+
+    public GuestRequestHandler(
+        GuestAuthenticationService auth,
+        IImpersonator impersonator,
+        IReadOnlySet<string> disabledOperations,
+        ILogger<GuestRequestHandler> logger)
+        : this(auth, impersonator, disabledOperations, logger, new PosixUserDirectory(), new StartedPrograms(), TimeProvider.System)
+    {
+    }
+
+    internal GuestRequestHandler(
+        GuestAuthenticationService auth,
+        IImpersonator impersonator,
+        IReadOnlySet<string> disabledOperations,
+        ILogger<GuestRequestHandler> logger,
+        IUserDirectory users,
+        StartedPrograms programs,
+        TimeProvider time)
+    {
+        _auth = auth;
+        _impersonator = impersonator;
+        _disabledOperations = disabledOperations;
+        _logger = logger;
+        _users = users;
+        _programs = programs;
+        _time = time;
+    }
+
     /// <summary>The operations this worker implements (advertised as capabilities).</summary>
-    public static IReadOnlyList<string> Operations { get; } = [ValidateCredentialsRequest.OperationName, ListFilesRequest.OperationName];
+    public static IReadOnlyList<string> Operations { get; } =
+    [
+        ValidateCredentialsRequest.OperationName,
+        ListFilesRequest.OperationName,
+        MakeDirectoryRequest.OperationName,
+        DeleteFileRequest.OperationName,
+        DeleteDirectoryRequest.OperationName,
+        MoveFileRequest.OperationName,
+        MoveDirectoryRequest.OperationName,
+        CreateTemporaryRequest.OperationName,
+        ChangeFileAttributesRequest.OperationName,
+        StartProgramRequest.OperationName,
+        ListProcessesRequest.OperationName,
+        TerminateProcessRequest.OperationName,
+        ReadEnvironmentRequest.OperationName,
+    ];
 
     public async ValueTask<ChannelResponse> HandleAsync(IncomingCall call, CancellationToken cancellationToken)
     {
         var request = call.Request;
         try
         {
-            if (disabledOperations.Contains(request.Operation))
+            if (_disabledOperations.Contains(request.Operation))
             {
                 return ChannelResponse.Failure(GuestErrorCode.OperationDisabled, $"{request.Operation} is disabled by the guest agent's configuration.");
             }
@@ -33,17 +81,64 @@ public sealed partial class GuestRequestHandler(
             switch (request)
             {
                 case ValidateCredentialsRequest:
-                    await auth.AuthenticateAsync(request.Credential, cancellationToken).ConfigureAwait(false);
+                    await _auth.AuthenticateAsync(request.Credential, cancellationToken).ConfigureAwait(false);
                     return ChannelResponse.Success(EmptyResult.Instance);
 
                 case ListFilesRequest list:
                 {
-                    var user = await auth.AuthenticateAsync(request.Credential, cancellationToken).ConfigureAwait(false);
+                    var user = await _auth.AuthenticateAsync(request.Credential, cancellationToken).ConfigureAwait(false);
                     var plan = ListFilesOperation.Prepare(list);
-                    var result = await impersonator.RunAsAsync(user, () => ListFilesOperation.Execute(plan), cancellationToken).ConfigureAwait(false);
+                    var result = await _impersonator.RunAsAsync(user, () => ListFilesOperation.Execute(plan), cancellationToken).ConfigureAwait(false);
                     LogListed(call.Id, user.Name, list.Path, result.Entries.Count, result.Remaining);
                     return ChannelResponse.Success(result);
                 }
+
+                case MakeDirectoryRequest mkdir:
+                    return await RunAsync(call, mkdir.Path, _ => FileOperations.Prepare(mkdir), cancellationToken).ConfigureAwait(false);
+
+                case DeleteFileRequest delete:
+                    return await RunAsync(call, delete.Path, _ => FileOperations.Prepare(delete), cancellationToken).ConfigureAwait(false);
+
+                case DeleteDirectoryRequest rmdir:
+                    return await RunAsync(call, rmdir.Path, _ => FileOperations.Prepare(rmdir), cancellationToken).ConfigureAwait(false);
+
+                case MoveFileRequest move:
+                    return await RunAsync(call, move.Source + " -> " + move.Destination, _ => FileOperations.Prepare(move), cancellationToken).ConfigureAwait(false);
+
+                case MoveDirectoryRequest move:
+                    return await RunAsync(call, move.Source + " -> " + move.Destination, _ => FileOperations.Prepare(move), cancellationToken).ConfigureAwait(false);
+
+                case CreateTemporaryRequest temp:
+                    return await RunAsync(call, temp.Directory ?? "(default)", user => FileOperations.Prepare(temp, user), cancellationToken).ConfigureAwait(false);
+
+                case ChangeFileAttributesRequest attributes:
+                    return await RunAsync(call, attributes.Path, _ => FileOperations.Prepare(attributes), cancellationToken).ConfigureAwait(false);
+
+                case StartProgramRequest start:
+                {
+                    _programs.EnsureReaper(); // here, on a thread with the worker's own identity
+                    var response = await RunAsync(call, start.ProgramPath, user => ProcessOperations.Prepare(start, user, _programs, _time), cancellationToken).ConfigureAwait(false);
+                    if (response.Result is ProcessIdResult started)
+                    {
+                        LogStarted(call.Id, start.ProgramPath, started.Pid);
+                    }
+
+                    return response;
+                }
+
+                case ListProcessesRequest processes:
+                    return await RunAsync(call, "", _ => ProcessOperations.Prepare(processes, _programs, _users), cancellationToken).ConfigureAwait(false);
+
+                case TerminateProcessRequest terminate:
+                {
+                    var user = await _auth.AuthenticateAsync(request.Credential, cancellationToken).ConfigureAwait(false);
+                    await ProcessOperations.TerminateAsync(terminate, user, _impersonator, _programs, cancellationToken).ConfigureAwait(false);
+                    LogDone(call.Id, request.Operation, user.Name, terminate.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                    return ChannelResponse.Success(EmptyResult.Instance);
+                }
+
+                case ReadEnvironmentRequest environment:
+                    return await RunAsync(call, "", user => ProcessOperations.Prepare(environment, user), cancellationToken).ConfigureAwait(false);
 
                 default:
                     return ChannelResponse.Failure(GuestErrorCode.UnknownOperation, $"Operation '{request.Operation}' is not implemented by this guest agent.");
@@ -56,9 +151,26 @@ public sealed partial class GuestRequestHandler(
         }
     }
 
+    /// <summary>Authenticate, validate (on this thread), then run the work as the user.</summary>
+    private async Task<ChannelResponse> RunAsync<T>(IncomingCall call, string subject, Func<GuestUser, Func<T>> prepare, CancellationToken cancellationToken)
+        where T : ChannelResult
+    {
+        var user = await _auth.AuthenticateAsync(call.Request.Credential, cancellationToken).ConfigureAwait(false);
+        var work = prepare(user);
+        var result = await _impersonator.RunAsAsync(user, work, cancellationToken).ConfigureAwait(false);
+        LogDone(call.Id, call.Request.Operation, user.Name, subject);
+        return ChannelResponse.Success(result);
+    }
+
     [LoggerMessage(EventId = 200, Level = LogLevel.Debug, Message = "Request {Id}: listed {Path} as {User}: {Count} entries, {Remaining} remaining")]
     private partial void LogListed(uint id, string user, string path, int count, int remaining);
 
     [LoggerMessage(EventId = 201, Level = LogLevel.Information, Message = "Request {Id} ({Operation}) failed: {Code} {Detail}")]
     private partial void LogFailed(uint id, string operation, GuestErrorCode code, string detail);
+
+    [LoggerMessage(EventId = 202, Level = LogLevel.Debug, Message = "Request {Id}: {Operation} as {User}: {Subject}")]
+    private partial void LogDone(uint id, string operation, string user, string subject);
+
+    [LoggerMessage(EventId = 203, Level = LogLevel.Information, Message = "Request {Id}: started {Program} as pid {Pid}")]
+    private partial void LogStarted(uint id, string program, long pid);
 }

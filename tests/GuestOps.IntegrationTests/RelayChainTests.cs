@@ -386,7 +386,6 @@ public sealed class RelayChainTests : IntegrationTest
     /// </summary>
     [TestMethod]
     [Timeout(30_000)]
-    [Ignore("Server bugs reported with issue 3's acceptance tests: a CR in a guest file name comes back as LF (SoapEnvelope's XmlWriterSettings replace new lines), and a name with a control character makes ListFilesInGuest fail with SystemError (XmlSerializer throws). Remove this attribute with the fix.")]
     public async Task ListFilesInGuest_NamesWithCarriageReturnOrControlCharacters_DoNotBreakTheListing()
     {
         using var client = await LoggedInAsync();

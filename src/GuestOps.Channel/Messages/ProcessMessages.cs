@@ -6,7 +6,8 @@ namespace GuestOps.Channel.Messages;
 
 /// <summary>
 /// Start a program as the credential's user, detached (new session, stdio not inherited), through the guest's shell
-/// so <see cref="Arguments"/> is shell-interpreted: <c>/bin/sh -c '"programPath" arguments'</c>, as ESXi does.
+/// so <see cref="Arguments"/> is shell-interpreted: <c>/bin/bash -c '"programPath" arguments'</c> (<c>/bin/sh</c> when the
+/// guest has no bash), as ESXi does on Linux.
 /// </summary>
 public sealed record StartProgramRequest : ChannelRequest, IChannelRequest<ProcessIdResult>
 {

@@ -54,6 +54,10 @@ public sealed class GuestCalls(IHostAgent hostAgent)
 
     private static GuestCredential Credential(GuestAuthentication auth) => auth switch
     {
+        // Simulated and Linux server guests have no logged-in desktop user (guest.interactiveGuestOperationsReady is
+        // false): interactive calls are refused, as the reference says a server should (3.5).
+        NamePasswordAuthentication { interactiveSession: true } => throw new VimFaultException(new GuestOperationsUnavailable(),
+            "Interactive guest operations are not available: no desktop user is logged in to the guest (guest.interactiveGuestOperationsReady is false)."),
         NamePasswordAuthentication np => new GuestPasswordCredential(np.username, np.password),
         TicketedSessionAuthentication ticket => new GuestTicketCredential(ticket.ticket),
         _ => throw new VimFaultException(new InvalidGuestLogin(), $"{auth.GetType().Name} cannot be used for this operation."),

@@ -119,7 +119,7 @@ internal static class ListFilesOperation
             int readError;
             while (dir!.TryReadNext(out var nameZ, out var name, out readError))
             {
-                if (Matches(plan.Pattern, name!))
+                if (IsRepresentable(nameZ!, name!) && Matches(plan.Pattern, name!))
                 {
                     names.Add((name!, nameZ!));
                 }
@@ -195,6 +195,29 @@ internal static class ListFilesOperation
             ModificationTime = attributes.ModificationTime,
             SymlinkTarget = linkTarget,
         });
+    }
+
+    /// <summary>
+    /// Whether a name can travel in a SOAP (XML 1.0) answer and be used again: valid UTF-8 and free of the control
+    /// characters XML 1.0 cannot carry. Other names are left out of listings (before paging, so index and remaining
+    /// stay consistent): returning them altered would name a different file.
+    /// </summary>
+    private static bool IsRepresentable(byte[] nameZ, string name)
+    {
+        if (!System.Text.Unicode.Utf8.IsValid(nameZ.AsSpan(0, nameZ.Length - 1)))
+        {
+            return false;
+        }
+
+        foreach (var c in name)
+        {
+            if ((c < 0x20 && c is not '\t' and not '\n' and not '\r') || c is '\uFFFE' or '\uFFFF')
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private static bool Matches(Regex? pattern, string name)

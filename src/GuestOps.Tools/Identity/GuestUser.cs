@@ -3,6 +3,9 @@ namespace GuestOps.Tools.Identity;
 /// <summary>A resolved guest account: what the worker needs to act as it.</summary>
 public sealed record GuestUser(string Name, uint Uid, uint Gid, IReadOnlyList<uint> Groups, string Home)
 {
+    /// <summary>The login shell (passwd <c>pw_shell</c>); <c>/bin/sh</c> when the entry has none.</summary>
+    public string Shell { get; init; } = "/bin/sh";
+
     public override string ToString() => $"{Name}({Uid})";
 }
 

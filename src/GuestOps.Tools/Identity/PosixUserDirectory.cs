@@ -43,7 +43,11 @@ public sealed unsafe class PosixUserDirectory : IUserDirectory
                 {
                     var name = LibC.FromUtf8Z(pwd.Name) ?? "";
                     var home = LibC.FromUtf8Z(pwd.Dir) ?? "/";
-                    return new GuestUser(name, pwd.Uid, pwd.Gid, GroupsOf(pwd.Name, pwd.Gid), home);
+                    var shell = LibC.FromUtf8Z(pwd.Shell);
+                    return new GuestUser(name, pwd.Uid, pwd.Gid, GroupsOf(pwd.Name, pwd.Gid), home)
+                    {
+                        Shell = string.IsNullOrEmpty(shell) ? "/bin/sh" : shell,
+                    };
                 }
             }
 

@@ -8,10 +8,13 @@ internal readonly record struct FileStatus(uint Mode, uint Uid, uint Gid, long S
     public const uint S_IFMT = 0xF000;
     public const uint S_IFDIR = 0x4000;
     public const uint S_IFLNK = 0xA000;
+    public const uint S_IFREG = 0x8000;
 
     public bool IsDirectory => (Mode & S_IFMT) == S_IFDIR;
 
     public bool IsSymlink => (Mode & S_IFMT) == S_IFLNK;
+
+    public bool IsRegular => (Mode & S_IFMT) == S_IFREG;
 }
 
 /// <summary>
@@ -21,10 +24,10 @@ internal readonly record struct FileStatus(uint Mode, uint Uid, uint Gid, long S
 internal static unsafe class PosixFs
 {
     /// <summary>stat (<paramref name="follow"/>) or lstat of <paramref name="path"/>, relative to <paramref name="dirfd"/>.</summary>
-    public static int Stat(int dirfd, byte[] pathZ, bool follow, out FileStatus status)
+    public static int Stat(int dirfd, byte[] pathZ, bool follow, out FileStatus status, int extraFlags = 0)
     {
         StatxBuffer buffer;
-        var flags = LibC.AT_NO_AUTOMOUNT | (follow ? 0 : LibC.AT_SYMLINK_NOFOLLOW);
+        var flags = LibC.AT_NO_AUTOMOUNT | (follow ? 0 : LibC.AT_SYMLINK_NOFOLLOW) | extraFlags;
         int rc;
         fixed (byte* p = pathZ)
         {

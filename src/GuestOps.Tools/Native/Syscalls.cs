@@ -16,6 +16,14 @@ internal static unsafe class Syscalls
 
     private static long StatxNr => Arch(332, 291);
 
+    private static long RenameAt2Nr => Arch(316, 276);
+
+    private static long CapGetNr => Arch(125, 90);
+
+    private static long CapSetNr => Arch(126, 91);
+
+    private const uint LinuxCapabilityVersion3 = 0x20080522;
+
     /// <summary>setresuid(2) for the calling thread only (the kernel's credentials are per thread).</summary>
     public static int SetResUid(uint r, uint e, uint s) => Check(LibC.Syscall(SetResUidNr, r, e, s, 0, 0));
 
@@ -34,6 +42,43 @@ internal static unsafe class Syscalls
     /// <summary>statx(2); returns 0 or an errno.</summary>
     public static int Statx(int dirfd, byte* path, int flags, uint mask, StatxBuffer* buffer) =>
         Check(LibC.Syscall(StatxNr, dirfd, (long)path, flags, mask, (long)buffer));
+
+    /// <summary>renameat2(2) (Linux 3.15+; glibc's wrapper is newer than some guests); returns 0 or an errno.</summary>
+    public static int RenameAt2(int olddirfd, byte* oldpath, int newdirfd, byte* newpath, uint flags) =>
+        Check(LibC.Syscall(RenameAt2Nr, olddirfd, (long)oldpath, newdirfd, (long)newpath, flags));
+
+    /// <summary>
+    /// Empties the calling thread's inheritable and ambient capability sets (only ever lowers them), so a program it
+    /// executes as an unprivileged user cannot regain capabilities the worker was given (bubblewrap's --cap-add puts
+    /// them in the ambient set, which survives execve). Returns 0 or an errno.
+    /// </summary>
+    public static int DropInheritableCapabilities()
+    {
+        var rc = LibC.prctl(LibC.PR_CAP_AMBIENT, LibC.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) == 0 ? 0 : Marshal.GetLastPInvokeError();
+        if (rc != 0 && rc != LibC.EINVAL) // EINVAL: kernel without ambient capabilities (< 4.3)
+        {
+            return rc;
+        }
+
+        var header = stackalloc uint[2];
+        var data = stackalloc uint[6]; // two { effective, permitted, inheritable } words
+        header[0] = LinuxCapabilityVersion3;
+        header[1] = 0; // the calling thread
+        rc = Check(LibC.Syscall(CapGetNr, (long)header, (long)data, 0, 0, 0));
+        if (rc != 0)
+        {
+            return rc;
+        }
+
+        if (data[2] == 0 && data[5] == 0)
+        {
+            return 0;
+        }
+
+        data[2] = 0;
+        data[5] = 0;
+        return Check(LibC.Syscall(CapSetNr, (long)header, (long)data, 0, 0, 0));
+    }
 
     private static int Check(long rc) => rc == -1 ? Marshal.GetLastPInvokeError() : 0;
 

@@ -261,12 +261,12 @@ public sealed class ConnectionTests
         var ct = ChannelTestKit.Timeout(out var cts);
         using var _ = cts;
         var (host, worker) = await ChannelTestKit.ConnectAsync(
-            ChannelTestKit.HostOptions(TimeSpan.FromMilliseconds(50), TimeSpan.FromMilliseconds(1000)),
+            ChannelTestKit.HostOptions(TimeSpan.FromMilliseconds(50), TimeSpan.FromMilliseconds(2000)),
             ChannelTestKit.WorkerOptions(null, TimeSpan.FromMilliseconds(50)),
             ct);
         await using var h = host;
         await using var w = worker;
-        await Task.Delay(1500, ct); // idle for longer than the heartbeat timeout: only pings keep it alive
+        await Task.Delay(2500, ct); // idle for longer than the heartbeat timeout: only pings keep it alive
         Assert.IsTrue(host.IsOpen, host.Completion.IsCompleted ? host.Completion.Result.Message : "");
         Assert.IsTrue(worker.IsOpen, worker.Completion.IsCompleted ? worker.Completion.Result.Message : "");
         Assert.IsNotNull(host.LastRoundTripTime);

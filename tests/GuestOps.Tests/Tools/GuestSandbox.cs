@@ -106,6 +106,9 @@ internal sealed class GuestSandbox : IAsyncDisposable
         return sandbox;
     }
 
+    /// <summary>Extra bubblewrap options (e.g. the sandbox provider's <c>--cap-drop ALL --cap-add ...</c>).</summary>
+    public IReadOnlyList<string> BwrapOptions { get; set; } = [];
+
     /// <summary>Starts the worker inside the sandbox: GUESTOPS_TOOLS_BINARY (e.g. the NativeAOT build) or the built dll.</summary>
     public void StartWorker(params string[] extraArgs)
     {
@@ -132,6 +135,7 @@ internal sealed class GuestSandbox : IAsyncDisposable
             args.InsertRange(args.IndexOf("--proc"), ["--ro-bind", dotnetRoot, dotnetRoot]);
         }
 
+        args.InsertRange(args.IndexOf("--proc"), BwrapOptions);
         if (native is not null)
         {
             args.InsertRange(args.IndexOf("--proc"), ["--ro-bind", native, "/opt/guestops-tools-native"]);

@@ -156,7 +156,8 @@ public sealed class WorkerProcessTests
             sw.Restart();
             sandbox.KillWorker();
             var info = await again.Completion.WaitAsync(TimeSpan.FromSeconds(5), ct);
-            Assert.AreEqual(ChannelCloseReason.PeerDisconnected, info.Reason);
+            // A killed peer ends the stream (PeerDisconnected) or resets it (TransportError), depending on timing.
+            Assert.IsTrue(info.Reason is ChannelCloseReason.PeerDisconnected or ChannelCloseReason.TransportError, info.Reason.ToString());
             Assert.IsLessThan(2000L, sw.ElapsedMilliseconds);
         }
         catch
