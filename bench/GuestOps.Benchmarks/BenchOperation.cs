@@ -1,3 +1,5 @@
+using System.Security;
+
 namespace GuestOps.Benchmarks;
 
 /// <summary>What a measured request needs from the server set-up: the session cookie and the VMs' container view.</summary>
@@ -32,6 +34,16 @@ internal sealed class BenchOperation
             + """</specSet><options></options></RetrievePropertiesEx>""");
 
     public static readonly IReadOnlyList<BenchOperation> All = [RetrieveServiceContent, RetrievePropertiesEx, RetrievePropertiesExObjects];
+
+    /// <summary>The chain suite's call (not in <see cref="All"/>: it needs guests): ListFilesInGuest of one directory of
+    /// one VM with NamePasswordAuthentication, as govmomi sends it (reference 4.1), default paging (maxResults absent).</summary>
+    public static BenchOperation ListFilesInGuest(string vmId, string user, string password, string path) => new(
+        "ListFilesInGuest", ["lfig"], "ListFilesInGuest", "lfig", needsSession: true,
+        _ => """<ListFilesInGuest xmlns="urn:vim25"><_this type="GuestFileManager">guestOperationsFileManager</_this>"""
+            + $"""<vm type="VirtualMachine">{SecurityElement.Escape(vmId)}</vm>"""
+            + """<auth xsi:type="NamePasswordAuthentication"><interactiveSession>false</interactiveSession>"""
+            + $"""<username>{SecurityElement.Escape(user)}</username><password>{SecurityElement.Escape(password)}</password></auth>"""
+            + $"""<filePath>{SecurityElement.Escape(path)}</filePath></ListFilesInGuest>""");
 
     private readonly string[] _aliases;
     private readonly Func<SessionState, string> _body;

@@ -12,9 +12,24 @@ internal enum ClientKind
     Wrk,
 }
 
+/// <summary>What the program measures.</summary>
+internal enum BenchSuite
+{
+    /// <summary>vim25 SOAP dispatch vs the raw echo (issue 2), Provider=none.</summary>
+    Soap,
+
+    /// <summary>The NativeAOT tools worker: start to hello, idle RSS (issue 3).</summary>
+    Worker,
+
+    /// <summary>ListFilesInGuest through the sandboxed chain vs the raw echo, credential cache off and on (issue 3).</summary>
+    Chain,
+}
+
 /// <summary>Command-line options. Everything has a default; <c>--help</c> lists them.</summary>
 internal sealed record BenchOptions
 {
+    public BenchSuite Suite { get; init; } = BenchSuite.Soap;
+
     public TimeSpan Duration { get; init; } = TimeSpan.FromSeconds(5);
 
     public TimeSpan Warmup { get; init; } = TimeSpan.FromSeconds(2);
@@ -28,11 +43,41 @@ internal sealed record BenchOptions
 
     public IReadOnlyList<ClientKind> Clients { get; init; } = [ClientKind.InProcess, ClientKind.Wrk];
 
+    /// <summary>Whether --client was given (the chain suite defaults to wrk alone, to stay within ~2 minutes).</summary>
+    public bool ClientsGiven { get; init; }
+
+    /// <summary>The guestops-tools binary (worker and chain suites); default: the one the server's build published.</summary>
+    public string? WorkerPath { get; init; }
+
+    /// <summary>Worker suite: how many times the worker is started directly (no sandbox).</summary>
+    public int WorkerRuns { get; init; } = 20;
+
+    /// <summary>Worker suite: how many times a whole sandbox (unshare + bubblewrap + worker) is started; 0 skips it.</summary>
+    public int SandboxRuns { get; init; } = 10;
+
+    /// <summary>Worker suite: how long the workers stay connected and idle before their memory is read.</summary>
+    public TimeSpan Idle { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Chain suite: GuestCredentialCacheSeconds of the "cache on" composition.</summary>
+    public int CacheSeconds { get; init; } = 30;
+
+    /// <summary>Chain suite: which compositions run (cache off, cache on).</summary>
+    public IReadOnlyList<bool> CacheModes { get; init; } = [false, true];
+
+    /// <summary>Chain suite: the guest account of the ListFilesInGuest calls (root or demo).</summary>
+    public string GuestUser { get; init; } = "demo";
+
+    /// <summary>Chain suite: entries in the listed directory (the answer has two more: . and ..).</summary>
+    public int Entries { get; init; } = 20;
+
     public int WrkThreads { get; init; } = 1;
 
     /// <summary>A measurement during which other processes used the cores is repeated up to this many times; the
     /// least disturbed attempt is kept.</summary>
     public int BusyRetries { get; init; } = 2;
+
+    /// <summary>Whether --busy-retries was given (the chain suite defaults to 1, to stay within ~2 minutes).</summary>
+    public bool BusyRetriesGiven { get; init; }
 
     public string WrkPath { get; init; } = "/usr/bin/wrk";
 
@@ -44,7 +89,11 @@ internal sealed record BenchOptions
     public const string Usage = """
         GuestOps.Benchmarks: vim25 SOAP dispatch vs a raw XmlReader/XmlWriter SOAP echo, same process, same client load.
 
-        Usage: dotnet run -c Release --project bench/GuestOps.Benchmarks -- [options]
+        Usage: dotnet run -c Release --project bench/GuestOps.Benchmarks -- [--suite soap|worker|chain] [options]
+
+              --suite <s>          soap (default): vim25 SOAP dispatch vs raw echo, no guests;
+                                   worker: guestops-tools (NativeAOT) start to ready and idle RSS;
+                                   chain: ListFilesInGuest through sandboxed VMs vs raw echo, credential cache off/on
 
           -d, --duration <s>       measured seconds per measurement (default 5)
           -w, --warmup <s>         warm-up seconds before each measurement (default 2)
@@ -62,7 +111,23 @@ internal sealed record BenchOptions
               --no-profile         skip the stage breakdown
           -h, --help               this text
 
-        Exit code is always 0 (it is a measurement); a ratio under 0.8 prints a "BELOW TARGET" line.
+        Worker suite (targets: start to ready <= 100 ms, idle RSS <= 20 MiB):
+              --worker-path <file> guestops-tools binary (default: src/GuestOps.Server/bin/Release/net10.0/guestops-tools,
+                                   which building this program publishes)
+              --runs <n>           direct starts of the worker (default 20)
+              --sandbox-runs <n>   starts of a whole sandbox (unshare + bwrap + worker), 0 to skip (default 10)
+              --idle <s>           idle time before memory is read (default 2)
+
+        Chain suite (target with the cache: >= 0.3x the raw echo); -d -w -c -r --client --busy-retries apply (defaults
+        here: client wrk, busy retries 1):
+              --worker-path <file> as above
+              --cache <on|off|both> which compositions (default both: GuestCredentialCacheSeconds 0, then N)
+              --cache-seconds <n>  GuestCredentialCacheSeconds of the cache-on composition (default 30)
+              --guest-user <u>     demo (default) or root
+              --entries <n>        entries in the listed directory (default 20)
+              --no-profile         skip the "host agent alone" measurement (no HTTP/SOAP) after each composition
+
+        Exit code is 0 after a measurement; a missed target prints a "BELOW TARGET" line (soap: ratio < 0.8).
         """;
 
     /// <summary>Parses the command line; null (after printing why) when it is not valid or help was asked.</summary>
@@ -102,6 +167,52 @@ internal sealed record BenchOptions
                     case "-h" or "--help" or "-?":
                         output.WriteLine(Usage);
                         return null;
+                    case "--suite":
+                        options = options with
+                        {
+                            Suite = Value().ToLowerInvariant() switch
+                            {
+                                "soap" or "dispatch" => BenchSuite.Soap,
+                                "worker" or "tools" => BenchSuite.Worker,
+                                "chain" => BenchSuite.Chain,
+                                var other => throw new FormatException($"--suite: '{other}' is not soap, worker or chain."),
+                            },
+                        };
+                        break;
+                    case "--worker-path":
+                        options = options with { WorkerPath = Value() };
+                        break;
+                    case "--runs":
+                        options = options with { WorkerRuns = Positive(Value(), arg) };
+                        break;
+                    case "--sandbox-runs":
+                        options = options with { SandboxRuns = int.TryParse(Value(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var runs) && runs >= 0 ? runs : throw new FormatException($"{arg}: not a count.") };
+                        break;
+                    case "--idle":
+                        options = options with { Idle = Seconds(Value(), arg, allowZero: true) };
+                        break;
+                    case "--cache":
+                        options = options with
+                        {
+                            CacheModes = Value().ToLowerInvariant() switch
+                            {
+                                "on" => [true],
+                                "off" => [false],
+                                "both" => [false, true],
+                                var other => throw new FormatException($"--cache: '{other}' is not on, off or both."),
+                            },
+                        };
+                        break;
+                    case "--cache-seconds":
+                        options = options with { CacheSeconds = Positive(Value(), arg) };
+                        break;
+                    case "--guest-user":
+                        var user = Value();
+                        options = options with { GuestUser = user is "root" or "demo" ? user : throw new FormatException("--guest-user: root or demo.") };
+                        break;
+                    case "--entries":
+                        options = options with { Entries = Positive(Value(), arg) };
+                        break;
                     case "-d" or "--duration":
                         options = options with { Duration = Seconds(Value(), arg) };
                         break;
@@ -120,6 +231,7 @@ internal sealed record BenchOptions
                     case "--client":
                         options = options with
                         {
+                            ClientsGiven = true,
                             Clients = Value().ToLowerInvariant() switch
                             {
                                 "inproc" or "in-process" or "httpclient" => [ClientKind.InProcess],
@@ -137,7 +249,7 @@ internal sealed record BenchOptions
                         options = options with { WrkThreads = Positive(Value(), arg) };
                         break;
                     case "--busy-retries":
-                        options = options with { BusyRetries = int.TryParse(Value(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n >= 0 ? n : throw new FormatException($"{arg}: not a count.") };
+                        options = options with { BusyRetriesGiven = true, BusyRetries = int.TryParse(Value(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n >= 0 ? n : throw new FormatException($"{arg}: not a count.") };
                         break;
                     case "--profile-iterations":
                         options = options with { ProfileIterations = Positive(Value(), arg), Profile = true };

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
@@ -39,27 +40,54 @@ internal sealed class BenchServer : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
-    private string Password { get; }
+    /// <summary>The password of the server's root user, and of the guest accounts root and demo of every VM.</summary>
+    public string Password { get; }
 
-    public static async Task<BenchServer> StartAsync(IEnumerable<BenchOperation> operations)
+    public string StateDirectory => _stateDirectory.FullName;
+
+    public static Task<BenchServer> StartAsync(IEnumerable<BenchOperation> operations) => StartAsync(operations, new BenchServerSettings());
+
+    public static async Task<BenchServer> StartAsync(IEnumerable<BenchOperation> operations, BenchServerSettings settings)
     {
         var stateDirectory = Directory.CreateTempSubdirectory("guestops-bench-");
-        var password = Convert.ToHexString(RandomNumberGenerator.GetBytes(12));
-        string[] args =
+        if (settings.Provider != "none" && !OperatingSystem.IsWindows())
+        {
+            // The sandboxes run as unprivileged host ids (user namespace): they must traverse to their VM directories.
+            File.SetUnixFileMode(stateDirectory.FullName, (UnixFileMode)0b111_101_101);
+        }
+
+        var password = settings.Password ?? Convert.ToHexString(RandomNumberGenerator.GetBytes(12));
+        List<string> args =
         [
             "--GuestOps:Urls=https://127.0.0.1:0",
             $"--GuestOps:StateDirectory={stateDirectory.FullName}",
             $"--GuestOps:RootPassword={password}",
             "--GuestOps:VirtualMachines:0:Name=bench-vm-1",
             "--GuestOps:VirtualMachines:1:Name=bench-vm-2",
-            // The SOAP path only: no guest sandboxes next to the measurement, no demo password on the console.
-            "--GuestOps:Provider=none",
+            // Soap suite: the SOAP path only, no guest sandboxes next to the measurement. Chain suite: sandbox.
+            $"--GuestOps:Provider={settings.Provider}",
+            // Known, so it is not printed and the chain suite can authenticate in the guests.
             $"--GuestOps:DemoGuestPassword={password}",
         ];
+        if (settings.Provider != "none")
+        {
+            // The VMs' start-up and shutdown messages would drown the figures; nothing is logged per call anyway.
+            args.Add("--Logging:LogLevel:Default=Warning");
+        }
+
+        if (settings.WorkerPath is not null)
+        {
+            args.Add($"--GuestOps:WorkerPath={settings.WorkerPath}");
+        }
+
+        if (settings.GuestCredentialCacheSeconds is { } ttl)
+        {
+            args.Add($"--GuestOps:GuestCredentialCacheSeconds={ttl.ToString(CultureInfo.InvariantCulture)}");
+        }
 
         // As src/GuestOps.Server/Program.cs, minus RunGuestOpsAsync (which blocks until shutdown).
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
-        builder.AddGuestOps(args);
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [.. args], ContentRootPath = AppContext.BaseDirectory });
+        builder.AddGuestOps([.. args]);
         var app = builder.Build();
         app.MapGuestOps();
 
@@ -102,6 +130,41 @@ internal sealed class BenchServer : IAsyncDisposable
         }
 
         return new SessionState(key, view, vms);
+    }
+
+    /// <summary>Polls <c>guest.guestOperationsReady</c> of every VM (RetrievePropertiesEx through the session's
+    /// ContainerView) until all are true; returns how long that took.</summary>
+    public async Task<TimeSpan> WaitForGuestsAsync(SessionState session, TimeSpan timeout)
+    {
+        using var client = CreateSetupClient();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var probe = BenchOperation.RetrievePropertiesEx.Request(session);
+        while (true)
+        {
+            using var response = await PostAsync(client, SdkPath, probe);
+            var ready = XDocument.Parse(await response.Content.ReadAsStringAsync()).Descendants(Vim + "objects")
+                .Select(o => o.Elements(Vim + "propSet").Any(p => (string?)p.Element(Vim + "name") == "guest.guestOperationsReady" && (string?)p.Element(Vim + "val") == "true"))
+                .ToList();
+            if (ready.Count > 0 && ready.All(r => r))
+            {
+                return clock.Elapsed;
+            }
+
+            if (clock.Elapsed > timeout)
+            {
+                throw new InvalidOperationException($"guest.guestOperationsReady is not true for every VM after {timeout.TotalSeconds:0} s ({ready.Count(r => r)} of {ready.Count} ready).");
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
+    /// <summary>One call to GuestOps (/sdk), its status and body.</summary>
+    public async Task<(HttpStatusCode Status, byte[] Body)> SendAsync(SoapRequest request, string path = SdkPath)
+    {
+        using var client = CreateSetupClient();
+        using var response = await client.SendAsync(InProcessLoad.CreateMessage(new Uri(BaseAddress, path), request));
+        return (response.StatusCode, await response.Content.ReadAsByteArrayAsync());
     }
 
     /// <summary>Sends the request once to GuestOps, records its answer as the raw echo's response, and checks that the
@@ -178,4 +241,19 @@ internal sealed class BenchServer : IAsyncDisposable
             return Task.CompletedTask;
         }
     }
+}
+
+/// <summary>How the bench composes the server: the soap suite's defaults (no guests), or the chain suite's sandboxes.</summary>
+internal sealed record BenchServerSettings
+{
+    /// <summary>GuestOps:Provider: none (soap suite) or sandbox (chain suite).</summary>
+    public string Provider { get; init; } = "none";
+
+    public string? WorkerPath { get; init; }
+
+    /// <summary>The root user's password and the guest accounts' (DemoGuestPassword); null: random.</summary>
+    public string? Password { get; init; }
+
+    /// <summary>GuestOps:GuestCredentialCacheSeconds (passed to each worker as --credential-cache-ttl); null: not set.</summary>
+    public int? GuestCredentialCacheSeconds { get; init; }
 }

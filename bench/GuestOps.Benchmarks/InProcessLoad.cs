@@ -42,7 +42,7 @@ internal static class InProcessLoad
         return message;
     }
 
-    public static async Task<Measurement> RunAsync(Uri uri, SoapRequest request, int expectedLength, int connections, TimeSpan warmup, TimeSpan duration)
+    public static async Task<Measurement> RunAsync(Uri uri, SoapRequest request, int expectedLength, int connections, TimeSpan warmup, TimeSpan duration, IReadOnlyList<int>? guestPids = null)
     {
         using var handler = CreateHandler(connections);
         using var client = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(30) };
@@ -58,7 +58,7 @@ internal static class InProcessLoad
         }
 
         await Task.Delay(Remaining(measureFrom));
-        var cpu = CpuMeter.Start();
+        var cpu = CpuMeter.Start(guestPids);
         await Task.Delay(Remaining(measureTo));
         var cpuSample = cpu.Stop();
 

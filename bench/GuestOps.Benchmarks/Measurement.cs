@@ -16,10 +16,17 @@ internal sealed record Measurement(
 
     /// <summary>CPU time this process spent per completed request (server, plus the client when it is in-process).</summary>
     public double ProcessCpuMicrosPerRequest => Requests > 0 ? Cpu.ProcessSeconds * 1e6 / Requests : 0;
+
+    /// <summary>CPU time the guests' processes (tools workers) spent per completed request.</summary>
+    public double GuestCpuMicrosPerRequest => Requests > 0 ? Cpu.GuestSeconds * 1e6 / Requests : 0;
+
+    /// <summary>All the CPU one request costs on this machine: this process, the wrk child and the guests' processes.</summary>
+    public double TotalCpuMicrosPerRequest => Requests > 0 ? (Cpu.ProcessSeconds + Cpu.ChildSeconds + Cpu.GuestSeconds) * 1e6 / Requests : 0;
 }
 
-/// <summary>CPU use during a measurement: this process, its finished children (wrk), and the whole machine.</summary>
-internal sealed record CpuSample(double WallSeconds, double ProcessSeconds, double ChildSeconds, double MachineBusySeconds)
+/// <summary>CPU use during a measurement: this process, its finished children (wrk), the guests' processes (the sandboxed
+/// tools workers of the chain suite, which are neither this process nor its reaped children), and the whole machine.</summary>
+internal sealed record CpuSample(double WallSeconds, double ProcessSeconds, double ChildSeconds, double MachineBusySeconds, double GuestSeconds = 0)
 {
     /// <summary>This process's share of the machine, in cores.</summary>
     public double ProcessCores => WallSeconds > 0 ? ProcessSeconds / WallSeconds : 0;
@@ -27,8 +34,11 @@ internal sealed record CpuSample(double WallSeconds, double ProcessSeconds, doub
     /// <summary>The wrk child's share, in cores (counted when it has exited).</summary>
     public double ChildCores => WallSeconds > 0 ? ChildSeconds / WallSeconds : 0;
 
+    /// <summary>The guests' processes (tools workers and their sandboxes), in cores.</summary>
+    public double GuestCores => WallSeconds > 0 ? GuestSeconds / WallSeconds : 0;
+
     /// <summary>Everything else that ran (other engineers' builds, the system), in cores.</summary>
-    public double OtherCores => WallSeconds > 0 ? Math.Max(0, MachineBusySeconds - ProcessSeconds - ChildSeconds) / WallSeconds : 0;
+    public double OtherCores => WallSeconds > 0 ? Math.Max(0, MachineBusySeconds - ProcessSeconds - ChildSeconds - GuestSeconds) / WallSeconds : 0;
 }
 
 /// <summary>Samples process and machine CPU time between two points.</summary>
@@ -38,22 +48,29 @@ internal sealed class CpuMeter
     private readonly TimeSpan _startProcess;
     private readonly double _startChildren;
     private readonly double _startMachineBusy;
+    private readonly IReadOnlyList<int> _guestPids;
+    private readonly double _startGuests;
 
-    private CpuMeter()
+    private CpuMeter(IReadOnlyList<int>? guestPids)
     {
+        _guestPids = guestPids ?? [];
         _startTimestamp = Stopwatch.GetTimestamp();
         _startProcess = Process.GetCurrentProcess().TotalProcessorTime;
         _startChildren = ChildrenSeconds();
         _startMachineBusy = MachineBusySeconds();
+        _startGuests = ProcFs.CpuSeconds(_guestPids);
     }
 
-    public static CpuMeter Start() => new();
+    /// <param name="guestPids">Other processes whose CPU is reported apart (the chain suite's tools workers); their CPU
+    /// is not counted as "other" load on the machine.</param>
+    public static CpuMeter Start(IReadOnlyList<int>? guestPids = null) => new(guestPids);
 
     public CpuSample Stop() => new(
         Stopwatch.GetElapsedTime(_startTimestamp).TotalSeconds,
         (Process.GetCurrentProcess().TotalProcessorTime - _startProcess).TotalSeconds,
         ChildrenSeconds() - _startChildren,
-        MachineBusySeconds() - _startMachineBusy);
+        MachineBusySeconds() - _startMachineBusy,
+        ProcFs.CpuSeconds(_guestPids) - _startGuests);
 
     /// <summary>CPU seconds of this process's waited-for children (cutime + cstime of /proc/self/stat).</summary>
     private static double ChildrenSeconds()

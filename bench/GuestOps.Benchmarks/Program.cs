@@ -3,7 +3,8 @@ using System.Runtime;
 using System.Runtime.InteropServices;
 using GuestOps.Benchmarks;
 
-// GuestOps vim25 SOAP dispatch vs a raw XmlReader/XmlWriter SOAP echo: one process, one run, the same client load.
+// GuestOps vim25 SOAP dispatch vs a raw XmlReader/XmlWriter SOAP echo: one process, one run, the same client load
+// (--suite soap, the default); --suite worker and --suite chain: see WorkerSuite.cs and ChainSuite.cs.
 // Exit code 0 whatever the ratio (it is a measurement); non-zero only when the benchmark cannot run at all.
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
@@ -12,6 +13,18 @@ var options = BenchOptions.Parse(args, Console.Out);
 if (options is null)
 {
     return args.Any(a => a is "-h" or "--help" or "-?") ? 0 : 2;
+}
+
+// Issue 3's suites: the tools worker (start to ready, idle RSS) and ListFilesInGuest through the chain.
+switch (options.Suite)
+{
+    case BenchSuite.Worker when OperatingSystem.IsLinux():
+        return await WorkerSuite.RunAsync(options);
+    case BenchSuite.Chain when OperatingSystem.IsLinux():
+        return await ChainSuite.RunAsync(options);
+    case BenchSuite.Worker or BenchSuite.Chain:
+        Console.WriteLine("The worker and chain suites run on Linux only.");
+        return 3;
 }
 
 const double Target = 0.8;

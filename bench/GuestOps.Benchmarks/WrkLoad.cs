@@ -15,7 +15,7 @@ internal sealed class WrkLoad(string wrkPath, int threads, DirectoryInfo scratch
 
     public static bool IsAvailable(string path) => File.Exists(path);
 
-    public async Task<Measurement> RunAsync(Uri uri, SoapRequest request, int connections, TimeSpan warmup, TimeSpan duration)
+    public async Task<Measurement> RunAsync(Uri uri, SoapRequest request, int connections, TimeSpan warmup, TimeSpan duration, IReadOnlyList<int>? guestPids = null)
     {
         var script = WriteScript(request);
         if (warmup > TimeSpan.Zero)
@@ -23,7 +23,7 @@ internal sealed class WrkLoad(string wrkPath, int threads, DirectoryInfo scratch
             await RunWrkAsync(uri, script, connections, warmup);
         }
 
-        var cpu = CpuMeter.Start();
+        var cpu = CpuMeter.Start(guestPids);
         var output = await RunWrkAsync(uri, script, connections, duration);
         var cpuSample = cpu.Stop();
 
