@@ -1,6 +1,4 @@
-using System.ComponentModel;
 using System.Globalization;
-using System.Text;
 using System.Text.Json;
 using GuestOps.IntegrationTests.Infrastructure;
 
@@ -18,59 +16,23 @@ namespace GuestOps.IntegrationTests;
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class PyVmomiFileProcessTests : IntegrationTest
 {
-    private const string Python = "/usr/bin/python3";
     private const int DemoUid = 1000;
 
     [TestMethod]
     [Timeout(90_000)]
     public async Task PyVmomi_RunsEveryFileAndProcessOperation_WithVSphereSemantics()
     {
-        var script = Path.Combine(AppContext.BaseDirectory, "python", "pyvmomi_file_process.py");
-        Assert.IsTrue(File.Exists(script), $"{script} is missing: the csproj copies python/** to the output.");
-        if (!File.Exists(Python))
-        {
-            Assert.Fail($"{Python} is missing. Install Debian's python3-pyvmomi (apt-get install python3-pyvmomi); .ci/run does.");
-        }
-
         await using var server = await GuestServer.StartAsync(vmNames: ["demo-vm-1"]);
         List<string> arguments =
         [
-            script, "--host", "127.0.0.1", "--port", server.Server.Port.ToString(CultureInfo.InvariantCulture),
+            "--host", "127.0.0.1", "--port", server.Server.Port.ToString(CultureInfo.InvariantCulture),
             "--user", "root", "--password", server.Server.RootPassword!,
             "--guest-user", "demo", "--guest-password", GuestServer.GuestPassword,
             "--root-password", GuestServer.GuestPassword, "--vm-name", "demo-vm-1",
         ];
 
-        ProcessResult run;
-        try
-        {
-            run = await ProcessRunner.RunAsync(Python, arguments, TimeSpan.FromSeconds(60));
-        }
-        catch (Win32Exception e)
-        {
-            Assert.Fail($"Cannot run {Python}: {e.Message}. Install Debian's python3-pyvmomi.");
-            return;
-        }
-
-        TestContext.WriteLine($"pyVmomi run: {run.Elapsed.TotalSeconds:0.0} s, exit code {run.ExitCode}");
-        var json = run.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault(l => l.StartsWith('{'))
-            ?? throw new AssertFailedException($"The pyVmomi script printed no JSON.{Environment.NewLine}{run}");
-        using var document = JsonDocument.Parse(json);
-        var result = document.RootElement;
-        if (result.TryGetProperty("importError", out var importError))
-        {
-            Assert.Fail($"pyVmomi cannot be imported by {Python} ({importError.GetString()}). Install Debian's python3-pyvmomi.");
-        }
-
-        var index = 0;
-        foreach (var body in result.GetProperty("responses").EnumerateArray())
-        {
-            var text = Encoding.UTF8.GetString(Convert.FromBase64String(body.GetString()!));
-            Responses.Add(new RecordedResponse($"pyVmomi response #{++index}", 0, "text/xml", text, ExpectSoap: true));
-        }
-
-        Assert.AreEqual(0, result.GetProperty("errors").GetArrayLength(), $"pyVmomi raised:{Environment.NewLine}{run}");
-        Assert.AreEqual(0, run.ExitCode, run.ToString());
+        using var pyvmomi = await RunPyVmomiAsync("pyvmomi_file_process.py", arguments, TimeSpan.FromSeconds(60));
+        var result = pyvmomi.Result;
         var facts = result.GetProperty("facts");
         TestContext.WriteLine(facts.ToString());
         string S(string name) => facts.GetProperty(name).ValueKind == JsonValueKind.String ? facts.GetProperty(name).GetString()! : facts.GetProperty(name).GetRawText();

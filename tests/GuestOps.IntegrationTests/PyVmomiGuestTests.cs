@@ -1,6 +1,4 @@
-using System.ComponentModel;
 using System.Globalization;
-using System.Text;
 using System.Text.Json;
 using GuestOps.IntegrationTests.Infrastructure;
 
@@ -16,7 +14,6 @@ namespace GuestOps.IntegrationTests;
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class PyVmomiGuestTests : IntegrationTest
 {
-    private const string Python = "/usr/bin/python3";
     private const string Directory = "/tmp/pyvmomi";
     private const int DemoUid = 1000;
 
@@ -29,13 +26,6 @@ public sealed class PyVmomiGuestTests : IntegrationTest
     [Timeout(120_000)]
     public async Task PyVmomi_ValidatesCredentialsAndPagesListFilesInGuestOnBothDemoVms_WrongPasswordIsInvalidGuestLogin()
     {
-        var script = Path.Combine(AppContext.BaseDirectory, "python", "pyvmomi_guest.py");
-        Assert.IsTrue(File.Exists(script), $"{script} is missing: the csproj copies python/** to the output.");
-        if (!File.Exists(Python))
-        {
-            Assert.Fail($"{Python} is missing. Install Debian's python3-pyvmomi (apt-get install python3-pyvmomi); .ci/run does.");
-        }
-
         await using var server = await GuestServer.StartAsync();
         for (var i = 0; i < server.VmNames.Count; i++)
         {
@@ -53,7 +43,7 @@ public sealed class PyVmomiGuestTests : IntegrationTest
 
         List<string> arguments =
         [
-            script, "--host", "127.0.0.1", "--port", server.Server.Port.ToString(CultureInfo.InvariantCulture),
+            "--host", "127.0.0.1", "--port", server.Server.Port.ToString(CultureInfo.InvariantCulture),
             "--user", "root", "--password", server.Server.RootPassword!,
             "--guest-user", "demo", "--guest-password", GuestServer.GuestPassword,
             "--directory", Directory, "--match-pattern", "^only-in-", "--single-file", "file-07",
@@ -64,37 +54,8 @@ public sealed class PyVmomiGuestTests : IntegrationTest
             arguments.Add(name);
         }
 
-        ProcessResult run;
-        try
-        {
-            run = await ProcessRunner.RunAsync(Python, arguments, TimeSpan.FromSeconds(90));
-        }
-        catch (Win32Exception e)
-        {
-            Assert.Fail($"Cannot run {Python}: {e.Message}. Install Debian's python3-pyvmomi.");
-            return;
-        }
-
-        TestContext.WriteLine($"pyVmomi run: {run.Elapsed.TotalSeconds:0.0} s, exit code {run.ExitCode}");
-        var json = run.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault(l => l.StartsWith('{'))
-            ?? throw new AssertFailedException($"The pyVmomi script printed no JSON.{Environment.NewLine}{run}");
-        using var document = JsonDocument.Parse(json);
-        var result = document.RootElement;
-        if (result.TryGetProperty("importError", out var importError))
-        {
-            Assert.Fail($"pyVmomi cannot be imported by {Python} ({importError.GetString()}). Install Debian's python3-pyvmomi.");
-        }
-
-        // Every SOAP body pyVmomi received goes through the same schema check as the C# clients' ones.
-        var index = 0;
-        foreach (var body in result.GetProperty("responses").EnumerateArray())
-        {
-            var text = Encoding.UTF8.GetString(Convert.FromBase64String(body.GetString()!));
-            Responses.Add(new RecordedResponse($"pyVmomi response #{++index}", 0, "text/xml", text, ExpectSoap: true));
-        }
-
-        Assert.AreEqual(0, result.GetProperty("errors").GetArrayLength(), $"pyVmomi raised:{Environment.NewLine}{run}");
-        Assert.AreEqual(0, run.ExitCode, run.ToString());
+        using var pyvmomi = await RunPyVmomiAsync("pyvmomi_guest.py", arguments, TimeSpan.FromSeconds(90));
+        var result = pyvmomi.Result;
         Assert.AreEqual("guestOperationsAuthManager", result.GetProperty("authManager").GetProperty("moid").GetString());
         Assert.AreEqual("guestOperationsFileManager", result.GetProperty("fileManager").GetProperty("moid").GetString());
 

@@ -13,6 +13,10 @@ public abstract class IntegrationTest
 
     protected SoapClient NewClient(ServerProcess server, TimeSpan? timeout = null) => new(server, Responses, timeout);
 
+    /// <summary>Runs a pyVmomi script of python/ (see <see cref="PyVmomiRun.StartAsync"/>).</summary>
+    protected Task<PyVmomiRun> RunPyVmomiAsync(string script, IEnumerable<string> arguments, TimeSpan timeout) =>
+        PyVmomiRun.StartAsync(script, arguments, timeout, Responses, TestContext);
+
     [TestCleanup]
     public void ValidateReceivedResponses()
     {
