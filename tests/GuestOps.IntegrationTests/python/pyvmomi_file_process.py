@@ -11,13 +11,14 @@ Exit code 0 when the run completed, 3 when pyVmomi cannot be imported, 4 on an u
 """
 
 import argparse
-import base64
 import datetime
 import json
 import ssl
 import sys
 import time
 import traceback
+
+from pyvmomi_harness import record_responses
 
 
 def fault_name(call):
@@ -52,16 +53,7 @@ def main():
         print(json.dumps(result))
         return 3
 
-    original_deserialize = SoapAdapter.SoapResponseDeserializer.Deserialize
-
-    def recording_deserialize(self, response, resultType, nsMap=None):
-        data = response.read() if hasattr(response, "read") else response
-        if isinstance(data, str):
-            data = data.encode("utf-8")
-        result["responses"].append(base64.b64encode(data).decode("ascii"))
-        return original_deserialize(self, data, resultType, nsMap)
-
-    SoapAdapter.SoapResponseDeserializer.Deserialize = recording_deserialize
+    record_responses(SoapAdapter, result["responses"])
 
     context = ssl._create_unverified_context()  # the server's certificate is self-signed
     try:

@@ -14,20 +14,12 @@ assertions are the C# test's job), 3 when pyVmomi cannot be imported, 4 on an un
 """
 
 import argparse
-import base64
 import json
 import ssl
 import sys
 import traceback
 
-
-def fault_info(exc):
-    """What a caller needs to know about an exception raised by pyVmomi."""
-    return {
-        "class": type(exc).__name__,
-        "wsdlName": getattr(type(exc), "_wsdlName", None),
-        "msg": getattr(exc, "msg", None) or str(exc),
-    }
+from pyvmomi_harness import record_responses, fault_info
 
 
 def file_info(f):
@@ -82,17 +74,7 @@ def main():
         print(json.dumps(result))
         return 3
 
-    # Keep every SOAP response body exactly as received (the deserializer gets it before anything else does).
-    original_deserialize = SoapAdapter.SoapResponseDeserializer.Deserialize
-
-    def recording_deserialize(self, response, resultType, nsMap=None):
-        data = response.read() if hasattr(response, "read") else response
-        if isinstance(data, str):
-            data = data.encode("utf-8")
-        result["responses"].append(base64.b64encode(data).decode("ascii"))
-        return original_deserialize(self, data, resultType, nsMap)
-
-    SoapAdapter.SoapResponseDeserializer.Deserialize = recording_deserialize
+    record_responses(SoapAdapter, result["responses"])
 
     context = ssl._create_unverified_context()  # the server's certificate is self-signed
     try:
