@@ -18,7 +18,4 @@ public static class VimTypes
 
     /// <summary>For <c>[ServiceKnownType(nameof(GetKnownTypes), typeof(VimTypes))]</c> on WCF contracts.</summary>
     public static IEnumerable<Type> GetKnownTypes(ICustomAttributeProvider provider) => AllTypes;
-
-    /// <summary>The vim25 type name of a data object, fault or enum (its class name).</summary>
-    public static string WireName(Type type) => type.Name;
 }

@@ -48,17 +48,11 @@ public sealed partial class VmDispatcher : IAsyncDisposable
         _inFlight = new SemaphoreSlim(options.MaxInFlight, options.MaxInFlight);
     }
 
-    /// <summary>Raised when the worker connects or goes away.</summary>
-    public event Action<VmDispatcher>? StateChanged;
-
     /// <summary>The connected worker's handshake, or null.</summary>
     public ChannelHello? Worker => _current is { IsOpen: true } c ? c.PeerHello : null;
 
     /// <summary>True when a worker is connected and speaks a protocol this dispatcher accepts.</summary>
     public bool IsReady => _current is { IsOpen: true };
-
-    /// <summary>Set when the last worker that tried to connect was too old.</summary>
-    public string? OutOfDateReason => _outOfDate;
 
     public void Start() => _acceptLoop = AcceptLoopAsync(_stopping.Token);
 
@@ -179,7 +173,6 @@ public sealed partial class VmDispatcher : IAsyncDisposable
         {
             _outOfDate = e.Message;
             LogOutOfDate(_logger, _vmId, e.Message);
-            StateChanged?.Invoke(this);
             return;
         }
         catch (Exception e)
@@ -191,7 +184,6 @@ public sealed partial class VmDispatcher : IAsyncDisposable
         _outOfDate = null;
         var previous = Interlocked.Exchange(ref _current, connection);
         LogConnected(_logger, _vmId, connection.PeerHello.Software, connection.PeerHello.Os?.HostName ?? "?");
-        StateChanged?.Invoke(this);
         if (previous is not null)
         {
             await previous.DisposeAsync().ConfigureAwait(false);
@@ -201,7 +193,6 @@ public sealed partial class VmDispatcher : IAsyncDisposable
         if (Interlocked.CompareExchange(ref _current, null, connection) == connection)
         {
             LogDisconnected(_logger, _vmId, closed.Reason.ToString(), closed.Message);
-            StateChanged?.Invoke(this);
         }
 
         await connection.DisposeAsync().ConfigureAwait(false);
