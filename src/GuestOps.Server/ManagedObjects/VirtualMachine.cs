@@ -44,7 +44,8 @@ public sealed class VirtualMachine : ManagedEntity
         var views = _views;
         if (views is null || !ReferenceEquals(views.Snapshot, snapshot))
         {
-            views = new PropertyViews(snapshot, Runtime(snapshot), Config(snapshot), Guest(snapshot), Summary(snapshot));
+            var guest = Guest(snapshot);
+            views = new PropertyViews(snapshot, Runtime(snapshot), Config(snapshot), guest, Summary(snapshot, guest));
             _views = views;
         }
 
@@ -102,9 +103,8 @@ public sealed class VirtualMachine : ManagedEntity
         };
     }
 
-    private VirtualMachineSummary Summary(VmSnapshot s)
+    private VirtualMachineSummary Summary(VmSnapshot s, GuestInfo guest)
     {
-        var guest = Guest(s);
         return new VirtualMachineSummary
         {
             vm = Ref,
