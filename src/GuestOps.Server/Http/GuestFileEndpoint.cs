@@ -112,11 +112,14 @@ public sealed partial class GuestFileEndpoint(GuestFileTransfers transfers, IHos
             {
                 var read = await body.ReadAsync(aborted);
                 var buffer = read.Buffer;
-                foreach (var segment in buffer)
+                if (buffer.Length < call.RequestData.ChunkSize && !read.IsCompleted)
                 {
-                    await call.RequestData.WriteAsync(segment, aborted);
+                    // Kestrel hands the body out in small segments: gather a whole frame's worth first.
+                    body.AdvanceTo(buffer.Start, buffer.End);
+                    continue;
                 }
 
+                await call.RequestData.WriteAsync(buffer, aborted);
                 received += buffer.Length;
                 body.AdvanceTo(buffer.End);
                 if (read.IsCompleted)
