@@ -106,11 +106,15 @@ public sealed partial class GuestFileEndpoint(GuestFileTransfers transfers, IHos
         var body = context.Request.BodyReader;
         long received = 0;
         string? clientFailure = null;
+
+        // Waiting for the client's body must end when the worker is done early (it failed, or it went away).
+        using var workerDone = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+        _ = call.Finished.ContinueWith(static (_, state) => CancelQuietly((CancellationTokenSource)state!), workerDone, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         try
         {
             while (true)
             {
-                var read = await body.ReadAsync(aborted);
+                var read = await body.ReadAsync(workerDone.Token);
                 var buffer = read.Buffer;
                 if (buffer.Length < call.RequestData.ChunkSize && !read.IsCompleted)
                 {
@@ -119,7 +123,7 @@ public sealed partial class GuestFileEndpoint(GuestFileTransfers transfers, IHos
                     continue;
                 }
 
-                await call.RequestData.WriteAsync(buffer, aborted);
+                await call.RequestData.WriteAsync(buffer, workerDone.Token);
                 received += buffer.Length;
                 body.AdvanceTo(buffer.End);
                 if (read.IsCompleted)
@@ -130,9 +134,9 @@ public sealed partial class GuestFileEndpoint(GuestFileTransfers transfers, IHos
 
             await call.RequestData.CompleteAsync(aborted);
         }
-        catch (ChannelDataAbortedException)
+        catch (Exception e) when (e is ChannelDataAbortedException || (e is OperationCanceledException && call.Finished.IsCompleted && !aborted.IsCancellationRequested))
         {
-            // The worker finished early (it failed); its response says why.
+            // The worker finished early (it failed or went away); its response says why.
         }
         catch (Exception e) when (e is BadHttpRequestException or IOException or OperationCanceledException)
         {
@@ -232,6 +236,18 @@ public sealed partial class GuestFileEndpoint(GuestFileTransfers transfers, IHos
         finally
         {
             ArrayPool<byte>.Shared.Return(first);
+        }
+    }
+
+    private static void CancelQuietly(CancellationTokenSource source)
+    {
+        try
+        {
+            source.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // the upload already ended
         }
     }
 
