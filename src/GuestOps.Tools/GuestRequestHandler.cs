@@ -22,13 +22,15 @@ public sealed partial class GuestRequestHandler : IChannelRequestHandler
     private readonly StartedPrograms _programs;
     private readonly TimeProvider _time;
     private readonly ILogger<GuestRequestHandler> _logger;
+    private readonly Sspi.SspiAuthenticator? _sspi;
 
     public GuestRequestHandler(
         GuestAuthenticationService auth,
         IImpersonator impersonator,
         IReadOnlySet<string> disabledOperations,
-        ILogger<GuestRequestHandler> logger)
-        : this(auth, impersonator, disabledOperations, logger, new PosixUserDirectory(), new StartedPrograms(), TimeProvider.System)
+        ILogger<GuestRequestHandler> logger,
+        Sspi.SspiAuthenticator? sspi = null)
+        : this(auth, impersonator, disabledOperations, logger, new PosixUserDirectory(), new StartedPrograms(), TimeProvider.System, sspi)
     {
     }
 
@@ -39,8 +41,10 @@ public sealed partial class GuestRequestHandler : IChannelRequestHandler
         ILogger<GuestRequestHandler> logger,
         IUserDirectory users,
         StartedPrograms programs,
-        TimeProvider time)
+        TimeProvider time,
+        Sspi.SspiAuthenticator? sspi = null)
     {
+        _sspi = sspi;
         _auth = auth;
         _impersonator = impersonator;
         _disabledOperations = disabledOperations;
@@ -66,6 +70,8 @@ public sealed partial class GuestRequestHandler : IChannelRequestHandler
         ListProcessesRequest.OperationName,
         TerminateProcessRequest.OperationName,
         ReadEnvironmentRequest.OperationName,
+        AcquireCredentialsRequest.OperationName,
+        ReleaseCredentialsRequest.OperationName,
     ];
 
     public async ValueTask<ChannelResponse> HandleAsync(IncomingCall call, CancellationToken cancellationToken)
@@ -140,6 +146,28 @@ public sealed partial class GuestRequestHandler : IChannelRequestHandler
                 case ReadEnvironmentRequest environment:
                     return await RunAsync(call, "", user => ProcessOperations.Prepare(environment, user), cancellationToken).ConfigureAwait(false);
 
+                case AcquireCredentialsRequest acquire when _sspi is not null:
+                    return ChannelResponse.Success(_sspi.Acquire(acquire));
+
+                case ReleaseCredentialsRequest:
+                {
+                    if (request.Credential is not GuestTicketCredential ticket)
+                    {
+                        return ChannelResponse.Failure(GuestErrorCode.InvalidArgument, "ReleaseCredentialsInGuest takes a ticket (TicketedSessionAuthentication).");
+                    }
+
+                    if (_sspi is null || !_sspi.Tickets.Revoke(ticket.Ticket))
+                    {
+                        return ChannelResponse.Failure(GuestErrorCode.InvalidLogin, "The ticket is not valid in this guest: it was released, expired, or issued elsewhere.");
+                    }
+
+                    LogReleased(call.Id);
+                    return ChannelResponse.Success(EmptyResult.Instance);
+                }
+
+                case AcquireCredentialsRequest:
+                    return ChannelResponse.Failure(GuestErrorCode.NotSupported, "SSPI logons are not set up in this guest agent.");
+
                 default:
                     return ChannelResponse.Failure(GuestErrorCode.UnknownOperation, $"Operation '{request.Operation}' is not implemented by this guest agent.");
             }
@@ -170,6 +198,9 @@ public sealed partial class GuestRequestHandler : IChannelRequestHandler
 
     [LoggerMessage(EventId = 202, Level = LogLevel.Debug, Message = "Request {Id}: {Operation} as {User}: {Subject}")]
     private partial void LogDone(uint id, string operation, string user, string subject);
+
+    [LoggerMessage(EventId = 204, Level = LogLevel.Information, Message = "Request {Id}: a ticket was released")]
+    private partial void LogReleased(uint id);
 
     [LoggerMessage(EventId = 203, Level = LogLevel.Information, Message = "Request {Id}: started {Program} as pid {Pid}")]
     private partial void LogStarted(uint id, string program, long pid);

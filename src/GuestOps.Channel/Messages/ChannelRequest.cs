@@ -22,6 +22,8 @@ namespace GuestOps.Channel.Messages;
 [JsonDerivedType(typeof(ListProcessesRequest), ListProcessesRequest.OperationName)]
 [JsonDerivedType(typeof(TerminateProcessRequest), TerminateProcessRequest.OperationName)]
 [JsonDerivedType(typeof(ReadEnvironmentRequest), ReadEnvironmentRequest.OperationName)]
+[JsonDerivedType(typeof(AcquireCredentialsRequest), AcquireCredentialsRequest.OperationName)]
+[JsonDerivedType(typeof(ReleaseCredentialsRequest), ReleaseCredentialsRequest.OperationName)]
 public abstract record ChannelRequest
 {
     /// <summary>Who the guest should act as; every guest operation carries one.</summary>
