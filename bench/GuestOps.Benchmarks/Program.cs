@@ -22,7 +22,9 @@ switch (options.Suite)
         return await WorkerSuite.RunAsync(options);
     case BenchSuite.Chain when OperatingSystem.IsLinux():
         return await ChainSuite.RunAsync(options);
-    case BenchSuite.Worker or BenchSuite.Chain:
+    case BenchSuite.Sspi when OperatingSystem.IsLinux():
+        return await SspiSuite.RunAsync(options);
+    case BenchSuite.Worker or BenchSuite.Chain or BenchSuite.Sspi:
         Console.WriteLine("The worker and chain suites run on Linux only.");
         return 3;
 }
