@@ -22,10 +22,12 @@ switch (options.Suite)
         return await WorkerSuite.RunAsync(options);
     case BenchSuite.Chain when OperatingSystem.IsLinux():
         return await ChainSuite.RunAsync(options);
+    case BenchSuite.Transfer when OperatingSystem.IsLinux():
+        return await TransferSuite.RunAsync(options);
     case BenchSuite.Sspi when OperatingSystem.IsLinux():
         return await SspiSuite.RunAsync(options);
-    case BenchSuite.Worker or BenchSuite.Chain or BenchSuite.Sspi:
-        Console.WriteLine("The worker and chain suites run on Linux only.");
+    case BenchSuite.Worker or BenchSuite.Chain or BenchSuite.Transfer or BenchSuite.Sspi:
+        Console.WriteLine("The worker, chain, transfer and sspi suites run on Linux only.");
         return 3;
 }
 

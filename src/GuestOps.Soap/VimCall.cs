@@ -3,7 +3,14 @@ using GuestOps.Vim;
 namespace GuestOps.Soap;
 
 /// <summary>What the HTTP layer knows about a SOAP request before it is read.</summary>
-public sealed record SoapRequestInfo(string? SessionKey, string? ClientAddress, string? UserAgent);
+public sealed record SoapRequestInfo(string? SessionKey, string? ClientAddress, string? UserAgent)
+{
+    /// <summary>The server port the request came in on (URLs the server hands out, e.g. file transfers, name it).</summary>
+    public int? LocalPort { get; init; }
+
+    /// <summary>Whether the request came over HTTPS.</summary>
+    public bool IsHttps { get; init; } = true;
+}
 
 /// <summary>A session as the dispatcher sees it; the server owns the real thing.</summary>
 public interface IVimSession

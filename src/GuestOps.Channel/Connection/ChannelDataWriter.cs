@@ -143,7 +143,13 @@ public sealed class ChannelDataWriter : Stream
                     continue;
                 }
 
-                await _frames.WriteAsync(FrameType.Data, StreamId, buffer.Span[..n]).ConfigureAwait(false);
+                // Queued, not awaited: the frame holds its own copy, and the peer's credit already bounds how much of
+                // this stream can wait in the writer's queue. The writer loop stays busy while the next chunk is read.
+                if (!_frames.Post(FrameType.Data, StreamId, buffer.Span[..n]))
+                {
+                    throw new ChannelDataAbortedException($"Data stream {StreamId}: the channel is closed for writing.");
+                }
+
                 Interlocked.Add(ref _bytesSent, n);
                 buffer = buffer[n..];
             }

@@ -22,6 +22,10 @@ namespace GuestOps.Channel.Messages;
 [JsonDerivedType(typeof(ListProcessesRequest), ListProcessesRequest.OperationName)]
 [JsonDerivedType(typeof(TerminateProcessRequest), TerminateProcessRequest.OperationName)]
 [JsonDerivedType(typeof(ReadEnvironmentRequest), ReadEnvironmentRequest.OperationName)]
+[JsonDerivedType(typeof(InitiateUploadRequest), InitiateUploadRequest.OperationName)]
+[JsonDerivedType(typeof(InitiateDownloadRequest), InitiateDownloadRequest.OperationName)]
+[JsonDerivedType(typeof(UploadRequest), UploadRequest.OperationName)]
+[JsonDerivedType(typeof(DownloadRequest), DownloadRequest.OperationName)]
 [JsonDerivedType(typeof(AcquireCredentialsRequest), AcquireCredentialsRequest.OperationName)]
 [JsonDerivedType(typeof(ReleaseCredentialsRequest), ReleaseCredentialsRequest.OperationName)]
 public abstract record ChannelRequest

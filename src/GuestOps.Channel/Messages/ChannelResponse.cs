@@ -28,6 +28,7 @@ public sealed record ChannelResponse
 [JsonDerivedType(typeof(ProcessIdResult), "pid")]
 [JsonDerivedType(typeof(ListProcessesResult), "processes")]
 [JsonDerivedType(typeof(EnvironmentResult), "environment")]
+[JsonDerivedType(typeof(TransferGrantResult), "transferGrant")]
 [JsonDerivedType(typeof(AcquireCredentialsResult), "credentials")]
 public abstract record ChannelResult;
 
@@ -98,6 +99,9 @@ public enum GuestErrorCode
     TooManyLogons = 17,
     FileLocked = 18,
     NoDiskSpace = 19,
+
+    /// <summary>A transfer names a grant the worker does not have (never issued, used, expired, or the worker restarted).</summary>
+    TransferNotGranted = 30,
 
     /// <summary>An SSPI exchange's session id is unknown: never issued, completed, failed or timed out.</summary>
     UnknownAuthenticationSession = 20,

@@ -89,6 +89,7 @@ public sealed class GuestCalls(IHostAgent hostAgent)
         GuestErrorCode.NoSuchProcess => new GuestProcessNotFound { pid = error.Pid ?? 0 },
         GuestErrorCode.UnknownOperation => new GuestComponentsOutOfDate(),
         GuestErrorCode.TooManyLogons => new TooManyGuestLogons(),
+        GuestErrorCode.NoDiskSpace => new NoDiskSpace { file = error.Path ?? "", datastore = "" },
         GuestErrorCode.UnknownAuthenticationSession => new InvalidArgument { invalidProperty = "sessionID" },
         _ => new GuestOperationsFault(),
     };

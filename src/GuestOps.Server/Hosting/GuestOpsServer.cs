@@ -6,6 +6,7 @@ using GuestOps.Host;
 using GuestOps.Host.Enrollment;
 using GuestOps.Host.Providers;
 using GuestOps.Server.Authorization;
+using GuestOps.Server.Guest;
 using GuestOps.Server.Http;
 using GuestOps.Server.Sessions;
 using GuestOps.Soap;
@@ -55,12 +56,14 @@ public static partial class GuestOpsServer
             sp.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddSingleton<IHostAgent>(sp => sp.GetRequiredService<HostAgent>());
         builder.Services.AddHostedService<HostAgentService>();
+        builder.Services.AddSingleton(sp => new GuestFileTransfers(sp.GetRequiredService<TimeProvider>(), options.FileTransferLifetime));
         builder.Services.AddSingleton(sp => new Inventory(
             sp.GetRequiredService<IHostAgent>(),
             sp.GetRequiredService<UserStore>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ServerIdentity>(),
-            options.SessionIdleTimeout));
+            options.SessionIdleTimeout,
+            sp.GetRequiredService<GuestFileTransfers>()));
         builder.Services.AddSingleton(_ => new VimOperationCatalog(VimContracts.All));
         builder.Services.AddSingleton(sp => new SoapDispatcher(
             sp.GetRequiredService<VimOperationCatalog>(),
@@ -70,6 +73,7 @@ public static partial class GuestOpsServer
             sp.GetRequiredService<ILogger<SoapDispatcher>>(),
             options.MaxSoapRequestBytes));
         builder.Services.AddSingleton<SdkEndpoint>();
+        builder.Services.AddSingleton<GuestFileEndpoint>();
         builder.Services.AddSingleton<VersionDocuments>();
         builder.Services.AddHostedService<SessionReaper>();
 
@@ -110,6 +114,7 @@ public static partial class GuestOpsServer
     {
         var sdk = app.Services.GetRequiredService<SdkEndpoint>();
         var documents = app.Services.GetRequiredService<VersionDocuments>();
+        var guestFile = app.Services.GetRequiredService<GuestFileEndpoint>();
         app.MapPost("/sdk", sdk.HandleAsync);
         app.MapPost("/sdk/vimService", sdk.HandleAsync);
         app.MapGet("/sdk/vimServiceVersions.xml", documents.Versions);
@@ -120,6 +125,7 @@ public static partial class GuestOpsServer
             context.Response.Headers.Allow = "POST";
             return Task.CompletedTask;
         });
+        app.Map("/guestFile", guestFile.HandleAsync);
         EnsureRootUser(app);
         return app;
     }

@@ -40,7 +40,7 @@ public sealed class Inventory : IManagedObjectResolver
     private readonly IHostAgent _hostAgent;
     private readonly PropertyReader _reader;
 
-    public Inventory(IHostAgent hostAgent, UserStore users, TimeProvider time, ServerIdentity identity, TimeSpan sessionIdleTimeout)
+    public Inventory(IHostAgent hostAgent, UserStore users, TimeProvider time, ServerIdentity identity, TimeSpan sessionIdleTimeout, Guest.GuestFileTransfers? transfers = null)
     {
         _hostAgent = hostAgent;
         _reader = new PropertyReader();
@@ -56,7 +56,7 @@ public sealed class Inventory : IManagedObjectResolver
         GuestOperationsManager = new GuestOperationsManager(
             ids.GuestOperationsManager,
             new GuestAuthManager(ids.GuestAuthManager, guest, _reader),
-            new GuestFileManager(ids.GuestFileManager, guest, _reader),
+            new GuestFileManager(ids.GuestFileManager, guest, transfers ?? new Guest.GuestFileTransfers(time, TimeSpan.FromMinutes(10)), _reader),
             new GuestProcessManager(ids.GuestProcessManager, guest, _reader),
             _reader);
         var content = new ServiceContent
