@@ -180,7 +180,7 @@ public sealed class FileTransferTests
         await File.AppendAllTextAsync(path, "more", ct);
         await using (var call = await host.StartCallAsync(new DownloadRequest { Grant = changed.Grant }, ct))
         {
-            await Assert.ThrowsExactlyAsync<ChannelDataAbortedException>(async () => await call.ResponseData.ReadAsync(new byte[16], ct), "no byte is sent; the stream is aborted");
+            await Assert.ThrowsExactlyAsync<ChannelDataAbortedException>(async () => await call.ResponseData.ReadExactlyAsync(new byte[16], ct), "no byte is sent; the stream is aborted");
             Assert.AreEqual(GuestErrorCode.FileAccessError, (await call.GetResponseAsync(ct)).Error?.Code);
         }
 
