@@ -55,6 +55,9 @@ public sealed class GuestOpsOptions
     /// <summary>Deadline of one guest operation.</summary>
     public TimeSpan GuestCallTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>A guest ticket (TicketedSessionAuthentication from an SSPI logon) unused for this long expires in the guest.</summary>
+    public TimeSpan GuestTicketTimeout { get; set; } = TimeSpan.FromMinutes(30);
+
     /// <summary>The worker listener for VMs with provider <c>external</c>: <c>tcp://ADDRESS:PORT</c> (e.g.
     /// <c>tcp://0.0.0.0:8902</c>; ADDRESS an IP, <c>*</c>, <c>0.0.0.0</c>, <c>[::]</c> or <c>localhost</c>). TLS with the host
     /// agent's own CA; workers enroll and connect here. Off when unset.</summary>

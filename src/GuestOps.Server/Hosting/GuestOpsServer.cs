@@ -309,9 +309,28 @@ public static partial class GuestOpsServer
             Provider = provider,
             WorkerPath = workerPath,
             GuestCommandsEnabled = options.GuestCommandsEnabled,
-            WorkerArguments = options.GuestCredentialCacheSeconds > 0 ? ["--credential-cache-ttl", options.GuestCredentialCacheSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)] : [],
+            WorkerArguments = WorkerArguments(options),
             Dispatcher = new GuestOps.Host.Dispatch.VmDispatcherOptions { CallTimeout = options.GuestCallTimeout },
         };
+    }
+
+    /// <summary>Settings every VM's worker gets on its command line.</summary>
+    private static List<string> WorkerArguments(GuestOpsOptions options)
+    {
+        var invariant = System.Globalization.CultureInfo.InvariantCulture;
+        List<string> arguments = [];
+        if (options.GuestCredentialCacheSeconds > 0)
+        {
+            arguments.AddRange(["--credential-cache-ttl", options.GuestCredentialCacheSeconds.ToString(invariant)]);
+        }
+
+        if (options.GuestTicketTimeout < TimeSpan.FromSeconds(1) || options.GuestTicketTimeout > TimeSpan.FromDays(7))
+        {
+            throw new GuestOpsConfigurationException($"GuestOps:GuestTicketTimeout '{options.GuestTicketTimeout}' must be between 00:00:01 and 7.00:00:00.");
+        }
+
+        arguments.AddRange(["--ticket-ttl", ((int)Math.Ceiling(options.GuestTicketTimeout.TotalSeconds)).ToString(invariant)]);
+        return arguments;
     }
 
     /// <summary>A UUID derived from a name, so configured VMs keep their UUIDs across restarts.</summary>
