@@ -157,7 +157,7 @@ public sealed partial class SoapDispatcher
     {
         for (var i = 0; i < arguments.Length; i++)
         {
-            if (arguments[i] is null && operation.RequiredParameters[i])
+            if (operation.RequiredParameters[i] && arguments[i] is null or Array { Length: 0 })
             {
                 throw i == 0
                     ? new SoapRequestException($"{operation.Name}: the required parameter _this is missing.")

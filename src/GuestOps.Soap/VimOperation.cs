@@ -42,7 +42,9 @@ public sealed class VimOperation
 
         var nullability = new NullabilityInfoContext();
         RequiredParameters = parameters
-            .Select(p => !p.ParameterType.IsValueType && nullability.Create(p).ReadState == NullabilityState.NotNull)
+            .Select(p => p.ParameterType.IsValueType
+                ? Nullable.GetUnderlyingType(p.ParameterType) is null
+                : nullability.Create(p).ReadState == NullabilityState.NotNull)
             .ToArray();
     }
 
@@ -54,7 +56,8 @@ public sealed class VimOperation
     /// <summary>Parameters in wire order, <c>_this</c> first.</summary>
     public IReadOnlyList<ParameterInfo> Parameters { get; }
 
-    /// <summary>For each parameter, whether the WSDL requires it (non-nullable reference in the contract).</summary>
+    /// <summary>For each parameter, whether the WSDL requires it (a non-nullable reference or value type in the
+    /// contract; a required array must have at least one element).</summary>
     internal bool[] RequiredParameters { get; }
 
     /// <summary>The type of <c>returnval</c>; null for void operations.</summary>
@@ -93,10 +96,14 @@ public sealed class VimOperation
         return typeof(RuntimeFault).IsAssignableFrom(faultType) ? "RuntimeFaultFault" : faultType.Name + "Fault";
     }
 
+    /// <summary>The request's members. A value-type parameter is read as its nullable type, so that a missing required
+    /// value (e.g. <c>fileSize</c>) is told apart from 0 or false and refused instead of silently taken as the default.</summary>
     internal XmlReflectionMember[] RequestMembers() => Parameters.Select(p => new XmlReflectionMember
     {
         MemberName = p.Name!,
-        MemberType = p.ParameterType,
+        MemberType = p.ParameterType.IsValueType && Nullable.GetUnderlyingType(p.ParameterType) is null
+            ? typeof(Nullable<>).MakeGenericType(p.ParameterType)
+            : p.ParameterType,
         XmlAttributes = new XmlAttributes(p),
     }).ToArray();
 

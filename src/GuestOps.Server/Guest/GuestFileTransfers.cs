@@ -56,7 +56,9 @@ public sealed class GuestFileTransfers(TimeProvider time, TimeSpan lifetime)
 {
     private readonly byte[] _key = RandomNumberGenerator.GetBytes(32);
     private readonly ConcurrentDictionary<long, GuestFileTransfer> _pending = new();
-    private long _nextId;
+    // Ids start at a random point (below 2^52, so they stay exact in any JSON/JavaScript client) so that a URL of an
+    // earlier server process names no transfer of this one: it is refused as unknown (404), not as forged (403).
+    private long _nextId = RandomNumberGenerator.GetInt32(1, int.MaxValue) * 1024L;
     private long _nextPurgeTicks;
 
     /// <summary>How long a URL stays valid (10 minutes unless configured).</summary>

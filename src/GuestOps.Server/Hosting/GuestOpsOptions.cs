@@ -29,6 +29,13 @@ public sealed class GuestOpsOptions
     /// <summary>Sessions idle for longer than this end (vSphere's default is 30 minutes).</summary>
     public TimeSpan SessionIdleTimeout { get; set; } = TimeSpan.FromMinutes(30);
 
+    /// <summary>Consecutive failed vSphere logins of one user from one client address after which its logins are refused
+    /// for <see cref="LoginLockoutTime"/> (ESXi's <c>Security.AccountLockFailures</c>, 5); 0 turns the lockout off.</summary>
+    public int LoginFailureLimit { get; set; } = 5;
+
+    /// <summary>How long a locked-out login stays refused after its last failure (ESXi's <c>Security.AccountUnlockTime</c>).</summary>
+    public TimeSpan LoginLockoutTime { get; set; } = TimeSpan.FromMinutes(15);
+
     /// <summary>Largest SOAP request body accepted; larger ones get HTTP 413.</summary>
     public long MaxSoapRequestBytes { get; set; } = 16 * 1024 * 1024;
 

@@ -64,6 +64,8 @@ public static partial class GuestOpsServer
             sp.GetRequiredService<ServerIdentity>(),
             options.SessionIdleTimeout,
             sp.GetRequiredService<GuestFileTransfers>()));
+        builder.Services.AddSingleton(sp => new LoginLockout(
+            sp.GetRequiredService<TimeProvider>(), options.LoginFailureLimit, options.LoginLockoutTime, sp.GetRequiredService<ILogger<LoginLockout>>()));
         builder.Services.AddSingleton(_ => new VimOperationCatalog(VimContracts.All));
         builder.Services.AddSingleton(sp => new SoapDispatcher(
             sp.GetRequiredService<VimOperationCatalog>(),
@@ -115,6 +117,7 @@ public static partial class GuestOpsServer
         var sdk = app.Services.GetRequiredService<SdkEndpoint>();
         var documents = app.Services.GetRequiredService<VersionDocuments>();
         var guestFile = app.Services.GetRequiredService<GuestFileEndpoint>();
+        app.Services.GetRequiredService<Inventory>().SessionManager.Lockout = app.Services.GetRequiredService<LoginLockout>();
         app.MapPost("/sdk", sdk.HandleAsync);
         app.MapPost("/sdk/vimService", sdk.HandleAsync);
         app.MapGet("/sdk/vimServiceVersions.xml", documents.Versions);

@@ -27,13 +27,25 @@ public sealed partial class SessionManager : ManagedObject
 
     public override PropertyTable Properties => Table;
 
+    /// <summary>Refuses a user's logins from a client after repeated failures (ESXi's account lockout); none when null.</summary>
+    public LoginLockout? Lockout { get; set; }
+
     public Task<UserSession> Login(VimCall call, string userName, string password, string? locale)
     {
         // PBKDF2 is deliberately slow: keep it off the request thread pool's fast path.
         return Task.Run(() =>
         {
-            var user = _users.Verify(userName, password)
-                ?? throw new VimFaultException(new InvalidLogin(), "Cannot complete login due to an incorrect user name or password.");
+            var client = call.Request.ClientAddress;
+            var lockout = Lockout;
+            var user = lockout?.IsLockedOut(userName, client) == true ? null : _users.Verify(userName, password);
+            if (user is null)
+            {
+                // A locked-out login gets the same answer as a wrong password: nothing tells the caller it was locked.
+                lockout?.RecordFailure(userName, client);
+                throw new VimFaultException(new InvalidLogin(), "Cannot complete login due to an incorrect user name or password.");
+            }
+
+            lockout?.RecordSuccess(userName, client);
             if (call.Session is Session previous)
             {
                 End(previous);

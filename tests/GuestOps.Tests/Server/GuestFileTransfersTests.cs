@@ -46,11 +46,13 @@ public sealed class GuestFileTransfersTests
         Assert.AreEqual(GuestFileTransferCheck.Malformed, transfers.Check(idA, null, out _));
         Assert.AreEqual(GuestFileTransferCheck.Malformed, transfers.Check(idA, new string('a', 500), out _));
 
-        // Another server process (another secret) issued a URL with the same id: refused.
+        // Another server process (another secret, ids from another random start) issued a URL: unknown here (404),
+        // and its token under one of this process's ids is forged.
         var other = new GuestFileTransfers(new ManualTime(Start), TimeSpan.FromMinutes(10));
         var (otherId, otherToken) = Parts(other.Issue("vm-1", GuestFileTransferDirection.ToGuest, "/tmp/a", "demo", 1, "g-a", 443, true));
-        Assert.AreEqual(idA, otherId);
-        Assert.AreEqual(GuestFileTransferCheck.Forged, transfers.Check(otherId, otherToken, out _));
+        Assert.AreNotEqual(idA, otherId, "ids of two processes do not start at the same value");
+        Assert.AreEqual(GuestFileTransferCheck.Unknown, transfers.Check(otherId, otherToken, out _));
+        Assert.AreEqual(GuestFileTransferCheck.Forged, transfers.Check(idA, otherToken, out _));
         Assert.AreEqual(GuestFileTransferCheck.Valid, transfers.Check(idB, tokenB, out _), "refusals changed nothing");
     }
 
