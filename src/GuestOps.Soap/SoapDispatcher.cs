@@ -177,13 +177,27 @@ public sealed partial class SoapDispatcher
 
     private void WriteFault(Stream response, VimOperation? operation, MethodFault fault, string message)
     {
+        try
+        {
+            WriteFaultCore(response, operation, fault, message);
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+        {
+            // A field of the fault holds text XML cannot carry: the same fault type without its fields.
+            var bare = Activator.CreateInstance(fault.GetType()) as MethodFault ?? new SystemError { reason = "Internal server error" };
+            WriteFaultCore(response, operation, bare, message);
+        }
+    }
+
+    private void WriteFaultCore(Stream response, VimOperation? operation, MethodFault fault, string message)
+    {
         response.SetLength(0);
         var detailName = operation?.DetailElementName(fault.GetType())
             ?? (fault is RuntimeFault ? "RuntimeFaultFault" : fault.GetType().Name + "Fault");
         using var writer = SoapEnvelope.StartEnvelope(response);
         writer.WriteStartElement("soapenv", "Fault", VimNamespaces.SoapEnvelope);
         writer.WriteElementString("faultcode", "ServerFaultCode");
-        writer.WriteElementString("faultstring", message);
+        writer.WriteElementString("faultstring", XmlText(message));
         writer.WriteStartElement("detail");
         _catalog.FaultSerializer(detailName).Serialize(writer, new object[] { fault });
         writer.WriteEndElement();
@@ -192,4 +206,44 @@ public sealed partial class SoapDispatcher
     }
 
     private static VimFaultException Fault(MethodFault fault, string message) => new(fault, message);
+
+    /// <summary>The text with every character XML 1.0 cannot carry replaced by U+FFFD. Fault messages quote the
+    /// request (an XmlException names the invalid character it met); written as they are, the XmlWriter would throw
+    /// and the client would get no fault at all.</summary>
+    internal static string XmlText(string text)
+    {
+        var i = 0;
+        while (i < text.Length && (XmlConvert.IsXmlChar(text[i]) || i + 1 < text.Length && XmlConvert.IsXmlSurrogatePair(text[i + 1], text[i])))
+        {
+            i += char.IsHighSurrogate(text[i]) ? 2 : 1;
+        }
+
+        if (i >= text.Length)
+        {
+            return text;
+        }
+
+        var clean = new System.Text.StringBuilder(text.Length);
+        clean.Append(text, 0, i);
+        while (i < text.Length)
+        {
+            if (XmlConvert.IsXmlChar(text[i]))
+            {
+                clean.Append(text[i]);
+                i++;
+            }
+            else if (i + 1 < text.Length && XmlConvert.IsXmlSurrogatePair(text[i + 1], text[i]))
+            {
+                clean.Append(text, i, 2);
+                i += 2;
+            }
+            else
+            {
+                clean.Append('\uFFFD');
+                i++;
+            }
+        }
+
+        return clean.ToString();
+    }
 }

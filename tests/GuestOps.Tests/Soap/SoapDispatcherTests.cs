@@ -189,6 +189,31 @@ public sealed class SoapDispatcherTests
         }
     }
 
+    [TestMethod]
+    [DataRow("\u0001")]
+    [DataRow("\u001F")]
+    [DataRow("\uFFFF")]
+    [DataRow("&#xD800;'")]
+    public async Task AnInvalidCharacterQuotedInTheFaultMessage_StillGivesAWellFormedInvalidRequest(string bad)
+    {
+        // Found by the fuzzer (issue 9): the XmlException's message names the character, and writing it threw.
+        var (status, xml) = await DispatchRaw($"<soapenv:Envelope xmlns:soapenv=\"{VimNamespaces.SoapEnvelope}\"><soapenv:Body><RetrieveServiceContent xmlns=\"urn:vim25\"><_this type=\"ServiceInstance\">Service{bad}Instance</_this></RetrieveServiceContent></soapenv:Body></soapenv:Envelope>");
+        Assert.AreEqual(500, status);
+        var detail = xml.Descendants("detail").Single().Elements().Single();
+        Assert.EndsWith("InvalidRequest", detail.Attribute(Xsi + "type")!.Value);
+        StringAssert.Contains(xml.Descendants("faultstring").Single().Value, "invalid");
+    }
+
+    [TestMethod]
+    public async Task AMissingRequiredValueParameter_IsInvalidArgument_NotZero()
+    {
+        var (status, xml) = await Dispatch("<FindByDnsName xmlns=\"urn:vim25\"><_this type=\"SearchIndex\">SearchIndex</_this><dnsName>x</dnsName></FindByDnsName>");
+        Assert.AreEqual(500, status);
+        var detail = xml.Descendants("detail").Single().Elements().Single();
+        Assert.EndsWith("InvalidArgument", detail.Attribute(Xsi + "type")!.Value);
+        Assert.AreEqual("vmSearch", detail.Element(Vim + "invalidProperty")!.Value);
+    }
+
     private Task<(int, XDocument)> Dispatch(string bodyContent) => DispatchRaw(
         $"<soapenv:Envelope xmlns:soapenv=\"{VimNamespaces.SoapEnvelope}\"><soapenv:Body>{bodyContent}</soapenv:Body></soapenv:Envelope>");
 

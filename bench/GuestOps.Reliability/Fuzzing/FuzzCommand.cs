@@ -1,0 +1,122 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using GuestOps.Reliability.Infrastructure;
+
+namespace GuestOps.Reliability.Fuzzing;
+
+/// <summary>The fuzz run's settings.</summary>
+internal sealed record FuzzOptions(TimeSpan Duration, long MaxIterations, int Seed, string? SeedDirectory, string? FindingsDirectory, string Engine, string? Replay);
+
+/// <summary>A finding, thrown out of the SharpFuzz entry points so that AFL / libFuzzer record a crash.</summary>
+internal sealed class FuzzFindingException(string message) : Exception(message);
+
+/// <summary>
+/// Fuzzes the envelope reader and the dispatcher (<see cref="FuzzTarget"/>). Engine <c>mutate</c> (default): the
+/// seeded <see cref="EnvelopeMutator"/> over the wire captures, bounded by time and iterations, reproducible from its
+/// seed; exit code 1 when anything was found (each finding saved under <c>--findings</c>). Engines <c>afl</c> and
+/// <c>libfuzzer</c>: SharpFuzz entry points for coverage-guided runs (see docs/reliability.md); <c>--replay FILE</c>
+/// runs one input.
+/// </summary>
+internal static class FuzzCommand
+{
+    public static async Task<int> RunAsync(FuzzOptions options)
+    {
+        await using var target = await FuzzTarget.StartAsync();
+        switch (options.Engine)
+        {
+            case "afl":
+                SharpFuzz.Fuzzer.OutOfProcess.Run(stream =>
+                {
+                    using var buffer = new MemoryStream();
+                    stream.CopyTo(buffer);
+                    Check(target, buffer.ToArray());
+                });
+                return 0;
+            case "libfuzzer":
+                SharpFuzz.Fuzzer.LibFuzzer.Run(span => Check(target, span.ToArray()));
+                return 0;
+        }
+
+        if (options.Replay is not null)
+        {
+            var outcome = await target.RunAsync(await File.ReadAllBytesAsync(options.Replay));
+            Console.WriteLine($"{options.Replay}: {outcome.Shape} in {outcome.Elapsed.TotalMilliseconds:0.0} ms{(outcome.Finding is null ? "" : " FINDING: " + outcome.Finding)}");
+            return outcome.Finding is null ? 0 : 1;
+        }
+
+        var seeds = FuzzSeeds.Load(options.SeedDirectory, Console.Out);
+        var mutator = new EnvelopeMutator(seeds, options.Seed);
+        var shapes = new Dictionary<string, long>(StringComparer.Ordinal);
+        var findings = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        var rssStart = ProcFs.ResidentMiB(Environment.ProcessId);
+        var clock = Stopwatch.StartNew();
+        var lastReport = TimeSpan.Zero;
+        long iterations = 0;
+        var slowest = TimeSpan.Zero;
+        Console.WriteLine($"fuzz: engine mutate, seed {options.Seed}, up to {options.Duration.TotalSeconds:0} s / {options.MaxIterations} inputs; RSS at start {rssStart:0} MiB");
+
+        // The seeds as they are first (a real client's request must never be a finding), then mutations.
+        var index = 0;
+        while (clock.Elapsed < options.Duration && iterations < options.MaxIterations)
+        {
+            var input = index < seeds.Count ? seeds[index++] : mutator.Next();
+            var outcome = await target.RunAsync(input);
+            iterations++;
+            slowest = outcome.Elapsed > slowest ? outcome.Elapsed : slowest;
+            shapes[outcome.Shape] = shapes.GetValueOrDefault(outcome.Shape) + 1;
+            if (outcome.Finding is { } finding)
+            {
+                var key = finding.Length > 120 ? finding[..120] : finding;
+                if (findings.TryAdd(key, input))
+                {
+                    Console.WriteLine($"FINDING #{findings.Count} at input {iterations}: {finding}");
+                    Console.WriteLine($"  input (base64, {input.Length} bytes): {Convert.ToBase64String(input.AsSpan(0, Math.Min(input.Length, 4096)))}{(input.Length > 4096 ? "..." : "")}");
+                    if (options.FindingsDirectory is { } dir)
+                    {
+                        Directory.CreateDirectory(dir);
+                        await File.WriteAllBytesAsync(Path.Combine(dir, $"finding-{options.Seed}-{findings.Count}.xml"), input);
+                    }
+                }
+            }
+
+            if (iterations % 500 == 0 || input.AsSpan().IndexOf("Logout"u8) >= 0 || input.AsSpan().IndexOf("Login"u8) >= 0)
+            {
+                await target.LoginAsync();
+            }
+
+            if (clock.Elapsed - lastReport > TimeSpan.FromSeconds(10))
+            {
+                lastReport = clock.Elapsed;
+                Console.WriteLine($"  {clock.Elapsed.TotalSeconds,5:0} s: {iterations} inputs ({iterations / clock.Elapsed.TotalSeconds:0}/s), {shapes.Count} answer shapes, {findings.Count} findings, RSS {ProcFs.ResidentMiB(Environment.ProcessId):0} MiB");
+            }
+        }
+
+        var rssEnd = ProcFs.ResidentMiB(Environment.ProcessId);
+        Console.WriteLine($"fuzz: {iterations} inputs (each anonymous and in a session) in {clock.Elapsed.TotalSeconds:0.0} s = {iterations / clock.Elapsed.TotalSeconds:0}/s; slowest {slowest.TotalMilliseconds:0} ms; RSS {rssStart:0} -> {rssEnd:0} MiB");
+        Console.WriteLine($"answer shapes ({shapes.Count}): {string.Join(", ", shapes.OrderByDescending(s => s.Value).Take(25).Select(s => $"{s.Key} x{s.Value}"))}");
+        Console.WriteLine($"findings: {(findings.Count == 0 ? "none" : string.Join(" | ", findings.Keys))}");
+        Console.WriteLine("RESULT " + JsonSerializer.Serialize(new Dictionary<string, object>
+        {
+            ["ok"] = findings.Count == 0,
+            ["inputs"] = iterations,
+            ["perSecond"] = Math.Round(iterations / clock.Elapsed.TotalSeconds),
+            ["shapes"] = shapes.Count,
+            ["findings"] = findings.Count,
+            ["slowestMs"] = Math.Round(slowest.TotalMilliseconds),
+            ["rssStartMiB"] = Math.Round(rssStart),
+            ["rssEndMiB"] = Math.Round(rssEnd),
+            ["seed"] = options.Seed.ToString(CultureInfo.InvariantCulture),
+        }));
+        return findings.Count == 0 ? 0 : 1;
+    }
+
+    private static void Check(FuzzTarget target, byte[] input)
+    {
+        var outcome = target.RunAsync(input).GetAwaiter().GetResult();
+        if (outcome.Finding is { } finding)
+        {
+            throw new FuzzFindingException(finding);
+        }
+    }
+}
