@@ -35,6 +35,17 @@ public static class RepositoryLayout
         }
     }
 
+    /// <summary>The reliability programs (bench/GuestOps.Reliability) of the same configuration.</summary>
+    public static string ReliabilityDll
+    {
+        get
+        {
+            var path = Path.Combine(RepositoryRoot, "bench", "GuestOps.Reliability", "bin", Configuration, TargetFrameworkFolder, "GuestOps.Reliability.dll");
+            return File.Exists(path) ? path : throw new InvalidOperationException(
+                $"The reliability programs are not built for {Configuration}: {path} is missing. Run `dotnet build GuestOps.sln -c {Configuration}` first.");
+        }
+    }
+
     /// <summary>The shared folder: <see cref="SharedDirectoryVariable"/> or &lt;repository root&gt;/../shared.</summary>
     public static string SharedDirectory
     {
