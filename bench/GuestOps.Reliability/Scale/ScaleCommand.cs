@@ -65,18 +65,19 @@ internal static class ScaleCommand
             await callers[vm % callers.Count].ListFilesAsync($"vm-{vm}", "/tmp", ct));
         await MeasureAsync(callers, _ => "vm-1", TimeSpan.FromSeconds(1));
 
+        var workerPids = WorkerPids(server.StateDirectory);
         var one = new List<double>();
         var spread = new List<double>();
         var errors = 0L;
         for (var round = 1; round <= options.Rounds; round++)
         {
-            var a = await MeasureAsync(callers, _ => "vm-1", options.Duration);
+            var a = await MeasureAsync(callers, _ => "vm-1", options.Duration, server.ProcessId, workerPids);
             var n = 0L;
-            var b = await MeasureAsync(callers, _ => $"vm-{(Interlocked.Increment(ref n) % options.Vms) + 1}", options.Duration);
+            var b = await MeasureAsync(callers, _ => $"vm-{(Interlocked.Increment(ref n) % options.Vms) + 1}", options.Duration, server.ProcessId, workerPids);
             one.Add(a.OpsPerSecond);
             spread.Add(b.OpsPerSecond);
             errors += a.Errors + b.Errors;
-            Console.WriteLine($"round {round}: one VM {a.OpsPerSecond,7:0} ops/s (p50 {a.P50:0.0} ms, p99 {a.P99:0.0} ms); spread over {options.Vms} {b.OpsPerSecond,7:0} ops/s (p50 {b.P50:0.0} ms, p99 {b.P99:0.0} ms); ratio {b.OpsPerSecond / a.OpsPerSecond:0.00}{(a.Errors + b.Errors > 0 ? $"; ERRORS {a.Errors + b.Errors}" : "")}");
+            Console.WriteLine($"round {round}: one VM {a.OpsPerSecond,7:0} ops/s (p50 {a.P50:0.0} ms, p99 {a.P99:0.0} ms, machine {a.BusyCores:0.00} cores busy, CPU/op server {a.ServerMicrosPerOp:0} us + workers {a.WorkerMicrosPerOp:0} us); spread over {options.Vms} {b.OpsPerSecond,7:0} ops/s (p50 {b.P50:0.0} ms, p99 {b.P99:0.0} ms, machine {b.BusyCores:0.00} cores, CPU/op server {b.ServerMicrosPerOp:0} us + workers {b.WorkerMicrosPerOp:0} us); ratio {b.OpsPerSecond / a.OpsPerSecond:0.00}{(a.Errors + b.Errors > 0 ? $"; ERRORS {a.Errors + b.Errors}" : "")}");
         }
 
         foreach (var c in callers)
@@ -103,11 +104,14 @@ internal static class ScaleCommand
         return within && server.InternalErrors == 0 ? 0 : 1;
     }
 
-    private static async Task<(double OpsPerSecond, double P50, double P99, long Errors)> MeasureAsync(List<VimCaller> callers, Func<int, string> vm, TimeSpan duration)
+    private static async Task<(double OpsPerSecond, double P50, double P99, long Errors, double BusyCores, double ServerCores, double WorkerMicrosPerOp, double ServerMicrosPerOp)> MeasureAsync(List<VimCaller> callers, Func<int, string> vm, TimeSpan duration, int serverPid = 0, IReadOnlyList<int>? workerPids = null)
     {
         var latencies = new Latencies();
         long errors = 0;
         var deadline = DateTime.UtcNow + duration;
+        var (busyBefore, totalBefore) = MachineCpu();
+        var serverBefore = serverPid == 0 ? 0 : ProcFs.CpuSeconds(serverPid);
+        var workersBefore = (workerPids ?? []).Sum(ProcFs.CpuSeconds);
         var clock = Stopwatch.StartNew();
         await Task.WhenAll(callers.Select((c, i) => Task.Run(async () =>
         {
@@ -125,13 +129,29 @@ internal static class ScaleCommand
                 }
             }
         })));
-        return (latencies.Count / clock.Elapsed.TotalSeconds, latencies.Percentile(0.5), latencies.Percentile(0.99), errors);
+        var seconds = clock.Elapsed.TotalSeconds;
+        var (busyAfter, totalAfter) = MachineCpu();
+        var busyCores = (busyAfter - busyBefore) / Math.Max(1, totalAfter - totalBefore) * Environment.ProcessorCount;
+        var serverCpu = serverPid == 0 ? 0 : ProcFs.CpuSeconds(serverPid) - serverBefore;
+        var workersCpu = (workerPids ?? []).Sum(ProcFs.CpuSeconds) - workersBefore;
+        var ops = Math.Max(1, latencies.Count);
+        return (latencies.Count / seconds, latencies.Percentile(0.5), latencies.Percentile(0.99), errors, busyCores, serverCpu / seconds, workersCpu / ops * 1e6, serverCpu / ops * 1e6);
     }
 
-    /// <summary>VmRSS (MiB) of every tools worker of this server (guestops-tools whose parent bwrap names its state directory).</summary>
-    private static List<double> WorkerMemory(string stateDirectory)
+    /// <summary>Busy and total jiffies of the whole machine (/proc/stat).</summary>
+    private static (double Busy, double Total) MachineCpu()
     {
-        var result = new List<double>();
+        var fields = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1).Select(f => double.Parse(f, CultureInfo.InvariantCulture)).ToArray();
+        var total = fields.Take(8).Sum();
+        return (total - fields[3] - fields[4], total);
+    }
+
+    private static List<double> WorkerMemory(string stateDirectory) => WorkerPids(stateDirectory).Select(ProcFs.ResidentMiB).ToList();
+
+    /// <summary>Every tools worker of this server (guestops-tools whose parent bwrap names its state directory).</summary>
+    private static List<int> WorkerPids(string stateDirectory)
+    {
+        var result = new List<int>();
         foreach (var dir in Directory.EnumerateDirectories("/proc"))
         {
             if (!int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out var pid))
@@ -151,7 +171,7 @@ internal static class ScaleCommand
                 var parent = stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1];
                 if (File.ReadAllText($"/proc/{parent}/cmdline").Contains(stateDirectory, StringComparison.Ordinal))
                 {
-                    result.Add(ProcFs.ResidentMiB(pid));
+                    result.Add(pid);
                 }
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)

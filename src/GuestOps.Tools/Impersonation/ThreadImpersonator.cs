@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using GuestOps.Channel.Messages;
 using GuestOps.Tools.Identity;
 using GuestOps.Tools.Native;
@@ -32,7 +31,12 @@ namespace GuestOps.Tools.Impersonation;
 /// </summary>
 public sealed partial class ThreadImpersonator : IImpersonator, IDisposable
 {
-    private readonly BlockingCollection<WorkItem> _queue = new();
+    // A plain queue under a monitor, not a BlockingCollection: its SemaphoreSlim spins (sched_yield) before blocking,
+    // and with one mostly idle worker per VM, every call to a cold worker paid its threads' spinning — five times the
+    // CPU of the call itself with 50 VMs on two cores (docs/reliability.md, the scale run). Monitor.Wait blocks at once.
+    private readonly Queue<WorkItem> _queue = new();
+    private readonly object _gate = new();
+    private bool _completed;
     private readonly Thread[] _threads;
     private readonly ILogger _logger;
     private readonly uint _rootUid;
@@ -66,13 +70,19 @@ public sealed partial class ThreadImpersonator : IImpersonator, IDisposable
         ArgumentNullException.ThrowIfNull(user);
         ArgumentNullException.ThrowIfNull(work);
         var item = new WorkItem<T>(user, work, cancellationToken);
-        _queue.Add(item, CancellationToken.None);
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_completed, this);
+            _queue.Enqueue(item);
+            Monitor.Pulse(_gate);
+        }
+
         return item.Task;
     }
 
     private void Run()
     {
-        foreach (var item in _queue.GetConsumingEnumerable())
+        while (Take() is { } item)
         {
             if (item.IsCanceled)
             {
@@ -163,7 +173,28 @@ public sealed partial class ThreadImpersonator : IImpersonator, IDisposable
         return n < 0 ? [] : groups.AsSpan(0, n).ToArray();
     }
 
-    public void Dispose() => _queue.CompleteAdding();
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            _completed = true;
+            Monitor.PulseAll(_gate);
+        }
+    }
+
+    /// <summary>The next work item; null once disposed and drained.</summary>
+    private WorkItem? Take()
+    {
+        lock (_gate)
+        {
+            while (_queue.Count == 0 && !_completed)
+            {
+                Monitor.Wait(_gate);
+            }
+
+            return _queue.Count > 0 ? _queue.Dequeue() : null;
+        }
+    }
 
     [LoggerMessage(EventId = 300, Level = LogLevel.Critical, Message = "Could not restore root credentials on an impersonation thread (errno {Errno}); stopping")]
     private partial void LogRestoreFailed(int errno);
