@@ -173,7 +173,7 @@ public sealed class HostileSoapTests : IntegrationTest
 
         foreach (var response in new[] { processes, environment, started, props })
         {
-            Assert.IsTrue(response.Elapsed < TimeSpan.FromSeconds(10), $"{response.Description}: {response.Elapsed.TotalMilliseconds:0} ms");
+            Assert.IsTrue(response.Elapsed < TimeSpan.FromSeconds(5), $"{response.Description}: {response.Elapsed.TotalMilliseconds:0} ms");
         }
 
         var rssAfter = ResidentMiB(Server.ProcessId);
