@@ -107,15 +107,31 @@ public sealed partial class GuestFileEndpoint(GuestFileTransfers transfers, IHos
         long received = 0;
         string? clientFailure = null;
 
-        // Waiting for the client's body must end when the worker is done early (it failed, or it went away).
-        using var workerDone = CancellationTokenSource.CreateLinkedTokenSource(aborted);
-        _ = call.Finished.ContinueWith(static (_, state) => CancelQuietly((CancellationTokenSource)state!), workerDone, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        // Waiting for the client's body must end when the worker is done early (it failed, or it went away): the
+        // pending read is cancelled the Pipelines way (a token would leave Kestrel's body reader mid-read).
+        var workerDone = false;
+        var bodyComplete = false;
+        _ = call.Finished.ContinueWith(
+            _ =>
+            {
+                Volatile.Write(ref workerDone, true);
+                body.CancelPendingRead();
+            },
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
         try
         {
             while (true)
             {
-                var read = await body.ReadAsync(workerDone.Token);
+                var read = await body.ReadAsync(aborted);
                 var buffer = read.Buffer;
+                if (read.IsCanceled && Volatile.Read(ref workerDone))
+                {
+                    body.AdvanceTo(buffer.Start);
+                    break;
+                }
+
                 if (buffer.Length < call.RequestData.ChunkSize && !read.IsCompleted)
                 {
                     // Kestrel hands the body out in small segments: gather a whole frame's worth first.
@@ -123,18 +139,19 @@ public sealed partial class GuestFileEndpoint(GuestFileTransfers transfers, IHos
                     continue;
                 }
 
-                await call.RequestData.WriteAsync(buffer, workerDone.Token);
+                await call.RequestData.WriteAsync(buffer, aborted);
                 received += buffer.Length;
                 body.AdvanceTo(buffer.End);
                 if (read.IsCompleted)
                 {
+                    bodyComplete = true;
                     break;
                 }
             }
 
             await call.RequestData.CompleteAsync(aborted);
         }
-        catch (Exception e) when (e is ChannelDataAbortedException || (e is OperationCanceledException && call.Finished.IsCompleted && !aborted.IsCancellationRequested))
+        catch (ChannelDataAbortedException)
         {
             // The worker finished early (it failed or went away); its response says why.
         }
@@ -145,6 +162,11 @@ public sealed partial class GuestFileEndpoint(GuestFileTransfers transfers, IHos
                 ? $"The body is longer than the fileSize {transfer.Size} given to InitiateFileTransferToGuest."
                 : $"The upload was interrupted after {received} bytes.";
             await call.RequestData.AbortAsync(clientFailure);
+        }
+
+        if (!bodyComplete && !context.Response.HasStarted)
+        {
+            context.Response.Headers.Connection = "close"; // the rest of the body is not wanted: no keep-alive drain
         }
 
         var response = await call.GetResponseAsync(CancellationToken.None);
@@ -236,18 +258,6 @@ public sealed partial class GuestFileEndpoint(GuestFileTransfers transfers, IHos
         finally
         {
             ArrayPool<byte>.Shared.Return(first);
-        }
-    }
-
-    private static void CancelQuietly(CancellationTokenSource source)
-    {
-        try
-        {
-            source.Cancel();
-        }
-        catch (ObjectDisposedException)
-        {
-            // the upload already ended
         }
     }
 
