@@ -50,6 +50,13 @@ public interface IManagedObjectResolver
     object? Resolve(ManagedObjectReference reference, VimCall call);
 }
 
+/// <summary>Told how every call ended that got as far as the authorizer (allowed or refused): for audit trails.</summary>
+public interface IVimCallObserver
+{
+    /// <summary><paramref name="fault"/> is null when the call succeeded. Must not throw.</summary>
+    void Completed(VimCall call, MethodFault? fault);
+}
+
 /// <summary>Session and privilege checks; runs before any managed object is reached. Throws <see cref="VimFaultException"/>.</summary>
 public interface IVimCallAuthorizer
 {

@@ -49,6 +49,13 @@ public sealed class GuestOpsOptions
     /// with a per-process secret; the password itself is never kept). 0 turns the cache off.</summary>
     public int GuestCredentialCacheSeconds { get; set; }
 
+    /// <summary>Strict mode: guest operations also need VirtualMachine.Interact.GuestControl on the VM, besides their
+    /// VirtualMachine.GuestOperations privilege (the API reference lists only the latter; reference 8.2).</summary>
+    public bool GuestOperationsRequireGuestControl { get; set; }
+
+    /// <summary>How many events (the guest-operation audit trail) are kept for EventManager.QueryEvents; the oldest go first.</summary>
+    public int MaxEvents { get; set; } = 10_000;
+
     /// <summary>Deadline of one guest operation.</summary>
     public TimeSpan GuestCallTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
