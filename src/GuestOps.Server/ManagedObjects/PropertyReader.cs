@@ -107,6 +107,8 @@ public sealed class PropertyReader(AccessControl? access = null)
     {
         ManagedObjectReference[] refs => refs.Length == 0 ? null : new ArrayOfManagedObjectReference { ManagedObjectReference = refs },
         string[] strings => strings.Length == 0 ? null : new ArrayOfString { @string = strings },
+        AuthorizationPrivilege[] privileges => new ArrayOfAuthorizationPrivilege { AuthorizationPrivilege = privileges },
+        AuthorizationRole[] roles => new ArrayOfAuthorizationRole { AuthorizationRole = roles },
         _ => value,
     };
 

@@ -95,3 +95,17 @@ public sealed class HostPosixAccountSpec : HostAccountSpec
     public bool? shellAccess { get; set; }
     public bool ShouldSerializeshellAccess() => shellAccess.HasValue;
 }
+
+/// <summary>anyType wrapper (<c>AuthorizationManager.privilegeList</c> read as a property).</summary>
+public sealed class ArrayOfAuthorizationPrivilege
+{
+    [XmlElement("AuthorizationPrivilege")]
+    public AuthorizationPrivilege[] AuthorizationPrivilege { get; set; } = [];
+}
+
+/// <summary>anyType wrapper (<c>AuthorizationManager.roleList</c> read as a property).</summary>
+public sealed class ArrayOfAuthorizationRole
+{
+    [XmlElement("AuthorizationRole")]
+    public AuthorizationRole[] AuthorizationRole { get; set; } = [];
+}
