@@ -2,8 +2,15 @@ using GuestOps.Vim;
 
 namespace GuestOps.Soap;
 
-/// <summary>What the HTTP layer knows about a SOAP request before it is read.</summary>
-public sealed record SoapRequestInfo(string? SessionKey, string? ClientAddress, string? UserAgent);
+/// <summary>What the HTTP layer knows about a SOAP request before it is read. <paramref name="SoapAction"/>: the
+/// SOAPAction header (clients send <c>urn:vim25/&lt;API version&gt;</c>).</summary>
+public sealed record SoapRequestInfo(string? SessionKey, string? ClientAddress, string? UserAgent, string? SoapAction = null)
+{
+    /// <summary>The API version the client speaks, from <c>SOAPAction: "urn:vim25/8.0.3.0"</c>; null when not sent.</summary>
+    public Version? ApiVersion =>
+        SoapAction?.Trim('"', ' ') is { } action && action.StartsWith("urn:vim25/", StringComparison.Ordinal)
+            && Version.TryParse(action["urn:vim25/".Length..], out var version) ? version : null;
+}
 
 /// <summary>A session as the dispatcher sees it; the server owns the real thing.</summary>
 public interface IVimSession

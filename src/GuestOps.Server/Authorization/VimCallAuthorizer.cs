@@ -16,6 +16,9 @@ namespace GuestOps.Server.Authorization;
 /// </summary>
 public sealed class VimCallAuthorizer(SessionManager sessions, Inventory? inventory = null, AccessControl? access = null) : IVimCallAuthorizer
 {
+    /// <summary>The API version that added <c>NoPermission.missingPrivileges</c>.</summary>
+    public static readonly Version MissingPrivilegesSince = new(7, 0, 3, 2);
+
     public ValueTask AuthorizeAsync(VimCall call)
     {
         if (call.Request.SessionKey is { Length: > 0 } key)
@@ -67,7 +70,10 @@ public sealed class VimCallAuthorizer(SessionManager sessions, Inventory? invent
                 {
                     @object = target,
                     privilegeId = missing[0],
-                    missingPrivileges = [new NoPermissionEntityPrivileges { entity = entity.Ref, privilegeIds = missing }],
+                    // Only for clients of 7.0.3.2 and later: older ones (pyVmomi 6.7) fail on an element they do not know.
+                    missingPrivileges = call.Request.ApiVersion >= MissingPrivilegesSince
+                        ? [new NoPermissionEntityPrivileges { entity = entity.Ref, privilegeIds = missing }]
+                        : null,
                 },
                 $"Permission to perform this operation was denied: {string.Join(", ", missing)} on {target}.");
         }
