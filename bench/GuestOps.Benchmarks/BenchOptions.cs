@@ -23,6 +23,9 @@ internal enum BenchSuite
 
     /// <summary>ListFilesInGuest through the sandboxed chain vs the raw echo, credential cache off and on (issue 3).</summary>
     Chain,
+
+    /// <summary>File transfer URLs vs a raw Kestrel PUT/GET endpoint and qemu-ga; RSS during a large transfer (issue 5).</summary>
+    Transfer,
 }
 
 /// <summary>Command-line options. Everything has a default; <c>--help</c> lists them.</summary>
@@ -72,6 +75,18 @@ internal sealed record BenchOptions
 
     public int WrkThreads { get; init; } = 1;
 
+    /// <summary>Transfer suite: bytes per measured transfer (each way, each side).</summary>
+    public long TransferBytes { get; init; } = 1L << 30;
+
+    /// <summary>Transfer suite: bytes of the transfer whose RSS growth is watched.</summary>
+    public long RssBytes { get; init; } = 4L << 30;
+
+    /// <summary>Transfer suite: bytes moved through qemu-ga (slow: a rate is measured, not the whole file).</summary>
+    public long QemuBytes { get; init; } = 256L << 20;
+
+    /// <summary>Transfer suite: qemu-ga guest-file-write/read chunk size.</summary>
+    public int QemuChunk { get; init; } = 1 << 20;
+
     /// <summary>A measurement during which other processes used the cores is repeated up to this many times; the
     /// least disturbed attempt is kept.</summary>
     public int BusyRetries { get; init; } = 2;
@@ -89,11 +104,12 @@ internal sealed record BenchOptions
     public const string Usage = """
         GuestOps.Benchmarks: vim25 SOAP dispatch vs a raw XmlReader/XmlWriter SOAP echo, same process, same client load.
 
-        Usage: dotnet run -c Release --project bench/GuestOps.Benchmarks -- [--suite soap|worker|chain] [options]
+        Usage: dotnet run -c Release --project bench/GuestOps.Benchmarks -- [--suite soap|worker|chain|transfer] [options]
 
               --suite <s>          soap (default): vim25 SOAP dispatch vs raw echo, no guests;
                                    worker: guestops-tools (NativeAOT) start to ready and idle RSS;
                                    chain: ListFilesInGuest through sandboxed VMs vs raw echo, credential cache off/on
+                                   transfer: transfer URLs vs raw Kestrel PUT/GET and qemu-ga; RSS growth
 
           -d, --duration <s>       measured seconds per measurement (default 5)
           -w, --warmup <s>         warm-up seconds before each measurement (default 2)
@@ -110,6 +126,12 @@ internal sealed record BenchOptions
               --profile-iterations <n>  iterations of the in-process stage breakdown (default 20000)
               --no-profile         skip the stage breakdown
           -h, --help               this text
+
+        Transfer suite (targets: >= 0.7x raw Kestrel, >= 10x qemu-ga, RSS growth <= 64 MiB; -r rounds, default 3):
+              --transfer-mib <n>   size of each measured transfer (default 1024)
+              --rss-mib <n>        size of the transfer whose RSS growth is watched (default 4096)
+              --qemu-mib <n>       bytes through qemu-ga (default 256)
+              --qemu-chunk-kib <n> qemu-ga guest-file-write/read chunk (default 1024)
 
         Worker suite (targets: start to ready <= 100 ms, idle RSS <= 20 MiB):
               --worker-path <file> guestops-tools binary (default: src/GuestOps.Server/bin/Release/net10.0/guestops-tools,
@@ -175,9 +197,22 @@ internal sealed record BenchOptions
                                 "soap" or "dispatch" => BenchSuite.Soap,
                                 "worker" or "tools" => BenchSuite.Worker,
                                 "chain" => BenchSuite.Chain,
-                                var other => throw new FormatException($"--suite: '{other}' is not soap, worker or chain."),
+                                "transfer" or "transfers" => BenchSuite.Transfer,
+                                var other => throw new FormatException($"--suite: '{other}' is not soap, worker, chain or transfer."),
                             },
                         };
+                        break;
+                    case "--transfer-mib":
+                        options = options with { TransferBytes = (long)Positive(Value(), arg) << 20 };
+                        break;
+                    case "--rss-mib":
+                        options = options with { RssBytes = (long)Positive(Value(), arg) << 20 };
+                        break;
+                    case "--qemu-mib":
+                        options = options with { QemuBytes = (long)Positive(Value(), arg) << 20 };
+                        break;
+                    case "--qemu-chunk-kib":
+                        options = options with { QemuChunk = Positive(Value(), arg) << 10 };
                         break;
                     case "--worker-path":
                         options = options with { WorkerPath = Value() };

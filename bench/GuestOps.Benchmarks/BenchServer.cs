@@ -100,6 +100,7 @@ internal sealed class BenchServer : IAsyncDisposable
             app.MapPost(operation.RawRoute, slot.HandleAsync);
         }
 
+        settings.Routes?.Invoke(app);
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()
             ?? throw new InvalidOperationException("The server reports no listen address.");
@@ -256,4 +257,7 @@ internal sealed record BenchServerSettings
 
     /// <summary>GuestOps:GuestCredentialCacheSeconds (passed to each worker as --credential-cache-ttl); null: not set.</summary>
     public int? GuestCredentialCacheSeconds { get; init; }
+
+    /// <summary>Extra routes mapped before the server starts (e.g. the transfer suite's raw file endpoint).</summary>
+    public Action<WebApplication>? Routes { get; init; }
 }

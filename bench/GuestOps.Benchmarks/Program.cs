@@ -22,8 +22,10 @@ switch (options.Suite)
         return await WorkerSuite.RunAsync(options);
     case BenchSuite.Chain when OperatingSystem.IsLinux():
         return await ChainSuite.RunAsync(options);
-    case BenchSuite.Worker or BenchSuite.Chain:
-        Console.WriteLine("The worker and chain suites run on Linux only.");
+    case BenchSuite.Transfer when OperatingSystem.IsLinux():
+        return await TransferSuite.RunAsync(options);
+    case BenchSuite.Worker or BenchSuite.Chain or BenchSuite.Transfer:
+        Console.WriteLine("The worker, chain and transfer suites run on Linux only.");
         return 3;
 }
 

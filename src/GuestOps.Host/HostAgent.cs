@@ -111,7 +111,14 @@ public sealed partial class HostAgent : IHostAgent, IAsyncDisposable
 
     public VmSnapshot? GetVirtualMachine(string id) => _vms.TryGetValue(id, out var vm) ? Snapshot(vm) : null;
 
-    public Task<ChannelResponse> InvokeGuestAsync(string vmId, ChannelRequest request, CancellationToken cancellationToken)
+    public Task<ChannelResponse> InvokeGuestAsync(string vmId, ChannelRequest request, CancellationToken cancellationToken) =>
+        DispatcherFor(vmId).InvokeAsync(request, cancellationToken);
+
+    public Task<GuestDataCall> StartGuestDataCallAsync(string vmId, ChannelRequest request, CancellationToken cancellationToken) =>
+        DispatcherFor(vmId).StartDataCallAsync(request, cancellationToken);
+
+    /// <summary>The dispatcher of a VM whose guest operations are enabled.</summary>
+    private VmDispatcher DispatcherFor(string vmId)
     {
         if (!_vms.TryGetValue(vmId, out var vm))
         {
@@ -124,9 +131,8 @@ public sealed partial class HostAgent : IHostAgent, IAsyncDisposable
                 $"Guest operations are disabled for VM {vm.Definition.Configuration.Name} (guest.commands.enabled = FALSE).");
         }
 
-        var dispatcher = vm.Dispatcher
+        return vm.Dispatcher
             ?? throw new GuestAgentException(GuestAgentFailure.Unavailable, $"VM {vm.Definition.Configuration.Name} has no guest agent.");
-        return dispatcher.InvokeAsync(request, cancellationToken);
     }
 
     /// <summary>The worker process of a VM (the sandbox's outermost process), for fault tests and diagnostics.</summary>

@@ -17,4 +17,8 @@ public interface IHostAgent
     /// <summary>Runs one guest operation in the VM. Throws <see cref="Dispatch.GuestAgentException"/> when no worker
     /// can answer; a guest-side failure comes back as the response's error.</summary>
     Task<ChannelResponse> InvokeGuestAsync(string vmId, ChannelRequest request, CancellationToken cancellationToken);
+
+    /// <summary>Starts a guest call that carries data (a file transfer); the same checks as
+    /// <see cref="InvokeGuestAsync"/>. The caller streams through the returned call and disposes it.</summary>
+    Task<Dispatch.GuestDataCall> StartGuestDataCallAsync(string vmId, ChannelRequest request, CancellationToken cancellationToken);
 }

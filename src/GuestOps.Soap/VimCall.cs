@@ -10,6 +10,12 @@ public sealed record SoapRequestInfo(string? SessionKey, string? ClientAddress, 
     public Version? ApiVersion =>
         SoapAction?.Trim('"', ' ') is { } action && action.StartsWith("urn:vim25/", StringComparison.Ordinal)
             && Version.TryParse(action["urn:vim25/".Length..], out var version) ? version : null;
+
+    /// <summary>The server port the request came in on (URLs the server hands out, e.g. file transfers, name it).</summary>
+    public int? LocalPort { get; init; }
+
+    /// <summary>Whether the request came over HTTPS.</summary>
+    public bool IsHttps { get; init; } = true;
 }
 
 /// <summary>A session as the dispatcher sees it; the server owns the real thing.</summary>

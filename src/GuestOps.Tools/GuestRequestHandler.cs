@@ -20,6 +20,7 @@ public sealed partial class GuestRequestHandler : IChannelRequestHandler
     private readonly IReadOnlySet<string> _disabledOperations;
     private readonly IUserDirectory _users;
     private readonly StartedPrograms _programs;
+    private readonly FileTransfers _transfers;
     private readonly TimeProvider _time;
     private readonly ILogger<GuestRequestHandler> _logger;
 
@@ -48,6 +49,7 @@ public sealed partial class GuestRequestHandler : IChannelRequestHandler
         _users = users;
         _programs = programs;
         _time = time;
+        _transfers = new FileTransfers(time);
     }
 
     /// <summary>The operations this worker implements (advertised as capabilities).</summary>
@@ -66,6 +68,10 @@ public sealed partial class GuestRequestHandler : IChannelRequestHandler
         ListProcessesRequest.OperationName,
         TerminateProcessRequest.OperationName,
         ReadEnvironmentRequest.OperationName,
+        InitiateUploadRequest.OperationName,
+        InitiateDownloadRequest.OperationName,
+        UploadRequest.OperationName,
+        DownloadRequest.OperationName,
     ];
 
     public async ValueTask<ChannelResponse> HandleAsync(IncomingCall call, CancellationToken cancellationToken)
@@ -140,6 +146,22 @@ public sealed partial class GuestRequestHandler : IChannelRequestHandler
                 case ReadEnvironmentRequest environment:
                     return await RunAsync(call, "", user => ProcessOperations.Prepare(environment, user), cancellationToken).ConfigureAwait(false);
 
+                case InitiateUploadRequest upload:
+                    return await RunAsync(call, upload.Path, user => _transfers.Prepare(upload, user), cancellationToken).ConfigureAwait(false);
+
+                case InitiateDownloadRequest download:
+                    return await RunAsync(call, download.Path, user => _transfers.Prepare(download, user), cancellationToken).ConfigureAwait(false);
+
+                case UploadRequest upload:
+                    await _transfers.UploadAsync(upload, call.RequestData, _impersonator, cancellationToken).ConfigureAwait(false);
+                    LogTransferred(call.Id, request.Operation, call.RequestData.TotalReceived);
+                    return ChannelResponse.Success(EmptyResult.Instance);
+
+                case DownloadRequest download:
+                    await _transfers.DownloadAsync(download, call.ResponseData, _impersonator, cancellationToken).ConfigureAwait(false);
+                    LogTransferred(call.Id, request.Operation, call.ResponseData.BytesSent);
+                    return ChannelResponse.Success(EmptyResult.Instance);
+
                 default:
                     return ChannelResponse.Failure(GuestErrorCode.UnknownOperation, $"Operation '{request.Operation}' is not implemented by this guest agent.");
             }
@@ -170,6 +192,9 @@ public sealed partial class GuestRequestHandler : IChannelRequestHandler
 
     [LoggerMessage(EventId = 202, Level = LogLevel.Debug, Message = "Request {Id}: {Operation} as {User}: {Subject}")]
     private partial void LogDone(uint id, string operation, string user, string subject);
+
+    [LoggerMessage(EventId = 204, Level = LogLevel.Debug, Message = "Request {Id}: {Operation} moved {Bytes} bytes")]
+    private partial void LogTransferred(uint id, string operation, long bytes);
 
     [LoggerMessage(EventId = 203, Level = LogLevel.Information, Message = "Request {Id}: started {Program} as pid {Pid}")]
     private partial void LogStarted(uint id, string program, long pid);

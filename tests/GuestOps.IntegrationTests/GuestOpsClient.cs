@@ -77,6 +77,35 @@ public sealed class GuestOpsClient(SoapClient client, string vmId, string user, 
         File("ChangeFileAttributesInGuest", GuestSoap.Element("guestFilePath", path)
             + $"<fileAttributes xsi:type=\"GuestWindowsFileAttributes\">{Soap.Element("hidden", Bool(hidden))}{Soap.Element("readOnly", Bool(readOnly))}</fileAttributes>", $"{path} windows");
 
+    /// <summary>InitiateFileTransferToGuest; <paramref name="attributes"/> is the whole fileAttributes element (default:
+    /// pyVmomi's bare <c>&lt;fileAttributes&gt;&lt;/fileAttributes&gt;</c>).</summary>
+    public Task<SoapResponse> InitiateFileTransferToGuest(string path, long fileSize, bool overwrite, string? attributes = null) =>
+        File("InitiateFileTransferToGuest", GuestSoap.Element("guestFilePath", path) + (attributes ?? "<fileAttributes></fileAttributes>")
+            + Soap.Element("fileSize", fileSize.ToString(CultureInfo.InvariantCulture)) + Soap.Element("overwrite", Bool(overwrite)), $"{path} size={fileSize} overwrite={overwrite}");
+
+    public Task<SoapResponse> InitiateFileTransferFromGuest(string path) =>
+        File("InitiateFileTransferFromGuest", GuestSoap.Element("guestFilePath", path), path);
+
+    /// <summary>GuestPosixFileAttributes as govc sends them (only the fields set).</summary>
+    public static string PosixAttributes(DateTime? modificationTime = null, DateTime? accessTime = null, long? ownerId = null, long? groupId = null, long? permissions = null) =>
+        "<fileAttributes xsi:type=\"GuestPosixFileAttributes\">"
+        + (modificationTime is { } m ? Soap.Element("modificationTime", Time(m)) : "")
+        + (accessTime is { } a ? Soap.Element("accessTime", Time(a)) : "")
+        + (ownerId is { } o ? Soap.Element("ownerId", o.ToString(CultureInfo.InvariantCulture)) : "")
+        + (groupId is { } g ? Soap.Element("groupId", g.ToString(CultureInfo.InvariantCulture)) : "")
+        + (permissions is { } p ? Soap.Element("permissions", p.ToString(CultureInfo.InvariantCulture)) : "")
+        + "</fileAttributes>";
+
+    public async Task<string> InitiateFileTransferToGuestOk(string path, long fileSize, bool overwrite, string? attributes = null) =>
+        (await InitiateFileTransferToGuest(path, fileSize, overwrite, attributes)).ReturnValues("InitiateFileTransferToGuest").Single().Value;
+
+    /// <summary>The FileTransferInformation: url, size and the attributes element.</summary>
+    public async Task<(string Url, long Size, System.Xml.Linq.XElement Attributes)> InitiateFileTransferFromGuestOk(string path)
+    {
+        var info = (await InitiateFileTransferFromGuest(path)).ReturnValues("InitiateFileTransferFromGuest").Single();
+        return ((string)info.Element(Soap.Vim + "url")!, (long)info.Element(Soap.Vim + "size")!, info.Element(Soap.Vim + "attributes")!);
+    }
+
     public Task<SoapResponse> ListFiles(string path) => GuestSoap.ListFilesAsync(Client, VmId, User, password, path, maxResults: 1000);
 
     public Task<SoapResponse> StartProgram(string programPath, string arguments, string? workingDirectory = null, IReadOnlyList<string>? environment = null) =>

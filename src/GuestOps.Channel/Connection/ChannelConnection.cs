@@ -250,7 +250,7 @@ public sealed partial class ChannelConnection : IAsyncDisposable
     {
         if (IsOpen)
         {
-            _writer.Post(FrameType.Cancel, id, default);
+            _writer.Post(FrameType.Cancel, id, ReadOnlySpan<byte>.Empty);
         }
     }
 

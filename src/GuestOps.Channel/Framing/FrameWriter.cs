@@ -52,6 +52,24 @@ internal sealed class FrameWriter : IAsyncDisposable
         return true;
     }
 
+    /// <summary>Queues a frame whose payload is a (segmented) sequence, without waiting.</summary>
+    public bool Post(FrameType type, uint streamId, ReadOnlySequence<byte> payload)
+    {
+        if (payload.IsSingleSegment)
+        {
+            return Post(type, streamId, payload.FirstSpan);
+        }
+
+        var frame = OutgoingFrame.Create(type, streamId, payload);
+        if (!_queue.Writer.TryWrite(frame))
+        {
+            frame.Release();
+            return false;
+        }
+
+        return true;
+    }
+
     /// <summary>No more frames will be accepted; already queued frames are still written.</summary>
     public void Complete() => _queue.Writer.TryComplete();
 
@@ -178,6 +196,14 @@ internal sealed class FrameWriter : IAsyncDisposable
 
             return new OutgoingFrame(type, streamId, rented, payload.Length,
                 withCompletion ? new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously) : null);
+        }
+
+        public static OutgoingFrame Create(FrameType type, uint streamId, ReadOnlySequence<byte> payload)
+        {
+            var length = checked((int)payload.Length);
+            var rented = ArrayPool<byte>.Shared.Rent(length);
+            payload.CopyTo(rented);
+            return new OutgoingFrame(type, streamId, rented, length, completion: null);
         }
 
         public void Release()

@@ -25,10 +25,10 @@ public static class ChannelProtocol
     public const int DefaultMaxFrameSize = 1024 * 1024;
 
     /// <summary>Default per-stream receive window in bytes (advertised in the hello).</summary>
-    public const int DefaultStreamWindow = 256 * 1024;
+    public const int DefaultStreamWindow = 1024 * 1024;
 
     /// <summary>Largest data chunk a sender puts in one frame (further capped by the peer's max frame size).</summary>
-    public const int MaxDataChunk = 64 * 1024;
+    public const int MaxDataChunk = 128 * 1024;
 }
 
 /// <summary>

@@ -22,6 +22,10 @@ namespace GuestOps.Channel.Messages;
 [JsonDerivedType(typeof(ListProcessesRequest), ListProcessesRequest.OperationName)]
 [JsonDerivedType(typeof(TerminateProcessRequest), TerminateProcessRequest.OperationName)]
 [JsonDerivedType(typeof(ReadEnvironmentRequest), ReadEnvironmentRequest.OperationName)]
+[JsonDerivedType(typeof(InitiateUploadRequest), InitiateUploadRequest.OperationName)]
+[JsonDerivedType(typeof(InitiateDownloadRequest), InitiateDownloadRequest.OperationName)]
+[JsonDerivedType(typeof(UploadRequest), UploadRequest.OperationName)]
+[JsonDerivedType(typeof(DownloadRequest), DownloadRequest.OperationName)]
 public abstract record ChannelRequest
 {
     /// <summary>Who the guest should act as; every guest operation carries one.</summary>

@@ -28,6 +28,7 @@ public sealed record ChannelResponse
 [JsonDerivedType(typeof(ProcessIdResult), "pid")]
 [JsonDerivedType(typeof(ListProcessesResult), "processes")]
 [JsonDerivedType(typeof(EnvironmentResult), "environment")]
+[JsonDerivedType(typeof(TransferGrantResult), "transferGrant")]
 public abstract record ChannelResult;
 
 /// <summary>Success with nothing to return.</summary>
@@ -97,4 +98,7 @@ public enum GuestErrorCode
     TooManyLogons = 17,
     FileLocked = 18,
     NoDiskSpace = 19,
+
+    /// <summary>A transfer names a grant the worker does not have (never issued, used, expired, or the worker restarted).</summary>
+    TransferNotGranted = 30,
 }

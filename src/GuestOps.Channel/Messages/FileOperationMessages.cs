@@ -96,17 +96,10 @@ public enum GuestAttributeKind
     Windows = 1,
 }
 
-/// <summary>Change attributes of a file or directory (a symlink path changes its target); unset ones stay as they are.
+/// <summary>File attributes to set: each only when present (vSphere GuestPosixFileAttributes / GuestWindowsFileAttributes).
 /// A guest of the other OS family answers NotSupported.</summary>
-public sealed record ChangeFileAttributesRequest : ChannelRequest, IChannelRequest<EmptyResult>
+public sealed record GuestFileAttributeChanges
 {
-    public const string OperationName = "changeFileAttributes";
-
-    [JsonIgnore]
-    public override string Operation => OperationName;
-
-    public required string Path { get; init; }
-
     public GuestAttributeKind Kind { get; init; }
 
     public DateTimeOffset? ModificationTime { get; init; }
@@ -123,6 +116,19 @@ public sealed record ChangeFileAttributesRequest : ChannelRequest, IChannelReque
     public bool? Hidden { get; init; }
 
     public bool? ReadOnly { get; init; }
+}
+
+/// <summary>Change attributes of a file or directory (a symlink path changes its target); unset ones stay as they are.</summary>
+public sealed record ChangeFileAttributesRequest : ChannelRequest, IChannelRequest<EmptyResult>
+{
+    public const string OperationName = "changeFileAttributes";
+
+    [JsonIgnore]
+    public override string Operation => OperationName;
+
+    public required string Path { get; init; }
+
+    public GuestFileAttributeChanges Attributes { get; init; } = new();
 }
 
 /// <summary>A path the guest created.</summary>

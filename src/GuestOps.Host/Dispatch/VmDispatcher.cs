@@ -14,6 +14,10 @@ public sealed record VmDispatcherOptions
     /// <summary>Requests in flight to the worker at once; more wait in line (within their deadline).</summary>
     public int MaxInFlight { get; init; } = 32;
 
+    /// <summary>File transfers running in the VM at once (they last longer than calls, so they have their own slots);
+    /// more wait in line up to <see cref="CallTimeout"/>.</summary>
+    public int MaxTransfers { get; init; } = 16;
+
     public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromMilliseconds(500);
 
     /// <summary>Silence after which the worker counts as gone (heartbeats included).</summary>
@@ -33,6 +37,7 @@ public sealed partial class VmDispatcher : IAsyncDisposable
     private readonly ILoggerFactory _loggerFactory;
     private readonly ILogger _logger;
     private readonly SemaphoreSlim _inFlight;
+    private readonly SemaphoreSlim _transfers;
     private readonly CancellationTokenSource _stopping = new();
     private ChannelConnection? _current;
     private string? _outOfDate;
@@ -46,6 +51,7 @@ public sealed partial class VmDispatcher : IAsyncDisposable
         _loggerFactory = loggerFactory;
         _logger = loggerFactory.CreateLogger<VmDispatcher>();
         _inFlight = new SemaphoreSlim(options.MaxInFlight, options.MaxInFlight);
+        _transfers = new SemaphoreSlim(options.MaxTransfers, options.MaxTransfers);
     }
 
     /// <summary>The connected worker's handshake, or null.</summary>
@@ -87,6 +93,46 @@ public sealed partial class VmDispatcher : IAsyncDisposable
         finally
         {
             _inFlight.Release();
+        }
+    }
+
+    /// <summary>
+    /// Starts a call with data streams (a file transfer). Only the start is bounded by the call deadline (waiting for
+    /// a transfer slot included); the transfer then runs as long as data flows, and ends when the worker goes away.
+    /// </summary>
+    public async Task<GuestDataCall> StartDataCallAsync(ChannelRequest request, CancellationToken cancellationToken)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(_options.CallTimeout);
+        var connection = Connected(request);
+        try
+        {
+            await _transfers.WaitAsync(deadline.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new GuestAgentException(GuestAgentFailure.TimedOut, $"VM {_vmId}: {_options.MaxTransfers} file transfers are running; none finished within {_options.CallTimeout.TotalSeconds:0.#} s.");
+        }
+
+        try
+        {
+            var call = await connection.StartCallAsync(request, deadline.Token).ConfigureAwait(false);
+            return new GuestDataCall(call, _vmId, () => _transfers.Release());
+        }
+        catch (Exception e)
+        {
+            _transfers.Release();
+            if (e is ChannelException)
+            {
+                throw new GuestAgentException(GuestAgentFailure.Unavailable, $"The guest agent of VM {_vmId} went away.", e);
+            }
+
+            if (e is OperationCanceledException && !cancellationToken.IsCancellationRequested)
+            {
+                throw new GuestAgentException(GuestAgentFailure.TimedOut, $"The guest agent of VM {_vmId} did not accept the transfer within {_options.CallTimeout.TotalSeconds:0.#} s.");
+            }
+
+            throw;
         }
     }
 

@@ -82,6 +82,7 @@ public sealed class GuestCalls(IHostAgent hostAgent)
         GuestErrorCode.NoSuchProcess => new GuestProcessNotFound { pid = error.Pid ?? 0 },
         GuestErrorCode.UnknownOperation => new GuestComponentsOutOfDate(),
         GuestErrorCode.TooManyLogons => new TooManyGuestLogons(),
+        GuestErrorCode.NoDiskSpace => new NoDiskSpace { file = error.Path ?? "", datastore = "" },
         _ => new GuestOperationsFault(),
     };
 }

@@ -49,6 +49,9 @@ public sealed class GuestOpsOptions
     /// with a per-process secret; the password itself is never kept). 0 turns the cache off.</summary>
     public int GuestCredentialCacheSeconds { get; set; }
 
+    /// <summary>How long a file-transfer URL from InitiateFileTransferToGuest / FromGuest stays valid (ESXi: 10 minutes).</summary>
+    public TimeSpan FileTransferLifetime { get; set; } = TimeSpan.FromMinutes(10);
+
     /// <summary>Strict mode: guest operations also need VirtualMachine.Interact.GuestControl on the VM, besides their
     /// VirtualMachine.GuestOperations privilege (the API reference lists only the latter; reference 8.2).</summary>
     public bool GuestOperationsRequireGuestControl { get; set; }
@@ -86,6 +89,7 @@ public sealed class GuestOpsOptions
         ["GUESTOPS_DEMO_GUEST_PASSWORD"] = $"{Section}:{nameof(DemoGuestPassword)}",
         ["GUESTOPS_WORKER_LISTEN_URL"] = $"{Section}:{nameof(WorkerListenUrl)}",
         ["GUESTOPS_WORKER_ADVERTISED_ADDRESS"] = $"{Section}:{nameof(WorkerAdvertisedAddress)}",
+        ["GUESTOPS_FILE_TRANSFER_LIFETIME"] = $"{Section}:{nameof(FileTransferLifetime)}",
     };
 
     /// <summary>Command-line switches.</summary>

@@ -7,6 +7,7 @@ using GuestOps.Host.Enrollment;
 using GuestOps.Host.Providers;
 using GuestOps.Server.Authorization;
 using GuestOps.Server.Events;
+using GuestOps.Server.Guest;
 using GuestOps.Server.Http;
 using GuestOps.Server.Sessions;
 using GuestOps.Soap;
@@ -59,12 +60,14 @@ public static partial class GuestOpsServer
             sp.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddSingleton<IHostAgent>(sp => sp.GetRequiredService<HostAgent>());
         builder.Services.AddHostedService<HostAgentService>();
+        builder.Services.AddSingleton(sp => new GuestFileTransfers(sp.GetRequiredService<TimeProvider>(), options.FileTransferLifetime));
         builder.Services.AddSingleton(sp => new Inventory(
             sp.GetRequiredService<IHostAgent>(),
             sp.GetRequiredService<UserStore>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ServerIdentity>(),
             options.SessionIdleTimeout,
+            sp.GetRequiredService<GuestFileTransfers>(),
             sp.GetRequiredService<AccessControl>(),
             sp.GetRequiredService<EventHistory>()));
         builder.Services.AddSingleton(sp => new GuestOperationAudit(
@@ -82,6 +85,7 @@ public static partial class GuestOpsServer
             options.MaxSoapRequestBytes,
             sp.GetRequiredService<GuestOperationAudit>()));
         builder.Services.AddSingleton<SdkEndpoint>();
+        builder.Services.AddSingleton<GuestFileEndpoint>();
         builder.Services.AddSingleton<VersionDocuments>();
         builder.Services.AddHostedService<SessionReaper>();
 
@@ -122,6 +126,7 @@ public static partial class GuestOpsServer
     {
         var sdk = app.Services.GetRequiredService<SdkEndpoint>();
         var documents = app.Services.GetRequiredService<VersionDocuments>();
+        var guestFile = app.Services.GetRequiredService<GuestFileEndpoint>();
         app.MapPost("/sdk", sdk.HandleAsync);
         app.MapPost("/sdk/vimService", sdk.HandleAsync);
         app.MapGet("/sdk/vimServiceVersions.xml", documents.Versions);
@@ -132,6 +137,7 @@ public static partial class GuestOpsServer
             context.Response.Headers.Allow = "POST";
             return Task.CompletedTask;
         });
+        app.Map("/guestFile", guestFile.HandleAsync);
         EnsureRootUser(app);
         return app;
     }

@@ -47,7 +47,11 @@ public sealed partial class SdkEndpoint(SoapDispatcher dispatcher, IOptions<Gues
             SessionCookie.Find(request.Headers.Cookie),
             context.Connection.RemoteIpAddress?.ToString(),
             request.Headers.UserAgent.ToString(),
-            request.Headers["SOAPAction"].ToString());
+            request.Headers["SOAPAction"].ToString())
+        {
+            LocalPort = context.Connection.LocalPort,
+            IsHttps = request.IsHttps,
+        };
         using var response = new PooledBufferStream();
         var result = await dispatcher.DispatchAsync(body, info, response, aborted);
 

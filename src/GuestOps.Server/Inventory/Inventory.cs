@@ -45,10 +45,11 @@ public sealed class Inventory : IManagedObjectResolver
     private readonly IHostAgent _hostAgent;
     private readonly PropertyReader _reader;
 
+    /// <param name="transfers">File transfers (InitiateFileTransfer*); default: none.</param>
     /// <param name="access">Roles and permissions; default: in memory, with Admin on the root folder for <c>root</c>
     /// and every user that exists now.</param>
     /// <param name="events">The event history (the guest-operation audit trail); default: a new one.</param>
-    public Inventory(IHostAgent hostAgent, UserStore users, TimeProvider time, ServerIdentity identity, TimeSpan sessionIdleTimeout, AccessControl? access = null, EventHistory? events = null)
+    public Inventory(IHostAgent hostAgent, UserStore users, TimeProvider time, ServerIdentity identity, TimeSpan sessionIdleTimeout, Guest.GuestFileTransfers? transfers = null, AccessControl? access = null, EventHistory? events = null)
     {
         _hostAgent = hostAgent;
         Access = access ?? new AccessControl(new AuthorizationStore(null, users), users);
@@ -66,7 +67,7 @@ public sealed class Inventory : IManagedObjectResolver
         GuestOperationsManager = new GuestOperationsManager(
             ids.GuestOperationsManager,
             new GuestAuthManager(ids.GuestAuthManager, guest, _reader),
-            new GuestFileManager(ids.GuestFileManager, guest, _reader),
+            new GuestFileManager(ids.GuestFileManager, guest, transfers ?? new Guest.GuestFileTransfers(time, TimeSpan.FromMinutes(10)), _reader),
             new GuestProcessManager(ids.GuestProcessManager, guest, _reader),
             _reader);
         AuthorizationManager = new AuthorizationManager(ids.AuthorizationManager, this, Access, _reader);

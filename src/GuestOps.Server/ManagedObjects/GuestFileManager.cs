@@ -6,7 +6,7 @@ using GuestOps.Vim;
 namespace GuestOps.Server.ManagedObjects;
 
 /// <summary>vim.vm.guest.FileManager: files and directories inside the guest, as the authenticated guest user.</summary>
-public sealed class GuestFileManager(string id, GuestCalls guest, PropertyReader reader) : ManagedObject(id, reader)
+public sealed class GuestFileManager(string id, GuestCalls guest, GuestFileTransfers transfers, PropertyReader reader) : ManagedObject(id, reader)
 {
     private static readonly PropertyTable<GuestFileManager> Table = new();
 
@@ -33,35 +33,81 @@ public sealed class GuestFileManager(string id, GuestCalls guest, PropertyReader
     /// <summary>Changes the given attributes; unset ones stay. A symlink path changes its target. The other OS's
     /// attribute type is refused by the guest (OperationNotSupportedByGuest).</summary>
     public Task ChangeFileAttributesInGuest(VimCall call, ManagedObjectReference vm, GuestAuthentication auth, string guestFilePath, GuestFileAttributes fileAttributes) =>
-        guest.InvokeAsync<EmptyResult>(call, vm, auth, fileAttributes switch
+        guest.InvokeAsync<EmptyResult>(call, vm, auth, new ChangeFileAttributesRequest { Path = guestFilePath, Attributes = Changes(fileAttributes) });
+
+    /// <summary>
+    /// Validates the upload in the guest (credentials, parent directory, overwrite, permissions, ownership) and returns
+    /// a one-time URL <c>https://*:PORT/guestFile?id=..&amp;token=..</c> for an HTTP PUT of exactly
+    /// <paramref name="fileSize"/> bytes (reference 3.4, 7).
+    /// </summary>
+    public async Task<string> InitiateFileTransferToGuest(VimCall call, ManagedObjectReference vm, GuestAuthentication auth, string guestFilePath, GuestFileAttributes fileAttributes, long fileSize, bool overwrite)
+    {
+        if (fileSize < 0)
         {
-            GuestPosixFileAttributes posix => new ChangeFileAttributesRequest
-            {
-                Path = guestFilePath,
-                Kind = GuestAttributeKind.Posix,
-                ModificationTime = posix.modificationTime,
-                AccessTime = posix.accessTime,
-                OwnerId = posix.ownerId,
-                GroupId = posix.groupId,
-                Permissions = posix.permissions,
-            },
-            GuestWindowsFileAttributes windows => new ChangeFileAttributesRequest
-            {
-                Path = guestFilePath,
-                Kind = GuestAttributeKind.Windows,
-                ModificationTime = windows.modificationTime,
-                AccessTime = windows.accessTime,
-                Hidden = windows.hidden,
-                ReadOnly = windows.readOnly,
-            },
-            _ => new ChangeFileAttributesRequest
-            {
-                Path = guestFilePath,
-                Kind = GuestAttributeKind.Posix,
-                ModificationTime = fileAttributes.modificationTime,
-                AccessTime = fileAttributes.accessTime,
-            },
+            throw new VimFaultException(new InvalidArgument { invalidProperty = "fileSize" }, $"fileSize {fileSize} is negative.");
+        }
+
+        var grant = await guest.InvokeAsync<TransferGrantResult>(call, vm, auth, new InitiateUploadRequest
+        {
+            Path = guestFilePath,
+            Size = fileSize,
+            Overwrite = overwrite,
+            Attributes = Changes(fileAttributes ?? new GuestFileAttributes()),
+            LifetimeSeconds = GrantLifetimeSeconds,
         });
+        return transfers.Issue(vm.Value, GuestFileTransferDirection.ToGuest, guestFilePath, grant.User, fileSize, grant.Grant, Port(call), call.Request.IsHttps);
+    }
+
+    /// <summary>Validates the download in the guest (a regular file the user may read) and returns its size and
+    /// attributes with a one-time URL for an HTTP GET (reference 3.4, 7).</summary>
+    public async Task<FileTransferInformation> InitiateFileTransferFromGuest(VimCall call, ManagedObjectReference vm, GuestAuthentication auth, string guestFilePath)
+    {
+        var grant = await guest.InvokeAsync<TransferGrantResult>(call, vm, auth, new InitiateDownloadRequest
+        {
+            Path = guestFilePath,
+            LifetimeSeconds = GrantLifetimeSeconds,
+        });
+        var file = grant.File ?? throw new VimFaultException(new SystemError { reason = "unexpected guest answer" }, "The guest agent did not describe the file.");
+        return new FileTransferInformation
+        {
+            attributes = FileInfo(file).attributes,
+            size = file.Size,
+            url = transfers.Issue(vm.Value, GuestFileTransferDirection.FromGuest, guestFilePath, grant.User, file.Size, grant.Grant, Port(call), call.Request.IsHttps),
+        };
+    }
+
+    /// <summary>The worker keeps a grant a little longer than the URL lives, so the URL's own expiry is what users see.</summary>
+    private int GrantLifetimeSeconds => (int)Math.Ceiling(transfers.Lifetime.TotalSeconds) + 5;
+
+    private static int Port(VimCall call) => call.Request.LocalPort ?? (call.Request.IsHttps ? 443 : 80);
+
+    /// <summary>vSphere file attributes as the guest's attribute changes (a bare GuestFileAttributes counts as POSIX times).</summary>
+    private static GuestFileAttributeChanges Changes(GuestFileAttributes attributes) => attributes switch
+    {
+        GuestPosixFileAttributes posix => new GuestFileAttributeChanges
+        {
+            Kind = GuestAttributeKind.Posix,
+            ModificationTime = posix.modificationTime,
+            AccessTime = posix.accessTime,
+            OwnerId = posix.ownerId,
+            GroupId = posix.groupId,
+            Permissions = posix.permissions,
+        },
+        GuestWindowsFileAttributes windows => new GuestFileAttributeChanges
+        {
+            Kind = GuestAttributeKind.Windows,
+            ModificationTime = windows.modificationTime,
+            AccessTime = windows.accessTime,
+            Hidden = windows.hidden,
+            ReadOnly = windows.readOnly,
+        },
+        _ => new GuestFileAttributeChanges
+        {
+            Kind = GuestAttributeKind.Posix,
+            ModificationTime = attributes.modificationTime,
+            AccessTime = attributes.accessTime,
+        },
+    };
 
     public async Task<string> CreateTemporaryDirectoryInGuest(VimCall call, ManagedObjectReference vm, GuestAuthentication auth, string prefix, string suffix, string? directoryPath) =>
         (await guest.InvokeAsync<PathResult>(call, vm, auth, new CreateTemporaryRequest

@@ -345,7 +345,7 @@ internal static class FileOperations
     /// rename/renameat2. Where RENAME_NOREPLACE is unsupported (old kernel: ENOSYS; some file systems: EINVAL) the
     /// no-replace check falls back to lstat-then-rename, which is not atomic but is what the file system allows.
     /// </summary>
-    private static int Rename(GuestPath from, GuestPath to, bool noReplace)
+    internal static int Rename(GuestPath from, GuestPath to, bool noReplace)
     {
         var rc = PosixIo.Rename(LibC.AT_FDCWD, from.Z, LibC.AT_FDCWD, to.Z, noReplace);
         if (noReplace && rc is LibC.ENOSYS or LibC.EINVAL or LibC.EOPNOTSUPP)
@@ -391,73 +391,23 @@ internal static class FileOperations
     // ---------------------------------------------------------------- ChangeFileAttributes
 
     /// <summary>
-    /// POSIX attributes, each only when set: owner/group with chown (-1 = unchanged; EPERM for a non-root user giving
-    /// a file away is PermissionDenied), permissions with chmod (file-type bits ignored), access and modification
-    /// times with utimensat (an unset one is left as it is). A symlink path changes its target. Windows attributes on
-    /// this (Linux) guest are NotSupported.
+    /// POSIX attributes, each only when set (see <see cref="FileAttributeChanges"/>). A symlink path changes its
+    /// target. Windows attributes on this (Linux) guest are NotSupported.
     /// </summary>
     public static Func<EmptyResult> Prepare(ChangeFileAttributesRequest request)
     {
         var path = GuestPath.Parse(request.Path, "file path");
-        if (request.Kind != GuestAttributeKind.Posix)
-        {
-            throw new GuestOperationException(GuestErrorCode.NotSupported, "Windows file attributes are not supported by this (Linux) guest; use POSIX attributes.") { Path = request.Path };
-        }
-
-        if (request.OwnerId is < -1 || request.GroupId is < -1)
-        {
-            throw new GuestOperationException(GuestErrorCode.InvalidArgument, "ownerId and groupId must be ids (or -1 for unchanged).") { Path = request.Path };
-        }
-
-        if (request.Permissions is < 0 or > uint.MaxValue)
-        {
-            throw new GuestOperationException(GuestErrorCode.InvalidArgument, $"Invalid permissions {request.Permissions}.") { Path = request.Path };
-        }
-
+        var attributes = request.Attributes ?? new GuestFileAttributeChanges();
+        FileAttributeChanges.Validate(attributes, request.Path);
         return () =>
         {
-            unsafe
+            var st = PosixFs.Stat(LibC.AT_FDCWD, path.Z, follow: true, out _);
+            if (st != 0)
             {
-                var st = PosixFs.Stat(LibC.AT_FDCWD, path.Z, follow: true, out _);
-                if (st != 0)
-                {
-                    throw GuestOperationException.FromErrno(st, path.Original, "Cannot access");
-                }
-
-                fixed (byte* p = path.Z)
-                {
-                    var owner = request.OwnerId is null or -1 ? uint.MaxValue : (uint)request.OwnerId.Value;
-                    var group = request.GroupId is null or -1 ? uint.MaxValue : (uint)request.GroupId.Value;
-                    if (owner != uint.MaxValue || group != uint.MaxValue)
-                    {
-                        // Before chmod: chown clears set-user/group-ID bits that chmod may then set.
-                        if (LibC.fchownat(LibC.AT_FDCWD, p, owner, group, 0) != 0)
-                        {
-                            throw GuestOperationException.FromErrno(PosixIo.LastError(), path.Original, "Cannot change the owner of");
-                        }
-                    }
-
-                    if (request.Permissions is { } permissions)
-                    {
-                        if (LibC.fchmodat(LibC.AT_FDCWD, p, (uint)permissions & 0xFFF, 0) != 0)
-                        {
-                            throw GuestOperationException.FromErrno(PosixIo.LastError(), path.Original, "Cannot change the permissions of");
-                        }
-                    }
-
-                    if (request.AccessTime is not null || request.ModificationTime is not null)
-                    {
-                        var times = stackalloc LibC.Timespec[2];
-                        times[0] = request.AccessTime is { } a ? FileTree.ToTimespec(a) : new LibC.Timespec { Nanoseconds = LibC.UTIME_OMIT };
-                        times[1] = request.ModificationTime is { } m ? FileTree.ToTimespec(m) : new LibC.Timespec { Nanoseconds = LibC.UTIME_OMIT };
-                        if (LibC.utimensat(LibC.AT_FDCWD, p, times, 0) != 0)
-                        {
-                            throw GuestOperationException.FromErrno(PosixIo.LastError(), path.Original, "Cannot change the times of");
-                        }
-                    }
-                }
+                throw GuestOperationException.FromErrno(st, path.Original, "Cannot access");
             }
 
+            FileAttributeChanges.Apply(path, attributes);
             return EmptyResult.Instance;
         };
     }
@@ -607,7 +557,7 @@ internal static class FileOperations
 
     // ---------------------------------------------------------------- helpers
 
-    private static FileStatus LStat(GuestPath path)
+    internal static FileStatus LStat(GuestPath path)
     {
         var rc = PosixFs.Stat(LibC.AT_FDCWD, path.Z, follow: false, out var status);
         if (rc != 0)
@@ -618,6 +568,6 @@ internal static class FileOperations
         return status;
     }
 
-    private static GuestOperationException Exists(GuestPath path, int? errno = null) =>
+    internal static GuestOperationException Exists(GuestPath path, int? errno = null) =>
         GuestOperationException.ForPath(GuestErrorCode.FileAlreadyExists, path.Original, $"'{path.Original}' already exists.", errno);
 }

@@ -31,6 +31,7 @@ internal static unsafe partial class LibC
     public const int AT_EMPTY_PATH = 0x1000;
 
     public const int X_OK = 1;
+    public const int W_OK = 2;
 
     /// <summary>timespec.tv_nsec value that leaves that time unchanged (utimensat).</summary>
     public const long UTIME_OMIT = (1L << 30) - 2;
@@ -47,6 +48,9 @@ internal static unsafe partial class LibC
 
     [LibraryImport(Lib, SetLastError = true)]
     public static partial int close(int fd);
+
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial int fallocate(int fd, int mode, long offset, long len);
 
     [LibraryImport(Lib, SetLastError = true)]
     public static partial nint read(int fd, byte* buf, nuint count);

@@ -106,6 +106,26 @@ public interface IGuestFileManager
     [FaultContract(typeof(TaskInProgress), Name = "TaskInProgressFault")]
     [FaultContract(typeof(FileFault), Name = "FileFaultFault")]
     [FaultContract(typeof(RuntimeFault), Name = "RuntimeFaultFault")]
+    [VimPrivilege(Privileges.GuestOperationsQuery, On = "vm")]
+    [return: MessageParameter(Name = "returnval")]
+    Task<FileTransferInformation> InitiateFileTransferFromGuestAsync(ManagedObjectReference _this, ManagedObjectReference vm, GuestAuthentication auth, string guestFilePath);
+
+    [OperationContract(Action = VimActions.Default, ReplyAction = "*")]
+    [FaultContract(typeof(GuestOperationsFault), Name = "GuestOperationsFaultFault")]
+    [FaultContract(typeof(InvalidState), Name = "InvalidStateFault")]
+    [FaultContract(typeof(TaskInProgress), Name = "TaskInProgressFault")]
+    [FaultContract(typeof(FileFault), Name = "FileFaultFault")]
+    [FaultContract(typeof(RuntimeFault), Name = "RuntimeFaultFault")]
+    [VimPrivilege(Privileges.GuestOperationsModify, On = "vm")]
+    [return: MessageParameter(Name = "returnval")]
+    Task<string> InitiateFileTransferToGuestAsync(ManagedObjectReference _this, ManagedObjectReference vm, GuestAuthentication auth, string guestFilePath, GuestFileAttributes fileAttributes, long fileSize, bool overwrite);
+
+    [OperationContract(Action = VimActions.Default, ReplyAction = "*")]
+    [FaultContract(typeof(GuestOperationsFault), Name = "GuestOperationsFaultFault")]
+    [FaultContract(typeof(InvalidState), Name = "InvalidStateFault")]
+    [FaultContract(typeof(TaskInProgress), Name = "TaskInProgressFault")]
+    [FaultContract(typeof(FileFault), Name = "FileFaultFault")]
+    [FaultContract(typeof(RuntimeFault), Name = "RuntimeFaultFault")]
     [VimPrivilege(Privileges.GuestOperationsModify, On = "vm")]
     Task MakeDirectoryInGuestAsync(ManagedObjectReference _this, ManagedObjectReference vm, GuestAuthentication auth, string directoryPath, bool createParentDirectories);
 

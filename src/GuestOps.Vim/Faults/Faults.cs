@@ -154,3 +154,8 @@ public sealed class DirectoryNotEmpty : FileFault { }
 public sealed class FileNameTooLong : FileFault { }
 
 public sealed class FileLocked : FileFault { }
+
+public sealed class NoDiskSpace : FileFault
+{
+    public string datastore { get; set; } = "";
+}

@@ -41,7 +41,7 @@ public sealed class AccessControlTests
         var vms = new[] { Vm("vm-1", "alpha"), Vm("vm-2", "beta") };
         agent.Setup(a => a.ListVirtualMachines()).Returns(vms);
         agent.Setup(a => a.GetVirtualMachine(It.IsAny<string>())).Returns((string id) => vms.FirstOrDefault(v => v.Configuration.Id == id));
-        _inventory = new Inventory(agent.Object, _users, TimeProvider.System, new ServerIdentity("uuid"), TimeSpan.FromMinutes(30), _access);
+        _inventory = new Inventory(agent.Object, _users, TimeProvider.System, new ServerIdentity("uuid"), TimeSpan.FromMinutes(30), access: _access);
     }
 
     [TestCleanup]

@@ -303,38 +303,38 @@ public sealed class FileOperationsTests
         File.WriteAllText(f, "");
         var mtime = new DateTimeOffset(2021, 6, 7, 8, 9, 10, TimeSpan.Zero);
         var atime = new DateTimeOffset(2022, 1, 1, 0, 0, 0, TimeSpan.Zero);
-        Change(new ChangeFileAttributesRequest { Path = f, Permissions = 0x1ED /* 0755 */ | 0x8000 /* type bits ignored */ });
+        Change(new ChangeFileAttributesRequest { Path = f, Attributes = new() { Permissions = 0x1ED /* 0755 */ | 0x8000 /* type bits ignored */ } });
         Assert.AreEqual((UnixFileMode)0x1ED, File.GetUnixFileMode(f));
 
-        Change(new ChangeFileAttributesRequest { Path = f, ModificationTime = mtime });
+        Change(new ChangeFileAttributesRequest { Path = f, Attributes = new() { ModificationTime = mtime } });
         Assert.AreEqual(mtime.UtcDateTime, File.GetLastWriteTimeUtc(f));
         var accessBefore = File.GetLastAccessTimeUtc(f);
-        Change(new ChangeFileAttributesRequest { Path = f, AccessTime = atime });
+        Change(new ChangeFileAttributesRequest { Path = f, Attributes = new() { AccessTime = atime } });
         Assert.AreEqual(atime.UtcDateTime, File.GetLastAccessTimeUtc(f));
         Assert.AreEqual(mtime.UtcDateTime, File.GetLastWriteTimeUtc(f), "an unset time stays");
         Assert.AreNotEqual(accessBefore, File.GetLastAccessTimeUtc(f));
         Assert.AreEqual((UnixFileMode)0x1ED, File.GetUnixFileMode(f), "unset permissions stay");
 
         // As root: chown to any ids; -1 leaves one unchanged.
-        Change(new ChangeFileAttributesRequest { Path = f, OwnerId = 4242, GroupId = -1 });
+        Change(new ChangeFileAttributesRequest { Path = f, Attributes = new() { OwnerId = 4242, GroupId = -1 } });
         Assert.AreEqual(4242u, Stat(f).Uid);
         Assert.AreEqual(0u, Stat(f).Gid);
-        Change(new ChangeFileAttributesRequest { Path = f, GroupId = 4343 });
+        Change(new ChangeFileAttributesRequest { Path = f, Attributes = new() { GroupId = 4343 } });
         Assert.AreEqual(4242u, Stat(f).Uid);
         Assert.AreEqual(4343u, Stat(f).Gid);
 
         // A symlink path changes the target.
         File.CreateSymbolicLink(P("link"), f);
-        Change(new ChangeFileAttributesRequest { Path = P("link"), Permissions = 0x180 });
+        Change(new ChangeFileAttributesRequest { Path = P("link"), Attributes = new() { Permissions = 0x180 } });
         Assert.AreEqual((UnixFileMode)0x180, File.GetUnixFileMode(f));
 
-        Assert.AreEqual(GuestErrorCode.NotSupported, Fails(() => Change(new ChangeFileAttributesRequest { Path = f, Kind = GuestAttributeKind.Windows, Hidden = true })).Code);
-        Assert.AreEqual(GuestErrorCode.FileNotFound, Fails(() => Change(new ChangeFileAttributesRequest { Path = P("missing"), Permissions = 0x1A4 })).Code);
+        Assert.AreEqual(GuestErrorCode.NotSupported, Fails(() => Change(new ChangeFileAttributesRequest { Path = f, Attributes = new() { Kind = GuestAttributeKind.Windows, Hidden = true } })).Code);
+        Assert.AreEqual(GuestErrorCode.FileNotFound, Fails(() => Change(new ChangeFileAttributesRequest { Path = P("missing"), Attributes = new() { Permissions = 0x1A4 } })).Code);
         Assert.AreEqual(GuestErrorCode.FileNotFound, Fails(() => Change(new ChangeFileAttributesRequest { Path = P("missing") })).Code);
         File.CreateSymbolicLink(P("dangling"), "/nonexistent");
-        Assert.AreEqual(GuestErrorCode.FileNotFound, Fails(() => Change(new ChangeFileAttributesRequest { Path = P("dangling"), Permissions = 0x1A4 })).Code);
-        Assert.AreEqual(GuestErrorCode.InvalidArgument, Fails(() => Change(new ChangeFileAttributesRequest { Path = f, OwnerId = -2 })).Code);
-        Assert.AreEqual(GuestErrorCode.InvalidArgument, Fails(() => Change(new ChangeFileAttributesRequest { Path = f, Permissions = -1 })).Code);
+        Assert.AreEqual(GuestErrorCode.FileNotFound, Fails(() => Change(new ChangeFileAttributesRequest { Path = P("dangling"), Attributes = new() { Permissions = 0x1A4 } })).Code);
+        Assert.AreEqual(GuestErrorCode.InvalidArgument, Fails(() => Change(new ChangeFileAttributesRequest { Path = f, Attributes = new() { OwnerId = -2 } })).Code);
+        Assert.AreEqual(GuestErrorCode.InvalidArgument, Fails(() => Change(new ChangeFileAttributesRequest { Path = f, Attributes = new() { Permissions = -1 } })).Code);
     }
 
     [TestMethod]

@@ -107,7 +107,7 @@ public sealed class GuestRequestHandlerTests
             await host.InvokeAsync(new MoveFileRequest { Source = temp.Path, Destination = dir + "/a/moved", Credential = alice }, ct);
             await host.InvokeAsync(new DeleteFileRequest { Path = dir + "/a/moved", Credential = alice }, ct);
             await host.InvokeAsync(new MoveDirectoryRequest { Source = dir + "/a", Destination = dir + "/c", Credential = alice }, ct);
-            await host.InvokeAsync(new ChangeFileAttributesRequest { Path = dir + "/c", Permissions = 0x1C0, Credential = alice }, ct);
+            await host.InvokeAsync(new ChangeFileAttributesRequest { Path = dir + "/c", Attributes = new() { Permissions = 0x1C0 }, Credential = alice }, ct);
             await host.InvokeAsync(new DeleteDirectoryRequest { Path = dir + "/c", Recursive = true, Credential = alice }, ct);
             Assert.IsFalse(Directory.Exists(dir + "/c"));
 
@@ -125,7 +125,7 @@ public sealed class GuestRequestHandlerTests
             var noProcess = await host.SendAsync(new TerminateProcessRequest { Pid = 4_194_305, Credential = alice }, ct);
             Assert.AreEqual(GuestErrorCode.NoSuchProcess, noProcess.Error!.Code);
             Assert.AreEqual(4_194_305L, noProcess.Error.Pid);
-            var windows = await host.SendAsync(new ChangeFileAttributesRequest { Path = dir, Kind = GuestAttributeKind.Windows, Credential = alice }, ct);
+            var windows = await host.SendAsync(new ChangeFileAttributesRequest { Path = dir, Attributes = new() { Kind = GuestAttributeKind.Windows }, Credential = alice }, ct);
             Assert.AreEqual(GuestErrorCode.NotSupported, windows.Error!.Code);
             var relative = await host.SendAsync(new StartProgramRequest { ProgramPath = "bin/sh", Credential = alice }, ct);
             Assert.AreEqual(GuestErrorCode.InvalidArgument, relative.Error!.Code);

@@ -186,7 +186,7 @@ public sealed class WorkerOperationsTests
                      new DeleteFileRequest { Path = "/home/alice/secret.txt", Credential = As("bob") },
                      new DeleteDirectoryRequest { Path = "/home/alice/work", Recursive = true, Credential = As("bob") },
                      new MoveFileRequest { Source = "/home/alice/secret.txt", Destination = "/tmp/stolen", Credential = As("bob") },
-                     new ChangeFileAttributesRequest { Path = "/home/alice/secret.txt", Permissions = 0x1FF, Credential = As("bob") },
+                     new ChangeFileAttributesRequest { Path = "/home/alice/secret.txt", Attributes = new() { Permissions = 0x1FF }, Credential = As("bob") },
                  })
         {
             var denied = await FailsAsync(request);
@@ -202,14 +202,14 @@ public sealed class WorkerOperationsTests
         Assert.AreEqual(GuestErrorCode.PermissionDenied, (await FailsAsync(new DeleteFileRequest { Path = file, Credential = As("bob") })).Code);
         Assert.AreEqual(GuestErrorCode.PermissionDenied, (await FailsAsync(new DeleteDirectoryRequest { Path = "/tmp/alice-dir", Recursive = true, Credential = As("bob") })).Code);
         Assert.AreEqual(GuestErrorCode.PermissionDenied, (await FailsAsync(new MoveDirectoryRequest { Source = "/tmp/alice-dir", Destination = "/tmp/bobs-now", Credential = As("bob") })).Code);
-        Assert.AreEqual(GuestErrorCode.PermissionDenied, (await FailsAsync(new ChangeFileAttributesRequest { Path = file, ModificationTime = DateTimeOffset.UnixEpoch, Credential = As("bob") })).Code);
+        Assert.AreEqual(GuestErrorCode.PermissionDenied, (await FailsAsync(new ChangeFileAttributesRequest { Path = file, Attributes = new() { ModificationTime = DateTimeOffset.UnixEpoch }, Credential = As("bob") })).Code);
         Assert.IsTrue(File.Exists(OnHost(file)));
 
         // A non-root user cannot give a file away; root can.
-        var chown = await FailsAsync(new ChangeFileAttributesRequest { Path = file, OwnerId = 1002, Credential = As("alice") });
+        var chown = await FailsAsync(new ChangeFileAttributesRequest { Path = file, Attributes = new() { OwnerId = 1002 }, Credential = As("alice") });
         Assert.AreEqual(GuestErrorCode.PermissionDenied, chown.Code);
         Assert.AreEqual(file, chown.Path);
-        await OkAsync(new ChangeFileAttributesRequest { Path = file, OwnerId = 1002, GroupId = 1002, Permissions = 0x1A4, Credential = As("root") });
+        await OkAsync(new ChangeFileAttributesRequest { Path = file, Attributes = new() { OwnerId = 1002, GroupId = 1002, Permissions = 0x1A4 }, Credential = As("root") });
         var st = HostStat(OnHost(file));
         Assert.AreEqual(1002u, st.Uid);
         Assert.AreEqual(1002u, st.Gid);

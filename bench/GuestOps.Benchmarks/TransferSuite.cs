@@ -1,0 +1,420 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Security;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Xml.Linq;
+using GuestOps.Host;
+using GuestOps.Host.Providers;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace GuestOps.Benchmarks;
+
+/// <summary>
+/// Issue 5's acceptance figures, one run, one disk: a file uploaded and downloaded through the transfer URL
+/// (InitiateFileTransferToGuest/FromGuest, then HTTPS PUT/GET of /guestFile: Kestrel → dispatcher → channel data
+/// frames → sandboxed worker → file) against (1) a raw Kestrel PUT/GET endpoint of the same server process streaming
+/// the same body to/from a file in the same directory, and (2) qemu-ga (Debian qemu-guest-agent on a unix socket, no VM)
+/// guest-file-write/read with base64 chunks. Then the RSS growth of the server process and of the worker during a
+/// larger transfer each way.
+/// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
+internal static class TransferSuite
+{
+    private const double RawTarget = 0.7;
+    private const double QemuTarget = 10;
+    private const double RssTargetMiB = 64;
+    private const string VmId = "vm-1";
+    private const string GuestDirectory = "/tmp/bench-transfer";
+    private const string RawRoute = "/rawfile";
+    private const int BodyBlock = 1 << 20;
+    private const string QemuGuestAgent = "/usr/sbin/qemu-ga";
+
+    private static readonly XNamespace Vim = "urn:vim25";
+
+    public static async Task<int> RunAsync(BenchOptions options)
+    {
+        var worker = WorkerBinary.Resolve(options.WorkerPath);
+        if (worker is null)
+        {
+            Console.WriteLine(WorkerBinary.NotFoundMessage(options.WorkerPath));
+            return 3;
+        }
+
+        if (!SandboxVmProvider.IsAvailable())
+        {
+            Console.WriteLine("The transfer suite needs the sandbox provider: /usr/bin/bwrap (Debian package bubblewrap) is not installed.");
+            return 3;
+        }
+
+        Console.WriteLine("GuestOps benchmark: file transfer URLs vs a raw Kestrel PUT/GET endpoint and vs qemu-ga, same disk");
+        Console.WriteLine(BenchMachine.Describe());
+        Console.WriteLine($"Worker: {WorkerBinary.Describe(worker)}");
+
+        var password = "Bench-" + Convert.ToHexString(RandomNumberGenerator.GetBytes(8));
+        var rawDirectory = new StrongBox<string>();
+        await using var server = await BenchServer.StartAsync([], new BenchServerSettings
+        {
+            Provider = "sandbox",
+            WorkerPath = worker,
+            Password = password,
+            GuestCredentialCacheSeconds = 30,
+            Routes = app => MapRawFileEndpoint(app, rawDirectory),
+        });
+        var session = await server.LogInAsync();
+        await server.WaitForGuestsAsync(session, TimeSpan.FromSeconds(30));
+        var hostAgent = server.Services.GetRequiredService<HostAgent>();
+        var sandbox = hostAgent.GuestProcessId(VmId) ?? throw new InvalidOperationException($"{VmId} has no guest process.");
+        var workerPid = ProcFs.FindInTree(sandbox, "guestops-tools") ?? throw new InvalidOperationException("No guestops-tools in the sandbox.");
+
+        // Everything lands in one host directory: the guest's /tmp/bench-transfer (ours) and a sibling for the others.
+        var guestRoot = Path.Combine(server.StateDirectory, "vms", VmId, "guest");
+        var hostDirectory = Path.Combine(guestRoot, GuestDirectory.TrimStart('/'));
+        Directory.CreateDirectory(hostDirectory);
+        ProcFs.Chown(hostDirectory, ProcFs.IdOffset(workerPid), ProcFs.IdOffset(workerPid, group: true));
+        var otherDirectory = Directory.CreateDirectory(Path.Combine(guestRoot, "tmp", "bench-baselines")).FullName;
+        rawDirectory.Value = otherDirectory;
+        Console.WriteLine($"Disk: {hostDirectory} (guest {GuestDirectory}, as guest root) and {otherDirectory} (raw endpoint, qemu-ga); {FileSystem(hostDirectory)}");
+        Console.WriteLine($"Client: HttpClient in this process, HTTPS/1.1, body generated from a 1 MiB block, response bodies counted (not kept); "
+            + $"{options.Rounds} rounds alternating GuestOps and raw; server, client and worker share the cores.");
+        Console.WriteLine();
+
+        using var handler = InProcessLoad.CreateHandler(4);
+        using var http = new HttpClient(handler) { BaseAddress = server.BaseAddress, Timeout = TimeSpan.FromMinutes(30) };
+        var soap = new SoapCalls(http, session.SessionKey, password);
+        var size = options.TransferBytes;
+
+        // Warm-up: a small file each way on each side (JIT, connection).
+        await MeasureOursAsync(soap, http, GuestDirectory + "/warm.bin", 8 << 20);
+        await MeasureRawAsync(http, "warm.bin", 8 << 20);
+
+        var results = new List<(string Side, string Direction, double Seconds)>();
+        for (var round = 1; round <= options.Rounds; round++)
+        {
+            var (up, down) = await MeasureOursAsync(soap, http, GuestDirectory + "/file.bin", size);
+            results.Add(("GuestOps", "upload", up));
+            results.Add(("GuestOps", "download", down));
+            var (rawUp, rawDown) = await MeasureRawAsync(http, "file.bin", size);
+            results.Add(("raw", "upload", rawUp));
+            results.Add(("raw", "download", rawDown));
+            Console.WriteLine($"  round {round}: GuestOps up {Rate(size, up)} down {Rate(size, down)}; raw up {Rate(size, rawUp)} down {Rate(size, rawDown)}; load average {ProcFs.LoadAverage()}");
+            File.Delete(Path.Combine(hostDirectory, "file.bin"));
+            File.Delete(Path.Combine(otherDirectory, "file.bin"));
+        }
+
+        (double Up, double Down)? qemu = null;
+        if (File.Exists(QemuGuestAgent))
+        {
+            qemu = await MeasureQemuAsync(otherDirectory, options.QemuBytes, options.QemuChunk);
+            Console.WriteLine($"  qemu-ga ({options.QemuBytes >> 20} MiB, {options.QemuChunk >> 10} KiB base64 chunks): up {Rate(options.QemuBytes, qemu.Value.Up)} down {Rate(options.QemuBytes, qemu.Value.Down)}");
+        }
+        else
+        {
+            Console.WriteLine($"  qemu-ga: {QemuGuestAgent} not installed (Debian package qemu-guest-agent); comparison skipped.");
+        }
+
+        Console.WriteLine();
+        Console.WriteLine($"== Memory: RSS growth during a {options.RssBytes >> 30} GiB transfer each way (sampled every 20 ms; server = this process, incl. the client)");
+        var (serverUp, workerUp) = await WatchMemoryAsync(workerPid, () => MeasureOursAsync(soap, http, GuestDirectory + "/rss.bin", options.RssBytes, downloadToo: false));
+        var (serverDown, workerDown) = await WatchMemoryAsync(workerPid, () => DownloadOursAsync(soap, http, GuestDirectory + "/rss.bin", options.RssBytes));
+        File.Delete(Path.Combine(hostDirectory, "rss.bin"));
+        Console.WriteLine($"  upload:   server +{serverUp:F1} MiB, worker +{workerUp:F1} MiB");
+        Console.WriteLine($"  download: server +{serverDown:F1} MiB, worker +{workerDown:F1} MiB");
+
+        Console.WriteLine();
+        Console.WriteLine($"== Summary: {size >> 20} MiB each way, median of {options.Rounds} rounds");
+        var verdicts = new List<string>();
+        foreach (var direction in new[] { "upload", "download" })
+        {
+            var ours = Percentiles.Median(results.Where(r => r.Side == "GuestOps" && r.Direction == direction).Select(r => r.Seconds));
+            var raw = Percentiles.Median(results.Where(r => r.Side == "raw" && r.Direction == direction).Select(r => r.Seconds));
+            var ratio = raw / ours;
+            var line = $"{direction,-9} GuestOps {Rate(size, ours),12}  raw Kestrel {Rate(size, raw),12}  ratio {ratio:F2}x (target >= {RawTarget:F1}x)";
+            verdicts.Add(ratio >= RawTarget ? $"{direction} vs raw: {ratio:F2}x, target met." : $"BELOW TARGET: {direction} vs raw: {ratio:F2}x (target >= {RawTarget:F1}x).");
+            if (qemu is { } q)
+            {
+                var qemuSeconds = direction == "upload" ? q.Up : q.Down;
+                var qemuRate = options.QemuBytes / qemuSeconds;
+                var speedup = size / ours / qemuRate;
+                line += $"  qemu-ga {Rate(options.QemuBytes, qemuSeconds),12}  speed-up {speedup:F1}x (target >= {QemuTarget:F0}x)";
+                verdicts.Add(speedup >= QemuTarget ? $"{direction} vs qemu-ga: {speedup:F1}x, target met." : $"BELOW TARGET: {direction} vs qemu-ga: {speedup:F1}x (target >= {QemuTarget:F0}x).");
+            }
+
+            Console.WriteLine(line);
+        }
+
+        var peak = new[] { serverUp, workerUp, serverDown, workerDown }.Max();
+        verdicts.Add(peak <= RssTargetMiB ? $"RSS growth at most {peak:F1} MiB, target <= {RssTargetMiB:F0} MiB met." : $"ABOVE TARGET: RSS growth {peak:F1} MiB (target <= {RssTargetMiB:F0} MiB).");
+        foreach (var verdict in verdicts)
+        {
+            Console.WriteLine(verdict);
+        }
+
+        return 0;
+    }
+
+    private static string Rate(long bytes, double seconds) => $"{bytes / seconds / (1 << 20),7:F0} MiB/s";
+
+    private static string FileSystem(string path)
+    {
+        var drive = new DriveInfo(path);
+        return $"file system {drive.DriveFormat}, {drive.AvailableFreeSpace >> 30} GiB free";
+    }
+
+    // ---------------------------------------------------------------- GuestOps
+
+    private static async Task<(double Up, double Down)> MeasureOursAsync(SoapCalls soap, HttpClient http, string guestPath, long size, bool downloadToo = true)
+    {
+        var clock = Stopwatch.StartNew();
+        var url = await soap.InitiateToGuestAsync(guestPath, size);
+        await PutAsync(http, url, size);
+        var up = clock.Elapsed.TotalSeconds;
+        return (up, downloadToo ? await DownloadOursAsync(soap, http, guestPath, size) : 0);
+    }
+
+    private static async Task<double> DownloadOursAsync(SoapCalls soap, HttpClient http, string guestPath, long size)
+    {
+        var clock = Stopwatch.StartNew();
+        var url = await soap.InitiateFromGuestAsync(guestPath);
+        await GetAsync(http, url, size);
+        return clock.Elapsed.TotalSeconds;
+    }
+
+    // ---------------------------------------------------------------- raw Kestrel
+
+    private static async Task<(double Up, double Down)> MeasureRawAsync(HttpClient http, string name, long size)
+    {
+        var clock = Stopwatch.StartNew();
+        await PutAsync(http, $"{RawRoute}?name={name}", size);
+        var up = clock.Elapsed.TotalSeconds;
+        clock.Restart();
+        await GetAsync(http, $"{RawRoute}?name={name}", size);
+        return (up, clock.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>The baseline: PUT streams the body into a new file, GET streams the file back with Content-Length,
+    /// each through one pooled buffer (what a minimal Kestrel file endpoint does).</summary>
+    private static void MapRawFileEndpoint(WebApplication app, StrongBox<string> directory)
+    {
+        app.MapPut(RawRoute, async (HttpContext context) =>
+        {
+            context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>()!.MaxRequestBodySize = null;
+            var path = Path.Combine(directory.Value!, Path.GetFileName(context.Request.Query["name"].ToString()));
+            await using var file = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0);
+            await context.Request.Body.CopyToAsync(file, 256 * 1024, context.RequestAborted);
+            context.Response.StatusCode = StatusCodes.Status200OK;
+        });
+        app.MapGet(RawRoute, async (HttpContext context) =>
+        {
+            var path = Path.Combine(directory.Value!, Path.GetFileName(context.Request.Query["name"].ToString()));
+            await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0);
+            context.Response.ContentType = "application/octet-stream";
+            context.Response.ContentLength = file.Length;
+            await file.CopyToAsync(context.Response.Body, 256 * 1024, context.RequestAborted);
+        });
+    }
+
+    // ---------------------------------------------------------------- HTTP client side
+
+    private static async Task PutAsync(HttpClient http, string url, long size)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Put, Resolve(http, url)) { Content = new RepeatedContent(size), Version = HttpVersion.Version11 };
+        using var response = await http.SendAsync(request);
+        if (response.StatusCode != HttpStatusCode.OK)
+        {
+            throw new InvalidOperationException($"PUT {url} answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+        }
+    }
+
+    private static async Task GetAsync(HttpClient http, string url, long size)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, Resolve(http, url)) { Version = HttpVersion.Version11 };
+        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        if (response.StatusCode != HttpStatusCode.OK)
+        {
+            throw new InvalidOperationException($"GET {url} answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+        }
+
+        await using var body = await response.Content.ReadAsStreamAsync();
+        var buffer = ArrayPool<byte>.Shared.Rent(BodyBlock);
+        long total = 0;
+        int n;
+        while ((n = await body.ReadAsync(buffer)) > 0)
+        {
+            total += n;
+        }
+
+        ArrayPool<byte>.Shared.Return(buffer);
+        if (total != size)
+        {
+            throw new InvalidOperationException($"GET {url}: {total} bytes, expected {size}.");
+        }
+    }
+
+    /// <summary>A transfer URL (<c>https://*:PORT/...</c>) or a path, against the server.</summary>
+    private static Uri Resolve(HttpClient http, string url) => url.StartsWith("https://*:", StringComparison.Ordinal)
+        ? new Uri(string.Concat("https://", http.BaseAddress!.Host, url.AsSpan("https://*".Length)))
+        : new Uri(http.BaseAddress!, url);
+
+    private sealed class RepeatedContent : HttpContent
+    {
+        private readonly long _size;
+
+        public RepeatedContent(long size)
+        {
+            _size = size;
+            Headers.ContentLength = size;
+            Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/octet-stream");
+        }
+
+        protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context)
+        {
+            var block = new byte[BodyBlock];
+            new Random(5).NextBytes(block);
+            for (long sent = 0; sent < _size;)
+            {
+                var n = (int)Math.Min(block.Length, _size - sent);
+                await stream.WriteAsync(block.AsMemory(0, n));
+                sent += n;
+            }
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = _size;
+            return true;
+        }
+    }
+
+    private sealed class SoapCalls(HttpClient http, string sessionKey, string password)
+    {
+        private string Auth => $"""<vm type="VirtualMachine">{VmId}</vm><auth xsi:type="NamePasswordAuthentication"><interactiveSession>false</interactiveSession><username>root</username><password>{SecurityElement.Escape(password)}</password></auth>""";
+
+        public async Task<string> InitiateToGuestAsync(string path, long size) => (await CallAsync(
+            $"""<InitiateFileTransferToGuest xmlns="urn:vim25"><_this type="GuestFileManager">guestOperationsFileManager</_this>{Auth}<guestFilePath>{SecurityElement.Escape(path)}</guestFilePath><fileAttributes></fileAttributes><fileSize>{size}</fileSize><overwrite>true</overwrite></InitiateFileTransferToGuest>"""))
+            .Descendants(Vim + "returnval").Single().Value;
+
+        public async Task<string> InitiateFromGuestAsync(string path) => (await CallAsync(
+            $"""<InitiateFileTransferFromGuest xmlns="urn:vim25"><_this type="GuestFileManager">guestOperationsFileManager</_this>{Auth}<guestFilePath>{SecurityElement.Escape(path)}</guestFilePath></InitiateFileTransferFromGuest>"""))
+            .Descendants(Vim + "url").Single().Value;
+
+        private async Task<XDocument> CallAsync(string body)
+        {
+            using var response = await http.SendAsync(InProcessLoad.CreateMessage(new Uri(http.BaseAddress!, BenchServer.SdkPath), new SoapRequest(BenchServer.Envelope(body), $"vmware_soap_session=\"{sessionKey}\"")));
+            var text = await response.Content.ReadAsStringAsync();
+            return response.StatusCode == HttpStatusCode.OK ? XDocument.Parse(text) : throw new InvalidOperationException($"SOAP call failed: {text}");
+        }
+    }
+
+    // ---------------------------------------------------------------- qemu-ga
+
+    /// <summary>qemu-ga's guest-file-open/write/read/close over its unix socket (JSON lines, base64 data), as a
+    /// management client drives it; the agent runs without a VM (-m unix-listen).</summary>
+    private static async Task<(double Up, double Down)> MeasureQemuAsync(string directory, long size, int chunk)
+    {
+        var state = Directory.CreateTempSubdirectory("guestops-bench-qga-");
+        var socketPath = Path.Combine(state.FullName, "qga.sock");
+        using var agent = Process.Start(new ProcessStartInfo(QemuGuestAgent, ["-m", "unix-listen", "-p", socketPath, "-t", state.FullName])
+        {
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+        }) ?? throw new InvalidOperationException("qemu-ga did not start.");
+        try
+        {
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(5);
+            while (!File.Exists(socketPath) && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(20);
+            }
+
+            using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath));
+            await using var stream = new NetworkStream(socket, ownsSocket: false);
+            using var reader = new StreamReader(stream, Encoding.UTF8, false, 1 << 20);
+            var path = Path.Combine(directory, "qga.bin");
+
+            async Task<JsonElement> Call(string json)
+            {
+                await stream.WriteAsync(Encoding.UTF8.GetBytes(json + "\n"));
+                var line = await reader.ReadLineAsync() ?? throw new InvalidOperationException("qemu-ga closed the socket.");
+                using var doc = JsonDocument.Parse(line);
+                return doc.RootElement.TryGetProperty("return", out var r) ? r.Clone() : throw new InvalidOperationException($"qemu-ga: {line}");
+            }
+
+            var block = new byte[chunk];
+            new Random(9).NextBytes(block);
+            var clock = Stopwatch.StartNew();
+            var handle = (await Call($$$"""{"execute":"guest-file-open","arguments":{"path":"{{{path}}}","mode":"w"}}""")).GetInt64();
+            for (long sent = 0; sent < size; sent += chunk)
+            {
+                // The client encodes each chunk, as a management client must.
+                var b64 = Convert.ToBase64String(block, 0, (int)Math.Min(chunk, size - sent));
+                await Call($$$"""{"execute":"guest-file-write","arguments":{"handle":{{{handle}}},"buf-b64":"{{{b64}}}"}}""");
+            }
+
+            await Call($$$"""{"execute":"guest-file-close","arguments":{"handle":{{{handle}}}}}""");
+            var up = clock.Elapsed.TotalSeconds;
+
+            clock.Restart();
+            handle = (await Call($$$"""{"execute":"guest-file-open","arguments":{"path":"{{{path}}}","mode":"r"}}""")).GetInt64();
+            long received = 0;
+            while (true)
+            {
+                var r = await Call($$$"""{"execute":"guest-file-read","arguments":{"handle":{{{handle}}},"count":{{{chunk}}}}}""");
+                var n = r.GetProperty("count").GetInt64();
+                received += Convert.FromBase64String(r.GetProperty("buf-b64").GetString()!).Length;
+                if (n == 0 || r.GetProperty("eof").GetBoolean())
+                {
+                    break;
+                }
+            }
+
+            await Call($$$"""{"execute":"guest-file-close","arguments":{"handle":{{{handle}}}}}""");
+            var down = clock.Elapsed.TotalSeconds;
+            File.Delete(path);
+            if (received != size)
+            {
+                throw new InvalidOperationException($"qemu-ga read {received} bytes, expected {size}.");
+            }
+
+            return (up, down);
+        }
+        finally
+        {
+            agent.Kill();
+            await agent.WaitForExitAsync();
+            state.Delete(recursive: true);
+        }
+    }
+
+    // ---------------------------------------------------------------- memory
+
+    /// <summary>Peak RSS minus RSS before, of this process and of the worker, while <paramref name="transfer"/> runs.</summary>
+    private static async Task<(double ServerMiB, double WorkerMiB)> WatchMemoryAsync(int workerPid, Func<Task> transfer)
+    {
+        GC.Collect();
+        var self = Environment.ProcessId;
+        long serverBase = ProcFs.Memory(self).VmRssKiB, workerBase = ProcFs.Memory(workerPid).VmRssKiB;
+        long serverPeak = serverBase, workerPeak = workerBase;
+        var task = transfer();
+        while (!task.IsCompleted)
+        {
+            serverPeak = Math.Max(serverPeak, ProcFs.Memory(self).VmRssKiB);
+            workerPeak = Math.Max(workerPeak, ProcFs.Memory(workerPid).VmRssKiB);
+            await Task.WhenAny(task, Task.Delay(20));
+        }
+
+        await task;
+        return (ProcessMemory.MiB(serverPeak - serverBase), ProcessMemory.MiB(workerPeak - workerBase));
+    }
+
+    private sealed class StrongBox<T>
+    {
+        public T? Value { get; set; }
+    }
+}

@@ -1,0 +1,145 @@
+using System.Buffers.Text;
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace GuestOps.Server.Guest;
+
+public enum GuestFileTransferDirection
+{
+    /// <summary>InitiateFileTransferToGuest: the client PUTs.</summary>
+    ToGuest,
+
+    /// <summary>InitiateFileTransferFromGuest: the client GETs.</summary>
+    FromGuest,
+}
+
+/// <summary>One transfer URL handed out: what it may do, to which VM and file, as which guest user, how many bytes,
+/// until when, and the worker's grant that performs it.</summary>
+public sealed record GuestFileTransfer(
+    long Id,
+    string VmId,
+    GuestFileTransferDirection Direction,
+    string GuestFilePath,
+    string GuestUser,
+    long Size,
+    string Grant,
+    DateTimeOffset Expires);
+
+/// <summary>Why a transfer URL was refused.</summary>
+public enum GuestFileTransferCheck
+{
+    Valid,
+
+    /// <summary>id or token missing or malformed.</summary>
+    Malformed,
+
+    /// <summary>No such transfer: never issued here, already used, or issued by an earlier server process.</summary>
+    Unknown,
+
+    /// <summary>The token does not match the transfer (forged or tampered).</summary>
+    Forged,
+
+    Expired,
+}
+
+/// <summary>
+/// The one-time transfer URLs of InitiateFileTransferToGuest / FromGuest (reference 7):
+/// <c>https://*:PORT/guestFile?id=N&amp;token=T</c>. The token is an HMAC-SHA256, under a secret of this server
+/// process, of everything the transfer is bound to (id, VM, direction, guest path, guest user, size, expiry, grant),
+/// compared in constant time; a transfer is consumed atomically when it starts, so a URL works at most once. The
+/// secret lives only in memory: after a restart, old URLs are refused (and the workers' grants they named are gone
+/// with the old connections' purpose anyway).
+/// </summary>
+public sealed class GuestFileTransfers(TimeProvider time, TimeSpan lifetime)
+{
+    private readonly byte[] _key = RandomNumberGenerator.GetBytes(32);
+    private readonly ConcurrentDictionary<long, GuestFileTransfer> _pending = new();
+    private long _nextId;
+    private long _nextPurgeTicks;
+
+    /// <summary>How long a URL stays valid (10 minutes unless configured).</summary>
+    public TimeSpan Lifetime { get; } = lifetime;
+
+    /// <summary>Transfers issued and not yet used or purged.</summary>
+    public int Pending => _pending.Count;
+
+    /// <summary>Records a transfer and returns its URL, with <c>*</c> as host (the client substitutes the host it called).</summary>
+    public string Issue(string vmId, GuestFileTransferDirection direction, string guestFilePath, string guestUser, long size, string grant, int port, bool https)
+    {
+        PurgeExpired();
+        var transfer = new GuestFileTransfer(Interlocked.Increment(ref _nextId), vmId, direction, guestFilePath, guestUser, size, grant, time.GetUtcNow() + Lifetime);
+        _pending[transfer.Id] = transfer;
+        return string.Create(CultureInfo.InvariantCulture, $"{(https ? "https" : "http")}://*:{port}/guestFile?id={transfer.Id}&token={Token(transfer)}");
+    }
+
+    /// <summary>Checks a URL's id and token without using the transfer up.</summary>
+    public GuestFileTransferCheck Check(string? id, string? token, out GuestFileTransfer? transfer)
+    {
+        transfer = null;
+        if (!long.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out var key) || string.IsNullOrEmpty(token) || token.Length > 128)
+        {
+            return GuestFileTransferCheck.Malformed;
+        }
+
+        if (!_pending.TryGetValue(key, out var found))
+        {
+            return GuestFileTransferCheck.Unknown;
+        }
+
+        Span<byte> given = stackalloc byte[96];
+        if (Base64Url.DecodeFromChars(token, given, out _, out var length) != System.Buffers.OperationStatus.Done
+            || !CryptographicOperations.FixedTimeEquals(given[..length], Mac(found)))
+        {
+            return GuestFileTransferCheck.Forged;
+        }
+
+        if (found.Expires <= time.GetUtcNow())
+        {
+            _pending.TryRemove(key, out _);
+            return GuestFileTransferCheck.Expired;
+        }
+
+        transfer = found;
+        return GuestFileTransferCheck.Valid;
+    }
+
+    /// <summary>Uses the transfer up; false if another request got it first.</summary>
+    public bool TryConsume(GuestFileTransfer transfer) => _pending.TryRemove(new KeyValuePair<long, GuestFileTransfer>(transfer.Id, transfer));
+
+    private string Token(GuestFileTransfer transfer) => Base64Url.EncodeToString(Mac(transfer));
+
+    private byte[] Mac(GuestFileTransfer transfer)
+    {
+        var bound = string.Join('\n',
+            transfer.Id.ToString(CultureInfo.InvariantCulture),
+            transfer.VmId,
+            transfer.Direction.ToString(),
+            transfer.GuestFilePath,
+            transfer.GuestUser,
+            transfer.Size.ToString(CultureInfo.InvariantCulture),
+            transfer.Expires.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture),
+            transfer.Grant);
+        return HMACSHA256.HashData(_key, Encoding.UTF8.GetBytes(bound));
+    }
+
+    /// <summary>Drops expired transfers, at most once a second, so unused URLs cannot pile up.</summary>
+    private void PurgeExpired()
+    {
+        var now = time.GetUtcNow();
+        var next = Interlocked.Read(ref _nextPurgeTicks);
+        if (now.UtcTicks < next || Interlocked.CompareExchange(ref _nextPurgeTicks, now.UtcTicks + TimeSpan.TicksPerSecond, next) != next)
+        {
+            return;
+        }
+
+        foreach (var (id, transfer) in _pending)
+        {
+            if (transfer.Expires <= now)
+            {
+                _pending.TryRemove(id, out _);
+            }
+        }
+    }
+}

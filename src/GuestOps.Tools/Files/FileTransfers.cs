@@ -1,0 +1,417 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using GuestOps.Channel;
+using GuestOps.Channel.Messages;
+using GuestOps.Tools.Identity;
+using GuestOps.Tools.Impersonation;
+using GuestOps.Tools.Native;
+
+namespace GuestOps.Tools.Files;
+
+/// <summary>
+/// InitiateFileTransferToGuest / FromGuest in the guest. The initiate step authenticates (done by the caller),
+/// validates as the user everything that can be checked before a byte moves, and records a single-use grant: the
+/// user's identity (never the password), the path, the direction and the size. The transfer step takes the grant
+/// and streams: uploads into a temporary file next to the target that is renamed into place only when complete,
+/// downloads straight from the file. File data never sits in memory beyond one pooled buffer.
+/// </summary>
+internal sealed class FileTransfers(TimeProvider time)
+{
+    /// <summary>Grants outstanding at once; more are refused (TooManyLogons-like pressure, not silent eviction).</summary>
+    public const int MaxGrants = 1024;
+
+    /// <summary>Longest grant lifetime a request may ask for.</summary>
+    public const int MaxLifetimeSeconds = 24 * 3600;
+
+    private const uint DefaultPermissions = 0x1A4; // 0644, as ESXi gives uploaded files without permissions
+    private const uint StagingPermissions = 0x180; // 0600 while incomplete
+    private const int BufferSize = 256 * 1024;
+    private const int StagingAttempts = 10;
+
+    private readonly ConcurrentDictionary<string, Grant> _grants = new(StringComparer.Ordinal);
+
+    /// <summary>Grants not yet used or expired (diagnostics and tests).</summary>
+    public int OutstandingGrants => _grants.Count;
+
+    // ---------------------------------------------------------------- initiate
+
+    /// <summary>Validates an upload (the returned work runs as <paramref name="user"/>) and grants it.</summary>
+    public Func<TransferGrantResult> Prepare(InitiateUploadRequest request, GuestUser user)
+    {
+        var path = GuestPath.Parse(request.Path, "file path");
+        if (path.IsRoot)
+        {
+            throw GuestOperationException.ForPath(GuestErrorCode.NotAFile, path.Original, "'/' is a directory, not a file.");
+        }
+
+        if (request.Size < 0)
+        {
+            throw new GuestOperationException(GuestErrorCode.InvalidArgument, $"The file size {request.Size} is negative.") { Path = request.Path };
+        }
+
+        var attributes = request.Attributes ?? new GuestFileAttributeChanges();
+        FileAttributeChanges.Validate(attributes, request.Path);
+        CheckOwnership(attributes, user, path);
+        var lifetime = Lifetime(request.LifetimeSeconds);
+        return () =>
+        {
+            var rc = PosixFs.Stat(LibC.AT_FDCWD, path.Z, follow: false, out var existing);
+            if (rc == 0)
+            {
+                if (existing.IsSymlink)
+                {
+                    throw new GuestOperationException(GuestErrorCode.InvalidArgument, $"'{path.Original}' is a symbolic link; transfers do not follow links.") { Path = path.Original };
+                }
+
+                if (existing.IsDirectory)
+                {
+                    throw GuestOperationException.ForPath(GuestErrorCode.NotAFile, path.Original, $"'{path.Original}' is a directory, not a file.");
+                }
+
+                if (!request.Overwrite)
+                {
+                    throw FileOperations.Exists(path);
+                }
+            }
+            else if (rc != LibC.ENOENT)
+            {
+                throw GuestOperationException.FromErrno(rc, path.Original, "Cannot access");
+            }
+
+            var parent = GuestPath.Parse(path.Parent);
+            rc = PosixFs.Stat(LibC.AT_FDCWD, parent.Z, follow: true, out var directory);
+            if (rc != 0)
+            {
+                throw GuestOperationException.FromErrno(rc, parent.Original, "Cannot use directory");
+            }
+
+            if (!directory.IsDirectory)
+            {
+                throw GuestOperationException.ForPath(GuestErrorCode.NotADirectory, parent.Original, $"'{parent.Original}' is not a directory.");
+            }
+
+            // The upload creates a file in the directory and renames it into place: both need write and search.
+            rc = PosixIo.AccessAt(parent.Z, LibC.W_OK | LibC.X_OK);
+            if (rc != 0)
+            {
+                throw GuestOperationException.FromErrno(rc, parent.Original, "Cannot create files in");
+            }
+
+            var grant = Add(new Grant(Upload: true, user, path, request.Size, request.Overwrite, attributes, time.GetUtcNow() + lifetime));
+            return new TransferGrantResult { Grant = grant, User = user.Name };
+        };
+    }
+
+    /// <summary>Validates a download (the returned work runs as <paramref name="user"/>) and grants it.</summary>
+    public Func<TransferGrantResult> Prepare(InitiateDownloadRequest request, GuestUser user)
+    {
+        var path = GuestPath.Parse(request.Path, "file path");
+        var lifetime = Lifetime(request.LifetimeSeconds);
+        return () =>
+        {
+            var fd = OpenForReading(path);
+            try
+            {
+                var rc = PosixIo.StatFd(fd, out var status);
+                if (rc != 0)
+                {
+                    throw GuestOperationException.FromErrno(rc, path.Original, "Cannot access");
+                }
+
+                var grant = Add(new Grant(Upload: false, user, path, status.Size, Overwrite: false, new GuestFileAttributeChanges(), time.GetUtcNow() + lifetime));
+                return new TransferGrantResult
+                {
+                    Grant = grant,
+                    User = user.Name,
+                    File = new GuestFileEntry
+                    {
+                        Name = path.Original,
+                        Type = GuestFileType.File,
+                        Size = status.Size,
+                        Mode = status.Mode,
+                        Uid = status.Uid,
+                        Gid = status.Gid,
+                        AccessTime = status.AccessTime,
+                        ModificationTime = status.ModificationTime,
+                    },
+                };
+            }
+            finally
+            {
+                PosixIo.Close(fd);
+            }
+        };
+    }
+
+    // ---------------------------------------------------------------- transfer
+
+    /// <summary>
+    /// Performs a granted upload from <paramref name="data"/>. Whatever goes wrong (short or long body, aborted
+    /// stream, full disk, cancellation), the staging file is removed and the target is left as it was.
+    /// </summary>
+    public async Task UploadAsync(UploadRequest request, ChannelDataReader data, IImpersonator impersonator, CancellationToken cancellationToken)
+    {
+        var grant = Take(request.Grant, upload: true);
+        var staging = await impersonator.RunAsAsync(grant.User, () => CreateStaging(grant), CancellationToken.None).ConfigureAwait(false);
+        var complete = false;
+        try
+        {
+            await ReceiveAsync(grant, staging.Fd, data, cancellationToken).ConfigureAwait(false);
+            await impersonator.RunAsAsync(grant.User, () => Commit(grant, staging), cancellationToken).ConfigureAwait(false);
+            complete = true;
+        }
+        finally
+        {
+            PosixIo.Close(staging.Fd);
+            if (!complete)
+            {
+                // Not cancellable: the staging file must go even when the call was canceled.
+                await impersonator.RunAsAsync(grant.User, () => PosixIo.UnlinkAt(LibC.AT_FDCWD, staging.Path.Z, directory: false), CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Performs a granted download into <paramref name="data"/>: exactly the granted size, or an error.</summary>
+    public async Task DownloadAsync(DownloadRequest request, ChannelDataWriter data, IImpersonator impersonator, CancellationToken cancellationToken)
+    {
+        var grant = Take(request.Grant, upload: false);
+        var fd = await impersonator.RunAsAsync(grant.User, () => OpenGrantedFile(grant), cancellationToken).ConfigureAwait(false);
+        var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+        try
+        {
+            var remaining = grant.Size;
+            while (remaining > 0)
+            {
+                var n = PosixIo.Read(fd, buffer.AsSpan(0, (int)Math.Min(buffer.Length, remaining)));
+                if (n < 0)
+                {
+                    throw GuestOperationException.FromErrno((int)-n, grant.Path.Original, "Cannot read");
+                }
+
+                if (n == 0)
+                {
+                    throw GuestOperationException.ForPath(GuestErrorCode.FileAccessError, grant.Path.Original, $"'{grant.Path.Original}' became shorter while it was being read.");
+                }
+
+                await data.WriteAsync(buffer.AsMemory(0, (int)n), cancellationToken).ConfigureAwait(false);
+                remaining -= n;
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            PosixIo.Close(fd);
+        }
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    private static TimeSpan Lifetime(int seconds) => TimeSpan.FromSeconds(Math.Clamp(seconds, 1, MaxLifetimeSeconds));
+
+    /// <summary>A non-root user can neither give a file away nor pick a group it is not in: refuse before the upload.</summary>
+    private static void CheckOwnership(GuestFileAttributeChanges attributes, GuestUser user, GuestPath path)
+    {
+        if (user.Uid == 0)
+        {
+            return;
+        }
+
+        if (attributes.OwnerId is { } owner && owner != -1 && (uint)owner != user.Uid)
+        {
+            throw GuestOperationException.ForPath(GuestErrorCode.PermissionDenied, path.Original, $"User {user.Name} cannot give '{path.Original}' to uid {owner}.");
+        }
+
+        if (attributes.GroupId is { } group && group != -1 && (uint)group != user.Gid && !user.Groups.Contains((uint)group))
+        {
+            throw GuestOperationException.ForPath(GuestErrorCode.PermissionDenied, path.Original, $"User {user.Name} is not a member of group {group}.");
+        }
+    }
+
+    private string Add(Grant grant)
+    {
+        var now = time.GetUtcNow();
+        foreach (var (id, old) in _grants)
+        {
+            if (old.Expires <= now)
+            {
+                _grants.TryRemove(id, out _);
+            }
+        }
+
+        if (_grants.Count >= MaxGrants)
+        {
+            throw new GuestOperationException(GuestErrorCode.TooManyLogons, $"Too many file transfers are waiting to be used ({MaxGrants}); use or let some expire first.");
+        }
+
+        var key = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+        _grants[key] = grant;
+        return key;
+    }
+
+    private Grant Take(string id, bool upload)
+    {
+        if (string.IsNullOrEmpty(id) || !_grants.TryRemove(id, out var grant) || grant.Upload != upload)
+        {
+            throw new GuestOperationException(GuestErrorCode.TransferNotGranted, "The guest agent has no such file transfer (already used, expired, or the agent restarted).");
+        }
+
+        if (grant.Expires <= time.GetUtcNow())
+        {
+            throw new GuestOperationException(GuestErrorCode.TransferNotGranted, "The file transfer has expired.") { Path = grant.Path.Original };
+        }
+
+        return grant;
+    }
+
+    private static int OpenForReading(GuestPath path)
+    {
+        var rc = PosixFs.Stat(LibC.AT_FDCWD, path.Z, follow: false, out var status);
+        if (rc != 0)
+        {
+            throw GuestOperationException.FromErrno(rc, path.Original, "Cannot access");
+        }
+
+        if (status.IsSymlink)
+        {
+            throw new GuestOperationException(GuestErrorCode.InvalidArgument, $"'{path.Original}' is a symbolic link; transfers do not follow links.") { Path = path.Original };
+        }
+
+        if (!status.IsRegular)
+        {
+            throw GuestOperationException.ForPath(GuestErrorCode.NotAFile, path.Original, status.IsDirectory ? $"'{path.Original}' is a directory, not a file." : $"'{path.Original}' is not a regular file.");
+        }
+
+        rc = PosixIo.OpenAt(LibC.AT_FDCWD, path.Z, LibC.O_RDONLY | LibC.O_NOFOLLOW | LibC.O_NOCTTY, 0, out var fd);
+        if (rc != 0)
+        {
+            throw GuestOperationException.FromErrno(rc, path.Original, "Cannot read");
+        }
+
+        return fd;
+    }
+
+    private static int OpenGrantedFile(Grant grant)
+    {
+        var fd = OpenForReading(grant.Path);
+        var rc = PosixIo.StatFd(fd, out var status);
+        if (rc != 0 || !status.IsRegular || status.Size != grant.Size)
+        {
+            PosixIo.Close(fd);
+            throw rc != 0
+                ? GuestOperationException.FromErrno(rc, grant.Path.Original, "Cannot access")
+                : GuestOperationException.ForPath(GuestErrorCode.FileAccessError, grant.Path.Original,
+                    $"'{grant.Path.Original}' changed since the transfer was initiated (size {status.Size}, expected {grant.Size}).");
+        }
+
+        return fd;
+    }
+
+    /// <summary>An exclusively created, owner-only file next to the target, preallocated to the upload's size so a
+    /// full disk fails before the data flows.</summary>
+    private static Staging CreateStaging(Grant grant)
+    {
+        var parent = GuestPath.Parse(grant.Path.Parent);
+        var name = grant.Path.Name;
+        for (var attempt = 0; attempt < StagingAttempts; attempt++)
+        {
+            var random = RandomNumberGenerator.GetHexString(12, lowercase: true);
+            var candidateName = name.Length <= 200 ? $".{name}.guestops-{random}" : $".guestops-upload-{random}";
+            var candidate = parent.Child(candidateName);
+            var rc = PosixIo.OpenAt(LibC.AT_FDCWD, candidate.Z, LibC.O_WRONLY | LibC.O_CREAT | LibC.O_EXCL | LibC.O_NOFOLLOW | LibC.O_NOCTTY, StagingPermissions, out var fd);
+            if (rc == LibC.EEXIST)
+            {
+                continue;
+            }
+
+            if (rc != 0)
+            {
+                throw GuestOperationException.FromErrno(rc, parent.Original, "Cannot create files in");
+            }
+
+            if (grant.Size > 0 && LibC.fallocate(fd, 0, 0, grant.Size) != 0)
+            {
+                var e = PosixIo.LastError();
+                if (e is not (LibC.EOPNOTSUPP or LibC.ENOSYS or LibC.EINVAL))
+                {
+                    PosixIo.Close(fd);
+                    _ = PosixIo.UnlinkAt(LibC.AT_FDCWD, candidate.Z, directory: false);
+                    throw GuestOperationException.FromErrno(e, grant.Path.Original, $"Cannot store {grant.Size} bytes for");
+                }
+            }
+
+            return new Staging(candidate, fd);
+        }
+
+        throw GuestOperationException.ForPath(GuestErrorCode.FileAlreadyExists, parent.Original, $"Cannot find an unused staging name in '{parent.Original}'.");
+    }
+
+    private static async Task ReceiveAsync(Grant grant, int fd, ChannelDataReader data, CancellationToken cancellationToken)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+        try
+        {
+            long total = 0;
+            while (true)
+            {
+                int n;
+                try
+                {
+                    n = await data.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+                }
+                catch (ChannelDataAbortedException e)
+                {
+                    throw new GuestOperationException(GuestErrorCode.Canceled, $"The upload to '{grant.Path.Original}' was interrupted after {total} bytes: {e.Message}") { Path = grant.Path.Original };
+                }
+
+                if (n == 0)
+                {
+                    break;
+                }
+
+                total += n;
+                if (total > grant.Size)
+                {
+                    throw new GuestOperationException(GuestErrorCode.InvalidArgument, $"The upload to '{grant.Path.Original}' carries more than the {grant.Size} bytes given as fileSize.") { Path = grant.Path.Original };
+                }
+
+                var rc = PosixIo.WriteAll(fd, buffer.AsSpan(0, n));
+                if (rc != 0)
+                {
+                    throw GuestOperationException.FromErrno(rc, grant.Path.Original, "Cannot write");
+                }
+            }
+
+            if (total != grant.Size)
+            {
+                throw new GuestOperationException(GuestErrorCode.InvalidArgument, $"The upload to '{grant.Path.Original}' ended after {total} of the {grant.Size} bytes given as fileSize.") { Path = grant.Path.Original };
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>Attributes, then the rename into place (without overwrite: atomically refusing a file that appeared meanwhile).</summary>
+    private static EmptyResult Commit(Grant grant, Staging staging)
+    {
+        FileAttributeChanges.Apply(staging.Fd, grant.Path.Original, grant.Attributes, DefaultPermissions);
+        var rc = FileOperations.Rename(staging.Path, grant.Path, noReplace: !grant.Overwrite);
+        switch (rc)
+        {
+            case 0:
+                return EmptyResult.Instance;
+            case LibC.EEXIST when !grant.Overwrite:
+                throw FileOperations.Exists(grant.Path, rc);
+            case LibC.EISDIR or LibC.EEXIST or LibC.ENOTEMPTY:
+                throw GuestOperationException.ForPath(GuestErrorCode.NotAFile, grant.Path.Original, $"'{grant.Path.Original}' is a directory, not a file.", rc);
+            default:
+                throw GuestOperationException.FromErrno(rc, grant.Path.Original, "Cannot store");
+        }
+    }
+
+    private sealed record Grant(bool Upload, GuestUser User, GuestPath Path, long Size, bool Overwrite, GuestFileAttributeChanges Attributes, DateTimeOffset Expires);
+
+    private sealed record Staging(GuestPath Path, int Fd);
+}
