@@ -60,8 +60,15 @@ public sealed class AuthorizationStore
         AuthorizationFile file;
         if (_path is not null && File.Exists(_path))
         {
-            file = JsonSerializer.Deserialize(File.ReadAllText(_path), AuthorizationJson.Default.AuthorizationFile)
-                ?? throw new InvalidDataException($"{_path} is empty.");
+            try
+            {
+                file = JsonSerializer.Deserialize(File.ReadAllText(_path), AuthorizationJson.Default.AuthorizationFile)
+                    ?? throw new JsonException("empty");
+            }
+            catch (JsonException e)
+            {
+                throw new GuestOpsConfigurationException($"{_path} (roles and permissions) cannot be read: {e.Message}. Restore it from a backup, or remove it to start again with Admin on the root folder for every user.", e);
+            }
         }
         else
         {

@@ -139,7 +139,17 @@ public sealed class PropertyCollector(string id, Inventory inventory, PropertyRe
                 throw new VimFaultException(new InvalidProperty { name = traversal.path }, $"Property '{traversal.path}' does not exist on {traversal.type}.");
             }
 
-            foreach (var next in References(Reader.Read(obj, traversal.path, call)))
+            object? linked;
+            try
+            {
+                linked = Reader.Read(obj, traversal.path, call);
+            }
+            catch (VimFaultException e) when (e.Fault is NoPermission and not NotAuthenticated)
+            {
+                continue; // a link the caller may not read leads nowhere it may go
+            }
+
+            foreach (var next in References(linked))
             {
                 if (inventory.Find(next, call.Session as Session) is { } target)
                 {
