@@ -52,6 +52,13 @@ public sealed class GuestOpsOptions
     /// <summary>How long a file-transfer URL from InitiateFileTransferToGuest / FromGuest stays valid (ESXi: 10 minutes).</summary>
     public TimeSpan FileTransferLifetime { get; set; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>Strict mode: guest operations also need VirtualMachine.Interact.GuestControl on the VM, besides their
+    /// VirtualMachine.GuestOperations privilege (the API reference lists only the latter; reference 8.2).</summary>
+    public bool GuestOperationsRequireGuestControl { get; set; }
+
+    /// <summary>How many events (the guest-operation audit trail) are kept for EventManager.QueryEvents; the oldest go first.</summary>
+    public int MaxEvents { get; set; } = 10_000;
+
     /// <summary>Deadline of one guest operation.</summary>
     public TimeSpan GuestCallTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
