@@ -132,6 +132,15 @@ public sealed class VirtualMachineOptions
 
     /// <summary>Guest accounts; default <c>root</c> (uid 0) and <c>demo</c> (uid 1000) with the demo password.</summary>
     public List<GuestAccountOptions>? GuestAccounts { get; set; }
+
+    /// <summary>Kerberos SSPI logons (sandbox and process providers): a keytab on the host with this guest's service
+    /// keys (e.g. <c>host/NAME@REALM</c>); copied into the guest at every power-on. Needs <see cref="KerberosRealm"/>.
+    /// Unset: the guest accepts NTLM only.</summary>
+    public string? KerberosKeytab { get; set; }
+
+    /// <summary>The realm whose users log on to this guest with Kerberos: <c>user@REALM</c> maps to the guest account
+    /// <c>user</c> (exact case).</summary>
+    public string? KerberosRealm { get; set; }
 }
 
 public sealed class GuestAccountOptions

@@ -285,7 +285,29 @@ public static partial class GuestOpsServer
         (vm.GuestAccounts ?? [new GuestAccountOptions { Name = "root", Uid = 0 }, new GuestAccountOptions { Name = "demo", Uid = 1000 }])
             .Select(a => new GuestAccount(a.Name, a.Password ?? demoPassword, a.Uid)).ToArray(),
         vm.GuestCommandsEnabled,
-        IsExternal(vm)));
+        IsExternal(vm),
+        Kerberos(vm)));
+
+    /// <summary>A VM's Kerberos settings: both or neither; the keytab must exist.</summary>
+    private static GuestKerberos? Kerberos(VirtualMachineOptions vm)
+    {
+        if (string.IsNullOrEmpty(vm.KerberosKeytab) && string.IsNullOrEmpty(vm.KerberosRealm))
+        {
+            return null;
+        }
+
+        if (string.IsNullOrEmpty(vm.KerberosKeytab) || string.IsNullOrWhiteSpace(vm.KerberosRealm))
+        {
+            throw new GuestOpsConfigurationException($"GuestOps:VirtualMachines (VM {vm.Name}): KerberosKeytab and KerberosRealm go together; set both or neither.");
+        }
+
+        if (!File.Exists(vm.KerberosKeytab))
+        {
+            throw new GuestOpsConfigurationException($"GuestOps:VirtualMachines (VM {vm.Name}): KerberosKeytab {vm.KerberosKeytab} does not exist.");
+        }
+
+        return new GuestKerberos(Path.GetFullPath(vm.KerberosKeytab), vm.KerberosRealm.Trim());
+    }
 
     private static string DemoGuestPassword(GuestOpsOptions options)
     {
