@@ -43,6 +43,7 @@ public static class Program
             FileCommands.Touch(globals),
             TransferCommands.Upload(globals),
             TransferCommands.Download(globals),
+            ProcessCommands.Start(globals),
             ProcessCommands.Ps(globals),
             ProcessCommands.Kill(globals),
             ProcessCommands.Env(globals),

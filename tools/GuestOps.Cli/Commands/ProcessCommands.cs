@@ -34,6 +34,29 @@ public static class ProcessCommands
         return command;
     }
 
+    public static Command Start(GlobalOptions globals)
+    {
+        var program = new Argument<string>("program") { Description = "Absolute guest path of the program" };
+        var arguments = new Argument<string[]>("args") { Description = "Its arguments, after -- (passed to the guest's shell as written)", Arity = ArgumentArity.ZeroOrMore };
+        var directory = new Option<string?>("--cwd") { Description = "Guest working directory (default: the user's home)" };
+        var environment = new Option<string[]>("--env", "-e") { Description = "NAME=value for the program (repeat); when given, the whole environment" };
+        var command = new Command("start", "Start a guest program without waiting and print its pid (StartProgramInGuest, like govc guest.start); see run for its output") { program, arguments, directory, environment };
+        command.SetAction((result, cancellationToken) => CommandContext.RunAsync(result, globals, cancellationToken, async (context, ct) =>
+        {
+            var guest = await context.GuestAsync(ct);
+            var pid = await guest.StartProgramAsync(new GuestProgramSpec
+            {
+                programPath = result.GetValue(program)!,
+                arguments = string.Join(' ', result.GetValue(arguments) ?? []),
+                workingDirectory = result.GetValue(directory),
+                envVariables = result.GetValue(environment) is { Length: > 0 } env ? env : null,
+            }, ct);
+            context.Output.Result(pid.ToString(CultureInfo.InvariantCulture), () => new JsonObject { ["pid"] = pid });
+            return 0;
+        }));
+        return command;
+    }
+
     public static Command Kill(GlobalOptions globals)
     {
         var pids = new Argument<long[]>("pid") { Description = "Guest process ids", Arity = ArgumentArity.OneOrMore };
