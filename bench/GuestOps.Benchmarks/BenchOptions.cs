@@ -26,6 +26,9 @@ internal enum BenchSuite
 
     /// <summary>File transfer URLs vs a raw Kestrel PUT/GET endpoint and qemu-ga; RSS during a large transfer (issue 5).</summary>
     Transfer,
+
+    /// <summary>A full SSPI logon (AcquireCredentialsInGuest to a ticket) through the sandboxed chain (issue 7).</summary>
+    Sspi,
 }
 
 /// <summary>Command-line options. Everything has a default; <c>--help</c> lists them.</summary>
@@ -101,15 +104,19 @@ internal sealed record BenchOptions
 
     public int ProfileIterations { get; init; } = 20_000;
 
+    /// <summary>Sspi suite: measured logons per package.</summary>
+    public int SspiLogons { get; init; } = 300;
+
     public const string Usage = """
         GuestOps.Benchmarks: vim25 SOAP dispatch vs a raw XmlReader/XmlWriter SOAP echo, same process, same client load.
 
-        Usage: dotnet run -c Release --project bench/GuestOps.Benchmarks -- [--suite soap|worker|chain|transfer] [options]
+        Usage: dotnet run -c Release --project bench/GuestOps.Benchmarks -- [--suite soap|worker|chain|transfer|sspi] [options]
 
               --suite <s>          soap (default): vim25 SOAP dispatch vs raw echo, no guests;
                                    worker: guestops-tools (NativeAOT) start to ready and idle RSS;
-                                   chain: ListFilesInGuest through sandboxed VMs vs raw echo, credential cache off/on
-                                   transfer: transfer URLs vs raw Kestrel PUT/GET and qemu-ga; RSS growth
+                                   chain: ListFilesInGuest through sandboxed VMs vs raw echo, credential cache off/on;
+                                   transfer: transfer URLs vs raw Kestrel PUT/GET and qemu-ga; RSS growth;
+                                   sspi: a full SSPI logon (AcquireCredentialsInGuest to a ticket) through the chain
 
           -d, --duration <s>       measured seconds per measurement (default 5)
           -w, --warmup <s>         warm-up seconds before each measurement (default 2)
@@ -148,6 +155,10 @@ internal sealed record BenchOptions
               --guest-user <u>     demo (default) or root
               --entries <n>        entries in the listed directory (default 20)
               --no-profile         skip the "host agent alone" measurement (no HTTP/SOAP) after each composition
+
+        Sspi suite (target: a full NTLM logon < 5 ms at p50):
+              --worker-path <file> as above
+              --logons <n>         measured logons per package (NTLM, Negotiate), after n/10 uncounted (default 300)
 
         Exit code is 0 after a measurement; a missed target prints a "BELOW TARGET" line (soap: ratio < 0.8).
         """;
@@ -198,7 +209,8 @@ internal sealed record BenchOptions
                                 "worker" or "tools" => BenchSuite.Worker,
                                 "chain" => BenchSuite.Chain,
                                 "transfer" or "transfers" => BenchSuite.Transfer,
-                                var other => throw new FormatException($"--suite: '{other}' is not soap, worker, chain or transfer."),
+                                "sspi" => BenchSuite.Sspi,
+                                var other => throw new FormatException($"--suite: '{other}' is not soap, worker, chain, transfer or sspi."),
                             },
                         };
                         break;
@@ -288,6 +300,9 @@ internal sealed record BenchOptions
                         break;
                     case "--profile-iterations":
                         options = options with { ProfileIterations = Positive(Value(), arg), Profile = true };
+                        break;
+                    case "--logons":
+                        options = options with { SspiLogons = Positive(Value(), arg) };
                         break;
                     case "--no-profile":
                         options = options with { Profile = false };

@@ -24,8 +24,10 @@ switch (options.Suite)
         return await ChainSuite.RunAsync(options);
     case BenchSuite.Transfer when OperatingSystem.IsLinux():
         return await TransferSuite.RunAsync(options);
-    case BenchSuite.Worker or BenchSuite.Chain or BenchSuite.Transfer:
-        Console.WriteLine("The worker, chain and transfer suites run on Linux only.");
+    case BenchSuite.Sspi when OperatingSystem.IsLinux():
+        return await SspiSuite.RunAsync(options);
+    case BenchSuite.Worker or BenchSuite.Chain or BenchSuite.Transfer or BenchSuite.Sspi:
+        Console.WriteLine("The worker, chain, transfer and sspi suites run on Linux only.");
         return 3;
 }
 

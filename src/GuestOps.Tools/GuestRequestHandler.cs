@@ -23,13 +23,15 @@ public sealed partial class GuestRequestHandler : IChannelRequestHandler
     private readonly FileTransfers _transfers;
     private readonly TimeProvider _time;
     private readonly ILogger<GuestRequestHandler> _logger;
+    private readonly Sspi.SspiAuthenticator? _sspi;
 
     public GuestRequestHandler(
         GuestAuthenticationService auth,
         IImpersonator impersonator,
         IReadOnlySet<string> disabledOperations,
-        ILogger<GuestRequestHandler> logger)
-        : this(auth, impersonator, disabledOperations, logger, new PosixUserDirectory(), new StartedPrograms(), TimeProvider.System)
+        ILogger<GuestRequestHandler> logger,
+        Sspi.SspiAuthenticator? sspi = null)
+        : this(auth, impersonator, disabledOperations, logger, new PosixUserDirectory(), new StartedPrograms(), TimeProvider.System, sspi)
     {
     }
 
@@ -40,8 +42,10 @@ public sealed partial class GuestRequestHandler : IChannelRequestHandler
         ILogger<GuestRequestHandler> logger,
         IUserDirectory users,
         StartedPrograms programs,
-        TimeProvider time)
+        TimeProvider time,
+        Sspi.SspiAuthenticator? sspi = null)
     {
+        _sspi = sspi;
         _auth = auth;
         _impersonator = impersonator;
         _disabledOperations = disabledOperations;
@@ -72,6 +76,8 @@ public sealed partial class GuestRequestHandler : IChannelRequestHandler
         InitiateDownloadRequest.OperationName,
         UploadRequest.OperationName,
         DownloadRequest.OperationName,
+        AcquireCredentialsRequest.OperationName,
+        ReleaseCredentialsRequest.OperationName,
     ];
 
     public async ValueTask<ChannelResponse> HandleAsync(IncomingCall call, CancellationToken cancellationToken)
@@ -162,6 +168,28 @@ public sealed partial class GuestRequestHandler : IChannelRequestHandler
                     LogTransferred(call.Id, request.Operation, call.ResponseData.BytesSent);
                     return ChannelResponse.Success(EmptyResult.Instance);
 
+                case AcquireCredentialsRequest acquire when _sspi is not null:
+                    return ChannelResponse.Success(_sspi.Acquire(acquire));
+
+                case ReleaseCredentialsRequest:
+                {
+                    if (request.Credential is not GuestTicketCredential ticket)
+                    {
+                        return ChannelResponse.Failure(GuestErrorCode.InvalidArgument, "ReleaseCredentialsInGuest takes a ticket (TicketedSessionAuthentication).");
+                    }
+
+                    if (_sspi is null || !_sspi.Tickets.Revoke(ticket.Ticket))
+                    {
+                        return ChannelResponse.Failure(GuestErrorCode.InvalidLogin, "The ticket is not valid in this guest: it was released, expired, or issued elsewhere.");
+                    }
+
+                    LogReleased(call.Id);
+                    return ChannelResponse.Success(EmptyResult.Instance);
+                }
+
+                case AcquireCredentialsRequest:
+                    return ChannelResponse.Failure(GuestErrorCode.NotSupported, "SSPI logons are not set up in this guest agent.");
+
                 default:
                     return ChannelResponse.Failure(GuestErrorCode.UnknownOperation, $"Operation '{request.Operation}' is not implemented by this guest agent.");
             }
@@ -195,6 +223,9 @@ public sealed partial class GuestRequestHandler : IChannelRequestHandler
 
     [LoggerMessage(EventId = 204, Level = LogLevel.Debug, Message = "Request {Id}: {Operation} moved {Bytes} bytes")]
     private partial void LogTransferred(uint id, string operation, long bytes);
+
+    [LoggerMessage(EventId = 205, Level = LogLevel.Information, Message = "Request {Id}: a ticket was released")]
+    private partial void LogReleased(uint id);
 
     [LoggerMessage(EventId = 203, Level = LogLevel.Information, Message = "Request {Id}: started {Program} as pid {Pid}")]
     private partial void LogStarted(uint id, string program, long pid);

@@ -10,6 +10,7 @@ using GuestOps.Tools.Identity;
 using GuestOps.Tools.Impersonation;
 using GuestOps.Tools.Logging;
 using GuestOps.Tools.Native;
+using GuestOps.Tools.Sspi;
 using Microsoft.Extensions.Logging;
 
 // guestops-tools: composition only.
@@ -43,11 +44,12 @@ var workerUid = LibC.geteuid();
 var users = new PosixUserDirectory();
 using var pam = new PamAuthenticator(options.PamService);
 var cache = options.CredentialCacheTtl > TimeSpan.Zero ? new CredentialCache(options.CredentialCacheTtl, time) : null;
-var auth = new GuestAuthenticationService(pam, users, LoginThrottle.CreateDefault(time), cache, loggers.CreateLogger<GuestAuthenticationService>());
+var sspi = SspiSetup.Create(options.Sspi, users, time, loggers); // first: sets the C environment GSSAPI reads
+var auth = new GuestAuthenticationService(pam, users, LoginThrottle.CreateDefault(time), cache, loggers.CreateLogger<GuestAuthenticationService>(), sspi.Tickets);
 IImpersonator impersonator = workerUid == 0
     ? new ThreadImpersonator(options.UserThreads, loggers.CreateLogger<ThreadImpersonator>())
     : new SelfOnlyImpersonator(workerUid);
-var handler = new GuestRequestHandler(auth, impersonator, options.DisabledOperations, loggers.CreateLogger<GuestRequestHandler>());
+var handler = new GuestRequestHandler(auth, impersonator, options.DisabledOperations, loggers.CreateLogger<GuestRequestHandler>(), sspi);
 
 IChannelConnector connector;
 if (options.Endpoint.Kind == ChannelTransportKind.Tcp)

@@ -1,5 +1,6 @@
 using System.Globalization;
 using GuestOps.Channel.Transport;
+using GuestOps.Tools.Sspi;
 using Microsoft.Extensions.Logging;
 
 namespace GuestOps.Tools;
@@ -19,6 +20,11 @@ public sealed record WorkerOptions
           --heartbeat-timeout MS      silence before the host is declared lost (default 4000)
           --reconnect-max MS          longest wait between reconnect attempts (default 2000)
           --user-threads N            impersonation threads (default 4)
+          --ntlm-user-file FILE       gss-ntlmssp user database (DOMAIN:user:password lines) for SSPI logons
+          --krb5-keytab FILE          Kerberos keytab for SSPI logons with Kerberos
+          --sspi-domain NAME          NTLM domain / Kerberos realm whose users map to guest accounts (repeatable)
+          --ticket-ttl SEC            an SSPI ticket unused this long expires (default 1800)
+          --max-tickets N             live SSPI tickets at most (default 1024)
           --tls-cert FILE             PEM client certificate (tcp)
           --tls-key FILE              PEM private key of --tls-cert (tcp)
           --tls-ca FILE               PEM CA certificate the host's certificate must chain to (tcp)
@@ -42,6 +48,9 @@ public sealed record WorkerOptions
     public TimeSpan ReconnectMax { get; init; } = TimeSpan.FromSeconds(2);
 
     public int UserThreads { get; init; } = 4;
+
+    /// <summary>SSPI logons (AcquireCredentialsInGuest) and the tickets they issue.</summary>
+    public SspiOptions Sspi { get; init; } = new();
 
     public string? TlsCertificate { get; init; }
 
@@ -68,6 +77,8 @@ public sealed record WorkerOptions
         var threads = 4;
         string? cert = null, key = null, ca = null, serverName = null;
         var level = LogLevel.Information;
+        var sspi = new SspiOptions();
+        var domains = new List<string>();
         try
         {
             for (var i = 0; i < args.Count; i++)
@@ -110,6 +121,21 @@ public sealed record WorkerOptions
                         break;
                     case "--user-threads":
                         threads = Number(Next(), 1, 64);
+                        break;
+                    case "--ntlm-user-file":
+                        sspi = sspi with { NtlmUserFile = Next() };
+                        break;
+                    case "--krb5-keytab":
+                        sspi = sspi with { Keytab = Next() };
+                        break;
+                    case "--sspi-domain":
+                        domains.Add(Next());
+                        break;
+                    case "--ticket-ttl":
+                        sspi = sspi with { TicketIdleTimeout = TimeSpan.FromSeconds(Number(Next(), 1, 7 * 24 * 3600)) };
+                        break;
+                    case "--max-tickets":
+                        sspi = sspi with { MaxTickets = Number(Next(), 1, 1_000_000) };
                         break;
                     case "--tls-cert":
                         cert = Next();
@@ -171,6 +197,7 @@ public sealed record WorkerOptions
             HeartbeatTimeout = hbTimeout,
             ReconnectMax = reconnect,
             UserThreads = threads,
+            Sspi = sspi with { Domains = domains },
             TlsCertificate = cert,
             TlsKey = key,
             TlsCa = ca,

@@ -54,6 +54,42 @@ public sealed partial class GuestFaultTests : IntegrationTest
     private static GuestServer Server => _server ?? throw new AssertFailedException("The guest server did not start.");
 
     [TestMethod]
+    [Timeout(60_000)]
+    public async Task KilledWorker_MidUpload_LeavesNoPartialFile_KeepsTheOldContents_AndTheVmIsReadyAgain()
+    {
+        using var client = await ReadyClientAsync(Server);
+        using var http = new GuestFileTransferClient(Server.Server);
+        var demo = new GuestOpsClient(client, Vm1, "demo", Password);
+        var dir = await demo.CreateTemporaryDirectoryOk("killed-upload-", "");
+        var path = $"{dir}/file.bin";
+        var before = new GeneratedContent(1000, 11);
+        Assert.AreEqual(System.Net.HttpStatusCode.OK, (await http.PutAsync(await demo.InitiateFileTransferToGuestOk(path, 1000, overwrite: false), before)).Status);
+
+        // An overwrite of 64 MiB: 8 MiB are sent, then the worker is killed while the upload waits for the rest.
+        const int size = 64 << 20;
+        var url = http.Resolve(await demo.InitiateFileTransferToGuestOk(path, size, overwrite: true));
+        var worker = await Server.WorkerAsync(Vm1);
+        await using (var raw = await RawHttpConnection.OpenAsync(Server.Server.BaseUri, CancellationToken.None))
+        {
+            await raw.SendAsync($"PUT {url.PathAndQuery} HTTP/1.1", [("Host", url.Authority), ("Content-Length", size.ToString(System.Globalization.CultureInfo.InvariantCulture))], new byte[8 << 20], chunkSize: null, CancellationToken.None);
+            await Task.Delay(300);
+            Assert.IsTrue(GuestWorkers.Signal(worker, GuestWorkers.SIGKILL), "kill -9 of the worker");
+            using var answer = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            var response = await raw.ReadResponseAsync(answer.Token);
+            Assert.AreEqual(503, response.StatusCode, $"the upload fails with the agent: {response.StatusCode} {response.BodyText}");
+        }
+
+        // The other VM never noticed; vm-1 comes back with the old file and nothing else.
+        (await GuestSoap.ValidateCredentialsAsync(client, Vm2, "demo", Password)).AssertOk("ValidateCredentialsInGuest");
+        await Server.WorkerAsync(Vm1, TimeSpan.FromSeconds(10), except: worker);
+        await GuestSoap.WaitForReadinessAsync(client, Vm1, ready: true, TimeSpan.FromSeconds(10));
+        CollectionAssert.AreEquivalent(new[] { ".", "..", "file.bin" }, (await demo.ListOk(dir)).Names.ToList(), "no partial or staging file");
+        var (downloadUrl, downloadSize, _) = await demo.InitiateFileTransferFromGuestOk(path);
+        Assert.AreEqual(1000, downloadSize);
+        Assert.AreEqual(before.Sha256, (await http.GetAsync(downloadUrl)).Sha256, "the previous contents are intact");
+    }
+
+    [TestMethod]
     [Timeout(30_000)]
     public async Task KilledWorker_VmIsUnavailableAtOnce_OtherVmAnswers_WorkerIsRestarted()
     {

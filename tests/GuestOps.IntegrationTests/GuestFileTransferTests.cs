@@ -136,6 +136,7 @@ public sealed class GuestFileTransferTests : IntegrationTest
         (await demo.InitiateFileTransferToGuest($"{dir}/chown", 5, overwrite: false, GuestOpsClient.PosixAttributes(ownerId: 0))).AssertFault("GuestPermissionDenied");
         (await demo.InitiateFileTransferToGuest($"{dir}/win", 5, overwrite: false, "<fileAttributes xsi:type=\"GuestWindowsFileAttributes\"><hidden>true</hidden></fileAttributes>")).AssertFault("OperationNotSupportedByGuest");
         (await demo.As("demo", "wrong-password").InitiateFileTransferToGuest($"{dir}/x", 5, overwrite: false)).AssertFault("InvalidGuestLogin");
+        (await demo.InitiateFileTransferToGuest($"{dir}/huge", 1L << 55, overwrite: false)).AssertFault("NoDiskSpace", "FileFaultFault");
 
         // overwrite=true replaces the contents (and the old attributes are not kept).
         var replacement = new GeneratedContent(3, 2);

@@ -26,6 +26,8 @@ namespace GuestOps.Channel.Messages;
 [JsonDerivedType(typeof(InitiateDownloadRequest), InitiateDownloadRequest.OperationName)]
 [JsonDerivedType(typeof(UploadRequest), UploadRequest.OperationName)]
 [JsonDerivedType(typeof(DownloadRequest), DownloadRequest.OperationName)]
+[JsonDerivedType(typeof(AcquireCredentialsRequest), AcquireCredentialsRequest.OperationName)]
+[JsonDerivedType(typeof(ReleaseCredentialsRequest), ReleaseCredentialsRequest.OperationName)]
 public abstract record ChannelRequest
 {
     /// <summary>Who the guest should act as; every guest operation carries one.</summary>

@@ -29,6 +29,7 @@ public sealed record ChannelResponse
 [JsonDerivedType(typeof(ListProcessesResult), "processes")]
 [JsonDerivedType(typeof(EnvironmentResult), "environment")]
 [JsonDerivedType(typeof(TransferGrantResult), "transferGrant")]
+[JsonDerivedType(typeof(AcquireCredentialsResult), "credentials")]
 public abstract record ChannelResult;
 
 /// <summary>Success with nothing to return.</summary>
@@ -81,7 +82,7 @@ public enum GuestErrorCode
     /// <summary>A bad argument: relative or empty path, NUL in a path, invalid regular expression, negative index.</summary>
     InvalidArgument = 11,
 
-    /// <summary>The guest OS cannot do this (e.g. SSPI or tickets on Linux).</summary>
+    /// <summary>The guest OS cannot do this (e.g. an SSPI mechanism the guest has not been set up for).</summary>
     NotSupported = 12,
 
     /// <summary>The guest's configuration disables this operation.</summary>
@@ -101,4 +102,7 @@ public enum GuestErrorCode
 
     /// <summary>A transfer names a grant the worker does not have (never issued, used, expired, or the worker restarted).</summary>
     TransferNotGranted = 30,
+
+    /// <summary>An SSPI exchange's session id is unknown: never issued, completed, failed or timed out.</summary>
+    UnknownAuthenticationSession = 20,
 }

@@ -22,7 +22,8 @@ public sealed record GuestPasswordCredential(string UserName, string Password) :
     }
 }
 
-/// <summary>A ticket issued by the guest for a previously authenticated session (reserved; not implemented yet).</summary>
+/// <summary>A ticket the guest issued when an SSPI exchange completed (AcquireCredentialsInGuest); valid until released,
+/// idle too long, or the worker restarts.</summary>
 public sealed record GuestTicketCredential(string Ticket) : GuestCredential
 {
     protected override bool PrintMembers(StringBuilder builder)

@@ -27,6 +27,10 @@ public sealed class GuestDataCall : IAsyncDisposable
     /// <summary>Bytes from the guest; ends (0) when the worker finished sending, throws when it aborted.</summary>
     public ChannelDataReader ResponseData => _call.ResponseData;
 
+    /// <summary>Completes (in any state) once the call is over for the worker: it answered, or the channel ended.
+    /// A side waiting on something else (e.g. a client's request body) watches this to stop waiting.</summary>
+    public Task Finished => _call.Response;
+
     /// <summary>The worker's answer (success or guest error). Throws <see cref="GuestAgentException"/> when the
     /// worker went away.</summary>
     public async Task<ChannelResponse> GetResponseAsync(CancellationToken cancellationToken)

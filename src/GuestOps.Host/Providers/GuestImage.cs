@@ -75,6 +75,7 @@ public static partial class GuestImage
             Chown(Path.Combine(etc, file), hostIdOffset, hostIdOffset);
         }
 
+        PrepareSspi(launch, hostIdOffset);
         foreach (var account in launch.Accounts.Where(a => a.Name != "root"))
         {
             var home = Path.Combine(root, "home", account.Name);

@@ -13,7 +13,13 @@ namespace GuestOps.Server.Guest;
 /// </summary>
 public sealed class GuestCalls(IHostAgent hostAgent)
 {
-    public async Task<TResult> InvokeAsync<TResult>(VimCall call, ManagedObjectReference vm, GuestAuthentication auth, ChannelRequest request)
+    public Task<TResult> InvokeAsync<TResult>(VimCall call, ManagedObjectReference vm, GuestAuthentication auth, ChannelRequest request)
+        where TResult : ChannelResult =>
+        SendAsync<TResult>(call, vm, () => request with { Credential = Credential(auth) });
+
+    /// <summary>Like <see cref="InvokeAsync{TResult}"/> for a request that carries its own credential (or none): the VM
+    /// checks, then <paramref name="request"/>, built only after them (it may refuse its arguments with a fault).</summary>
+    public async Task<TResult> SendAsync<TResult>(VimCall call, ManagedObjectReference vm, Func<ChannelRequest> request)
         where TResult : ChannelResult
     {
         var snapshot = hostAgent.GetVirtualMachine(vm.Value);
@@ -32,7 +38,7 @@ public sealed class GuestCalls(IHostAgent hostAgent)
         ChannelResponse response;
         try
         {
-            response = await hostAgent.InvokeGuestAsync(vm.Value, request with { Credential = Credential(auth) }, call.CancellationToken);
+            response = await hostAgent.InvokeGuestAsync(vm.Value, request(), call.CancellationToken);
         }
         catch (GuestAgentException e)
         {
@@ -52,7 +58,8 @@ public sealed class GuestCalls(IHostAgent hostAgent)
         return response.Result as TResult ?? throw new VimFaultException(new SystemError { reason = "unexpected guest answer" }, "The guest agent answered with an unexpected result.");
     }
 
-    private static GuestCredential Credential(GuestAuthentication auth) => auth switch
+    /// <summary>The channel credential for <c>auth</c> (reference 4.1): a name and password, or a ticket.</summary>
+    public static GuestCredential Credential(GuestAuthentication auth) => auth switch
     {
         // Simulated and Linux server guests have no logged-in desktop user (guest.interactiveGuestOperationsReady is
         // false): interactive calls are refused, as the reference says a server should (3.5).
@@ -83,6 +90,7 @@ public sealed class GuestCalls(IHostAgent hostAgent)
         GuestErrorCode.UnknownOperation => new GuestComponentsOutOfDate(),
         GuestErrorCode.TooManyLogons => new TooManyGuestLogons(),
         GuestErrorCode.NoDiskSpace => new NoDiskSpace { file = error.Path ?? "", datastore = "" },
+        GuestErrorCode.UnknownAuthenticationSession => new InvalidArgument { invalidProperty = "sessionID" },
         _ => new GuestOperationsFault(),
     };
 }

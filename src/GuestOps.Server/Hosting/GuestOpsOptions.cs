@@ -52,8 +52,18 @@ public sealed class GuestOpsOptions
     /// <summary>How long a file-transfer URL from InitiateFileTransferToGuest / FromGuest stays valid (ESXi: 10 minutes).</summary>
     public TimeSpan FileTransferLifetime { get; set; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>Strict mode: guest operations also need VirtualMachine.Interact.GuestControl on the VM, besides their
+    /// VirtualMachine.GuestOperations privilege (the API reference lists only the latter; reference 8.2).</summary>
+    public bool GuestOperationsRequireGuestControl { get; set; }
+
+    /// <summary>How many events (the guest-operation audit trail) are kept for EventManager.QueryEvents; the oldest go first.</summary>
+    public int MaxEvents { get; set; } = 10_000;
+
     /// <summary>Deadline of one guest operation.</summary>
     public TimeSpan GuestCallTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>A guest ticket (TicketedSessionAuthentication from an SSPI logon) unused for this long expires in the guest.</summary>
+    public TimeSpan GuestTicketTimeout { get; set; } = TimeSpan.FromMinutes(30);
 
     /// <summary>The worker listener for VMs with provider <c>external</c>: <c>tcp://ADDRESS:PORT</c> (e.g.
     /// <c>tcp://0.0.0.0:8902</c>; ADDRESS an IP, <c>*</c>, <c>0.0.0.0</c>, <c>[::]</c> or <c>localhost</c>). TLS with the host

@@ -6,6 +6,7 @@ using GuestOps.Host;
 using GuestOps.Host.Enrollment;
 using GuestOps.Host.Providers;
 using GuestOps.Server.Authorization;
+using GuestOps.Server.Events;
 using GuestOps.Server.Guest;
 using GuestOps.Server.Http;
 using GuestOps.Server.Sessions;
@@ -47,7 +48,10 @@ public static partial class GuestOpsServer
         }
 
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton(new UserStore(options.StateDirectory));
+        var users = new UserStore(options.StateDirectory);
+        builder.Services.AddSingleton(users);
+        builder.Services.AddSingleton(new AccessControl(new AuthorizationStore(options.StateDirectory, users), users, options.GuestOperationsRequireGuestControl));
+        builder.Services.AddSingleton(new EventHistory(options.MaxEvents));
         builder.Services.AddSingleton(new ServerIdentity(StableUuid("server:" + options.StateDirectory)));
         builder.Services.AddSingleton(sp => new HostAgent(
             vms,
@@ -63,15 +67,23 @@ public static partial class GuestOpsServer
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ServerIdentity>(),
             options.SessionIdleTimeout,
-            sp.GetRequiredService<GuestFileTransfers>()));
+            sp.GetRequiredService<GuestFileTransfers>(),
+            sp.GetRequiredService<AccessControl>(),
+            sp.GetRequiredService<EventHistory>()));
+        builder.Services.AddSingleton(sp => new GuestOperationAudit(
+            sp.GetRequiredService<EventHistory>(),
+            sp.GetRequiredService<Inventory>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<GuestOperationAudit>>()));
         builder.Services.AddSingleton(_ => new VimOperationCatalog(VimContracts.All));
         builder.Services.AddSingleton(sp => new SoapDispatcher(
             sp.GetRequiredService<VimOperationCatalog>(),
             Inventory.ManagedObjectTypes,
             sp.GetRequiredService<Inventory>(),
-            new VimCallAuthorizer(sp.GetRequiredService<Inventory>().SessionManager),
+            new VimCallAuthorizer(sp.GetRequiredService<Inventory>().SessionManager, sp.GetRequiredService<Inventory>(), sp.GetRequiredService<AccessControl>()),
             sp.GetRequiredService<ILogger<SoapDispatcher>>(),
-            options.MaxSoapRequestBytes));
+            options.MaxSoapRequestBytes,
+            sp.GetRequiredService<GuestOperationAudit>()));
         builder.Services.AddSingleton<SdkEndpoint>();
         builder.Services.AddSingleton<GuestFileEndpoint>();
         builder.Services.AddSingleton<VersionDocuments>();
@@ -219,6 +231,12 @@ public static partial class GuestOpsServer
         }
 
         users.Set("root", "Administrator", password);
+        var access = app.Services.GetRequiredService<AccessControl>();
+        if (!access.HasAnyPermission("root"))
+        {
+            // The first user of a new server administers it (ESXi: root holds Admin on the root folder).
+            access.Store.SetPermissions(AuthorizationStore.RootFolder, [AuthorizationStore.AdminOnRoot("root").ToPermission()]);
+        }
     }
 
     /// <summary>The documented flat GUESTOPS_* environment variables as configuration keys.</summary>
@@ -309,9 +327,28 @@ public static partial class GuestOpsServer
             Provider = provider,
             WorkerPath = workerPath,
             GuestCommandsEnabled = options.GuestCommandsEnabled,
-            WorkerArguments = options.GuestCredentialCacheSeconds > 0 ? ["--credential-cache-ttl", options.GuestCredentialCacheSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)] : [],
+            WorkerArguments = WorkerArguments(options),
             Dispatcher = new GuestOps.Host.Dispatch.VmDispatcherOptions { CallTimeout = options.GuestCallTimeout },
         };
+    }
+
+    /// <summary>Settings every VM's worker gets on its command line.</summary>
+    private static List<string> WorkerArguments(GuestOpsOptions options)
+    {
+        var invariant = System.Globalization.CultureInfo.InvariantCulture;
+        List<string> arguments = [];
+        if (options.GuestCredentialCacheSeconds > 0)
+        {
+            arguments.AddRange(["--credential-cache-ttl", options.GuestCredentialCacheSeconds.ToString(invariant)]);
+        }
+
+        if (options.GuestTicketTimeout < TimeSpan.FromSeconds(1) || options.GuestTicketTimeout > TimeSpan.FromDays(7))
+        {
+            throw new GuestOpsConfigurationException($"GuestOps:GuestTicketTimeout '{options.GuestTicketTimeout}' must be between 00:00:01 and 7.00:00:00.");
+        }
+
+        arguments.AddRange(["--ticket-ttl", ((int)Math.Ceiling(options.GuestTicketTimeout.TotalSeconds)).ToString(invariant)]);
+        return arguments;
     }
 
     /// <summary>A UUID derived from a name, so configured VMs keep their UUIDs across restarts.</summary>

@@ -106,12 +106,32 @@ public sealed partial class GuestFileEndpoint(GuestFileTransfers transfers, IHos
         var body = context.Request.BodyReader;
         long received = 0;
         string? clientFailure = null;
+
+        // Waiting for the client's body must end when the worker is done early (it failed, or it went away): the
+        // pending read is cancelled the Pipelines way (a token would leave Kestrel's body reader mid-read).
+        var workerDone = false;
+        var bodyComplete = false;
+        _ = call.Finished.ContinueWith(
+            _ =>
+            {
+                Volatile.Write(ref workerDone, true);
+                body.CancelPendingRead();
+            },
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
         try
         {
             while (true)
             {
                 var read = await body.ReadAsync(aborted);
                 var buffer = read.Buffer;
+                if (read.IsCanceled && Volatile.Read(ref workerDone))
+                {
+                    body.AdvanceTo(buffer.Start);
+                    break;
+                }
+
                 if (buffer.Length < call.RequestData.ChunkSize && !read.IsCompleted)
                 {
                     // Kestrel hands the body out in small segments: gather a whole frame's worth first.
@@ -124,6 +144,7 @@ public sealed partial class GuestFileEndpoint(GuestFileTransfers transfers, IHos
                 body.AdvanceTo(buffer.End);
                 if (read.IsCompleted)
                 {
+                    bodyComplete = true;
                     break;
                 }
             }
@@ -132,7 +153,7 @@ public sealed partial class GuestFileEndpoint(GuestFileTransfers transfers, IHos
         }
         catch (ChannelDataAbortedException)
         {
-            // The worker finished early (it failed); its response says why.
+            // The worker finished early (it failed or went away); its response says why.
         }
         catch (Exception e) when (e is BadHttpRequestException or IOException or OperationCanceledException)
         {
@@ -141,6 +162,11 @@ public sealed partial class GuestFileEndpoint(GuestFileTransfers transfers, IHos
                 ? $"The body is longer than the fileSize {transfer.Size} given to InitiateFileTransferToGuest."
                 : $"The upload was interrupted after {received} bytes.";
             await call.RequestData.AbortAsync(clientFailure);
+        }
+
+        if (!bodyComplete && !context.Response.HasStarted)
+        {
+            context.Response.Headers.Connection = "close"; // the rest of the body is not wanted: no keep-alive drain
         }
 
         var response = await call.GetResponseAsync(CancellationToken.None);

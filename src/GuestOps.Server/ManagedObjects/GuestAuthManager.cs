@@ -5,14 +5,57 @@ using GuestOps.Vim;
 
 namespace GuestOps.Server.ManagedObjects;
 
-/// <summary>vim.vm.guest.AuthManager: checks guest credentials inside the guest.</summary>
+/// <summary>vim.vm.guest.AuthManager: checks guest credentials inside the guest; SSPI logons and their tickets.</summary>
 public sealed class GuestAuthManager(string id, GuestCalls guest, PropertyReader reader) : ManagedObject(id, reader)
 {
+    /// <summary>The name of the DynamicProperty of a returned ticket that carries the guest's final SSPI token, when
+    /// Negotiate produced one after completing (the client's context still needs it, e.g. for SPNEGO's mechListMIC).</summary>
+    public const string FinalTokenProperty = "sspiToken";
+
     private static readonly PropertyTable<GuestAuthManager> Table = new();
 
     public override PropertyTable Properties => Table;
 
-    /// <summary>Authenticates in the guest and immediately lets go (reference 3.3).</summary>
+    /// <summary>Authenticates in the guest and immediately lets go (reference 3.3); with a ticket, checks it is still valid.</summary>
     public Task ValidateCredentialsInGuest(VimCall call, ManagedObjectReference vm, GuestAuthentication auth) =>
         guest.InvokeAsync<EmptyResult>(call, vm, auth, new ValidateCredentialsRequest());
+
+    /// <summary>
+    /// One leg of an SSPI logon (reference 6): the guest answers with a GuestAuthenticationChallenge (its token and the
+    /// sessionID to continue with) until the exchange completes, then with a TicketedSessionAuthentication usable as
+    /// <c>auth</c> by every guest method until released, idle too long, or the guest agent restarts.
+    /// </summary>
+    public async Task<GuestAuthentication> AcquireCredentialsInGuest(VimCall call, ManagedObjectReference vm, GuestAuthentication requestedAuth, long? sessionID)
+    {
+        var result = await guest.SendAsync<AcquireCredentialsResult>(call, vm, () => requestedAuth switch
+        {
+            SSPIAuthentication { interactiveSession: true } => throw new VimFaultException(new GuestOperationsUnavailable(),
+                "Interactive guest operations are not available: no desktop user is logged in to the guest (guest.interactiveGuestOperationsReady is false)."),
+            SSPIAuthentication sspi => new AcquireCredentialsRequest { Token = sspi.sspiToken ?? "", SessionId = sessionID },
+            _ => throw new VimFaultException(new InvalidArgument { invalidProperty = "requestedAuth" },
+                $"AcquireCredentialsInGuest takes an SSPIAuthentication, not {requestedAuth.GetType().Name}."),
+        });
+
+        if (result.SessionId is { } next)
+        {
+            throw new VimFaultException(
+                new GuestAuthenticationChallenge { serverChallenge = new SSPIAuthentication { sspiToken = result.ServerToken ?? "" }, sessionID = next },
+                "The guest needs another SSPI round: pass serverChallenge to your security context and call again with its answer and this sessionID.");
+        }
+
+        return new TicketedSessionAuthentication
+        {
+            ticket = result.Ticket ?? throw new VimFaultException(new SystemError { reason = "no ticket" }, "The guest agent completed the logon without a ticket."),
+            dynamicProperty = result.ServerToken is { } final ? [new DynamicProperty { name = FinalTokenProperty, val = final }] : null,
+        };
+    }
+
+    /// <summary>Ends the guest logon session behind a ticket (reference 3.3); afterwards the ticket fails with InvalidGuestLogin.</summary>
+    public Task ReleaseCredentialsInGuest(VimCall call, ManagedObjectReference vm, GuestAuthentication auth) =>
+        guest.SendAsync<EmptyResult>(call, vm, () => auth switch
+        {
+            TicketedSessionAuthentication ticket => new ReleaseCredentialsRequest { Credential = new GuestTicketCredential(ticket.ticket) },
+            _ => throw new VimFaultException(new InvalidArgument { invalidProperty = "auth" },
+                $"ReleaseCredentialsInGuest takes a TicketedSessionAuthentication, not {auth.GetType().Name}."),
+        });
 }

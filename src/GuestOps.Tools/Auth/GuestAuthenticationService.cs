@@ -7,14 +7,16 @@ namespace GuestOps.Tools.Auth;
 /// <summary>
 /// Turns a request's credential into a resolved guest user, on every call: shape checks, per-user failure throttle,
 /// optional verified-credential cache, the authenticator (PAM), then the account lookup. Any failure is
-/// <see cref="GuestErrorCode.InvalidLogin"/> (tickets: <see cref="GuestErrorCode.NotSupported"/>).
+/// <see cref="GuestErrorCode.InvalidLogin"/>. Tickets (issued by an SSPI logon) are looked up in <paramref name="tickets"/>;
+/// without one, ticket credentials are <see cref="GuestErrorCode.NotSupported"/>.
 /// </summary>
 public sealed partial class GuestAuthenticationService(
     IGuestAuthenticator authenticator,
     IUserDirectory users,
     LoginThrottle throttle,
     CredentialCache? cache,
-    ILogger<GuestAuthenticationService> logger)
+    ILogger<GuestAuthenticationService> logger,
+    Sspi.TicketStore? tickets = null)
 {
     private const int MaxNameLength = 256;
     private const int MaxPasswordLength = 4096;
@@ -25,8 +27,10 @@ public sealed partial class GuestAuthenticationService(
         {
             case null:
                 throw new GuestOperationException(GuestErrorCode.InvalidLogin, "The request carries no guest credentials.");
-            case GuestTicketCredential:
+            case GuestTicketCredential when tickets is null:
                 throw new GuestOperationException(GuestErrorCode.NotSupported, "Ticketed sessions are not supported by this guest agent.");
+            case GuestTicketCredential t:
+                return AuthenticateTicket(tickets, t.Ticket);
             case GuestPasswordCredential p:
                 return await AuthenticatePasswordAsync(p.UserName, p.Password, cancellationToken).ConfigureAwait(false);
             default:
@@ -82,6 +86,26 @@ public sealed partial class GuestAuthenticationService(
         return account;
     }
 
+    private GuestUser AuthenticateTicket(Sspi.TicketStore store, string ticket)
+    {
+        var name = store.Find(ticket);
+        if (name is null)
+        {
+            LogTicketRejected();
+            throw new GuestOperationException(GuestErrorCode.InvalidLogin, "The ticket is not valid in this guest: it was released, expired, or issued elsewhere.");
+        }
+
+        var account = users.FindByName(name);
+        if (account is null)
+        {
+            store.Revoke(ticket);
+            LogNoAccount(name);
+            throw InvalidLogin();
+        }
+
+        return account;
+    }
+
     private static GuestOperationException InvalidLogin() =>
         new(GuestErrorCode.InvalidLogin, "Failed to authenticate with the guest operating system using the supplied credentials.");
 
@@ -100,6 +124,9 @@ public sealed partial class GuestAuthenticationService(
     [LoggerMessage(EventId = 104, Level = LogLevel.Warning, Message = "Authentication rejected: malformed user name or password")]
     private partial void LogRejectedShape();
 
-    [LoggerMessage(EventId = 105, Level = LogLevel.Warning, Message = "User {User} passed PAM but has no account entry")]
+    [LoggerMessage(EventId = 106, Level = LogLevel.Information, Message = "Ticket rejected: unknown, released or expired")]
+    private partial void LogTicketRejected();
+
+    [LoggerMessage(EventId = 105, Level = LogLevel.Warning, Message = "User {User} authenticated but has no account entry")]
     private partial void LogNoAccount(string user);
 }

@@ -98,6 +98,7 @@ internal sealed class FileTransfers(TimeProvider time)
                 throw GuestOperationException.FromErrno(rc, parent.Original, "Cannot create files in");
             }
 
+            CheckFreeSpace(parent, request.Size, user, path);
             var grant = Add(new Grant(Upload: true, user, path, request.Size, request.Overwrite, attributes, time.GetUtcNow() + lifetime));
             return new TransferGrantResult { Grant = grant, User = user.Name };
         };
@@ -164,10 +165,11 @@ internal sealed class FileTransfers(TimeProvider time)
         finally
         {
             PosixIo.Close(staging.Fd);
-            if (!complete)
+            if (!complete && staging.Path is { } named)
             {
-                // Not cancellable: the staging file must go even when the call was canceled.
-                await impersonator.RunAsAsync(grant.User, () => PosixIo.UnlinkAt(LibC.AT_FDCWD, staging.Path.Z, directory: false), CancellationToken.None).ConfigureAwait(false);
+                // Not cancellable: the staging file must go even when the call was canceled. (An unnamed O_TMPFILE
+                // staging file needs nothing: closing it frees it, as does the worker dying.)
+                await impersonator.RunAsAsync(grant.User, () => PosixIo.UnlinkAt(LibC.AT_FDCWD, named.Z, directory: false), CancellationToken.None).ConfigureAwait(false);
             }
         }
     }
@@ -307,18 +309,34 @@ internal sealed class FileTransfers(TimeProvider time)
         return fd;
     }
 
-    /// <summary>An exclusively created, owner-only file next to the target, preallocated to the upload's size so a
-    /// full disk fails before the data flows.</summary>
+    /// <summary>
+    /// The file the upload is written to, preallocated to its size so a full disk fails before the data flows: an
+    /// unnamed O_TMPFILE file in the target's directory where the file system supports it (nothing is ever visible
+    /// before the commit, and nothing is left behind even if the worker is killed), otherwise an exclusively created,
+    /// owner-only <c>.NAME.guestops-RANDOM</c> file next to the target.
+    /// </summary>
     private static Staging CreateStaging(Grant grant)
     {
         var parent = GuestPath.Parse(grant.Path.Parent);
+        var rc = PosixIo.OpenAt(LibC.AT_FDCWD, parent.Z, LibC.O_TMPFILE | LibC.O_WRONLY | LibC.O_NOCTTY, StagingPermissions, out var unnamed);
+        if (rc == 0)
+        {
+            Preallocate(grant, unnamed, null);
+            return new Staging(null, unnamed);
+        }
+
+        if (rc is not (LibC.EOPNOTSUPP or LibC.EISDIR or LibC.EINVAL or LibC.ENOSYS))
+        {
+            throw GuestOperationException.FromErrno(rc, parent.Original, "Cannot create files in");
+        }
+
         var name = grant.Path.Name;
         for (var attempt = 0; attempt < StagingAttempts; attempt++)
         {
             var random = RandomNumberGenerator.GetHexString(12, lowercase: true);
             var candidateName = name.Length <= 200 ? $".{name}.guestops-{random}" : $".guestops-upload-{random}";
             var candidate = parent.Child(candidateName);
-            var rc = PosixIo.OpenAt(LibC.AT_FDCWD, candidate.Z, LibC.O_WRONLY | LibC.O_CREAT | LibC.O_EXCL | LibC.O_NOFOLLOW | LibC.O_NOCTTY, StagingPermissions, out var fd);
+            rc = PosixIo.OpenAt(LibC.AT_FDCWD, candidate.Z, LibC.O_WRONLY | LibC.O_CREAT | LibC.O_EXCL | LibC.O_NOFOLLOW | LibC.O_NOCTTY, StagingPermissions, out var fd);
             if (rc == LibC.EEXIST)
             {
                 continue;
@@ -329,21 +347,61 @@ internal sealed class FileTransfers(TimeProvider time)
                 throw GuestOperationException.FromErrno(rc, parent.Original, "Cannot create files in");
             }
 
-            if (grant.Size > 0 && LibC.fallocate(fd, 0, 0, grant.Size) != 0)
-            {
-                var e = PosixIo.LastError();
-                if (e is not (LibC.EOPNOTSUPP or LibC.ENOSYS or LibC.EINVAL))
-                {
-                    PosixIo.Close(fd);
-                    _ = PosixIo.UnlinkAt(LibC.AT_FDCWD, candidate.Z, directory: false);
-                    throw GuestOperationException.FromErrno(e, grant.Path.Original, $"Cannot store {grant.Size} bytes for");
-                }
-            }
-
+            Preallocate(grant, fd, candidate);
             return new Staging(candidate, fd);
         }
 
         throw GuestOperationException.ForPath(GuestErrorCode.FileAlreadyExists, parent.Original, $"Cannot find an unused staging name in '{parent.Original}'.");
+    }
+
+    private static void Preallocate(Grant grant, int fd, GuestPath? named)
+    {
+        if (grant.Size == 0 || LibC.fallocate(fd, 0, 0, grant.Size) == 0)
+        {
+            return;
+        }
+
+        var e = PosixIo.LastError();
+        if (e is LibC.EOPNOTSUPP or LibC.ENOSYS or LibC.EINVAL)
+        {
+            return; // the file system cannot preallocate: ENOSPC, if it comes, comes from write
+        }
+
+        PosixIo.Close(fd);
+        if (named is not null)
+        {
+            _ = PosixIo.UnlinkAt(LibC.AT_FDCWD, named.Z, directory: false);
+        }
+
+        throw GuestOperationException.FromErrno(e, grant.Path.Original, $"Cannot store {grant.Size} bytes for");
+    }
+
+    /// <summary>Refuses an upload larger than the space the user may still use on the target's file system.</summary>
+    private static unsafe void CheckFreeSpace(GuestPath directory, long size, GuestUser user, GuestPath path)
+    {
+        if (size == 0)
+        {
+            return;
+        }
+
+        LibC.StatVfs vfs;
+        int rc;
+        fixed (byte* p = directory.Z)
+        {
+            rc = LibC.statvfs(p, &vfs);
+        }
+
+        if (rc != 0)
+        {
+            return; // unknown: the upload itself will tell
+        }
+
+        var blocks = user.Uid == 0 ? vfs.BlocksFree : vfs.BlocksAvailable;
+        var available = (ulong)Math.Min((double)blocks * vfs.FragmentSize, long.MaxValue);
+        if ((ulong)size > available)
+        {
+            throw new GuestOperationException(GuestErrorCode.NoDiskSpace, $"Cannot store {size} bytes for '{path.Original}': {available} bytes are free on its file system.") { Path = path.Original, OsError = LibC.ENOSPC };
+        }
     }
 
     private static async Task ReceiveAsync(Grant grant, int fd, ChannelDataReader data, CancellationToken cancellationToken)
@@ -393,11 +451,34 @@ internal sealed class FileTransfers(TimeProvider time)
         }
     }
 
-    /// <summary>Attributes, then the rename into place (without overwrite: atomically refusing a file that appeared meanwhile).</summary>
+    /// <summary>Attributes, then into place, without overwrite atomically refusing a file that appeared meanwhile: an
+    /// unnamed file is linked (straight to the target, or to a staging name renamed over the target); a named one renamed.</summary>
     private static EmptyResult Commit(Grant grant, Staging staging)
     {
         FileAttributeChanges.Apply(staging.Fd, grant.Path.Original, grant.Attributes, DefaultPermissions);
-        var rc = FileOperations.Rename(staging.Path, grant.Path, noReplace: !grant.Overwrite);
+        int rc;
+        if (staging.Path is { } named)
+        {
+            rc = FileOperations.Rename(named, grant.Path, noReplace: !grant.Overwrite);
+        }
+        else if (!grant.Overwrite)
+        {
+            rc = Link(staging.Fd, grant.Path);
+        }
+        else
+        {
+            var temporary = GuestPath.Parse(grant.Path.Parent).Child($".guestops-{RandomNumberGenerator.GetHexString(12, lowercase: true)}");
+            rc = Link(staging.Fd, temporary);
+            if (rc == 0)
+            {
+                rc = FileOperations.Rename(temporary, grant.Path, noReplace: false);
+                if (rc != 0)
+                {
+                    _ = PosixIo.UnlinkAt(LibC.AT_FDCWD, temporary.Z, directory: false);
+                }
+            }
+        }
+
         switch (rc)
         {
             case 0:
@@ -413,5 +494,18 @@ internal sealed class FileTransfers(TimeProvider time)
 
     private sealed record Grant(bool Upload, GuestUser User, GuestPath Path, long Size, bool Overwrite, GuestFileAttributeChanges Attributes, DateTimeOffset Expires);
 
-    private sealed record Staging(GuestPath Path, int Fd);
+    /// <summary>Gives an unnamed (O_TMPFILE) file a name: linkat of /proc/thread-self/fd/N, which this thread (with the
+    /// user's credentials) may follow, unlike /proc/self (the worker's main thread is root).</summary>
+    private static unsafe int Link(int fd, GuestPath target)
+    {
+        var source = LibC.Utf8Z($"/proc/thread-self/fd/{fd.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
+        fixed (byte* s = source)
+        fixed (byte* t = target.Z)
+        {
+            return LibC.linkat(LibC.AT_FDCWD, s, LibC.AT_FDCWD, t, LibC.AT_SYMLINK_FOLLOW) == 0 ? 0 : PosixIo.LastError();
+        }
+    }
+
+    /// <summary>The open staging file; <see cref="Path"/> is null for an unnamed (O_TMPFILE) one.</summary>
+    private sealed record Staging(GuestPath? Path, int Fd);
 }

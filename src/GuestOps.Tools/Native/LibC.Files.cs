@@ -28,6 +28,11 @@ internal static unsafe partial class LibC
     public static int O_NOFOLLOW => RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? 0x8000 : 0x20000;
 
     public const int AT_REMOVEDIR = 0x200;
+    public const int AT_SYMLINK_FOLLOW = 0x400;
+
+    /// <summary>O_TMPFILE: an unnamed file in a directory, freed by the kernel unless linked (differs by architecture
+    /// through O_DIRECTORY).</summary>
+    public static int O_TMPFILE => 0x400000 | O_DIRECTORY;
     public const int AT_EMPTY_PATH = 0x1000;
 
     public const int X_OK = 1;
@@ -51,6 +56,30 @@ internal static unsafe partial class LibC
 
     [LibraryImport(Lib, SetLastError = true)]
     public static partial int fallocate(int fd, int mode, long offset, long len);
+
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial int linkat(int olddirfd, byte* oldpath, int newdirfd, byte* newpath, int flags);
+
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial int statvfs(byte* path, StatVfs* buf);
+
+    /// <summary>struct statvfs of 64-bit glibc (x86_64, aarch64).</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct StatVfs
+    {
+        public ulong BlockSize;
+        public ulong FragmentSize;
+        public ulong Blocks;
+        public ulong BlocksFree;
+        public ulong BlocksAvailable;
+        public ulong Files;
+        public ulong FilesFree;
+        public ulong FilesAvailable;
+        public ulong FileSystemId;
+        public ulong Flags;
+        public ulong NameMax;
+        public fixed int Spare[6];
+    }
 
     [LibraryImport(Lib, SetLastError = true)]
     public static partial nint read(int fd, byte* buf, nuint count);

@@ -1,0 +1,56 @@
+using GuestOps.Host;
+using GuestOps.Host.Providers;
+
+namespace GuestOps.Tests.Host;
+
+/// <summary>The guest side of SSPI logons in a simulated guest's image: the NTLM user database of the configured accounts
+/// (0600, only the worker reads it) under the guest's NetBIOS name, and the worker arguments that point at it.</summary>
+[TestClass]
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
+public sealed class GuestImageSspiTests
+{
+    private static VmLaunch Launch(string directory, string name, params GuestAccount[] accounts) => new(
+        new VmConfiguration { Id = "vm-1", Name = name, Uuid = Guid.NewGuid().ToString(), InstanceUuid = Guid.NewGuid().ToString() },
+        accounts, directory, directory, "/bin/true", 0, []);
+
+    [TestMethod]
+    public void Prepare_WritesTheNtlmUserDatabase_OnlyTheWorkerCanReadIt()
+    {
+        var directory = Directory.CreateTempSubdirectory("guestops-image-").FullName;
+        try
+        {
+            GuestImage.Prepare(Launch(directory, "demo-vm-1",
+                new GuestAccount("root", "r:oot", 0), new GuestAccount("demo", "Demo-Pa55", 1000), new GuestAccount("odd", "two\nlines", 1001)), 0);
+            var file = Path.Combine(directory, "etc", "guestops-tools", "ntlm-users");
+            CollectionAssert.AreEqual(new[] { "DEMO-VM-1:root:r:oot", "DEMO-VM-1:demo:Demo-Pa55" }, File.ReadAllLines(file),
+                "one line per account under the NetBIOS name; a password with a line break cannot be written");
+            Assert.AreEqual(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(file));
+            Assert.AreEqual(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(Path.GetDirectoryName(file)!));
+            if (Directory.Exists("/etc/gss/mech.d"))
+            {
+                foreach (var conf in Directory.EnumerateFiles("/etc/gss/mech.d", "*.conf"))
+                {
+                    Assert.AreEqual(File.ReadAllText(conf), File.ReadAllText(Path.Combine(directory, "etc", "gss", "mech.d", Path.GetFileName(conf))),
+                        "the guest gets the host's GSSAPI mechanism registrations (it shares /usr)");
+                }
+            }
+
+            // Power-on again: rewritten from the configuration.
+            GuestImage.Prepare(Launch(directory, "demo-vm-1", new GuestAccount("demo", "New-Pa55", 1000)), 0);
+            CollectionAssert.AreEqual(new[] { "DEMO-VM-1:demo:New-Pa55" }, File.ReadAllLines(file));
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [TestMethod]
+    public void NtlmDomain_IsTheNetBiosName_AndTheWorkerIsToldAboutIt()
+    {
+        var config = new VmConfiguration { Id = "vm-1", Name = "a-very-long-vm-name.example.org", Uuid = "u", InstanceUuid = "i" };
+        Assert.AreEqual("A-VERY-LONG-VM-", GuestImage.NtlmDomain(config), "upper-cased first label, at most 15 characters");
+        CollectionAssert.AreEqual(new[] { "--ntlm-user-file", GuestImage.NtlmUserFile, "--sspi-domain", "A-VERY-LONG-VM-" },
+            GuestImage.SspiWorkerArguments(config).ToArray());
+    }
+}
