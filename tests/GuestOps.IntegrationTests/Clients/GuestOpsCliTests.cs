@@ -121,6 +121,20 @@ public sealed class GuestOpsCliTests
     }
 
     [TestMethod]
+    public async Task Sspi_NtlmAndNegotiateLogonsGiveATicket_CommandsRunAsThatAccount_AWrongPasswordIsInvalidGuestLogin()
+    {
+        using var cli = NewCli();
+        StringAssert.Contains(await cli.OkAsync("--sspi", "validate"), "accepts the SSPI ticket");
+        Assert.AreEqual("demo\n", await cli.OkAsync("--sspi", "run", "--", "id", "-un"));
+        var negotiate = await cli.RunAsync("--sspi", "--sspi-package", "Negotiate", "-l", $"DEMO-VM-1\\root:{GuestServer.GuestPassword}", "run", "--", "id", "-un");
+        Assert.AreEqual(0, negotiate.ExitCode, negotiate.ToString());
+        Assert.AreEqual("root\n", negotiate.StandardOutput);
+        var wrong = await cli.RunAsync("--sspi", "-l", "demo:wrong", "validate");
+        Assert.AreEqual(1, wrong.ExitCode, wrong.ToString());
+        StringAssert.StartsWith(wrong.StandardError, "guestops: InvalidGuestLogin: ");
+    }
+
+    [TestMethod]
     public async Task FileCommands_MkdirTouchLsExistsChmodChownMvMktempRmRmdir()
     {
         using var cli = NewCli();

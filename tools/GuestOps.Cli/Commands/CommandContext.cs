@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Net;
+using System.Net.Security;
 using System.Security.Authentication;
 using GuestOps.Cli.Connection;
 using GuestOps.Cli.Output;
@@ -21,6 +22,7 @@ public sealed class CommandContext : IDisposable
     private TlsPolicy? _tls;
     private SocketsHttpHandler? _handler;
     private VimSoapClient? _soap;
+    private GuestOperations? _ticketHolder;
 
     private CommandContext(GlobalOptionValues options, CliEnvironment environment, CommandOutput output)
     {
@@ -47,7 +49,14 @@ public sealed class CommandContext : IDisposable
         using var context = new CommandContext(options, CliEnvironment.FromProcess(), output);
         try
         {
-            return await body(context, cancellationToken);
+            try
+            {
+                return await body(context, cancellationToken);
+            }
+            finally
+            {
+                await context.ReleaseTicketAsync();
+            }
         }
         catch (SoapFaultException e)
         {
@@ -157,14 +166,53 @@ public sealed class CommandContext : IDisposable
         return new NamePasswordAuthentication { username = parts[0], password = password };
     }
 
-    /// <summary>Logged in, the VM found, the guest managers read: ready for guest operations.</summary>
+    /// <summary>Logged in, the VM found, the guest managers read (and with --sspi, a ticket acquired): ready for guest operations.</summary>
     public async Task<GuestOperations> GuestAsync(CancellationToken cancellationToken)
     {
         var vmName = RequireVm();
+        if (Options.Sspi)
+        {
+            var identity = (Options.GuestLogin ?? _environment.Get("GUESTOPS_GUEST_LOGIN", "GOVC_GUEST_LOGIN")) is not null ? GuestCredentials() : null;
+            var sspiService = await ConnectAsync(cancellationToken);
+            var sspiVm = await VmLocator.FindAsync(sspiService, vmName, cancellationToken);
+            var anonymous = await GuestOperations.CreateAsync(sspiService, sspiVm, new TicketedSessionAuthentication(), cancellationToken);
+            using var negotiate = new NegotiateAuthentication(new NegotiateAuthenticationClientOptions
+            {
+                Package = Options.SspiPackage,
+                Credential = identity is null ? CredentialCache.DefaultNetworkCredentials : Credential(identity),
+                TargetName = Options.SspiTarget ?? "host/" + vmName.Split('/').Last(),
+            });
+            var ticket = await SspiLogon.LogonAsync(anonymous, negotiate, cancellationToken);
+            return _ticketHolder = anonymous.WithAuth(new TicketedSessionAuthentication { ticket = ticket });
+        }
+
         var credentials = GuestCredentials();
         var service = await ConnectAsync(cancellationToken);
         var vm = await VmLocator.FindAsync(service, vmName, cancellationToken);
         return await GuestOperations.CreateAsync(service, vm, credentials, cancellationToken);
+    }
+
+    private static NetworkCredential Credential(NamePasswordAuthentication identity)
+    {
+        var parts = identity.username.Split('\\', 2);
+        return parts.Length == 2 ? new NetworkCredential(parts[1], identity.password, parts[0]) : new NetworkCredential(identity.username, identity.password);
+    }
+
+    /// <summary>Releases an SSPI ticket this command acquired (best effort: it also expires in the guest).</summary>
+    private async Task ReleaseTicketAsync()
+    {
+        if (_ticketHolder is { } holder)
+        {
+            _ticketHolder = null;
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            try
+            {
+                await holder.ReleaseCredentialsAsync(timeout.Token);
+            }
+            catch (Exception e) when (e is SoapFaultException or HttpRequestException or OperationCanceledException)
+            {
+            }
+        }
     }
 
     /// <summary>The /guestFile side channel, on the same TLS policy, without the session cookie.</summary>

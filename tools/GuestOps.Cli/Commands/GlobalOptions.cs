@@ -3,7 +3,7 @@ using System.CommandLine;
 namespace GuestOps.Cli.Commands;
 
 /// <summary>The values of the options every command takes.</summary>
-public sealed record GlobalOptionValues(string? Url, string? UserName, string? Password, bool Insecure, string? Thumbprint, string? Vm, string? GuestLogin, bool Json, bool Quiet, TimeSpan Timeout);
+public sealed record GlobalOptionValues(string? Url, string? UserName, string? Password, bool Insecure, string? Thumbprint, string? Vm, string? GuestLogin, bool Json, bool Quiet, TimeSpan Timeout, bool Sspi = false, string SspiPackage = "NTLM", string? SspiTarget = null);
 
 /// <summary>Options every command accepts (govc's spellings -u, -k, -vm, -l work too), with GUESTOPS_* / GOVC_* fallbacks.</summary>
 public sealed class GlobalOptions
@@ -69,10 +69,29 @@ public sealed class GlobalOptions
         Recursive = true,
     };
 
-    public IEnumerable<Option> All => [Url, UserName, Password, Insecure, Thumbprint, Vm, GuestLogin, Json, Quiet, Timeout];
+    public Option<bool> Sspi { get; } = new("--sspi")
+    {
+        Description = "Log on in the guest with SSPI (AcquireCredentialsInGuest) and use the ticket instead of sending the password; the identity: -l user:password (user may be DOMAIN\\user), else the current user's credentials; the ticket is released at the end",
+        Recursive = true,
+    };
+
+    public Option<string> SspiPackage { get; } = new("--sspi-package")
+    {
+        Description = "SSPI package: NTLM, Negotiate or Kerberos",
+        DefaultValueFactory = _ => "NTLM",
+        Recursive = true,
+    };
+
+    public Option<string?> SspiTarget { get; } = new("--sspi-target")
+    {
+        Description = "SSPI target (service principal) name [default: host/<VM name>]",
+        Recursive = true,
+    };
+
+    public IEnumerable<Option> All => [Url, UserName, Password, Insecure, Thumbprint, Vm, GuestLogin, Json, Quiet, Timeout, Sspi, SspiPackage, SspiTarget];
 
     public GlobalOptionValues Read(ParseResult result) => new(
         result.GetValue(Url), result.GetValue(UserName), result.GetValue(Password), result.GetValue(Insecure),
         result.GetValue(Thumbprint), result.GetValue(Vm), result.GetValue(GuestLogin), result.GetValue(Json), result.GetValue(Quiet),
-        TimeSpan.FromSeconds(result.GetValue(Timeout)));
+        TimeSpan.FromSeconds(result.GetValue(Timeout)), result.GetValue(Sspi), result.GetValue(SspiPackage) ?? "NTLM", result.GetValue(SspiTarget));
 }

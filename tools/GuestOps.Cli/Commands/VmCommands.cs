@@ -52,8 +52,9 @@ public static class VmCommands
         {
             var guest = await context.GuestAsync(ct);
             await guest.ValidateCredentialsAsync(ct);
-            var user = guest.Auth is GuestOps.Vim.NamePasswordAuthentication np ? np.username : "";
-            context.Output.Result($"The guest accepts the credentials of {user}", () => new JsonObject { ["valid"] = true, ["user"] = user });
+            var user = guest.Auth is GuestOps.Vim.NamePasswordAuthentication np ? np.username : null;
+            context.Output.Result(user is null ? "The guest accepts the SSPI ticket" : $"The guest accepts the credentials of {user}",
+                () => new JsonObject { ["valid"] = true, ["user"] = user, ["sspi"] = user is null });
             return 0;
         }));
         return command;

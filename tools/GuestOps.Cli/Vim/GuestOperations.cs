@@ -46,6 +46,21 @@ public sealed class GuestOperations
 
     private SoapRequest Process(string operation) => Call(operation, _processManager, "GuestProcessManager");
 
+    /// <summary>The same VM and managers with another guest authentication (e.g. the ticket of an SSPI logon).</summary>
+    public GuestOperations WithAuth(GuestAuthentication auth) => new(Service, Vm, auth, _authManager, _fileManager, _processManager);
+
+    /// <summary>One AcquireCredentialsInGuest leg (reference 6); a GuestAuthenticationChallenge fault asks for the next.</summary>
+    public async Task<System.Xml.Linq.XElement> AcquireCredentialsAsync(SSPIAuthentication requested, long? sessionId, CancellationToken cancellationToken)
+    {
+        var request = new SoapRequest("AcquireCredentialsInGuest", Service.Content.Require(_authManager, "GuestAuthManager"))
+            .MoRef("vm", Vm).Auth("requestedAuth", requested).Long("sessionID", sessionId);
+        return (await _soap.InvokeAsync(request, cancellationToken)).ReturnValues().FirstOrDefault()
+            ?? throw new CliException("AcquireCredentialsInGuest returned nothing.");
+    }
+
+    public Task ReleaseCredentialsAsync(CancellationToken cancellationToken) =>
+        _soap.InvokeAsync(Call("ReleaseCredentialsInGuest", _authManager, "GuestAuthManager"), cancellationToken);
+
     public Task ValidateCredentialsAsync(CancellationToken cancellationToken) =>
         _soap.InvokeAsync(Call("ValidateCredentialsInGuest", _authManager, "GuestAuthManager"), cancellationToken);
 
