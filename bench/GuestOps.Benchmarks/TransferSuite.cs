@@ -39,16 +39,8 @@ internal static class TransferSuite
 
     public static async Task<int> RunAsync(BenchOptions options)
     {
-        var worker = WorkerBinary.Resolve(options.WorkerPath);
-        if (worker is null)
+        if (WorkerBinary.ResolveForSandboxes(options.WorkerPath, "transfer") is not { } worker)
         {
-            Console.WriteLine(WorkerBinary.NotFoundMessage(options.WorkerPath));
-            return 3;
-        }
-
-        if (!SandboxVmProvider.IsAvailable())
-        {
-            Console.WriteLine("The transfer suite needs the sandbox provider: /usr/bin/bwrap (Debian package bubblewrap) is not installed.");
             return 3;
         }
 
