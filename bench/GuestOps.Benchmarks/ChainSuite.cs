@@ -37,16 +37,8 @@ internal static class ChainSuite
 
     public static async Task<int> RunAsync(BenchOptions options)
     {
-        var worker = WorkerBinary.Resolve(options.WorkerPath);
-        if (worker is null)
+        if (WorkerBinary.ResolveForSandboxes(options.WorkerPath, "chain") is not { } worker)
         {
-            Console.WriteLine(WorkerBinary.NotFoundMessage(options.WorkerPath));
-            return 3;
-        }
-
-        if (!SandboxVmProvider.IsAvailable())
-        {
-            Console.WriteLine("The chain suite needs the sandbox provider: /usr/bin/bwrap (Debian package bubblewrap) is not installed.");
             return 3;
         }
 

@@ -30,16 +30,8 @@ internal static partial class SspiSuite
 
     public static async Task<int> RunAsync(BenchOptions options)
     {
-        var worker = WorkerBinary.Resolve(options.WorkerPath);
-        if (worker is null)
+        if (WorkerBinary.ResolveForSandboxes(options.WorkerPath, "sspi") is not { } worker)
         {
-            Console.WriteLine(WorkerBinary.NotFoundMessage(options.WorkerPath));
-            return 3;
-        }
-
-        if (!SandboxVmProvider.IsAvailable())
-        {
-            Console.WriteLine("The sspi suite needs the sandbox provider: /usr/bin/bwrap (Debian package bubblewrap) is not installed.");
             return 3;
         }
 

@@ -39,16 +39,8 @@ internal static class TransferSuite
 
     public static async Task<int> RunAsync(BenchOptions options)
     {
-        var worker = WorkerBinary.Resolve(options.WorkerPath);
-        if (worker is null)
+        if (WorkerBinary.ResolveForSandboxes(options.WorkerPath, "transfer") is not { } worker)
         {
-            Console.WriteLine(WorkerBinary.NotFoundMessage(options.WorkerPath));
-            return 3;
-        }
-
-        if (!SandboxVmProvider.IsAvailable())
-        {
-            Console.WriteLine("The transfer suite needs the sandbox provider: /usr/bin/bwrap (Debian package bubblewrap) is not installed.");
             return 3;
         }
 
@@ -119,7 +111,7 @@ internal static class TransferSuite
         }
 
         Console.WriteLine();
-        Console.WriteLine($"== Memory: RSS growth during a {options.RssBytes >> 30} GiB transfer each way (sampled every 20 ms; server = this process, incl. the client)");
+        Console.WriteLine($"== Memory: RSS growth during a {options.RssBytes >> 20} MiB transfer each way (sampled every 20 ms; server = this process, incl. the client)");
         var (serverUp, workerUp) = await WatchMemoryAsync(workerPid, () => MeasureOursAsync(soap, http, GuestDirectory + "/rss.bin", options.RssBytes, downloadToo: false));
         var (serverDown, workerDown) = await WatchMemoryAsync(workerPid, () => DownloadOursAsync(soap, http, GuestDirectory + "/rss.bin", options.RssBytes));
         File.Delete(Path.Combine(hostDirectory, "rss.bin"));
@@ -197,15 +189,23 @@ internal static class TransferSuite
         return (up, clock.Elapsed.TotalSeconds);
     }
 
-    /// <summary>The baseline: PUT streams the body into a new file, GET streams the file back with Content-Length,
-    /// each through one pooled buffer (what a minimal Kestrel file endpoint does).</summary>
+    /// <summary>The baseline: PUT streams the body into a new, preallocated file, GET streams the file back with
+    /// Content-Length, each through one 256 KiB buffer (what a minimal Kestrel file endpoint does).</summary>
     private static void MapRawFileEndpoint(WebApplication app, StrongBox<string> directory)
     {
         app.MapPut(RawRoute, async (HttpContext context) =>
         {
             context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>()!.MaxRequestBodySize = null;
             var path = Path.Combine(directory.Value!, Path.GetFileName(context.Request.Query["name"].ToString()));
-            await using var file = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0);
+            // Preallocated like the worker's staging file (fallocate): on ext4 that alone changes fresh-file write speed a lot.
+            await using var file = new FileStream(path, new FileStreamOptions
+            {
+                Mode = FileMode.Create,
+                Access = FileAccess.Write,
+                Share = FileShare.None,
+                BufferSize = 0,
+                PreallocationSize = context.Request.ContentLength ?? 0,
+            });
             await context.Request.Body.CopyToAsync(file, 256 * 1024, context.RequestAborted);
             context.Response.StatusCode = StatusCodes.Status200OK;
         });

@@ -49,4 +49,25 @@ internal static class WorkerBinary
         : $"No guestops-tools found ({PublishedByServerBuild} from the repository root). Build it with "
             + "`dotnet build bench/GuestOps.Benchmarks -c Release` (the server's build publishes it), or "
             + "`dotnet publish src/GuestOps.Tools -c Release -r linux-x64 -o DIR` and pass --worker-path DIR/guestops-tools.";
+
+    /// <summary>What every suite with sandboxed VMs needs: the worker binary and bubblewrap. Null (after printing why)
+    /// when one is missing.</summary>
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public static string? ResolveForSandboxes(string? explicitPath, string suite)
+    {
+        var worker = Resolve(explicitPath);
+        if (worker is null)
+        {
+            Console.WriteLine(NotFoundMessage(explicitPath));
+            return null;
+        }
+
+        if (!GuestOps.Host.Providers.SandboxVmProvider.IsAvailable())
+        {
+            Console.WriteLine($"The {suite} suite needs the sandbox provider: /usr/bin/bwrap (Debian package bubblewrap) is not installed.");
+            return null;
+        }
+
+        return worker;
+    }
 }

@@ -10,8 +10,9 @@ namespace GuestOps.Host;
 
 /// <summary>A VM the host agent runs: its configuration, guest accounts and the guest-commands switch.
 /// <paramref name="External"/>: provider <c>external</c> — no process is started; its worker runs in a real VM and
-/// connects through <see cref="HostAgentOptions.ExternalWorkers"/>.</summary>
-public sealed record VmDefinition(VmConfiguration Configuration, IReadOnlyList<GuestAccount> Accounts, bool GuestCommandsEnabled = true, bool External = false);
+/// connects through <see cref="HostAgentOptions.ExternalWorkers"/>. <paramref name="Kerberos"/>: the guest's keytab and
+/// realm for Kerberos SSPI logons (null: NTLM only).</summary>
+public sealed record VmDefinition(VmConfiguration Configuration, IReadOnlyList<GuestAccount> Accounts, bool GuestCommandsEnabled = true, bool External = false, GuestKerberos? Kerberos = null);
 
 public sealed record HostAgentOptions
 {
@@ -102,7 +103,7 @@ public sealed partial class HostAgent : IHostAgent, IAsyncDisposable
 
             vm.Dispatcher = new VmDispatcher(vm.Definition.Configuration.Id, listener, _options.Dispatcher, _loggerFactory);
             vm.Dispatcher.Start();
-            var launch = new VmLaunch(vm.Definition.Configuration, vm.Definition.Accounts, Path.Combine(directory, "guest"), channelDirectory, workerPath, vm.Index, _options.WorkerArguments);
+            var launch = new VmLaunch(vm.Definition.Configuration, vm.Definition.Accounts, Path.Combine(directory, "guest"), channelDirectory, workerPath, vm.Index, _options.WorkerArguments, vm.Definition.Kerberos);
             vm.Supervisor = SuperviseAsync(vm, provider, launch, _stopping.Token);
         }
     }

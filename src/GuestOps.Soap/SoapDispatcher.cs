@@ -18,6 +18,7 @@ public sealed partial class SoapDispatcher
     private readonly ImplementationBinder _binder;
     private readonly IManagedObjectResolver _resolver;
     private readonly IVimCallAuthorizer _authorizer;
+    private readonly IVimCallObserver? _observer;
     private readonly ILogger<SoapDispatcher> _logger;
     private readonly XmlReaderSettings _readerSettings;
 
@@ -27,8 +28,10 @@ public sealed partial class SoapDispatcher
         IManagedObjectResolver resolver,
         IVimCallAuthorizer authorizer,
         ILogger<SoapDispatcher> logger,
-        long maxRequestCharacters = 16 * 1024 * 1024)
+        long maxRequestCharacters = 16 * 1024 * 1024,
+        IVimCallObserver? observer = null)
     {
+        _observer = observer;
         _catalog = catalog;
         _binder = new ImplementationBinder(catalog, implementationTypes);
         _resolver = resolver;
@@ -42,6 +45,7 @@ public sealed partial class SoapDispatcher
     {
         VimOperation? operation = null;
         ManagedObjectReference? @this = null;
+        VimCall? call = null;
         try
         {
             object?[] arguments;
@@ -58,7 +62,7 @@ public sealed partial class SoapDispatcher
             }
 
             @this = (ManagedObjectReference)arguments[0]!;
-            var call = new VimCall(operation, @this, arguments, info, cancellationToken);
+            call = new VimCall(operation, @this, arguments, info, cancellationToken);
             await _authorizer.AuthorizeAsync(call).ConfigureAwait(false);
 
             var target = _resolver.Resolve(@this, call)
@@ -68,10 +72,16 @@ public sealed partial class SoapDispatcher
 
             var result = await invoke(target, call).ConfigureAwait(false);
             WriteResult(response, operation, result);
+            _observer?.Completed(call, null);
             return new SoapResult(200, call.IssuedSessionKey);
         }
         catch (VimFaultException e)
         {
+            if (call is not null)
+            {
+                _observer?.Completed(call, e.Fault);
+            }
+
             LogFault(_logger, operation?.Name ?? "?", e.Fault.GetType().Name, e.Message);
             WriteFault(response, operation, e.Fault, e.Message);
         }
@@ -86,6 +96,11 @@ public sealed partial class SoapDispatcher
         }
         catch (Exception e)
         {
+            if (call is not null)
+            {
+                _observer?.Completed(call, new SystemError { reason = "Internal server error" });
+            }
+
             LogInternalError(_logger, operation?.Name ?? "?", e);
             WriteFault(response, operation, new SystemError { reason = "Internal server error" }, "A general system error occurred: internal error");
         }

@@ -2,9 +2,15 @@ using GuestOps.Vim;
 
 namespace GuestOps.Soap;
 
-/// <summary>What the HTTP layer knows about a SOAP request before it is read.</summary>
-public sealed record SoapRequestInfo(string? SessionKey, string? ClientAddress, string? UserAgent)
+/// <summary>What the HTTP layer knows about a SOAP request before it is read. <paramref name="SoapAction"/>: the
+/// SOAPAction header (clients send <c>urn:vim25/&lt;API version&gt;</c>).</summary>
+public sealed record SoapRequestInfo(string? SessionKey, string? ClientAddress, string? UserAgent, string? SoapAction = null)
 {
+    /// <summary>The API version the client speaks, from <c>SOAPAction: "urn:vim25/8.0.3.0"</c>; null when not sent.</summary>
+    public Version? ApiVersion =>
+        SoapAction?.Trim('"', ' ') is { } action && action.StartsWith("urn:vim25/", StringComparison.Ordinal)
+            && Version.TryParse(action["urn:vim25/".Length..], out var version) ? version : null;
+
     /// <summary>The server port the request came in on (URLs the server hands out, e.g. file transfers, name it).</summary>
     public int? LocalPort { get; init; }
 
@@ -55,6 +61,13 @@ public sealed class VimCall
 public interface IManagedObjectResolver
 {
     object? Resolve(ManagedObjectReference reference, VimCall call);
+}
+
+/// <summary>Told how every call ended that got as far as the authorizer (allowed or refused): for audit trails.</summary>
+public interface IVimCallObserver
+{
+    /// <summary><paramref name="fault"/> is null when the call succeeded. Must not throw.</summary>
+    void Completed(VimCall call, MethodFault? fault);
 }
 
 /// <summary>Session and privilege checks; runs before any managed object is reached. Throws <see cref="VimFaultException"/>.</summary>

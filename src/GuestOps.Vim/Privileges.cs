@@ -13,6 +13,13 @@ public static class Privileges
     public const string GuestOperationsQueryAliases = "VirtualMachine.GuestOperations.QueryAliases";
     public const string GuestOperationsModifyAliases = "VirtualMachine.GuestOperations.ModifyAliases";
     public const string InteractGuestControl = "VirtualMachine.Interact.GuestControl";
+    public const string AuthorizationModifyRoles = "Authorization.ModifyRoles";
+    public const string AuthorizationModifyPermissions = "Authorization.ModifyPermissions";
+    public const string AuthorizationReassignRolePermissions = "Authorization.ReassignRolePermissions";
+    public const string HostLocalManageUserGroups = "Host.Local.ManageUserGroups";
+
+    /// <summary>The family every guest-operation method checks on its <c>vm</c> (reference 8.1).</summary>
+    public const string GuestOperationsPrefix = "VirtualMachine.GuestOperations.";
 }
 
 /// <summary>

@@ -10,6 +10,10 @@ public static partial class GuestImage
     /// worker reads it. Regenerated from the configured accounts at every power-on.</summary>
     public const string NtlmUserFile = "/etc/guestops-tools/ntlm-users";
 
+    /// <summary>The guest's Kerberos keytab when the VM has one configured (<see cref="GuestKerberos"/>): a copy of the
+    /// host file, 0600 guest root, rewritten at every power-on and removed when the setting is.</summary>
+    public const string KerberosKeytab = "/etc/guestops-tools/krb5.keytab";
+
     /// <summary>The guest's NTLM domain: its NetBIOS computer name, the VM name upper-cased, at most 15 characters (as a
     /// Windows machine's local accounts are <c>COMPUTER\user</c>).</summary>
     public static string NtlmDomain(VmConfiguration configuration)
@@ -18,9 +22,11 @@ public static partial class GuestImage
         return name.Length > 15 ? name[..15] : name;
     }
 
-    /// <summary>The worker arguments that turn SSPI logons on for this guest.</summary>
-    public static IReadOnlyList<string> SspiWorkerArguments(VmConfiguration configuration) =>
-        ["--ntlm-user-file", NtlmUserFile, "--sspi-domain", NtlmDomain(configuration)];
+    /// <summary>The worker arguments that turn SSPI logons on for this guest: NTLM always, Kerberos with a keytab.</summary>
+    public static IReadOnlyList<string> SspiWorkerArguments(VmConfiguration configuration, GuestKerberos? kerberos = null) =>
+        kerberos is null
+            ? ["--ntlm-user-file", NtlmUserFile, "--sspi-domain", NtlmDomain(configuration)]
+            : ["--ntlm-user-file", NtlmUserFile, "--sspi-domain", NtlmDomain(configuration), "--krb5-keytab", KerberosKeytab, "--sspi-domain", kerberos.Realm];
 
     /// <summary>Writes the NTLM user database of the configured accounts and the GSSAPI mechanism registrations (the guest
     /// shares the host's /usr, so it has the host's GSSAPI plugins; their registrations live in /etc, which is the
@@ -59,6 +65,18 @@ public static partial class GuestImage
 
         File.SetUnixFileMode(file, (UnixFileMode)0b110_000_000);
         Chown(file, hostIdOffset, hostIdOffset);
+
+        var keytab = Path.Combine(etc, KerberosKeytab["/etc/".Length..]);
+        if (launch.Kerberos is { } kerberos)
+        {
+            File.Copy(kerberos.Keytab, keytab, overwrite: true);
+            File.SetUnixFileMode(keytab, (UnixFileMode)0b110_000_000);
+            Chown(keytab, hostIdOffset, hostIdOffset);
+        }
+        else
+        {
+            File.Delete(keytab);
+        }
 
         var mechs = Path.Combine(hostGssDirectory, "mech.d");
         if (Directory.Exists(mechs))

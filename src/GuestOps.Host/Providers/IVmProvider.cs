@@ -3,6 +3,11 @@ namespace GuestOps.Host.Providers;
 /// <summary>A guest account of a simulated VM: created in the guest's own /etc at power-on.</summary>
 public sealed record GuestAccount(string Name, string Password, int Uid);
 
+/// <summary>Kerberos logons of a simulated VM (SSPI, Package Kerberos or Negotiate): <paramref name="Keytab"/>, a host
+/// file with the guest's service keys (e.g. <c>host/NAME@REALM</c>), is copied into the guest at every power-on; users of
+/// <paramref name="Realm"/> (<c>user@REALM</c>) map to the guest account <c>user</c>.</summary>
+public sealed record GuestKerberos(string Keytab, string Realm);
+
 /// <summary>Everything a provider needs to power on one VM and run its tools worker.</summary>
 public sealed record VmLaunch(
     VmConfiguration Configuration,
@@ -11,7 +16,8 @@ public sealed record VmLaunch(
     string ChannelDirectory,
     string WorkerPath,
     int Index,
-    IReadOnlyList<string> WorkerArguments);
+    IReadOnlyList<string> WorkerArguments,
+    GuestKerberos? Kerberos = null);
 
 /// <summary>How the host agent "powers on" a VM: starts the guest and, inside it, the tools worker.</summary>
 public interface IVmProvider

@@ -19,11 +19,15 @@ public sealed class ProcessVmProvider : IVmProvider
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { "--connect", "unix:" + Path.Combine(launch.ChannelDirectory, "channel.sock") }.Concat(launch.WorkerArguments))
+        foreach (var arg in new[] { "--connect", "unix:" + Path.Combine(launch.ChannelDirectory, "channel.sock") }.Concat(launch.WorkerArguments).Concat(KerberosArguments(launch.Kerberos)))
         {
             start.ArgumentList.Add(arg);
         }
 
         return Process.Start(start) ?? throw new InvalidOperationException("The worker did not start.");
     }
+
+    /// <summary>No guest image: the worker reads the host's keytab where it is.</summary>
+    private static string[] KerberosArguments(GuestKerberos? kerberos) =>
+        kerberos is null ? [] : ["--krb5-keytab", Path.GetFullPath(kerberos.Keytab), "--sspi-domain", kerberos.Realm];
 }

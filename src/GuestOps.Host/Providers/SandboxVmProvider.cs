@@ -100,7 +100,7 @@ public sealed class SandboxVmProvider : IVmProvider
         }
 
         args.AddRange(["--", "/opt/guestops/guestops-tools", "--connect", "unix:/run/guestops/channel.sock", "--pam-service", GuestImage.PamService]);
-        args.AddRange(GuestImage.SspiWorkerArguments(launch.Configuration));
+        args.AddRange(GuestImage.SspiWorkerArguments(launch.Configuration, launch.Kerberos));
         args.AddRange(launch.WorkerArguments);
         foreach (var arg in args)
         {

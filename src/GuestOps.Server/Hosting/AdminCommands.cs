@@ -15,6 +15,7 @@ public static class AdminCommands
     public const string Usage = """
         usage: GuestOps.Server enroll --vm NAME|ID [--out FILE] [--valid-hours H] [settings]
                GuestOps.Server revoke --vm NAME|ID [settings]
+               GuestOps.Server user|group|role|permission ... (users, groups, roles, permissions; --help for more)
 
           enroll   creates a one-time enrollment bundle for a VM with Provider=external: the host agent's CA
                    certificate, the worker listener's address, the VM id and a random token (only its hash is kept;
@@ -26,11 +27,16 @@ public static class AdminCommands
           settings: the server's own: appsettings.json, GUESTOPS_* variables, --state-dir DIR, --GuestOps:Name=value.
         """;
 
-    public static bool Handles(IReadOnlyList<string> args) => args.Count > 0 && args[0] is "enroll" or "revoke";
+    public static bool Handles(IReadOnlyList<string> args) => args.Count > 0 && (args[0] is "enroll" or "revoke" || AccountCommands.Commands.Contains(args[0]));
 
     /// <summary>Runs the command in <c>args[0]</c>; returns the process exit code (0 ok, 1 failed, 2 usage or settings).</summary>
     public static int Run(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr)
     {
+        if (AccountCommands.Commands.Contains(args[0]))
+        {
+            return AccountCommands.Run(args, Console.In, stdout, stderr);
+        }
+
         var command = args[0];
         string? vm = null, output = null;
         var validHours = 24;
@@ -140,7 +146,7 @@ public static class AdminCommands
         }
     }
 
-    private static IConfiguration Configuration(IReadOnlyList<string> settings)
+    internal static IConfiguration Configuration(IReadOnlyList<string> settings)
     {
         var environment = Environment.GetEnvironmentVariable("ASPNETCORE_ENVIRONMENT") ?? Environment.GetEnvironmentVariable("DOTNET_ENVIRONMENT") ?? "Production";
         return new ConfigurationBuilder()

@@ -59,6 +59,13 @@ public sealed class GuestOpsOptions
     /// <summary>How long a file-transfer URL from InitiateFileTransferToGuest / FromGuest stays valid (ESXi: 10 minutes).</summary>
     public TimeSpan FileTransferLifetime { get; set; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>Strict mode: guest operations also need VirtualMachine.Interact.GuestControl on the VM, besides their
+    /// VirtualMachine.GuestOperations privilege (the API reference lists only the latter; reference 8.2).</summary>
+    public bool GuestOperationsRequireGuestControl { get; set; }
+
+    /// <summary>How many events (the guest-operation audit trail) are kept for EventManager.QueryEvents; the oldest go first.</summary>
+    public int MaxEvents { get; set; } = 10_000;
+
     /// <summary>Deadline of one guest operation.</summary>
     public TimeSpan GuestCallTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
@@ -132,6 +139,15 @@ public sealed class VirtualMachineOptions
 
     /// <summary>Guest accounts; default <c>root</c> (uid 0) and <c>demo</c> (uid 1000) with the demo password.</summary>
     public List<GuestAccountOptions>? GuestAccounts { get; set; }
+
+    /// <summary>Kerberos SSPI logons (sandbox and process providers): a keytab on the host with this guest's service
+    /// keys (e.g. <c>host/NAME@REALM</c>); copied into the guest at every power-on. Needs <see cref="KerberosRealm"/>.
+    /// Unset: the guest accepts NTLM only.</summary>
+    public string? KerberosKeytab { get; set; }
+
+    /// <summary>The realm whose users log on to this guest with Kerberos: <c>user@REALM</c> maps to the guest account
+    /// <c>user</c> (exact case).</summary>
+    public string? KerberosRealm { get; set; }
 }
 
 public sealed class GuestAccountOptions

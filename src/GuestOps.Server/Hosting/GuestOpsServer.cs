@@ -6,6 +6,7 @@ using GuestOps.Host;
 using GuestOps.Host.Enrollment;
 using GuestOps.Host.Providers;
 using GuestOps.Server.Authorization;
+using GuestOps.Server.Events;
 using GuestOps.Server.Guest;
 using GuestOps.Server.Http;
 using GuestOps.Server.Sessions;
@@ -47,7 +48,10 @@ public static partial class GuestOpsServer
         }
 
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton(new UserStore(options.StateDirectory));
+        var users = new UserStore(options.StateDirectory);
+        builder.Services.AddSingleton(users);
+        builder.Services.AddSingleton(new AccessControl(new AuthorizationStore(options.StateDirectory, users), users, options.GuestOperationsRequireGuestControl));
+        builder.Services.AddSingleton(new EventHistory(options.MaxEvents));
         builder.Services.AddSingleton(new ServerIdentity(StableUuid("server:" + options.StateDirectory)));
         builder.Services.AddSingleton(sp => new HostAgent(
             vms,
@@ -63,7 +67,14 @@ public static partial class GuestOpsServer
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ServerIdentity>(),
             options.SessionIdleTimeout,
-            sp.GetRequiredService<GuestFileTransfers>()));
+            sp.GetRequiredService<GuestFileTransfers>(),
+            sp.GetRequiredService<AccessControl>(),
+            sp.GetRequiredService<EventHistory>()));
+        builder.Services.AddSingleton(sp => new GuestOperationAudit(
+            sp.GetRequiredService<EventHistory>(),
+            sp.GetRequiredService<Inventory>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<GuestOperationAudit>>()));
         builder.Services.AddSingleton(sp => new LoginLockout(
             sp.GetRequiredService<TimeProvider>(), options.LoginFailureLimit, options.LoginLockoutTime, sp.GetRequiredService<ILogger<LoginLockout>>()));
         builder.Services.AddSingleton(_ => new VimOperationCatalog(VimContracts.All));
@@ -71,9 +82,10 @@ public static partial class GuestOpsServer
             sp.GetRequiredService<VimOperationCatalog>(),
             Inventory.ManagedObjectTypes,
             sp.GetRequiredService<Inventory>(),
-            new VimCallAuthorizer(sp.GetRequiredService<Inventory>().SessionManager),
+            new VimCallAuthorizer(sp.GetRequiredService<Inventory>().SessionManager, sp.GetRequiredService<Inventory>(), sp.GetRequiredService<AccessControl>()),
             sp.GetRequiredService<ILogger<SoapDispatcher>>(),
-            options.MaxSoapRequestBytes));
+            options.MaxSoapRequestBytes,
+            sp.GetRequiredService<GuestOperationAudit>()));
         builder.Services.AddSingleton<SdkEndpoint>();
         builder.Services.AddSingleton<GuestFileEndpoint>();
         builder.Services.AddSingleton<VersionDocuments>();
@@ -222,6 +234,12 @@ public static partial class GuestOpsServer
         }
 
         users.Set("root", "Administrator", password);
+        var access = app.Services.GetRequiredService<AccessControl>();
+        if (!access.HasAnyPermission("root"))
+        {
+            // The first user of a new server administers it (ESXi: root holds Admin on the root folder).
+            access.Store.SetPermissions(AuthorizationStore.RootFolder, [AuthorizationStore.AdminOnRoot("root").ToPermission()]);
+        }
     }
 
     /// <summary>The documented flat GUESTOPS_* environment variables as configuration keys.</summary>
@@ -270,7 +288,29 @@ public static partial class GuestOpsServer
         (vm.GuestAccounts ?? [new GuestAccountOptions { Name = "root", Uid = 0 }, new GuestAccountOptions { Name = "demo", Uid = 1000 }])
             .Select(a => new GuestAccount(a.Name, a.Password ?? demoPassword, a.Uid)).ToArray(),
         vm.GuestCommandsEnabled,
-        IsExternal(vm)));
+        IsExternal(vm),
+        Kerberos(vm)));
+
+    /// <summary>A VM's Kerberos settings: both or neither; the keytab must exist.</summary>
+    private static GuestKerberos? Kerberos(VirtualMachineOptions vm)
+    {
+        if (string.IsNullOrEmpty(vm.KerberosKeytab) && string.IsNullOrEmpty(vm.KerberosRealm))
+        {
+            return null;
+        }
+
+        if (string.IsNullOrEmpty(vm.KerberosKeytab) || string.IsNullOrWhiteSpace(vm.KerberosRealm))
+        {
+            throw new GuestOpsConfigurationException($"GuestOps:VirtualMachines (VM {vm.Name}): KerberosKeytab and KerberosRealm go together; set both or neither.");
+        }
+
+        if (!File.Exists(vm.KerberosKeytab))
+        {
+            throw new GuestOpsConfigurationException($"GuestOps:VirtualMachines (VM {vm.Name}): KerberosKeytab {vm.KerberosKeytab} does not exist.");
+        }
+
+        return new GuestKerberos(Path.GetFullPath(vm.KerberosKeytab), vm.KerberosRealm.Trim());
+    }
 
     private static string DemoGuestPassword(GuestOpsOptions options)
     {

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.IO.Pipelines;
 using GuestOps.Channel;
 using GuestOps.Channel.Messages;
 using GuestOps.Host;
@@ -108,61 +107,51 @@ public sealed partial class GuestFileEndpoint(GuestFileTransfers transfers, IHos
         long received = 0;
         string? clientFailure = null;
 
-        // Waiting for the client's body must end when the worker is done early (it failed, or it went away).
-        using var workerDone = CancellationTokenSource.CreateLinkedTokenSource(aborted);
-        // (Reads of the body are ended with CancelPendingRead, not a token: Kestrel's body reader stays "reading" after a
-        // read canceled by a token, and then fails to drain the request.)
-        // Only while this request still reads: the reader is the connection's, and a cancel must not reach a later
-        // request on it (a failed upload's connection is closed, see below).
-        var reading = new BodyReading(body);
+        // Waiting for the client's body must end when the worker is done early (it failed, or it went away): the
+        // pending read is cancelled the Pipelines way (a token would leave Kestrel's body reader mid-read).
+        var workerDone = false;
+        var bodyComplete = false;
         _ = call.Finished.ContinueWith(
-            static (_, state) =>
+            _ =>
             {
-                var (done, bodyReading) = ((CancellationTokenSource, BodyReading))state!;
-                CancelQuietly(done);
-                bodyReading.CancelIfReading();
+                Volatile.Write(ref workerDone, true);
+                body.CancelPendingRead();
             },
-            (workerDone, reading),
             CancellationToken.None,
             TaskContinuationOptions.ExecuteSynchronously,
             TaskScheduler.Default);
-        var complete = false;
-        ReadResult read = default;
-        var holding = false; // a read buffer not yet handed back with AdvanceTo
         try
         {
             while (true)
             {
-                read = await body.ReadAsync(aborted);
-                holding = true;
+                var read = await body.ReadAsync(aborted);
                 var buffer = read.Buffer;
-                if (read.IsCanceled)
+                if (read.IsCanceled && Volatile.Read(ref workerDone))
                 {
-                    throw new OperationCanceledException("The worker finished before the body was read.");
+                    body.AdvanceTo(buffer.Start);
+                    break;
                 }
 
                 if (buffer.Length < call.RequestData.ChunkSize && !read.IsCompleted)
                 {
                     // Kestrel hands the body out in small segments: gather a whole frame's worth first.
-                    holding = false;
                     body.AdvanceTo(buffer.Start, buffer.End);
                     continue;
                 }
 
-                await call.RequestData.WriteAsync(buffer, workerDone.Token);
+                await call.RequestData.WriteAsync(buffer, aborted);
                 received += buffer.Length;
-                holding = false;
                 body.AdvanceTo(buffer.End);
                 if (read.IsCompleted)
                 {
+                    bodyComplete = true;
                     break;
                 }
             }
 
             await call.RequestData.CompleteAsync(aborted);
-            complete = true;
         }
-        catch (Exception e) when (e is ChannelDataAbortedException || (e is OperationCanceledException && call.Finished.IsCompleted && !aborted.IsCancellationRequested))
+        catch (ChannelDataAbortedException)
         {
             // The worker finished early (it failed or went away); its response says why.
         }
@@ -174,27 +163,15 @@ public sealed partial class GuestFileEndpoint(GuestFileTransfers transfers, IHos
                 : $"The upload was interrupted after {received} bytes.";
             await call.RequestData.AbortAsync(clientFailure);
         }
-        finally
-        {
-            reading.End();
 
-            // A write to the worker that failed mid-way leaves a read buffer out: hand it back, or Kestrel cannot
-            // finish the request ("Reading is already in progress").
-            if (holding)
-            {
-                body.AdvanceTo(read.Buffer.Start, read.Buffer.End);
-            }
+        if (!bodyComplete && !context.Response.HasStarted)
+        {
+            context.Response.Headers.Connection = "close"; // the rest of the body is not wanted: no keep-alive drain
         }
 
         var response = await call.GetResponseAsync(CancellationToken.None);
         if (response.Error is { } error)
         {
-            if (!complete)
-            {
-                // The rest of the body is not wanted: close the connection after the answer instead of draining it.
-                context.Response.Headers.Connection = "close";
-            }
-
             LogTransferFailed(transfer.Id, transfer.VmId, "PUT", error.Code.ToString(), received);
             await RefuseAsync(context, clientFailure is null ? Status(error.Code) : StatusCodes.Status400BadRequest, clientFailure ?? error.Message);
             return;
@@ -281,45 +258,6 @@ public sealed partial class GuestFileEndpoint(GuestFileTransfers transfers, IHos
         finally
         {
             ArrayPool<byte>.Shared.Return(first);
-        }
-    }
-
-    /// <summary>The request body while the upload loop reads it: the worker's end cancels a pending read only until
-    /// the loop is done with the body.</summary>
-    private sealed class BodyReading(PipeReader body)
-    {
-        private readonly Lock _gate = new();
-        private bool _ended;
-
-        public void CancelIfReading()
-        {
-            lock (_gate)
-            {
-                if (!_ended)
-                {
-                    body.CancelPendingRead();
-                }
-            }
-        }
-
-        public void End()
-        {
-            lock (_gate)
-            {
-                _ended = true;
-            }
-        }
-    }
-
-    private static void CancelQuietly(CancellationTokenSource source)
-    {
-        try
-        {
-            source.Cancel();
-        }
-        catch (ObjectDisposedException)
-        {
-            // the upload already ended
         }
     }
 

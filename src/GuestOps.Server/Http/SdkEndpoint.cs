@@ -46,7 +46,8 @@ public sealed partial class SdkEndpoint(SoapDispatcher dispatcher, IOptions<Gues
         var info = new SoapRequestInfo(
             SessionCookie.Find(request.Headers.Cookie),
             context.Connection.RemoteIpAddress?.ToString(),
-            request.Headers.UserAgent.ToString())
+            request.Headers.UserAgent.ToString(),
+            request.Headers["SOAPAction"].ToString())
         {
             LocalPort = context.Connection.LocalPort,
             IsHttps = request.IsHttps,

@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 using GuestOps.Host;
+using GuestOps.Server.Authorization;
+using GuestOps.Server.Events;
 using GuestOps.Server.ManagedObjects;
 using GuestOps.Server.Sessions;
 using GuestOps.Soap;
@@ -27,6 +29,9 @@ public sealed class Inventory : IManagedObjectResolver
         public string GuestAuthManager { get; init; } = "guestOperationsAuthManager";
         public string GuestFileManager { get; init; } = "guestOperationsFileManager";
         public string GuestProcessManager { get; init; } = "guestOperationsProcessManager";
+        public string AuthorizationManager { get; init; } = "AuthorizationManager";
+        public string AccountManager { get; init; } = "HostLocalAccountManager";
+        public string EventManager { get; init; } = "EventManager";
         public string RootFolder { get; init; } = "group-d1";
         public string Datacenter { get; init; } = "datacenter-2";
         public string VmFolder { get; init; } = "folder-3";
@@ -40,16 +45,22 @@ public sealed class Inventory : IManagedObjectResolver
     private readonly IHostAgent _hostAgent;
     private readonly PropertyReader _reader;
 
-    public Inventory(IHostAgent hostAgent, UserStore users, TimeProvider time, ServerIdentity identity, TimeSpan sessionIdleTimeout, Guest.GuestFileTransfers? transfers = null)
+    /// <param name="transfers">File transfers (InitiateFileTransfer*); default: none.</param>
+    /// <param name="access">Roles and permissions; default: in memory, with Admin on the root folder for <c>root</c>
+    /// and every user that exists now.</param>
+    /// <param name="events">The event history (the guest-operation audit trail); default: a new one.</param>
+    public Inventory(IHostAgent hostAgent, UserStore users, TimeProvider time, ServerIdentity identity, TimeSpan sessionIdleTimeout, Guest.GuestFileTransfers? transfers = null, AccessControl? access = null, EventHistory? events = null)
     {
         _hostAgent = hostAgent;
-        _reader = new PropertyReader();
+        Access = access ?? new AccessControl(new AuthorizationStore(null, users), users);
+        Events = events ?? new EventHistory();
+        _reader = new PropertyReader(Access);
         var ids = new InventoryIds();
         var guest = new Guest.GuestCalls(hostAgent);
 
         RootFolder = new Folder(ids.RootFolder, "Datacenters", null, ["Folder", "Datacenter"], () => [Datacenter!], _reader);
         Datacenter = new Datacenter(ids.Datacenter, "ha-datacenter", RootFolder, ids, () => VirtualMachines, _reader);
-        SessionManager = new SessionManager(ids.SessionManager, _reader, users, time, sessionIdleTimeout);
+        SessionManager = new SessionManager(ids.SessionManager, _reader, users, time, sessionIdleTimeout, Access.HasAnyPermission);
         PropertyCollector = new PropertyCollector(ids.PropertyCollector, this, _reader);
         ViewManager = new ViewManager(ids.ViewManager, this, _reader);
         SearchIndex = new SearchIndex(ids.SearchIndex, this, _reader);
@@ -59,6 +70,9 @@ public sealed class Inventory : IManagedObjectResolver
             new GuestFileManager(ids.GuestFileManager, guest, transfers ?? new Guest.GuestFileTransfers(time, TimeSpan.FromMinutes(10)), _reader),
             new GuestProcessManager(ids.GuestProcessManager, guest, _reader),
             _reader);
+        AuthorizationManager = new AuthorizationManager(ids.AuthorizationManager, this, Access, _reader);
+        AccountManager = new HostLocalAccountManager(ids.AccountManager, Access, _reader);
+        EventManager = new EventManager(ids.EventManager, Events, this, Access, _reader);
         var content = new ServiceContent
         {
             rootFolder = RootFolder.Ref,
@@ -66,6 +80,9 @@ public sealed class Inventory : IManagedObjectResolver
             viewManager = ViewManager.Ref,
             about = identity.About,
             sessionManager = SessionManager.Ref,
+            authorizationManager = AuthorizationManager.Ref,
+            eventManager = EventManager.Ref,
+            accountManager = AccountManager.Ref,
             searchIndex = SearchIndex.Ref,
             guestOperationsManager = GuestOperationsManager.Ref,
         };
@@ -74,6 +91,7 @@ public sealed class Inventory : IManagedObjectResolver
         foreach (var obj in new ManagedObject[]
         {
             ServiceInstance, SessionManager, PropertyCollector, ViewManager, SearchIndex, GuestOperationsManager,
+            AuthorizationManager, AccountManager, EventManager,
             GuestOperationsManager.AuthManager, GuestOperationsManager.FileManager, GuestOperationsManager.ProcessManager,
             RootFolder, Datacenter, Datacenter.VmFolder, Datacenter.HostFolder, Datacenter.DatastoreFolder, Datacenter.NetworkFolder,
         })
@@ -88,6 +106,17 @@ public sealed class Inventory : IManagedObjectResolver
         .ToArray();
 
     public ServiceInstance ServiceInstance { get; }
+
+    /// <summary>Who may do what: roles, permissions, users and groups.</summary>
+    public AccessControl Access { get; }
+
+    public EventHistory Events { get; }
+
+    public AuthorizationManager AuthorizationManager { get; }
+
+    public HostLocalAccountManager AccountManager { get; }
+
+    public EventManager EventManager { get; }
 
     public SessionManager SessionManager { get; }
 

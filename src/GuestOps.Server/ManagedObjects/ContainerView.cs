@@ -11,7 +11,7 @@ public sealed class ContainerView(string id, ManagedEntity container, string[]? 
         .Add("container", v => v.Container.Ref)
         .Add("type", v => v.Type)
         .Add("recursive", v => v.Recursive)
-        .Add("view", v => v.View.Select(e => e.Ref).ToArray());
+        .Add("view", (v, call) => v.View.Where(e => v.Reader.IsVisible(call, e)).Select(e => e.Ref).ToArray());
 
     public override PropertyTable Properties => Table;
 

@@ -6,7 +6,7 @@ public sealed class Folder(string id, string name, ManagedEntity? parent, string
 {
     private static readonly PropertyTable<Folder> Table = new PropertyTable<Folder>(EntityProperties)
         .Add("childType", f => f.ChildType)
-        .Add("childEntity", f => f.Children.Select(c => c.Ref).ToArray());
+        .Add("childEntity", (f, call) => f.Children.Where(c => f.Reader.IsVisible(call, c)).Select(c => c.Ref).ToArray());
 
     public override PropertyTable Properties => Table;
 

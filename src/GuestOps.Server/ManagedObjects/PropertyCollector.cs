@@ -114,6 +114,11 @@ public sealed class PropertyCollector(string id, Inventory inventory, PropertyRe
         VimCall call,
         HashSet<(ManagedObjectReference, SelectionSpec)> walked)
     {
+        if (obj is ManagedEntity entity && !Reader.IsVisible(call, entity))
+        {
+            return; // neither it nor anything below it is the caller's to see
+        }
+
         if (!skip && seen.Add(obj.Ref))
         {
             selected.Add(obj);
@@ -134,7 +139,17 @@ public sealed class PropertyCollector(string id, Inventory inventory, PropertyRe
                 throw new VimFaultException(new InvalidProperty { name = traversal.path }, $"Property '{traversal.path}' does not exist on {traversal.type}.");
             }
 
-            foreach (var next in References(Reader.Read(obj, traversal.path, call)))
+            object? linked;
+            try
+            {
+                linked = Reader.Read(obj, traversal.path, call);
+            }
+            catch (VimFaultException e) when (e.Fault is NoPermission and not NotAuthenticated)
+            {
+                continue; // a link the caller may not read leads nowhere it may go
+            }
+
+            foreach (var next in References(linked))
             {
                 if (inventory.Find(next, call.Session as Session) is { } target)
                 {
@@ -170,6 +185,7 @@ public sealed class PropertyCollector(string id, Inventory inventory, PropertyRe
         }
 
         var values = new List<DynamicProperty>(paths.Count);
+        List<MissingProperty>? denied = null;
         for (var i = 0; i < paths.Count; i++)
         {
             var path = paths[i];
@@ -178,14 +194,25 @@ public sealed class PropertyCollector(string id, Inventory inventory, PropertyRe
                 continue; // asked twice
             }
 
-            var value = Reader.Read(obj, path, call);
+            object? value;
+            try
+            {
+                value = Reader.Read(obj, path, call);
+            }
+            catch (VimFaultException e) when (e.Fault is NoPermission and not NotAuthenticated)
+            {
+                // A property the caller may not read: reported per property, as vSphere does.
+                (denied ??= []).Add(new MissingProperty { path = path, fault = new LocalizedMethodFault { fault = e.Fault, localizedMessage = e.Message } });
+                continue;
+            }
+
             if (value is not null)
             {
                 values.Add(new DynamicProperty { name = path, val = value });
             }
         }
 
-        return new ObjectContent { obj = obj.Ref, propSet = values.Count > 0 ? values.ToArray() : null };
+        return new ObjectContent { obj = obj.Ref, propSet = values.Count > 0 ? values.ToArray() : null, missingSet = denied?.ToArray() };
     }
 
     private static IEnumerable<ManagedObjectReference> References(object? value) => value switch

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Linq.Expressions;
 using System.Reflection;
+using GuestOps.Server.Authorization;
 using GuestOps.Soap;
 using GuestOps.Vim;
 
@@ -10,9 +11,16 @@ namespace GuestOps.Server.ManagedObjects;
 /// Reads property paths (<c>name</c>, <c>guest.toolsRunningStatus</c>, <c>summary.config.uuid</c>) of managed objects,
 /// as values ready for an <c>xsd:anyType</c> slot. Unset values read as null and are left out by callers.
 /// </summary>
-public sealed class PropertyReader
+public sealed class PropertyReader(AccessControl? access = null)
 {
     private const int MaxCachedPaths = 4096;
+
+    /// <summary>Properties of inventory entities that System.View covers (what finding one's way needs); the others
+    /// need System.Read on the entity.</summary>
+    private static readonly HashSet<string> ViewProperties = new(StringComparer.Ordinal)
+    {
+        "name", "parent", "overallStatus", "configStatus", "childType", "childEntity", "vmFolder", "hostFolder", "datastoreFolder", "networkFolder",
+    };
 
     private readonly ConcurrentDictionary<(Type, string), Func<object, object?>?> _getters = new();
     private readonly ConcurrentDictionary<string, string[]> _paths = new(StringComparer.Ordinal);
@@ -30,6 +38,11 @@ public sealed class PropertyReader
                 "The session is not authenticated.");
         }
 
+        if (access is not null && obj is ManagedEntity entity && call.Session is { } session)
+        {
+            CheckReadable(entity, segments[0], session.UserName);
+        }
+
         var value = property.Read(obj, call);
         for (var i = 1; i < segments.Length && value is not null; i++)
         {
@@ -39,6 +52,22 @@ public sealed class PropertyReader
         }
 
         return AnyType(value);
+    }
+
+    /// <summary>Whether the caller sees an entity (always, when access is not controlled or there is no session).</summary>
+    public bool IsVisible(VimCall call, ManagedEntity entity) =>
+        access is null || call.Session is not { } session || access.CanView(session.UserName, entity);
+
+    private void CheckReadable(ManagedEntity entity, string property, string user)
+    {
+        var needed = ViewProperties.Contains(property) ? Privileges.SystemView : Privileges.SystemRead;
+        var allowed = needed == Privileges.SystemView ? access!.CanView(user, entity) : access!.Has(user, entity, needed);
+        if (!allowed)
+        {
+            throw new VimFaultException(
+                new NoPermission { @object = entity.Ref, privilegeId = needed },
+                $"Permission to read {property} of {entity.Ref} was denied: {needed}.");
+        }
     }
 
     /// <summary>The undocumented Fetch: one top-level property of <paramref name="obj"/>.</summary>
@@ -78,6 +107,8 @@ public sealed class PropertyReader
     {
         ManagedObjectReference[] refs => refs.Length == 0 ? null : new ArrayOfManagedObjectReference { ManagedObjectReference = refs },
         string[] strings => strings.Length == 0 ? null : new ArrayOfString { @string = strings },
+        AuthorizationPrivilege[] privileges => new ArrayOfAuthorizationPrivilege { AuthorizationPrivilege = privileges },
+        AuthorizationRole[] roles => new ArrayOfAuthorizationRole { AuthorizationRole = roles },
         _ => value,
     };
 

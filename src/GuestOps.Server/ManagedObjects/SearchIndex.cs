@@ -11,15 +11,15 @@ public sealed class SearchIndex(string id, Inventory inventory, PropertyReader r
     public override PropertyTable Properties => Table;
 
     public Task<ManagedObjectReference?> FindByUuid(VimCall call, ManagedObjectReference? datacenter, string uuid, bool vmSearch, bool? instanceUuid) =>
-        Found(vmSearch ? VirtualMachines(call, datacenter).FirstOrDefault(vm =>
+        Found(call, vmSearch ? VirtualMachines(call, datacenter).FirstOrDefault(vm =>
             string.Equals(instanceUuid == true ? vm.Snapshot.Configuration.InstanceUuid : vm.Snapshot.Configuration.Uuid, uuid, StringComparison.OrdinalIgnoreCase)) : null);
 
     public Task<ManagedObjectReference?> FindByDnsName(VimCall call, ManagedObjectReference? datacenter, string dnsName, bool vmSearch) =>
-        Found(vmSearch ? VirtualMachines(call, datacenter).FirstOrDefault(vm =>
+        Found(call, vmSearch ? VirtualMachines(call, datacenter).FirstOrDefault(vm =>
             string.Equals(vm.Snapshot.Agent.HostName, dnsName, StringComparison.OrdinalIgnoreCase)) : null);
 
     public Task<ManagedObjectReference?> FindByIp(VimCall call, ManagedObjectReference? datacenter, string ip, bool vmSearch) =>
-        Found(vmSearch ? VirtualMachines(call, datacenter).FirstOrDefault(vm => vm.Snapshot.Agent.IpAddress == ip) : null);
+        Found(call, vmSearch ? VirtualMachines(call, datacenter).FirstOrDefault(vm => vm.Snapshot.Agent.IpAddress == ip) : null);
 
     public Task<ManagedObjectReference?> FindByInventoryPath(VimCall call, string inventoryPath)
     {
@@ -30,13 +30,13 @@ public sealed class SearchIndex(string id, Inventory inventory, PropertyReader r
             var child = current.Children.FirstOrDefault(c => c.Name == name);
             if (child is null)
             {
-                return Found(null);
+                return Found(call, null);
             }
 
             current = child;
         }
 
-        return Found(current);
+        return Found(call, current);
     }
 
     public Task<ManagedObjectReference?> FindChild(VimCall call, ManagedObjectReference entity, string name)
@@ -46,7 +46,7 @@ public sealed class SearchIndex(string id, Inventory inventory, PropertyReader r
             throw new VimFaultException(new ManagedObjectNotFound { obj = entity }, $"The object '{entity}' has already been deleted or has not been completely created");
         }
 
-        return Found(parent.Children.FirstOrDefault(c => c.Name == name));
+        return Found(call, parent.Children.FirstOrDefault(c => c.Name == name));
     }
 
     private IEnumerable<VirtualMachine> VirtualMachines(VimCall call, ManagedObjectReference? datacenter)
@@ -59,5 +59,7 @@ public sealed class SearchIndex(string id, Inventory inventory, PropertyReader r
         return inventory.VirtualMachines;
     }
 
-    private static Task<ManagedObjectReference?> Found(ManagedEntity? entity) => Task.FromResult(entity?.Ref);
+    /// <summary>The entity's reference, or none when the caller may not see it.</summary>
+    private Task<ManagedObjectReference?> Found(VimCall call, ManagedEntity? entity) =>
+        Task.FromResult(entity is not null && Reader.IsVisible(call, entity) ? entity.Ref : null);
 }

@@ -16,13 +16,16 @@ public sealed partial class SessionManager : ManagedObject
     private readonly UserStore _users;
     private readonly TimeProvider _time;
     private readonly TimeSpan _idleTimeout;
+    private readonly Func<string, bool> _mayLogIn;
 
-    public SessionManager(string id, PropertyReader reader, UserStore users, TimeProvider time, TimeSpan idleTimeout)
+    /// <param name="mayLogIn">Whether a user whose password is right may log in (on ESXi: holds some permission).</param>
+    public SessionManager(string id, PropertyReader reader, UserStore users, TimeProvider time, TimeSpan idleTimeout, Func<string, bool>? mayLogIn = null)
         : base(id, reader)
     {
         _users = users;
         _time = time;
         _idleTimeout = idleTimeout;
+        _mayLogIn = mayLogIn ?? (_ => true);
     }
 
     public override PropertyTable Properties => Table;
@@ -46,6 +49,13 @@ public sealed partial class SessionManager : ManagedObject
             }
 
             lockout?.RecordSuccess(userName, client);
+            if (!_mayLogIn(user.Name))
+            {
+                throw new VimFaultException(
+                    new NoPermission { @object = Ref, privilegeId = Privileges.SystemView },
+                    $"User {user.Name} has no permission on this server and cannot log in.");
+            }
+
             if (call.Session is Session previous)
             {
                 End(previous);

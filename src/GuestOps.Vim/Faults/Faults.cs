@@ -14,7 +14,44 @@ public class NoPermission : SecurityError
 {
     public ManagedObjectReference? @object { get; set; }
     public string? privilegeId { get; set; }
+
+    /// <summary>Every privilege missing, per entity (vSphere 7.0.3.2+; not in the 5.x schema).</summary>
+    [XmlElement("missingPrivileges")]
+    public NoPermissionEntityPrivileges[]? missingPrivileges { get; set; }
 }
+
+/// <summary>The privileges missing on one entity (<c>NoPermission.missingPrivileges</c>).</summary>
+public sealed class NoPermissionEntityPrivileges : DynamicData
+{
+    public ManagedObjectReference entity { get; set; } = new();
+
+    [XmlElement("privilegeIds")]
+    public string[]? privilegeIds { get; set; }
+}
+
+public class AlreadyExists : VimFault
+{
+    public string? name { get; set; }
+}
+
+public class NotFound : VimFault { }
+
+public class InvalidName : VimFault
+{
+    public string name { get; set; } = "";
+    public ManagedObjectReference? entity { get; set; }
+}
+
+public class RemoveFailed : VimFault { }
+
+public class UserNotFound : VimFault
+{
+    public string principal { get; set; } = "";
+    public bool unresolved { get; set; }
+}
+
+/// <summary>The change would leave no Admin permission on the root folder.</summary>
+public class AuthMinimumAdminPermission : VimFault { }
 
 public sealed class NotAuthenticated : NoPermission { }
 

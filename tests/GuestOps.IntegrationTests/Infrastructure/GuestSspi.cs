@@ -54,8 +54,9 @@ public static class GuestSspi
     /// </summary>
     public static async Task<SspiLogon> LogonAsync(SoapClient client, string vmId, NegotiateAuthentication context, int maxCalls = 10)
     {
+        // Kerberos without mutual authentication is complete on the client's side with its first token (the AP-REQ).
         var token = context.GetOutgoingBlob(ReadOnlySpan<byte>.Empty, out var status);
-        if (status != NegotiateAuthenticationStatusCode.ContinueNeeded || token is null)
+        if (status is not (NegotiateAuthenticationStatusCode.ContinueNeeded or NegotiateAuthenticationStatusCode.Completed) || token is null)
         {
             throw new InvalidOperationException($"The client's security context cannot start: {status}.");
         }
@@ -127,11 +128,46 @@ public static class GuestSspi
         }
     }
 
+    /// <summary>
+    /// Points this process's Kerberos library at <paramref name="krb5Config"/> (KRB5_CONFIG in the C environment, read at
+    /// each new Kerberos context) until the returned scope is disposed, which restores the previous value (first making it
+    /// the DNS-free configuration, so other test classes' Negotiate clients never fall back to the system's). For a test
+    /// KDC's client configuration; the system's /etc/krb5.conf is not read while it is set.
+    /// </summary>
+    public static IDisposable UseKerberosConfiguration(string krb5Config)
+    {
+        UseDnsFreeKerberosConfiguration();
+        lock (Gate)
+        {
+            var previous = Marshal.PtrToStringUTF8(getenv("KRB5_CONFIG")) ?? _krb5Config!;
+            if (setenv("KRB5_CONFIG", krb5Config, 1) != 0)
+            {
+                throw new InvalidOperationException("setenv KRB5_CONFIG failed.");
+            }
+
+            return new Restore(previous);
+        }
+    }
+
+    private sealed class Restore(string previous) : IDisposable
+    {
+        public void Dispose()
+        {
+            lock (Gate)
+            {
+                _ = setenv("KRB5_CONFIG", previous, 1);
+            }
+        }
+    }
+
     private static readonly Lock Gate = new();
     private static string? _krb5Config;
 
     [DllImport("libc.so.6", CharSet = CharSet.Ansi)]
     private static extern int setenv(string name, string value, int overwrite);
+
+    [DllImport("libc.so.6", CharSet = CharSet.Ansi)]
+    private static extern IntPtr getenv(string name);
 }
 
 /// <summary>AcquireCredentialsInGuest ended with a fault other than a challenge.</summary>

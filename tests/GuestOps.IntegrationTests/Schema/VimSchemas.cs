@@ -82,7 +82,18 @@ public sealed class VimSchemas
     [
         // govc guest.run / guest.upload read guest.toolsInstallType (govmomi guest/toolbox/client.go).
         new("GuestInfo", "toolsInstallType", "6.5"),
+        // NoPermission names every missing privilege (issue 6: authorization).
+        new("NoPermission", "missingPrivileges", "7.0.3.2"),
+        // QueryEvents' filter: at most this many events (read from requests only).
+        new("EventFilterSpec", "maxCount", "6.7"),
     ];
+
+    /// <summary>Data types vSphere added after 5.x that GuestOps serves: only the operations and elements above use them.</summary>
+    public static readonly IReadOnlySet<string> PostVmware5xTypes = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "NoPermissionEntityPrivileges", // NoPermission.missingPrivileges, 7.0.3.2
+        "UserPrivilegeResult", // FetchUserPrivilegeOnEntities, 6.5
+    };
 
     /// <summary>
     /// Operations this server serves that no 5.x WSDL has. For these the request/response
@@ -93,6 +104,7 @@ public sealed class VimSchemas
     public static readonly IReadOnlySet<string> PostVmware5xOperations = new HashSet<string>(StringComparer.Ordinal)
     {
         "Fetch", // undocumented; pyVmomi 8 reads every managed property with it.
+        "FetchUserPrivilegeOnEntities", // AuthorizationManager, vSphere 6.5.
     };
 
     private static readonly Lazy<VimSchemas> SharedInstance = new(() => Load(), LazyThreadSafetyMode.ExecutionAndPublication);

@@ -14,6 +14,34 @@ public sealed class GuestImageSspiTests
         accounts, directory, directory, "/bin/true", 0, []);
 
     [TestMethod]
+    public void Prepare_CopiesTheConfiguredKeytab_OnlyTheWorkerCanReadIt_AndRemovesItWhenUnset()
+    {
+        var directory = Directory.CreateTempSubdirectory("guestops-image-").FullName;
+        var source = Path.Combine(Directory.CreateTempSubdirectory("guestops-keytab-").FullName, "host.keytab");
+        try
+        {
+            File.WriteAllBytes(source, [0x05, 0x02, 1, 2, 3]);
+            var kerberos = new GuestKerberos(source, "EXAMPLE.ORG");
+            GuestImage.Prepare(Launch(directory, "demo-vm-1", new GuestAccount("demo", "Demo-Pa55", 1000)) with { Kerberos = kerberos }, 0);
+            var keytab = Path.Combine(directory, "etc", "guestops-tools", "krb5.keytab");
+            CollectionAssert.AreEqual(File.ReadAllBytes(source), File.ReadAllBytes(keytab));
+            Assert.AreEqual(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(keytab));
+            CollectionAssert.AreEqual(
+                new[] { "--ntlm-user-file", GuestImage.NtlmUserFile, "--sspi-domain", "DEMO-VM-1", "--krb5-keytab", GuestImage.KerberosKeytab, "--sspi-domain", "EXAMPLE.ORG" },
+                GuestImage.SspiWorkerArguments(new VmConfiguration { Id = "vm-1", Name = "demo-vm-1", Uuid = "u", InstanceUuid = "i" }, kerberos).ToArray());
+
+            // Power-on again without the setting: the guest has no keytab any more.
+            GuestImage.Prepare(Launch(directory, "demo-vm-1", new GuestAccount("demo", "Demo-Pa55", 1000)), 0);
+            Assert.IsFalse(File.Exists(keytab));
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+            Directory.Delete(Path.GetDirectoryName(source)!, recursive: true);
+        }
+    }
+
+    [TestMethod]
     public void Prepare_WritesTheNtlmUserDatabase_OnlyTheWorkerCanReadIt()
     {
         var directory = Directory.CreateTempSubdirectory("guestops-image-").FullName;

@@ -1,0 +1,299 @@
+using System.Collections.Frozen;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using GuestOps.Server.Sessions;
+using GuestOps.Vim;
+
+namespace GuestOps.Server.Authorization;
+
+/// <summary>A role as stored: system roles are built in and never stored.</summary>
+public sealed record StoredRole(int Id, string Name, string[] Privileges);
+
+/// <summary>A permission as stored: a role granted to a user or group on an entity.</summary>
+public sealed record StoredPermission(string EntityType, string EntityId, string Principal, bool Group, int RoleId, bool Propagate)
+{
+    public ManagedObjectReference Entity => new(EntityType, EntityId);
+
+    public Permission ToPermission() => new() { entity = Entity, principal = Principal, group = Group, roleId = RoleId, propagate = Propagate };
+}
+
+/// <summary>What <c>authorization.json</c> holds.</summary>
+public sealed record AuthorizationFile(StoredRole[] Roles, StoredPermission[] Permissions, int NextRoleId);
+
+/// <summary>
+/// vSphere's authorization model for this server: the system roles (Admin -1, ReadOnly -2, View -3, Anonymous -4,
+/// NoAccess -5), custom roles, and permissions on inventory entities, persisted as <c>authorization.json</c> (0600)
+/// in the state directory. Readers get an immutable snapshot; every change writes the file and replaces it.
+/// A store without a file starts with Admin on the root folder for <c>root</c> and for every user that exists then
+/// (what a server that had no authorization before gave every user).
+/// </summary>
+public sealed class AuthorizationStore
+{
+    public const int AdminRoleId = -1;
+    public const int ReadOnlyRoleId = -2;
+    public const int ViewRoleId = -3;
+    public const int AnonymousRoleId = -4;
+    public const int NoAccessRoleId = -5;
+    public const int FirstCustomRoleId = 10;
+    public const string FileName = "authorization.json";
+
+    /// <summary>The root folder, where the first Admin permissions are and the last one must stay.</summary>
+    public static readonly ManagedObjectReference RootFolder = new("Folder", "group-d1");
+
+    private static readonly IReadOnlyList<AuthorizationRole> SystemRoles =
+    [
+        SystemRole(NoAccessRoleId, "NoAccess", "No access", "Used for restricting granted access", []),
+        SystemRole(AnonymousRoleId, "Anonymous", "Anonymous", "Not logged-in user (cannot be granted)", [Privileges.SystemAnonymous]),
+        SystemRole(ViewRoleId, "View", "View", "Visibility access (cannot be granted)", [Privileges.SystemAnonymous, Privileges.SystemView]),
+        SystemRole(ReadOnlyRoleId, "ReadOnly", "Read-only", "See details of objects, but not make changes", [.. PrivilegeCatalog.SystemPrivileges]),
+        SystemRole(AdminRoleId, "Admin", "Administrator", "Full access rights", [.. PrivilegeCatalog.AllIds.Order(StringComparer.Ordinal)]),
+    ];
+
+    private readonly string? _path;
+    private readonly Lock _lock = new();
+    private Snapshot _current;
+
+    /// <summary>Opens the store of <paramref name="stateDirectory"/> (null: in memory only, for tests).</summary>
+    public AuthorizationStore(string? stateDirectory, UserStore users)
+    {
+        _path = stateDirectory is null ? null : Path.Combine(stateDirectory, FileName);
+        AuthorizationFile file;
+        if (_path is not null && File.Exists(_path))
+        {
+            try
+            {
+                file = JsonSerializer.Deserialize(File.ReadAllText(_path), AuthorizationJson.Default.AuthorizationFile)
+                    ?? throw new JsonException("empty");
+            }
+            catch (JsonException e)
+            {
+                throw new GuestOpsConfigurationException($"{_path} (roles and permissions) cannot be read: {e.Message}. Restore it from a backup, or remove it to start again with Admin on the root folder for every user.", e);
+            }
+        }
+        else
+        {
+            var admins = users.Users.Select(u => u.Name).Append("root").Distinct(StringComparer.Ordinal);
+            file = new AuthorizationFile([], admins.Select(AdminOnRoot).ToArray(), FirstCustomRoleId);
+            if (_path is not null)
+            {
+                Write(file);
+            }
+        }
+
+        _current = new Snapshot(file, 0);
+    }
+
+    /// <summary>The current state; immutable.</summary>
+    public Snapshot Current => Volatile.Read(ref _current);
+
+    /// <summary>Grants Admin on the root folder to a user (the first user of a new server).</summary>
+    public static StoredPermission AdminOnRoot(string user) => new(RootFolder.type, RootFolder.Value, user, false, AdminRoleId, true);
+
+    public int AddRole(string name, IEnumerable<string> privileges)
+    {
+        var privilegeIds = Validated(privileges);
+        return Change(file =>
+        {
+            CheckNewName(file, name, exceptId: null);
+            var id = file.NextRoleId;
+            return (file with { Roles = [.. file.Roles, new StoredRole(id, name, privilegeIds)], NextRoleId = id + 1 }, id);
+        });
+    }
+
+    public void UpdateRole(int roleId, string newName, IEnumerable<string>? privileges)
+    {
+        var privilegeIds = privileges is null ? null : Validated(privileges);
+        Change(file =>
+        {
+            if (roleId < 0 && Current.Role(roleId) is not null)
+            {
+                throw new VimFaultException(new InvalidArgument { invalidProperty = "roleId" }, $"The system role {roleId} cannot be changed.");
+            }
+
+            var existing = file.Roles.FirstOrDefault(r => r.Id == roleId)
+                ?? throw new VimFaultException(new NotFound(), $"The role {roleId} does not exist.");
+            CheckNewName(file, newName, roleId);
+            var updated = existing with { Name = newName, Privileges = privilegeIds ?? existing.Privileges };
+            return (file with { Roles = file.Roles.Select(r => r.Id == roleId ? updated : r).ToArray() }, 0);
+        });
+    }
+
+    public void RemoveRole(int roleId, bool failIfUsed)
+    {
+        Change(file =>
+        {
+            if (roleId < 0)
+            {
+                throw new VimFaultException(new InvalidArgument { invalidProperty = "roleId" }, $"The system role {roleId} cannot be removed.");
+            }
+
+            if (file.Roles.All(r => r.Id != roleId))
+            {
+                throw new VimFaultException(new NotFound(), $"The role {roleId} does not exist.");
+            }
+
+            if (failIfUsed && file.Permissions.Any(p => p.RoleId == roleId))
+            {
+                throw new VimFaultException(new RemoveFailed(), $"The role {roleId} is used by permissions.");
+            }
+
+            return (file with { Roles = file.Roles.Where(r => r.Id != roleId).ToArray(), Permissions = file.Permissions.Where(p => p.RoleId != roleId).ToArray() }, 0);
+        });
+    }
+
+    /// <summary>Sets permissions on one entity: each replaces the permission of the same principal there.</summary>
+    public void SetPermissions(ManagedObjectReference entity, IReadOnlyList<Permission> permissions)
+    {
+        Change(file =>
+        {
+            var current = file.Permissions.ToList();
+            foreach (var permission in permissions)
+            {
+                if (Current.Role(permission.roleId) is null && file.Roles.All(r => r.Id != permission.roleId))
+                {
+                    throw new VimFaultException(new NotFound(), $"The role {permission.roleId} does not exist.");
+                }
+
+                current.RemoveAll(p => Same(p, entity, permission.principal, permission.group));
+                current.Add(new StoredPermission(entity.type, entity.Value, permission.principal, permission.group, permission.roleId, permission.propagate));
+            }
+
+            return (CheckAdmin(file with { Permissions = current.ToArray() }), 0);
+        });
+    }
+
+    public void RemovePermission(ManagedObjectReference entity, string principal, bool isGroup)
+    {
+        Change(file =>
+        {
+            if (!file.Permissions.Any(p => Same(p, entity, principal, isGroup)))
+            {
+                throw new VimFaultException(new NotFound(), $"No permission for {principal} is defined on {entity}.");
+            }
+
+            return (CheckAdmin(file with { Permissions = file.Permissions.Where(p => !Same(p, entity, principal, isGroup)).ToArray() }), 0);
+        });
+    }
+
+    /// <summary>Removes every permission of a principal (its account was removed).</summary>
+    public void RemovePrincipal(string principal, bool isGroup) =>
+        Change(file => (file with { Permissions = file.Permissions.Where(p => p.Principal != principal || p.Group != isGroup).ToArray() }, 0));
+
+    /// <summary>Refuses a change that would remove the last permission of a principal that holds Admin on the root folder.</summary>
+    public void CheckRemovable(string principal, bool isGroup)
+    {
+        var file = Current.File;
+        CheckAdmin(file with { Permissions = file.Permissions.Where(p => p.Principal != principal || p.Group != isGroup).ToArray() });
+    }
+
+    private static AuthorizationFile CheckAdmin(AuthorizationFile file)
+    {
+        if (!file.Permissions.Any(p => p.RoleId == AdminRoleId && p.Entity.Equals(RootFolder) && !p.Group))
+        {
+            throw new VimFaultException(new AuthMinimumAdminPermission(), "The change would leave no user with the Admin role on the root folder.");
+        }
+
+        return file;
+    }
+
+    private static bool Same(StoredPermission p, ManagedObjectReference entity, string principal, bool group) =>
+        p.EntityType == entity.type && p.EntityId == entity.Value && p.Principal == principal && p.Group == group;
+
+    private static string[] Validated(IEnumerable<string> privileges)
+    {
+        var ids = privileges.Distinct(StringComparer.Ordinal).ToArray();
+        if (ids.FirstOrDefault(id => !PrivilegeCatalog.Contains(id)) is { } unknown)
+        {
+            throw new VimFaultException(new InvalidArgument { invalidProperty = "privIds" }, $"A specified parameter was not correct: privIds ({unknown} is not a privilege)");
+        }
+
+        return ids;
+    }
+
+    private void CheckNewName(AuthorizationFile file, string name, int? exceptId)
+    {
+        if (string.IsNullOrWhiteSpace(name) || name.Length > 255)
+        {
+            throw new VimFaultException(new InvalidName { name = name }, $"'{name}' is not a valid role name.");
+        }
+
+        if (SystemRoles.Any(r => r.name == name) || file.Roles.Any(r => r.Name == name && r.Id != exceptId))
+        {
+            throw new VimFaultException(new AlreadyExists { name = name }, $"The role '{name}' already exists.");
+        }
+    }
+
+    private T Change<T>(Func<AuthorizationFile, (AuthorizationFile File, T Result)> change)
+    {
+        lock (_lock)
+        {
+            var (file, result) = change(_current.File);
+            if (_path is not null)
+            {
+                Write(file);
+            }
+
+            Volatile.Write(ref _current, new Snapshot(file, _current.Version + 1));
+            return result;
+        }
+    }
+
+    private void Write(AuthorizationFile file) =>
+        UserStore.WriteOwnerOnly(_path!, JsonSerializer.Serialize(file, AuthorizationJson.Default.AuthorizationFile));
+
+    private static AuthorizationRole SystemRole(int id, string name, string label, string summary, string[] privileges) => new()
+    {
+        roleId = id,
+        system = true,
+        name = name,
+        info = new Description { label = label, summary = summary },
+        privilege = privileges.Length == 0 ? null : privileges,
+    };
+
+    /// <summary>One immutable state of the store.</summary>
+    public sealed class Snapshot
+    {
+        private readonly FrozenDictionary<int, AuthorizationRole> _roles;
+        private readonly FrozenDictionary<int, FrozenSet<string>> _rolePrivileges;
+        private readonly FrozenDictionary<ManagedObjectReference, StoredPermission[]> _byEntity;
+
+        internal Snapshot(AuthorizationFile file, long version)
+        {
+            File = file;
+            Version = version;
+            var roles = SystemRoles.Concat(file.Roles.Select(r => new AuthorizationRole
+            {
+                roleId = r.Id,
+                system = false,
+                name = r.Name,
+                info = new Description { label = r.Name, summary = r.Name },
+                // vSphere adds System.Anonymous, System.View and System.Read to every role it creates.
+                privilege = PrivilegeCatalog.SystemPrivileges.Concat(r.Privileges).Distinct(StringComparer.Ordinal).ToArray(),
+            })).ToArray();
+            Roles = roles;
+            _roles = roles.ToFrozenDictionary(r => r.roleId);
+            _rolePrivileges = roles.ToFrozenDictionary(r => r.roleId, r => (r.privilege ?? []).ToFrozenSet(StringComparer.Ordinal));
+            _byEntity = file.Permissions.GroupBy(p => p.Entity).ToFrozenDictionary(g => g.Key, g => g.ToArray());
+        }
+
+        public AuthorizationFile File { get; }
+
+        /// <summary>Grows with every change.</summary>
+        public long Version { get; }
+
+        /// <summary>System roles first, then custom roles (<c>roleList</c>).</summary>
+        public IReadOnlyList<AuthorizationRole> Roles { get; }
+
+        public IReadOnlyList<StoredPermission> Permissions => File.Permissions;
+
+        public AuthorizationRole? Role(int roleId) => _roles.GetValueOrDefault(roleId);
+
+        public IReadOnlySet<string> PrivilegesOf(int roleId) => _rolePrivileges.TryGetValue(roleId, out var set) ? set : FrozenSet<string>.Empty;
+
+        public IReadOnlyList<StoredPermission> On(ManagedObjectReference entity) => _byEntity.TryGetValue(entity, out var list) ? list : [];
+    }
+}
+
+[JsonSerializable(typeof(AuthorizationFile))]
+[JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
+internal sealed partial class AuthorizationJson : JsonSerializerContext;

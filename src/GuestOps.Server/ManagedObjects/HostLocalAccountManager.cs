@@ -1,0 +1,123 @@
+using GuestOps.Server.Authorization;
+using GuestOps.Soap;
+using GuestOps.Vim;
+
+namespace GuestOps.Server.ManagedObjects;
+
+/// <summary>vim.host.LocalAccountManager: the server's local users and groups, the principals of permissions. As on
+/// ESXi, a new user has no permission (and so cannot log in) until one is granted; removing a user or group removes
+/// its permissions.</summary>
+public sealed class HostLocalAccountManager(string id, AccessControl access, PropertyReader reader) : ManagedObject(id, reader)
+{
+    private static readonly PropertyTable<HostLocalAccountManager> Table = new();
+
+    public override PropertyTable Properties => Table;
+
+    public Task CreateUser(VimCall call, HostAccountSpec user)
+    {
+        CheckName(user.id, "user");
+        if (string.IsNullOrEmpty(user.password))
+        {
+            throw new VimFaultException(new InvalidArgument { invalidProperty = "user.password" }, "A specified parameter was not correct: user.password");
+        }
+
+        // PBKDF2 is deliberately slow: keep it off the request thread pool's fast path.
+        return Task.Run(() =>
+        {
+            if (!access.Users.Create(user.id, user.description ?? "", user.password))
+            {
+                throw new VimFaultException(new AlreadyExists { name = user.id }, $"The user '{user.id}' already exists.");
+            }
+        }, call.CancellationToken);
+    }
+
+    public Task UpdateUser(VimCall call, HostAccountSpec user) =>
+        Task.Run(() =>
+        {
+            if (!access.Users.Update(user.id, user.description, string.IsNullOrEmpty(user.password) ? null : user.password))
+            {
+                throw UserNotFound(user.id);
+            }
+        }, call.CancellationToken);
+
+    public Task RemoveUser(VimCall call, string userName)
+    {
+        if (access.Users.Find(userName) is null)
+        {
+            throw UserNotFound(userName);
+        }
+
+        access.Store.CheckRemovable(userName, isGroup: false);
+        access.Users.Remove(userName);
+        access.Store.RemovePrincipal(userName, isGroup: false);
+        return Task.CompletedTask;
+    }
+
+    public Task CreateGroup(VimCall call, HostAccountSpec group)
+    {
+        CheckName(group.id, "group");
+        if (!access.Users.CreateGroup(group.id, group.description ?? ""))
+        {
+            throw new VimFaultException(new AlreadyExists { name = group.id }, $"The group '{group.id}' already exists.");
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task RemoveGroup(VimCall call, string groupName)
+    {
+        if (!access.Users.RemoveGroup(groupName))
+        {
+            throw UserNotFound(groupName);
+        }
+
+        access.Store.RemovePrincipal(groupName, isGroup: true);
+        return Task.CompletedTask;
+    }
+
+    public Task AssignUserToGroup(VimCall call, string user, string group)
+    {
+        Exist(user, group);
+        if (!access.Users.SetMembership(group, user, member: true))
+        {
+            throw new VimFaultException(new AlreadyExists { name = user }, $"The user '{user}' is already a member of '{group}'.");
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task UnassignUserFromGroup(VimCall call, string user, string group)
+    {
+        Exist(user, group);
+        if (!access.Users.SetMembership(group, user, member: false))
+        {
+            throw UserNotFound(user);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private void Exist(string user, string group)
+    {
+        if (access.Users.Find(user) is null)
+        {
+            throw UserNotFound(user);
+        }
+
+        if (access.Users.FindGroup(group) is null)
+        {
+            throw UserNotFound(group);
+        }
+    }
+
+    private static void CheckName(string name, string what)
+    {
+        if (string.IsNullOrWhiteSpace(name) || name.Length > 64 || name.Any(c => char.IsControl(c) || c is ':' or '/' or '\\'))
+        {
+            throw new VimFaultException(new InvalidArgument { invalidProperty = what + ".id" }, $"'{name}' is not a valid {what} name.");
+        }
+    }
+
+    private static VimFaultException UserNotFound(string principal) =>
+        new(new UserNotFound { principal = principal, unresolved = false }, $"The user or group '{principal}' does not exist.");
+}

@@ -1,0 +1,214 @@
+using GuestOps.Host;
+using GuestOps.Server;
+using GuestOps.Server.Authorization;
+using GuestOps.Server.ManagedObjects;
+using GuestOps.Server.Sessions;
+using GuestOps.Soap;
+using GuestOps.Vim;
+using GuestOps.Vim.Contracts;
+using Moq;
+
+namespace GuestOps.Tests.Server;
+
+/// <summary>Permission resolution as vSphere does it, the store's rules, and the authorizer's NoPermission.</summary>
+[TestClass]
+public sealed class AccessControlTests
+{
+    private static readonly VimOperationCatalog Catalog = new(VimContracts.All);
+    private static readonly string[] GuestQuery = [Privileges.GuestOperationsQuery];
+
+    private DirectoryInfo _state = null!;
+    private UserStore _users = null!;
+    private AuthorizationStore _store = null!;
+    private AccessControl _access = null!;
+    private Inventory _inventory = null!;
+
+    [TestInitialize]
+    public void SetUp()
+    {
+        _state = Directory.CreateTempSubdirectory("guestops-access-");
+        _users = new UserStore(_state.FullName);
+        _users.Set("root", "Administrator", "x");
+        _users.Set("alice", "Alice", "x");
+        _users.CreateGroup("ops", "");
+        _users.CreateGroup("audit", "");
+        _users.SetMembership("ops", "alice", member: true);
+        _users.SetMembership("audit", "alice", member: true);
+        _store = new AuthorizationStore(_state.FullName, _users);
+        _store.RemovePrincipal("alice", isGroup: false); // only root is an admin here
+        _access = new AccessControl(_store, _users);
+        var agent = new Mock<IHostAgent>();
+        var vms = new[] { Vm("vm-1", "alpha"), Vm("vm-2", "beta") };
+        agent.Setup(a => a.ListVirtualMachines()).Returns(vms);
+        agent.Setup(a => a.GetVirtualMachine(It.IsAny<string>())).Returns((string id) => vms.FirstOrDefault(v => v.Configuration.Id == id));
+        _inventory = new Inventory(agent.Object, _users, TimeProvider.System, new ServerIdentity("uuid"), TimeSpan.FromMinutes(30), access: _access);
+    }
+
+    [TestCleanup]
+    public void TearDown() => _state.Delete(recursive: true);
+
+    private VirtualMachine Vm1 => _inventory.VirtualMachines.Single(v => v.Ref.Value == "vm-1");
+
+    private VirtualMachine Vm2 => _inventory.VirtualMachines.Single(v => v.Ref.Value == "vm-2");
+
+    private Folder VmFolder => _inventory.Datacenter.VmFolder;
+
+    [TestMethod]
+    public void NewStoreGivesRootAdminOnTheRootFolder_EverywhereBelow()
+    {
+        Assert.IsTrue(_access.Has("root", Vm1, Privileges.GuestOperationsExecute));
+        Assert.IsTrue(_access.Has("root", _inventory.RootFolder, Privileges.AuthorizationModifyPermissions));
+        Assert.IsFalse(_access.Has("alice", Vm1, Privileges.SystemView));
+        Assert.IsFalse(_access.HasAnyPermission("alice"));
+    }
+
+    [TestMethod]
+    public void FolderPermission_PropagatesOnlyWhenAsked()
+    {
+        var role = _store.AddRole("q", GuestQuery);
+        _store.SetPermissions(VmFolder.Ref, [new Permission { principal = "alice", roleId = role, propagate = false }]);
+        Assert.IsTrue(_access.Has("alice", VmFolder, Privileges.GuestOperationsQuery));
+        Assert.IsFalse(_access.Has("alice", Vm1, Privileges.GuestOperationsQuery));
+
+        _store.SetPermissions(VmFolder.Ref, [new Permission { principal = "alice", roleId = role, propagate = true }]);
+        Assert.IsTrue(_access.Has("alice", Vm1, Privileges.GuestOperationsQuery));
+        Assert.IsTrue(_access.Has("alice", Vm1, Privileges.SystemRead), "every custom role holds System.Anonymous, View and Read");
+        Assert.IsFalse(_access.Has("alice", Vm1, Privileges.GuestOperationsModify));
+    }
+
+    [TestMethod]
+    public void TheMostSpecificEntityWins_NoAccessHidesOneVm()
+    {
+        _store.SetPermissions(_inventory.RootFolder.Ref, [new Permission { principal = "alice", roleId = AuthorizationStore.AdminRoleId, propagate = true }]);
+        _store.SetPermissions(Vm2.Ref, [new Permission { principal = "alice", roleId = AuthorizationStore.NoAccessRoleId, propagate = true }]);
+        Assert.IsTrue(_access.Has("alice", Vm1, Privileges.GuestOperationsExecute));
+        Assert.IsFalse(_access.Has("alice", Vm2, Privileges.SystemView));
+        Assert.IsFalse(_access.CanView("alice", Vm2));
+        Assert.IsTrue(_access.CanView("alice", VmFolder));
+    }
+
+    [TestMethod]
+    public void UserPermissionWinsOverGroupsOnTheSameEntity_GroupsAddUp()
+    {
+        var query = _store.AddRole("q", GuestQuery);
+        var execute = _store.AddRole("x", [Privileges.GuestOperationsExecute]);
+        _store.SetPermissions(Vm1.Ref,
+        [
+            new Permission { principal = "ops", group = true, roleId = query, propagate = true },
+            new Permission { principal = "audit", group = true, roleId = execute, propagate = true },
+        ]);
+        Assert.IsTrue(_access.Has("alice", Vm1, Privileges.GuestOperationsQuery));
+        Assert.IsTrue(_access.Has("alice", Vm1, Privileges.GuestOperationsExecute), "roles of several groups add up");
+
+        _store.SetPermissions(Vm1.Ref, [new Permission { principal = "alice", roleId = AuthorizationStore.ReadOnlyRoleId, propagate = true }]);
+        Assert.IsFalse(_access.Has("alice", Vm1, Privileges.GuestOperationsQuery), "the user's own permission wins over its groups'");
+        Assert.IsTrue(_access.Has("alice", Vm1, Privileges.SystemRead));
+
+        _users.SetMembership("ops", "alice", member: false);
+        _store.RemovePermission(Vm1.Ref, "alice", isGroup: false);
+        Assert.IsFalse(_access.Has("alice", Vm1, Privileges.GuestOperationsQuery), "membership changes apply at once");
+        Assert.IsTrue(_access.Has("alice", Vm1, Privileges.GuestOperationsExecute));
+    }
+
+    [TestMethod]
+    public void AGroupPermissionOnTheVmBeatsAUserPermissionOnAnAncestor()
+    {
+        _store.SetPermissions(_inventory.RootFolder.Ref, [new Permission { principal = "alice", roleId = AuthorizationStore.AdminRoleId, propagate = true }]);
+        _store.SetPermissions(Vm1.Ref, [new Permission { principal = "ops", group = true, roleId = AuthorizationStore.ReadOnlyRoleId, propagate = true }]);
+        Assert.IsFalse(_access.Has("alice", Vm1, Privileges.GuestOperationsQuery));
+        Assert.IsTrue(_access.Has("alice", Vm2, Privileges.GuestOperationsQuery));
+    }
+
+    [TestMethod]
+    public void StoreRules_NamesPrivilegesLastAdmin_AndPersistence()
+    {
+        var id = _store.AddRole("operator", GuestQuery);
+        Assert.IsInstanceOfType<AlreadyExists>(Assert.Throws<VimFaultException>(() => _store.AddRole("operator", [])).Fault);
+        Assert.IsInstanceOfType<AlreadyExists>(Assert.Throws<VimFaultException>(() => _store.AddRole("Admin", [])).Fault);
+        Assert.IsInstanceOfType<InvalidArgument>(Assert.Throws<VimFaultException>(() => _store.AddRole("bad", ["No.Such.Privilege"])).Fault);
+        Assert.IsInstanceOfType<AuthMinimumAdminPermission>(Assert.Throws<VimFaultException>(() => _store.RemovePermission(AuthorizationStore.RootFolder, "root", false)).Fault);
+        Assert.IsInstanceOfType<InvalidArgument>(Assert.Throws<VimFaultException>(() => _store.RemoveRole(AuthorizationStore.AdminRoleId, false)).Fault);
+        _store.SetPermissions(Vm1.Ref, [new Permission { principal = "ops", group = true, roleId = id, propagate = false }]);
+        Assert.IsInstanceOfType<RemoveFailed>(Assert.Throws<VimFaultException>(() => _store.RemoveRole(id, failIfUsed: true)).Fault);
+        _store.UpdateRole(id, "operators", [Privileges.GuestOperationsModify]);
+
+        var reopened = new AuthorizationStore(_state.FullName, _users);
+        var role = reopened.Current.Role(id)!;
+        Assert.AreEqual("operators", role.name);
+        CollectionAssert.Contains(role.privilege, Privileges.GuestOperationsModify);
+        CollectionAssert.DoesNotContain(role.privilege, Privileges.GuestOperationsQuery);
+        Assert.IsTrue(reopened.Current.Permissions.Any(p => p.Principal == "ops" && p.Group && p.RoleId == id && !p.Propagate));
+        Assert.AreEqual(2, new UserStore(_state.FullName).GroupsOf("alice").Count, "groups and members persist");
+    }
+
+    [TestMethod]
+    public async Task Authorizer_NoPermissionNamesTheVmAndTheMissingPrivileges_ForNewClientsAll()
+    {
+        var role = _store.AddRole("q", GuestQuery);
+        _store.SetPermissions(Vm1.Ref, [new Permission { principal = "alice", roleId = role, propagate = true }]);
+        var session = await LoginAsync("alice");
+        var strict = new AccessControl(_store, _users, requireGuestControl: true);
+
+        foreach (var (access, expected) in new[] { (_access, new[] { Privileges.GuestOperationsExecute }), (strict, new[] { Privileges.GuestOperationsExecute, Privileges.InteractGuestControl }) })
+        {
+            var authorizer = new VimCallAuthorizer(_inventory.SessionManager, _inventory, access);
+            foreach (var (action, withList) in new[] { ("\"urn:vim25/6.7.1\"", false), ("urn:vim25/8.0.3.0", true) })
+            {
+                var call = GuestCall("StartProgramInGuest", session, action);
+                var fault = (NoPermission)(await Assert.ThrowsAsync<VimFaultException>(async () => await authorizer.AuthorizeAsync(call))).Fault;
+                Assert.AreEqual(Vm1.Ref, fault.@object);
+                Assert.AreEqual(expected[0], fault.privilegeId);
+                if (withList)
+                {
+                    CollectionAssert.AreEqual(expected, fault.missingPrivileges!.Single().privilegeIds);
+                }
+                else
+                {
+                    Assert.IsNull(fault.missingPrivileges, "clients older than 7.0.3.2 do not know missingPrivileges");
+                }
+            }
+
+            var allowed = GuestCall("ListFilesInGuest", session, null);
+            if (access.RequireGuestControl)
+            {
+                await Assert.ThrowsAsync<VimFaultException>(async () => await authorizer.AuthorizeAsync(allowed));
+            }
+            else
+            {
+                await authorizer.AuthorizeAsync(allowed);
+            }
+        }
+    }
+
+    [TestMethod]
+    public async Task LoginNeedsAPermission()
+    {
+        var e = await Assert.ThrowsAsync<VimFaultException>(() => LoginAsync("alice"));
+        Assert.IsInstanceOfType<NoPermission>(e.Fault);
+        _store.SetPermissions(Vm2.Ref, [new Permission { principal = "audit", group = true, roleId = AuthorizationStore.ReadOnlyRoleId, propagate = false }]);
+        Assert.AreEqual("alice", (await LoginAsync("alice")).UserName);
+    }
+
+    private async Task<Session> LoginAsync(string user)
+    {
+        Assert.IsTrue(Catalog.TryGet("Login", out var op));
+        var call = new VimCall(op, _inventory.SessionManager.Ref, [], new SoapRequestInfo(null, null, null), CancellationToken.None);
+        await _inventory.SessionManager.Login(call, user, "x", null);
+        return (Session)call.Session!;
+    }
+
+    private VimCall GuestCall(string operation, Session session, string? soapAction)
+    {
+        Assert.IsTrue(Catalog.TryGet(operation, out var op));
+        var arguments = new object?[op.Parameters.Count];
+        arguments[0] = new ManagedObjectReference("GuestProcessManager", "guestOperationsProcessManager");
+        arguments[op.PrivilegeParameterIndex] = Vm1.Ref;
+        return new VimCall(op, (ManagedObjectReference)arguments[0]!, arguments, new SoapRequestInfo(session.Key, null, null, soapAction), CancellationToken.None);
+    }
+
+    private static VmSnapshot Vm(string id, string name) => new(
+        new VmConfiguration { Id = id, Name = name, Uuid = "uuid-" + id, InstanceUuid = "instance-" + id },
+        VmPowerState.PoweredOn,
+        DateTime.UtcNow,
+        GuestAgentState.NotRunning);
+}
