@@ -18,6 +18,7 @@ internal sealed partial class ChildServer : IAsyncDisposable
     private readonly Process _process;
     private readonly TaskCompletionSource<Uri> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Queue<string> _tail = new();
+    private const int TailLines = 200;
     private readonly Lock _gate = new();
     private int _internalErrors;
 
@@ -177,7 +178,7 @@ internal sealed partial class ChildServer : IAsyncDisposable
         lock (_gate)
         {
             _tail.Enqueue(line);
-            while (_tail.Count > 60)
+            while (_tail.Count > TailLines)
             {
                 _tail.Dequeue();
             }

@@ -56,7 +56,17 @@ internal static class LoadCommand
         }
 
         // Log in and create the directories before the clock starts (logins are PBKDF2 by design).
-        await Parallel.ForEachAsync(callers, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (c, ct) => await c.PrepareAsync(ct));
+        try
+        {
+            await Parallel.ForEachAsync(callers, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (c, ct) => await c.PrepareAsync(ct));
+        }
+        catch (VimCallException e)
+        {
+            Console.WriteLine($"FAILED while logging in the callers and creating their directories: {e.Message}");
+            Console.WriteLine(server.Tail);
+            return 1;
+        }
+
         var rss = new List<(double Seconds, double MiB)>();
         var clock = Stopwatch.StartNew();
         using var stop = new CancellationTokenSource();
@@ -117,7 +127,7 @@ internal static class LoadCommand
         }
 
         Console.WriteLine($"files: {stats.Uploaded} uploaded ({stats.UploadedBytes / 1048576.0:0.0} MiB), {stats.Verified} downloads verified by SHA-256, {stats.Corrupt} corrupt");
-        Console.WriteLine($"end check ({checkTime.TotalSeconds:0.0} s): {stats.EndVerified} files present and intact, {stats.Lost} lost, {stats.Leftovers} unexpected entries");
+        Console.WriteLine($"end check ({checkTime.TotalSeconds:0.0} s): {stats.EndVerified} files present and intact, {stats.Lost} lost, {stats.Leftovers} unexpected entries; {stats.UncertainComplete} files of failed uploads/deletes present and whole");
         var warm = rss.FirstOrDefault(r => r.Seconds >= elapsed.TotalSeconds * 0.25);
         var last = rss[^1];
         var max = rss.Max(r => r.MiB);
@@ -188,6 +198,7 @@ internal static class LoadCommand
         public long EndVerified;
         public long Lost;
         public long Leftovers;
+        public long UncertainComplete;
 
         public void Fault(string kind, string example)
         {
@@ -202,6 +213,10 @@ internal static class LoadCommand
     private sealed class Caller(int index, string vmId, VimCaller client, Random random, int maxFileBytes, LoadStats stats) : IDisposable
     {
         private readonly Dictionary<string, byte[]> _files = new(StringComparer.Ordinal);
+
+        // Uploads and deletes whose answer was a fault: the guest may or may not have done them (the answer can be lost
+        // after the commit), so the end check accepts either outcome, but a file that is there must be whole.
+        private readonly Dictionary<string, byte[]> _uncertain = new(StringComparer.Ordinal);
         private readonly string _dir = $"/tmp/load-{index}";
         private long _lastPid;
         private int _next;
@@ -247,6 +262,25 @@ internal static class LoadCommand
             try
             {
                 var names = (await client.ListNamesAsync(vmId, _dir, ct)).Where(n => n is not "." and not "..").ToHashSet(StringComparer.Ordinal);
+                foreach (var (name, hash) in _uncertain)
+                {
+                    if (!names.Remove(name))
+                    {
+                        continue; // never committed, or deleted: both fine
+                    }
+
+                    var data = await client.DownloadAsync(vmId, $"{_dir}/{name}", ct);
+                    if (SHA256.HashData(data).AsSpan().SequenceEqual(hash))
+                    {
+                        Interlocked.Increment(ref stats.UncertainComplete);
+                    }
+                    else
+                    {
+                        Interlocked.Increment(ref stats.Corrupt);
+                        stats.Fault("corrupt", $"{vmId}:{_dir}/{name} (an upload or delete that failed) is not the whole upload");
+                    }
+                }
+
                 foreach (var (name, hash) in _files)
                 {
                     if (!names.Remove(name))
@@ -305,7 +339,16 @@ internal static class LoadCommand
                     var data = new byte[random.Next(maxFileBytes + 1)];
                     random.NextBytes(data);
                     var name = $"f{_next++}.bin";
-                    await client.UploadAsync(vmId, $"{_dir}/{name}", data, ct);
+                    try
+                    {
+                        await client.UploadAsync(vmId, $"{_dir}/{name}", data, ct);
+                    }
+                    catch
+                    {
+                        _uncertain[name] = SHA256.HashData(data);
+                        throw;
+                    }
+
                     _files[name] = SHA256.HashData(data);
                     Interlocked.Increment(ref stats.Uploaded);
                     Interlocked.Add(ref stats.UploadedBytes, data.Length);
@@ -329,7 +372,17 @@ internal static class LoadCommand
                 case "delete":
                 {
                     var name = _files.Keys.ElementAt(random.Next(_files.Count));
-                    await client.DeleteFileAsync(vmId, $"{_dir}/{name}", ct);
+                    try
+                    {
+                        await client.DeleteFileAsync(vmId, $"{_dir}/{name}", ct);
+                    }
+                    catch
+                    {
+                        _uncertain[name] = _files[name];
+                        _files.Remove(name);
+                        throw;
+                    }
+
                     _files.Remove(name);
                     break;
                 }

@@ -13,8 +13,9 @@ internal sealed record ScaleOptions(int Vms, int Callers, TimeSpan Duration, int
 /// The scale run (issue 9): one host agent (the server, a child process) with many sandboxed VMs. Measures the time
 /// until all are ready, the memory of the server and of the workers, and the throughput of ListFilesInGuest with
 /// <c>callers</c> concurrent clients aimed at one VM against the same clients spread over every VM (round robin per
-/// call), alternating over several rounds (medians compared). Exit code 0 when every VM became ready and the spread
-/// throughput is within <c>MaxDeviation</c> of the one-VM throughput.
+/// call), alternating over several rounds (medians compared). Exit code 0 when every VM became ready, no call failed
+/// and the spread throughput is at least (1 - <c>MaxDeviation</c>) of the one-VM throughput (whether it is within
+/// ±<c>MaxDeviation</c> is printed).
 /// </summary>
 internal static class ScaleCommand
 {
@@ -86,13 +87,16 @@ internal static class ScaleCommand
         }
 
         var ratio = Median(spread) / Median(one);
-        var within = Math.Abs(ratio - 1) <= options.MaxDeviation && errors == 0;
+        // Spreading must not cost more than MaxDeviation; spread faster than one VM is no failure (only reported).
+        var within = Math.Abs(ratio - 1) <= options.MaxDeviation;
+        var passed = ratio >= 1 - options.MaxDeviation && errors == 0;
         workers = WorkerMemory(server.StateDirectory);
         Console.WriteLine($"median: one VM {Median(one):0} ops/s, spread {Median(spread):0} ops/s, ratio {ratio:0.00} ({(within ? "within" : "NOT within")} {options.MaxDeviation:P0}); errors {errors}");
         Console.WriteLine($"memory after the load: server RSS {server.ResidentMiB():0} MiB; workers RSS p50 {Median(workers):0.0} MiB; server internal errors logged: {server.InternalErrors}");
         Console.WriteLine("RESULT " + JsonSerializer.Serialize(new Dictionary<string, object>
         {
-            ["ok"] = within && server.InternalErrors == 0,
+            ["ok"] = passed && server.InternalErrors == 0,
+            ["within"] = within,
             ["vms"] = options.Vms,
             ["readySeconds"] = Math.Round(allReady.TotalSeconds, 2),
             ["oneVmOpsPerSecond"] = Math.Round(Median(one)),
@@ -101,7 +105,7 @@ internal static class ScaleCommand
             ["errors"] = errors,
             ["internalErrors"] = server.InternalErrors,
         }));
-        return within && server.InternalErrors == 0 ? 0 : 1;
+        return passed && server.InternalErrors == 0 ? 0 : 1;
     }
 
     private static async Task<(double OpsPerSecond, double P50, double P99, long Errors, double BusyCores, double ServerCores, double WorkerMicrosPerOp, double ServerMicrosPerOp)> MeasureAsync(List<VimCaller> callers, Func<int, string> vm, TimeSpan duration, int serverPid = 0, IReadOnlyList<int>? workerPids = null)

@@ -139,7 +139,18 @@ public sealed partial class GuestFileEndpoint(GuestFileTransfers transfers, IHos
                     continue;
                 }
 
-                await call.RequestData.WriteAsync(buffer, aborted);
+                try
+                {
+                    await call.RequestData.WriteAsync(buffer, aborted);
+                }
+                catch
+                {
+                    // The worker went away mid-write: hand the buffer back, or Kestrel's body reader stays mid-read and
+                    // fails to finish the request ("Reading is already in progress", issue 9's stopped-worker test).
+                    body.AdvanceTo(buffer.Start, buffer.End);
+                    throw;
+                }
+
                 received += buffer.Length;
                 body.AdvanceTo(buffer.End);
                 if (read.IsCompleted)

@@ -16,6 +16,7 @@ public sealed partial class SessionManager : ManagedObject
     private readonly UserStore _users;
     private readonly TimeProvider _time;
     private readonly TimeSpan _idleTimeout;
+    private readonly SemaphoreSlim _hashing = new(Environment.ProcessorCount);
     private readonly Func<string, bool> _mayLogIn;
 
     /// <param name="mayLogIn">Whether a user whose password is right may log in (on ESXi: holds some permission).</param>
@@ -33,41 +34,54 @@ public sealed partial class SessionManager : ManagedObject
     /// <summary>Refuses a user's logins from a client after repeated failures (ESXi's account lockout); none when null.</summary>
     public LoginLockout? Lockout { get; set; }
 
-    public Task<UserSession> Login(VimCall call, string userName, string password, string? locale)
+    public async Task<UserSession> Login(VimCall call, string userName, string password, string? locale)
     {
-        // PBKDF2 is deliberately slow: keep it off the request thread pool's fast path.
-        return Task.Run(() =>
+        // PBKDF2 is deliberately slow (tens of ms): it runs on a thread of its own, at most one per core at a time, never
+        // on the thread pool, whose few threads also run every VM's channel read loop. Dozens of concurrent logins on the
+        // pool starved those loops long enough for the host to take live workers for dead ones (missed heartbeats,
+        // issue 9's load run).
+        await _hashing.WaitAsync(call.CancellationToken).ConfigureAwait(false);
+        try
         {
-            var client = call.Request.ClientAddress;
-            var lockout = Lockout;
-            var user = lockout?.IsLockedOut(userName, client) == true ? null : _users.Verify(userName, password);
-            if (user is null)
-            {
-                // A locked-out login gets the same answer as a wrong password: nothing tells the caller it was locked.
-                lockout?.RecordFailure(userName, client);
-                throw new VimFaultException(new InvalidLogin(), "Cannot complete login due to an incorrect user name or password.");
-            }
+            return await Task.Factory.StartNew(() => LoginCore(call, userName, password, locale), call.CancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
+        }
+        finally
+        {
+            _hashing.Release();
+        }
+    }
 
-            lockout?.RecordSuccess(userName, client);
-            if (!_mayLogIn(user.Name))
-            {
-                throw new VimFaultException(
-                    new NoPermission { @object = Ref, privilegeId = Privileges.SystemView },
-                    $"User {user.Name} has no permission on this server and cannot log in.");
-            }
+    private UserSession LoginCore(VimCall call, string userName, string password, string? locale)
+    {
+        var client = call.Request.ClientAddress;
+        var lockout = Lockout;
+        var user = lockout?.IsLockedOut(userName, client) == true ? null : _users.Verify(userName, password);
+        if (user is null)
+        {
+            // A locked-out login gets the same answer as a wrong password: nothing tells the caller it was locked.
+            lockout?.RecordFailure(userName, client);
+            throw new VimFaultException(new InvalidLogin(), "Cannot complete login due to an incorrect user name or password.");
+        }
 
-            if (call.Session is Session previous)
-            {
-                End(previous);
-            }
+        lockout?.RecordSuccess(userName, client);
+        if (!_mayLogIn(user.Name))
+        {
+            throw new VimFaultException(
+                new NoPermission { @object = Ref, privilegeId = Privileges.SystemView },
+                $"User {user.Name} has no permission on this server and cannot log in.");
+        }
 
-            var session = new Session(NewKey(), user, Now, call.Request.ClientAddress, call.Request.UserAgent, string.IsNullOrEmpty(locale) ? "en" : locale);
-            session.Touch(Now);
-            _sessions[session.Key] = session;
-            call.Session = session;
-            call.IssuedSessionKey = session.Key;
-            return session.ToUserSession();
-        }, call.CancellationToken);
+        if (call.Session is Session previous)
+        {
+            End(previous);
+        }
+
+        var session = new Session(NewKey(), user, Now, call.Request.ClientAddress, call.Request.UserAgent, string.IsNullOrEmpty(locale) ? "en" : locale);
+        session.Touch(Now);
+        _sessions[session.Key] = session;
+        call.Session = session;
+        call.IssuedSessionKey = session.Key;
+        return session.ToUserSession();
     }
 
     public Task Logout(VimCall call)

@@ -7,8 +7,8 @@ namespace GuestOps.Tools.Auth;
 
 /// <summary>
 /// Authenticates through the guest's PAM stack (service file /etc/pam.d/&lt;service&gt;): pam_authenticate then
-/// pam_acct_mgmt, so whatever the guest uses (shadow, LDAP, SSSD) applies. PAM calls block, so they run on the
-/// thread pool, at most <paramref name="maxConcurrent"/> at a time.
+/// pam_acct_mgmt, so whatever the guest uses (shadow, LDAP, SSSD) applies. PAM calls block, so they run on threads
+/// of their own (never the thread pool), at most <paramref name="maxConcurrent"/> at a time.
 /// </summary>
 public sealed class PamAuthenticator(string service, int maxConcurrent = 4) : IGuestAuthenticator, IDisposable
 {
@@ -21,7 +21,10 @@ public sealed class PamAuthenticator(string service, int maxConcurrent = 4) : IG
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            return await Task.Run(() => Authenticate(userName, password), cancellationToken).ConfigureAwait(false);
+            // A thread of its own, not the thread pool: a few blocked PAM calls would otherwise hold every pool thread
+            // of a busy guest (the pool starts with one per core), and the channel's read loop could not answer the
+            // host's heartbeat in time, so the host took a busy worker for a dead one (issue 9, the load run).
+            return await Task.Factory.StartNew(() => Authenticate(userName, password), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
         }
         finally
         {
