@@ -136,6 +136,38 @@ public sealed partial class SoapDispatcher
     /// every vim type for an xsi:type outside the operation's usual types), then checks the rest of the envelope.</summary>
     private object?[] ReadArguments(Stream request, XmlReader reader, VimOperation operation)
     {
+        if (PropertyFilterSpecReader.Handles(operation))
+        {
+            object?[]? fast;
+            try
+            {
+                fast = PropertyFilterSpecReader.TryRead(reader, operation);
+                if (fast is not null)
+                {
+                    SoapEnvelope.ReadToEnd(reader);
+                }
+            }
+            catch (XmlException e)
+            {
+                throw new SoapRequestException($"Cannot read the parameters of {operation.Name}: {e.Message}", e);
+            }
+
+            if (fast is not null)
+            {
+                return CheckRequired(operation, fast);
+            }
+
+            // Not a shape the fast path knows: read it again, as every other operation is read.
+            request.Position = 0;
+            using var again = Open(request);
+            return ReadArgumentsWithSerializer(request, again, operation);
+        }
+
+        return ReadArgumentsWithSerializer(request, reader, operation);
+    }
+
+    private object?[] ReadArgumentsWithSerializer(Stream request, XmlReader reader, VimOperation operation)
+    {
         object?[] arguments;
         try
         {

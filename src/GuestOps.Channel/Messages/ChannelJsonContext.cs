@@ -4,12 +4,13 @@ namespace GuestOps.Channel.Messages;
 
 /// <summary>
 /// Source-generated serialization for every control message (NativeAOT-safe: no reflection). camelCase names,
-/// nulls omitted, enums as their stable numbers.
+/// nulls omitted, enums as their stable numbers, times as 100-ns ticks since the Unix epoch (UTC).
 /// </summary>
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-    GenerationMode = JsonSourceGenerationMode.Metadata)]
+    GenerationMode = JsonSourceGenerationMode.Metadata,
+    Converters = [typeof(UnixTicksConverter)])]
 [JsonSerializable(typeof(ChannelHello))]
 [JsonSerializable(typeof(ChannelRequest))]
 [JsonSerializable(typeof(ChannelResponse))]

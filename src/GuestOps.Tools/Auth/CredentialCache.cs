@@ -9,7 +9,8 @@ namespace GuestOps.Tools.Auth;
 /// are not paid on every call. Keys are HMAC-SHA256(per-process random key, user NUL password): neither the password
 /// nor an offline-crackable plain hash of it is kept; the key never leaves the process. Bounded size; entries expire
 /// after <paramref name="ttl"/>. A changed or revoked password keeps working for at most the TTL — hence short, and off
-/// unless configured.
+/// unless configured. The account resolved when the pair was verified (uid, groups, home) is kept with it, so a cache
+/// hit costs no user-database lookup either; changes to the account are likewise seen within the TTL.
 /// </summary>
 public sealed class CredentialCache(TimeSpan ttl, TimeProvider time, int maxEntries = 1024)
 {
@@ -30,11 +31,13 @@ public sealed class CredentialCache(TimeSpan ttl, TimeProvider time, int maxEntr
         }
     }
 
-    public bool IsValid(string user, string password)
+    /// <summary>The account verified with this name and password within the TTL, or false.</summary>
+    public bool TryGet(string user, string password, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Identity.GuestUser? account)
     {
         var key = Key(user, password);
         lock (_lock)
         {
+            account = null;
             if (!_entries.TryGetValue(key, out var e))
             {
                 return false;
@@ -46,11 +49,12 @@ public sealed class CredentialCache(TimeSpan ttl, TimeProvider time, int maxEntr
                 return false;
             }
 
+            account = e.Account;
             return true;
         }
     }
 
-    public void Add(string user, string password)
+    public void Add(string user, string password, Identity.GuestUser account)
     {
         var key = Key(user, password);
         lock (_lock)
@@ -69,19 +73,7 @@ public sealed class CredentialCache(TimeSpan ttl, TimeProvider time, int maxEntr
                 }
             }
 
-            _entries[key] = new Entry(user, now + Ttl);
-        }
-    }
-
-    /// <summary>Forgets every entry of <paramref name="user"/>.</summary>
-    public void Invalidate(string user)
-    {
-        lock (_lock)
-        {
-            foreach (var k in _entries.Where(kv => kv.Value.User == user).Select(kv => kv.Key).ToList())
-            {
-                _entries.Remove(k);
-            }
+            _entries[key] = new Entry(user, account, now + Ttl);
         }
     }
 
@@ -105,5 +97,5 @@ public sealed class CredentialCache(TimeSpan ttl, TimeProvider time, int maxEntr
         }
     }
 
-    private sealed record Entry(string User, DateTimeOffset Expires);
+    private sealed record Entry(string User, Identity.GuestUser Account, DateTimeOffset Expires);
 }

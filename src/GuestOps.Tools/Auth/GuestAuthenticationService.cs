@@ -47,42 +47,39 @@ public sealed partial class GuestAuthenticationService(
             throw InvalidLogin();
         }
 
-        if (cache is not null && cache.IsValid(user, password))
+        if (cache is not null && cache.TryGet(user, password, out var cached))
         {
             LogCacheHit(user);
+            return cached;
         }
-        else
-        {
-            await throttle.WaitAsync(user, ct).ConfigureAwait(false);
-            var (result, detail) = await authenticator.AuthenticateAsync(user, password, ct).ConfigureAwait(false);
-            if (result != AuthenticationResult.Success)
-            {
-                throttle.RecordFailure(user);
-                if (result == AuthenticationResult.SystemError)
-                {
-                    LogAuthSystemError(user, detail);
-                }
-                else
-                {
-                    LogAuthRejected(user, detail, throttle.FailureCount(user));
-                }
 
-                throw InvalidLogin();
+        await throttle.WaitAsync(user, ct).ConfigureAwait(false);
+        var (result, detail) = await authenticator.AuthenticateAsync(user, password, ct).ConfigureAwait(false);
+        if (result != AuthenticationResult.Success)
+        {
+            throttle.RecordFailure(user);
+            if (result == AuthenticationResult.SystemError)
+            {
+                LogAuthSystemError(user, detail);
+            }
+            else
+            {
+                LogAuthRejected(user, detail, throttle.FailureCount(user));
             }
 
-            throttle.RecordSuccess(user);
-            cache?.Add(user, password);
-            LogAuthenticated(user);
+            throw InvalidLogin();
         }
 
+        throttle.RecordSuccess(user);
+        LogAuthenticated(user);
         var account = users.FindByName(user);
         if (account is null)
         {
-            cache?.Invalidate(user);
             LogNoAccount(user);
             throw InvalidLogin();
         }
 
+        cache?.Add(user, password, account);
         return account;
     }
 

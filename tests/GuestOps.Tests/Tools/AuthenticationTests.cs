@@ -85,15 +85,13 @@ public sealed class AuthenticationTests
         var cache = new CredentialCache(TimeSpan.FromSeconds(10), clock, maxEntries: 3);
         for (var i = 0; i < 10; i++)
         {
-            cache.Add("u" + i, "pw-" + i);
+            cache.Add("u" + i, "pw-" + i, new GuestUser("u" + i, 1000, 1000, [], "/home/u"));
         }
 
         Assert.AreEqual(3, cache.Count);
-        Assert.IsTrue(cache.IsValid("u0", "pw-0"));
-        Assert.IsFalse(cache.IsValid("u0", "pw-1"));
-        Assert.IsFalse(cache.IsValid("u9", "pw-9"), "full: not cached");
-        cache.Invalidate("u0");
-        Assert.IsFalse(cache.IsValid("u0", "pw-0"));
+        Assert.IsTrue(cache.TryGet("u0", "pw-0", out _));
+        Assert.IsFalse(cache.TryGet("u0", "pw-1", out _));
+        Assert.IsFalse(cache.TryGet("u9", "pw-9", out _), "full: not cached");
     }
 
     [TestMethod]
