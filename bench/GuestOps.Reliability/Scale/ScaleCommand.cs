@@ -93,6 +93,13 @@ internal static class ScaleCommand
         workers = WorkerMemory(server.StateDirectory);
         Console.WriteLine($"median: one VM {Median(one):0} ops/s, spread {Median(spread):0} ops/s, ratio {ratio:0.00} ({(within ? "within" : "NOT within")} {options.MaxDeviation:P0}); errors {errors}");
         Console.WriteLine($"memory after the load: server RSS {server.ResidentMiB():0} MiB; workers RSS p50 {Median(workers):0.0} MiB; server internal errors logged: {server.InternalErrors}");
+        if (Environment.GetEnvironmentVariable("GUESTOPS_RELIABILITY_HOLD_SECONDS") is { } hold)
+        {
+            // Diagnostics: keep the server up (e.g. for dotnet-gcdump of pid server.ProcessId) before it is stopped.
+            Console.WriteLine($"holding the server (pid {server.ProcessId}) for {hold} s");
+            await Task.Delay(TimeSpan.FromSeconds(double.Parse(hold, CultureInfo.InvariantCulture)));
+        }
+
         Console.WriteLine("RESULT " + JsonSerializer.Serialize(new Dictionary<string, object>
         {
             ["ok"] = passed && server.InternalErrors == 0,
