@@ -49,7 +49,7 @@ internal static class TransferSuite
         Console.WriteLine($"Worker: {WorkerBinary.Describe(worker)}");
 
         var password = "Bench-" + Convert.ToHexString(RandomNumberGenerator.GetBytes(8));
-        var rawDirectory = new StrongBox<string>();
+        var rawDirectory = new System.Runtime.CompilerServices.StrongBox<string>();
         await using var server = await BenchServer.StartAsync([], new BenchServerSettings
         {
             Provider = "sandbox",
@@ -191,7 +191,7 @@ internal static class TransferSuite
 
     /// <summary>The baseline: PUT streams the body into a new, preallocated file, GET streams the file back with
     /// Content-Length, each through one 256 KiB buffer (what a minimal Kestrel file endpoint does).</summary>
-    private static void MapRawFileEndpoint(WebApplication app, StrongBox<string> directory)
+    private static void MapRawFileEndpoint(WebApplication app, System.Runtime.CompilerServices.StrongBox<string> directory)
     {
         app.MapPut(RawRoute, async (HttpContext context) =>
         {
@@ -411,10 +411,5 @@ internal static class TransferSuite
 
         await task;
         return (ProcessMemory.MiB(serverPeak - serverBase), ProcessMemory.MiB(workerPeak - workerBase));
-    }
-
-    private sealed class StrongBox<T>
-    {
-        public T? Value { get; set; }
     }
 }

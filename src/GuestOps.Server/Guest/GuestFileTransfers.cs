@@ -61,7 +61,10 @@ public sealed class GuestFileTransfers(TimeProvider time, TimeSpan lifetime)
     private long _nextId = RandomNumberGenerator.GetInt32(1, int.MaxValue) * 1024L;
     private long _nextPurgeTicks;
 
-    /// <summary>How long a URL stays valid (10 minutes unless configured).</summary>
+    /// <summary>ESXi's lifetime of a transfer URL.</summary>
+    public static readonly TimeSpan DefaultLifetime = TimeSpan.FromMinutes(10);
+
+    /// <summary>How long a URL stays valid (<see cref="DefaultLifetime"/> unless configured).</summary>
     public TimeSpan Lifetime { get; } = lifetime;
 
     /// <summary>Transfers issued and not yet used or purged.</summary>

@@ -67,7 +67,7 @@ public sealed class Inventory : IManagedObjectResolver
         GuestOperationsManager = new GuestOperationsManager(
             ids.GuestOperationsManager,
             new GuestAuthManager(ids.GuestAuthManager, guest, _reader),
-            new GuestFileManager(ids.GuestFileManager, guest, transfers ?? new Guest.GuestFileTransfers(time, TimeSpan.FromMinutes(10)), _reader),
+            new GuestFileManager(ids.GuestFileManager, guest, transfers ?? new Guest.GuestFileTransfers(time, Guest.GuestFileTransfers.DefaultLifetime), _reader),
             new GuestProcessManager(ids.GuestProcessManager, guest, _reader),
             _reader);
         AuthorizationManager = new AuthorizationManager(ids.AuthorizationManager, this, Access, _reader);

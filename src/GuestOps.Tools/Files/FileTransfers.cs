@@ -61,7 +61,7 @@ internal sealed class FileTransfers(TimeProvider time)
             {
                 if (existing.IsSymlink)
                 {
-                    throw new GuestOperationException(GuestErrorCode.InvalidArgument, $"'{path.Original}' is a symbolic link; transfers do not follow links.") { Path = path.Original };
+                    throw SymbolicLink(path);
                 }
 
                 if (existing.IsDirectory)
@@ -268,15 +268,10 @@ internal sealed class FileTransfers(TimeProvider time)
 
     private static int OpenForReading(GuestPath path)
     {
-        var rc = PosixFs.Stat(LibC.AT_FDCWD, path.Z, follow: false, out var status);
-        if (rc != 0)
-        {
-            throw GuestOperationException.FromErrno(rc, path.Original, "Cannot access");
-        }
-
+        var status = FileOperations.LStat(path);
         if (status.IsSymlink)
         {
-            throw new GuestOperationException(GuestErrorCode.InvalidArgument, $"'{path.Original}' is a symbolic link; transfers do not follow links.") { Path = path.Original };
+            throw SymbolicLink(path);
         }
 
         if (!status.IsRegular)
@@ -284,7 +279,7 @@ internal sealed class FileTransfers(TimeProvider time)
             throw GuestOperationException.ForPath(GuestErrorCode.NotAFile, path.Original, status.IsDirectory ? $"'{path.Original}' is a directory, not a file." : $"'{path.Original}' is not a regular file.");
         }
 
-        rc = PosixIo.OpenAt(LibC.AT_FDCWD, path.Z, LibC.O_RDONLY | LibC.O_NOFOLLOW | LibC.O_NOCTTY, 0, out var fd);
+        var rc = PosixIo.OpenAt(LibC.AT_FDCWD, path.Z, LibC.O_RDONLY | LibC.O_NOFOLLOW | LibC.O_NOCTTY, 0, out var fd);
         if (rc != 0)
         {
             throw GuestOperationException.FromErrno(rc, path.Original, "Cannot read");
@@ -292,6 +287,9 @@ internal sealed class FileTransfers(TimeProvider time)
 
         return fd;
     }
+
+    private static GuestOperationException SymbolicLink(GuestPath path) =>
+        new(GuestErrorCode.InvalidArgument, $"'{path.Original}' is a symbolic link; transfers do not follow links.") { Path = path.Original };
 
     private static int OpenGrantedFile(Grant grant)
     {
