@@ -22,6 +22,9 @@ internal static class ChainSuite
 {
     private const double Target = 0.3;
     private const double BusyThreshold = 0.25;
+    private const int QuietJitMethods = 10;
+    private static readonly TimeSpan WarmupChunk = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan MaxWarmup = TimeSpan.FromSeconds(40);
     private const string VmId = "vm-1";
     private const string ParentDirectory = "/tmp/bench";
 
@@ -198,18 +201,33 @@ internal static class ChainSuite
                 ? InProcessLoad.RunAsync(new Uri(server.BaseAddress, path), request, ours, options.Connections, options.Warmup, options.Duration, guestPids)
                 : wrk.RunAsync(new Uri(server.BaseAddress, path), request, options.Connections, options.Warmup, options.Duration, guestPids);
 
-            // Both endpoints get traffic before the first measurement (JIT tiering, dynamic PGO, the worker's caches);
-            // /sdk twice as long: far more code to tier up (on 2 busy cores the first round was otherwise slower).
-            foreach (var (path, warmup) in new[] { (BenchServer.SdkPath, options.Warmup * 2), (operation.RawRoute, options.Warmup) })
+            // Both endpoints get traffic before the first measurement (JIT tiering, dynamic PGO, the worker's caches),
+            // until the server's JIT has gone quiet: on 2 cores the tiered-compilation thread otherwise still takes a
+            // fifth of the CPU during the first rounds of /sdk, which has far more code to tier up than the raw echo.
+            foreach (var (path, minimum) in new[] { (BenchServer.SdkPath, options.Warmup * 2), (operation.RawRoute, options.Warmup) })
             {
-                if (client == ClientKind.InProcess)
+                var started = Stopwatch.GetTimestamp();
+                var (chunks, quiet) = (0, false);
+                while (!quiet && Stopwatch.GetElapsedTime(started) < MaxWarmup)
                 {
-                    await InProcessLoad.RunAsync(new Uri(server.BaseAddress, path), request, ours, options.Connections, warmup, TimeSpan.FromMilliseconds(100));
+                    var compiled = System.Runtime.JitInfo.GetCompiledMethodCount();
+                    var chunk = chunks == 0 ? minimum : WarmupChunk;
+                    if (client == ClientKind.InProcess)
+                    {
+                        await InProcessLoad.RunAsync(new Uri(server.BaseAddress, path), request, ours, options.Connections, chunk, TimeSpan.FromMilliseconds(100));
+                    }
+                    else
+                    {
+                        await wrk.RunAsync(new Uri(server.BaseAddress, path), request, options.Connections, TimeSpan.Zero, chunk);
+                    }
+
+                    chunks++;
+                    quiet = chunks > 1 && System.Runtime.JitInfo.GetCompiledMethodCount() - compiled <= QuietJitMethods;
                 }
-                else
-                {
-                    await wrk.RunAsync(new Uri(server.BaseAddress, path), request, options.Connections, TimeSpan.Zero, warmup);
-                }
+
+                Console.WriteLine($"  warm-up {path}: {Stopwatch.GetElapsedTime(started).TotalSeconds:F0} s, "
+                    + (quiet ? $"until the JIT compiled at most {QuietJitMethods} methods in {WarmupChunk.TotalSeconds:F0} s" : $"JIT still busy after {MaxWarmup.TotalSeconds:F0} s")
+                    + $" ({System.Runtime.JitInfo.GetCompiledMethodCount()} methods compiled in all)");
             }
 
             for (var round = 1; round <= options.Rounds; round++)

@@ -1,99 +1,107 @@
 using System.Buffers;
+using System.Collections.Concurrent;
 using System.IO.Pipelines;
-using System.Threading.Channels;
 
 namespace GuestOps.Channel.Framing;
 
 /// <summary>
-/// The single writer of a connection. Every frame, control or data, goes through one FIFO queue drained by one
-/// loop, so frames never interleave on the wire and a large transfer cannot starve control traffic: data senders
-/// queue at most one chunk per stream at a time (they await its write), so a control frame queued behind them waits
-/// for at most one chunk per active stream. Frames queued together are written in one batch and flushed once.
+/// The single writer of a connection. Every frame, control or data, goes through one FIFO queue, so frames never
+/// interleave on the wire and a large transfer cannot starve control traffic: data senders queue at most one chunk per
+/// stream at a time (they await its write), so a control frame queued behind them waits for at most one chunk per
+/// active stream.
+/// <para>
+/// There is no writer thread: whoever queues a frame while nobody is writing becomes the writer and drains the queue
+/// (frames queued meanwhile by others go out in the same batch, flushed once). When the transport takes the bytes at
+/// once — the usual case — the frame is on the wire before <see cref="WriteAsync"/> returns, with no thread hand-off;
+/// this matters for a mostly idle worker, whose every hand-off wakes a cold thread. When the transport pushes back,
+/// the flush completes asynchronously and the drain continues there; queuing never blocks.
+/// </para>
 /// </summary>
 internal sealed class FrameWriter : IAsyncDisposable
 {
     private const int MaxBatchBytes = 256 * 1024;
 
-    private readonly Channel<OutgoingFrame> _queue = System.Threading.Channels.Channel.CreateUnbounded<OutgoingFrame>(
-        new UnboundedChannelOptions { SingleReader = true, SingleWriter = false, AllowSynchronousContinuations = false });
-
+    private readonly ConcurrentQueue<OutgoingFrame> _queue = new();
+    private readonly List<OutgoingFrame> _batch = new(16); // only touched by the current drainer
     private readonly PipeWriter _pipe;
-    private readonly Task _loop;
-    private Exception? _failure;
+    private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _draining; // 1 while one caller owns the pipe
+    private volatile bool _completed; // no more frames accepted
+    private volatile Exception? _failure;
 
     public FrameWriter(Stream stream)
     {
         ArgumentNullException.ThrowIfNull(stream);
         _pipe = PipeWriter.Create(stream, new StreamPipeWriterOptions(leaveOpen: true));
-        _loop = Task.Run(WriteLoopAsync);
     }
 
-    /// <summary>Completes when the write loop ends (faulted if writing failed).</summary>
-    public Task Completion => _loop;
+    /// <summary>Completes once <see cref="Complete"/> was called and every queued frame is written (faulted if writing failed).</summary>
+    public Task Completion => _completion.Task;
 
-    /// <summary>Queues a frame and waits until it has been written and flushed.</summary>
+    /// <summary>Queues a frame and returns a task that completes once it has been written and flushed.</summary>
     public Task WriteAsync(FrameType type, uint streamId, ReadOnlySpan<byte> payload)
     {
         var frame = OutgoingFrame.Create(type, streamId, payload, withCompletion: true);
-        Enqueue(frame);
+        if (!Enqueue(frame))
+        {
+            frame.Completion!.TrySetException(new ChannelClosedException(ChannelCloseReason.LocalClosed, "The channel is closed for writing.", _failure));
+        }
+
         return frame.Completion!.Task;
     }
 
-    /// <summary>Queues a frame without waiting (used by the read loop, which must never block on the writer).</summary>
-    public bool Post(FrameType type, uint streamId, ReadOnlySpan<byte> payload)
-    {
-        var frame = OutgoingFrame.Create(type, streamId, payload, withCompletion: false);
-        if (!_queue.Writer.TryWrite(frame))
-        {
-            frame.Release();
-            return false;
-        }
-
-        return true;
-    }
+    /// <summary>Queues a frame without waiting for it (used by the read loop, which must never wait for the writer).</summary>
+    public bool Post(FrameType type, uint streamId, ReadOnlySpan<byte> payload) =>
+        Enqueue(OutgoingFrame.Create(type, streamId, payload, withCompletion: false));
 
     /// <summary>Queues a frame whose payload is a (segmented) sequence, without waiting.</summary>
-    public bool Post(FrameType type, uint streamId, ReadOnlySequence<byte> payload)
-    {
-        if (payload.IsSingleSegment)
-        {
-            return Post(type, streamId, payload.FirstSpan);
-        }
+    public bool Post(FrameType type, uint streamId, ReadOnlySequence<byte> payload) =>
+        payload.IsSingleSegment ? Post(type, streamId, payload.FirstSpan) : Enqueue(OutgoingFrame.Create(type, streamId, payload));
 
-        var frame = OutgoingFrame.Create(type, streamId, payload);
-        if (!_queue.Writer.TryWrite(frame))
+    /// <summary>No more frames will be accepted; already queued frames are still written.</summary>
+    public void Complete()
+    {
+        _completed = true;
+        TryDrain();
+    }
+
+    private bool Enqueue(OutgoingFrame frame)
+    {
+        if (_completed)
         {
             frame.Release();
             return false;
         }
 
+        _queue.Enqueue(frame);
+        TryDrain(); // also fails the frame if the writer completed meanwhile
         return true;
     }
 
-    /// <summary>No more frames will be accepted; already queued frames are still written.</summary>
-    public void Complete() => _queue.Writer.TryComplete();
-
-    private void Enqueue(OutgoingFrame frame)
+    private void TryDrain()
     {
-        if (!_queue.Writer.TryWrite(frame))
+        if (Interlocked.CompareExchange(ref _draining, 1, 0) == 0)
         {
-            frame.Release();
-            frame.Completion!.TrySetException(new ChannelClosedException(ChannelCloseReason.LocalClosed, "The channel is closed for writing.", _failure));
+            _ = DrainAsync(); // runs synchronously unless the transport pushes back
         }
     }
 
-    private async Task WriteLoopAsync()
+    private async Task DrainAsync()
     {
-        var reader = _queue.Reader;
-        var batch = new List<OutgoingFrame>(16);
-        try
+        while (true)
         {
-            while (await reader.WaitToReadAsync().ConfigureAwait(false))
+            var bytes = 0;
+            try
             {
-                var bytes = 0;
-                while (bytes < MaxBatchBytes && reader.TryRead(out var frame))
+                while (bytes < MaxBatchBytes && _queue.TryDequeue(out var frame))
                 {
-                    batch.Add(frame);
+                    if (_failure is not null || _completion.Task.IsCompleted)
+                    {
+                        FailFrame(frame); // queued after the end: the transport may be gone
+                        continue;
+                    }
+
+                    _batch.Add(frame);
                     var size = FrameHeader.Size + frame.Length;
                     var span = _pipe.GetSpan(size);
                     new FrameHeader(frame.Type, frame.StreamId, frame.Length).Write(span);
@@ -103,41 +111,63 @@ internal sealed class FrameWriter : IAsyncDisposable
                     frame.Release();
                 }
 
-                var flush = await _pipe.FlushAsync().ConfigureAwait(false);
-                foreach (var f in batch)
+                if (_batch.Count > 0)
                 {
-                    f.Completion?.TrySetResult();
-                }
+                    var flush = await _pipe.FlushAsync().ConfigureAwait(false);
+                    if (flush.IsCompleted)
+                    {
+                        throw new IOException("The transport no longer accepts data.");
+                    }
 
-                batch.Clear();
-                if (flush.IsCompleted)
+                    foreach (var f in _batch)
+                    {
+                        f.Completion?.TrySetResult();
+                    }
+                }
+            }
+            catch (Exception ex)
+            {
+                _failure ??= ex;
+                _completed = true;
+                foreach (var f in _batch)
                 {
-                    break;
+                    FailFrame(f);
                 }
             }
-        }
-        catch (Exception ex)
-        {
-            _failure = ex;
-            _queue.Writer.TryComplete(ex);
-            var closed = new ChannelClosedException(ChannelCloseReason.TransportError, "Writing to the channel failed.", ex);
-            foreach (var f in batch)
+
+            _batch.Clear();
+            if (bytes >= MaxBatchBytes)
             {
-                f.Completion?.TrySetException(closed);
+                continue; // more may be queued; keep the pipe
             }
 
-            throw;
-        }
-        finally
-        {
-            // Fail whatever is still queued.
-            _queue.Writer.TryComplete();
-            while (reader.TryRead(out var left))
+            // Let go, then look again: a frame queued just before we let go found us still draining.
+            Volatile.Write(ref _draining, 0);
+            if (_queue.IsEmpty && _completed)
             {
-                left.Release();
-                left.Completion?.TrySetException(new ChannelClosedException(ChannelCloseReason.LocalClosed, "The channel closed before the frame was written.", _failure));
+                if (_failure is { } failure)
+                {
+                    _completion.TrySetException(failure);
+                }
+                else
+                {
+                    _completion.TrySetResult();
+                }
+            }
+
+            if (_queue.IsEmpty || Interlocked.CompareExchange(ref _draining, 1, 0) != 0)
+            {
+                return;
             }
         }
+    }
+
+    private void FailFrame(OutgoingFrame frame)
+    {
+        frame.Release();
+        frame.Completion?.TrySetException(_failure is { } failure
+            ? new ChannelClosedException(ChannelCloseReason.TransportError, "Writing to the channel failed.", failure)
+            : new ChannelClosedException(ChannelCloseReason.LocalClosed, "The channel closed before the frame was written."));
     }
 
     public async ValueTask DisposeAsync()
@@ -145,7 +175,7 @@ internal sealed class FrameWriter : IAsyncDisposable
         Complete();
         try
         {
-            await _loop.ConfigureAwait(false);
+            await _completion.Task.ConfigureAwait(false);
         }
         catch (Exception)
         {

@@ -14,6 +14,7 @@ public enum GuestFileType
 /// <see cref="SymlinkTarget"/> is the link text, and the attributes describe the target (or the link itself when
 /// the target does not exist).
 /// </summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(GuestFileEntryConverter))]
 public sealed record GuestFileEntry
 {
     /// <summary>The entry name in a directory listing; the requested path for a single file.</summary>

@@ -12,9 +12,23 @@ internal sealed class UnixTicksConverter : JsonConverter<DateTimeOffset>
 {
     public override DateTimeOffset Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
         reader.TokenType == JsonTokenType.Number
-            ? new DateTimeOffset(reader.GetInt64() + DateTimeOffset.UnixEpoch.UtcTicks, TimeSpan.Zero)
+            ? FromTicks(reader.GetInt64())
             : throw new JsonException("A time must be a number of 100-ns ticks since the Unix epoch.");
 
     public override void Write(Utf8JsonWriter writer, DateTimeOffset value, JsonSerializerOptions options) =>
-        writer.WriteNumberValue(value.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks);
+        writer.WriteNumberValue(ToTicks(value));
+
+    public static long ToTicks(DateTimeOffset value) => value.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks;
+
+    /// <exception cref="JsonException">The number is outside the range of <see cref="DateTimeOffset"/>.</exception>
+    public static DateTimeOffset FromTicks(long ticks)
+    {
+        if (ticks < DateTimeOffset.MinValue.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks
+            || ticks > DateTimeOffset.MaxValue.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks)
+        {
+            throw new JsonException("A time is out of range.");
+        }
+
+        return new DateTimeOffset(ticks + DateTimeOffset.UnixEpoch.UtcTicks, TimeSpan.Zero);
+    }
 }

@@ -28,6 +28,11 @@ namespace GuestOps.Tools.Impersonation;
 /// code (started programs must be separate processes that drop all three uids); the kernel marks the process
 /// non-dumpable after the first switch.
 /// </para>
+/// <para>
+/// The code awaiting <see cref="RunAsAsync{T}"/> continues on the impersonation thread, as root, after the switch
+/// back, until its next await that does not complete at once: for a request, building and writing its answer. Code that
+/// goes on to stream data (transfers) runs its first buffered chunks there, then continues wherever its awaits resume.
+/// </para>
 /// </summary>
 public sealed partial class ThreadImpersonator : IImpersonator, IDisposable
 {
@@ -217,7 +222,10 @@ public sealed partial class ThreadImpersonator : IImpersonator, IDisposable
     private sealed class WorkItem<T> : WorkItem
     {
         private readonly Func<T> _work;
-        private readonly TaskCompletionSource<T> _tcs = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        // Continuations run synchronously: the caller's code after its await goes on on this thread once it is root
+        // again (Publish runs after Restore), so a request's answer is serialized and written here instead of waking
+        // a pool thread for it — for a mostly idle worker, every such hand-off wakes a cold thread.
+        private readonly TaskCompletionSource<T> _tcs = new();
         private readonly CancellationTokenRegistration _registration;
         private T? _result;
         private Exception? _error;
