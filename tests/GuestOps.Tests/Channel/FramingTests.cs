@@ -101,6 +101,117 @@ public sealed class FramingTests
     }
 
     [TestMethod]
+    [Timeout(20_000, CooperativeCancellation = true)]
+    public async Task Writer_ConcurrentWriters_OverASlowTransport_EveryFrameWhole_EachWritersOrderKept()
+    {
+        // A transport that takes its time (every write completes asynchronously): the writer that drains must go on
+        // asynchronously while others keep queuing, and no frame may be lost, torn or reordered within its writer.
+        var sink = new MemoryStream();
+        var slow = new YieldingStream(sink);
+        const int Writers = 8, FramesEach = 200;
+        await using (var writer = new FrameWriter(slow))
+        {
+            await Task.WhenAll(Enumerable.Range(0, Writers).Select(w => Task.Run(async () =>
+            {
+                for (var i = 0; i < FramesEach; i++)
+                {
+                    var payload = new byte[(i % 7) * 100];
+                    BinaryPrimitives.WriteInt32BigEndian(payload.Length >= 4 ? payload : new byte[4], i);
+                    if (i % 3 == 0)
+                    {
+                        Assert.IsTrue(writer.Post(FrameType.Data, (uint)w * 2 + 1, payload));
+                    }
+                    else
+                    {
+                        await writer.WriteAsync(FrameType.Data, (uint)w * 2 + 1, payload);
+                    }
+                }
+            })));
+        }
+
+        sink.Position = 0;
+        await using var reader = new FrameReader(sink, 1 << 20);
+        var next = new int[Writers];
+        for (var n = 0; n < Writers * FramesEach; n++)
+        {
+            using var f = await reader.ReadFrameAsync(CancellationToken.None);
+            var w = (int)(f!.StreamId - 1) / 2;
+            var i = next[w]++;
+            Assert.AreEqual((i % 7) * 100, f.Length, $"writer {w} frame {i}");
+            if (f.Length >= 4)
+            {
+                Assert.AreEqual(i, BinaryPrimitives.ReadInt32BigEndian(f.Payload));
+            }
+        }
+
+        Assert.IsNull(await reader.ReadFrameAsync(CancellationToken.None));
+        CollectionAssert.AreEqual(Enumerable.Repeat(FramesEach, Writers).ToArray(), next);
+    }
+
+    [TestMethod]
+    [Timeout(10_000, CooperativeCancellation = true)]
+    public async Task Writer_TransportFails_FailsTheFrame_AndEveryLaterOne_WithoutHanging()
+    {
+        var writer = new FrameWriter(new FailingStream());
+        await Assert.ThrowsExactlyAsync<ChannelClosedException>(() => writer.WriteAsync(FrameType.Ping, 0, new byte[8]));
+        await Assert.ThrowsExactlyAsync<ChannelClosedException>(() => writer.WriteAsync(FrameType.Ping, 0, new byte[8]));
+        Assert.IsFalse(writer.Post(FrameType.Ping, 0, new byte[8]));
+        await Assert.ThrowsExactlyAsync<IOException>(() => writer.Completion);
+        await writer.DisposeAsync();
+    }
+
+    [TestMethod]
+    [Timeout(10_000, CooperativeCancellation = true)]
+    public async Task Writer_AfterComplete_RefusesFrames_AndCompletes()
+    {
+        var sink = new MemoryStream();
+        var writer = new FrameWriter(sink);
+        await writer.WriteAsync(FrameType.Hello, 0, "{}"u8);
+        writer.Complete();
+        await writer.Completion;
+        await Assert.ThrowsExactlyAsync<ChannelClosedException>(() => writer.WriteAsync(FrameType.Ping, 0, new byte[8]));
+        Assert.IsFalse(writer.Post(FrameType.Ping, 0, new byte[8]));
+        await writer.DisposeAsync();
+        Assert.AreEqual(FrameHeader.Size + 2, sink.ToArray().Length);
+    }
+
+    private sealed class YieldingStream(Stream inner) : Stream
+    {
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => inner.Write(buffer, offset, count);
+
+        public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            await Task.Yield();
+            inner.Write(buffer.Span);
+        }
+    }
+
+    private sealed class FailingStream : Stream
+    {
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new IOException("broken pipe");
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) =>
+            ValueTask.FromException(new IOException("broken pipe"));
+    }
+
+    [TestMethod]
     public void Header_Layout_IsBigEndian_12Bytes()
     {
         var h = new byte[FrameHeader.Size];
