@@ -6,7 +6,7 @@ using GuestOps.Reliability.Scale;
 // Issue 9's long-running reliability programs (usage in docs/reliability.md):
 //   fuzz  [--seconds 60] [--iterations N] [--seed 1] [--seeds DIR] [--findings DIR] [--engine mutate|afl|libfuzzer] [--replay FILE]
 //   load  [--duration 60] [--callers 64] [--vms 4] [--credential-cache 0] [--max-file-kib 256] [--seed 1] [--server-dll PATH]
-//   scale [--vms 200] [--callers 16] [--duration 5] [--rounds 3] [--credential-cache 30] [--max-deviation 0.2] [--server-dll PATH]
+//   scale [--vms 200] [--callers 16] [--duration 5] [--rounds 3] [--warmup 20] [--credential-cache 30] [--max-deviation 0.2] [--server-dll PATH]
 // Exit code 0 when the run found nothing wrong, 1 when it did, 2 for bad usage.
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
@@ -43,7 +43,7 @@ try
         "load" => await LoadCommand.RunAsync(new LoadOptions(
             TimeSpan.FromSeconds(Double("duration", 60)), Int("callers", 64), Int("vms", 4), Int("credential-cache", 0), Int("max-file-kib", 256) * 1024, Int("seed", 1), Text("server-dll"))),
         "scale" => await ScaleCommand.RunAsync(new ScaleOptions(
-            Int("vms", 200), Int("callers", 16), TimeSpan.FromSeconds(Double("duration", 5)), Int("rounds", 3), Int("credential-cache", 30), Double("max-deviation", 0.2), Text("server-dll"))),
+            Int("vms", 200), Int("callers", 16), TimeSpan.FromSeconds(Double("duration", 5)), Int("rounds", 3), TimeSpan.FromSeconds(Double("warmup", 20)), Int("credential-cache", 30), Double("max-deviation", 0.2), Text("server-dll"))),
         _ => Usage(),
     };
 }

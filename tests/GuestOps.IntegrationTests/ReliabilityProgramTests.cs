@@ -40,7 +40,7 @@ public sealed class ReliabilityProgramTests
     [Timeout(180_000)]
     public async Task Scale_EightVms_AllReady_OneVmVersusSpreadThroughput()
     {
-        var result = await RunAsync(["scale", "--vms", "8", "--callers", "16", "--duration", "2", "--rounds", "3", "--max-deviation", "0.65"], TimeSpan.FromSeconds(160));
+        var result = await RunAsync(["scale", "--vms", "8", "--callers", "16", "--duration", "2", "--rounds", "3", "--warmup", "4", "--max-deviation", "0.65"], TimeSpan.FromSeconds(160));
         Assert.AreEqual(8, result.GetProperty("vms").GetInt32());
     }
 

@@ -7,7 +7,7 @@ using GuestOps.Reliability.Load;
 namespace GuestOps.Reliability.Scale;
 
 /// <summary>The scale run's settings.</summary>
-internal sealed record ScaleOptions(int Vms, int Callers, TimeSpan Duration, int Rounds, int CredentialCacheSeconds, double MaxDeviation, string? ServerDll);
+internal sealed record ScaleOptions(int Vms, int Callers, TimeSpan Duration, int Rounds, TimeSpan Warmup, int CredentialCacheSeconds, double MaxDeviation, string? ServerDll);
 
 /// <summary>
 /// The scale run (issue 9): one host agent (the server, a child process) with many sandboxed VMs. Measures the time
@@ -28,7 +28,7 @@ internal static class ScaleCommand
             return 2;
         }
 
-        Console.WriteLine($"scale: {options.Vms} sandboxed VMs, {options.Callers} callers, {options.Rounds} rounds of {options.Duration.TotalSeconds:0} s per side, credential cache {options.CredentialCacheSeconds} s");
+        Console.WriteLine($"scale: {options.Vms} sandboxed VMs, {options.Callers} callers, {options.Rounds} rounds of {options.Duration.TotalSeconds:0} s per side after {options.Warmup.TotalSeconds:0} s of warm-up, credential cache {options.CredentialCacheSeconds} s");
         Console.WriteLine($"machine: {Environment.ProcessorCount} cores, load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
         var clock = Stopwatch.StartNew();
         await using var server = await ChildServer.StartAsync(serverDll, options.Vms, "scale-vm",
@@ -64,7 +64,11 @@ internal static class ScaleCommand
         // Warm every VM once (its first call per user runs PAM; later ones use the credential cache when it is on).
         await Parallel.ForEachAsync(Enumerable.Range(1, options.Vms), new ParallelOptions { MaxDegreeOfParallelism = options.Callers }, async (vm, ct) =>
             await callers[vm % callers.Count].ListFilesAsync($"vm-{vm}", "/tmp", ct));
-        await MeasureAsync(callers, _ => "vm-1", TimeSpan.FromSeconds(1));
+        // Then both loads until the server's JIT has tiered the paths up; without it the first round's one-VM side ran at
+        // half speed (the server's tiered-compilation thread busy) and flattered the first ratio.
+        var warm = 0L;
+        await MeasureAsync(callers, _ => "vm-1", options.Warmup / 2);
+        await MeasureAsync(callers, _ => $"vm-{(Interlocked.Increment(ref warm) % options.Vms) + 1}", options.Warmup / 2);
 
         var workerPids = WorkerPids(server.StateDirectory);
         var one = new List<double>();
