@@ -216,31 +216,12 @@ public static partial class GuestOpsServer
         return e;
     }
 
-    private static void EnsureRootUser(WebApplication app)
-    {
-        var users = app.Services.GetRequiredService<UserStore>();
-        if (!users.IsEmpty)
-        {
-            return;
-        }
-
-        var options = app.Services.GetRequiredService<IOptions<GuestOpsOptions>>().Value;
-        var password = options.RootPassword;
-        if (string.IsNullOrEmpty(password))
-        {
-            password = Convert.ToBase64String(RandomNumberGenerator.GetBytes(12)).Replace('/', 'x').Replace('+', 'y');
-            // Printed once, on the console only: never through logging.
-            Console.WriteLine($"Created vSphere user 'root' with password: {password}");
-        }
-
-        users.Set("root", "Administrator", password);
-        var access = app.Services.GetRequiredService<AccessControl>();
-        if (!access.HasAnyPermission("root"))
-        {
-            // The first user of a new server administers it (ESXi: root holds Admin on the root folder).
-            access.Store.SetPermissions(AuthorizationStore.RootFolder, [AuthorizationStore.AdminOnRoot("root").ToPermission()]);
-        }
-    }
+    private static void EnsureRootUser(WebApplication app) =>
+        RootAccount.EnsureCreated(
+            app.Services.GetRequiredService<UserStore>(),
+            app.Services.GetRequiredService<AccessControl>().Store,
+            app.Services.GetRequiredService<IOptions<GuestOpsOptions>>().Value.RootPassword,
+            Console.Out); // printed once, on the console only: never through logging
 
     /// <summary>The documented flat GUESTOPS_* environment variables as configuration keys.</summary>
     internal static IEnumerable<KeyValuePair<string, string?>> EnvironmentSettings() =>

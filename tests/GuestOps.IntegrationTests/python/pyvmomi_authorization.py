@@ -17,18 +17,10 @@ import ssl
 import sys
 import traceback
 
-from pyvmomi_harness import record_responses, fault_info
+from pyvmomi_harness import record_responses, fault_info, find_vm
 
 QUERY = "VirtualMachine.GuestOperations.Query"
 EXECUTE = "VirtualMachine.GuestOperations.Execute"
-
-
-def find_vm(content, vim, name):
-    view = content.viewManager.CreateContainerView(content.rootFolder, [vim.VirtualMachine], True)
-    try:
-        return next((vm for vm in view.view if vm.name == name), None)
-    finally:
-        view.Destroy()
 
 
 def main():
@@ -74,7 +66,7 @@ def main():
 
         user = SmartConnect(host=args.host, port=args.port, user=args.user, pwd=args.user_password, sslContext=context)
         user_content = user.RetrieveContent()
-        user_vm = find_vm(user_content, vim, args.vm_name)
+        user_vm = find_vm(user_content, vim, args.vm_name, required=False)
         result["userFindsVm"] = user_vm is not None
         creds = vim.vm.guest.NamePasswordAuthentication(username=args.guest_user, password=args.guest_password)
         guest_ops = user_content.guestOperationsManager

@@ -18,7 +18,7 @@ import sys
 import time
 import traceback
 
-from pyvmomi_harness import record_responses
+from pyvmomi_harness import find_vm, record_responses
 
 
 def fault_name(call):
@@ -62,9 +62,7 @@ def main():
         fm = content.guestOperationsManager.fileManager
         pm = content.guestOperationsManager.processManager
         facts["processManager"] = pm._moId
-        view = content.viewManager.CreateContainerView(content.rootFolder, [vim.VirtualMachine], True)
-        vm = next(v for v in view.view if v.name == args.vm_name)
-        view.Destroy()
+        vm = find_vm(content, vim, args.vm_name)
         creds = vim.vm.guest.NamePasswordAuthentication(username=args.guest_user, password=args.guest_password)
         root = vim.vm.guest.NamePasswordAuthentication(username="root", password=args.root_password)
 

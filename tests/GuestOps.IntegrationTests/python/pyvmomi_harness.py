@@ -1,5 +1,5 @@
 """What every pyVmomi test script shares: recording the SOAP bodies pyVmomi receives (the C# test validates them
-against the schemas) and describing the faults it raises."""
+against the schemas), finding a VM the way the community samples do, and describing the faults pyVmomi raises."""
 
 import base64
 
@@ -26,3 +26,16 @@ def fault_info(exc):
         "wsdlName": getattr(type(exc), "_wsdlName", None),
         "msg": getattr(exc, "msg", None) or str(exc),
     }
+
+
+def find_vm(content, vim, name, required=True):
+    """The VM named name, found as the pyVmomi community samples find it: a ContainerView of every VirtualMachine under
+    the root folder, destroyed after use. None when there is none, or LookupError when required."""
+    view = content.viewManager.CreateContainerView(content.rootFolder, [vim.VirtualMachine], True)
+    try:
+        vm = next((candidate for candidate in view.view if candidate.name == name), None)
+    finally:
+        view.Destroy()
+    if vm is None and required:
+        raise LookupError("no VM named " + name)
+    return vm

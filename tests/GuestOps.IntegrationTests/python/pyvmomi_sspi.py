@@ -20,7 +20,7 @@ import ssl
 import sys
 import traceback
 
-from pyvmomi_harness import record_responses, fault_info
+from pyvmomi_harness import record_responses, fault_info, find_vm
 
 
 class _Md4:
@@ -130,9 +130,7 @@ def main():
         content = si.RetrieveContent()
         auth_manager = content.guestOperationsManager.authManager
         file_manager = content.guestOperationsManager.fileManager
-        view = content.viewManager.CreateContainerView(content.rootFolder, [vim.VirtualMachine], True)
-        vm = next(candidate for candidate in view.view if candidate.name == args.vm_name)
-        view.Destroy()
+        vm = find_vm(content, vim, args.vm_name)
 
         ntlm = NtlmContext(args.guest_user, args.guest_password, domain=args.guest_domain, workstation="PYVMOMI",
                            ntlm_compatibility=3)

@@ -19,7 +19,7 @@ import ssl
 import sys
 import traceback
 
-from pyvmomi_harness import fault_info, record_responses
+from pyvmomi_harness import fault_info, find_vm, record_responses
 
 
 def main():
@@ -53,9 +53,7 @@ def main():
         si = SmartConnect(host=args.host, port=args.port, user=args.user, pwd=args.password, sslContext=context)
         content = si.RetrieveContent()
         fm = content.guestOperationsManager.fileManager
-        view = content.viewManager.CreateContainerView(content.rootFolder, [vim.VirtualMachine], True)
-        vm = next(v for v in view.view if v.name == args.vm_name)
-        view.Destroy()
+        vm = find_vm(content, vim, args.vm_name)
         creds = vim.vm.guest.NamePasswordAuthentication(username=args.guest_user, password=args.guest_password)
         base = fm.CreateTemporaryDirectoryInGuest(vm=vm, auth=creds, prefix="pyxfer-", suffix="")
 

@@ -45,6 +45,26 @@ public sealed class AccountCommandsTests
     }
 
     [TestMethod]
+    public void FirstCommandOnAFreshStateDirectory_CreatesRoot_AsTheServerWould_AndPrintsItsPassword()
+    {
+        var (code, stdout, stderr) = Run("S3cret-pw\n", "user", "add", "alice", "--password-stdin");
+        Assert.AreEqual(0, code, stderr);
+
+        var printed = System.Text.RegularExpressions.Regex.Match(stdout, "Created vSphere user 'root' with password: (\\S+)");
+        Assert.IsTrue(printed.Success, stdout);
+        var users = new UserStore(_state);
+        Assert.IsNotNull(users.Verify("root", printed.Groups[1].Value), "root can log in with the printed password");
+        var store = new AuthorizationStore(_state, users);
+        Assert.IsTrue(store.Current.Permissions.Any(p => p.Principal == "root" && p.RoleId == AuthorizationStore.AdminRoleId));
+
+        // Later commands (and the server's start) leave the users alone: no second root, no new password.
+        (code, stdout, _) = Run(null, "user", "list");
+        Assert.AreEqual(0, code);
+        Assert.DoesNotContain("Created vSphere user", stdout);
+        Assert.IsNotNull(new UserStore(_state).Verify("root", printed.Groups[1].Value));
+    }
+
+    [TestMethod]
     public void Refusals_UnknownPrincipalOrRole_LastAdmin_DuplicateUser()
     {
         Assert.AreEqual(0, Run("pw\n", "user", "add", "bob", "--password-stdin").Code);
