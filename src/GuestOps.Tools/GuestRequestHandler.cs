@@ -169,7 +169,8 @@ public sealed partial class GuestRequestHandler : IChannelRequestHandler
                     return ChannelResponse.Success(EmptyResult.Instance);
 
                 case AcquireCredentialsRequest acquire when _sspi is not null:
-                    return ChannelResponse.Success(_sspi.Acquire(acquire));
+                    // GSSAPI reads its user file or keytab and hashes: not on the channel's read loop.
+                    return ChannelResponse.Success(await Task.Run(() => _sspi.AcquireAsync(acquire, cancellationToken), cancellationToken).ConfigureAwait(false));
 
                 case ReleaseCredentialsRequest:
                 {

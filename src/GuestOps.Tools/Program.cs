@@ -49,8 +49,9 @@ var workerUid = LibC.geteuid();
 var users = new PosixUserDirectory();
 using var pam = new PamAuthenticator(options.PamService);
 var cache = options.CredentialCacheTtl > TimeSpan.Zero ? new CredentialCache(options.CredentialCacheTtl, time) : null;
-var sspi = SspiSetup.Create(options.Sspi, users, time, loggers); // first: sets the C environment GSSAPI reads
-var auth = new GuestAuthenticationService(pam, users, LoginThrottle.CreateDefault(time), cache, loggers.CreateLogger<GuestAuthenticationService>(), sspi.Tickets);
+var throttle = LoginThrottle.CreateDefault(time); // one per guest: password and SSPI failures count together per account
+var sspi = SspiSetup.Create(options.Sspi, users, throttle, time, loggers); // first: sets the C environment GSSAPI reads
+var auth = new GuestAuthenticationService(pam, users, throttle, cache, loggers.CreateLogger<GuestAuthenticationService>(), sspi.Tickets);
 IImpersonator impersonator = workerUid == 0
     ? new ThreadImpersonator(options.UserThreads, loggers.CreateLogger<ThreadImpersonator>())
     : new SelfOnlyImpersonator(workerUid);

@@ -1,6 +1,7 @@
 using System.Net.Security;
 using System.Security.Cryptography;
 using GuestOps.Channel.Messages;
+using GuestOps.Tools.Auth;
 using Microsoft.Extensions.Logging;
 
 namespace GuestOps.Tools.Sspi;
@@ -12,12 +13,15 @@ namespace GuestOps.Tools.Sspi;
 /// <see cref="SspiOptions.ExchangeTimeout"/> without a leg, at most <see cref="SspiOptions.MaxPendingExchanges"/> are
 /// open, and one leg at a time runs on an exchange (a concurrent leg with the same id finds it unknown). When the
 /// exchange completes, the authenticated identity is mapped to a guest account and a ticket is issued for it.
-/// Tokens and tickets are never logged.
+/// Failed NTLM logons are throttled per guest account with the same <see cref="LoginThrottle"/> as password logons
+/// (the account an AUTHENTICATE message claims waits for its slot before GSSAPI checks it), so guessing a password
+/// through SSPI is as slow as through NamePasswordAuthentication. Tokens and tickets are never logged.
 /// </summary>
 public sealed partial class SspiAuthenticator(
     SspiOptions options,
     SspiIdentityMap identities,
     TicketStore tickets,
+    LoginThrottle throttle,
     TimeProvider time,
     ILogger<SspiAuthenticator> logger)
 {
@@ -45,9 +49,36 @@ public sealed partial class SspiAuthenticator(
         }
     }
 
-    public AcquireCredentialsResult Acquire(AcquireCredentialsRequest request)
+    /// <summary>One leg of a logon. GSSAPI reads files and hashes: call it off the channel's read loop.</summary>
+    public async Task<AcquireCredentialsResult> AcquireAsync(AcquireCredentialsRequest request, CancellationToken cancellationToken)
     {
         var input = Decode(request.Token);
+        var account = identities.AccountName(SspiMechanisms.NtlmAuthenticateIdentity(input))?.ToLowerInvariant();
+        if (account is null)
+        {
+            return Acquire(request, input);
+        }
+
+        await throttle.WaitAsync(account, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var result = Acquire(request, input);
+            if (result.Ticket is not null)
+            {
+                throttle.RecordSuccess(account);
+            }
+
+            return result;
+        }
+        catch (GuestOperationException e) when (e.Code == GuestErrorCode.InvalidLogin)
+        {
+            throttle.RecordFailure(account);
+            throw;
+        }
+    }
+
+    private AcquireCredentialsResult Acquire(AcquireCredentialsRequest request, byte[] input)
+    {
         Exchange exchange;
         if (request.SessionId is not { } id)
         {

@@ -70,4 +70,48 @@ public static class SspiMechanisms
             : oid.SequenceEqual(KerberosOid) || oid.SequenceEqual(MicrosoftKerberosOid) ? SspiMechanism.Kerberos
             : SspiMechanism.Unknown;
     }
+
+    /// <summary>
+    /// The identity an NTLM AUTHENTICATE message (type 3) claims, <c>DOMAIN\user</c> or <c>user</c>, raw or inside a
+    /// SPNEGO token (MS-NLMP 2.2.1.3: DomainNameFields at 28, UserNameFields at 36, NegotiateFlags at 60; UTF-16LE
+    /// when NTLMSSP_NEGOTIATE_UNICODE is set). Null for any other token or a malformed one. It is only a claim, used
+    /// to throttle repeated failures per account before GSSAPI verifies it.
+    /// </summary>
+    public static string? NtlmAuthenticateIdentity(ReadOnlySpan<byte> token)
+    {
+        var at = token.IndexOf(NtlmSignature);
+        if (at < 0)
+        {
+            return null;
+        }
+
+        var message = token[at..];
+        if (message.Length < 64 || System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(message[8..]) != 3)
+        {
+            return null;
+        }
+
+        var unicode = (System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(message[60..]) & 1) != 0;
+        var domain = Field(message, 28, unicode);
+        var user = Field(message, 36, unicode);
+        return string.IsNullOrEmpty(user) ? null : string.IsNullOrEmpty(domain) ? user : domain + "\\" + user;
+    }
+
+    private static string? Field(ReadOnlySpan<byte> message, int at, bool unicode)
+    {
+        var length = System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(message[at..]);
+        var offset = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(message[(at + 4)..]);
+        if (length == 0)
+        {
+            return "";
+        }
+
+        if (offset > (uint)message.Length || length > message.Length - (int)offset || length > 512 || (unicode && length % 2 != 0))
+        {
+            return null;
+        }
+
+        var bytes = message.Slice((int)offset, length);
+        return unicode ? System.Text.Encoding.Unicode.GetString(bytes) : System.Text.Encoding.ASCII.GetString(bytes);
+    }
 }

@@ -1,3 +1,4 @@
+using GuestOps.Tools.Auth;
 using GuestOps.Tools.Identity;
 using GuestOps.Tools.Native;
 using Microsoft.Extensions.Logging;
@@ -14,7 +15,7 @@ public static partial class SspiSetup
     private const UnixFileMode OthersAccess = UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute
         | UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute;
 
-    public static SspiAuthenticator Create(SspiOptions options, IUserDirectory users, TimeProvider time, ILoggerFactory loggers)
+    public static SspiAuthenticator Create(SspiOptions options, IUserDirectory users, LoginThrottle throttle, TimeProvider time, ILoggerFactory loggers)
     {
         var logger = loggers.CreateLogger(typeof(SspiSetup).FullName!);
         var ntlm = false;
@@ -53,7 +54,7 @@ public static partial class SspiSetup
 
         LogMechanisms(logger, ntlm, kerberos, string.Join(", ", options.Domains), options.TicketIdleTimeout.TotalSeconds);
         var tickets = new TicketStore(time, options.TicketIdleTimeout, options.MaxTickets);
-        return new SspiAuthenticator(options, new SspiIdentityMap(options.Domains, users), tickets, time, loggers.CreateLogger<SspiAuthenticator>())
+        return new SspiAuthenticator(options, new SspiIdentityMap(options.Domains, users), tickets, throttle, time, loggers.CreateLogger<SspiAuthenticator>())
         {
             NtlmAvailable = ntlm,
             KerberosAvailable = kerberos,

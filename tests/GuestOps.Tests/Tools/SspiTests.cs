@@ -41,7 +41,7 @@ public sealed class SspiTests
         return users.Object;
     }
 
-    private static SspiAuthenticator Create(SspiOptions? options = null, TimeProvider? time = null, bool ntlm = true)
+    private static SspiAuthenticator Create(SspiOptions? options = null, TimeProvider? time = null, bool ntlm = true, LoginThrottle? throttle = null)
     {
         _ = UserFile.Value;
         if (!SspiSetup.NtlmMechanismInstalled())
@@ -51,7 +51,8 @@ public sealed class SspiTests
 
         options ??= new SspiOptions { Domains = [Domain] };
         time ??= TimeProvider.System;
-        return new SspiAuthenticator(options, new SspiIdentityMap(options.Domains, Users()), new TicketStore(time, options.TicketIdleTimeout, options.MaxTickets), time,
+        return new SspiAuthenticator(options, new SspiIdentityMap(options.Domains, Users()), new TicketStore(time, options.TicketIdleTimeout, options.MaxTickets),
+            throttle ?? new LoginThrottle(time, TimeSpan.FromMilliseconds(1), TimeSpan.FromMilliseconds(5)), time,
             NullLogger<SspiAuthenticator>.Instance)
         {
             NtlmAvailable = ntlm,
@@ -69,7 +70,7 @@ public sealed class SspiTests
         long? session = null;
         for (var calls = 1; calls < 10; calls++)
         {
-            var result = sspi.Acquire(new AcquireCredentialsRequest { Token = Convert.ToBase64String(token!), SessionId = session });
+            var result = Acquire(sspi, new AcquireCredentialsRequest { Token = Convert.ToBase64String(token!), SessionId = session });
             if (result.SessionId is null)
             {
                 if (result.ServerToken is { } final)
@@ -88,6 +89,9 @@ public sealed class SspiTests
 
         throw new AssertFailedException("The exchange did not end.");
     }
+
+    private static AcquireCredentialsResult Acquire(SspiAuthenticator sspi, AcquireCredentialsRequest request) =>
+        sspi.AcquireAsync(request, CancellationToken.None).GetAwaiter().GetResult();
 
     private static GuestErrorCode FailureOf(Action action) => Assert.ThrowsExactly<GuestOperationException>(action).Code;
 
@@ -143,23 +147,74 @@ public sealed class SspiTests
     }
 
     [TestMethod]
+    public async Task FailedNtlmLogons_AreThrottledPerAccount_AndASuccessClearsThem()
+    {
+        var throttle = new LoginThrottle(TimeProvider.System, TimeSpan.FromMilliseconds(400), TimeSpan.FromSeconds(2));
+        var sspi = Create(throttle: throttle);
+        using (var wrong = Client("NTLM", "DEMO", "wrong"))
+        {
+            Assert.AreEqual(GuestErrorCode.InvalidLogin, FailureOf(() => Logon(sspi, wrong)));
+        }
+
+        Assert.AreEqual(1, throttle.FailureCount("demo"), "DEMO's failure counts for the guest account demo, as a password failure would");
+        using (var other = Client("NTLM", "nobody", "wrong"))
+        {
+            Assert.AreEqual(GuestErrorCode.InvalidLogin, FailureOf(() => Logon(sspi, other)));
+        }
+
+        // The next logon of demo: its NEGOTIATE leg goes through at once; its AUTHENTICATE leg waits for demo's slot.
+        using var right = Client("NTLM");
+        var negotiate = right.GetOutgoingBlob(ReadOnlySpan<byte>.Empty, out _)!;
+        var challenge = await sspi.AcquireAsync(new AcquireCredentialsRequest { Token = Convert.ToBase64String(negotiate) }, CancellationToken.None);
+        var authenticate = right.GetOutgoingBlob(Convert.FromBase64String(challenge.ServerToken!), out _)!;
+        Assert.AreEqual(Domain + "\\demo", SspiMechanisms.NtlmAuthenticateIdentity(authenticate));
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var leg = sspi.AcquireAsync(new AcquireCredentialsRequest { Token = Convert.ToBase64String(authenticate), SessionId = challenge.SessionId }, CancellationToken.None);
+        Assert.IsFalse(leg.IsCompleted, "demo is in its back-off");
+        Assert.AreEqual("demo", (await leg).UserName);
+        Assert.IsGreaterThanOrEqualTo(300, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        Assert.AreEqual(0, throttle.FailureCount("demo"), "a successful logon clears the record");
+    }
+
+    [TestMethod]
+    public void NtlmAuthenticateIdentity_OnlyFromAWellFormedAuthenticateMessage()
+    {
+        using var client = Client("NTLM");
+        var negotiate = client.GetOutgoingBlob(ReadOnlySpan<byte>.Empty, out _)!;
+        Assert.IsNull(SspiMechanisms.NtlmAuthenticateIdentity(negotiate), "a NEGOTIATE message names nobody");
+        Assert.IsNull(SspiMechanisms.NtlmAuthenticateIdentity("hello"u8));
+
+        var message = new byte[64 + 10];
+        "NTLMSSP\0"u8.CopyTo(message);
+        message[8] = 3;
+        message[60] = 1; // unicode
+        // user "ab" (UTF-16LE) at offset 64; no domain
+        message[36] = 4; message[38] = 4; message[40] = 64;
+        message[64] = (byte)'a'; message[66] = (byte)'b';
+        Assert.AreEqual("ab", SspiMechanisms.NtlmAuthenticateIdentity(message));
+        message[40] = 200; // the user field points past the end
+        Assert.IsNull(SspiMechanisms.NtlmAuthenticateIdentity(message));
+        Assert.IsNull(SspiMechanisms.NtlmAuthenticateIdentity(message.AsSpan(0, 40)), "truncated");
+    }
+
+    [TestMethod]
     public void UnknownSession_BadBase64_UnknownMechanism_MechanismNotSetUp()
     {
         var sspi = Create();
         using var client = Client("NTLM");
         var first = client.GetOutgoingBlob(ReadOnlySpan<byte>.Empty, out _)!;
-        var challenge = sspi.Acquire(new AcquireCredentialsRequest { Token = Convert.ToBase64String(first) });
+        var challenge = Acquire(sspi, new AcquireCredentialsRequest { Token = Convert.ToBase64String(first) });
         var answer = client.GetOutgoingBlob(Convert.FromBase64String(challenge.ServerToken!), out _)!;
         Assert.AreEqual(GuestErrorCode.UnknownAuthenticationSession,
-            FailureOf(() => sspi.Acquire(new AcquireCredentialsRequest { Token = Convert.ToBase64String(answer), SessionId = challenge.SessionId! + 1 })));
-        Assert.AreEqual("demo", sspi.Acquire(new AcquireCredentialsRequest { Token = Convert.ToBase64String(answer), SessionId = challenge.SessionId }).UserName);
+            FailureOf(() => Acquire(sspi, new AcquireCredentialsRequest { Token = Convert.ToBase64String(answer), SessionId = challenge.SessionId! + 1 })));
+        Assert.AreEqual("demo", Acquire(sspi, new AcquireCredentialsRequest { Token = Convert.ToBase64String(answer), SessionId = challenge.SessionId }).UserName);
         Assert.AreEqual(GuestErrorCode.UnknownAuthenticationSession,
-            FailureOf(() => sspi.Acquire(new AcquireCredentialsRequest { Token = Convert.ToBase64String(answer), SessionId = challenge.SessionId })), "a completed session is gone");
+            FailureOf(() => Acquire(sspi, new AcquireCredentialsRequest { Token = Convert.ToBase64String(answer), SessionId = challenge.SessionId })), "a completed session is gone");
 
-        Assert.AreEqual(GuestErrorCode.InvalidArgument, FailureOf(() => sspi.Acquire(new AcquireCredentialsRequest { Token = "not base64!" })));
-        Assert.AreEqual(GuestErrorCode.InvalidArgument, FailureOf(() => sspi.Acquire(new AcquireCredentialsRequest { Token = "" })));
-        Assert.AreEqual(GuestErrorCode.NotSupported, FailureOf(() => sspi.Acquire(new AcquireCredentialsRequest { Token = Convert.ToBase64String("hello"u8.ToArray()) })));
-        Assert.AreEqual(GuestErrorCode.NotSupported, FailureOf(() => Create(ntlm: false).Acquire(new AcquireCredentialsRequest { Token = Convert.ToBase64String(first) })),
+        Assert.AreEqual(GuestErrorCode.InvalidArgument, FailureOf(() => Acquire(sspi, new AcquireCredentialsRequest { Token = "not base64!" })));
+        Assert.AreEqual(GuestErrorCode.InvalidArgument, FailureOf(() => Acquire(sspi, new AcquireCredentialsRequest { Token = "" })));
+        Assert.AreEqual(GuestErrorCode.NotSupported, FailureOf(() => Acquire(sspi, new AcquireCredentialsRequest { Token = Convert.ToBase64String("hello"u8.ToArray()) })));
+        Assert.AreEqual(GuestErrorCode.NotSupported, FailureOf(() => Acquire(Create(ntlm: false), new AcquireCredentialsRequest { Token = Convert.ToBase64String(first) })),
             "NTLM is not set up");
     }
 
@@ -170,15 +225,15 @@ public sealed class SspiTests
         var sspi = Create(new SspiOptions { Domains = [Domain], MaxPendingExchanges = 2, ExchangeTimeout = TimeSpan.FromSeconds(30) }, time);
         var clients = Enumerable.Range(0, 3).Select(_ => Client("NTLM")).ToList();
         var tokens = clients.Select(c => Convert.ToBase64String(c.GetOutgoingBlob(ReadOnlySpan<byte>.Empty, out _)!)).ToList();
-        var first = sspi.Acquire(new AcquireCredentialsRequest { Token = tokens[0] });
-        sspi.Acquire(new AcquireCredentialsRequest { Token = tokens[1] });
-        Assert.AreEqual(GuestErrorCode.TooManyLogons, FailureOf(() => sspi.Acquire(new AcquireCredentialsRequest { Token = tokens[2] })));
+        var first = Acquire(sspi, new AcquireCredentialsRequest { Token = tokens[0] });
+        Acquire(sspi, new AcquireCredentialsRequest { Token = tokens[1] });
+        Assert.AreEqual(GuestErrorCode.TooManyLogons, FailureOf(() => Acquire(sspi, new AcquireCredentialsRequest { Token = tokens[2] })));
 
         time.Advance(TimeSpan.FromSeconds(31));
-        Assert.IsNotNull(sspi.Acquire(new AcquireCredentialsRequest { Token = tokens[2] }).SessionId, "timed-out exchanges make room");
+        Assert.IsNotNull(Acquire(sspi, new AcquireCredentialsRequest { Token = tokens[2] }).SessionId, "timed-out exchanges make room");
         var answer = clients[0].GetOutgoingBlob(Convert.FromBase64String(first.ServerToken!), out _)!;
         Assert.AreEqual(GuestErrorCode.UnknownAuthenticationSession,
-            FailureOf(() => sspi.Acquire(new AcquireCredentialsRequest { Token = Convert.ToBase64String(answer), SessionId = first.SessionId })), "an exchange idle past its timeout is gone");
+            FailureOf(() => Acquire(sspi, new AcquireCredentialsRequest { Token = Convert.ToBase64String(answer), SessionId = first.SessionId })), "an exchange idle past its timeout is gone");
         clients.ForEach(c => c.Dispose());
     }
 
