@@ -87,6 +87,12 @@ public sealed partial class HostAgent : IHostAgent, IAsyncDisposable
         }
 
         LogProvider(_logger, provider.Name, provider.Isolation);
+        var sandboxed = _ordered.Where(v => !v.Definition.External).Select(v => v.Index + 1).DefaultIfEmpty(0).Max();
+        if (provider.IsolationLimit(sandboxed) is { } limit)
+        {
+            LogIsolationLimit(_logger, provider.Name, limit);
+        }
+
         foreach (var vm in _ordered.Where(v => !v.Definition.External))
         {
             var directory = Path.Combine(_options.StateDirectory, "vms", vm.Definition.Configuration.Id);
@@ -260,6 +266,9 @@ public sealed partial class HostAgent : IHostAgent, IAsyncDisposable
 
     [LoggerMessage(EventId = 401, Level = LogLevel.Information, Message = "VM provider {Provider}: {Isolation}")]
     private static partial void LogProvider(ILogger logger, string provider, string isolation);
+
+    [LoggerMessage(EventId = 404, Level = LogLevel.Warning, Message = "VM provider {Provider}: {Limit}")]
+    private static partial void LogIsolationLimit(ILogger logger, string provider, string limit);
 
     [LoggerMessage(EventId = 402, Level = LogLevel.Warning, Message = "VM {Vm}: guest exited with code {ExitCode}; restarting")]
     private static partial void LogGuestExited(ILogger logger, string vm, int exitCode);

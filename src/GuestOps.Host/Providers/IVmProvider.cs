@@ -28,6 +28,9 @@ public interface IVmProvider
     /// <summary>One line on the isolation this provider really gives, logged at start.</summary>
     string Isolation { get; }
 
+    /// <summary>Where that isolation stops short for this many VMs (VM indexes 0..count-1), logged as a warning; null if it does not.</summary>
+    string? IsolationLimit(int vmCount) => null;
+
     /// <summary>Starts the guest; the returned process is the guest's init (its exit is the VM's power-off).</summary>
     System.Diagnostics.Process Start(VmLaunch launch);
 }

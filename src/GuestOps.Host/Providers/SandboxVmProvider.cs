@@ -8,7 +8,9 @@ namespace GuestOps.Host.Providers;
 /// /run/guestops; the worker binary read-only at /opt/guestops/guestops-tools.
 /// When /etc/subuid and /etc/subgid grant root a range (e.g. <c>root:100000:65536000</c>) and newuidmap is
 /// installed, the sandbox also gets a user namespace: guest uid 0 is host uid <c>base + index * 65536</c>, so guest
-/// root is not host root and two VMs never share host ids. Otherwise guest root is host root with every capability
+/// root is not host root and two VMs do not share host ids — as long as the range has a 65536-id slot for every VM:
+/// beyond that, slots are reused (VM i and VM i + slots share host ids, still in separate PID and mount namespaces
+/// with separate files), and the host agent logs a warning naming the limit. Otherwise guest root is host root with every capability
 /// dropped except those the worker needs to impersonate users and manage their files and processes.
 /// </summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
@@ -42,6 +44,14 @@ public sealed class SandboxVmProvider : IVmProvider
         : "bubblewrap sandbox per VM: own PID/mount/UTS/IPC namespaces; guest root is host root with only the worker's capabilities (no user namespace: add root ranges to /etc/subuid and /etc/subgid and install uidmap)";
 
     public static bool IsAvailable(string bwrapPath = "/usr/bin/bwrap") => File.Exists(bwrapPath);
+
+    /// <summary>VMs that get host ids of their own: 65536-id slots in the smaller of root's subuid and subgid ranges.</summary>
+    public int IdSlots => UsesUserNamespace ? Math.Max(1, Math.Min(_uidRange!.Value.Count, _gidRange!.Value.Count) / IdsPerVm) : 0;
+
+    public string? IsolationLimit(int vmCount) => UsesUserNamespace && vmCount > IdSlots
+        ? $"/etc/subuid and /etc/subgid grant root {IdSlots} slot(s) of {IdsPerVm} ids, for {vmCount} VMs: VM i and VM i+{IdSlots} share host uids and gids "
+          + "(their guests stay in separate PID and mount namespaces with separate files); grant root a larger range for one slot per VM"
+        : null;
 
     /// <summary>What guest uid 0 is on the host for the VM with this index.</summary>
     public int HostIdOffset(int index) => UsesUserNamespace ? _uidRange!.Value.Start + Slot(index, _uidRange.Value.Count) * IdsPerVm : 0;
