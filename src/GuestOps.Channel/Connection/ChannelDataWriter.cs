@@ -121,7 +121,7 @@ public sealed class ChannelDataWriter : Stream
             while (!buffer.IsEmpty)
             {
                 var n = await AcquireCreditAsync(buffer.Length, cancellationToken).ConfigureAwait(false);
-                Send(new ReadOnlySequence<byte>(buffer[..n]));
+                await SendBorrowedAsync(buffer[..n]).ConfigureAwait(false);
                 buffer = buffer[n..];
             }
         }
@@ -182,6 +182,25 @@ public sealed class ChannelDataWriter : Stream
         if (!_frames.Post(FrameType.Data, StreamId, chunk))
         {
             throw new ChannelDataAbortedException($"Data stream {StreamId}: the channel is closed for writing.");
+        }
+
+        Interlocked.Add(ref _bytesSent, chunk.Length);
+    }
+
+    /// <summary>
+    /// Sends one data frame straight from the caller's buffer and returns once it is on the transport (no copy: the
+    /// caller may reuse the buffer afterwards). Not cancellable once queued — the peer's credit guarantees it reads,
+    /// so the write completes, or fails with the connection.
+    /// </summary>
+    private async ValueTask SendBorrowedAsync(ReadOnlyMemory<byte> chunk)
+    {
+        try
+        {
+            await _frames.WriteBorrowedAsync(FrameType.Data, StreamId, chunk).ConfigureAwait(false);
+        }
+        catch (ChannelClosedException e)
+        {
+            throw new ChannelDataAbortedException($"Data stream {StreamId}: the channel is closed for writing.", e);
         }
 
         Interlocked.Add(ref _bytesSent, chunk.Length);

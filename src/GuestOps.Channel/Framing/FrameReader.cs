@@ -9,13 +9,19 @@ namespace GuestOps.Channel.Framing;
 /// </summary>
 internal sealed class FrameReader : IAsyncDisposable
 {
+    /// <summary>A payload from this size on whose rest is not buffered yet is read from the stream straight into the
+    /// frame's buffer (one copy fewer per byte of file data, and one large read instead of several).</summary>
+    private const int DirectReadBytes = 32 * 1024;
+
     private readonly PipeReader _pipe;
+    private readonly Stream _stream;
 
     public FrameReader(Stream stream, int maxPayload)
     {
         ArgumentNullException.ThrowIfNull(stream);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxPayload);
         MaxPayload = maxPayload;
+        _stream = stream;
         _pipe = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 4096, leaveOpen: true));
     }
 
@@ -56,8 +62,50 @@ internal sealed class FrameReader : IAsyncDisposable
                 throw new OperationCanceledException("Frame read was canceled.");
             }
 
+            if (buffer.Length >= FrameHeader.Size && LargeHeader(buffer) is { } large)
+            {
+                return await ReadLargeAsync(buffer, large, cancellationToken).ConfigureAwait(false);
+            }
+
             // Need more bytes: mark everything examined so the next ReadAsync waits for new data.
             _pipe.AdvanceTo(buffer.Start, buffer.End);
+        }
+    }
+
+    /// <summary>The header at the start of <paramref name="buffer"/> if its payload is large enough to read directly.</summary>
+    private FrameHeader? LargeHeader(ReadOnlySequence<byte> buffer)
+    {
+        Span<byte> headerBytes = stackalloc byte[FrameHeader.Size];
+        buffer.Slice(0, FrameHeader.Size).CopyTo(headerBytes);
+        var header = FrameHeader.Read(headerBytes, MaxPayload);
+        return header.PayloadLength >= DirectReadBytes ? header : null;
+    }
+
+    /// <summary>Takes what the pipe holds of a large frame, then reads the rest from the stream into the frame's buffer.
+    /// The pipe reads from the stream only inside ReadAsync, so nothing else reads the stream meanwhile.</summary>
+    private async ValueTask<Frame> ReadLargeAsync(ReadOnlySequence<byte> buffer, FrameHeader header, CancellationToken cancellationToken)
+    {
+        var payload = ArrayPool<byte>.Shared.Rent(header.PayloadLength);
+        try
+        {
+            var buffered = (int)(buffer.Length - FrameHeader.Size); // less than the payload, or TryParse would have taken it
+            buffer.Slice(FrameHeader.Size).CopyTo(payload);
+            _pipe.AdvanceTo(buffer.End);
+            try
+            {
+                await _stream.ReadExactlyAsync(payload.AsMemory(buffered, header.PayloadLength - buffered), cancellationToken).ConfigureAwait(false);
+            }
+            catch (EndOfStreamException)
+            {
+                throw new ChannelProtocolException($"The stream ended inside a frame ({FrameHeader.Size + buffered} bytes of a {FrameHeader.Size + header.PayloadLength}-byte frame).");
+            }
+
+            return new Frame(header, payload);
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(payload);
+            throw;
         }
     }
 

@@ -21,9 +21,14 @@ internal sealed class FrameWriter : IAsyncDisposable
 {
     private const int MaxBatchBytes = 256 * 1024;
 
+    /// <summary>Payloads from this size on go from the frame's buffer straight to the transport (after the header and
+    /// whatever was batched before it): one copy fewer per byte of file data.</summary>
+    private const int DirectWriteBytes = 32 * 1024;
+
     private readonly ConcurrentQueue<OutgoingFrame> _queue = new();
     private readonly List<OutgoingFrame> _batch = new(16); // only touched by the current drainer
     private readonly PipeWriter _pipe;
+    private readonly Stream _stream;
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _draining; // 1 while one caller owns the pipe
     private volatile bool _completed; // no more frames accepted
@@ -32,6 +37,7 @@ internal sealed class FrameWriter : IAsyncDisposable
     public FrameWriter(Stream stream)
     {
         ArgumentNullException.ThrowIfNull(stream);
+        _stream = stream;
         _pipe = PipeWriter.Create(stream, new StreamPipeWriterOptions(leaveOpen: true));
     }
 
@@ -42,6 +48,22 @@ internal sealed class FrameWriter : IAsyncDisposable
     public Task WriteAsync(FrameType type, uint streamId, ReadOnlySpan<byte> payload)
     {
         var frame = OutgoingFrame.Create(type, streamId, payload, withCompletion: true);
+        if (!Enqueue(frame))
+        {
+            frame.Completion!.TrySetException(new ChannelClosedException(ChannelCloseReason.LocalClosed, "The channel is closed for writing.", _failure));
+        }
+
+        return frame.Completion!.Task;
+    }
+
+    /// <summary>
+    /// Queues a frame whose payload is the caller's memory, without copying it: the caller must keep
+    /// <paramref name="payload"/> intact until the returned task completes (written, or failed and never to be touched).
+    /// For file data, which then goes from the caller's buffer to the transport in one copy.
+    /// </summary>
+    public Task WriteBorrowedAsync(FrameType type, uint streamId, ReadOnlyMemory<byte> payload)
+    {
+        var frame = OutgoingFrame.Borrow(type, streamId, payload);
         if (!Enqueue(frame))
         {
             frame.Completion!.TrySetException(new ChannelClosedException(ChannelCloseReason.LocalClosed, "The channel is closed for writing.", _failure));
@@ -103,10 +125,25 @@ internal sealed class FrameWriter : IAsyncDisposable
 
                     _batch.Add(frame);
                     var size = FrameHeader.Size + frame.Length;
-                    var span = _pipe.GetSpan(size);
-                    new FrameHeader(frame.Type, frame.StreamId, frame.Length).Write(span);
-                    frame.Payload.CopyTo(span[FrameHeader.Size..]);
-                    _pipe.Advance(size);
+                    if (frame.Length >= DirectWriteBytes)
+                    {
+                        new FrameHeader(frame.Type, frame.StreamId, frame.Length).Write(_pipe.GetSpan(FrameHeader.Size));
+                        _pipe.Advance(FrameHeader.Size);
+                        if ((await _pipe.FlushAsync().ConfigureAwait(false)).IsCompleted)
+                        {
+                            throw new IOException("The transport no longer accepts data.");
+                        }
+
+                        await _stream.WriteAsync(frame.PayloadMemory).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        var span = _pipe.GetSpan(size);
+                        new FrameHeader(frame.Type, frame.StreamId, frame.Length).Write(span);
+                        frame.Payload.CopyTo(span[FrameHeader.Size..]);
+                        _pipe.Advance(size);
+                    }
+
                     bytes += size;
                     frame.Release();
                 }
@@ -195,6 +232,7 @@ internal sealed class FrameWriter : IAsyncDisposable
     private sealed class OutgoingFrame
     {
         private byte[]? _rented;
+        private ReadOnlyMemory<byte> _borrowed;
 
         private OutgoingFrame(FrameType type, uint streamId, byte[]? rented, int length, TaskCompletionSource? completion)
         {
@@ -213,7 +251,13 @@ internal sealed class FrameWriter : IAsyncDisposable
 
         public TaskCompletionSource? Completion { get; }
 
-        public ReadOnlySpan<byte> Payload => _rented is null ? default : _rented.AsSpan(0, Length);
+        public ReadOnlySpan<byte> Payload => PayloadMemory.Span;
+
+        public ReadOnlyMemory<byte> PayloadMemory => _rented is null ? _borrowed : _rented.AsMemory(0, Length);
+
+        /// <summary>A frame that refers to the caller's memory instead of copying it; the caller keeps it intact until the completion.</summary>
+        public static OutgoingFrame Borrow(FrameType type, uint streamId, ReadOnlyMemory<byte> payload) =>
+            new(type, streamId, rented: null, payload.Length, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)) { _borrowed = payload };
 
         public static OutgoingFrame Create(FrameType type, uint streamId, ReadOnlySpan<byte> payload, bool withCompletion)
         {
@@ -238,6 +282,7 @@ internal sealed class FrameWriter : IAsyncDisposable
 
         public void Release()
         {
+            _borrowed = default;
             var r = _rented;
             _rented = null;
             if (r is not null)

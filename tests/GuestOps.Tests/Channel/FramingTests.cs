@@ -79,6 +79,63 @@ public sealed class FramingTests
 
     [TestMethod]
     [Timeout(10_000, CooperativeCancellation = true)]
+    public async Task LargeFrames_AreReadWhole_WhateverSizeTheReadsCome_AndInterleavedWithSmallOnes()
+    {
+        // Payloads of 32 KiB and more are read from the stream straight into the frame's buffer once the pipe's part
+        // is taken: that must hold for any split of the bytes, with small frames before and after.
+        var sizes = new[] { 5, 200_000, 0, 32 * 1024, 32 * 1024 - 1, 131_072, 7 };
+        var bytes = new MemoryStream();
+        await using (var writer = new FrameWriter(bytes))
+        {
+            for (var i = 0; i < sizes.Length; i++)
+            {
+                var payload = new byte[sizes[i]];
+                for (var b = 0; b < payload.Length; b++)
+                {
+                    payload[b] = (byte)(b * 7 + i);
+                }
+
+                await writer.WriteAsync(FrameType.Data, (uint)i * 2 + 1, payload);
+            }
+        }
+
+        foreach (var chunk in new[] { 1, 1000, 4096, 65_536, 1 << 20 })
+        {
+            bytes.Position = 0;
+            await using var reader = new FrameReader(new TrickleStream(bytes, chunk), 1 << 20);
+            for (var i = 0; i < sizes.Length; i++)
+            {
+                using var f = await reader.ReadFrameAsync(CancellationToken.None);
+                Assert.AreEqual((uint)i * 2 + 1, f!.StreamId, $"chunk {chunk}");
+                Assert.AreEqual(sizes[i], f.Length, $"chunk {chunk}");
+                for (var b = 0; b < f.Length; b += 997)
+                {
+                    Assert.AreEqual((byte)(b * 7 + i), f.Payload[b], $"chunk {chunk}, frame {i}, byte {b}");
+                }
+
+                if (f.Length > 0)
+                {
+                    Assert.AreEqual((byte)((f.Length - 1) * 7 + i), f.Payload[f.Length - 1]);
+                }
+            }
+
+            Assert.IsNull(await reader.ReadFrameAsync(CancellationToken.None), $"chunk {chunk}");
+        }
+    }
+
+    [TestMethod]
+    [Timeout(10_000, CooperativeCancellation = true)]
+    public async Task Reader_Rejects_TruncatedLargeFrame()
+    {
+        var data = new byte[FrameHeader.Size + 50_000];
+        new FrameHeader(FrameType.Data, 1, 100_000).Write(data);
+        await using var reader = new FrameReader(new TrickleStream(new MemoryStream(data), 10_000), 1 << 20);
+        var ex = await Assert.ThrowsExactlyAsync<ChannelProtocolException>(async () => await reader.ReadFrameAsync(CancellationToken.None));
+        StringAssert.Contains(ex.Message, "ended inside a frame");
+    }
+
+    [TestMethod]
+    [Timeout(10_000, CooperativeCancellation = true)]
     public async Task Reader_Rejects_OversizedFrame_FromTheHeaderAlone()
     {
         var header = new byte[FrameHeader.Size];
@@ -146,6 +203,36 @@ public sealed class FramingTests
 
         Assert.IsNull(await reader.ReadFrameAsync(CancellationToken.None));
         CollectionAssert.AreEqual(Enumerable.Repeat(FramesEach, Writers).ToArray(), next);
+    }
+
+    [TestMethod]
+    [Timeout(10_000, CooperativeCancellation = true)]
+    public async Task Writer_BorrowedPayloads_AreOnTheWireWhenTheWriteCompletes_SoTheBufferCanBeReused()
+    {
+        var sink = new MemoryStream();
+        var buffer = new byte[100_000];
+        await using (var writer = new FrameWriter(new YieldingStream(sink)))
+        {
+            for (var round = 0; round < 3; round++)
+            {
+                Array.Fill(buffer, (byte)(round + 1));
+                var small = writer.WriteBorrowedAsync(FrameType.Data, 1, buffer.AsMemory(0, 100)); // copied into the batch
+                await writer.WriteBorrowedAsync(FrameType.Data, 1, buffer); // written from the buffer itself
+                await small;
+            }
+        }
+
+        sink.Position = 0;
+        await using var reader = new FrameReader(sink, 1 << 20);
+        for (var round = 0; round < 3; round++)
+        {
+            foreach (var length in new[] { 100, 100_000 })
+            {
+                using var f = await reader.ReadFrameAsync(CancellationToken.None);
+                Assert.AreEqual(length, f!.Length);
+                Assert.IsTrue(f.Payload.IndexOfAnyExcept((byte)(round + 1)) < 0, $"round {round}: the bytes of that round, not a later one");
+            }
+        }
     }
 
     [TestMethod]
