@@ -97,10 +97,35 @@ public sealed class TransportTests
         var hostTransport = await strangerAccept.WaitAsync(ct);
         Assert.AreEqual(workerCert.Thumbprint, hostTransport.PeerCertificate!.Thumbprint, "the host learns which worker certificate connected");
 
+        // File data both ways over TLS: large frames go from their buffers to the SslStream and are read from it straight
+        // into frame buffers, interleaved with the pipe's small frames.
+        var data = RandomNumberGenerator.GetBytes(700_001);
+        var echo = new DelegateHandler(async (call, token) =>
+        {
+            using var uploaded = new MemoryStream();
+            await call.RequestData.CopyToAsync(uploaded, token);
+            var bytes = uploaded.ToArray();
+            for (var off = 0; off < bytes.Length; off += 150_000)
+            {
+                await call.ResponseData.WriteAsync(bytes.AsMemory(off, Math.Min(150_000, bytes.Length - off)), token);
+            }
+
+            return ChannelResponse.Success(EmptyResult.Instance);
+        });
         var hostTask = ChannelConnection.EstablishAsync(hostTransport.Stream, ChannelTestKit.HostOptions(), ct);
-        await using var w = await ChannelConnection.EstablishAsync(workerTransport.Stream, ChannelTestKit.WorkerOptions(Ok), ct);
+        await using var w = await ChannelConnection.EstablishAsync(workerTransport.Stream, ChannelTestKit.WorkerOptions(echo), ct);
         await using var host = await hostTask;
-        Assert.IsTrue((await host.SendAsync(new ValidateCredentialsRequest(), ct)).IsSuccess);
+        await using var call = await host.StartCallAsync(new ValidateCredentialsRequest(), ct);
+        var upload = Task.Run(async () =>
+        {
+            await call.RequestData.WriteAsync(data, ct);
+            await call.RequestData.CompleteAsync(ct);
+        }, ct);
+        using var downloaded = new MemoryStream();
+        await call.ResponseData.CopyToAsync(downloaded, ct);
+        await upload;
+        Assert.IsTrue((await call.GetResponseAsync(ct)).IsSuccess);
+        CollectionAssert.AreEqual(data, downloaded.ToArray());
     }
 
     private static X509Certificate2 CreateCa(string name)
