@@ -38,7 +38,7 @@ internal sealed class FrameReader : IAsyncDisposable
         {
             var result = await _pipe.ReadAsync(cancellationToken).ConfigureAwait(false);
             var buffer = result.Buffer;
-            if (TryParse(ref buffer, out var frame))
+            if (TryParse(ref buffer, out var frame, out var header))
             {
                 _pipe.AdvanceTo(buffer.Start);
                 return frame;
@@ -62,7 +62,7 @@ internal sealed class FrameReader : IAsyncDisposable
                 throw new OperationCanceledException("Frame read was canceled.");
             }
 
-            if (buffer.Length >= FrameHeader.Size && LargeHeader(buffer) is { } large)
+            if (header is { PayloadLength: >= DirectReadBytes } large)
             {
                 return await ReadLargeAsync(buffer, large, cancellationToken).ConfigureAwait(false);
             }
@@ -70,15 +70,6 @@ internal sealed class FrameReader : IAsyncDisposable
             // Need more bytes: mark everything examined so the next ReadAsync waits for new data.
             _pipe.AdvanceTo(buffer.Start, buffer.End);
         }
-    }
-
-    /// <summary>The header at the start of <paramref name="buffer"/> if its payload is large enough to read directly.</summary>
-    private FrameHeader? LargeHeader(ReadOnlySequence<byte> buffer)
-    {
-        Span<byte> headerBytes = stackalloc byte[FrameHeader.Size];
-        buffer.Slice(0, FrameHeader.Size).CopyTo(headerBytes);
-        var header = FrameHeader.Read(headerBytes, MaxPayload);
-        return header.PayloadLength >= DirectReadBytes ? header : null;
     }
 
     /// <summary>Takes what the pipe holds of a large frame, then reads the rest from the stream into the frame's buffer.
@@ -109,9 +100,12 @@ internal sealed class FrameReader : IAsyncDisposable
         }
     }
 
-    private bool TryParse(ref ReadOnlySequence<byte> buffer, out Frame? frame)
+    /// <summary>Takes a whole frame off <paramref name="buffer"/> if it is there; <paramref name="header"/> is the next
+    /// frame's header whenever the buffer holds one.</summary>
+    private bool TryParse(ref ReadOnlySequence<byte> buffer, out Frame? frame, out FrameHeader? header)
     {
         frame = null;
+        header = null;
         if (buffer.Length < FrameHeader.Size)
         {
             return false;
@@ -119,22 +113,23 @@ internal sealed class FrameReader : IAsyncDisposable
 
         Span<byte> headerBytes = stackalloc byte[FrameHeader.Size];
         buffer.Slice(0, FrameHeader.Size).CopyTo(headerBytes);
-        var header = FrameHeader.Read(headerBytes, MaxPayload); // throws before we wait for an oversized payload
-        var total = FrameHeader.Size + (long)header.PayloadLength;
+        var next = FrameHeader.Read(headerBytes, MaxPayload); // throws before we wait for an oversized payload
+        header = next;
+        var total = FrameHeader.Size + (long)next.PayloadLength;
         if (buffer.Length < total)
         {
             return false;
         }
 
         byte[]? payload = null;
-        if (header.PayloadLength > 0)
+        if (next.PayloadLength > 0)
         {
-            payload = ArrayPool<byte>.Shared.Rent(header.PayloadLength);
-            buffer.Slice(FrameHeader.Size, header.PayloadLength).CopyTo(payload);
+            payload = ArrayPool<byte>.Shared.Rent(next.PayloadLength);
+            buffer.Slice(FrameHeader.Size, next.PayloadLength).CopyTo(payload);
         }
 
         buffer = buffer.Slice(total);
-        frame = new Frame(header, payload);
+        frame = new Frame(next, payload);
         return true;
     }
 

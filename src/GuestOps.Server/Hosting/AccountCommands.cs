@@ -100,7 +100,7 @@ public static class AccountCommands
             StateDirectory.Prepare(state);
             var users = new UserStore(state);
             var store = new AuthorizationStore(state, users);
-            RootAccount.EnsureCreated(users, store, options.RootPassword, stdout); // a fresh state directory gets root first, as the server would create it
+            RootAccount.EnsureCreated(new AccessControl(store, users), options.RootPassword, stdout); // a fresh state directory gets root first, as the server would create it
             string? Arg(int index) => positional.Count > index ? positional[index] : null;
             string Password()
             {

@@ -218,8 +218,7 @@ public static partial class GuestOpsServer
 
     private static void EnsureRootUser(WebApplication app) =>
         RootAccount.EnsureCreated(
-            app.Services.GetRequiredService<UserStore>(),
-            app.Services.GetRequiredService<AccessControl>().Store,
+            app.Services.GetRequiredService<AccessControl>(),
             app.Services.GetRequiredService<IOptions<GuestOpsOptions>>().Value.RootPassword,
             Console.Out); // printed once, on the console only: never through logging
 

@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using GuestOps.Server.Authorization;
-using GuestOps.Server.Sessions;
 
 namespace GuestOps.Server;
 
@@ -14,9 +13,9 @@ internal static class RootAccount
 {
     public const string Name = "root";
 
-    public static void EnsureCreated(UserStore users, AuthorizationStore store, string? configuredPassword, TextWriter console)
+    public static void EnsureCreated(AccessControl access, string? configuredPassword, TextWriter console)
     {
-        if (!users.IsEmpty)
+        if (!access.Users.IsEmpty)
         {
             return;
         }
@@ -28,13 +27,11 @@ internal static class RootAccount
             console.WriteLine($"Created vSphere user '{Name}' with password: {password}");
         }
 
-        users.Set(Name, "Administrator", password);
-        var groups = users.GroupsOf(Name);
-        if (!store.Current.Permissions.Any(p => p.RoleId != AuthorizationStore.NoAccessRoleId
-                                               && (p.Group ? groups.Contains(p.Principal, StringComparer.Ordinal) : p.Principal == Name)))
+        access.Users.Set(Name, "Administrator", password);
+        if (!access.HasAnyPermission(Name))
         {
             // The first user of a new server administers it (ESXi: root holds Admin on the root folder).
-            store.SetPermissions(AuthorizationStore.RootFolder, [AuthorizationStore.AdminOnRoot(Name).ToPermission()]);
+            access.Store.SetPermissions(AuthorizationStore.RootFolder, [AuthorizationStore.AdminOnRoot(Name).ToPermission()]);
         }
     }
 }

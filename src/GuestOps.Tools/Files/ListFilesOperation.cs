@@ -94,7 +94,7 @@ internal static class ListFilesOperation
                 return new ListFilesResult { Entries = [], Remaining = 0 };
             }
 
-            var entry = Describe(LibC.AT_FDCWD, pathZ, plan.Path, plan.Path)
+            var entry = Describe(LibC.AT_FDCWD, pathZ, plan.Path, directory: null)
                         ?? throw GuestOperationException.FromErrno(LibC.ENOENT, plan.Path, "Cannot access");
             return Page([entry.Name], plan, (_, _) => entry.Entry);
         }
@@ -133,7 +133,7 @@ internal static class ListFilesOperation
             return Page(
                 names.Select(n => n.Name).ToList(),
                 plan,
-                (i, name) => Describe(dir.Fd, names[i].NameZ, name, plan.Path + "/" + name)?.Entry);
+                (i, name) => Describe(dir.Fd, names[i].NameZ, name, plan.Path)?.Entry);
         }
     }
 
@@ -154,8 +154,9 @@ internal static class ListFilesOperation
         return new ListFilesResult { Entries = entries, Remaining = matching.Count - start - take };
     }
 
-    /// <summary>Describes one object; null if it no longer exists.</summary>
-    private static (string Name, GuestFileEntry Entry)? Describe(int dirfd, byte[] nameZ, string name, string fullPath)
+    /// <summary>Describes one object (<paramref name="name"/> in <paramref name="directory"/>, or the path itself when
+    /// <paramref name="directory"/> is null); null if it no longer exists.</summary>
+    private static (string Name, GuestFileEntry Entry)? Describe(int dirfd, byte[] nameZ, string name, string? directory)
     {
         var rc = PosixFs.Stat(dirfd, nameZ, follow: false, out var own);
         if (rc == LibC.ENOENT)
@@ -165,7 +166,7 @@ internal static class ListFilesOperation
 
         if (rc != 0)
         {
-            throw GuestOperationException.FromErrno(rc, fullPath, "Cannot access");
+            throw GuestOperationException.FromErrno(rc, directory is null ? name : directory + "/" + name, "Cannot access");
         }
 
         var type = own.IsDirectory ? GuestFileType.Directory : GuestFileType.File;
