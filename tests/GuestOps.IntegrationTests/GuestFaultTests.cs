@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text.RegularExpressions;
 using GuestOps.IntegrationTests.Infrastructure;
@@ -23,8 +22,7 @@ public sealed partial class GuestFaultTests : IntegrationTest
     private const string DisabledVm = "vm-3";
     private const string Password = GuestServer.GuestPassword;
 
-    /// <summary>Processes this class stopped with SIGSTOP and has not continued yet.</summary>
-    private static readonly ConcurrentDictionary<int, byte> Stopped = new();
+    private static readonly StoppedProcesses Stopped = new();
 
     private static GuestServer? _server;
 
@@ -40,7 +38,7 @@ public sealed partial class GuestFaultTests : IntegrationTest
     [ClassCleanup]
     public static async Task StopServerAsync()
     {
-        ContinueStopped();
+        Stopped.ContinueAll();
         if (_server is not null)
         {
             await _server.DisposeAsync();
@@ -49,7 +47,7 @@ public sealed partial class GuestFaultTests : IntegrationTest
     }
 
     [TestCleanup]
-    public void ContinueStoppedProcesses() => ContinueStopped();
+    public void ContinueStoppedProcesses() => Stopped.ContinueAll();
 
     private static GuestServer Server => _server ?? throw new AssertFailedException("The guest server did not start.");
 
@@ -102,7 +100,7 @@ public sealed partial class GuestFaultTests : IntegrationTest
         // reliably on a loaded machine. So the sandbox's init is held (SIGSTOP) while the worker is killed: the worker
         // dies at once (its channel closes, which is what the dispatcher reacts to), but init cannot reap it and end the
         // sandbox until it is continued. The restart is then measured from that moment.
-        Stop(init);
+        Stopped.Stop(init);
         Assert.IsTrue(GuestWorkers.Signal(worker, GuestWorkers.SIGKILL), "kill -9 of the worker");
         var killed = Stopwatch.StartNew();
 
@@ -128,7 +126,7 @@ public sealed partial class GuestFaultTests : IntegrationTest
         GuestSoap.ReadListing(await GuestSoap.ListFilesAsync(client, Vm2, "demo", Password, "/tmp"));
 
         // Release init: the sandbox ends, the host agent starts a new one, its worker connects.
-        Continue(init);
+        Stopped.Continue(init);
         var released = Stopwatch.StartNew();
         var newWorker = await Server.WorkerAsync(Vm1, TimeSpan.FromSeconds(5), except: worker);
         var ready = await GuestSoap.WaitForReadinessAsync(client, Vm1, ready: true, TimeSpan.FromSeconds(5) - released.Elapsed);
@@ -203,7 +201,7 @@ public sealed partial class GuestFaultTests : IntegrationTest
         using var client = await ReadyClientAsync(Server);
         var worker = await Server.WorkerAsync(Vm1);
         var connectedBefore = ConnectedCount(Server, Vm1);
-        Stop(worker);
+        Stopped.Stop(worker);
 
         // The default GuestCallTimeout is 30 s; the dispatcher's heartbeat (1.5 s of silence) ends the call much sooner.
         var hung = await GuestSoap.ListFilesAsync(client, Vm1, "demo", Password, "/tmp");
@@ -218,7 +216,7 @@ public sealed partial class GuestFaultTests : IntegrationTest
         (await GuestSoap.ValidateCredentialsAsync(client, Vm2, "demo", Password)).AssertOk("ValidateCredentialsInGuest");
 
         // Continued, the worker connects again and the VM is ready.
-        Continue(worker);
+        Stopped.Continue(worker);
         await GuestSoap.WaitForReadinessAsync(client, Vm1, ready: true, TimeSpan.FromSeconds(10));
         (await GuestSoap.ValidateCredentialsAsync(client, Vm1, "demo", Password)).AssertOk("ValidateCredentialsInGuest");
         await WaitForConnectionLogAsync(Server, Vm1, connectedBefore);
@@ -232,7 +230,7 @@ public sealed partial class GuestFaultTests : IntegrationTest
         await using var server = await GuestServer.StartAsync(arguments: ["--GuestOps:GuestCallTimeout=00:00:01"]);
         using var client = await ReadyClientAsync(server);
         var worker = await server.WorkerAsync(Vm1);
-        Stop(worker);
+        Stopped.Stop(worker);
 
         var hung = await GuestSoap.ValidateCredentialsAsync(client, Vm1, "demo", Password);
         var fault = hung.AssertFault("GuestOperationsUnavailable", "GuestOperationsFaultFault");
@@ -241,7 +239,7 @@ public sealed partial class GuestFaultTests : IntegrationTest
         (await GuestSoap.ListFilesAsync(client, Vm1, "demo", Password, "/tmp")).AssertFault("GuestOperationsUnavailable", "GuestOperationsFaultFault");
         (await GuestSoap.ValidateCredentialsAsync(client, Vm2, "demo", Password)).AssertOk("ValidateCredentialsInGuest");
 
-        Continue(worker);
+        Stopped.Continue(worker);
         await GuestSoap.WaitForReadinessAsync(client, Vm1, ready: true, TimeSpan.FromSeconds(10));
         (await GuestSoap.ValidateCredentialsAsync(client, Vm1, "demo", Password)).AssertOk("ValidateCredentialsInGuest");
         await AssertStillServingAsync(server.Server);
@@ -329,26 +327,6 @@ public sealed partial class GuestFaultTests : IntegrationTest
             }
 
             await Task.Delay(50);
-        }
-    }
-
-    private static void Stop(int pid)
-    {
-        Stopped[pid] = 0;
-        Assert.IsTrue(GuestWorkers.Signal(pid, GuestWorkers.SIGSTOP), $"SIGSTOP {pid}");
-    }
-
-    private static void Continue(int pid)
-    {
-        GuestWorkers.Signal(pid, GuestWorkers.SIGCONT);
-        Stopped.TryRemove(pid, out _);
-    }
-
-    private static void ContinueStopped()
-    {
-        foreach (var pid in Stopped.Keys)
-        {
-            Continue(pid);
         }
     }
 

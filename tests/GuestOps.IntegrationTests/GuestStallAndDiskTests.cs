@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
@@ -23,7 +22,7 @@ namespace GuestOps.IntegrationTests;
 public sealed class GuestStallAndDiskTests : IntegrationTest
 {
     private const string Vm = "vm-1";
-    private static readonly ConcurrentDictionary<int, byte> Stopped = new();
+    private static readonly StoppedProcesses Stopped = new();
     private static GuestServer? _server;
 
     [ClassInitialize]
@@ -35,7 +34,7 @@ public sealed class GuestStallAndDiskTests : IntegrationTest
     [ClassCleanup]
     public static async Task StopServerAsync()
     {
-        ContinueStopped();
+        Stopped.ContinueAll();
         if (_server is not null)
         {
             await _server.DisposeAsync();
@@ -44,7 +43,7 @@ public sealed class GuestStallAndDiskTests : IntegrationTest
     }
 
     [TestCleanup]
-    public void ContinueStoppedProcesses() => ContinueStopped();
+    public void ContinueStoppedProcesses() => Stopped.ContinueAll();
 
     private static GuestServer Server => _server ?? throw new AssertFailedException("The guest server did not start.");
 
@@ -95,7 +94,7 @@ public sealed class GuestStallAndDiskTests : IntegrationTest
         }
 
         Assert.IsTrue(Interlocked.Read(ref sent) >= 32 << 20, "the upload was flowing before the worker was stopped");
-        Stop(worker);
+        Stopped.Stop(worker);
         var sentAtStop = Interlocked.Read(ref sent);
         var clock = Stopwatch.StartNew();
         var peak = baseline;
@@ -124,7 +123,7 @@ public sealed class GuestStallAndDiskTests : IntegrationTest
         Assert.IsTrue(sentAfter - sentAtStop < 64L << 20, $"the server stopped reading: {(sentAfter - sentAtStop) / 1048576.0:0.0} MiB more went in after the stop");
         Assert.IsTrue(peak - baseline < 64, $"server RSS rose from {baseline:0} to {peak:0} MiB while the worker was stopped");
 
-        Continue(worker);
+        Stopped.Continue(worker);
         await GuestSoap.WaitForReadinessAsync(client, Vm, ready: true, TimeSpan.FromSeconds(10));
         var names = (await demo.ListOk(dir)).Names.ToList();
         CollectionAssert.AreEquivalent(new[] { ".", "..", "warm.bin" }, names, "no partial or staging file");
@@ -197,25 +196,5 @@ public sealed class GuestStallAndDiskTests : IntegrationTest
         Assert.AreEqual(size, slowSize);
         Assert.AreEqual(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(body)), (await http.GetAsync(slowUrl)).Sha256, "the upload is complete and intact");
         await AssertStillServingAsync(Server.Server);
-    }
-
-    private static void Stop(int pid)
-    {
-        Stopped[pid] = 0;
-        Assert.IsTrue(GuestWorkers.Signal(pid, GuestWorkers.SIGSTOP), $"SIGSTOP {pid}");
-    }
-
-    private static void Continue(int pid)
-    {
-        GuestWorkers.Signal(pid, GuestWorkers.SIGCONT);
-        Stopped.TryRemove(pid, out _);
-    }
-
-    private static void ContinueStopped()
-    {
-        foreach (var pid in Stopped.Keys)
-        {
-            Continue(pid);
-        }
     }
 }
