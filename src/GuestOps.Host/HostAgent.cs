@@ -261,18 +261,18 @@ public sealed partial class HostAgent : IHostAgent, IAsyncDisposable
 
     private sealed record CachedSnapshot(ChannelHello? Worker, VmSnapshot Snapshot);
 
-    [LoggerMessage(EventId = 400, Level = LogLevel.Warning, Message = "No VM provider or tools worker is configured: VMs run without a guest agent and guest operations are unavailable")]
+    [LoggerMessage(EventId = 3100, Level = LogLevel.Warning, Message = "No VM provider or tools worker is configured: VMs run without a guest agent and guest operations are unavailable")]
     private static partial void LogNoWorker(ILogger logger);
 
-    [LoggerMessage(EventId = 401, Level = LogLevel.Information, Message = "VM provider {Provider}: {Isolation}")]
+    [LoggerMessage(EventId = 3101, Level = LogLevel.Information, Message = "VM provider {Provider}: {Isolation}")]
     private static partial void LogProvider(ILogger logger, string provider, string isolation);
 
-    [LoggerMessage(EventId = 404, Level = LogLevel.Warning, Message = "VM provider {Provider}: {Limit}")]
+    [LoggerMessage(EventId = 3104, Level = LogLevel.Warning, Message = "VM provider {Provider}: {Limit}")]
     private static partial void LogIsolationLimit(ILogger logger, string provider, string limit);
 
-    [LoggerMessage(EventId = 402, Level = LogLevel.Warning, Message = "VM {Vm}: guest exited with code {ExitCode}; restarting")]
+    [LoggerMessage(EventId = 3102, Level = LogLevel.Warning, Message = "VM {Vm}: guest exited with code {ExitCode}; restarting")]
     private static partial void LogGuestExited(ILogger logger, string vm, int exitCode);
 
-    [LoggerMessage(EventId = 403, Level = LogLevel.Error, Message = "VM {Vm}: the guest could not be started")]
+    [LoggerMessage(EventId = 3103, Level = LogLevel.Error, Message = "VM {Vm}: the guest could not be started")]
     private static partial void LogGuestStartFailed(ILogger logger, string vm, Exception exception);
 }

@@ -4,12 +4,12 @@ namespace GuestOps.Soap;
 
 public sealed partial class SoapDispatcher
 {
-    [LoggerMessage(EventId = 100, Level = LogLevel.Debug, Message = "{Operation} failed with {Fault}: {FaultMessage}")]
+    [LoggerMessage(EventId = 2000, Level = LogLevel.Debug, Message = "{Operation} failed with {Fault}: {FaultMessage}")]
     private static partial void LogFault(ILogger logger, string operation, string fault, string faultMessage);
 
-    [LoggerMessage(EventId = 101, Level = LogLevel.Information, Message = "Invalid SOAP request ({Operation}): {Reason}")]
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "Invalid SOAP request ({Operation}): {Reason}")]
     private static partial void LogInvalidRequest(ILogger logger, string operation, string reason);
 
-    [LoggerMessage(EventId = 102, Level = LogLevel.Error, Message = "{Operation} failed with an internal error")]
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Error, Message = "{Operation} failed with an internal error")]
     private static partial void LogInternalError(ILogger logger, string operation, Exception exception);
 }

@@ -213,21 +213,21 @@ public sealed partial class GuestRequestHandler : IChannelRequestHandler
         return ChannelResponse.Success(result);
     }
 
-    [LoggerMessage(EventId = 200, Level = LogLevel.Debug, Message = "Request {Id}: listed {Path} as {User}: {Count} entries, {Remaining} remaining")]
+    [LoggerMessage(EventId = 5200, Level = LogLevel.Debug, Message = "Request {Id}: listed {Path} as {User}: {Count} entries, {Remaining} remaining")]
     private partial void LogListed(uint id, string user, string path, int count, int remaining);
 
-    [LoggerMessage(EventId = 201, Level = LogLevel.Information, Message = "Request {Id} ({Operation}) failed: {Code} {Detail}")]
+    [LoggerMessage(EventId = 5201, Level = LogLevel.Information, Message = "Request {Id} ({Operation}) failed: {Code} {Detail}")]
     private partial void LogFailed(uint id, string operation, GuestErrorCode code, string detail);
 
-    [LoggerMessage(EventId = 202, Level = LogLevel.Debug, Message = "Request {Id}: {Operation} as {User}: {Subject}")]
+    [LoggerMessage(EventId = 5202, Level = LogLevel.Debug, Message = "Request {Id}: {Operation} as {User}: {Subject}")]
     private partial void LogDone(uint id, string operation, string user, string subject);
 
-    [LoggerMessage(EventId = 204, Level = LogLevel.Debug, Message = "Request {Id}: {Operation} moved {Bytes} bytes")]
+    [LoggerMessage(EventId = 5204, Level = LogLevel.Debug, Message = "Request {Id}: {Operation} moved {Bytes} bytes")]
     private partial void LogTransferred(uint id, string operation, long bytes);
 
-    [LoggerMessage(EventId = 205, Level = LogLevel.Information, Message = "Request {Id}: a ticket was released")]
+    [LoggerMessage(EventId = 5205, Level = LogLevel.Information, Message = "Request {Id}: a ticket was released")]
     private partial void LogReleased(uint id);
 
-    [LoggerMessage(EventId = 203, Level = LogLevel.Information, Message = "Request {Id}: started {Program} as pid {Pid}")]
+    [LoggerMessage(EventId = 5203, Level = LogLevel.Information, Message = "Request {Id}: started {Program} as pid {Pid}")]
     private partial void LogStarted(uint id, string program, long pid);
 }

@@ -97,18 +97,18 @@ public sealed partial class WorkerService(
         LogStopped();
     }
 
-    [LoggerMessage(EventId = 400, Level = LogLevel.Information, Message = "Connected to {Endpoint}, protocol v{Version}; ready {ElapsedMs:F1} ms after start (attempt {Attempt})")]
+    [LoggerMessage(EventId = 5400, Level = LogLevel.Information, Message = "Connected to {Endpoint}, protocol v{Version}; ready {ElapsedMs:F1} ms after start (attempt {Attempt})")]
     private partial void LogReady(string endpoint, int version, double elapsedMs, int attempt);
 
-    [LoggerMessage(EventId = 401, Level = LogLevel.Warning, Message = "Disconnected: {Reason} ({Detail}); reconnecting")]
+    [LoggerMessage(EventId = 5401, Level = LogLevel.Warning, Message = "Disconnected: {Reason} ({Detail}); reconnecting")]
     private partial void LogDisconnected(ChannelCloseReason reason, string detail);
 
-    [LoggerMessage(EventId = 402, Level = LogLevel.Information, Message = "Cannot reach {Endpoint}: {Detail} (attempt {Attempt}); retrying with backoff")]
+    [LoggerMessage(EventId = 5402, Level = LogLevel.Information, Message = "Cannot reach {Endpoint}: {Detail} (attempt {Attempt}); retrying with backoff")]
     private partial void LogConnectFailed(string endpoint, string detail, int attempt);
 
-    [LoggerMessage(EventId = 403, Level = LogLevel.Error, Message = "Host refused our protocol version: {Detail}")]
+    [LoggerMessage(EventId = 5403, Level = LogLevel.Error, Message = "Host refused our protocol version: {Detail}")]
     private partial void LogVersionMismatch(string detail);
 
-    [LoggerMessage(EventId = 404, Level = LogLevel.Information, Message = "Worker stopped")]
+    [LoggerMessage(EventId = 5404, Level = LogLevel.Information, Message = "Worker stopped")]
     private partial void LogStopped();
 }

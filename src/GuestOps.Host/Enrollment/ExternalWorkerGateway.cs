@@ -539,39 +539,39 @@ public sealed partial class ExternalWorkerGateway : IAsyncDisposable
         }
     }
 
-    [LoggerMessage(EventId = 500, Level = LogLevel.Information, Message = "Worker listener for external VMs on {Endpoint}; CA SHA-256 {CaThumbprint}; certificate names {Names}")]
+    [LoggerMessage(EventId = 3200, Level = LogLevel.Information, Message = "Worker listener for external VMs on {Endpoint}; CA SHA-256 {CaThumbprint}; certificate names {Names}")]
     private static partial void LogListening(ILogger logger, string endpoint, string caThumbprint, string names);
 
-    [LoggerMessage(EventId = 501, Level = LogLevel.Warning, Message = "Worker listener: refused {Remote}: {Reason}")]
+    [LoggerMessage(EventId = 3201, Level = LogLevel.Warning, Message = "Worker listener: refused {Remote}: {Reason}")]
     private static partial void LogRefused(ILogger logger, string remote, string reason);
 
-    [LoggerMessage(EventId = 502, Level = LogLevel.Information, Message = "Worker listener: {Remote} connected as VM {VmId} (certificate {Thumbprint})")]
+    [LoggerMessage(EventId = 3202, Level = LogLevel.Information, Message = "Worker listener: {Remote} connected as VM {VmId} (certificate {Thumbprint})")]
     private static partial void LogAdmitted(ILogger logger, string remote, string vmId, string thumbprint);
 
-    [LoggerMessage(EventId = 503, Level = LogLevel.Information, Message = "Worker listener: VM {VmId} enrolled from {Remote}; certificate {Thumbprint} valid until {NotAfter:u}")]
+    [LoggerMessage(EventId = 3203, Level = LogLevel.Information, Message = "Worker listener: VM {VmId} enrolled from {Remote}; certificate {Thumbprint} valid until {NotAfter:u}")]
     private static partial void LogEnrolled(ILogger logger, string vmId, string remote, string thumbprint, DateTimeOffset notAfter);
 
-    [LoggerMessage(EventId = 504, Level = LogLevel.Warning, Message = "Worker listener: enrollment from {Remote} for VM {VmId} refused ({Code}): {Detail}")]
+    [LoggerMessage(EventId = 3204, Level = LogLevel.Warning, Message = "Worker listener: enrollment from {Remote} for VM {VmId} refused ({Code}): {Detail}")]
     private static partial void LogEnrollmentRefused(ILogger logger, string remote, string vmId, string code, string detail);
 
-    [LoggerMessage(EventId = 505, Level = LogLevel.Warning, Message = "Worker listener: {Remote} presented no certificate and sent no enrollment request; closed")]
+    [LoggerMessage(EventId = 3205, Level = LogLevel.Warning, Message = "Worker listener: {Remote} presented no certificate and sent no enrollment request; closed")]
     private static partial void LogNotEnrollment(ILogger logger, string remote);
 
-    [LoggerMessage(EventId = 506, Level = LogLevel.Warning, Message = "Worker listener: disconnected {Remote} of VM {VmId}: certificate {Thumbprint} no longer admitted (replaced, revoked or expired)")]
+    [LoggerMessage(EventId = 3206, Level = LogLevel.Warning, Message = "Worker listener: disconnected {Remote} of VM {VmId}: certificate {Thumbprint} no longer admitted (replaced, revoked or expired)")]
     private static partial void LogDropped(ILogger logger, string remote, string vmId, string thumbprint);
 
-    [LoggerMessage(EventId = 507, Level = LogLevel.Debug, Message = "Worker listener: handshake with {Remote} failed: {Detail}")]
+    [LoggerMessage(EventId = 3207, Level = LogLevel.Debug, Message = "Worker listener: handshake with {Remote} failed: {Detail}")]
     private static partial void LogHandshakeFailed(ILogger logger, string remote, string detail);
 
-    [LoggerMessage(EventId = 508, Level = LogLevel.Warning, Message = "Worker listener: too many connections in their handshake; closed {Remote}")]
+    [LoggerMessage(EventId = 3208, Level = LogLevel.Warning, Message = "Worker listener: too many connections in their handshake; closed {Remote}")]
     private static partial void LogTooManyHandshakes(ILogger logger, string remote);
 
-    [LoggerMessage(EventId = 509, Level = LogLevel.Error, Message = "Worker listener: accepting a connection failed")]
+    [LoggerMessage(EventId = 3209, Level = LogLevel.Error, Message = "Worker listener: accepting a connection failed")]
     private static partial void LogAcceptFailed(ILogger logger, Exception exception);
 
-    [LoggerMessage(EventId = 511, Level = LogLevel.Error, Message = "Worker listener: renewing the listener certificate failed")]
+    [LoggerMessage(EventId = 3211, Level = LogLevel.Error, Message = "Worker listener: renewing the listener certificate failed")]
     private static partial void LogRenewFailed(ILogger logger, Exception exception);
 
-    [LoggerMessage(EventId = 510, Level = LogLevel.Error, Message = "Worker listener: the connection from {Remote} failed")]
+    [LoggerMessage(EventId = 3210, Level = LogLevel.Error, Message = "Worker listener: the connection from {Remote} failed")]
     private static partial void LogConnectionFailed(ILogger logger, string remote, Exception exception);
 }

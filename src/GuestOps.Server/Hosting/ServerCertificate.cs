@@ -64,9 +64,9 @@ public static partial class ServerCertificate
         return X509CertificateLoader.LoadPkcs12(created.Export(X509ContentType.Pkcs12), null);
     }
 
-    [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "Created a self-signed certificate at {Path}")]
+    [LoggerMessage(EventId = 4010, Level = LogLevel.Information, Message = "Created a self-signed certificate at {Path}")]
     private static partial void LogCreated(ILogger logger, string path);
 
-    [LoggerMessage(EventId = 11, Level = LogLevel.Information, Message = "Certificate {Subject}: SHA-1 thumbprint {Sha1}, SHA-256 thumbprint {Sha256}")]
+    [LoggerMessage(EventId = 4011, Level = LogLevel.Information, Message = "Certificate {Subject}: SHA-1 thumbprint {Sha1}, SHA-256 thumbprint {Sha256}")]
     private static partial void LogThumbprints(ILogger logger, string subject, string sha1, string sha256);
 }

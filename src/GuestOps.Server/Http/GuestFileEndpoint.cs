@@ -298,15 +298,15 @@ public sealed partial class GuestFileEndpoint(GuestFileTransfers transfers, IHos
         await context.Response.WriteAsync(message + "\n", CancellationToken.None);
     }
 
-    [LoggerMessage(EventId = 500, Level = LogLevel.Information, Message = "File transfer refused ({Method}, id {Id}): {Reason}")]
+    [LoggerMessage(EventId = 4500, Level = LogLevel.Information, Message = "File transfer refused ({Method}, id {Id}): {Reason}")]
     private partial void LogRefused(string method, string id, string reason);
 
-    [LoggerMessage(EventId = 501, Level = LogLevel.Information, Message = "File transfer {Id} to/from VM {VmId} ({Method}) done: {Bytes} bytes")]
+    [LoggerMessage(EventId = 4501, Level = LogLevel.Information, Message = "File transfer {Id} to/from VM {VmId} ({Method}) done: {Bytes} bytes")]
     private partial void LogTransferred(long id, string vmId, string method, long bytes);
 
-    [LoggerMessage(EventId = 502, Level = LogLevel.Warning, Message = "File transfer {Id} to/from VM {VmId} ({Method}) failed after {Bytes} bytes: {Reason}")]
+    [LoggerMessage(EventId = 4502, Level = LogLevel.Warning, Message = "File transfer {Id} to/from VM {VmId} ({Method}) failed after {Bytes} bytes: {Reason}")]
     private partial void LogTransferFailed(long id, string vmId, string method, string reason, long bytes);
 
-    [LoggerMessage(EventId = 503, Level = LogLevel.Warning, Message = "File transfer {Id}: the guest agent of VM {VmId} is not available: {Reason}")]
+    [LoggerMessage(EventId = 4503, Level = LogLevel.Warning, Message = "File transfer {Id}: the guest agent of VM {VmId} is not available: {Reason}")]
     private partial void LogAgentFailed(long id, string vmId, string reason);
 }

@@ -74,6 +74,6 @@ public sealed partial class SdkEndpoint(SoapDispatcher dispatcher, IOptions<Gues
         await context.Response.WriteAsync($"SOAP requests are limited to {_maxRequestBytes} bytes (GuestOps:MaxSoapRequestBytes).\n", context.RequestAborted);
     }
 
-    [LoggerMessage(EventId = 200, Level = LogLevel.Warning, Message = "Rejected a SOAP request from {Client} larger than {Limit} bytes")]
+    [LoggerMessage(EventId = 4200, Level = LogLevel.Warning, Message = "Rejected a SOAP request from {Client} larger than {Limit} bytes")]
     private static partial void LogTooLarge(ILogger logger, string? client, long limit);
 }

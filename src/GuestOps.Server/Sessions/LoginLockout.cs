@@ -136,6 +136,6 @@ public sealed partial class LoginLockout(TimeProvider time, int failureLimit, Ti
         public DateTimeOffset LastFailure;
     }
 
-    [LoggerMessage(EventId = 210, Level = LogLevel.Warning, Message = "vSphere login of user '{User}' from {Client} locked out for {Seconds} s after {Failures} failed attempts")]
+    [LoggerMessage(EventId = 4210, Level = LogLevel.Warning, Message = "vSphere login of user '{User}' from {Client} locked out for {Seconds} s after {Failures} failed attempts")]
     private static partial void LogLockedOut(ILogger logger, string user, string client, int failures, int seconds);
 }

@@ -106,24 +106,24 @@ public sealed partial class GuestAuthenticationService(
     private static GuestOperationException InvalidLogin() =>
         new(GuestErrorCode.InvalidLogin, "Failed to authenticate with the guest operating system using the supplied credentials.");
 
-    [LoggerMessage(EventId = 100, Level = LogLevel.Debug, Message = "User {User} authenticated")]
+    [LoggerMessage(EventId = 5100, Level = LogLevel.Debug, Message = "User {User} authenticated")]
     private partial void LogAuthenticated(string user);
 
-    [LoggerMessage(EventId = 101, Level = LogLevel.Debug, Message = "User {User} authenticated from the credential cache")]
+    [LoggerMessage(EventId = 5101, Level = LogLevel.Debug, Message = "User {User} authenticated from the credential cache")]
     private partial void LogCacheHit(string user);
 
-    [LoggerMessage(EventId = 102, Level = LogLevel.Warning, Message = "Authentication of {User} rejected: {Detail} ({Failures} consecutive failures)")]
+    [LoggerMessage(EventId = 5102, Level = LogLevel.Warning, Message = "Authentication of {User} rejected: {Detail} ({Failures} consecutive failures)")]
     private partial void LogAuthRejected(string user, string detail, int failures);
 
-    [LoggerMessage(EventId = 103, Level = LogLevel.Error, Message = "Authentication of {User} failed in the PAM stack: {Detail}")]
+    [LoggerMessage(EventId = 5103, Level = LogLevel.Error, Message = "Authentication of {User} failed in the PAM stack: {Detail}")]
     private partial void LogAuthSystemError(string user, string detail);
 
-    [LoggerMessage(EventId = 104, Level = LogLevel.Warning, Message = "Authentication rejected: malformed user name or password")]
+    [LoggerMessage(EventId = 5104, Level = LogLevel.Warning, Message = "Authentication rejected: malformed user name or password")]
     private partial void LogRejectedShape();
 
-    [LoggerMessage(EventId = 106, Level = LogLevel.Information, Message = "Ticket rejected: unknown, released or expired")]
+    [LoggerMessage(EventId = 5106, Level = LogLevel.Information, Message = "Ticket rejected: unknown, released or expired")]
     private partial void LogTicketRejected();
 
-    [LoggerMessage(EventId = 105, Level = LogLevel.Warning, Message = "User {User} authenticated but has no account entry")]
+    [LoggerMessage(EventId = 5105, Level = LogLevel.Warning, Message = "User {User} authenticated but has no account entry")]
     private partial void LogNoAccount(string user);
 }

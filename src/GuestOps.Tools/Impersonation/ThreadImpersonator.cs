@@ -201,7 +201,7 @@ public sealed partial class ThreadImpersonator : IImpersonator, IDisposable
         }
     }
 
-    [LoggerMessage(EventId = 300, Level = LogLevel.Critical, Message = "Could not restore root credentials on an impersonation thread (errno {Errno}); stopping")]
+    [LoggerMessage(EventId = 5300, Level = LogLevel.Critical, Message = "Could not restore root credentials on an impersonation thread (errno {Errno}); stopping")]
     private partial void LogRestoreFailed(int errno);
 
     private abstract class WorkItem

@@ -287,30 +287,30 @@ public sealed partial class SspiAuthenticator(
         public int Legs { get; set; }
     }
 
-    [LoggerMessage(EventId = 500, Level = LogLevel.Debug, Message = "SSPI session {Id}: {Package} exchange started")]
+    [LoggerMessage(EventId = 5500, Level = LogLevel.Debug, Message = "SSPI session {Id}: {Package} exchange started")]
     private partial void LogStarted(long id, string package);
 
-    [LoggerMessage(EventId = 501, Level = LogLevel.Information, Message = "SSPI session {Id}: {Package} logon of {Identity} as guest user {User} after {Legs} legs; ticket issued")]
+    [LoggerMessage(EventId = 5501, Level = LogLevel.Information, Message = "SSPI session {Id}: {Package} logon of {Identity} as guest user {User} after {Legs} legs; ticket issued")]
     private partial void LogCompleted(long id, string package, string identity, string user, int legs);
 
-    [LoggerMessage(EventId = 502, Level = LogLevel.Warning, Message = "SSPI session {Id}: {Package} logon failed: {Status}")]
+    [LoggerMessage(EventId = 5502, Level = LogLevel.Warning, Message = "SSPI session {Id}: {Package} logon failed: {Status}")]
     private partial void LogFailed(long id, string package, string status);
 
-    [LoggerMessage(EventId = 503, Level = LogLevel.Warning, Message = "SSPI session {Id}: {Identity} authenticated but maps to no guest account")]
+    [LoggerMessage(EventId = 5503, Level = LogLevel.Warning, Message = "SSPI session {Id}: {Identity} authenticated but maps to no guest account")]
     private partial void LogNoAccount(long id, string identity);
 
-    [LoggerMessage(EventId = 504, Level = LogLevel.Information, Message = "SSPI session {Id} is unknown or timed out")]
+    [LoggerMessage(EventId = 5504, Level = LogLevel.Information, Message = "SSPI session {Id} is unknown or timed out")]
     private partial void LogUnknownSession(long id);
 
-    [LoggerMessage(EventId = 505, Level = LogLevel.Warning, Message = "SSPI logon refused: {Pending} exchanges already in progress")]
+    [LoggerMessage(EventId = 5505, Level = LogLevel.Warning, Message = "SSPI logon refused: {Pending} exchanges already in progress")]
     private partial void LogTooManyExchanges(int pending);
 
-    [LoggerMessage(EventId = 506, Level = LogLevel.Warning, Message = "SSPI logon of {User} refused: {Count} tickets are live")]
+    [LoggerMessage(EventId = 5506, Level = LogLevel.Warning, Message = "SSPI logon of {User} refused: {Count} tickets are live")]
     private partial void LogTooManyTickets(string user, int count);
 
-    [LoggerMessage(EventId = 507, Level = LogLevel.Information, Message = "SSPI logon refused: mechanism {Package} is not set up in this guest")]
+    [LoggerMessage(EventId = 5507, Level = LogLevel.Information, Message = "SSPI logon refused: mechanism {Package} is not set up in this guest")]
     private partial void LogUnsupported(string package);
 
-    [LoggerMessage(EventId = 508, Level = LogLevel.Error, Message = "SSPI logon refused: GSSAPI is not available ({Detail})")]
+    [LoggerMessage(EventId = 5508, Level = LogLevel.Error, Message = "SSPI logon refused: GSSAPI is not available ({Detail})")]
     private partial void LogGssUnavailable(string detail);
 }

@@ -113,15 +113,15 @@ public static partial class SspiSetup
         return false;
     }
 
-    [LoggerMessage(EventId = 510, Level = LogLevel.Warning, Message = "SSPI: the {What} {Path} does not exist; that mechanism is off")]
+    [LoggerMessage(EventId = 5510, Level = LogLevel.Warning, Message = "SSPI: the {What} {Path} does not exist; that mechanism is off")]
     private static partial void LogMissing(ILogger logger, string what, string path);
 
-    [LoggerMessage(EventId = 511, Level = LogLevel.Warning, Message = "SSPI: the NTLM user file {Path} can be read or written by others than its owner; make it 0600")]
+    [LoggerMessage(EventId = 5511, Level = LogLevel.Warning, Message = "SSPI: the NTLM user file {Path} can be read or written by others than its owner; make it 0600")]
     private static partial void LogReadableByOthers(ILogger logger, string path);
 
-    [LoggerMessage(EventId = 512, Level = LogLevel.Warning, Message = "SSPI: NTLM is off: GSSAPI has no NTLMSSP mechanism (install gss-ntlmssp; /etc/gss/mech.d)")]
+    [LoggerMessage(EventId = 5512, Level = LogLevel.Warning, Message = "SSPI: NTLM is off: GSSAPI has no NTLMSSP mechanism (install gss-ntlmssp; /etc/gss/mech.d)")]
     private static partial void LogNoNtlmMechanism(ILogger logger);
 
-    [LoggerMessage(EventId = 513, Level = LogLevel.Information, Message = "SSPI logons: NTLM {Ntlm}, Kerberos {Kerberos}; domains/realms mapped to guest accounts: [{Domains}]; tickets expire after {Ttl:F0} s unused")]
+    [LoggerMessage(EventId = 5513, Level = LogLevel.Information, Message = "SSPI logons: NTLM {Ntlm}, Kerberos {Kerberos}; domains/realms mapped to guest accounts: [{Domains}]; tickets expire after {Ttl:F0} s unused")]
     private static partial void LogMechanisms(ILogger logger, bool ntlm, bool kerberos, string domains, double ttl);
 }
