@@ -302,6 +302,56 @@ public sealed class HostileSoapTests : IntegrationTest
         await AssertStillServingAsync(Server);
     }
 
+    /// <summary>
+    /// Issue 22: Python's http.client (pyVmomi's transport) sends the whole 100 MB body over TLS before it reads the
+    /// answer; the server reads and discards it, so the client reads the 413 instead of failing on a closed connection
+    /// (ssl.SSLEOFError), and the server's resident memory stays bounded while it does.
+    /// </summary>
+    [TestMethod]
+    [Timeout(180_000)]
+    public async Task PythonHttpClient_SendingAHundredMegabytesBeforeReading_Reads413_WithBoundedMemory()
+    {
+        const long size = 100L * 1024 * 1024;
+        var rssBefore = ResidentMiB(Server.ProcessId);
+        var peak = rssBefore;
+        using var sampler = new CancellationTokenSource();
+        var sampling = Task.Run(async () =>
+        {
+            while (!sampler.IsCancellationRequested)
+            {
+                peak = Math.Max(peak, ResidentMiB(Server.ProcessId));
+                await Task.Delay(20, CancellationToken.None);
+            }
+        });
+
+        PyVmomiRun post;
+        try
+        {
+            post = await RunPyVmomiAsync("http_client_oversized_post.py",
+                ["--host", "127.0.0.1", "--port", Server.Port.ToString(CultureInfo.InvariantCulture), "--size", size.ToString(CultureInfo.InvariantCulture)],
+                TimeSpan.FromSeconds(150));
+        }
+        finally
+        {
+            await sampler.CancelAsync();
+            await sampling;
+        }
+
+        using (post)
+        {
+            var result = post.Result;
+            TestContext.WriteLine($"http.client: HTTP {result.GetProperty("status").GetInt32()} after sending {result.GetProperty("sent").GetInt64() / 1048576.0:0.0} MiB; server RSS {rssBefore:0} MiB before, peak {peak:0}");
+            Assert.AreEqual(size, result.GetProperty("sent").GetInt64(), "http.client sent the whole body before reading");
+            Assert.AreEqual(413, result.GetProperty("status").GetInt32(), result.GetProperty("body").GetString());
+            StringAssert.Contains(result.GetProperty("body").GetString(), "MaxSoapRequestBytes");
+            Assert.AreEqual("close", result.GetProperty("connection").GetString(), "the server closes the connection after the 413");
+            Responses.Add(new RecordedResponse("100 MB request (http.client)", 413, "text/plain", result.GetProperty("body").GetString()!, ExpectSoap: false));
+        }
+
+        Assert.IsTrue(peak - rssBefore < 48, $"server RSS rose from {rssBefore:0} to {peak:0} MiB while it discarded 100 MB");
+        await AssertStillServingAsync(Server);
+    }
+
     /// <summary>Sends the body up to three times and asserts the fault; the best time must be under <see cref="Small"/>.</summary>
     private async Task<VimFault> AssertQuickFaultAsync(SoapClient client, string body, string what, string faultType)
     {

@@ -114,6 +114,15 @@ public sealed class PyVmomiGuestTests : IntegrationTest
                 Assert.IsTrue(outcome.GetProperty("isExpected").GetBoolean(), $"{name}: {key} raised {outcome}, not vim.fault.{expected}");
             }
 
+            // Scripts match on ESXi's texts (issue 22): the guest's own explanation may only follow them.
+            var missing = vm.GetProperty("missing").GetProperty("msg").GetString()!;
+            StringAssert.StartsWith(missing, $"File {Directory}/no-such-file was not found", $"{name}: FileNotFound's msg");
+            foreach (var key in new[] { "wrongPasswordValidate", "wrongPasswordList" })
+            {
+                StringAssert.StartsWith(vm.GetProperty(key).GetProperty("msg").GetString()!,
+                    "Failed to authenticate with the guest operating system using the supplied credentials.", $"{name}: {key}: InvalidGuestLogin's msg");
+            }
+
             Assert.IsTrue(vm.GetProperty("validatedAgain").GetBoolean(), $"{name}: the right password works after wrong ones");
         }
 

@@ -15,17 +15,40 @@ public sealed class PyVmomiSspiTests : IntegrationTest
 {
     [TestMethod]
     [Timeout(120_000)]
-    public async Task PyVmomi_AcquiresATicketWithNtlmTokensFromPython_ListsFiles_Releases()
+    public Task PyVmomi_AcquiresATicketWithNtlmTokensFromPython_ListsFiles_Releases() => RunAsync(firstSessionId: null);
+
+    /// <summary>Issue 22: clients that fill every numeric field send sessionID 0 on the first leg, meaning "none".</summary>
+    [TestMethod]
+    [Timeout(120_000)]
+    public Task PyVmomi_FirstLegWithSessionIdZero_IsAnsweredWithAChallenge_AndTheLogonCompletes() => RunAsync(firstSessionId: 0);
+
+    private async Task RunAsync(long? firstSessionId)
     {
         await using var server = await GuestServer.StartAsync(vmNames: ["demo-vm-1"]);
-        using var pyvmomi = await RunPyVmomiAsync("pyvmomi_sspi.py",
+        List<string> arguments =
         [
             "--host", "127.0.0.1", "--port", server.Server.Port.ToString(CultureInfo.InvariantCulture),
             "--user", "root", "--password", server.Server.RootPassword!,
             "--guest-user", "demo", "--guest-password", GuestServer.GuestPassword, "--guest-domain", "DEMO-VM-1",
             "--vm-name", "demo-vm-1", "--directory", "/home/demo",
-        ], TimeSpan.FromSeconds(90));
+        ];
+        if (firstSessionId is { } first)
+        {
+            arguments.AddRange(["--first-session-id", first.ToString(CultureInfo.InvariantCulture)]);
+        }
+
+        using var pyvmomi = await RunPyVmomiAsync("pyvmomi_sspi.py", arguments, TimeSpan.FromSeconds(90));
         var result = pyvmomi.Result;
+        var firstLeg = result.GetProperty("firstLegRequest").GetString()!;
+        if (firstSessionId is { } sent)
+        {
+            StringAssert.Contains(firstLeg, $"<sessionID>{sent}</sessionID>", "pyVmomi sent the sessionID on the first leg");
+        }
+        else
+        {
+            Assert.IsFalse(firstLeg.Contains("<sessionID>", StringComparison.Ordinal), firstLeg);
+        }
+
         Assert.AreEqual(2, result.GetProperty("calls").GetInt32(), "NEGOTIATE -> challenge, AUTHENTICATE -> ticket");
         var challenge = result.GetProperty("challenges").EnumerateArray().Single();
         Assert.AreEqual("SSPIAuthentication", challenge.GetProperty("serverChallengeType").GetString());

@@ -104,7 +104,7 @@ public sealed partial class GuestOperationAudit(EventHistory history, Inventory 
             objectId = vmRef?.Value,
             objectType = vmRef?.type,
             objectName = vmName,
-            fault = fault is null ? null : new LocalizedMethodFault { fault = fault, localizedMessage = fault.GetType().Name },
+            fault = fault is null ? null : new LocalizedMethodFault { fault = fault, localizedMessage = Guest.GuestFaultMessages.Summary(fault) },
         };
     }
 

@@ -30,9 +30,8 @@ public sealed class GuestCalls(IHostAgent hostAgent)
 
         if (snapshot.PowerState != VmPowerState.PoweredOn)
         {
-            throw new VimFaultException(
-                new InvalidPowerState { requestedState = VirtualMachinePowerState.PoweredOn, existingState = VirtualMachinePowerState.PoweredOff },
-                "The attempted operation cannot be performed in the current state (Powered off).");
+            throw GuestFaultMessages.Exception(
+                new InvalidPowerState { requestedState = VirtualMachinePowerState.PoweredOn, existingState = VirtualMachinePowerState.PoweredOff });
         }
 
         ChannelResponse response;
@@ -42,7 +41,7 @@ public sealed class GuestCalls(IHostAgent hostAgent)
         }
         catch (GuestAgentException e)
         {
-            throw new VimFaultException(e.Failure switch
+            throw GuestFaultMessages.Exception(e.Failure switch
             {
                 GuestAgentFailure.ComponentsOutOfDate => new GuestComponentsOutOfDate(),
                 GuestAgentFailure.OperationsDisabled => new OperationDisabledByGuest(),
@@ -52,10 +51,10 @@ public sealed class GuestCalls(IHostAgent hostAgent)
 
         if (response.Error is { } error)
         {
-            throw new VimFaultException(Fault(error), error.Message);
+            throw GuestFaultMessages.Exception(Fault(error), error.Message);
         }
 
-        return response.Result as TResult ?? throw new VimFaultException(new SystemError { reason = "unexpected guest answer" }, "The guest agent answered with an unexpected result.");
+        return response.Result as TResult ?? throw GuestFaultMessages.Exception(new SystemError { reason = "unexpected guest answer" }, "The guest agent answered with an unexpected result.");
     }
 
     /// <summary>The channel credential for <c>auth</c> (reference 4.1): a name and password, or a ticket.</summary>
@@ -63,14 +62,17 @@ public sealed class GuestCalls(IHostAgent hostAgent)
     {
         // Simulated and Linux server guests have no logged-in desktop user (guest.interactiveGuestOperationsReady is
         // false): interactive calls are refused, as the reference says a server should (3.5).
-        NamePasswordAuthentication { interactiveSession: true } => throw new VimFaultException(new GuestOperationsUnavailable(),
-            "Interactive guest operations are not available: no desktop user is logged in to the guest (guest.interactiveGuestOperationsReady is false)."),
+        NamePasswordAuthentication { interactiveSession: true } => throw InteractiveUnavailable(),
         NamePasswordAuthentication np => new GuestPasswordCredential(np.username, np.password),
         TicketedSessionAuthentication ticket => new GuestTicketCredential(ticket.ticket),
-        _ => throw new VimFaultException(new InvalidGuestLogin(), $"{auth.GetType().Name} cannot be used for this operation."),
+        _ => throw GuestFaultMessages.Exception(new InvalidGuestLogin(), $"{auth.GetType().Name} cannot be used for this operation."),
     };
 
-    /// <summary>Guest-side errors as vim faults (reference 5.1).</summary>
+    /// <summary>The fault for an interactive session (<c>interactiveSession</c> true), which no guest here can offer.</summary>
+    public static VimFaultException InteractiveUnavailable() => GuestFaultMessages.Exception(new GuestOperationsUnavailable(),
+        "Interactive guest operations are not available: no desktop user is logged in to the guest (guest.interactiveGuestOperationsReady is false).");
+
+    /// <summary>Guest-side errors as vim faults (reference 5.1); their texts are <see cref="GuestFaultMessages"/>'.</summary>
     public static MethodFault Fault(GuestError error) => error.Code switch
     {
         GuestErrorCode.InvalidLogin => new InvalidGuestLogin(),

@@ -39,6 +39,15 @@ public sealed class GuestOpsOptions
     /// <summary>Largest SOAP request body accepted; larger ones get HTTP 413.</summary>
     public long MaxSoapRequestBytes { get; set; } = 16 * 1024 * 1024;
 
+    /// <summary>A too-large SOAP request (see <see cref="MaxSoapRequestBytes"/>) up to this size is read to its end and
+    /// discarded after the 413, so that clients that send the whole body before reading the answer (Python's http.client,
+    /// which pyVmomi uses) read the 413; then the connection closes. A larger one is not read: the connection closes.</summary>
+    public long MaxDiscardedSoapRequestBytes { get; set; } = 128 * 1024 * 1024;
+
+    /// <summary>How long discarding a too-large SOAP request (<see cref="MaxDiscardedSoapRequestBytes"/>) may take before
+    /// the connection is closed anyway.</summary>
+    public TimeSpan DiscardedSoapRequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>How VMs are powered on: <c>sandbox</c> (bubblewrap), <c>process</c> (no isolation), <c>none</c> (no guest
     /// agent), or <c>auto</c>: sandbox when bubblewrap and the worker binary are present, else none.</summary>
     public string Provider { get; set; } = "auto";

@@ -23,29 +23,29 @@ public sealed class GuestAuthManager(string id, GuestCalls guest, PropertyReader
     /// <summary>
     /// One leg of an SSPI logon (reference 6): the guest answers with a GuestAuthenticationChallenge (its token and the
     /// sessionID to continue with) until the exchange completes, then with a TicketedSessionAuthentication usable as
-    /// <c>auth</c> by every guest method until released, idle too long, or the guest agent restarts.
+    /// <c>auth</c> by every guest method until released, idle too long, or the guest agent restarts. A sessionID of 0 is
+    /// no session (a first leg): clients that fill every numeric field send 0 for "none", and the guest never issues 0.
     /// </summary>
     public async Task<GuestAuthentication> AcquireCredentialsInGuest(VimCall call, ManagedObjectReference vm, GuestAuthentication requestedAuth, long? sessionID)
     {
         var result = await guest.SendAsync<AcquireCredentialsResult>(call, vm, () => requestedAuth switch
         {
-            SSPIAuthentication { interactiveSession: true } => throw new VimFaultException(new GuestOperationsUnavailable(),
-                "Interactive guest operations are not available: no desktop user is logged in to the guest (guest.interactiveGuestOperationsReady is false)."),
-            SSPIAuthentication sspi => new AcquireCredentialsRequest { Token = sspi.sspiToken ?? "", SessionId = sessionID },
-            _ => throw new VimFaultException(new InvalidArgument { invalidProperty = "requestedAuth" },
+            SSPIAuthentication { interactiveSession: true } => throw GuestCalls.InteractiveUnavailable(),
+            SSPIAuthentication sspi => new AcquireCredentialsRequest { Token = sspi.sspiToken ?? "", SessionId = sessionID is 0 ? null : sessionID },
+            _ => throw GuestFaultMessages.Exception(new InvalidArgument { invalidProperty = "requestedAuth" },
                 $"AcquireCredentialsInGuest takes an SSPIAuthentication, not {requestedAuth.GetType().Name}."),
         });
 
         if (result.SessionId is { } next)
         {
-            throw new VimFaultException(
+            throw GuestFaultMessages.Exception(
                 new GuestAuthenticationChallenge { serverChallenge = new SSPIAuthentication { sspiToken = result.ServerToken ?? "" }, sessionID = next },
-                "The guest needs another SSPI round: pass serverChallenge to your security context and call again with its answer and this sessionID.");
+                "Pass serverChallenge to your security context and call again with its answer and this sessionID.");
         }
 
         return new TicketedSessionAuthentication
         {
-            ticket = result.Ticket ?? throw new VimFaultException(new SystemError { reason = "no ticket" }, "The guest agent completed the logon without a ticket."),
+            ticket = result.Ticket ?? throw GuestFaultMessages.Exception(new SystemError { reason = "no ticket" }, "The guest agent completed the logon without a ticket."),
             dynamicProperty = result.ServerToken is { } final ? [new DynamicProperty { name = FinalTokenProperty, val = final }] : null,
         };
     }
@@ -55,7 +55,7 @@ public sealed class GuestAuthManager(string id, GuestCalls guest, PropertyReader
         guest.SendAsync<EmptyResult>(call, vm, () => auth switch
         {
             TicketedSessionAuthentication ticket => new ReleaseCredentialsRequest { Credential = new GuestTicketCredential(ticket.ticket) },
-            _ => throw new VimFaultException(new InvalidArgument { invalidProperty = "auth" },
+            _ => throw GuestFaultMessages.Exception(new InvalidArgument { invalidProperty = "auth" },
                 $"ReleaseCredentialsInGuest takes a TicketedSessionAuthentication, not {auth.GetType().Name}."),
         });
 }

@@ -44,7 +44,7 @@ public sealed class GuestFileManager(string id, GuestCalls guest, GuestFileTrans
     {
         if (fileSize < 0)
         {
-            throw new VimFaultException(new InvalidArgument { invalidProperty = "fileSize" }, $"fileSize {fileSize} is negative.");
+            throw GuestFaultMessages.Exception(new InvalidArgument { invalidProperty = "fileSize" }, $"fileSize {fileSize} is negative.");
         }
 
         var grant = await guest.InvokeAsync<TransferGrantResult>(call, vm, auth, new InitiateUploadRequest
@@ -67,7 +67,7 @@ public sealed class GuestFileManager(string id, GuestCalls guest, GuestFileTrans
             Path = guestFilePath,
             LifetimeSeconds = GrantLifetimeSeconds,
         });
-        var file = grant.File ?? throw new VimFaultException(new SystemError { reason = "unexpected guest answer" }, "The guest agent did not describe the file.");
+        var file = grant.File ?? throw GuestFaultMessages.Exception(new SystemError { reason = "unexpected guest answer" }, "The guest agent did not describe the file.");
         return new FileTransferInformation
         {
             attributes = FileInfo(file).attributes,

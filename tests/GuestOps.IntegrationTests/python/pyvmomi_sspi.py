@@ -74,15 +74,18 @@ def _allow_md4():
     hashlib.new = new
 
 
-def logon(auth_manager, vim, vm, context, result):
-    """Runs the challenge loop; returns the ticket authentication. Records the legs in result."""
+def logon(auth_manager, vim, vm, context, result, first_session=None):
+    """Runs the challenge loop; returns the ticket authentication. Records the legs in result. With first_session, the
+    first leg passes that sessionID (as clients that fill every numeric field pass 0 for "none")."""
     token = context.step()
     session = None
     for call in range(1, 10):
         spec = vim.vm.guest.SSPIAuthentication(sspiToken=base64.b64encode(token).decode("ascii"))
         try:
-            if session is None:
+            if session is None and first_session is None:
                 answer = auth_manager.AcquireCredentialsInGuest(vm=vm, requestedAuth=spec)
+            elif session is None:
+                answer = auth_manager.AcquireCredentialsInGuest(vm=vm, requestedAuth=spec, sessionID=first_session)
             else:
                 answer = auth_manager.AcquireCredentialsInGuest(vm=vm, requestedAuth=spec, sessionID=session)
         except vim.fault.GuestAuthenticationChallenge as challenge:
@@ -110,6 +113,7 @@ def main():
     parser.add_argument("--guest-domain", required=True, help="the guest's NTLM domain (its NetBIOS name)")
     parser.add_argument("--vm-name", required=True)
     parser.add_argument("--directory", required=True)
+    parser.add_argument("--first-session-id", type=int, help="a sessionID to pass on the first leg (e.g. 0)")
     args = parser.parse_args()
 
     result = {"python": sys.version.split()[0], "responses": [], "errors": [], "challenges": []}
@@ -123,6 +127,16 @@ def main():
         return 3
 
     record_responses(SoapAdapter, result["responses"])
+    result["firstLegRequest"] = None
+    original_serialize = SoapAdapter.SoapStubAdapter.SerializeRequest
+
+    def recording_serialize(self, mo, info, args_):
+        request = original_serialize(self, mo, info, args_)
+        if info.wsdlName == "AcquireCredentialsInGuest" and result["firstLegRequest"] is None:
+            result["firstLegRequest"] = request.decode("utf-8") if isinstance(request, bytes) else request
+        return request
+
+    SoapAdapter.SoapStubAdapter.SerializeRequest = recording_serialize
     _allow_md4()
     context = ssl._create_unverified_context()  # the server's certificate is self-signed
     try:
@@ -134,7 +148,7 @@ def main():
 
         ntlm = NtlmContext(args.guest_user, args.guest_password, domain=args.guest_domain, workstation="PYVMOMI",
                            ntlm_compatibility=3)
-        ticket = logon(auth_manager, vim, vm, ntlm, result)
+        ticket = logon(auth_manager, vim, vm, ntlm, result, args.first_session_id)
         result["ticketLength"] = len(base64.b64decode(ticket.ticket))
 
         auth_manager.ValidateCredentialsInGuest(vm=vm, auth=ticket)
