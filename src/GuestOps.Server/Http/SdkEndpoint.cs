@@ -128,9 +128,9 @@ public sealed partial class SdkEndpoint(SoapDispatcher dispatcher, IOptions<Gues
     [LoggerMessage(EventId = 4200, Level = LogLevel.Warning, Message = "Rejected a SOAP request from {Client} larger than {Limit} bytes")]
     private static partial void LogTooLarge(ILogger logger, string? client, long limit);
 
-    [LoggerMessage(EventId = 201, Level = LogLevel.Debug, Message = "Discarded the {Bytes} bytes of a too-large SOAP request after answering 413")]
+    [LoggerMessage(EventId = 4201, Level = LogLevel.Debug, Message = "Discarded the {Bytes} bytes of a too-large SOAP request after answering 413")]
     private static partial void LogDiscarded(ILogger logger, long bytes);
 
-    [LoggerMessage(EventId = 202, Level = LogLevel.Information, Message = "Closed the connection of a too-large SOAP request after discarding {Bytes} bytes (bounds: {Limit} bytes, {Seconds:F0} s)")]
+    [LoggerMessage(EventId = 4202, Level = LogLevel.Information, Message = "Closed the connection of a too-large SOAP request after discarding {Bytes} bytes (bounds: {Limit} bytes, {Seconds:F0} s)")]
     private static partial void LogDiscardAbandoned(ILogger logger, long bytes, long limit, double seconds);
 }
