@@ -15,11 +15,19 @@
         return td;
     }
 
+    // What a table body shows, to leave it alone (links and buttons stay the same elements) when nothing changed.
+    function signature(body) {
+        return Array.from(body.rows).map(r => (r.dataset.vm || r.dataset.key || '') + '\u001f'
+            + Array.from(r.cells).map(c => c.textContent.trim()).join('\u001f')).join('\u001e');
+    }
+
     function replaceBody(table, rows) {
         if (!table) return;
         const body = document.createElement('tbody');
         rows.forEach(r => body.appendChild(r));
-        table.replaceChild(body, table.tBodies[0]);
+        if (signature(body) !== signature(table.tBodies[0])) {
+            table.replaceChild(body, table.tBodies[0]);
+        }
     }
 
     source.addEventListener('vms', e => {
