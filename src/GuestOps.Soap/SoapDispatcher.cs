@@ -122,10 +122,11 @@ public sealed partial class SoapDispatcher
             throw new ArgumentException($"{operationName} takes {operation.Parameters.Count} arguments, _this first.", nameof(arguments));
         }
 
+        // As on the wire: a missing required parameter is refused before the call is authorized or observed.
+        CheckRequired(operation, arguments);
         var call = new VimCall(operation, @this, arguments, info, cancellationToken);
         try
         {
-            CheckRequired(operation, arguments);
             var result = await AuthorizeAndInvokeAsync(call).ConfigureAwait(false);
             _observer?.Completed(call, null);
             return new VimInvocation(result, call.IssuedSessionKey);
