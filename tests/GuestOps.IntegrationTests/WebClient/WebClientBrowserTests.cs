@@ -238,6 +238,43 @@ public sealed class WebClientBrowserTests : IntegrationTest
         Assert.AreEqual(0, probes.Count, "the refused post did not reach ListFilesInGuest");
     }
 
+    [TestMethod]
+    [Timeout(180_000)]
+    public async Task Download_ListAndTerminateProcesses_ReadTheEnvironment()
+    {
+        await using var context = await NewContextAsync();
+        var page = await SignInAsync(context, "root", ServerOptions.DefaultRootPassword);
+        await page.GotoAsync(Ui("vm/vm-2").ToString());
+        await page.FillAsync("input[name=GuestUser]", "demo");
+        await page.FillAsync("input[name=GuestPassword]", GuestServer.GuestPassword);
+
+        // Download /etc/hostname: an attachment named after the file, with the guest's content.
+        await page.FillAsync("input[name=Path]", "/etc");
+        await page.ClickAsync("#list");
+        await Assertions.Expect(page.Locator("#listed-path")).ToHaveTextAsync("/etc");
+        var row = page.Locator("#files tr", new PageLocatorOptions { Has = page.Locator("td.name:text-is('hostname')") });
+        var download = await page.RunAndWaitForDownloadAsync(() => row.Locator("button.download").ClickAsync());
+        Assert.AreEqual("hostname", download.SuggestedFilename);
+        Assert.AreEqual("demo-vm-2\n", await File.ReadAllTextAsync((await download.PathAsync())!));
+
+        // A long-running guest program (started over SOAP) shows in the process list and is terminated from the page.
+        using var soap = NewClient(_guest.Server);
+        await soap.LoginOkAsync();
+        var guest = new GuestOpsClient(soap, "vm-2", "demo", GuestServer.GuestPassword);
+        var pid = await guest.StartProgramOk("/bin/sleep", "300");
+        await page.ClickAsync("#processes");
+        var process = page.Locator("#process-list tr", new PageLocatorOptions { Has = page.Locator($"td.num:text-is('{pid}')") });
+        await Assertions.Expect(process).ToContainTextAsync("sleep");
+        await process.Locator("button[name=pid]").ClickAsync();
+        await Assertions.Expect(page.Locator("#done")).ToHaveTextAsync($"Terminated process {pid}");
+        var ended = await guest.WaitForExitAsync(pid, TimeSpan.FromSeconds(30));
+        Assert.IsNotNull(ended.EndTime, ended.ToString());
+
+        // The guest user's environment.
+        await page.ClickAsync("#environment");
+        await Assertions.Expect(page.Locator("#environment-list")).ToContainTextAsync("HOME=/home/demo");
+    }
+
     private static IFormData FormOf(IPage page, params (string Name, string Value)[] fields)
     {
         var form = page.APIRequest.CreateFormData();
