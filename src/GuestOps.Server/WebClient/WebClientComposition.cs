@@ -42,10 +42,22 @@ public static class WebClientComposition
             options.FormFieldName = "__RequestVerificationToken";
         });
 
-        // Antiforgery tokens stay valid across restarts: the key ring lives in the state directory.
+        // Antiforgery tokens stay valid across restarts: the key ring lives in the state directory, readable by the
+        // server's user only (the state directory itself may be traversable for the sandboxes).
+        var keys = Path.Combine(stateDirectory, "ui-keys");
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(keys);
+        }
+        else
+        {
+            Directory.CreateDirectory(keys, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            File.SetUnixFileMode(keys, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+
         builder.Services.AddDataProtection()
             .SetApplicationName("GuestOps")
-            .PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(stateDirectory, "ui-keys")));
+            .PersistKeysToFileSystem(new DirectoryInfo(keys));
         builder.Services.AddSingleton<WebVim>();
         builder.Services.AddSingleton<InventoryView>();
         builder.Services.AddSingleton<GuestProgramRun>();

@@ -1,6 +1,7 @@
 using GuestOps.Server.Sessions;
 using GuestOps.Soap;
 using GuestOps.Vim;
+using GuestOps.Vim.Contracts;
 
 namespace GuestOps.Server.WebClient;
 
@@ -10,7 +11,7 @@ namespace GuestOps.Server.WebClient;
 /// and observer (the guest-operation audit) as a SOAP request, minus XML. Faults are thrown as
 /// <see cref="VimFaultException"/>.
 /// </summary>
-public sealed class WebVim(SoapDispatcher dispatcher, Inventory inventory)
+public sealed class WebVim(SoapDispatcher dispatcher, VimOperationCatalog catalog, Inventory inventory)
 {
     public Inventory Inventory { get; } = inventory;
 
@@ -31,9 +32,13 @@ public sealed class WebVim(SoapDispatcher dispatcher, Inventory inventory)
     /// the parameters after <c>auth</c>.</summary>
     public Task<VimInvocation> GuestAsync(HttpContext context, string operation, ManagedObjectReference vm, GuestAuthentication auth, params object?[] rest)
     {
-        var manager = operation.Contains("Process", StringComparison.Ordinal) || operation.StartsWith("StartProgram", StringComparison.Ordinal) || operation.StartsWith("ReadEnvironment", StringComparison.Ordinal)
-            ? Inventory.GuestOperationsManager.ProcessManager.Ref
-            : Inventory.GuestOperationsManager.FileManager.Ref;
+        var manager = (catalog.TryGet(operation, out var found) ? found.ContractMethod.DeclaringType : null) switch
+        {
+            var t when t == typeof(IGuestProcessManager) => Inventory.GuestOperationsManager.ProcessManager.Ref,
+            var t when t == typeof(IGuestFileManager) => Inventory.GuestOperationsManager.FileManager.Ref,
+            var t when t == typeof(IGuestAuthManager) => Inventory.GuestOperationsManager.AuthManager.Ref,
+            _ => throw new ArgumentException($"{operation} is not a guest operation.", nameof(operation)),
+        };
         return CallAsync(context, operation, [manager, vm, auth, .. rest]);
     }
 
