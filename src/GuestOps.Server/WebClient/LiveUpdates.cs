@@ -61,6 +61,6 @@ public sealed partial class LiveUpdates(InventoryView view, WebVim vim, ILogger<
         }
     }
 
-    [LoggerMessage(EventId = 2100, Level = LogLevel.Debug, Message = "Web client live stream ended: {Fault}")]
+    [LoggerMessage(EventId = 4700, Level = LogLevel.Debug, Message = "Web client live stream ended: {Fault}")]
     private static partial void LogStreamEnded(ILogger logger, string fault);
 }
