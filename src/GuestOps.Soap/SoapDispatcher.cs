@@ -7,6 +7,9 @@ namespace GuestOps.Soap;
 /// <summary>Result of one SOAP exchange: the HTTP status to send and, after Login, the session to set as a cookie.</summary>
 public readonly record struct SoapResult(int StatusCode, string? IssuedSessionKey);
 
+/// <summary>Result of an in-process invocation: the operation's return value and, after Login, the new session key.</summary>
+public sealed record VimInvocation(object? Result, string? IssuedSessionKey);
+
 /// <summary>
 /// The vim25 SOAP dispatcher: reads the envelope, finds the operation by the body element's local name, deserializes
 /// its parameters with the operation's XmlSerializer, authorizes, resolves <c>_this</c>, invokes the managed object and
@@ -63,14 +66,7 @@ public sealed partial class SoapDispatcher
 
             @this = (ManagedObjectReference)arguments[0]!;
             call = new VimCall(operation, @this, arguments, info, cancellationToken);
-            await _authorizer.AuthorizeAsync(call).ConfigureAwait(false);
-
-            var target = _resolver.Resolve(@this, call)
-                ?? throw Fault(new ManagedObjectNotFound { obj = @this }, $"The object '{@this}' has already been deleted or has not been completely created");
-            var invoke = _binder.Find(target.GetType(), operation)
-                ?? throw Fault(new MethodNotFound { receiver = @this, method = operation.Name }, $"Method {operation.Name} is not supported by {@this.type}");
-
-            var result = await invoke(target, call).ConfigureAwait(false);
+            var result = await AuthorizeAndInvokeAsync(call).ConfigureAwait(false);
             WriteResult(response, operation, result);
             _observer?.Completed(call, null);
             return new SoapResult(200, call.IssuedSessionKey);
@@ -106,6 +102,64 @@ public sealed partial class SoapDispatcher
         }
 
         return new SoapResult(500, null);
+    }
+
+    /// <summary>
+    /// Invokes one operation in process, as a SOAP request carrying these arguments would be: the same authorizer,
+    /// managed object and observer (audit), without XML. <paramref name="arguments"/> are in wire order, <c>_this</c>
+    /// first. A fault is thrown as <see cref="VimFaultException"/> after the observer has seen it; an unexpected error
+    /// becomes SystemError, as on the wire. For front ends other than SOAP (the web client).
+    /// </summary>
+    public async Task<VimInvocation> InvokeAsync(string operationName, object?[] arguments, SoapRequestInfo info, CancellationToken cancellationToken)
+    {
+        if (!_catalog.TryGet(operationName, out var operation))
+        {
+            throw new ArgumentException($"Unknown vim operation '{operationName}'.", nameof(operationName));
+        }
+
+        if (arguments.Length != operation.Parameters.Count || arguments[0] is not ManagedObjectReference @this)
+        {
+            throw new ArgumentException($"{operationName} takes {operation.Parameters.Count} arguments, _this first.", nameof(arguments));
+        }
+
+        // As on the wire: a missing required parameter is refused before the call is authorized or observed.
+        CheckRequired(operation, arguments);
+        var call = new VimCall(operation, @this, arguments, info, cancellationToken);
+        try
+        {
+            var result = await AuthorizeAndInvokeAsync(call).ConfigureAwait(false);
+            _observer?.Completed(call, null);
+            return new VimInvocation(result, call.IssuedSessionKey);
+        }
+        catch (VimFaultException e)
+        {
+            _observer?.Completed(call, e.Fault);
+            LogFault(_logger, operation.Name, e.Fault.GetType().Name, e.Message);
+            throw;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception e)
+        {
+            var fault = new SystemError { reason = "Internal server error" };
+            _observer?.Completed(call, fault);
+            LogInternalError(_logger, operation.Name, e);
+            throw new VimFaultException(fault, "A general system error occurred: internal error");
+        }
+    }
+
+    /// <summary>Authorizes the call, resolves <c>_this</c> and invokes the managed object's method.</summary>
+    private async Task<object?> AuthorizeAndInvokeAsync(VimCall call)
+    {
+        await _authorizer.AuthorizeAsync(call).ConfigureAwait(false);
+        var @this = call.This;
+        var target = _resolver.Resolve(@this, call)
+            ?? throw Fault(new ManagedObjectNotFound { obj = @this }, $"The object '{@this}' has already been deleted or has not been completely created");
+        var invoke = _binder.Find(target.GetType(), call.Operation)
+            ?? throw Fault(new MethodNotFound { receiver = @this, method = call.Operation.Name }, $"Method {call.Operation.Name} is not supported by {@this.type}");
+        return await invoke(target, call).ConfigureAwait(false);
     }
 
     private XmlReader Open(Stream request)

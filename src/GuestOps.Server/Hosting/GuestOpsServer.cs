@@ -10,6 +10,7 @@ using GuestOps.Server.Events;
 using GuestOps.Server.Guest;
 using GuestOps.Server.Http;
 using GuestOps.Server.Sessions;
+using GuestOps.Server.WebClient;
 using GuestOps.Soap;
 using GuestOps.Vim.Contracts;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -90,6 +91,7 @@ public static partial class GuestOpsServer
         builder.Services.AddSingleton<GuestFileEndpoint>();
         builder.Services.AddSingleton<VersionDocuments>();
         builder.Services.AddHostedService<SessionReaper>();
+        builder.AddGuestOpsWebClient(options.StateDirectory);
 
         builder.WebHost.ConfigureKestrel((context, kestrel) =>
         {
@@ -141,6 +143,7 @@ public static partial class GuestOpsServer
             return Task.CompletedTask;
         });
         app.Map("/guestFile", guestFile.HandleAsync);
+        app.MapGuestOpsWebClient();
         EnsureRootUser(app);
         return app;
     }

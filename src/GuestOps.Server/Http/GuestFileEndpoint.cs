@@ -30,10 +30,24 @@ public sealed partial class GuestFileEndpoint(GuestFileTransfers transfers, IHos
             return;
         }
 
-        var check = transfers.Check(request.Query["id"], request.Query["token"], out var transfer);
+        await ServeAsync(context, upload, request.Query["id"], request.Query["token"]);
+    }
+
+    /// <summary>Sends the file of a download URL that InitiateFileTransferFromGuest issued as this response (for
+    /// front ends that initiated the transfer themselves, such as the web client; the URL is used up).</summary>
+    public Task DownloadAsync(HttpContext context, string transferUrl)
+    {
+        var query = Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(new Uri(transferUrl.Replace("://*:", "://localhost:", StringComparison.Ordinal)).Query);
+        return ServeAsync(context, upload: false, query.GetValueOrDefault("id").ToString(), query.GetValueOrDefault("token").ToString());
+    }
+
+    private async Task ServeAsync(HttpContext context, bool upload, string? id, string? token)
+    {
+        var request = context.Request;
+        var check = transfers.Check(id, token, out var transfer);
         if (check != GuestFileTransferCheck.Valid || transfer is null)
         {
-            LogRefused(request.Method, request.Query["id"].ToString(), check.ToString());
+            LogRefused(request.Method, id ?? "", check.ToString());
             await RefuseAsync(context, check switch
             {
                 GuestFileTransferCheck.Malformed => StatusCodes.Status400BadRequest,
