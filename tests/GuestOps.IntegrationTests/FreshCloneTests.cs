@@ -110,7 +110,8 @@ public sealed class FreshCloneTests
         return ((IPEndPoint)probe.LocalEndpoint).Port;
     }
 
-    /// <summary>A command line run by bash as a user pastes it, its output kept; disposing kills its whole tree.</summary>
+    /// <summary>A command line run by bash in a terminal (a pseudo-terminal of <c>script</c>), as a user pastes it, its
+    /// output kept; disposing kills its whole tree.</summary>
     private sealed class ShellProcess : IAsyncDisposable
     {
         private readonly Process _process;
@@ -144,9 +145,14 @@ public sealed class FreshCloneTests
                 start.ArgumentList.Add(argument);
             }
 
-            start.ArgumentList.Add("/bin/bash");
-            start.ArgumentList.Add("-c");
+            start.ArgumentList.Add("SHELL=/bin/bash");
+            start.ArgumentList.Add("/usr/bin/script");
+            start.ArgumentList.Add("--quiet");
+            start.ArgumentList.Add("--flush");
+            start.ArgumentList.Add("--return");
+            start.ArgumentList.Add("--command");
             start.ArgumentList.Add(commandLine);
+            start.ArgumentList.Add("/dev/null");
             var shell = new ShellProcess(new Process { StartInfo = start });
             shell._process.OutputDataReceived += (_, e) => shell.Append(e.Data);
             shell._process.ErrorDataReceived += (_, e) => shell.Append(e.Data);

@@ -51,7 +51,7 @@ public sealed class ReadmeExamplesTests : IntegrationTest
         try
         {
             File.SetUnixFileMode(parent, (UnixFileMode)0b111_101_101);
-            await using var guest = await GuestServer.StartAsync();
+            await using var guest = await GuestServer.StartAsync(readyTimeout: TimeSpan.FromMinutes(2), startTimeout: TimeSpan.FromMinutes(2));
             var port = guest.Server.Port;
             var root = guest.Server.RootPassword!;
 

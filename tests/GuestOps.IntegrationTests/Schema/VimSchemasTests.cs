@@ -408,7 +408,7 @@ public sealed class VimSchemasTests
 
         var e = Assert.ThrowsExactly<SchemaValidationException>(() => Schemas.AssertValid(xml));
 
-        Assert.HasCount(2, e.Issues, e.Message);
+        Assert.HasCount(Schemas.Vmware5x is null ? 1 : 2, e.Issues, e.Message); // one per schema set
         Assert.Contains("/Envelope/Body/CurrentTimeResponse/returnval", e.Message);
         Schemas.AssertValid(Envelope("""<CurrentTimeResponse xmlns="urn:vim25"><returnval>2024-05-01T10:20:30.123Z</returnval></CurrentTimeResponse>"""));
     }
