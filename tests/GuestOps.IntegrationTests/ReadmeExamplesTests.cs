@@ -114,7 +114,7 @@ public sealed class ReadmeExamplesTests : IntegrationTest
             Assert.HasCount(1, failed, $"only the example that exits 7 on purpose fails:{Environment.NewLine}{guestops}");
             Assert.StartsWith("README example failed with 7: guestops run -- sh -c", failed[0], guestops.ToString());
             var lines = guestops.StandardOutput.Split('\n');
-            CollectionAssert.IsSubsetOf(new[] { "out", "7", "step 1", "step 2", "step 3", "file" }, lines, guestops.ToString());
+            CollectionAssert.IsSubsetOf(new[] { "out", "7", "step 1", "step 2", "step 3", "/etc/passwd: file" }, lines, guestops.ToString());
             Assert.Contains("err", guestops.StandardError, guestops.ToString());
             Assert.Contains("README.md", guestops.StandardOutput, "ls /home/demo lists the uploaded README.md: " + guestops);
             Assert.Contains("HOME=/home/demo", guestops.StandardOutput, guestops.ToString());
