@@ -47,8 +47,7 @@ public sealed class ReliabilityProgramTests
     /// <summary>Runs the program, prints its output, asserts exit code 0 and returns its RESULT line.</summary>
     private async Task<JsonElement> RunAsync(IReadOnlyList<string> arguments, TimeSpan timeout)
     {
-        var run = await ProcessRunner.RunAsync(DotnetHost(), [RepositoryLayout.ReliabilityDll, .. arguments], timeout,
-            environment: new Dictionary<string, string> { [RepositoryLayout.SharedDirectoryVariable] = RepositoryLayout.SharedDirectory });
+        var run = await ProcessRunner.RunAsync(DotnetHost(), [RepositoryLayout.ReliabilityDll, .. arguments], timeout);
         TestContext.WriteLine(run.StandardOutput);
         TestContext.WriteLine(run.StandardError);
         Assert.AreEqual(0, run.ExitCode, $"{string.Join(' ', arguments)} failed:{Environment.NewLine}{run}");

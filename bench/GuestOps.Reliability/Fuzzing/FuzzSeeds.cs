@@ -4,7 +4,7 @@ namespace GuestOps.Reliability.Fuzzing;
 
 /// <summary>
 /// Seeds: the request bodies of the captured real clients (pyVmomi, govc, rbvmomi in
-/// <c>../shared/fixtures/wire-captures</c>, found from the repository root or <c>GUESTOPS_SHARED_DIR</c>), plus a few
+/// <c>tests/fixtures/wire-captures</c> of the repository that holds this program), plus a few
 /// built-in requests so the fuzzer runs without them.
 /// </summary>
 internal static class FuzzSeeds
@@ -55,17 +55,11 @@ internal static class FuzzSeeds
 
     private static string? FindCaptures()
     {
-        var shared = Environment.GetEnvironmentVariable("GUESTOPS_SHARED_DIR");
-        if (!string.IsNullOrEmpty(shared))
-        {
-            return Path.Combine(shared, "fixtures", "wire-captures");
-        }
-
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
             if (File.Exists(Path.Combine(dir.FullName, "GuestOps.sln")))
             {
-                return Path.GetFullPath(Path.Combine(dir.FullName, "..", "shared", "fixtures", "wire-captures"));
+                return Path.Combine(dir.FullName, "tests", "fixtures", "wire-captures");
             }
         }
 

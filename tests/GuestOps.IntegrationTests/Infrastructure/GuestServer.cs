@@ -151,7 +151,8 @@ public sealed class GuestServer : IAsyncDisposable
     /// <param name="vmNames">The VMs (bound by index over appsettings.json's demo-vm-1 and demo-vm-2).</param>
     /// <param name="arguments">Extra command-line arguments (e.g. guest accounts, GuestCallTimeout).</param>
     /// <param name="readyVmIds">The VMs to wait for (default: all).</param>
-    public static async Task<GuestServer> StartAsync(IReadOnlyList<string>? vmNames = null, IReadOnlyList<string>? arguments = null, IReadOnlyList<string>? readyVmIds = null, TimeSpan? readyTimeout = null)
+    /// <param name="startTimeout">How long the server may take to print its endpoint (default: <see cref="ServerOptions.StartTimeout"/>).</param>
+    public static async Task<GuestServer> StartAsync(IReadOnlyList<string>? vmNames = null, IReadOnlyList<string>? arguments = null, IReadOnlyList<string>? readyVmIds = null, TimeSpan? readyTimeout = null, TimeSpan? startTimeout = null)
     {
         vmNames ??= ["demo-vm-1", "demo-vm-2"];
         var state = Directory.CreateTempSubdirectory("guestops-it-guest-").FullName;
@@ -165,6 +166,7 @@ public sealed class GuestServer : IAsyncDisposable
                 VirtualMachineNames = vmNames,
                 Arguments = arguments ?? [],
                 Environment = new Dictionary<string, string> { ["GUESTOPS_DEMO_GUEST_PASSWORD"] = GuestPassword },
+                StartTimeout = startTimeout ?? new ServerOptions().StartTimeout,
             });
         }
         catch

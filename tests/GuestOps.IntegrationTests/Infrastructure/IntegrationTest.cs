@@ -2,7 +2,7 @@ namespace GuestOps.IntegrationTests.Infrastructure;
 
 /// <summary>
 /// Base of the integration test classes: clients made with <see cref="NewClient"/> record every answer, and each test
-/// ends by validating every SOAP envelope it received against the schemas (our wsdl/ and VMware's 5.x).
+/// ends by validating every SOAP envelope it received against the schemas (our wsdl/ and, when here, VMware's 5.x).
 /// </summary>
 public abstract class IntegrationTest
 {

@@ -3,12 +3,9 @@ using System.Reflection;
 namespace GuestOps.IntegrationTests.Infrastructure;
 
 /// <summary>Where things are: the repository root (the folder holding GuestOps.sln), the server built in the same
-/// configuration as this test assembly, and the shared folder (fixtures, reference) next to the repository.</summary>
+/// configuration as this test assembly, and the test fixtures (tests/fixtures) of the repository.</summary>
 public static class RepositoryLayout
 {
-    /// <summary>Environment variable naming the shared folder (the one holding <c>fixtures/</c> and <c>reference/</c>).</summary>
-    public const string SharedDirectoryVariable = "GUESTOPS_SHARED_DIR";
-
     private static readonly Lazy<string> Root = new(FindRoot);
 
     public static string RepositoryRoot => Root.Value;
@@ -46,26 +43,8 @@ public static class RepositoryLayout
         }
     }
 
-    /// <summary>The shared folder: <see cref="SharedDirectoryVariable"/> or &lt;repository root&gt;/../shared.</summary>
-    public static string SharedDirectory
-    {
-        get
-        {
-            var configured = Environment.GetEnvironmentVariable(SharedDirectoryVariable);
-            var path = string.IsNullOrWhiteSpace(configured)
-                ? Path.GetFullPath(Path.Combine(RepositoryRoot, "..", "shared"))
-                : Path.GetFullPath(configured);
-            if (!Directory.Exists(path))
-            {
-                throw new InvalidOperationException(
-                    $"The shared folder {path} does not exist. Put it next to the repository or set {SharedDirectoryVariable}.");
-            }
-
-            return path;
-        }
-    }
-
-    public static string WireCapturesDirectory => Path.Combine(SharedDirectory, "fixtures", "wire-captures");
+    /// <summary>The recorded wire captures of real clients (tests/fixtures/wire-captures, see tests/fixtures/README.md).</summary>
+    public static string WireCapturesDirectory => Path.Combine(RepositoryRoot, "tests", "fixtures", "wire-captures");
 
     private static string FindRoot()
     {

@@ -10,7 +10,7 @@ public sealed record RecordedResponse(string Description, int StatusCode, string
 
 /// <summary>
 /// Every response body a test received. At the end of the test (<see cref="IntegrationTest"/>'s TestCleanup) each SOAP
-/// envelope is validated with <see cref="VimSchemas.AssertValid"/> (our WSDL and VMware's 5.x schema), so no answer the
+/// envelope is validated with <see cref="VimSchemas.AssertValid"/> (our WSDL and, when here, VMware's 5.x schema), so no answer the
 /// suite sees escapes the schema check.
 /// </summary>
 public sealed class ResponseLog

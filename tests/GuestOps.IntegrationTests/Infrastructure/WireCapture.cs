@@ -40,7 +40,7 @@ public sealed record CapturedExchange(
 }
 
 /// <summary>
-/// Reads the wire captures of shared/fixtures/wire-captures: per client folder an index.tsv (seq, method, path,
+/// Reads the wire captures of tests/fixtures/wire-captures: per client folder an index.tsv (seq, method, path,
 /// soap_op, SOAPAction, status, fault) and one NNN_*.http file per exchange with <c>### REQUEST</c> (request line,
 /// header lines, a blank line, the body) and <c>### RESPONSE</c> sections. Lines end in LF in the files; the body is
 /// followed by one blank line before <c>### RESPONSE</c>.

@@ -52,9 +52,10 @@ public sealed record PostVmware5xElement(string TypeName, string ElementName, st
 }
 
 /// <summary>
-/// Validates SOAP messages written by the server against two schema sets:
-/// the project's own WSDL/XSD (<c>wsdl/</c>) and VMware's vSphere 5.x vim25 WSDL/XSD
-/// (<c>shared/reference/vim25-wsdl-5x</c>, never copied into the repository).
+/// Validates SOAP messages written by the server against the project's own WSDL/XSD (<c>wsdl/</c>), always, and
+/// against VMware's vSphere 5.x vim25 WSDL/XSD when it is on this machine: it is VMware's and never copied into the
+/// repository; <see cref="ReferenceWsdlVariable"/> names its folder, default <c>../shared/reference/vim25-wsdl-5x</c>
+/// beside the repository. Without it the VMware comparisons (<see cref="RequireVmware5x"/>) are Inconclusive.
 /// Use it as <c>VimSchemas.Shared.AssertValid(responseXml)</c>.
 /// </summary>
 public sealed class VimSchemas
@@ -65,9 +66,12 @@ public sealed class VimSchemas
     public const string XmlSchemaInstanceNamespace = "http://www.w3.org/2001/XMLSchema-instance";
     public const string WsdlNamespace = "http://schemas.xmlsoap.org/wsdl/";
 
-    /// <summary>Environment variable naming the shared folder (the one holding <c>reference/</c>).
-    /// Default: the <c>shared</c> folder next to the repository root.</summary>
-    public const string SharedDirectoryVariable = "GUESTOPS_SHARED_DIR";
+    /// <summary>Environment variable naming the folder of VMware's 5.x <c>vim.wsdl</c> (and the XSDs it includes).
+    /// Default: <see cref="DefaultReferenceWsdlDirectory"/> relative to the repository root.</summary>
+    public const string ReferenceWsdlVariable = "GUESTOPS_REFERENCE_WSDL_DIR";
+
+    /// <summary>Where VMware's 5.x WSDL is looked for when <see cref="ReferenceWsdlVariable"/> is not set.</summary>
+    public const string DefaultReferenceWsdlDirectory = "../shared/reference/vim25-wsdl-5x";
 
     public const string OursSource = "ours";
     public const string VmwareSource = "vmware-5.x";
@@ -117,7 +121,7 @@ public sealed class VimSchemas
     // XmlSchemaSet is not documented as thread-safe, even for validation only.
     private readonly Lock gate = new();
 
-    private VimSchemas(string repositoryRoot, string vmwareDirectory, XmlSchemaSet ours, XmlSchemaSet vmware)
+    private VimSchemas(string repositoryRoot, string vmwareDirectory, XmlSchemaSet ours, XmlSchemaSet? vmware)
     {
         RepositoryRoot = repositoryRoot;
         OurWsdlDirectory = Path.Combine(repositoryRoot, "wsdl");
@@ -133,24 +137,51 @@ public sealed class VimSchemas
 
     public string OurWsdlDirectory { get; }
 
+    /// <summary>The folder VMware's 5.x WSDL was loaded from, or looked for when <see cref="Vmware5x"/> is null.</summary>
     public string VmwareDirectory { get; }
 
     /// <summary>Compiled schema of <c>wsdl/vim.wsdl</c> (its types section and the included XSDs).</summary>
     public XmlSchemaSet Ours { get; }
 
-    /// <summary>Compiled schema of VMware's 5.x <c>vim.wsdl</c> (its types section and includes).</summary>
-    public XmlSchemaSet Vmware5x { get; }
+    /// <summary>Compiled schema of VMware's 5.x <c>vim.wsdl</c> (its types section and includes); null when it is not
+    /// on this machine, and then messages are validated against <see cref="Ours"/> only.</summary>
+    public XmlSchemaSet? Vmware5x { get; }
 
-    /// <summary>Loads both schema sets.</summary>
+    /// <summary>Why the VMware comparisons cannot run here (one line), or null when <see cref="Vmware5x"/> is loaded.</summary>
+    public string? Vmware5xMissingReason => Vmware5x is null
+        ? $"VMware's vSphere 5.x vim25 WSDL is not part of the repository and is not at {VmwareDirectory}: set {ReferenceWsdlVariable} to a folder holding its vim.wsdl to run this comparison."
+        : null;
+
+    /// <summary>VMware's 5.x schema for a test that compares against it; the test is Inconclusive (with
+    /// <see cref="Vmware5xMissingReason"/>) when that schema is not on this machine.</summary>
+    public XmlSchemaSet RequireVmware5x()
+    {
+        if (Vmware5x is null)
+        {
+            Assert.Inconclusive(Vmware5xMissingReason!);
+        }
+
+        return Vmware5x;
+    }
+
+    /// <summary>Loads our schema set and, when present, VMware's.</summary>
     /// <param name="repositoryRoot">Repository root; default: walk up from the test assembly to GuestOps.sln.</param>
-    /// <param name="vmwareDirectory">Folder with VMware's vim.wsdl; default: from
-    /// <see cref="SharedDirectoryVariable"/> or <c>&lt;root&gt;/../shared</c>, then <c>reference/vim25-wsdl-5x</c>.</param>
+    /// <param name="vmwareDirectory">Folder with VMware's vim.wsdl; default: <see cref="ReferenceWsdlVariable"/> or
+    /// <see cref="DefaultReferenceWsdlDirectory"/>. A folder named explicitly (argument or variable) must hold it.</param>
     public static VimSchemas Load(string? repositoryRoot = null, string? vmwareDirectory = null)
     {
         var root = repositoryRoot ?? FindRepositoryRoot();
-        var vmwareDir = vmwareDirectory ?? FindVmwareDirectory(root);
+        var configured = vmwareDirectory ?? Environment.GetEnvironmentVariable(ReferenceWsdlVariable);
+        var explicitlyNamed = !string.IsNullOrWhiteSpace(configured);
+        var vmwareDir = Path.GetFullPath(explicitlyNamed ? configured! : Path.Combine(root, DefaultReferenceWsdlDirectory));
+        var vmwareWsdl = Path.Combine(vmwareDir, "vim.wsdl");
+        if (explicitlyNamed && !File.Exists(vmwareWsdl))
+        {
+            throw new InvalidOperationException($"{ReferenceWsdlVariable} names {vmwareDir}, which holds no vim.wsdl (VMware's vSphere 5.x vim25 WSDL).");
+        }
+
         var ours = LoadWsdlTypes(Path.Combine(root, "wsdl", "vim.wsdl"));
-        var vmware = LoadWsdlTypes(Path.Combine(vmwareDir, "vim.wsdl"));
+        var vmware = File.Exists(vmwareWsdl) ? LoadWsdlTypes(vmwareWsdl) : null;
         return new VimSchemas(root, vmwareDir, ours, vmware);
     }
 
@@ -167,7 +198,7 @@ public sealed class VimSchemas
     /// <summary>
     /// Validates the single child of <c>soapenv:Body</c>: an <c>XxxResponse</c> element, or a
     /// <c>soapenv:Fault</c> whose <c>detail</c> child (<c>&lt;XxxFault xsi:type="..."&gt;</c>) is
-    /// validated as that fault element. Checked against our schema, then against VMware's 5.x
+    /// validated as that fault element. Checked against our schema, then (when it is here) against VMware's 5.x
     /// schema (after removing <see cref="PostVmware5xElements"/>), plus the wire rule that every
     /// <c>xs:anyType</c> value carries <c>xsi:type</c>. Returns every issue found (empty when valid).
     /// Request envelopes (<c>&lt;Xxx&gt;</c> bodies) are checked the same way.
@@ -206,21 +237,24 @@ public sealed class VimSchemas
             payload.Validate(ourDeclaration, Ours, (sender, e) => issues.Add(Issue(OursSource, sender, e)), addSchemaInfo: true);
             CheckAnyTypeValuesAreTyped(payload, issues);
 
-            // Second parse of the same text: identical line numbers, and free to be pruned.
-            var copy = XDocument.Parse(soapEnvelopeXml, LoadOptions.SetLineInfo);
-            var copyPayload = PruneForVmware5x(document, copy, payload);
-            ValidateAgainstVmware(copyPayload, issues);
+            if (Vmware5x is not null)
+            {
+                // Second parse of the same text: identical line numbers, and free to be pruned.
+                var copy = XDocument.Parse(soapEnvelopeXml, LoadOptions.SetLineInfo);
+                var copyPayload = PruneForVmware5x(document, copy, payload);
+                ValidateAgainstVmware(Vmware5x, copyPayload, issues);
+            }
         }
 
         return issues;
     }
 
-    private void ValidateAgainstVmware(XElement payload, List<SchemaIssue> issues)
+    private static void ValidateAgainstVmware(XmlSchemaSet vmware5x, XElement payload, List<SchemaIssue> issues)
     {
-        var declaration = Vmware5x.GlobalElements[new XmlQualifiedName(payload.Name.LocalName, payload.Name.NamespaceName)] as XmlSchemaElement;
+        var declaration = vmware5x.GlobalElements[new XmlQualifiedName(payload.Name.LocalName, payload.Name.NamespaceName)] as XmlSchemaElement;
         if (declaration is not null)
         {
-            payload.Validate(declaration, Vmware5x, (sender, e) => issues.Add(Issue(VmwareSource, sender, e)));
+            payload.Validate(declaration, vmware5x, (sender, e) => issues.Add(Issue(VmwareSource, sender, e)));
             return;
         }
 
@@ -243,7 +277,7 @@ public sealed class VimSchemas
                 continue; // already reported by CheckAnyTypeValuesAreTyped
             }
 
-            value.Validate(XmlSchemaType.GetBuiltInComplexType(AnyTypeName)!, Vmware5x, (sender, e) => issues.Add(Issue(VmwareSource, sender, e)));
+            value.Validate(XmlSchemaType.GetBuiltInComplexType(AnyTypeName)!, vmware5x, (sender, e) => issues.Add(Issue(VmwareSource, sender, e)));
         }
     }
 
@@ -452,27 +486,6 @@ public sealed class VimSchemas
         }
 
         throw new InvalidOperationException($"GuestOps.sln not found in {AppContext.BaseDirectory} or any parent folder.");
-    }
-
-    private static string FindVmwareDirectory(string repositoryRoot)
-    {
-        var configured = Environment.GetEnvironmentVariable(SharedDirectoryVariable);
-        var shared = string.IsNullOrWhiteSpace(configured)
-            ? Path.GetFullPath(Path.Combine(repositoryRoot, "..", "shared"))
-            : Path.GetFullPath(configured);
-
-        // Accept the shared folder itself or, for convenience, the schema folder.
-        string[] candidates = [Path.Combine(shared, "reference", "vim25-wsdl-5x"), shared];
-        foreach (var candidate in candidates)
-        {
-            if (File.Exists(Path.Combine(candidate, "vim.wsdl")))
-            {
-                return candidate;
-            }
-        }
-
-        throw new InvalidOperationException(
-            $"VMware's 5.x vim25 WSDL not found in {candidates[0]}. Put the shared folder next to the repository or set {SharedDirectoryVariable}.");
     }
 
     /// <summary>Reads every xs:schema in a WSDL's types section (with its includes/imports,

@@ -9,7 +9,7 @@ namespace GuestOps.Tests.Soap;
 
 /// <summary>
 /// The fast path for RetrieveProperties(Ex) parameters reads every request real clients sent (the wire captures of
-/// pyVmomi, govc and rbvmomi in the shared folder) exactly as XmlSerializer reads them, and gives up on shapes it does
+/// pyVmomi, govc and rbvmomi in tests/fixtures/wire-captures) exactly as XmlSerializer reads them, and gives up on shapes it does
 /// not know.
 /// </summary>
 [TestClass]
@@ -19,22 +19,17 @@ public sealed class PropertyFilterSpecReaderTests
     private static readonly XmlReaderSettings Settings = SoapEnvelope.ReaderSettings(16 << 20);
     private static readonly XmlSerializer Canonical = new(typeof(PropertyFilterSpec[]), [typeof(TraversalSpec), typeof(SelectionSpec)]);
 
+    /// <summary>The recorded wire captures of the repository (tests/fixtures/wire-captures).</summary>
     private static string WireCaptures()
     {
-        var shared = Environment.GetEnvironmentVariable("GUESTOPS_SHARED_DIR");
-        if (string.IsNullOrEmpty(shared))
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "GuestOps.sln")))
         {
-            var dir = new DirectoryInfo(AppContext.BaseDirectory);
-            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "GuestOps.sln")))
-            {
-                dir = dir.Parent;
-            }
-
-            shared = Path.Combine(dir?.FullName ?? throw new AssertFailedException("GuestOps.sln not found above the test binaries."), "..", "shared");
+            dir = dir.Parent;
         }
 
-        var captures = Path.Combine(shared, "fixtures", "wire-captures");
-        Assert.IsTrue(Directory.Exists(captures), $"{captures} is missing: put the shared folder next to the repository or set GUESTOPS_SHARED_DIR.");
+        var captures = Path.Combine(dir?.FullName ?? throw new AssertFailedException("GuestOps.sln not found above the test binaries."), "tests", "fixtures", "wire-captures");
+        Assert.IsTrue(Directory.Exists(captures), $"{captures} is missing.");
         return captures;
     }
 
