@@ -197,7 +197,7 @@ public sealed partial class HostAgent : IHostAgent, IAsyncDisposable
                 OperationsReady = true,
                 ToolsVersion = worker.Software,
                 HostName = worker.Os?.HostName,
-                IpAddress = worker.Os?.IpAddresses.FirstOrDefault(),
+                IpAddress = vm.Definition.Configuration.IpAddress ?? worker.Os?.IpAddresses.FirstOrDefault(),
                 GuestFamily = worker.Os?.OsFamily switch { "linux" => "linuxGuest", "windows" => "windowsGuest", _ => "otherGuestFamily" },
                 GuestFullName = worker.Os?.OsName,
             };

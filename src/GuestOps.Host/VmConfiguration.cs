@@ -20,6 +20,10 @@ public sealed record VmConfiguration
     public int NumCpu { get; init; } = 1;
 
     public int MemoryMB { get; init; } = 512;
+
+    /// <summary>The guest IP address (<c>guest.ipAddress</c>) of a simulated VM: its sandbox shares the host's network,
+    /// whose addresses are not the VM's. Null: the first address the guest's tools worker reports (a real VM's own).</summary>
+    public string? IpAddress { get; init; }
 }
 
 public enum VmPowerState

@@ -1,21 +1,28 @@
 using GuestOps.Server;
 
-if (AdminCommands.Handles(args))
-{
-    return AdminCommands.Run(args, Console.Out, Console.Error);
-}
+return await new ServerCommandLine(Console.In, Console.Out, Console.Error, RunServerAsync).InvokeAsync(args);
 
-try
+static async Task<int> RunServerAsync(string[] settings, CancellationToken cancellationToken)
 {
-    var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
-    builder.AddGuestOps(args);
-    var app = builder.Build();
-    app.MapGuestOps();
+    WebApplication app;
+    try
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = settings, ContentRootPath = AppContext.BaseDirectory });
+        builder.AddGuestOps(settings);
+        app = builder.Build();
+        app.MapGuestOps();
+    }
+    catch (StateDirectoryInUseException e)
+    {
+        Console.Error.WriteLine($"GuestOps cannot start: {e.Message}");
+        return 1;
+    }
+    catch (GuestOpsConfigurationException e)
+    {
+        Console.Error.WriteLine($"GuestOps cannot start: {e.Message}");
+        Console.Error.WriteLine("Settings come from appsettings.json (section GuestOps), GUESTOPS_* environment variables and the command line (--help); see README.md.");
+        return ServerCommandLine.UsageExitCode;
+    }
+
     return await app.RunGuestOpsAsync();
-}
-catch (GuestOpsConfigurationException e)
-{
-    Console.Error.WriteLine($"GuestOps cannot start: {e.Message}");
-    Console.Error.WriteLine("Settings come from appsettings.json (section GuestOps), GUESTOPS_* environment variables and the command line; see README.md.");
-    return 2;
 }

@@ -16,10 +16,13 @@ public static partial class GuestImage
     public const string PamService = "guestops-tools";
 
     /// <summary>Creates or refreshes the guest's files. <paramref name="hostIdOffset"/> is what guest uid 0 is on the
-    /// host (0 without a user namespace): files are owned as the guest will see them.</summary>
+    /// host (0 without a user namespace): files are owned as the guest will see them, also when the offset changed
+    /// since the last power-on (<see cref="RepairIdMapping"/>).</summary>
     public static void Prepare(VmLaunch launch, int hostIdOffset)
     {
         var root = launch.VmDirectory;
+        Directory.CreateDirectory(root);
+        RepairIdMapping(root, hostIdOffset);
         foreach (var dir in WritableDirectories)
         {
             Directory.CreateDirectory(Path.Combine(root, dir));

@@ -16,6 +16,9 @@ namespace GuestOps.Host.Providers;
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class SandboxVmProvider : IVmProvider
 {
+    /// <summary>The file in the VM directory (not visible in the guest) bwrap reads its arguments from.</summary>
+    public const string ArgumentFileName = "bwrap.args";
+
     private const int IdsPerVm = 65536;
     private static readonly string[] WorkerCapabilities =
         ["CAP_SETUID", "CAP_SETGID", "CAP_CHOWN", "CAP_FOWNER", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_KILL", "CAP_AUDIT_WRITE"];
@@ -23,13 +26,35 @@ public sealed class SandboxVmProvider : IVmProvider
     private readonly (int Start, int Count)? _uidRange;
     private readonly (int Start, int Count)? _gidRange;
 
-    public SandboxVmProvider(string bwrapPath = "/usr/bin/bwrap")
+    /// <param name="guestIdRange">The host ids of the guests' user namespaces: null or <c>auto</c> for root's largest
+    /// range in /etc/subuid and /etc/subgid (when uidmap is installed), <c>none</c> for no user namespace, or
+    /// <c>START:COUNT</c> (COUNT at least 65536; within root's subordinate ranges, which newuidmap checks).</param>
+    public SandboxVmProvider(string? guestIdRange = null, string bwrapPath = "/usr/bin/bwrap")
     {
         BwrapPath = bwrapPath;
-        if (File.Exists("/usr/bin/newuidmap") && File.Exists("/usr/bin/unshare"))
+        switch (guestIdRange?.Trim().ToLowerInvariant())
         {
-            _uidRange = SubordinateRange("/etc/subuid");
-            _gidRange = SubordinateRange("/etc/subgid");
+            case null or "" or "auto":
+                if (File.Exists("/usr/bin/newuidmap") && File.Exists("/usr/bin/unshare"))
+                {
+                    _uidRange = SubordinateRange("/etc/subuid");
+                    _gidRange = SubordinateRange("/etc/subgid");
+                }
+
+                break;
+            case "none":
+                break;
+            case var text:
+                var parts = text.Split(':');
+                if (parts.Length != 2 || !int.TryParse(parts[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var start)
+                    || !int.TryParse(parts[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var count)
+                    || start < 1 || count < IdsPerVm || (long)start + count > int.MaxValue)
+                {
+                    throw new ArgumentException($"'{guestIdRange}' is not auto, none or START:COUNT (host ids, COUNT at least {IdsPerVm}).", nameof(guestIdRange));
+                }
+
+                _uidRange = _gidRange = (start, count);
+                break;
         }
     }
 
@@ -60,27 +85,6 @@ public sealed class SandboxVmProvider : IVmProvider
     {
         var offset = HostIdOffset(launch.Index);
         GuestImage.Prepare(launch, offset);
-        var start = new ProcessStartInfo
-        {
-            RedirectStandardInput = true, // closing it (our exit) ends the sandbox through --die-with-parent's pipe too
-            RedirectStandardOutput = false,
-            RedirectStandardError = false,
-            UseShellExecute = false,
-        };
-        if (UsesUserNamespace)
-        {
-            var gidOffset = _gidRange!.Value.Start + Slot(launch.Index, _gidRange.Value.Count) * IdsPerVm;
-            start.FileName = "/usr/bin/unshare";
-            foreach (var arg in new[] { "--user", $"--map-users={offset},0,{IdsPerVm}", $"--map-groups={gidOffset},0,{IdsPerVm}", "--setuid", "0", "--setgid", "0", "--", BwrapPath })
-            {
-                start.ArgumentList.Add(arg);
-            }
-        }
-        else
-        {
-            start.FileName = BwrapPath;
-        }
-
         var vm = launch.VmDirectory;
         var args = new List<string>
         {
@@ -109,10 +113,35 @@ public sealed class SandboxVmProvider : IVmProvider
             }
         }
 
-        args.AddRange(["--", "/opt/guestops/guestops-tools", "--connect", "unix:/run/guestops/channel.sock", "--pam-service", GuestImage.PamService]);
-        args.AddRange(GuestImage.SspiWorkerArguments(launch.Configuration, launch.Kerberos));
-        args.AddRange(launch.WorkerArguments);
-        foreach (var arg in args)
+        List<string> worker = ["/opt/guestops/guestops-tools", "--connect", "unix:/run/guestops/channel.sock", "--pam-service", GuestImage.PamService];
+        worker.AddRange(GuestImage.SspiWorkerArguments(launch.Configuration, launch.Kerberos));
+        worker.AddRange(launch.WorkerArguments);
+
+        // bwrap stays in the guest as its PID 1 with its own command line: its options, which name host paths, go
+        // through a file the shell opens as fd 3 (bwrap --args 3 reads and closes it), so the guest's ps shows only the
+        // worker's command, which names guest paths only.
+        var argumentFile = Path.Combine(vm, ArgumentFileName);
+        using (var stream = new FileStream(argumentFile, new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write, UnixCreateMode = (UnixFileMode)0b110_000_000 }))
+        {
+            stream.Write(System.Text.Encoding.UTF8.GetBytes(string.Concat(args.Select(a => a + "\0"))));
+        }
+
+        var start = new ProcessStartInfo("/bin/sh")
+        {
+            RedirectStandardInput = true, // closing it (our exit) ends the sandbox through --die-with-parent's pipe too
+            RedirectStandardOutput = false,
+            RedirectStandardError = false,
+            UseShellExecute = false,
+        };
+        List<string> command = ["-c", "exec 3<\"$0\" && exec \"$@\"", argumentFile];
+        if (UsesUserNamespace)
+        {
+            var gidOffset = _gidRange!.Value.Start + Slot(launch.Index, _gidRange.Value.Count) * IdsPerVm;
+            command.AddRange(["/usr/bin/unshare", "--user", $"--map-users={offset},0,{IdsPerVm}", $"--map-groups={gidOffset},0,{IdsPerVm}", "--setuid", "0", "--setgid", "0", "--"]);
+        }
+
+        command.AddRange([BwrapPath, "--args", "3", "--", .. worker]);
+        foreach (var arg in command)
         {
             start.ArgumentList.Add(arg);
         }

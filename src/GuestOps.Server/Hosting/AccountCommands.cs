@@ -1,3 +1,4 @@
+using System.CommandLine;
 using GuestOps.Server.Authorization;
 using GuestOps.Server.Sessions;
 using GuestOps.Vim;
@@ -11,88 +12,108 @@ namespace GuestOps.Server;
 /// </summary>
 public static class AccountCommands
 {
-    public const string Usage = """
-        usage: GuestOps.Server user add NAME [--password-stdin | --password P] [--description TEXT] [settings]
-               GuestOps.Server user passwd NAME [--password-stdin | --password P] [settings]
-               GuestOps.Server user remove NAME [settings]
-               GuestOps.Server user list [settings]
-               GuestOps.Server group add NAME [--description TEXT] | group remove NAME | group list [settings]
-               GuestOps.Server group add-member GROUP USER | group remove-member GROUP USER [settings]
-               GuestOps.Server role add NAME [--privilege ID]... | role remove NAME | role list [settings]
-               GuestOps.Server permission set --principal NAME [--group] --role ROLE --entity ENTITY [--no-propagate] [settings]
-               GuestOps.Server permission remove --principal NAME [--group] --entity ENTITY [settings]
-               GuestOps.Server permission list [settings]
+    private const string Footer =
+        " ROLE: a role name (Admin, ReadOnly, NoAccess or a custom role) or id. ENTITY: root (the root folder group-d1), datacenter-2, "
+        + "folder-3 (the VM folder), a VM id (vm-1) or a configured VM name, or Type:id. A new user has no permission, and cannot log in, "
+        + "until one is set. The server reads these files at start: restart a running server to apply changes.";
 
-          ROLE     a role name (Admin, ReadOnly, NoAccess or a custom role) or id.
-          ENTITY   root (the root folder group-d1), datacenter-2, folder-3 (the VM folder), a VM id (vm-1) or a
-                   configured VM name, or Type:id.
-          A new user has no permission, and cannot log in, until one is set. Privilege ids: see `role list`.
-          The server reads these files at start: restart a running server to apply changes.
-        """;
-
-    public static readonly IReadOnlySet<string> Commands = new HashSet<string>(StringComparer.Ordinal) { "user", "group", "role", "permission" };
-
-    public static int Run(IReadOnlyList<string> args, TextReader stdin, TextWriter stdout, TextWriter stderr)
+    /// <summary>The <c>user</c>, <c>group</c>, <c>role</c> and <c>permission</c> commands.</summary>
+    public static IEnumerable<Command> Create(ServerCommandLine commandLine, TextReader stdin, TextWriter stdout, TextWriter stderr)
     {
-        var positional = new List<string>();
-        var privileges = new List<string>();
-        string? password = null, description = null, principal = null, role = null, entity = null;
-        bool passwordStdin = false, group = false, propagate = true;
-        var settings = new List<string>();
-        for (var i = 0; i < args.Count; i++)
+        Argument<string> Name(string name, string description) => new(name) { Description = description };
+        Option<string?> Description() => new("--description") { Description = "Description text" };
+        Option<string?> Password() => new("--password") { Description = "The password (visible to other local users in the process list: prefer --password-stdin)" };
+        Option<bool> PasswordStdin() => new("--password-stdin") { Description = "Read the password from the first line of standard input" };
+        Option<string> Principal() => new("--principal") { Description = "User or group name", Required = true };
+        Option<bool> IsGroup() => new("--group") { Description = "The principal is a group" };
+        Option<string> Entity() => new("--entity") { Description = "ENTITY: root, datacenter-2, folder-3, vm-N, a configured VM name, or Type:id", Required = true };
+
+        Command Action(string name, string description, Func<ParseResult, AccountRequest> request, params Symbol[] symbols)
         {
-            string? Next() => i + 1 < args.Count ? args[++i] : null;
-            switch (args[i])
+            var command = new Command(name, description);
+            foreach (var symbol in symbols)
             {
-                case "--help" or "-h":
-                    stdout.WriteLine(Usage);
-                    return 0;
-                case "--password":
-                    password = Next();
-                    break;
-                case "--password-stdin":
-                    passwordStdin = true;
-                    break;
-                case "--description":
-                    description = Next();
-                    break;
-                case "--privilege":
-                    privileges.AddRange((Next() ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
-                    break;
-                case "--principal":
-                    principal = Next();
-                    break;
-                case "--group":
-                    group = true;
-                    break;
-                case "--role":
-                    role = Next();
-                    break;
-                case "--entity":
-                    entity = Next();
-                    break;
-                case "--no-propagate":
-                    propagate = false;
-                    break;
-                case var a when a.StartsWith("--", StringComparison.Ordinal):
-                    settings.Add(a);
-                    if (!a.Contains('=', StringComparison.Ordinal) && i + 1 < args.Count && !args[i + 1].StartsWith("--", StringComparison.Ordinal))
-                    {
-                        settings.Add(args[++i]);
-                    }
-
-                    break;
-                default:
-                    positional.Add(args[i]);
-                    break;
+                switch (symbol)
+                {
+                    case Argument argument:
+                        command.Arguments.Add(argument);
+                        break;
+                    case Option option:
+                        command.Options.Add(option);
+                        break;
+                }
             }
+
+            command.SetAction(result => Run(request(result), commandLine.Settings(result), stdin, stdout, stderr));
+            return command;
         }
 
-        if (positional.Count < 2)
+        Command Family(string name, string description, params Command[] actions)
         {
-            return Usage2(stderr, "a command and an action are required.");
+            var command = new Command(name, description);
+            foreach (var action in actions)
+            {
+                command.Subcommands.Add(action);
+            }
+
+            return command;
         }
 
+        var userName = Name("NAME", "User name");
+        var (addPassword, addStdin, addDescription) = (Password(), PasswordStdin(), Description());
+        var passwdName = Name("NAME", "User name");
+        var (passwdPassword, passwdStdin, passwdDescription) = (Password(), PasswordStdin(), Description());
+        var removedUser = Name("NAME", "User name");
+        yield return Family(
+            "user",
+            "Local vSphere users (HostLocalAccountManager without SOAP). A running server reads changes at its next start.",
+            Action("add", "Creates a user (with no permission yet).", r => new AccountRequest("user", "add") { Names = [r.GetValue(userName)!], Password = r.GetValue(addPassword), PasswordStdin = r.GetValue(addStdin), Description = r.GetValue(addDescription) }, userName, addPassword, addStdin, addDescription),
+            Action("passwd", "Changes a user's password (and description).", r => new AccountRequest("user", "passwd") { Names = [r.GetValue(passwdName)!], Password = r.GetValue(passwdPassword), PasswordStdin = r.GetValue(passwdStdin), Description = r.GetValue(passwdDescription) }, passwdName, passwdPassword, passwdStdin, passwdDescription),
+            Action("remove", "Removes a user and its permissions.", r => new AccountRequest("user", "remove") { Names = [r.GetValue(removedUser)!] }, removedUser),
+            Action("list", "Lists users and their groups.", _ => new AccountRequest("user", "list")));
+
+        var groupName = Name("NAME", "Group name");
+        var groupDescription = Description();
+        var removedGroup = Name("NAME", "Group name");
+        var (memberGroup, memberUser) = (Name("GROUP", "Group name"), Name("USER", "User name"));
+        var (nonMemberGroup, nonMemberUser) = (Name("GROUP", "Group name"), Name("USER", "User name"));
+        yield return Family(
+            "group",
+            "Local groups.",
+            Action("add", "Creates a group.", r => new AccountRequest("group", "add") { Names = [r.GetValue(groupName)!], Description = r.GetValue(groupDescription) }, groupName, groupDescription),
+            Action("remove", "Removes a group and its permissions.", r => new AccountRequest("group", "remove") { Names = [r.GetValue(removedGroup)!] }, removedGroup),
+            Action("list", "Lists groups and their members.", _ => new AccountRequest("group", "list")),
+            Action("add-member", "Adds a user to a group.", r => new AccountRequest("group", "add-member") { Names = [r.GetValue(memberGroup)!, r.GetValue(memberUser)!] }, memberGroup, memberUser),
+            Action("remove-member", "Removes a user from a group.", r => new AccountRequest("group", "remove-member") { Names = [r.GetValue(nonMemberGroup)!, r.GetValue(nonMemberUser)!] }, nonMemberGroup, nonMemberUser));
+
+        var roleName = Name("NAME", "Role name");
+        var privilege = new Option<string[]>("--privilege") { Description = "A privilege id (repeat, or separate with commas); see `role list`" };
+        var removedRole = Name("ROLE", "Role name or id");
+        yield return Family(
+            "role",
+            "Roles (AuthorizationManager).",
+            Action("add", "Creates a role with these privileges.", r => new AccountRequest("role", "add") { Names = [r.GetValue(roleName)!], Privileges = (r.GetValue(privilege) ?? []).SelectMany(p => p.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList() }, roleName, privilege),
+            Action("remove", "Removes a role and its permissions.", r => new AccountRequest("role", "remove") { Names = [r.GetValue(removedRole)!] }, removedRole),
+            Action("list", "Lists roles and every privilege id.", _ => new AccountRequest("role", "list")));
+
+        var (setPrincipal, setGroup, setEntity) = (Principal(), IsGroup(), Entity());
+        var role = new Option<string>("--role") { Description = "ROLE: a role name or id", Required = true };
+        var noPropagate = new Option<bool>("--no-propagate") { Description = "On this entity only, not the entities below it" };
+        var (removePrincipal, removeGroup, removeEntity) = (Principal(), IsGroup(), Entity());
+        yield return Family(
+            "permission",
+            "Permissions: a principal's role on an entity.",
+            Action("set", "Gives a user or group a role on an entity." + Footer, r => new AccountRequest("permission", "set") { Principal = r.GetValue(setPrincipal), Group = r.GetValue(setGroup), Role = r.GetValue(role), Entity = r.GetValue(setEntity), Propagate = !r.GetValue(noPropagate) }, setPrincipal, setGroup, role, setEntity, noPropagate),
+            Action("remove", "Removes a principal's permission on an entity." + Footer, r => new AccountRequest("permission", "remove") { Principal = r.GetValue(removePrincipal), Group = r.GetValue(removeGroup), Entity = r.GetValue(removeEntity) }, removePrincipal, removeGroup, removeEntity),
+            Action("list", "Lists permissions.", _ => new AccountRequest("permission", "list")));
+    }
+
+    /// <summary>Runs one command; returns the process exit code (0 ok, 1 failed, 2 usage or settings).</summary>
+    private static int Run(AccountRequest request, IReadOnlyList<string> settings, TextReader stdin, TextWriter stdout, TextWriter stderr)
+    {
+        List<string> positional = [request.Command, request.Action, .. request.Names];
+        var (password, passwordStdin, description, privileges) = (request.Password, request.PasswordStdin, request.Description, request.Privileges);
+        var (principal, group, role, entity, propagate) = (request.Principal, request.Group, request.Role, request.Entity, request.Propagate);
         try
         {
             var options = GuestOpsServer.ReadOptions(AdminCommands.Configuration(settings));
@@ -273,9 +294,8 @@ public static class AccountCommands
 
     private static int Usage2(TextWriter stderr, string message)
     {
-        stderr.WriteLine("GuestOps.Server: " + message);
-        stderr.WriteLine(Usage);
-        return 2;
+        stderr.WriteLine("GuestOps.Server: " + message + " (--help for the usage)");
+        return ServerCommandLine.UsageExitCode;
     }
 
     private static int Fail(TextWriter stderr, string message, int code = 1)
@@ -283,4 +303,29 @@ public static class AccountCommands
         stderr.WriteLine("GuestOps.Server: " + message);
         return code;
     }
+}
+
+/// <summary>One parsed account command: <see cref="Command"/> and <see cref="Action"/> (<c>user add</c>), its positional
+/// <see cref="Names"/>, and its options.</summary>
+internal sealed record AccountRequest(string Command, string Action)
+{
+    public IReadOnlyList<string> Names { get; init; } = [];
+
+    public string? Password { get; init; }
+
+    public bool PasswordStdin { get; init; }
+
+    public string? Description { get; init; }
+
+    public IReadOnlyList<string> Privileges { get; init; } = [];
+
+    public string? Principal { get; init; }
+
+    public bool Group { get; init; }
+
+    public string? Role { get; init; }
+
+    public string? Entity { get; init; }
+
+    public bool Propagate { get; init; } = true;
 }

@@ -1,4 +1,4 @@
-using System.Globalization;
+using System.CommandLine;
 using GuestOps.Channel.Enrollment;
 using GuestOps.Host.Enrollment;
 
@@ -12,70 +12,46 @@ namespace GuestOps.Server;
 /// </summary>
 public static class AdminCommands
 {
-    public const string Usage = """
-        usage: GuestOps.Server enroll --vm NAME|ID [--out FILE] [--valid-hours H] [settings]
-               GuestOps.Server revoke --vm NAME|ID [settings]
-               GuestOps.Server user|group|role|permission ... (users, groups, roles, permissions; --help for more)
-
-          enroll   creates a one-time enrollment bundle for a VM with Provider=external: the host agent's CA
-                   certificate, the worker listener's address, the VM id and a random token (only its hash is kept;
-                   it expires after --valid-hours, default 24). Hand the bundle to the VM's owner, who runs
-                   `guestops-tools enroll --bundle FILE --out DIR` in the VM. A newer bundle cancels older unused ones.
-          revoke   revokes the VM's worker certificate (its worker is disconnected within seconds) and cancels its
-                   unused bundles.
-
-          settings: the server's own: appsettings.json, GUESTOPS_* variables, --state-dir DIR, --GuestOps:Name=value.
-        """;
-
-    public static bool Handles(IReadOnlyList<string> args) => args.Count > 0 && (args[0] is "enroll" or "revoke" || AccountCommands.Commands.Contains(args[0]));
-
-    /// <summary>Runs the command in <c>args[0]</c>; returns the process exit code (0 ok, 1 failed, 2 usage or settings).</summary>
-    public static int Run(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr)
+    public static Command Enroll(ServerCommandLine commandLine, TextWriter stdout, TextWriter stderr)
     {
-        if (AccountCommands.Commands.Contains(args[0]))
+        var vm = VmOption();
+        var output = new Option<string?>("--out") { Description = "Where to write the bundle [default: NAME.guestops-enroll.json in the working directory]" };
+        var validHours = new Option<int>("--valid-hours") { Description = "Hours the bundle's one-time token stays valid (1..720)", DefaultValueFactory = _ => 24 };
+        validHours.Validators.Add(result =>
         {
-            return AccountCommands.Run(args, Console.In, stdout, stderr);
-        }
-
-        var command = args[0];
-        string? vm = null, output = null;
-        var validHours = 24;
-        var settings = new List<string>();
-        for (var i = 1; i < args.Count; i++)
-        {
-            string? Next() => i + 1 < args.Count ? args[++i] : null;
-            switch (args[i])
+            if (result.GetValueOrDefault<int>() is < 1 or > 720)
             {
-                case "--help" or "-h":
-                    stdout.WriteLine(Usage);
-                    return 0;
-                case "--vm":
-                    vm = Next();
-                    break;
-                case "--out" when command == "enroll":
-                    output = Next();
-                    break;
-                case "--valid-hours" when command == "enroll":
-                    if (!int.TryParse(Next(), NumberStyles.None, CultureInfo.InvariantCulture, out validHours) || validHours is < 1 or > 720)
-                    {
-                        return Fail(stderr, "--valid-hours needs a number of hours in 1..720.", usage: true);
-                    }
-
-                    break;
-                default:
-                    settings.Add(args[i]);
-                    break;
+                result.AddError("--valid-hours needs a number of hours in 1..720.");
             }
-        }
-
-        if (string.IsNullOrEmpty(vm))
+        });
+        var command = new Command(
+            "enroll",
+            "Creates a one-time enrollment bundle for a VM with Provider=external: the host agent's CA certificate, the worker "
+            + "listener's address, the VM id and a random token (only its hash is kept; it expires after --valid-hours). Hand the "
+            + "bundle to the VM's owner, who runs `guestops-tools enroll --bundle FILE --out DIR` in the VM. A newer bundle cancels older unused ones.")
         {
-            return Fail(stderr, "--vm NAME is required.", usage: true);
-        }
+            vm, output, validHours,
+        };
+        command.SetAction(result => Run("enroll", result.GetValue(vm)!, result.GetValue(output), result.GetValue(validHours), commandLine.Settings(result), stdout, stderr));
+        return command;
+    }
 
+    public static Command Revoke(ServerCommandLine commandLine, TextWriter stdout, TextWriter stderr)
+    {
+        var vm = VmOption();
+        var command = new Command("revoke", "Revokes the VM's worker certificate (its worker is disconnected within seconds) and cancels its unused enrollment bundles.") { vm };
+        command.SetAction(result => Run("revoke", result.GetValue(vm)!, null, 0, commandLine.Settings(result), stdout, stderr));
+        return command;
+    }
+
+    private static Option<string> VmOption() => new("--vm") { Description = "The VM: its configured name or id (vm-N)", Required = true };
+
+    /// <summary>Runs enroll or revoke; returns the process exit code (0 ok, 1 failed, 2 settings).</summary>
+    private static int Run(string command, string vm, string? output, int validHours, IReadOnlyList<string> settings, TextWriter stdout, TextWriter stderr)
+    {
         if (output is not null && output.Length == 0)
         {
-            return Fail(stderr, "--out needs a file name.", usage: true);
+            return Fail(stderr, "--out needs a file name.", code: ServerCommandLine.UsageExitCode);
         }
 
         try
@@ -165,15 +141,9 @@ public static class AdminCommands
         return new string(name.Select(c => invalid.Contains(c) || char.IsWhiteSpace(c) ? '_' : c).ToArray());
     }
 
-    private static int Fail(TextWriter stderr, string message, bool usage = false, int code = 1)
+    private static int Fail(TextWriter stderr, string message, int code = 1)
     {
         stderr.WriteLine("GuestOps.Server: " + message);
-        if (usage)
-        {
-            stderr.WriteLine(Usage);
-            return 2;
-        }
-
         return code;
     }
 }

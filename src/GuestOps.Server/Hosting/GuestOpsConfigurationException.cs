@@ -1,4 +1,4 @@
 namespace GuestOps.Server;
 
 /// <summary>A setting is wrong; the message names it. The server prints it and exits instead of serving.</summary>
-public sealed class GuestOpsConfigurationException(string message, Exception? inner = null) : Exception(message, inner);
+public class GuestOpsConfigurationException(string message, Exception? inner = null) : Exception(message, inner);

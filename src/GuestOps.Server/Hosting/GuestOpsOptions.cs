@@ -52,6 +52,11 @@ public sealed class GuestOpsOptions
     /// agent), or <c>auto</c>: sandbox when bubblewrap and the worker binary are present, else none.</summary>
     public string Provider { get; set; } = "auto";
 
+    /// <summary>Host ids of the sandboxes' user namespaces (provider sandbox): <c>auto</c> (root's largest range in
+    /// /etc/subuid and /etc/subgid when uidmap is installed, else no user namespace), <c>none</c>, or <c>START:COUNT</c>
+    /// within root's subordinate ranges. A change is repaired at the next power-on: guest files move to the new ids.</summary>
+    public string GuestIdRange { get; set; } = "auto";
+
     /// <summary>The guestops-tools binary run in each guest; default: <c>guestops-tools</c> next to the server.</summary>
     public string? WorkerPath { get; set; }
 
@@ -137,6 +142,10 @@ public sealed class VirtualMachineOptions
     public int NumCpu { get; set; } = 1;
 
     public int MemoryMB { get; set; } = 512;
+
+    /// <summary>The guest IP address a simulated VM reports (guest.ipAddress); default 192.0.2.11 for the first VM, .12 for
+    /// the second, ... (documentation addresses). External VMs report their own.</summary>
+    public string? IpAddress { get; set; }
 
     /// <summary>Per-VM provider: unset for the host-wide <c>GuestOps:Provider</c>, or <c>external</c>: no process is
     /// started; the VM's worker runs in a real VM, enrolls (<c>GuestOps.Server enroll --vm NAME</c>) and connects to

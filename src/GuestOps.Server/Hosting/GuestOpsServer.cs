@@ -26,20 +26,26 @@ public static partial class GuestOpsServer
     {
         builder.Configuration.AddInMemoryCollection(EnvironmentSettings());
         builder.Configuration.AddCommandLine(args, GuestOpsOptions.CommandLineSwitches);
+        // A failure to start is one line on stderr (RunGuestOpsAsync); its full exception is logged at Debug level by
+        // GuestOps.Server.Startup, not at Error level by the host.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
 
         var options = ReadOptions(builder.Configuration);
 
         var endpoints = ListenEndpoints(options.Urls);
         var workerListener = WorkerListenerSettings.From(options);
-        // External VMs' accounts live in the real VMs: the demo password matters only for simulated ones.
-        var vms = VirtualMachines(options, options.VirtualMachines.Count > 0 && options.VirtualMachines.All(IsExternal) ? "" : DemoGuestPassword(options)).ToList();
-        if (workerListener is null && vms.FirstOrDefault(vm => vm.External) is { } unreachable)
+        if (workerListener is null && options.VirtualMachines.FirstOrDefault(IsExternal) is { } unreachable)
         {
-            throw new GuestOpsConfigurationException($"VM {unreachable.Configuration.Name} has Provider=external, but GuestOps:WorkerListenUrl (GUESTOPS_WORKER_LISTEN_URL) is not set, e.g. tcp://0.0.0.0:8902: its worker could never connect.");
+            throw new GuestOpsConfigurationException($"VM {unreachable.Name} has Provider=external, but GuestOps:WorkerListenUrl (GUESTOPS_WORKER_LISTEN_URL) is not set, e.g. tcp://0.0.0.0:8902: its worker could never connect.");
         }
 
         builder.Services.Configure<GuestOpsOptions>(builder.Configuration.GetSection(GuestOpsOptions.Section));
         StateDirectory.Prepare(options.StateDirectory);
+        var stateLock = StateDirectoryLock.Acquire(options.StateDirectory); // before anything in the directory is read or written
+        builder.Services.AddSingleton(_ => stateLock); // owned (and disposed) by the container; resolved by MapGuestOps
+
+        // External VMs' accounts live in the real VMs: the demo password matters only for simulated ones.
+        var vms = VirtualMachines(options, options.VirtualMachines.Count > 0 && options.VirtualMachines.All(IsExternal) ? "" : DemoGuestPassword.LoadOrCreate(options.DemoGuestPassword, options.StateDirectory, Console.Out)).ToList();
         if (workerListener is not null)
         {
             builder.Services.AddSingleton(sp => new ExternalWorkerGateway(
@@ -128,6 +134,7 @@ public static partial class GuestOpsServer
 
     public static WebApplication MapGuestOps(this WebApplication app)
     {
+        app.Services.GetRequiredService<StateDirectoryLock>();
         var sdk = app.Services.GetRequiredService<SdkEndpoint>();
         var documents = app.Services.GetRequiredService<VersionDocuments>();
         var guestFile = app.Services.GetRequiredService<GuestFileEndpoint>();
@@ -148,8 +155,9 @@ public static partial class GuestOpsServer
         return app;
     }
 
-    /// <summary>Starts the server, prints where it listens, and waits for shutdown. A port that cannot be bound ends
-    /// the process with a message naming the setting.</summary>
+    /// <summary>Starts the server, prints where it listens, and waits for shutdown. A failure to start (a port in use or
+    /// not allowed, a certificate that cannot be loaded, ...) ends the process with one line naming the setting; the
+    /// full exception is logged at Debug level only (e.g. --Logging:LogLevel:Default=Debug).</summary>
     public static async Task<int> RunGuestOpsAsync(this WebApplication app)
     {
         var options = app.Services.GetRequiredService<IOptions<GuestOpsOptions>>().Value;
@@ -157,15 +165,23 @@ public static partial class GuestOpsServer
         {
             await app.StartAsync();
         }
-        catch (Exception e) when (Unwrap(e) is GuestOpsConfigurationException configuration)
+        catch (Exception e)
         {
-            Console.Error.WriteLine($"GuestOps cannot start: {configuration.Message}");
-            return 2;
-        }
-        catch (Exception e) when (e is IOException or SocketException || e.InnerException is SocketException)
-        {
-            Console.Error.WriteLine($"GuestOps cannot listen on {options.Urls}: {e.Message}");
-            Console.Error.WriteLine("Set the listen URLs with GUESTOPS_URLS, --urls or GuestOps:Urls in appsettings.json (e.g. https://127.0.0.1:8443).");
+            LogStartFailed(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("GuestOps.Server.Startup"), e);
+            if (Unwrap(e) is GuestOpsConfigurationException configuration)
+            {
+                Console.Error.WriteLine($"GuestOps cannot start: {configuration.Message}");
+            }
+            else if (e is IOException or SocketException || e.InnerException is SocketException)
+            {
+                Console.Error.WriteLine($"GuestOps cannot listen on {options.Urls}: {e.Message}");
+                Console.Error.WriteLine("Set the listen URLs with GUESTOPS_URLS, --urls or GuestOps:Urls in appsettings.json (e.g. https://127.0.0.1:8443); ports below 1024 need root.");
+            }
+            else
+            {
+                Console.Error.WriteLine($"GuestOps cannot start: {e.GetType().Name}: {e.Message}");
+            }
+
             return 2;
         }
 
@@ -208,6 +224,9 @@ public static partial class GuestOpsServer
 
         return endpoints.Count > 0 ? endpoints : throw new GuestOpsConfigurationException("GuestOps:Urls (GUESTOPS_URLS, --urls) is empty.");
     }
+
+    [LoggerMessage(EventId = 20, Level = LogLevel.Debug, Message = "The server did not start")]
+    private static partial void LogStartFailed(ILogger logger, Exception exception);
 
     private static Exception Unwrap(Exception e)
     {
@@ -267,12 +286,23 @@ public static partial class GuestOpsServer
             GuestFullName = vm.GuestFullName,
             NumCpu = vm.NumCpu,
             MemoryMB = vm.MemoryMB,
+            IpAddress = IsExternal(vm) ? null : vm.IpAddress ?? SimulatedIpAddress(i),
         },
         (vm.GuestAccounts ?? [new GuestAccountOptions { Name = "root", Uid = 0 }, new GuestAccountOptions { Name = "demo", Uid = 1000 }])
             .Select(a => new GuestAccount(a.Name, a.Password ?? demoPassword, a.Uid)).ToArray(),
         vm.GuestCommandsEnabled,
         IsExternal(vm),
         Kerberos(vm)));
+
+    /// <summary>The default guest address of the simulated VM at <paramref name="index"/>: 192.0.2.11, .12, ... (TEST-NET-1,
+    /// RFC 5737: addresses reserved for documentation), then 198.51.100.11, ... and 203.0.113.11, ...; beyond those, none.</summary>
+    internal static string? SimulatedIpAddress(int index) => (index / 244) switch
+    {
+        0 => $"192.0.2.{11 + index}",
+        1 => $"198.51.100.{11 + (index % 244)}",
+        2 => $"203.0.113.{11 + (index % 244)}",
+        _ => null,
+    };
 
     /// <summary>A VM's Kerberos settings: both or neither; the keytab must exist.</summary>
     private static GuestKerberos? Kerberos(VirtualMachineOptions vm)
@@ -295,27 +325,15 @@ public static partial class GuestOpsServer
         return new GuestKerberos(Path.GetFullPath(vm.KerberosKeytab), vm.KerberosRealm.Trim());
     }
 
-    private static string DemoGuestPassword(GuestOpsOptions options)
-    {
-        if (!string.IsNullOrEmpty(options.DemoGuestPassword))
-        {
-            return options.DemoGuestPassword;
-        }
-
-        var password = Convert.ToBase64String(RandomNumberGenerator.GetBytes(9)).Replace('/', 'x').Replace('+', 'y');
-        Console.WriteLine($"Guest accounts root and demo of every VM have the password: {password}");
-        return password;
-    }
-
     private static HostAgentOptions HostAgentOptions(GuestOpsOptions options, bool anyLocalVm)
     {
         var workerPath = options.WorkerPath ?? Path.Combine(AppContext.BaseDirectory, "guestops-tools");
         var hasWorker = File.Exists(workerPath);
         IVmProvider? provider = options.Provider switch
         {
-            "sandbox" when OperatingSystem.IsLinux() => new SandboxVmProvider(),
+            "sandbox" when OperatingSystem.IsLinux() => Sandbox(options),
             "process" => new ProcessVmProvider(),
-            "auto" when hasWorker && OperatingSystem.IsLinux() && SandboxVmProvider.IsAvailable() => new SandboxVmProvider(),
+            "auto" when hasWorker && OperatingSystem.IsLinux() && SandboxVmProvider.IsAvailable() => Sandbox(options),
             "auto" or "none" => null,
             _ => throw new GuestOpsConfigurationException($"GuestOps:Provider (GUESTOPS_PROVIDER) '{options.Provider}' is not one of sandbox, process, none, auto."),
         };
@@ -338,6 +356,19 @@ public static partial class GuestOpsServer
             WorkerArguments = WorkerArguments(options),
             Dispatcher = new GuestOps.Host.Dispatch.VmDispatcherOptions { CallTimeout = options.GuestCallTimeout },
         };
+    }
+
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    private static SandboxVmProvider Sandbox(GuestOpsOptions options)
+    {
+        try
+        {
+            return new SandboxVmProvider(options.GuestIdRange);
+        }
+        catch (ArgumentException e)
+        {
+            throw new GuestOpsConfigurationException($"GuestOps:GuestIdRange: {e.Message}", e);
+        }
     }
 
     /// <summary>Settings every VM's worker gets on its command line.</summary>

@@ -306,4 +306,95 @@ public sealed class GuestOpsCliTests
         Assert.AreEqual(2, noVm.ExitCode);
         StringAssert.Contains(noVm.StandardError, "No VM: give -vm");
     }
+
+    [TestMethod]
+    public async Task ExplicitCredentials_WinOverACachedSession_AWrongOneFails()
+    {
+        using var cli = NewCli();
+        StringAssert.Contains(await cli.OkAsync("login"), "Logged in");
+        var cached = new Dictionary<string, string> { ["GOVC_PASSWORD"] = "" };
+        Assert.AreEqual(0, (await cli.RunAsync(["vms"], cached)).ExitCode, "the cached session serves a command without a password");
+
+        var url = $"https://root:not-the-password@127.0.0.1:{Server.Server.Port}/sdk";
+        foreach (var (arguments, environment, how) in new (string[], Dictionary<string, string>, string)[]
+        {
+            (["vms", "--password", "not-the-password"], cached, "--password"),
+            (["vms"], new Dictionary<string, string> { ["GOVC_PASSWORD"] = "not-the-password" }, "GOVC_PASSWORD"),
+            (["vms"], new Dictionary<string, string> { ["GOVC_PASSWORD"] = "", ["GUESTOPS_PASSWORD"] = "not-the-password" }, "GUESTOPS_PASSWORD"),
+            (["vms"], new Dictionary<string, string> { ["GOVC_PASSWORD"] = "", ["GOVC_URL"] = url }, "the URL's password"),
+        })
+        {
+            var wrong = await cli.RunAsync(arguments, environment);
+            Assert.AreEqual(1, wrong.ExitCode, $"{how}: an explicit wrong password must fail, not use the cached session{Environment.NewLine}{wrong}");
+            StringAssert.StartsWith(wrong.StandardError, "guestops: InvalidLogin", how);
+        }
+
+        Assert.AreEqual(0, (await cli.RunAsync(["vms"], cached)).ExitCode, "the cached session still serves commands without a password");
+    }
+
+    [TestMethod]
+    public async Task Errors_AreOneLine_TheFullExceptionOnlyWithDebug()
+    {
+        using var cli = NewCli();
+        using var closed = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        closed.Start();
+        var port = ((System.Net.IPEndPoint)closed.LocalEndpoint).Port;
+        closed.Stop();
+        var unreachable = new Dictionary<string, string> { ["GOVC_URL"] = $"https://root@127.0.0.1:{port}/sdk" };
+        var plain = await cli.RunAsync(["vms"], unreachable);
+        Assert.AreEqual(1, plain.ExitCode, plain.ToString());
+        Assert.AreEqual(1, plain.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length, $"one line{Environment.NewLine}{plain}");
+        StringAssert.StartsWith(plain.StandardError, "guestops: Cannot reach");
+
+        var debug = await cli.RunAsync(["vms", "--debug"], unreachable);
+        Assert.AreEqual(1, debug.ExitCode, debug.ToString());
+        StringAssert.StartsWith(debug.StandardError, "guestops: Cannot reach", "the same line first");
+        StringAssert.Contains(debug.StandardError, "   at ", "then the full exception");
+    }
+
+    /// <summary>The password prompt on a real terminal (a pseudo-terminal): echo is already off when the prompt appears,
+    /// and the typed password is never shown.</summary>
+    [TestMethod]
+    public async Task PasswordPrompt_TurnsEchoOffBeforeThePromptAppears()
+    {
+        using var cli = NewCli();
+        const string Script = """
+            import os, pty, select, sys, termios, time
+            pid, fd = pty.fork()
+            if pid == 0:
+                os.execvp(sys.argv[1], sys.argv[1:])
+            seen = b""
+            deadline = time.time() + 60
+            while b"Password for" not in seen and time.time() < deadline:
+                if select.select([fd], [], [], 1)[0]:
+                    try:
+                        chunk = os.read(fd, 4096)
+                    except OSError:
+                        break
+                    if not chunk:
+                        break
+                    seen += chunk
+            echo = termios.tcgetattr(fd)[3] & termios.ECHO
+            os.write(fd, os.environ["TYPED_PASSWORD"].encode() + b"\n")
+            while True:
+                try:
+                    chunk = os.read(fd, 4096)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                seen += chunk
+            _, status = os.waitpid(pid, 0)
+            print("ECHO-AT-PROMPT=" + ("on" if echo else "off"))
+            print("EXIT=%d" % os.waitstatus_to_exitcode(status))
+            print("OUTPUT=" + seen.decode(errors="replace"))
+            """;
+        var environment = new Dictionary<string, string>(cli.Environment) { ["GOVC_PASSWORD"] = "", ["TYPED_PASSWORD"] = Server.Server.RootPassword! };
+        var run = await ProcessRunner.RunAsync("/usr/bin/python3", ["-c", Script, ClientTools.Dotnet, ClientTools.CliDll, "login"], TimeSpan.FromSeconds(90), cli.Home, environment);
+        Assert.AreEqual(0, run.ExitCode, run.ToString());
+        StringAssert.Contains(run.StandardOutput, "ECHO-AT-PROMPT=off", $"echo must be off when the prompt appears{Environment.NewLine}{run}");
+        StringAssert.Contains(run.StandardOutput, "EXIT=0", run.ToString());
+        StringAssert.Contains(run.StandardOutput, "Logged in", run.ToString());
+        Assert.IsFalse(run.StandardOutput.Contains(Server.Server.RootPassword!, StringComparison.Ordinal), $"the typed password is never echoed{Environment.NewLine}{run}");
+    }
 }

@@ -9,9 +9,9 @@ public readonly record struct HostProcess(int HostPid, int NamespacePid);
 /// <summary>
 /// The sandboxed VMs of a test's own server, seen from the host through /proc: the tools worker of a VM (for kill -9
 /// and SIGSTOP), its user-namespace id offsets (to create guest files owned as the guest must see them) and its PID
-/// namespace. A worker is a process whose /proc/PID/exe is the guestops-tools binary and whose parent is a bwrap
-/// whose command line names <c>--hostname &lt;vm name&gt;</c> and a path under the server's state directory, so
-/// only processes of the test's own server ever match.
+/// namespace. A worker is a process whose /proc/PID/exe is the guestops-tools binary, whose /etc is mounted from a VM
+/// directory under the server's state directory and whose /etc/hostname names the VM, so only processes of the test's
+/// own server ever match.
 /// </summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public static partial class GuestWorkers
@@ -23,10 +23,12 @@ public static partial class GuestWorkers
     private const string WorkerFileName = "guestops-tools";
 
     /// <summary>The worker processes of VM <paramref name="vmName"/> of the server using <paramref name="stateDirectory"/>
-    /// (normally one; none while the VM restarts).</summary>
+    /// (normally one; none while the VM restarts): guestops-tools processes whose /etc is the bind mount of a VM directory
+    /// under that state directory and whose host name file names the VM. (bwrap's own command line names neither: it
+    /// reads its arguments from a file.)</summary>
     public static IReadOnlyList<int> Find(string stateDirectory, string vmName)
     {
-        var vmsPrefix = Path.Combine(Path.GetFullPath(stateDirectory), "vms") + "/";
+        var vms = Path.Combine(Path.GetFullPath(stateDirectory), "vms");
         var found = new List<int>();
         foreach (var pid in AllPids())
         {
@@ -36,29 +38,56 @@ public static partial class GuestWorkers
                 continue;
             }
 
-            if (ParentPid(pid) is not { } parent || CommandLine(parent) is not { } arguments)
+            // /etc's mount root is the VM's guest/etc, relative to the file system it lives on: .../vms/ID/guest/etc.
+            if (MountRoot(pid, "/etc") is not { } etc || !etc.EndsWith("/guest/etc", StringComparison.Ordinal))
             {
                 continue;
             }
 
-            if (Path.GetFileName(arguments.FirstOrDefault() ?? "") != "bwrap")
+            var vmsOfWorker = Path.GetDirectoryName(Path.GetDirectoryName(Path.GetDirectoryName(etc)));
+            if (vmsOfWorker is null || Path.GetFileName(vmsOfWorker) != "vms" || !vms.EndsWith(vmsOfWorker, StringComparison.Ordinal))
             {
                 continue;
             }
 
-            var hostname = arguments.IndexOf("--hostname");
-            if (hostname < 0 || hostname + 1 >= arguments.Count || arguments[hostname + 1] != vmName)
+            try
             {
-                continue;
+                if (File.ReadAllText($"/proc/{pid}/root/etc/hostname").Trim() == vmName)
+                {
+                    found.Add(pid);
+                }
             }
-
-            if (arguments.Any(a => a.StartsWith(vmsPrefix, StringComparison.Ordinal)))
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                found.Add(pid);
+                // it exited meanwhile
             }
         }
 
         return found;
+    }
+
+    /// <summary>The root (source path within its file system) of the mount at <paramref name="mountPoint"/> in the process's
+    /// mount namespace, from /proc/PID/mountinfo.</summary>
+    private static string? MountRoot(int pid, string mountPoint)
+    {
+        try
+        {
+            string? root = null;
+            foreach (var line in File.ReadLines($"/proc/{pid}/mountinfo"))
+            {
+                var fields = line.Split(' ');
+                if (fields.Length > 4 && fields[4] == mountPoint)
+                {
+                    root = fields[3].Replace("\\040", " ", StringComparison.Ordinal); // the last one is the one visible
+                }
+            }
+
+            return root;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
     }
 
     /// <summary>Waits (bounded) for exactly one worker of the VM, other than <paramref name="except"/>, that has

@@ -113,7 +113,8 @@ public sealed class EnrollAdminCommandTests
 
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
-        var code = AdminCommands.Run(settings, stdout, stderr);
+        var code = new ServerCommandLine(TextReader.Null, stdout, stderr, (_, _) => throw new AssertFailedException("an admin command must not run the server"))
+            .InvokeAsync(settings).GetAwaiter().GetResult();
         return (code, stdout.ToString(), stderr.ToString());
     }
 }

@@ -98,7 +98,8 @@ public sealed class AccountCommandsTests
         using var input = new StringReader(stdin ?? "");
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
-        var code = AccountCommands.Run(all, input, stdout, stderr);
+        var code = new ServerCommandLine(input, stdout, stderr, (_, _) => throw new AssertFailedException("an account command must not run the server"))
+            .InvokeAsync(all).GetAwaiter().GetResult();
         return (code, stdout.ToString(), stderr.ToString());
     }
 }

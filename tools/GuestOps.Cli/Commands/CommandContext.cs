@@ -41,12 +41,14 @@ public sealed class CommandContext : IDisposable
 
     public SessionCache Sessions => new(Settings.SessionDirectory);
 
-    /// <summary>Runs a command body: errors become one line on stderr and an exit code.</summary>
+    /// <summary>Runs a command body: errors become one line on stderr and an exit code; with --debug (GUESTOPS_DEBUG)
+    /// the full exception follows the line.</summary>
     public static async Task<int> RunAsync(ParseResult result, GlobalOptions globals, CancellationToken cancellationToken, Func<CommandContext, CancellationToken, Task<int>> body)
     {
         var options = globals.Read(result);
+        var environment = CliEnvironment.FromProcess();
         var output = new CommandOutput(options.Json, Console.Out, Console.Error);
-        using var context = new CommandContext(options, CliEnvironment.FromProcess(), output);
+        using var context = new CommandContext(options, environment, output);
         try
         {
             try
@@ -58,47 +60,30 @@ public sealed class CommandContext : IDisposable
                 await context.ReleaseTicketAsync();
             }
         }
-        catch (SoapFaultException e)
+        catch (Exception e) when (context.Failure(e, cancellationToken) is { } failure)
         {
-            output.Warn(e.Describe());
-            return 1;
-        }
-        catch (CliException e)
-        {
-            output.Warn(e.Message);
-            return e.ExitCode;
-        }
-        catch (HttpRequestException e) when (e.InnerException is AuthenticationException && context._tls is not null)
-        {
-            output.Warn(context._tls.Explain(context.Settings.SdkUri));
-            return 1;
-        }
-        catch (HttpRequestException e)
-        {
-            output.Warn(e.StatusCode is null ? $"Cannot reach {context._settings?.DisplayUrl}: {e.Message}" : e.Message);
-            return 1;
-        }
-        catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            output.Warn($"The server did not answer within {options.Timeout.TotalSeconds:0} s (--request-timeout).");
-            return 1;
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            output.Warn("Cancelled.");
-            return 130;
-        }
-        catch (IOException e)
-        {
-            output.Warn(e.Message);
-            return 1;
-        }
-        catch (UnauthorizedAccessException e)
-        {
-            output.Warn(e.Message);
-            return 1;
+            output.Warn(failure.Message);
+            if (options.Debug || (environment.Flag("GUESTOPS_DEBUG") ?? false))
+            {
+                output.Error.WriteLine(e.ToString());
+            }
+
+            return failure.ExitCode;
         }
     }
+
+    /// <summary>The one-line message and exit code of a failed command.</summary>
+    private (string Message, int ExitCode)? Failure(Exception e, CancellationToken cancellationToken) => e switch
+    {
+        SoapFaultException fault => (fault.Describe(), 1),
+        CliException cli => (cli.Message, cli.ExitCode),
+        HttpRequestException { InnerException: AuthenticationException } when _tls is not null => (_tls.Explain(Settings.SdkUri), 1),
+        HttpRequestException http => (http.StatusCode is null ? $"Cannot reach {_settings?.DisplayUrl}: {http.Message}" : http.Message, 1),
+        TaskCanceledException when !cancellationToken.IsCancellationRequested => ($"The server did not answer within {Options.Timeout.TotalSeconds:0} s (--request-timeout).", 1),
+        OperationCanceledException when cancellationToken.IsCancellationRequested => ("Cancelled.", 130),
+        IOException or UnauthorizedAccessException => (e.Message, 1),
+        _ => ($"{e.GetType().Name}: {e.Message} (--debug shows the full exception)", 1),
+    };
 
     public HttpMessageHandler Handler
     {
@@ -119,12 +104,14 @@ public sealed class CommandContext : IDisposable
     public string RequireUser() => Settings.UserName
         ?? throw new CliException("No vSphere user: give --username, set GUESTOPS_USERNAME or GOVC_USERNAME, or put user@ in the URL.", 2);
 
-    /// <summary>A logged-in service: the cached session when it is still alive, else a login (cached for next time).</summary>
+    /// <summary>A logged-in service: a login with the explicit password when one is given, else the cached session when it
+    /// is still alive, else a login with a prompted password (cached for next time).</summary>
     public async Task<VimService> ConnectAsync(CancellationToken cancellationToken)
     {
         var service = await ConnectAnonymousAsync(cancellationToken);
         var user = RequireUser();
-        if (Sessions.Load(Settings.DisplayUrl, user) is { } cookie)
+        // An explicit password (flag, variable or URL) is always used, and must be right: the cache serves only without one.
+        if (Settings.Password is null && Sessions.Load(Settings.DisplayUrl, user) is { } cookie)
         {
             service.Soap.SessionCookie = cookie;
             if (await service.CurrentSessionUserAsync(cancellationToken) is not null)

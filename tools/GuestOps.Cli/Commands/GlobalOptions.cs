@@ -3,7 +3,7 @@ using System.CommandLine;
 namespace GuestOps.Cli.Commands;
 
 /// <summary>The values of the options every command takes.</summary>
-public sealed record GlobalOptionValues(string? Url, string? UserName, string? Password, bool Insecure, string? Thumbprint, string? Vm, string? GuestLogin, bool Json, bool Quiet, TimeSpan Timeout, bool Sspi = false, string SspiPackage = "NTLM", string? SspiTarget = null);
+public sealed record GlobalOptionValues(string? Url, string? UserName, string? Password, bool Insecure, string? Thumbprint, string? Vm, string? GuestLogin, bool Json, bool Quiet, TimeSpan Timeout, bool Sspi = false, string SspiPackage = "NTLM", string? SspiTarget = null, bool Debug = false);
 
 /// <summary>Options every command accepts (govc's spellings -u, -k, -vm, -l work too), with GUESTOPS_* / GOVC_* fallbacks.</summary>
 public sealed class GlobalOptions
@@ -88,10 +88,16 @@ public sealed class GlobalOptions
         Recursive = true,
     };
 
-    public IEnumerable<Option> All => [Url, UserName, Password, Insecure, Thumbprint, Vm, GuestLogin, Json, Quiet, Timeout, Sspi, SspiPackage, SspiTarget];
+    public Option<bool> Debug { get; } = new("--debug")
+    {
+        Description = "On an error, print the full exception after its one-line message [env GUESTOPS_DEBUG]",
+        Recursive = true,
+    };
+
+    public IEnumerable<Option> All => [Url, UserName, Password, Insecure, Thumbprint, Vm, GuestLogin, Json, Quiet, Timeout, Sspi, SspiPackage, SspiTarget, Debug];
 
     public GlobalOptionValues Read(ParseResult result) => new(
         result.GetValue(Url), result.GetValue(UserName), result.GetValue(Password), result.GetValue(Insecure),
         result.GetValue(Thumbprint), result.GetValue(Vm), result.GetValue(GuestLogin), result.GetValue(Json), result.GetValue(Quiet),
-        TimeSpan.FromSeconds(result.GetValue(Timeout)), result.GetValue(Sspi), result.GetValue(SspiPackage) ?? "NTLM", result.GetValue(SspiTarget));
+        TimeSpan.FromSeconds(result.GetValue(Timeout)), result.GetValue(Sspi), result.GetValue(SspiPackage) ?? "NTLM", result.GetValue(SspiTarget), result.GetValue(Debug));
 }
