@@ -225,7 +225,7 @@ public static partial class GuestOpsServer
         return endpoints.Count > 0 ? endpoints : throw new GuestOpsConfigurationException("GuestOps:Urls (GUESTOPS_URLS, --urls) is empty.");
     }
 
-    [LoggerMessage(EventId = 20, Level = LogLevel.Debug, Message = "The server did not start")]
+    [LoggerMessage(EventId = 4020, Level = LogLevel.Debug, Message = "The server did not start")]
     private static partial void LogStartFailed(ILogger logger, Exception exception);
 
     private static Exception Unwrap(Exception e)
