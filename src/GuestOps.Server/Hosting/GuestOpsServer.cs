@@ -269,7 +269,16 @@ public static partial class GuestOpsServer
             .Select(a => new GuestAccount(a.Name, a.Password ?? demoPassword, a.Uid)).ToArray(),
         vm.GuestCommandsEnabled,
         IsExternal(vm),
-        Kerberos(vm)));
+        Kerberos(vm),
+        PowerState(vm)));
+
+    /// <summary>A VM's configured power state, in vSphere's terms (VirtualMachinePowerState).</summary>
+    private static VmPowerState PowerState(VirtualMachineOptions vm) => vm.PowerState.Trim() switch
+    {
+        "" or "poweredOn" => VmPowerState.PoweredOn,
+        "poweredOff" => VmPowerState.PoweredOff,
+        _ => throw new GuestOpsConfigurationException($"GuestOps:VirtualMachines (VM {vm.Name}): PowerState '{vm.PowerState}' is not poweredOn or poweredOff."),
+    };
 
     /// <summary>A VM's Kerberos settings: both or neither; the keytab must exist.</summary>
     private static GuestKerberos? Kerberos(VirtualMachineOptions vm)
