@@ -11,8 +11,9 @@ namespace GuestOps.Host;
 /// <summary>A VM the host agent runs: its configuration, guest accounts and the guest-commands switch.
 /// <paramref name="External"/>: provider <c>external</c> — no process is started; its worker runs in a real VM and
 /// connects through <see cref="HostAgentOptions.ExternalWorkers"/>. <paramref name="Kerberos"/>: the guest's keytab and
-/// realm for Kerberos SSPI logons (null: NTLM only).</summary>
-public sealed record VmDefinition(VmConfiguration Configuration, IReadOnlyList<GuestAccount> Accounts, bool GuestCommandsEnabled = true, bool External = false, GuestKerberos? Kerberos = null);
+/// realm for Kerberos SSPI logons (null: NTLM only). <paramref name="PowerState"/>: the state the host agent keeps the VM
+/// in; a powered-off VM gets no guest and no tools worker.</summary>
+public sealed record VmDefinition(VmConfiguration Configuration, IReadOnlyList<GuestAccount> Accounts, bool GuestCommandsEnabled = true, bool External = false, GuestKerberos? Kerberos = null, VmPowerState PowerState = VmPowerState.PoweredOn);
 
 public sealed record HostAgentOptions
 {
@@ -69,7 +70,7 @@ public sealed partial class HostAgent : IHostAgent, IAsyncDisposable
     /// <summary>Creates each VM's dispatcher and powers the VMs on.</summary>
     public void Start()
     {
-        foreach (var vm in _ordered.Where(v => v.Definition.External && _options.ExternalWorkers is not null))
+        foreach (var vm in _ordered.Where(v => v.Definition.External && v.IsPoweredOn && _options.ExternalWorkers is not null))
         {
             vm.Dispatcher = new VmDispatcher(vm.Definition.Configuration.Id, _options.ExternalWorkers!.Register(vm.Definition.Configuration.Id), _options.Dispatcher, _loggerFactory);
             vm.Dispatcher.Start();
@@ -93,7 +94,7 @@ public sealed partial class HostAgent : IHostAgent, IAsyncDisposable
             LogIsolationLimit(_logger, provider.Name, limit);
         }
 
-        foreach (var vm in _ordered.Where(v => !v.Definition.External))
+        foreach (var vm in _ordered.Where(v => !v.Definition.External && v.IsPoweredOn))
         {
             var directory = Path.Combine(_options.StateDirectory, "vms", vm.Definition.Configuration.Id);
             var channelDirectory = Path.Combine(directory, "channel");
@@ -201,7 +202,7 @@ public sealed partial class HostAgent : IHostAgent, IAsyncDisposable
                 GuestFamily = worker.Os?.OsFamily switch { "linux" => "linuxGuest", "windows" => "windowsGuest", _ => "otherGuestFamily" },
                 GuestFullName = worker.Os?.OsName,
             };
-        return new VmSnapshot(vm.Definition.Configuration, VmPowerState.PoweredOn, vm.BootTime, agent);
+        return new VmSnapshot(vm.Definition.Configuration, vm.Definition.PowerState, vm.IsPoweredOn ? vm.BootTime : null, agent);
     }
 
     private async Task SuperviseAsync(RunningVm vm, IVmProvider provider, VmLaunch launch, CancellationToken stopping)
@@ -253,6 +254,7 @@ public sealed partial class HostAgent : IHostAgent, IAsyncDisposable
         public VmDefinition Definition { get; } = definition;
         public int Index { get; } = index;
         public DateTime BootTime { get; } = bootTime;
+        public bool IsPoweredOn => Definition.PowerState == VmPowerState.PoweredOn;
         public VmDispatcher? Dispatcher { get; set; }
         public Task Supervisor { get; set; } = Task.CompletedTask;
         public Process? Process { get; set; }

@@ -38,8 +38,20 @@ public sealed class CredentialThrottlingTests : IntegrationTest
     public async Task VsphereLogin_FiveFailuresLockTheUser_EvenTheRightPasswordIsRefused_UntilTheLockoutEnds()
     {
         var server = Server.Server;
-        using var client = NewClient(server);
         const string Wrong = "Brute-Force-Guess-0042";
+
+        // A second real vSphere account (a local user with a permission on the root folder, so it may log in).
+        const string Other = "throttle-other";
+        const string OtherPassword = "Throttle-Other-Pa55!";
+        using (var admin = NewClient(server))
+        {
+            await admin.LoginOkAsync();
+            await Authorization.AuthorizationSoap.CreateUserAsync(admin, Other, OtherPassword, "CredentialThrottlingTests");
+            var role = await Authorization.AuthorizationSoap.AddRoleAsync(admin, "throttle-guest-query", [GuestOps.Vim.Privileges.GuestOperationsQuery]);
+            (await Authorization.AuthorizationSoap.SetPermissionsAsync(admin, Moref.RootFolder, Authorization.AuthorizationSoap.Permission(Other, role, propagate: true))).AssertOk("SetEntityPermissions");
+        }
+
+        using var client = NewClient(server);
         for (var i = 1; i <= 5; i++)
         {
             var failed = await client.LoginAsync("root", Wrong + i);
@@ -53,8 +65,15 @@ public sealed class CredentialThrottlingTests : IntegrationTest
         Assert.IsNull(locked.SetCookie, "a locked-out login sets no cookie");
         TestContext.WriteLine($"locked-out login answered in {locked.Elapsed.TotalMilliseconds:0} ms");
 
-        // Another user name is not locked (it does not exist here, so InvalidLogin as well, but counted on its own).
-        (await client.LoginAsync("nobody", Wrong)).AssertFault("InvalidLogin", "InvalidLoginFault");
+        // Another real account from the same client is not locked: a wrong password of it is refused (one failure of
+        // its own), its right password logs in.
+        var otherWrong = await client.LoginAsync(Other, Wrong);
+        otherWrong.AssertFault("InvalidLogin", "InvalidLoginFault");
+        Assert.IsNull(otherWrong.SetCookie, "a wrong password sets no cookie");
+        using (var other = NewClient(server))
+        {
+            (await other.LoginAsync(Other, OtherPassword)).AssertOk("Login");
+        }
 
         // The lockout ends LoginLockoutTime (3 s) after the last failure.
         var unlocked = false;

@@ -10,16 +10,14 @@ namespace GuestOps.IntegrationTests;
 /// Hostile SOAP beyond SoapEndpointTests (issue 9), against a server of its own so its memory can be measured: a 100 MB
 /// envelope, 10 000-deep nesting, invalid UTF-8, missing required parameters, huge arrays (also into the guest), unknown
 /// elements. Each small request is answered with a vim fault (or, for the unknown elements that XmlSerializer skips, a
-/// normal answer) in under 100 ms (best of three, so a busy 2-core machine does not fail it), the server's resident
-/// memory stays bounded, and it keeps serving without logging an internal error.
+/// normal answer), the work each costs is bounded where it can be counted (bytes the server reads of a too-large
+/// request, the worker's CPU time against the number of pids, the server's resident memory), and the server keeps
+/// serving without logging an internal error. How fast they are answered is measured by the benchmarks, not here.
 /// </summary>
 [TestClass]
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class HostileSoapTests : IntegrationTest
 {
-    /// <summary>The time a small hostile request must be answered in (best of three attempts).</summary>
-    private static readonly TimeSpan Small = TimeSpan.FromMilliseconds(100);
-
     private static GuestServer? _server;
 
     [ClassInitialize]
@@ -64,7 +62,7 @@ public sealed class HostileSoapTests : IntegrationTest
     [DataRow("in the SOAP header")]
     [DataRow("in a parameter")]
     [DataRow("as nested selectSets")]
-    public async Task TenThousandDeepNesting_GetsInvalidRequestQuickly(string where)
+    public async Task TenThousandDeepNesting_GetsInvalidRequest(string where)
     {
         using var client = NewClient(Server);
         await client.LoginOkAsync();
@@ -78,7 +76,7 @@ public sealed class HostileSoapTests : IntegrationTest
                 + string.Concat(Enumerable.Repeat("<selectSet xsi:type=\"TraversalSpec\"><type>Folder</type><path>childEntity</path>", depth))
                 + string.Concat(Enumerable.Repeat("</selectSet>", depth)) + "</objectSet></specSet>"),
         };
-        await AssertQuickFaultAsync(client, body, $"{depth} nested elements {where}", "InvalidRequest");
+        await AssertFaultAsync(client, body, $"{depth} nested elements {where}", "InvalidRequest");
         await AssertStillServingAsync(Server);
     }
 
@@ -90,26 +88,18 @@ public sealed class HostileSoapTests : IntegrationTest
     [DataRow("an encoded surrogate", new byte[] { 0xED, 0xA0, 0x80 })]
     [DataRow("a code point above U+10FFFF", new byte[] { 0xF4, 0x90, 0x80, 0x80 })]
     [DataRow("a NUL byte", new byte[] { 0x00 })]
-    public async Task InvalidUtf8_GetsInvalidRequestQuickly(string what, byte[] bad)
+    public async Task InvalidUtf8_GetsInvalidRequest(string what, byte[] bad)
     {
         using var client = NewClient(Server);
         var envelope = Soap.Call("Login", Moref.SessionManager, "<userName>root@@</userName><password>x</password>");
         var bytes = Encoding.UTF8.GetBytes(envelope);
         var at = envelope.IndexOf("@@", StringComparison.Ordinal);
         var body = bytes[..at].Concat(bad).Concat(bytes[(at + 2)..]).ToArray();
-        var best = TimeSpan.MaxValue;
-        for (var attempt = 0; attempt < 3 && best >= Small; attempt++)
-        {
-            using var request = new HttpRequestMessage(HttpMethod.Post, "/sdk") { Content = new ByteArrayContent(body) };
-            request.Content.Headers.TryAddWithoutValidation("Content-Type", "text/xml; charset=UTF-8");
-            var response = await client.SendAsync(request, $"invalid UTF-8 ({what})", expectSoap: true);
-            response.AssertFault("InvalidRequest", "RuntimeFaultFault");
-            Assert.IsNull(response.SetCookie);
-            best = response.Elapsed < best ? response.Elapsed : best;
-        }
-
-        TestContext.WriteLine($"{what}: best {best.TotalMilliseconds:0.0} ms");
-        Assert.IsTrue(best < Small, $"{what}: answered in {best.TotalMilliseconds:0} ms at best");
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/sdk") { Content = new ByteArrayContent(body) };
+        request.Content.Headers.TryAddWithoutValidation("Content-Type", "text/xml; charset=UTF-8");
+        var response = await client.SendAsync(request, $"invalid UTF-8 ({what})", expectSoap: true);
+        response.AssertFault("InvalidRequest", "RuntimeFaultFault");
+        Assert.IsNull(response.SetCookie);
         await AssertStillServingAsync(Server);
     }
 
@@ -138,24 +128,44 @@ public sealed class HostileSoapTests : IntegrationTest
             _ => GuestOpsClient.ProcessManager,
         };
         var body = Soap.Call(operation, @this, parameters.Replace("@vm", Vm, StringComparison.Ordinal).Replace("@auth", Auth, StringComparison.Ordinal));
-        var fault = await AssertQuickFaultAsync(client, body, what, "InvalidArgument");
+        var fault = await AssertFaultAsync(client, body, what, "InvalidArgument");
         Assert.AreEqual(missing, (string?)fault.Detail.Element(Soap.Vim + "invalidProperty"), $"{what}: InvalidArgument.invalidProperty");
         await AssertStillServingAsync(Server);
     }
 
     [TestMethod]
-    [Timeout(60_000)]
+    [Timeout(120_000)]
     public async Task HugeArrays_AreAnsweredWithBoundedCost()
     {
         using var client = NewClient(Server);
         await client.LoginOkAsync();
         var rssBefore = ResidentMiB(Server.ProcessId);
 
-        // 100 000 pids (~2.5 MB) and 100 000 variable names go to the guest; 50 000 environment strings with a program.
-        var pids = string.Concat(Enumerable.Range(1, 100_000).Select(i => $"<pids>{i}</pids>"));
-        var processes = await client.PostAsync(Soap.Call("ListProcessesInGuest", GuestOpsClient.ProcessManager, Vm + Auth + pids), "ListProcessesInGuest with 100000 pids");
+        // 100 000 pids (~2.5 MB) go to the guest once, and the same number of distinct pids again in ten calls of
+        // 10 000. The worker's CPU time for each (utime + stime of the worker process, which runs every call on its own
+        // threads) tells linear from quadratic work without a clock: linear, the one large call costs about what the ten
+        // small ones cost together (less: one authentication instead of ten); with the quadratic dedupe of pids
+        // (a list's Contains per pid) it costs ten times the small calls' pid work: with that dedupe put back, the large
+        // call cost 1.7x the ten small ones (800 against 470 ms of worker CPU), hence the bound of 1.25x.
+        var worker = await _server!.WorkerAsync("vm-1");
+        var cpuBefore = WorkerCpuTicks(worker);
+        var processes = await client.PostAsync(Soap.Call("ListProcessesInGuest", GuestOpsClient.ProcessManager, Vm + Auth + Pids(1, 100_000)), "ListProcessesInGuest with 100000 pids");
         Report(processes);
+        var oneLarge = WorkerCpuTicks(worker) - cpuBefore;
+        cpuBefore = WorkerCpuTicks(worker);
+        for (var i = 0; i < 10; i++)
+        {
+            var part = await client.PostAsync(Soap.Call("ListProcessesInGuest", GuestOpsClient.ProcessManager, Vm + Auth + Pids(1 + (i * 10_000), 10_000)), $"ListProcessesInGuest with pids {1 + (i * 10_000)}..{(i + 1) * 10_000}");
+            Report(part);
+        }
 
+        var tenSmall = WorkerCpuTicks(worker) - cpuBefore;
+        Assert.AreEqual(worker, await _server.WorkerAsync("vm-1"), "the same worker answered every call");
+        TestContext.WriteLine($"worker CPU: one call of 100000 pids {oneLarge * 10} ms, ten calls of 10000 pids {tenSmall * 10} ms");
+        Assert.IsLessThanOrEqualTo(Math.Max(tenSmall, 8) * 5 / 4, oneLarge,
+            $"the worker's work grows linearly with the number of pids: one call of 100000 cost {oneLarge * 10} ms of CPU, ten calls of 10000 {tenSmall * 10} ms");
+
+        // 100 000 variable names go to the guest; 50 000 environment strings with a program.
         var names = string.Concat(Enumerable.Range(1, 100_000).Select(i => $"<names>V{i}</names>"));
         var environment = await client.PostAsync(Soap.Call("ReadEnvironmentVariableInGuest", GuestOpsClient.ProcessManager, Vm + Auth + names), "ReadEnvironmentVariableInGuest with 100000 names");
         Report(environment);
@@ -166,15 +176,10 @@ public sealed class HostileSoapTests : IntegrationTest
             "StartProgramInGuest with 50000 envVariables");
         Report(started);
 
-        // 300 000 pathSet entries (~7 MB) to the PropertyCollector.
+        // 300 000 pathSet entries (~7 MB) to the PropertyCollector: one object, its name once.
         var props = await client.PostAsync(Soap.RetrieveProperties(Moref.RootFolder, Enumerable.Repeat("name", 300_000).ToArray()), "300000 pathSet entries");
-        props.AssertOk("RetrieveProperties");
-        TestContext.WriteLine($"300000 pathSet: {props.Elapsed.TotalMilliseconds:0} ms");
-
-        foreach (var response in new[] { processes, environment, started, props })
-        {
-            Assert.IsTrue(response.Elapsed < TimeSpan.FromSeconds(5), $"{response.Description}: {response.Elapsed.TotalMilliseconds:0} ms");
-        }
+        var propSets = props.ReturnValues("RetrieveProperties").Single().Elements(Soap.Vim + "propSet").ToList();
+        Assert.HasCount(1, propSets, "300000 equal pathSet entries answer the property once");
 
         var rssAfter = ResidentMiB(Server.ProcessId);
         TestContext.WriteLine($"server RSS {rssBefore:0} MiB before, {rssAfter:0} MiB after");
@@ -192,6 +197,16 @@ public sealed class HostileSoapTests : IntegrationTest
             Assert.IsFalse(outcome.StartsWith("SystemError", StringComparison.Ordinal), $"{response.Description}: {outcome}");
             TestContext.WriteLine($"{response.Description}: {outcome} in {response.Elapsed.TotalMilliseconds:0} ms");
         }
+
+        static string Pids(int first, int count) => string.Concat(Enumerable.Range(first, count).Select(i => $"<pids>{i}</pids>"));
+    }
+
+    /// <summary>utime + stime of a process (all its threads), in clock ticks (10 ms).</summary>
+    private static long WorkerCpuTicks(int pid)
+    {
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
     }
 
     [TestMethod]
@@ -204,16 +219,8 @@ public sealed class HostileSoapTests : IntegrationTest
         // nothing and cost nothing. This pins that behaviour.
         using var client = NewClient(Server);
         var body = Soap.Call(operation, Moref.SessionManager, parameters.Replace("@pw", Soap.Escape(Server.RootPassword!), StringComparison.Ordinal));
-        var best = TimeSpan.MaxValue;
-        SoapResponse? response = null;
-        for (var attempt = 0; attempt < 3 && best >= Small; attempt++)
-        {
-            response = await client.PostAsync(body, $"Login with {what}");
-            Assert.IsTrue(response.StatusCode is 200 or 500, response.ToString());
-            best = response.Elapsed < best ? response.Elapsed : best;
-        }
-
-        TestContext.WriteLine($"{what}: HTTP {response!.StatusCode}, best {best.TotalMilliseconds:0} ms");
+        var response = await client.PostAsync(body, $"Login with {what}");
+        Assert.IsTrue(response.StatusCode is 200 or 500, response.ToString());
         if (response.StatusCode == 200)
         {
             Assert.IsNotNull(response.ReturnValues("Login").Single().Element(Soap.Vim + "key"));
@@ -223,8 +230,6 @@ public sealed class HostileSoapTests : IntegrationTest
             response.AssertFault("InvalidRequest", "RuntimeFaultFault");
         }
 
-        // PBKDF2 of a login is ~tens of ms; the budget here is a login's, not a small request's.
-        Assert.IsTrue(best < TimeSpan.FromMilliseconds(500), $"{what}: answered in {best.TotalMilliseconds:0} ms at best");
         await AssertStillServingAsync(Server);
     }
 
@@ -297,7 +302,9 @@ public sealed class HostileSoapTests : IntegrationTest
         TestContext.WriteLine($"100 MB ({(chunked ? "chunked" : "Content-Length")}): HTTP {response.StatusCode} after {answered.TotalMilliseconds:0} ms, {sent / 1048576.0:0.0} MiB sent; server RSS {rssBefore:0} MiB before, peak {peak:0}, after {rssAfter:0}");
         Responses.Add(new RecordedResponse("100 MB request", response.StatusCode, response.Header("Content-Type"), response.BodyText, ExpectSoap: false));
         Assert.AreEqual(413, response.StatusCode, response.BodyText);
-        Assert.IsTrue(answered < TimeSpan.FromSeconds(15), $"413 after {answered}");
+        // The server stops reading at its limit (MaxSoapRequestBytes, 16 MiB; before the body for a declared
+        // Content-Length): what the client could send beyond that is what loopback socket buffers take.
+        Assert.IsLessThan(40L << 20, sent, $"the server read only up to its limit: {sent / 1048576.0:0.0} MiB of 100 MiB left the client");
         Assert.IsTrue(peak - rssBefore < 128, $"server RSS rose from {rssBefore:0} to {peak:0} MiB while 100 MB were sent");
         await AssertStillServingAsync(Server);
     }
@@ -352,20 +359,12 @@ public sealed class HostileSoapTests : IntegrationTest
         await AssertStillServingAsync(Server);
     }
 
-    /// <summary>Sends the body up to three times and asserts the fault; the best time must be under <see cref="Small"/>.</summary>
-    private async Task<VimFault> AssertQuickFaultAsync(SoapClient client, string body, string what, string faultType)
+    /// <summary>Sends the body and asserts the fault.</summary>
+    private async Task<VimFault> AssertFaultAsync(SoapClient client, string body, string what, string faultType)
     {
-        var best = TimeSpan.MaxValue;
-        VimFault? fault = null;
-        for (var attempt = 0; attempt < 3 && best >= Small; attempt++)
-        {
-            var response = await client.PostAsync(body, what);
-            fault = response.AssertFault(faultType);
-            best = response.Elapsed < best ? response.Elapsed : best;
-        }
-
-        TestContext.WriteLine($"{what}: {fault!.Type} ({SoapResponse.Shorten(fault.FaultString, 160)}), best {best.TotalMilliseconds:0.0} ms");
-        Assert.IsTrue(best < Small, $"{what}: answered in {best.TotalMilliseconds:0} ms at best");
+        var response = await client.PostAsync(body, what);
+        var fault = response.AssertFault(faultType);
+        TestContext.WriteLine($"{what}: {fault.Type} ({SoapResponse.Shorten(fault.FaultString, 160)}) in {response.Elapsed.TotalMilliseconds:0.0} ms");
         return fault;
     }
 

@@ -5,13 +5,12 @@ namespace GuestOps.IntegrationTests;
 
 /// <summary>
 /// The CI variants of issue 9's long-running programs (bench/GuestOps.Reliability, docs/reliability.md), each run as
-/// its own process with short bounds: the fuzzer (20 s of mutated wire captures against the envelope reader and the
-/// dispatcher: no finding), the load run (64 callers for 10 s against 4 sandboxed VMs: no fault, no corrupt or lost
-/// file, no internal error) and the scale run (8 VMs: all ready, no error, no internal error; the throughput spread
-/// over all VMs at least 0.35x the throughput through one VM). The issue's target is 20 %, which this 2-core machine
-/// does not reach: a call to a cold worker costs more worker CPU than one to a hot worker (docs/reliability.md has the
-/// figures and the analysis). The bound here catches a collapse (a global lock, work per VM on every call), not the
-/// gap measured today.
+/// its own process and each asserting correctness only; their speed figures (the one-VM versus spread throughput ratio,
+/// operations per second over 60 s) are the programs' own business, run by hand as benchmarks. The fuzzer replays its
+/// corpus of past findings (tests/fuzz-corpus) and then 600 inputs (the wire captures' requests, then mutations) with a
+/// printed seed (from GUESTOPS_FUZZ_SEED when set): no finding. The load run: 16 callers for 5 s against 4 sandboxed VMs: no fault, every
+/// download and every file at the end matches its SHA-256, nothing lost or left over, no internal error. The scale run:
+/// 8 VMs, every one ready and answering, no error, no internal error.
 /// </summary>
 [TestClass]
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
@@ -19,35 +18,57 @@ public sealed class ReliabilityProgramTests
 {
     public TestContext TestContext { get; set; } = null!;
 
+    /// <summary>The seed of the fuzz run (bench/GuestOps.Reliability FuzzOptions.SeedVariable); a random one when unset.</summary>
+    private const string FuzzSeedVariable = "GUESTOPS_FUZZ_SEED";
+
+    private static string CorpusDirectory => Path.Combine(RepositoryLayout.RepositoryRoot, "tests", "fuzz-corpus");
+
     [TestMethod]
-    [Timeout(120_000)]
-    public async Task Fuzz_TwentySecondsOfMutatedWireCaptures_FindNothing()
+    [Timeout(600_000)]
+    public async Task Fuzz_CorpusOfPastFindings_Then600Inputs_FindNothing()
     {
-        var result = await RunAsync(["fuzz", "--seconds", "20", "--seed", DateTime.UtcNow.ToString("yyyyMMdd", System.Globalization.CultureInfo.InvariantCulture)], TimeSpan.FromSeconds(100));
-        Assert.IsTrue(result.GetProperty("inputs").GetInt64() > 500, "the fuzzer ran a meaningful number of inputs");
+        var corpus = Directory.EnumerateFiles(CorpusDirectory).Count(f => !f.EndsWith(".md", StringComparison.Ordinal));
+        Assert.IsGreaterThan(0, corpus, $"{CorpusDirectory} holds the inputs that found defects");
+        // A number of inputs, not a time: the wire captures' requests as they are, then mutations; a slow dispatch is
+        // no finding here (--slow-ms 0: speed is for runs by hand).
+        var result = await RunAsync(["fuzz", "--iterations", "600", "--seconds", "3600", "--slow-ms", "0", "--corpus", CorpusDirectory], TimeSpan.FromSeconds(560));
+        TestContext.WriteLine($"fuzz seed {result.GetProperty("seed").GetString()} (set GUESTOPS_FUZZ_SEED to it to repeat this run)");
+        Assert.AreEqual(corpus, result.GetProperty("corpus").GetInt32(), "every corpus input was replayed");
+        Assert.AreEqual(600L, result.GetProperty("inputs").GetInt64(), "the fuzzer ran every input it was asked for");
     }
 
     [TestMethod]
     [Timeout(180_000)]
-    public async Task Load_64CallersFor10Seconds_NoFaultNoCorruptOrLostFile()
+    public async Task Load_16CallersOn4Vms_NoFault_EveryFileIntact()
     {
-        var result = await RunAsync(["load", "--duration", "10", "--callers", "64", "--vms", "4"], TimeSpan.FromSeconds(160));
-        Assert.IsTrue(result.GetProperty("operations").GetInt64() > 100, "the load run did work");
-        Assert.IsTrue(result.GetProperty("verified").GetInt64() > 10, "files were verified by checksum");
+        var result = await RunAsync(["load", "--duration", "5", "--callers", "16", "--vms", "4"], TimeSpan.FromSeconds(160));
+        Assert.AreEqual(0L, result.GetProperty("faults").GetInt64(), "no unexpected fault");
+        Assert.AreEqual(0L, result.GetProperty("corrupt").GetInt64(), "no download differed from its upload's SHA-256");
+        Assert.AreEqual(0L, result.GetProperty("lost").GetInt64(), "no file lost");
+        Assert.AreEqual(0L, result.GetProperty("leftovers").GetInt64(), "nothing left over");
+        Assert.IsTrue(result.GetProperty("verified").GetInt64() > 0, "files were verified by checksum");
     }
 
     [TestMethod]
     [Timeout(180_000)]
-    public async Task Scale_EightVms_AllReady_OneVmVersusSpreadThroughput()
+    public async Task Scale_EightVms_EveryVmReadyAndAnswering()
     {
-        var result = await RunAsync(["scale", "--vms", "8", "--callers", "16", "--duration", "2", "--rounds", "3", "--warmup", "4", "--max-deviation", "0.65"], TimeSpan.FromSeconds(160));
+        var result = await RunAsync(["scale", "--vms", "8", "--callers", "8", "--measure", "false"], TimeSpan.FromSeconds(160));
         Assert.AreEqual(8, result.GetProperty("vms").GetInt32());
+        Assert.AreEqual(8, result.GetProperty("answered").GetInt32(), "every VM answered ListFilesInGuest");
+        Assert.AreEqual(0, result.GetProperty("internalErrors").GetInt32());
     }
 
     /// <summary>Runs the program, prints its output, asserts exit code 0 and returns its RESULT line.</summary>
     private async Task<JsonElement> RunAsync(IReadOnlyList<string> arguments, TimeSpan timeout)
     {
-        var run = await ProcessRunner.RunAsync(DotnetHost(), [RepositoryLayout.ReliabilityDll, .. arguments], timeout);
+        var environment = new Dictionary<string, string>();
+        if (Environment.GetEnvironmentVariable(FuzzSeedVariable) is { Length: > 0 } seed)
+        {
+            environment[FuzzSeedVariable] = seed; // GUESTOPS_* variables are not inherited unless passed on
+        }
+
+        var run = await ProcessRunner.RunAsync(DotnetHost(), [RepositoryLayout.ReliabilityDll, .. arguments], timeout, environment: environment);
         TestContext.WriteLine(run.StandardOutput);
         TestContext.WriteLine(run.StandardError);
         Assert.AreEqual(0, run.ExitCode, $"{string.Join(' ', arguments)} failed:{Environment.NewLine}{run}");

@@ -8,27 +8,26 @@ using GuestOps.IntegrationTests.Infrastructure;
 namespace GuestOps.IntegrationTests;
 
 /// <summary>
-/// Replays, per client and in the captured order, every request of shared/fixtures/wire-captures whose operation the
-/// foundation implements, over a raw TCP + TLS connection: request line, header lines and body as captured (chunked
-/// bodies re-framed as valid chunked encoding, since the capture stores them decoded). Only what must change is
-/// rewritten, each rewrite listed in <see cref="Rewrite"/>. Every answer must have the captured status (200, or the
-/// fault the capture shows), be well-formed and schema-valid, and address the same objects the captured answer did.
+/// Replays, per client and in the captured order, every request of the wire captures (inventory and session calls,
+/// every guest operation and every /guestFile upload and download) against a server whose VMs run sandboxed guests,
+/// over a raw TCP + TLS connection: request line, header lines and body as captured (chunked bodies re-framed as valid
+/// chunked encoding, since the capture stores them decoded). Only what must change is rewritten, each rewrite listed in
+/// <see cref="Rewrite"/>. Every answer must have the captured status (200, or the fault the capture shows), be
+/// well-formed and schema-valid, and address the same objects the captured answer did; guest answers are compared where
+/// the guest's state is the replay's own (the files of the capture's harness directory, the pids asked for, the bytes
+/// downloaded against the bytes uploaded). An exchange that is not replayed is listed with its reason.
 /// </summary>
 [TestClass]
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed partial class WireCaptureReplayTests : IntegrationTest
 {
-    /// <summary>Operations issue 2 implements; exchanges of other operations (guest operations, /guestFile) are skipped
-    /// until their issues land.</summary>
-    private static readonly HashSet<string> ImplementedOperations = new(StringComparer.Ordinal)
-    {
-        "RetrieveServiceContent", "Login", "Logout", "SessionIsActive", "CurrentTime",
-        "RetrieveProperties", "RetrievePropertiesEx", "ContinueRetrievePropertiesEx", "CancelRetrievePropertiesEx", "Fetch",
-        "CreateContainerView", "DestroyView",
-        "FindChild", "FindByUuid", "FindByInventoryPath", "FindByDnsName", "FindByIp",
-    };
+    /// <summary>Exchanges not replayed, by operation (or HTTP path), with the reason printed for each. Empty: the server
+    /// implements every operation the captured clients used.</summary>
+    private static readonly Dictionary<string, string> NotReplayed = new(StringComparer.Ordinal);
 
-    /// <summary>Plain HTTP exchanges issue 2 implements.</summary>
-    private static readonly HashSet<string> ImplementedDocuments = new(StringComparer.Ordinal) { "/sdk/vimServiceVersions.xml", "/sdk/vimService.wsdl" };
+    /// <summary>The guest password the captures' harness used for the guest account root (its wrong one,
+    /// <c>secret-wrong</c>, is replayed as it is: it must still be refused).</summary>
+    private const string CapturedGuestPassword = "secret";
 
     /// <summary>
     /// Captured exchanges GuestOps answers differently from the simulator on purpose, with the answer expected instead.
@@ -44,7 +43,7 @@ public sealed partial class WireCaptureReplayTests : IntegrationTest
 
     private static readonly TimeSpan ExchangeTimeout = TimeSpan.FromSeconds(15);
 
-    private static ServerProcess? _server;
+    private static GuestServer? _guest;
     private static Dictionary<string, string> _vmIds = [];
 
     /// <summary>Starts one server with the VMs the captures name (DC0_H0_VM0 ...), and maps the captured VM ids
@@ -54,14 +53,11 @@ public sealed partial class WireCaptureReplayTests : IntegrationTest
     {
         var capturedNames = CapturedVmNames();
         Assert.IsTrue(capturedNames.Count > 0, "No VM names found in the captured responses.");
-        _server = await ServerProcess.StartAsync(new ServerOptions
-        {
-            VirtualMachineNames = capturedNames.OrderBy(kv => NumericId(kv.Key)).Select(kv => kv.Value).ToList(),
-        });
+        _guest = await GuestServer.StartAsync(vmNames: capturedNames.OrderBy(kv => NumericId(kv.Key)).Select(kv => kv.Value).ToList());
 
         // Our ids for those names: a RetrieveProperties over the VM folder (its answer is schema-checked like any other).
         var log = new ResponseLog();
-        using var client = new SoapClient(_server, log);
+        using var client = new SoapClient(_guest.Server, log);
         await client.LoginOkAsync();
         var response = await client.PostAsync(
             Soap.Call("RetrieveProperties", Moref.PropertyCollector, Soap.FilterSpec([("VirtualMachine", ["name"])], Moref.VmFolder, skip: true,
@@ -82,10 +78,10 @@ public sealed partial class WireCaptureReplayTests : IntegrationTest
     [ClassCleanup]
     public static async Task StopServerAsync()
     {
-        if (_server is not null)
+        if (_guest is not null)
         {
-            await _server.DisposeAsync();
-            _server = null;
+            await _guest.DisposeAsync();
+            _guest = null;
         }
     }
 
@@ -93,24 +89,23 @@ public sealed partial class WireCaptureReplayTests : IntegrationTest
     [DataRow("pyvmomi")]
     [DataRow("govc")]
     [DataRow("rbvmomi")]
-    [Timeout(90_000)]
+    [Timeout(180_000)]
     public async Task ReplayCapturedClientSession(string client)
     {
-        var server = _server ?? throw new AssertFailedException("The replay server did not start.");
+        var server = _guest?.Server ?? throw new AssertFailedException("The replay server did not start.");
         var exchanges = WireCapture.Load(client);
         var state = new ReplayState();
         var replayed = 0;
-        var skipped = new SortedDictionary<string, int>(StringComparer.Ordinal);
+        var skipped = new List<string>();
         var clock = Stopwatch.StartNew();
         RawHttpConnection? connection = null;
         try
         {
             foreach (var exchange in exchanges)
             {
-                if (!IsImplemented(exchange))
+                if (NotReplayed.TryGetValue(exchange.Operation ?? exchange.Path.Split('?')[0], out var reason))
                 {
-                    var key = exchange.Operation ?? $"{exchange.Method} {exchange.Path.Split('?')[0]}";
-                    skipped[key] = skipped.GetValueOrDefault(key) + 1;
+                    skipped.Add($"{exchange} ({exchange.Operation ?? exchange.Path}): {reason}");
                     continue;
                 }
 
@@ -137,27 +132,30 @@ public sealed partial class WireCaptureReplayTests : IntegrationTest
             }
         }
 
-        TestContext.WriteLine($"{client}: replayed {replayed} of {exchanges.Count} exchanges in {clock.ElapsedMilliseconds} ms; "
-            + $"skipped (not implemented yet): {string.Join(", ", skipped.Select(kv => $"{kv.Key} x{kv.Value}"))}");
+        TestContext.WriteLine($"{client}: replayed {replayed} of {exchanges.Count} exchanges in {clock.ElapsedMilliseconds} ms "
+            + $"({state.GuestCalls} guest operations, {state.Transfers} /guestFile transfers); not replayed: {(skipped.Count == 0 ? "none" : "")}");
+        foreach (var line in skipped)
+        {
+            TestContext.WriteLine("  " + line);
+        }
+
+        Assert.AreEqual(exchanges.Count, replayed + skipped.Count);
         Assert.IsTrue(replayed > 0, $"Nothing of {client} was replayed.");
         Assert.IsTrue(state.Logins > 0, $"{client}: no Login was replayed.");
+        Assert.AreEqual(exchanges.Count(IsGuestOperation), state.GuestCalls, $"{client}: every guest operation was replayed");
+        Assert.AreEqual(exchanges.Count(e => e.Path.StartsWith("/guestFile", StringComparison.Ordinal)), state.Transfers, $"{client}: every /guestFile transfer was replayed");
         await AssertStillServingAsync(server);
     }
 
-    private static bool IsImplemented(CapturedExchange exchange) =>
-        exchange.Operation is { } operation
-            ? ImplementedOperations.Contains(operation)
-            : exchange.Method == "GET" && ImplementedDocuments.Contains(exchange.Path);
-
     private async Task ReplayOneAsync(ServerProcess server, RawHttpConnection connection, CapturedExchange exchange, ReplayState state)
     {
-        var (headers, body) = Rewrite(server, exchange, state);
+        var (requestLine, headers, body) = Rewrite(server, exchange, state);
         using var timeout = new CancellationTokenSource(ExchangeTimeout);
         var clock = Stopwatch.StartNew();
         RawHttpResponse response;
         try
         {
-            await connection.SendAsync(exchange.Request.RequestLine, headers, body, exchange.Request.IsChunked ? 128 : null, timeout.Token);
+            await connection.SendAsync(requestLine, headers, body, exchange.Request.IsChunked ? 128 : null, timeout.Token);
             response = await connection.ReadResponseAsync(timeout.Token);
         }
         catch (OperationCanceledException)
@@ -171,8 +169,20 @@ public sealed partial class WireCaptureReplayTests : IntegrationTest
 
         if (exchange.Operation is null)
         {
+            if (exchange.Path.StartsWith("/guestFile", StringComparison.Ordinal))
+            {
+                CheckTransfer(exchange, response, body, state);
+                state.Transfers++;
+                return;
+            }
+
             CheckDocument(exchange, answer);
             return;
+        }
+
+        if (IsGuestOperation(exchange))
+        {
+            state.GuestCalls++;
         }
 
         var expectedFault = ExpectedFault(exchange, out var reason);
@@ -183,9 +193,20 @@ public sealed partial class WireCaptureReplayTests : IntegrationTest
             return;
         }
 
-        var payload = answer.AssertOk(exchange.Operation);
+        XElement payload;
+        try
+        {
+            payload = answer.AssertOk(exchange.Operation);
+        }
+        catch (AssertFailedException e)
+        {
+            var output = server.AllOutput;
+            throw new AssertFailedException($"{e.Message}{Environment.NewLine}request sent:{Environment.NewLine}{Encoding.UTF8.GetString(body)}{Environment.NewLine}server output (end):{Environment.NewLine}{output[Math.Max(0, output.Length - 6000)..]}", e);
+        }
+
         Learn(exchange, answer, payload, state);
         CompareObjects(exchange, payload, state);
+        CompareGuestAnswer(exchange, payload, state);
     }
 
     /// <summary>
@@ -193,17 +214,36 @@ public sealed partial class WireCaptureReplayTests : IntegrationTest
     /// Host (our port); the session key inside Cookie (ours from our Login, the captured cookie's shape kept: quotes or
     /// not, <c>; HttpOnly</c> echoes); in the body the Login user and password (the captures log in as user/pass, the
     /// server's only user is root), ContainerView ids (ours from our CreateContainerView), session keys and VM ids
-    /// (captured vm-57 ... mapped to ours by VM name); Content-Length when the body changed.
+    /// (captured vm-57 ... mapped to ours by VM name); in guest operations the guest password of the captures' guest
+    /// account root (<c>secret</c>, replaced by our sandboxed guest's root password; the wrong one is kept), the pids of
+    /// <c>pids</c>/<c>pid</c> (captured pid of a StartProgramInGuest mapped to the pid our guest gave it) and the names
+    /// CreateTemporaryFileInGuest chose (captured name mapped to ours); in a /guestFile request line the URL's id and
+    /// token (ours from the matching InitiateFileTransfer answer); Content-Length when the body changed.
     /// </summary>
-    private static (List<(string Name, string Value)> Headers, byte[] Body) Rewrite(ServerProcess server, CapturedExchange exchange, ReplayState state)
+    private static (string RequestLine, List<(string Name, string Value)> Headers, byte[] Body) Rewrite(ServerProcess server, CapturedExchange exchange, ReplayState state)
     {
         var request = exchange.Request;
+        var requestLine = request.RequestLine;
+        if (exchange.Operation is null && state.TransferTargets.TryGetValue(request.Target, out var target))
+        {
+            requestLine = $"{request.Method} {target} {request.HttpVersion}";
+        }
+
         var text = request.BodyText;
         var rewritten = text;
         if (exchange.Operation == "Login")
         {
             rewritten = UserName().Replace(rewritten, m => m.Groups[1].Value + "root" + m.Groups[3].Value, 1);
             rewritten = Password().Replace(rewritten, m => m.Groups[1].Value + Soap.Escape(server.RootPassword!) + m.Groups[3].Value, 1);
+        }
+        else if (IsGuestOperation(exchange))
+        {
+            rewritten = Password().Replace(rewritten, m => m.Groups[2].Value == CapturedGuestPassword ? m.Groups[1].Value + Soap.Escape(GuestServer.GuestPassword) + m.Groups[3].Value : m.Value);
+            rewritten = PidInText().Replace(rewritten, m => state.Pids.TryGetValue(m.Value, out var ours) ? ours : m.Value);
+            foreach (var (captured, ours) in state.TemporaryNames)
+            {
+                rewritten = rewritten.Replace(captured, ours, StringComparison.Ordinal);
+            }
         }
 
         foreach (var (captured, ours) in state.ViewIds.OrderByDescending(kv => kv.Key.Length))
@@ -216,8 +256,12 @@ public sealed partial class WireCaptureReplayTests : IntegrationTest
             rewritten = rewritten.Replace(captured, ours, StringComparison.Ordinal);
         }
 
-        rewritten = VmIdInText().Replace(rewritten, m => _vmIds.TryGetValue(m.Value, out var ours) ? ours : m.Value);
-        var body = rewritten == text ? request.Body : Encoding.UTF8.GetBytes(rewritten);
+        if (exchange.Operation is not null)
+        {
+            rewritten = VmIdInText().Replace(rewritten, m => _vmIds.TryGetValue(m.Value, out var ours) ? ours : m.Value);
+        }
+
+        var body = exchange.Operation is null || rewritten == text ? request.Body : Encoding.UTF8.GetBytes(rewritten);
 
         var headers = new List<(string, string)>();
         foreach (var (name, value) in request.Headers)
@@ -246,7 +290,7 @@ public sealed partial class WireCaptureReplayTests : IntegrationTest
             }
         }
 
-        return (headers, body);
+        return (requestLine, headers, body);
     }
 
     /// <summary>Learns the ids our server chose: the session key of a Login, the id of a ContainerView.</summary>
@@ -270,8 +314,93 @@ public sealed partial class WireCaptureReplayTests : IntegrationTest
                 Assert.AreEqual("ContainerView", (string?)ourView.Attribute("type"));
                 state.ViewIds[capturedView!.Value.Value] = ourView.Value;
                 break;
+            case "StartProgramInGuest":
+                state.Pids[CapturedReturnText(exchange)] = payload.Element(Soap.Vim + "returnval")!.Value;
+                break;
+            case "CreateTemporaryFileInGuest":
+                state.TemporaryNames[CapturedReturnText(exchange)] = payload.Element(Soap.Vim + "returnval")!.Value;
+                break;
+            case "InitiateFileTransferToGuest" or "InitiateFileTransferFromGuest":
+                var capturedUrl = CapturedReturnText(exchange, exchange.Operation == "InitiateFileTransferFromGuest" ? "url" : null);
+                var ourUrl = exchange.Operation == "InitiateFileTransferFromGuest"
+                    ? payload.Element(Soap.Vim + "returnval")!.Element(Soap.Vim + "url")!.Value
+                    : payload.Element(Soap.Vim + "returnval")!.Value;
+                var guestPath = RequestElement(exchange, "guestFilePath");
+                state.TransferTargets[PathAndQuery(capturedUrl)] = PathAndQuery(ourUrl);
+                state.TransferPaths[PathAndQuery(capturedUrl)] = guestPath;
+                if (exchange.Operation == "InitiateFileTransferFromGuest" && state.Uploaded.TryGetValue(guestPath, out var uploaded))
+                {
+                    Assert.AreEqual(uploaded.LongLength.ToString(CultureInfo.InvariantCulture), payload.Element(Soap.Vim + "returnval")!.Element(Soap.Vim + "size")!.Value, $"{exchange}: size of {guestPath}");
+                }
+
+                break;
         }
     }
+
+    /// <summary>Guest answers compared where the guest's state is the replay's own: ListFilesInGuest of the capture's
+    /// harness directories lists the same names the captured guest listed (temporary names mapped); ListProcessesInGuest
+    /// answers only pids it was asked for.</summary>
+    private static void CompareGuestAnswer(CapturedExchange exchange, XElement payload, ReplayState state)
+    {
+        switch (exchange.Operation)
+        {
+            case "ListFilesInGuest" when RequestElement(exchange, "filePath").StartsWith("/tmp/harness-", StringComparison.Ordinal)
+                && FileNames(XDocument.Parse(exchange.Response.Body).Root!.Element(Soap.Env + "Body")!.Elements().First()).Contains("."):
+                // A directory's listing (a listing of one file names it as the test double chose: not compared).
+                var capturedPayload = XDocument.Parse(exchange.Response.Body).Root!.Element(Soap.Env + "Body")!.Elements().First();
+                var expected = FileNames(capturedPayload).Select(n => state.TemporaryNames.FirstOrDefault(t => t.Key.EndsWith("/" + n, StringComparison.Ordinal)) is { Key: not null } t ? t.Value[(t.Value.LastIndexOf('/') + 1)..] : n).Order(StringComparer.Ordinal).ToList();
+                var actual = FileNames(payload).Order(StringComparer.Ordinal).ToList();
+                CollectionAssert.AreEqual(expected, actual, $"{exchange}: files of {RequestElement(exchange, "filePath")}. Captured: {string.Join(", ", expected)}; ours: {string.Join(", ", actual)}");
+                break;
+            case "ListProcessesInGuest":
+                var asked = PidInText().Matches(exchange.Request.BodyText).Select(m => state.Pids.GetValueOrDefault(m.Value, m.Value)).ToHashSet();
+                var answered = payload.Elements(Soap.Vim + "returnval").Select(p => (string)p.Element(Soap.Vim + "pid")!).ToList();
+                if (asked.Count > 0)
+                {
+                    Assert.IsTrue(answered.Count > 0 && answered.All(asked.Contains), $"{exchange}: asked for pids {string.Join(", ", asked)}, got {string.Join(", ", answered)}");
+                }
+
+                break;
+        }
+
+        static IEnumerable<string> FileNames(XElement payload) =>
+            payload.Element(Soap.Vim + "returnval")!.Elements(Soap.Vim + "files").Select(f => f.Element(Soap.Vim + "path")!.Value);
+    }
+
+    /// <summary>A call of GuestAuthManager, GuestFileManager or GuestProcessManager.</summary>
+    private static bool IsGuestOperation(CapturedExchange exchange) =>
+        exchange.Operation is not null && exchange.Request.BodyText.Contains("<_this type=\"Guest", StringComparison.Ordinal);
+
+    /// <summary>A /guestFile exchange: the captured status; an upload's bytes are remembered for its path, and a
+    /// download must return exactly the bytes last uploaded to its path.</summary>
+    private void CheckTransfer(CapturedExchange exchange, RawHttpResponse response, byte[] body, ReplayState state)
+    {
+        Assert.AreEqual(exchange.StatusCode, response.StatusCode, $"{exchange}: HTTP status of {exchange.Method} /guestFile{Environment.NewLine}{response.BodyText}");
+        var path = state.TransferPaths.TryGetValue(exchange.Request.Target, out var p) ? p
+            : throw new AssertFailedException($"{exchange}: no InitiateFileTransfer answer issued {exchange.Request.Target}");
+        if (exchange.Method == "PUT")
+        {
+            state.Uploaded[path] = body;
+        }
+        else if (state.Uploaded.TryGetValue(path, out var uploaded))
+        {
+            CollectionAssert.AreEqual(uploaded, response.Body, $"{exchange}: the download of {path} returned other bytes than were uploaded ({response.Body.Length} B, uploaded {uploaded.Length} B)");
+        }
+
+        TestContext.WriteLine($"{exchange}: {exchange.Method} {path}: HTTP {response.StatusCode}, {(exchange.Method == "PUT" ? body.Length : response.Body.Length)} bytes");
+    }
+
+    private static string CapturedReturnText(CapturedExchange exchange, string? child = null)
+    {
+        var returnval = XDocument.Parse(exchange.Response.Body).Descendants(Soap.Vim + "returnval").First();
+        return (child is null ? returnval : returnval.Element(Soap.Vim + child)!).Value;
+    }
+
+    private static string RequestElement(CapturedExchange exchange, string name) =>
+        XDocument.Parse(exchange.Request.BodyText).Descendants(Soap.Vim + name).First().Value;
+
+    /// <summary>The path and query of a transfer URL (<c>https://*/guestFile?id=1&amp;token=...</c>).</summary>
+    private static string PathAndQuery(string url) => url[url.IndexOf("/guestFile", StringComparison.Ordinal)..];
 
     /// <summary>The answer addresses the same objects the captured one did (captured VM ids mapped to ours).</summary>
     private static void CompareObjects(CapturedExchange exchange, XElement payload, ReplayState state)
@@ -411,6 +540,9 @@ public sealed partial class WireCaptureReplayTests : IntegrationTest
     [GeneratedRegex(@"(?<=>)vm-\d+(?=<)")]
     private static partial Regex VmIdInText();
 
+    [GeneratedRegex(@"(?<=<pids>|<pid>)\d+(?=</pids>|</pid>)")]
+    private static partial Regex PidInText();
+
     [GeneratedRegex(@"vmware_soap_session=""?([^"";\s]+)""?")]
     private static partial Regex SessionCookie();
 
@@ -424,5 +556,23 @@ public sealed partial class WireCaptureReplayTests : IntegrationTest
         public Dictionary<string, string> ViewIds { get; } = new(StringComparer.Ordinal);
 
         public int Logins { get; set; }
+
+        /// <summary>Captured pid of a started program → ours.</summary>
+        public Dictionary<string, string> Pids { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>Captured path of a CreateTemporaryFileInGuest → ours.</summary>
+        public Dictionary<string, string> TemporaryNames { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>Captured /guestFile path and query → ours, and → the guest path it transfers.</summary>
+        public Dictionary<string, string> TransferTargets { get; } = new(StringComparer.Ordinal);
+
+        public Dictionary<string, string> TransferPaths { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>Guest path → the bytes last uploaded to it.</summary>
+        public Dictionary<string, byte[]> Uploaded { get; } = new(StringComparer.Ordinal);
+
+        public int GuestCalls { get; set; }
+
+        public int Transfers { get; set; }
     }
 }

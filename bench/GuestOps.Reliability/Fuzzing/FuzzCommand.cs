@@ -6,7 +6,12 @@ using GuestOps.Reliability.Infrastructure;
 namespace GuestOps.Reliability.Fuzzing;
 
 /// <summary>The fuzz run's settings.</summary>
-internal sealed record FuzzOptions(TimeSpan Duration, long MaxIterations, int Seed, string? SeedDirectory, string? FindingsDirectory, string Engine, string? Replay);
+/// <param name="SlowLimit">A dispatch slower than this is a finding (null: no time is checked).</param>
+internal sealed record FuzzOptions(TimeSpan Duration, long MaxIterations, int Seed, string? SeedDirectory, string? CorpusDirectory, string? FindingsDirectory, string Engine, string? Replay, TimeSpan? SlowLimit)
+{
+    /// <summary>The environment variable a run takes its seed from when <c>--seed</c> is not given.</summary>
+    public const string SeedVariable = "GUESTOPS_FUZZ_SEED";
+}
 
 /// <summary>A finding, thrown out of the SharpFuzz entry points so that AFL / libFuzzer record a crash.</summary>
 internal sealed class FuzzFindingException(string message) : Exception(message);
@@ -14,7 +19,9 @@ internal sealed class FuzzFindingException(string message) : Exception(message);
 /// <summary>
 /// Fuzzes the envelope reader and the dispatcher (<see cref="FuzzTarget"/>). Engine <c>mutate</c> (default): the
 /// seeded <see cref="EnvelopeMutator"/> over the wire captures, bounded by time and iterations, reproducible from its
-/// seed; exit code 1 when anything was found (each finding saved under <c>--findings</c>). Engines <c>afl</c> and
+/// seed (printed; <c>--seed</c> or <see cref="FuzzOptions.SeedVariable"/> repeats a run); exit code 1 when anything was
+/// found (each finding saved under <c>--findings</c>). Every input of <c>--corpus</c> (inputs that once found a defect)
+/// is run first, on every run. Engines <c>afl</c> and
 /// <c>libfuzzer</c>: SharpFuzz entry points for coverage-guided runs (see docs/reliability.md); <c>--replay FILE</c>
 /// runs one input.
 /// </summary>
@@ -22,7 +29,7 @@ internal static class FuzzCommand
 {
     public static async Task<int> RunAsync(FuzzOptions options)
     {
-        await using var target = await FuzzTarget.StartAsync();
+        await using var target = await FuzzTarget.StartAsync(options.SlowLimit);
         switch (options.Engine)
         {
             case "afl":
@@ -45,6 +52,7 @@ internal static class FuzzCommand
             return outcome.Finding is null ? 0 : 1;
         }
 
+        var corpus = LoadCorpus(options.CorpusDirectory);
         var seeds = FuzzSeeds.Load(options.SeedDirectory, Console.Out);
         var mutator = new EnvelopeMutator(seeds, options.Seed);
         var shapes = new Dictionary<string, long>(StringComparer.Ordinal);
@@ -54,9 +62,32 @@ internal static class FuzzCommand
         var lastReport = TimeSpan.Zero;
         long iterations = 0;
         var slowest = TimeSpan.Zero;
-        Console.WriteLine($"fuzz: engine mutate, seed {options.Seed}, up to {options.Duration.TotalSeconds:0} s / {options.MaxIterations} inputs; RSS at start {rssStart:0} MiB");
+        Console.WriteLine($"fuzz: engine mutate, seed {options.Seed} (repeat with --seed {options.Seed} or {FuzzOptions.SeedVariable}={options.Seed}), up to {options.Duration.TotalSeconds:0} s / {options.MaxIterations} inputs; RSS at start {rssStart:0} MiB");
 
-        // The seeds as they are first (a real client's request must never be a finding), then mutations.
+        // The corpus of past findings first (each must stay fixed), whatever the time bound; then the seeds as they
+        // are (a real client's request must never be a finding), then mutations.
+        var replayed = 0;
+        foreach (var (name, input) in corpus)
+        {
+            var outcome = await target.RunAsync(input);
+            replayed++;
+            if (outcome.Finding is { } finding)
+            {
+                findings.TryAdd("corpus " + name + ": " + (finding.Length > 120 ? finding[..120] : finding), input);
+                Console.WriteLine($"FINDING (corpus {name}): {finding}");
+            }
+
+            if (input.AsSpan().IndexOf("Logout"u8) >= 0 || input.AsSpan().IndexOf("Login"u8) >= 0)
+            {
+                await target.LoginAsync();
+            }
+        }
+
+        if (options.CorpusDirectory is not null)
+        {
+            Console.WriteLine($"fuzz: replayed {replayed} corpus inputs of {options.CorpusDirectory}: {findings.Count} findings");
+        }
+
         var index = 0;
         while (clock.Elapsed < options.Duration && iterations < options.MaxIterations)
         {
@@ -107,8 +138,26 @@ internal static class FuzzCommand
             ["rssStartMiB"] = Math.Round(rssStart),
             ["rssEndMiB"] = Math.Round(rssEnd),
             ["seed"] = options.Seed.ToString(CultureInfo.InvariantCulture),
+            ["corpus"] = replayed,
         }));
         return findings.Count == 0 ? 0 : 1;
+    }
+
+    /// <summary>The corpus: every file of the directory, in name order (none without one).</summary>
+    private static List<(string Name, byte[] Input)> LoadCorpus(string? directory)
+    {
+        if (directory is null)
+        {
+            return [];
+        }
+
+        if (!Directory.Exists(directory))
+        {
+            throw new DirectoryNotFoundException($"The fuzz corpus {directory} does not exist.");
+        }
+
+        return Directory.EnumerateFiles(directory).Where(f => !Path.GetFileName(f).StartsWith('.') && !f.EndsWith(".md", StringComparison.Ordinal))
+            .Order(StringComparer.Ordinal).Select(f => (Path.GetFileName(f), File.ReadAllBytes(f))).ToList();
     }
 
     private static void Check(FuzzTarget target, byte[] input)

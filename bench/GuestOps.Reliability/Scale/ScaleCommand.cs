@@ -7,7 +7,9 @@ using GuestOps.Reliability.Load;
 namespace GuestOps.Reliability.Scale;
 
 /// <summary>The scale run's settings.</summary>
-internal sealed record ScaleOptions(int Vms, int Callers, TimeSpan Duration, int Rounds, TimeSpan Warmup, int CredentialCacheSeconds, double MaxDeviation, string? ServerDll);
+/// <param name="Measure">False: the correctness check only (every VM ready and answering, no error), no throughput
+/// rounds and no ratio: what the test suite runs.</param>
+internal sealed record ScaleOptions(int Vms, int Callers, TimeSpan Duration, int Rounds, TimeSpan Warmup, int CredentialCacheSeconds, double MaxDeviation, string? ServerDll, bool Measure = true);
 
 /// <summary>
 /// The scale run (issue 9): one host agent (the server, a child process) with many sandboxed VMs. Measures the time
@@ -15,7 +17,8 @@ internal sealed record ScaleOptions(int Vms, int Callers, TimeSpan Duration, int
 /// <c>callers</c> concurrent clients aimed at one VM against the same clients spread over every VM (round robin per
 /// call), alternating over several rounds (medians compared). Exit code 0 when every VM became ready, no call failed
 /// and the spread throughput is at least (1 - <c>MaxDeviation</c>) of the one-VM throughput (whether it is within
-/// ±<c>MaxDeviation</c> is printed).
+/// ±<c>MaxDeviation</c> is printed). With <c>--measure false</c> only the first part: every VM ready, one
+/// ListFilesInGuest answered by each, no internal error.
 /// </summary>
 internal static class ScaleCommand
 {
@@ -62,8 +65,42 @@ internal static class ScaleCommand
         await Task.WhenAll(callers.Select(c => c.LoginAsync(ChildServer.RootPassword, CancellationToken.None)));
 
         // Warm every VM once (its first call per user runs PAM; later ones use the credential cache when it is on).
+        var answered = 0;
+        var failed = new System.Collections.Concurrent.ConcurrentBag<string>();
         await Parallel.ForEachAsync(Enumerable.Range(1, options.Vms), new ParallelOptions { MaxDegreeOfParallelism = options.Callers }, async (vm, ct) =>
-            await callers[vm % callers.Count].ListFilesAsync($"vm-{vm}", "/tmp", ct));
+        {
+            try
+            {
+                await callers[vm % callers.Count].ListFilesAsync($"vm-{vm}", "/tmp", ct);
+                Interlocked.Increment(ref answered);
+            }
+            catch (Exception e) when (e is VimCallException or HttpRequestException or TaskCanceledException)
+            {
+                failed.Add($"vm-{vm}: {e.Message}");
+            }
+        });
+        Console.WriteLine($"ListFilesInGuest answered by {answered} of {options.Vms} VMs{(failed.IsEmpty ? "" : ": " + string.Join("; ", failed.Take(5)))}");
+        if (!options.Measure || !failed.IsEmpty)
+        {
+            foreach (var c in callers)
+            {
+                c.Dispose();
+            }
+
+            var correct = failed.IsEmpty && server.InternalErrors == 0;
+            Console.WriteLine($"server internal errors logged: {server.InternalErrors}");
+            Console.WriteLine("RESULT " + JsonSerializer.Serialize(new Dictionary<string, object>
+            {
+                ["ok"] = correct,
+                ["vms"] = options.Vms,
+                ["ready"] = options.Vms,
+                ["answered"] = answered,
+                ["errors"] = failed.Count,
+                ["internalErrors"] = server.InternalErrors,
+            }));
+            return correct ? 0 : 1;
+        }
+
         // Then both loads until the server's JIT has tiered the paths up; without it the first round's one-VM side ran at
         // half speed (the server's tiered-compilation thread busy) and flattered the first ratio.
         var warm = 0L;

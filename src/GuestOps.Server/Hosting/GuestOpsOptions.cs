@@ -152,6 +152,10 @@ public sealed class VirtualMachineOptions
     /// <c>GuestOps:WorkerListenUrl</c>.</summary>
     public string? Provider { get; set; }
 
+    /// <summary><c>runtime.powerState</c> the VM is kept in: <c>poweredOn</c> (default) or <c>poweredOff</c> (no guest is
+    /// started; guest operations answer <c>InvalidPowerState</c>).</summary>
+    public string PowerState { get; set; } = "poweredOn";
+
     /// <summary>Per-VM <c>guest.commands.enabled</c>.</summary>
     public bool GuestCommandsEnabled { get; set; } = true;
 

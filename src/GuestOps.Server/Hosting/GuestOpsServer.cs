@@ -292,7 +292,16 @@ public static partial class GuestOpsServer
             .Select(a => new GuestAccount(a.Name, a.Password ?? demoPassword, a.Uid)).ToArray(),
         vm.GuestCommandsEnabled,
         IsExternal(vm),
-        Kerberos(vm)));
+        Kerberos(vm),
+        PowerState(vm)));
+
+    /// <summary>A VM's configured power state, in vSphere's terms (VirtualMachinePowerState).</summary>
+    private static VmPowerState PowerState(VirtualMachineOptions vm) => vm.PowerState.Trim() switch
+    {
+        "" or "poweredOn" => VmPowerState.PoweredOn,
+        "poweredOff" => VmPowerState.PoweredOff,
+        _ => throw new GuestOpsConfigurationException($"GuestOps:VirtualMachines (VM {vm.Name}): PowerState '{vm.PowerState}' is not poweredOn or poweredOff."),
+    };
 
     /// <summary>The default guest address of the simulated VM at <paramref name="index"/>: 192.0.2.11, .12, ... (TEST-NET-1,
     /// RFC 5737: addresses reserved for documentation), then 198.51.100.11, ... and 203.0.113.11, ...; beyond those, none.</summary>

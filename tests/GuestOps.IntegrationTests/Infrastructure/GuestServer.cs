@@ -180,7 +180,7 @@ public sealed class GuestServer : IAsyncDisposable
         {
             using var client = new SoapClient(server, new ResponseLog());
             await client.LoginOkAsync();
-            var timeout = readyTimeout ?? TimeSpan.FromSeconds(30);
+            var timeout = readyTimeout ?? TimeSpan.FromSeconds(120); // a bound on waiting, generous for a busy machine
             foreach (var vmId in readyVmIds ?? vmNames.Select((_, i) => VmId(i)).ToList())
             {
                 try

@@ -25,7 +25,9 @@ public sealed class ServerOptions
     /// <summary>Extra command-line arguments, e.g. <c>--GuestOps:SessionIdleTimeout=00:00:02</c>.</summary>
     public IReadOnlyList<string> Arguments { get; init; } = [];
 
-    public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>How long to wait for the server's ready line: a bound on waiting (a server that never starts fails the
+    /// test), generous because a busy 2-core machine (load average 50 was seen) starts it slowly.</summary>
+    public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(120);
 }
 
 /// <summary>

@@ -1,9 +1,9 @@
-using System.Diagnostics;
 using GuestOps.Channel.Messages;
 using GuestOps.Tools;
 using GuestOps.Tools.Auth;
 using GuestOps.Tools.Identity;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 using Moq;
 
 namespace GuestOps.Tests.Tools;
@@ -95,26 +95,32 @@ public sealed class AuthenticationTests
     }
 
     [TestMethod]
-    [Timeout(10_000, CooperativeCancellation = true)]
-    public async Task Throttle_SpacesAttempts_AfterFailures_PerUser()
+    public void Throttle_SpacesAttempts_AfterFailures_PerUser()
     {
-        var throttle = new LoginThrottle(TimeProvider.System, TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(400));
-        var sw = Stopwatch.StartNew();
-        await throttle.WaitAsync("mallory", CancellationToken.None);
-        Assert.IsLessThan(50L, sw.ElapsedMilliseconds, "no failures: no wait");
+        // The throttle's own clock: each wait is observed as a task that completes exactly when the clock reaches it.
+        var clock = new FakeTimeProvider();
+        var throttle = new LoginThrottle(clock, TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(400));
+        Assert.IsTrue(throttle.WaitAsync("mallory", CancellationToken.None).IsCompleted, "no failures: no wait");
 
         throttle.RecordFailure("mallory");
         throttle.RecordFailure("mallory"); // 2 failures: 200 ms spacing
-        sw.Restart();
-        await Task.WhenAll(throttle.WaitAsync("mallory", CancellationToken.None), throttle.WaitAsync("mallory", CancellationToken.None));
-        Assert.IsGreaterThanOrEqualTo(330L, sw.ElapsedMilliseconds, "concurrent attempts queue behind each other");
+        var first = throttle.WaitAsync("mallory", CancellationToken.None);
+        var second = throttle.WaitAsync("mallory", CancellationToken.None);
+        Assert.IsTrue(throttle.WaitAsync("alice", CancellationToken.None).IsCompleted, "other users are not slowed");
 
-        sw.Restart();
-        await throttle.WaitAsync("alice", CancellationToken.None);
-        Assert.IsLessThan(50L, sw.ElapsedMilliseconds, "other users are not slowed");
+        clock.Advance(TimeSpan.FromMilliseconds(199));
+        Assert.IsFalse(first.IsCompleted, "the first attempt waits the 200 ms spacing");
+        clock.Advance(TimeSpan.FromMilliseconds(1));
+        Assert.IsTrue(first.IsCompleted, "the first attempt goes at 200 ms");
+        Assert.IsFalse(second.IsCompleted, "concurrent attempts queue behind each other");
+        clock.Advance(TimeSpan.FromMilliseconds(199));
+        Assert.IsFalse(second.IsCompleted, "the second attempt waits another 200 ms");
+        clock.Advance(TimeSpan.FromMilliseconds(1));
+        Assert.IsTrue(second.IsCompleted, "the second attempt goes at 400 ms");
 
         throttle.RecordSuccess("mallory");
         Assert.AreEqual(0, throttle.FailureCount("mallory"));
+        Assert.IsTrue(throttle.WaitAsync("mallory", CancellationToken.None).IsCompleted, "a success clears the record");
     }
 
     [TestMethod]
