@@ -104,6 +104,7 @@ internal static class OneShotCommands
         var auth = new GuestAuthenticationService(pam, users, LoginThrottle.CreateDefault(time), null, loggers.CreateLogger<GuestAuthenticationService>());
         using var impersonator = new ThreadImpersonator(1, loggers.CreateLogger<ThreadImpersonator>());
         using var programs = StartedPrograms.FromRecords(new ProgramRecordFiles(state.Programs), time);
+        programs.Reap(); // read the records here, as root: ListProcesses takes its snapshot on the user's thread
         var handler = new GuestRequestHandler(auth, impersonator, new HashSet<string>(), loggers.CreateLogger<GuestRequestHandler>(), users, programs, time,
             sspi: null, grants: new TransferGrantFiles(state.Grants, time));
         var cancel = CancellationToken.None;

@@ -240,7 +240,16 @@ internal sealed class StartedPrograms : IDisposable
 
     private void Reload()
     {
-        var records = _records!.ReadAll(_time.GetUtcNow(), Retention);
+        List<OneShot.ProgramRecord> records;
+        try
+        {
+            records = _records!.ReadAll(_time.GetUtcNow(), Retention);
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return; // a user's thread cannot read the root-only records: what the worker's own thread loaded stands
+        }
+
         lock (_lock)
         {
             _running.Clear();
