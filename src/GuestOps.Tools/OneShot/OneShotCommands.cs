@@ -213,11 +213,12 @@ internal static class OneShotCommands
     private static async Task<int> SuperviseAsync(Options options)
     {
         _ = LibC.setsid();
-        var input = ReadAll(Console.OpenStandardInput(), MaxRequestBytes);
+        // Raw descriptors, not Console streams: .NET's console streams keep duplicates of 0/1/2, which would hold the
+        // one-shot run's pipes open for as long as the program runs.
+        var input = ReadAll(new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(0, ownsHandle: false), FileAccess.Read), MaxRequestBytes);
         RedirectToNull(0);
         ChannelResponse response;
         var state = new ToolsStateDirectory(options.StateDirectory);
-        using var loggers = new StderrLoggerFactory(LogLevel.Warning);
         using var programs = StartedPrograms.Recording(new ProgramRecordFiles(state.Programs));
         var request = input is null ? null : ChannelMessageJson.DeserializeRequest(input) as StartProgramRequest;
         var user = options.User is { } name ? new PosixUserDirectory().FindByName(name) : null;
@@ -227,7 +228,7 @@ internal static class OneShotCommands
         }
         else
         {
-            using var impersonator = new ThreadImpersonator(1, loggers.CreateLogger<ThreadImpersonator>());
+            using var impersonator = new ThreadImpersonator(1, Microsoft.Extensions.Logging.Abstractions.NullLogger<ThreadImpersonator>.Instance);
             programs.EnsureReaper();
             try
             {
@@ -246,10 +247,7 @@ internal static class OneShotCommands
             }
         }
 
-        using (var stdout = Console.OpenStandardOutput())
-        {
-            stdout.Write(ChannelMessageJson.SerializeResponse(response));
-        }
+        _ = PosixIo.WriteAll(1, ChannelMessageJson.SerializeResponse(response));
 
         // From here on the supervisor holds nothing of the one-shot run's: qemu-ga sees that run end.
         RedirectToNull(1);
