@@ -29,9 +29,14 @@ public sealed class SandboxVmProvider : IVmProvider
     /// <param name="guestIdRange">The host ids of the guests' user namespaces: null or <c>auto</c> for root's largest
     /// range in /etc/subuid and /etc/subgid (when uidmap is installed), <c>none</c> for no user namespace, or
     /// <c>START:COUNT</c> (COUNT at least 65536; within root's subordinate ranges, which newuidmap checks).</param>
-    public SandboxVmProvider(string? guestIdRange = null, string bwrapPath = "/usr/bin/bwrap")
+    /// <param name="bwrapPath">bubblewrap.</param>
+    /// <param name="qemuGuestAgentPath">Null: each guest runs the worker as its agent (provider <c>sandbox</c>). Set: each
+    /// guest's only agent is this qemu-guest-agent listening on <see cref="GuestImage.QemuGuestAgentSocket"/>, with no worker
+    /// in the image (provider <c>qemu-ga</c>): the host agent pushes the tools through it.</param>
+    public SandboxVmProvider(string? guestIdRange = null, string bwrapPath = "/usr/bin/bwrap", string? qemuGuestAgentPath = null)
     {
         BwrapPath = bwrapPath;
+        QemuGuestAgentPath = qemuGuestAgentPath;
         switch (guestIdRange?.Trim().ToLowerInvariant())
         {
             case null or "" or "auto":
@@ -58,15 +63,22 @@ public sealed class SandboxVmProvider : IVmProvider
         }
     }
 
-    public string Name => "sandbox";
+    public string Name => QemuGuestAgentPath is null ? "sandbox" : "qemu-ga";
 
     public string BwrapPath { get; }
 
+    /// <summary>Debian's qemu-ga binary (it lives under /usr, which every guest shares read-only).</summary>
+    public const string DefaultQemuGuestAgentPath = "/usr/sbin/qemu-ga";
+
+    public string? QemuGuestAgentPath { get; }
+
+    public string? AgentSocket(VmLaunch launch) => QemuGuestAgentPath is null ? null : GuestImage.QemuGuestAgentSocketOnHost(launch);
+
     public bool UsesUserNamespace => _uidRange is not null && _gidRange is not null;
 
-    public string Isolation => UsesUserNamespace
+    public string Isolation => (QemuGuestAgentPath is null ? "" : "guest agent: qemu-guest-agent only, the tools are pushed through it; ") + (UsesUserNamespace
         ? "bubblewrap sandbox per VM: own PID/mount/UTS/IPC/user namespaces; guest root is an unprivileged host uid range; host /usr read-only"
-        : "bubblewrap sandbox per VM: own PID/mount/UTS/IPC namespaces; guest root is host root with only the worker's capabilities (no user namespace: add root ranges to /etc/subuid and /etc/subgid and install uidmap)";
+        : "bubblewrap sandbox per VM: own PID/mount/UTS/IPC namespaces; guest root is host root with only the worker's capabilities (no user namespace: add root ranges to /etc/subuid and /etc/subgid and install uidmap)");
 
     public static bool IsAvailable(string bwrapPath = "/usr/bin/bwrap") => File.Exists(bwrapPath);
 
@@ -85,6 +97,11 @@ public sealed class SandboxVmProvider : IVmProvider
     {
         var offset = HostIdOffset(launch.Index);
         GuestImage.Prepare(launch, offset);
+        if (QemuGuestAgentPath is not null)
+        {
+            GuestImage.PrepareQemuGuestAgent(launch, offset);
+        }
+
         var vm = launch.VmDirectory;
         var args = new List<string>
         {
@@ -98,8 +115,6 @@ public sealed class SandboxVmProvider : IVmProvider
             "--bind", Path.Combine(vm, "tmp"), "/tmp",
             "--bind", Path.Combine(vm, "var"), "/var",
             "--bind", Path.Combine(vm, "run"), "/run",
-            "--bind", launch.ChannelDirectory, "/run/guestops",
-            "--ro-bind", launch.WorkerPath, "/opt/guestops/guestops-tools",
             "--chdir", "/",
             "--setenv", "PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
             "--setenv", "HOME", "/root",
@@ -113,13 +128,24 @@ public sealed class SandboxVmProvider : IVmProvider
             }
         }
 
-        List<string> worker = ["/opt/guestops/guestops-tools", "--connect", "unix:/run/guestops/channel.sock", "--pam-service", GuestImage.PamService];
-        worker.AddRange(GuestImage.SspiWorkerArguments(launch.Configuration, launch.Kerberos));
-        worker.AddRange(launch.WorkerArguments);
+        // The guest's agent: qemu-ga alone (provider qemu-ga: the host pushes the tools through it), or the worker.
+        List<string> agent;
+        if (QemuGuestAgentPath is not null)
+        {
+            agent = [QemuGuestAgentPath, "-m", "unix-listen", "-p", GuestImage.QemuGuestAgentSocket,
+                "-t", GuestImage.QemuGuestAgentStateDirectory, "-f", GuestImage.QemuGuestAgentStateDirectory + "/qemu-ga.pid"];
+        }
+        else
+        {
+            args.AddRange(["--bind", launch.ChannelDirectory, "/run/guestops", "--ro-bind", launch.WorkerPath, "/opt/guestops/guestops-tools"]);
+            agent = ["/opt/guestops/guestops-tools", "--connect", "unix:/run/guestops/channel.sock", "--pam-service", GuestImage.PamService];
+            agent.AddRange(GuestImage.SspiWorkerArguments(launch.Configuration, launch.Kerberos));
+            agent.AddRange(launch.WorkerArguments);
+        }
 
         // bwrap stays in the guest as its PID 1 with its own command line: its options, which name host paths, go
         // through a file the shell opens as fd 3 (bwrap --args 3 reads and closes it), so the guest's ps shows only the
-        // worker's command, which names guest paths only.
+        // agent's command, which names guest paths only.
         var argumentFile = Path.Combine(vm, ArgumentFileName);
         using (var stream = new FileStream(argumentFile, new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write, UnixCreateMode = (UnixFileMode)0b110_000_000 }))
         {
@@ -140,7 +166,7 @@ public sealed class SandboxVmProvider : IVmProvider
             command.AddRange(["/usr/bin/unshare", "--user", $"--map-users={offset},0,{IdsPerVm}", $"--map-groups={gidOffset},0,{IdsPerVm}", "--setuid", "0", "--setgid", "0", "--"]);
         }
 
-        command.AddRange([BwrapPath, "--args", "3", "--", .. worker]);
+        command.AddRange([BwrapPath, "--args", "3", "--", .. agent]);
         foreach (var arg in command)
         {
             start.ArgumentList.Add(arg);

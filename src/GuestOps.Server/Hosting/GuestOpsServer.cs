@@ -45,7 +45,7 @@ public static partial class GuestOpsServer
         builder.Services.AddSingleton(_ => stateLock); // owned (and disposed) by the container; resolved by MapGuestOps
 
         // External VMs' accounts live in the real VMs: the demo password matters only for simulated ones.
-        var vms = VirtualMachines(options, options.VirtualMachines.Count > 0 && options.VirtualMachines.All(IsExternal) ? "" : DemoGuestPassword.LoadOrCreate(options.DemoGuestPassword, options.StateDirectory, Console.Out)).ToList();
+        var vms = VirtualMachines(options, options.VirtualMachines.Count > 0 && options.VirtualMachines.All(IsRealVm) ? "" : DemoGuestPassword.LoadOrCreate(options.DemoGuestPassword, options.StateDirectory, Console.Out)).ToList();
         if (workerListener is not null)
         {
             builder.Services.AddSingleton(sp => new ExternalWorkerGateway(
@@ -62,7 +62,7 @@ public static partial class GuestOpsServer
         builder.Services.AddSingleton(new ServerIdentity(StableUuid("server:" + options.StateDirectory)));
         builder.Services.AddSingleton(sp => new HostAgent(
             vms,
-            HostAgentOptions(options, vms.Any(vm => !vm.External)) with { ExternalWorkers = sp.GetService<ExternalWorkerGateway>() },
+            HostAgentOptions(options, vms.Any(vm => !vm.External && vm.AgentSocket is null)) with { ExternalWorkers = sp.GetService<ExternalWorkerGateway>() },
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddSingleton<IHostAgent>(sp => sp.GetRequiredService<HostAgent>());
@@ -270,10 +270,32 @@ public static partial class GuestOpsServer
     /// <summary>Whether a VM's per-VM Provider makes it external (unset: the host-wide provider).</summary>
     internal static bool IsExternal(VirtualMachineOptions vm) => vm.Provider?.Trim().ToLowerInvariant() switch
     {
-        null or "" or "default" => false,
+        null or "" or "default" or QemuGuestAgentProvider => false,
         "external" => true,
-        _ => throw new GuestOpsConfigurationException($"GuestOps:VirtualMachines (VM {vm.Name}): Provider '{vm.Provider}' is not 'external'; leave it unset for the host-wide GuestOps:Provider."),
+        _ => throw new GuestOpsConfigurationException($"GuestOps:VirtualMachines (VM {vm.Name}): Provider '{vm.Provider}' is not 'external' or '{QemuGuestAgentProvider}'; leave it unset for the host-wide GuestOps:Provider."),
     };
+
+    private const string QemuGuestAgentProvider = "qemu-ga";
+
+    /// <summary>A per-VM <c>qemu-ga</c> VM's QGA socket (required for it, refused for any other).</summary>
+    internal static string? AgentSocket(VirtualMachineOptions vm)
+    {
+        var qemuGuestAgent = vm.Provider?.Trim().ToLowerInvariant() == QemuGuestAgentProvider;
+        if (qemuGuestAgent && string.IsNullOrWhiteSpace(vm.AgentSocket))
+        {
+            throw new GuestOpsConfigurationException($"GuestOps:VirtualMachines (VM {vm.Name}): Provider '{QemuGuestAgentProvider}' needs AgentSocket, the unix socket of the VM's qemu-guest-agent channel.");
+        }
+
+        if (!qemuGuestAgent && !string.IsNullOrWhiteSpace(vm.AgentSocket))
+        {
+            throw new GuestOpsConfigurationException($"GuestOps:VirtualMachines (VM {vm.Name}): AgentSocket is only for Provider '{QemuGuestAgentProvider}'.");
+        }
+
+        return qemuGuestAgent ? Path.GetFullPath(vm.AgentSocket!) : null;
+    }
+
+    /// <summary>VMs whose guest accounts live in the real VM (external, qemu-ga): the demo password is not theirs.</summary>
+    private static bool IsRealVm(VirtualMachineOptions vm) => IsExternal(vm) || AgentSocket(vm) is not null;
 
     private static IEnumerable<VmDefinition> VirtualMachines(GuestOpsOptions options, string demoPassword) =>
         options.VirtualMachines.Select((vm, i) => new VmDefinition(new VmConfiguration
@@ -293,7 +315,8 @@ public static partial class GuestOpsServer
         vm.GuestCommandsEnabled,
         IsExternal(vm),
         Kerberos(vm),
-        PowerState(vm)));
+        PowerState(vm),
+        AgentSocket(vm)));
 
     /// <summary>A VM's configured power state, in vSphere's terms (VirtualMachinePowerState).</summary>
     private static VmPowerState PowerState(VirtualMachineOptions vm) => vm.PowerState.Trim() switch
@@ -341,10 +364,13 @@ public static partial class GuestOpsServer
         IVmProvider? provider = options.Provider switch
         {
             "sandbox" when OperatingSystem.IsLinux() => Sandbox(options),
+            QemuGuestAgentProvider when OperatingSystem.IsLinux() => File.Exists(SandboxVmProvider.DefaultQemuGuestAgentPath)
+                ? Sandbox(options, SandboxVmProvider.DefaultQemuGuestAgentPath)
+                : throw new GuestOpsConfigurationException($"GuestOps:Provider (GUESTOPS_PROVIDER) '{QemuGuestAgentProvider}' needs qemu-guest-agent ({SandboxVmProvider.DefaultQemuGuestAgentPath}; Debian package qemu-guest-agent)."),
             "process" => new ProcessVmProvider(),
             "auto" when hasWorker && OperatingSystem.IsLinux() && SandboxVmProvider.IsAvailable() => Sandbox(options),
             "auto" or "none" => null,
-            _ => throw new GuestOpsConfigurationException($"GuestOps:Provider (GUESTOPS_PROVIDER) '{options.Provider}' is not one of sandbox, process, none, auto."),
+            _ => throw new GuestOpsConfigurationException($"GuestOps:Provider (GUESTOPS_PROVIDER) '{options.Provider}' is not one of sandbox, process, qemu-ga, none, auto."),
         };
         if (provider is not null && !hasWorker && anyLocalVm)
         {
@@ -368,11 +394,11 @@ public static partial class GuestOpsServer
     }
 
     [System.Runtime.Versioning.SupportedOSPlatform("linux")]
-    private static SandboxVmProvider Sandbox(GuestOpsOptions options)
+    private static SandboxVmProvider Sandbox(GuestOpsOptions options, string? qemuGuestAgentPath = null)
     {
         try
         {
-            return new SandboxVmProvider(options.GuestIdRange);
+            return new SandboxVmProvider(options.GuestIdRange, qemuGuestAgentPath: qemuGuestAgentPath);
         }
         catch (ArgumentException e)
         {
