@@ -4,6 +4,7 @@ using GuestOps.Channel.Transport;
 using GuestOps.Host.Dispatch;
 using GuestOps.Host.Enrollment;
 using GuestOps.Host.Providers;
+using GuestOps.Host.QemuGuestAgent;
 using Microsoft.Extensions.Logging;
 
 namespace GuestOps.Host;
@@ -11,8 +12,10 @@ namespace GuestOps.Host;
 /// <summary>A VM the host agent runs: its configuration, guest accounts and the guest-commands switch.
 /// <paramref name="External"/>: provider <c>external</c> — no process is started; its worker runs in a real VM and
 /// connects through <see cref="HostAgentOptions.ExternalWorkers"/>. <paramref name="Kerberos"/>: the guest's keytab and
-/// realm for Kerberos SSPI logons (null: NTLM only).</summary>
-public sealed record VmDefinition(VmConfiguration Configuration, IReadOnlyList<GuestAccount> Accounts, bool GuestCommandsEnabled = true, bool External = false, GuestKerberos? Kerberos = null);
+/// realm for Kerberos SSPI logons (null: NTLM only). <paramref name="AgentSocket"/>: provider <c>qemu-ga</c> — no process is
+/// started; the VM runs qemu-guest-agent on this unix socket (its QGA channel) and the host agent pushes the tools
+/// through it and runs every guest operation with guest-exec.</summary>
+public sealed record VmDefinition(VmConfiguration Configuration, IReadOnlyList<GuestAccount> Accounts, bool GuestCommandsEnabled = true, bool External = false, GuestKerberos? Kerberos = null, string? AgentSocket = null);
 
 public sealed record HostAgentOptions
 {
@@ -35,6 +38,9 @@ public sealed record HostAgentOptions
 
     /// <summary>The worker listener external VMs' workers connect to (null: external VMs have no guest agent).</summary>
     public ExternalWorkerGateway? ExternalWorkers { get; init; }
+
+    /// <summary>Settings of VMs reached through qemu-guest-agent (per-VM <c>AgentSocket</c>, or a provider with one).</summary>
+    public QemuGuestAgentOptions QemuGuestAgent { get; init; } = new();
 
     /// <summary>Longest wait between restarts of a worker that keeps exiting.</summary>
     public TimeSpan MaxRestartDelay { get; init; } = TimeSpan.FromSeconds(2);
@@ -75,7 +81,14 @@ public sealed partial class HostAgent : IHostAgent, IAsyncDisposable
             vm.Dispatcher.Start();
         }
 
-        if (_ordered.All(v => v.Definition.External))
+        foreach (var vm in _ordered.Where(v => v.Definition.AgentSocket is not null))
+        {
+            var channelSocket = StartLocalDispatcher(vm);
+            StartBridge(vm, vm.Definition.AgentSocket!, channelSocket);
+        }
+
+        var local = _ordered.Where(v => !v.Definition.External && v.Definition.AgentSocket is null).ToList();
+        if (local.Count == 0)
         {
             return;
         }
@@ -87,31 +100,51 @@ public sealed partial class HostAgent : IHostAgent, IAsyncDisposable
         }
 
         LogProvider(_logger, provider.Name, provider.Isolation);
-        var sandboxed = _ordered.Where(v => !v.Definition.External).Select(v => v.Index + 1).DefaultIfEmpty(0).Max();
+        var sandboxed = local.Select(v => v.Index + 1).DefaultIfEmpty(0).Max();
         if (provider.IsolationLimit(sandboxed) is { } limit)
         {
             LogIsolationLimit(_logger, provider.Name, limit);
         }
 
-        foreach (var vm in _ordered.Where(v => !v.Definition.External))
+        foreach (var vm in local)
         {
             var directory = Path.Combine(_options.StateDirectory, "vms", vm.Definition.Configuration.Id);
-            var channelDirectory = Path.Combine(directory, "channel");
-            Directory.CreateDirectory(channelDirectory);
-            var socket = Path.Combine(channelDirectory, "channel.sock");
-            File.Delete(socket);
-            // World-writable socket in a root-owned directory: the worker may be an unprivileged host uid (user namespace).
-            var listener = UnixSocketChannelListener.Start(socket, (UnixFileMode)0b110_110_110);
-            if (!OperatingSystem.IsWindows())
+            var channelSocket = StartLocalDispatcher(vm);
+            var launch = new VmLaunch(vm.Definition.Configuration, vm.Definition.Accounts, Path.Combine(directory, "guest"), Path.GetDirectoryName(channelSocket)!, workerPath, vm.Index, _options.WorkerArguments, vm.Definition.Kerberos);
+            if (provider.AgentSocket(launch) is { } agentSocket)
             {
-                File.SetUnixFileMode(channelDirectory, (UnixFileMode)0b111_101_101);
+                StartBridge(vm, agentSocket, channelSocket);
             }
 
-            vm.Dispatcher = new VmDispatcher(vm.Definition.Configuration.Id, listener, _options.Dispatcher, _loggerFactory);
-            vm.Dispatcher.Start();
-            var launch = new VmLaunch(vm.Definition.Configuration, vm.Definition.Accounts, Path.Combine(directory, "guest"), channelDirectory, workerPath, vm.Index, _options.WorkerArguments, vm.Definition.Kerberos);
             vm.Supervisor = SuperviseAsync(vm, provider, launch, _stopping.Token);
         }
+    }
+
+    /// <summary>The VM's dispatcher on a unix socket in its state directory; returns the socket's path.</summary>
+    private string StartLocalDispatcher(RunningVm vm)
+    {
+        var directory = Path.Combine(_options.StateDirectory, "vms", vm.Definition.Configuration.Id);
+        var channelDirectory = Path.Combine(directory, "channel");
+        Directory.CreateDirectory(channelDirectory);
+        var socket = Path.Combine(channelDirectory, "channel.sock");
+        File.Delete(socket);
+        // World-writable socket in a root-owned directory: the worker may be an unprivileged host uid (user namespace).
+        var listener = UnixSocketChannelListener.Start(socket, (UnixFileMode)0b110_110_110);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(channelDirectory, (UnixFileMode)0b111_101_101);
+        }
+
+        vm.Dispatcher = new VmDispatcher(vm.Definition.Configuration.Id, listener, _options.Dispatcher, _loggerFactory);
+        vm.Dispatcher.Start();
+        return socket;
+    }
+
+    /// <summary>Stands in for the worker of a VM reached through qemu-guest-agent at <paramref name="agentSocket"/>.</summary>
+    private void StartBridge(RunningVm vm, string agentSocket, string channelSocket)
+    {
+        vm.Bridge = new QemuGuestAgentBridge(vm.Definition.Configuration.Name, agentSocket, channelSocket, _options.WorkerPath, _options.QemuGuestAgent, _loggerFactory);
+        vm.Bridge.Start();
     }
 
     public IReadOnlyList<VmSnapshot> ListVirtualMachines() => _ordered.Select(Snapshot).ToArray();
@@ -163,6 +196,11 @@ public sealed partial class HostAgent : IHostAgent, IAsyncDisposable
             {
             }
 
+            if (vm.Bridge is { } bridge)
+            {
+                await bridge.DisposeAsync().ConfigureAwait(false);
+            }
+
             if (vm.Dispatcher is { } dispatcher)
             {
                 await dispatcher.DisposeAsync().ConfigureAwait(false);
@@ -176,18 +214,19 @@ public sealed partial class HostAgent : IHostAgent, IAsyncDisposable
     private VmSnapshot Snapshot(RunningVm vm)
     {
         var worker = vm.Dispatcher?.Worker;
+        var agent = vm.Bridge?.Status;
         var cached = vm.LastSnapshot;
-        if (cached is not null && ReferenceEquals(cached.Worker, worker))
+        if (cached is not null && ReferenceEquals(cached.Worker, worker) && ReferenceEquals(cached.Agent, agent))
         {
             return cached.Snapshot;
         }
 
-        var snapshot = BuildSnapshot(vm, worker);
-        vm.LastSnapshot = new CachedSnapshot(worker, snapshot);
+        var snapshot = BuildSnapshot(vm, worker, agent);
+        vm.LastSnapshot = new CachedSnapshot(worker, agent, snapshot);
         return snapshot;
     }
 
-    private static VmSnapshot BuildSnapshot(RunningVm vm, ChannelHello? worker)
+    private static VmSnapshot BuildSnapshot(RunningVm vm, ChannelHello? worker, QemuGuestAgentStatus? qga)
     {
         var agent = worker is null
             ? GuestAgentState.NotRunning
@@ -201,6 +240,18 @@ public sealed partial class HostAgent : IHostAgent, IAsyncDisposable
                 GuestFamily = worker.Os?.OsFamily switch { "linux" => "linuxGuest", "windows" => "windowsGuest", _ => "otherGuestFamily" },
                 GuestFullName = worker.Os?.OsName,
             };
+        if (qga is not null && worker is not null)
+        {
+            // qemu-ga answers, but guest operations may still be impossible (a blocked command, a failed push).
+            var installed = qga.Tools == GuestToolsState.Current;
+            agent = agent with
+            {
+                OperationsReady = installed && qga.AgentRunning,
+                ToolsVersionStatus = installed ? "guestToolsCurrent" : "guestToolsNotInstalled",
+                ToolsRunningStatus = qga.AgentRunning ? "guestToolsRunning" : "guestToolsNotRunning",
+            };
+        }
+
         return new VmSnapshot(vm.Definition.Configuration, VmPowerState.PoweredOn, vm.BootTime, agent);
     }
 
@@ -254,12 +305,13 @@ public sealed partial class HostAgent : IHostAgent, IAsyncDisposable
         public int Index { get; } = index;
         public DateTime BootTime { get; } = bootTime;
         public VmDispatcher? Dispatcher { get; set; }
+        public QemuGuestAgentBridge? Bridge { get; set; }
         public Task Supervisor { get; set; } = Task.CompletedTask;
         public Process? Process { get; set; }
         public CachedSnapshot? LastSnapshot { get; set; }
     }
 
-    private sealed record CachedSnapshot(ChannelHello? Worker, VmSnapshot Snapshot);
+    private sealed record CachedSnapshot(ChannelHello? Worker, QemuGuestAgentStatus? Agent, VmSnapshot Snapshot);
 
     [LoggerMessage(EventId = 400, Level = LogLevel.Warning, Message = "No VM provider or tools worker is configured: VMs run without a guest agent and guest operations are unavailable")]
     private static partial void LogNoWorker(ILogger logger);

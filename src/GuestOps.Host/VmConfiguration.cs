@@ -48,6 +48,13 @@ public sealed record GuestAgentState
     public string? GuestFamily { get; init; }
 
     public string? GuestFullName { get; init; }
+
+    /// <summary><c>guest.toolsVersionStatus</c> when the provider knows better than "running means current" (qemu-ga: the
+    /// agent runs but the tools could not be pushed); null: derived from <see cref="Running"/>.</summary>
+    public string? ToolsVersionStatus { get; init; }
+
+    /// <summary><c>guest.toolsRunningStatus</c> likewise; null: derived from <see cref="Running"/>.</summary>
+    public string? ToolsRunningStatus { get; init; }
 }
 
 /// <summary>One VM as the host agent reports it at a moment: immutable, safe to hand across a process boundary.</summary>

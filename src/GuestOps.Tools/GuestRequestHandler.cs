@@ -43,7 +43,8 @@ public sealed partial class GuestRequestHandler : IChannelRequestHandler
         IUserDirectory users,
         StartedPrograms programs,
         TimeProvider time,
-        Sspi.SspiAuthenticator? sspi = null)
+        Sspi.SspiAuthenticator? sspi = null,
+        TransferGrantFiles? grants = null)
     {
         _sspi = sspi;
         _auth = auth;
@@ -53,7 +54,7 @@ public sealed partial class GuestRequestHandler : IChannelRequestHandler
         _users = users;
         _programs = programs;
         _time = time;
-        _transfers = new FileTransfers(time);
+        _transfers = new FileTransfers(time, grants);
     }
 
     /// <summary>The operations this worker implements (advertised as capabilities).</summary>
@@ -80,9 +81,16 @@ public sealed partial class GuestRequestHandler : IChannelRequestHandler
         ReleaseCredentialsRequest.OperationName,
     ];
 
-    public async ValueTask<ChannelResponse> HandleAsync(IncomingCall call, CancellationToken cancellationToken)
+    public ValueTask<ChannelResponse> HandleAsync(IncomingCall call, CancellationToken cancellationToken) =>
+        HandleAsync(call.Id, call.Request, call, cancellationToken);
+
+    /// <summary>The transfers of this handler, for the one-shot worker (which moves data through staging files).</summary>
+    internal FileTransfers Transfers => _transfers;
+
+    /// <summary>Handles a request; <paramref name="call"/> carries the data streams and is null for a request without
+    /// any (the one-shot worker handles transfers itself).</summary>
+    internal async ValueTask<ChannelResponse> HandleAsync(uint id, ChannelRequest request, IncomingCall? call, CancellationToken cancellationToken)
     {
-        var request = call.Request;
         try
         {
             if (_disabledOperations.Contains(request.Operation))
@@ -101,71 +109,75 @@ public sealed partial class GuestRequestHandler : IChannelRequestHandler
                     var user = await _auth.AuthenticateAsync(request.Credential, cancellationToken).ConfigureAwait(false);
                     var plan = ListFilesOperation.Prepare(list);
                     var result = await _impersonator.RunAsAsync(user, () => ListFilesOperation.Execute(plan), cancellationToken).ConfigureAwait(false);
-                    LogListed(call.Id, user.Name, list.Path, result.Entries.Count, result.Remaining);
+                    LogListed(id, user.Name, list.Path, result.Entries.Count, result.Remaining);
                     return ChannelResponse.Success(result);
                 }
 
                 case MakeDirectoryRequest mkdir:
-                    return await RunAsync(call, mkdir.Path, _ => FileOperations.Prepare(mkdir), cancellationToken).ConfigureAwait(false);
+                    return await RunAsync(id, request, mkdir.Path, _ => FileOperations.Prepare(mkdir), cancellationToken).ConfigureAwait(false);
 
                 case DeleteFileRequest delete:
-                    return await RunAsync(call, delete.Path, _ => FileOperations.Prepare(delete), cancellationToken).ConfigureAwait(false);
+                    return await RunAsync(id, request, delete.Path, _ => FileOperations.Prepare(delete), cancellationToken).ConfigureAwait(false);
 
                 case DeleteDirectoryRequest rmdir:
-                    return await RunAsync(call, rmdir.Path, _ => FileOperations.Prepare(rmdir), cancellationToken).ConfigureAwait(false);
+                    return await RunAsync(id, request, rmdir.Path, _ => FileOperations.Prepare(rmdir), cancellationToken).ConfigureAwait(false);
 
                 case MoveFileRequest move:
-                    return await RunAsync(call, move.Source + " -> " + move.Destination, _ => FileOperations.Prepare(move), cancellationToken).ConfigureAwait(false);
+                    return await RunAsync(id, request, move.Source + " -> " + move.Destination, _ => FileOperations.Prepare(move), cancellationToken).ConfigureAwait(false);
 
                 case MoveDirectoryRequest move:
-                    return await RunAsync(call, move.Source + " -> " + move.Destination, _ => FileOperations.Prepare(move), cancellationToken).ConfigureAwait(false);
+                    return await RunAsync(id, request, move.Source + " -> " + move.Destination, _ => FileOperations.Prepare(move), cancellationToken).ConfigureAwait(false);
 
                 case CreateTemporaryRequest temp:
-                    return await RunAsync(call, temp.Directory ?? "(default)", user => FileOperations.Prepare(temp, user), cancellationToken).ConfigureAwait(false);
+                    return await RunAsync(id, request, temp.Directory ?? "(default)", user => FileOperations.Prepare(temp, user), cancellationToken).ConfigureAwait(false);
 
                 case ChangeFileAttributesRequest attributes:
-                    return await RunAsync(call, attributes.Path, _ => FileOperations.Prepare(attributes), cancellationToken).ConfigureAwait(false);
+                    return await RunAsync(id, request, attributes.Path, _ => FileOperations.Prepare(attributes), cancellationToken).ConfigureAwait(false);
 
                 case StartProgramRequest start:
                 {
                     _programs.EnsureReaper(); // here, on a thread with the worker's own identity
-                    var response = await RunAsync(call, start.ProgramPath, user => ProcessOperations.Prepare(start, user, _programs, _time), cancellationToken).ConfigureAwait(false);
+                    var response = await RunAsync(id, request, start.ProgramPath, user => ProcessOperations.Prepare(start, user, _programs, _time), cancellationToken).ConfigureAwait(false);
                     if (response.Result is ProcessIdResult started)
                     {
-                        LogStarted(call.Id, start.ProgramPath, started.Pid);
+                        LogStarted(id, start.ProgramPath, started.Pid);
                     }
 
                     return response;
                 }
 
                 case ListProcessesRequest processes:
-                    return await RunAsync(call, "", _ => ProcessOperations.Prepare(processes, _programs, _users), cancellationToken).ConfigureAwait(false);
+                    return await RunAsync(id, request, "", _ => ProcessOperations.Prepare(processes, _programs, _users), cancellationToken).ConfigureAwait(false);
 
                 case TerminateProcessRequest terminate:
                 {
                     var user = await _auth.AuthenticateAsync(request.Credential, cancellationToken).ConfigureAwait(false);
                     await ProcessOperations.TerminateAsync(terminate, user, _impersonator, _programs, cancellationToken).ConfigureAwait(false);
-                    LogDone(call.Id, request.Operation, user.Name, terminate.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                    LogDone(id, request.Operation, user.Name, terminate.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
                     return ChannelResponse.Success(EmptyResult.Instance);
                 }
 
                 case ReadEnvironmentRequest environment:
-                    return await RunAsync(call, "", user => ProcessOperations.Prepare(environment, user), cancellationToken).ConfigureAwait(false);
+                    return await RunAsync(id, request, "", user => ProcessOperations.Prepare(environment, user), cancellationToken).ConfigureAwait(false);
 
                 case InitiateUploadRequest upload:
-                    return await RunAsync(call, upload.Path, user => _transfers.Prepare(upload, user), cancellationToken).ConfigureAwait(false);
+                    return await RunAsync(id, request, upload.Path, user => _transfers.Prepare(upload, user), cancellationToken).ConfigureAwait(false);
 
                 case InitiateDownloadRequest download:
-                    return await RunAsync(call, download.Path, user => _transfers.Prepare(download, user), cancellationToken).ConfigureAwait(false);
+                    return await RunAsync(id, request, download.Path, user => _transfers.Prepare(download, user), cancellationToken).ConfigureAwait(false);
+
+                case UploadRequest when call is null:
+                case DownloadRequest when call is null:
+                    return ChannelResponse.Failure(GuestErrorCode.InvalidArgument, $"{request.Operation} needs a data stream.");
 
                 case UploadRequest upload:
-                    await _transfers.UploadAsync(upload, call.RequestData, _impersonator, cancellationToken).ConfigureAwait(false);
-                    LogTransferred(call.Id, request.Operation, call.RequestData.TotalReceived);
+                    await _transfers.UploadAsync(upload, call!.RequestData, _impersonator, cancellationToken).ConfigureAwait(false);
+                    LogTransferred(id, request.Operation, call!.RequestData.TotalReceived);
                     return ChannelResponse.Success(EmptyResult.Instance);
 
                 case DownloadRequest download:
-                    await _transfers.DownloadAsync(download, call.ResponseData, _impersonator, cancellationToken).ConfigureAwait(false);
-                    LogTransferred(call.Id, request.Operation, call.ResponseData.BytesSent);
+                    await _transfers.DownloadAsync(download, call!.ResponseData, _impersonator, cancellationToken).ConfigureAwait(false);
+                    LogTransferred(id, request.Operation, call!.ResponseData.BytesSent);
                     return ChannelResponse.Success(EmptyResult.Instance);
 
                 case AcquireCredentialsRequest acquire when _sspi is not null:
@@ -184,7 +196,7 @@ public sealed partial class GuestRequestHandler : IChannelRequestHandler
                         return ChannelResponse.Failure(GuestErrorCode.InvalidLogin, "The ticket is not valid in this guest: it was released, expired, or issued elsewhere.");
                     }
 
-                    LogReleased(call.Id);
+                    LogReleased(id);
                     return ChannelResponse.Success(EmptyResult.Instance);
                 }
 
@@ -197,19 +209,19 @@ public sealed partial class GuestRequestHandler : IChannelRequestHandler
         }
         catch (GuestOperationException ex)
         {
-            LogFailed(call.Id, request.Operation, ex.Code, ex.Message);
+            LogFailed(id, request.Operation, ex.Code, ex.Message);
             return ChannelResponse.Failure(ex.ToError());
         }
     }
 
     /// <summary>Authenticate, validate (on this thread), then run the work as the user.</summary>
-    private async Task<ChannelResponse> RunAsync<T>(IncomingCall call, string subject, Func<GuestUser, Func<T>> prepare, CancellationToken cancellationToken)
+    private async Task<ChannelResponse> RunAsync<T>(uint id, ChannelRequest request, string subject, Func<GuestUser, Func<T>> prepare, CancellationToken cancellationToken)
         where T : ChannelResult
     {
-        var user = await _auth.AuthenticateAsync(call.Request.Credential, cancellationToken).ConfigureAwait(false);
+        var user = await _auth.AuthenticateAsync(request.Credential, cancellationToken).ConfigureAwait(false);
         var work = prepare(user);
         var result = await _impersonator.RunAsAsync(user, work, cancellationToken).ConfigureAwait(false);
-        LogDone(call.Id, call.Request.Operation, user.Name, subject);
+        LogDone(id, request.Operation, user.Name, subject);
         return ChannelResponse.Success(result);
     }
 

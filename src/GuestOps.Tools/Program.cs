@@ -20,6 +20,11 @@ if (args.Length > 0 && args[0] == "enroll")
     return await EnrollCommand.RunAsync(args[1..], Console.Out, Console.Error, CancellationToken.None);
 }
 
+if (args.Length > 0 && GuestOps.Tools.OneShot.OneShotCommands.Handles(args[0]))
+{
+    return await GuestOps.Tools.OneShot.OneShotCommands.RunAsync(args);
+}
+
 // Socket completions run on the socket engine's thread instead of being handed to the thread pool: the channel's
 // read loop only parses a frame and queues the request for an impersonation thread, so it never blocks, and a call
 // to a mostly idle worker wakes one thread fewer (docs/reliability.md, the scale run). A NativeAOT binary in a guest

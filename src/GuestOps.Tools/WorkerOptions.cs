@@ -11,6 +11,8 @@ public sealed record WorkerOptions
     public const string Usage = """
         usage: guestops-tools --connect ENDPOINT [options]
                guestops-tools enroll --bundle FILE --out DIR   (a real VM's one-time enrollment; enroll --help)
+               guestops-tools --exec [--state-dir DIR] [--pam-service NAME] [--staging NAME]
+                                      (one request on stdin, its response on stdout: pushed tools run through qemu-ga)
 
           --connect ENDPOINT          unix:/path/to.sock | tcp:HOST:PORT (needs --tls-*) | vsock:CID:PORT (not yet)
           --pam-service NAME          PAM service used to check passwords (default guestops-tools)

@@ -31,6 +31,10 @@ public interface IVmProvider
     /// <summary>Where that isolation stops short for this many VMs (VM indexes 0..count-1), logged as a warning; null if it does not.</summary>
     string? IsolationLimit(int vmCount) => null;
 
+    /// <summary>The host path of the qemu-guest-agent socket of a guest whose only agent is qemu-ga (the host agent pushes
+    /// the tools through it and runs them once per call); null when the guest runs the worker itself.</summary>
+    string? AgentSocket(VmLaunch launch) => null;
+
     /// <summary>Starts the guest; the returned process is the guest's init (its exit is the VM's power-off).</summary>
     System.Diagnostics.Process Start(VmLaunch launch);
 }

@@ -23,9 +23,14 @@ public sealed class SandboxVmProvider : IVmProvider
     private readonly (int Start, int Count)? _uidRange;
     private readonly (int Start, int Count)? _gidRange;
 
-    public SandboxVmProvider(string bwrapPath = "/usr/bin/bwrap")
+    /// <param name="bwrapPath">bubblewrap.</param>
+    /// <param name="qemuGuestAgentPath">Null: each guest runs the worker as its agent (provider <c>sandbox</c>). Set: each
+    /// guest's only agent is this qemu-guest-agent listening on <see cref="GuestImage.QemuGuestAgentSocket"/>, with no worker
+    /// in the image (provider <c>qemu-ga</c>): the host agent pushes the tools through it.</param>
+    public SandboxVmProvider(string bwrapPath = "/usr/bin/bwrap", string? qemuGuestAgentPath = null)
     {
         BwrapPath = bwrapPath;
+        QemuGuestAgentPath = qemuGuestAgentPath;
         if (File.Exists("/usr/bin/newuidmap") && File.Exists("/usr/bin/unshare"))
         {
             _uidRange = SubordinateRange("/etc/subuid");
@@ -33,15 +38,22 @@ public sealed class SandboxVmProvider : IVmProvider
         }
     }
 
-    public string Name => "sandbox";
+    public string Name => QemuGuestAgentPath is null ? "sandbox" : "qemu-ga";
 
     public string BwrapPath { get; }
 
+    /// <summary>Debian's qemu-ga binary (it lives under /usr, which every guest shares read-only).</summary>
+    public const string DefaultQemuGuestAgentPath = "/usr/sbin/qemu-ga";
+
+    public string? QemuGuestAgentPath { get; }
+
+    public string? AgentSocket(VmLaunch launch) => QemuGuestAgentPath is null ? null : GuestImage.QemuGuestAgentSocketOnHost(launch);
+
     public bool UsesUserNamespace => _uidRange is not null && _gidRange is not null;
 
-    public string Isolation => UsesUserNamespace
+    public string Isolation => (QemuGuestAgentPath is null ? "" : "guest agent: qemu-guest-agent only, the tools are pushed through it; ") + (UsesUserNamespace
         ? "bubblewrap sandbox per VM: own PID/mount/UTS/IPC/user namespaces; guest root is an unprivileged host uid range; host /usr read-only"
-        : "bubblewrap sandbox per VM: own PID/mount/UTS/IPC namespaces; guest root is host root with only the worker's capabilities (no user namespace: add root ranges to /etc/subuid and /etc/subgid and install uidmap)";
+        : "bubblewrap sandbox per VM: own PID/mount/UTS/IPC namespaces; guest root is host root with only the worker's capabilities (no user namespace: add root ranges to /etc/subuid and /etc/subgid and install uidmap)");
 
     public static bool IsAvailable(string bwrapPath = "/usr/bin/bwrap") => File.Exists(bwrapPath);
 
@@ -60,6 +72,10 @@ public sealed class SandboxVmProvider : IVmProvider
     {
         var offset = HostIdOffset(launch.Index);
         GuestImage.Prepare(launch, offset);
+        if (QemuGuestAgentPath is not null)
+        {
+            GuestImage.PrepareQemuGuestAgent(launch, offset);
+        }
         var start = new ProcessStartInfo
         {
             RedirectStandardInput = true, // closing it (our exit) ends the sandbox through --die-with-parent's pipe too
@@ -94,8 +110,6 @@ public sealed class SandboxVmProvider : IVmProvider
             "--bind", Path.Combine(vm, "tmp"), "/tmp",
             "--bind", Path.Combine(vm, "var"), "/var",
             "--bind", Path.Combine(vm, "run"), "/run",
-            "--bind", launch.ChannelDirectory, "/run/guestops",
-            "--ro-bind", launch.WorkerPath, "/opt/guestops/guestops-tools",
             "--chdir", "/",
             "--setenv", "PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
             "--setenv", "HOME", "/root",
@@ -109,9 +123,19 @@ public sealed class SandboxVmProvider : IVmProvider
             }
         }
 
-        args.AddRange(["--", "/opt/guestops/guestops-tools", "--connect", "unix:/run/guestops/channel.sock", "--pam-service", GuestImage.PamService]);
-        args.AddRange(GuestImage.SspiWorkerArguments(launch.Configuration, launch.Kerberos));
-        args.AddRange(launch.WorkerArguments);
+        if (QemuGuestAgentPath is not null)
+        {
+            args.AddRange(["--", QemuGuestAgentPath, "-m", "unix-listen", "-p", GuestImage.QemuGuestAgentSocket,
+                "-t", GuestImage.QemuGuestAgentStateDirectory, "-f", GuestImage.QemuGuestAgentStateDirectory + "/qemu-ga.pid"]);
+        }
+        else
+        {
+            args.AddRange(["--bind", launch.ChannelDirectory, "/run/guestops", "--ro-bind", launch.WorkerPath, "/opt/guestops/guestops-tools"]);
+            args.AddRange(["--", "/opt/guestops/guestops-tools", "--connect", "unix:/run/guestops/channel.sock", "--pam-service", GuestImage.PamService]);
+            args.AddRange(GuestImage.SspiWorkerArguments(launch.Configuration, launch.Kerberos));
+            args.AddRange(launch.WorkerArguments);
+        }
+
         foreach (var arg in args)
         {
             start.ArgumentList.Add(arg);

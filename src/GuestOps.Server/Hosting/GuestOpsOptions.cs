@@ -39,7 +39,8 @@ public sealed class GuestOpsOptions
     /// <summary>Largest SOAP request body accepted; larger ones get HTTP 413.</summary>
     public long MaxSoapRequestBytes { get; set; } = 16 * 1024 * 1024;
 
-    /// <summary>How VMs are powered on: <c>sandbox</c> (bubblewrap), <c>process</c> (no isolation), <c>none</c> (no guest
+    /// <summary>How VMs are powered on: <c>sandbox</c> (bubblewrap), <c>process</c> (no isolation), <c>qemu-ga</c> (a bubblewrap
+    /// sandbox whose only agent is Debian's qemu-guest-agent: the tools are pushed through it), <c>none</c> (no guest
     /// agent), or <c>auto</c>: sandbox when bubblewrap and the worker binary are present, else none.</summary>
     public string Provider { get; set; } = "auto";
 
@@ -129,10 +130,15 @@ public sealed class VirtualMachineOptions
 
     public int MemoryMB { get; set; } = 512;
 
-    /// <summary>Per-VM provider: unset for the host-wide <c>GuestOps:Provider</c>, or <c>external</c>: no process is
+    /// <summary>Per-VM provider: unset for the host-wide <c>GuestOps:Provider</c>; <c>external</c>: no process is
     /// started; the VM's worker runs in a real VM, enrolls (<c>GuestOps.Server enroll --vm NAME</c>) and connects to
-    /// <c>GuestOps:WorkerListenUrl</c>.</summary>
+    /// <c>GuestOps:WorkerListenUrl</c>; <c>qemu-ga</c>: no process is started; the VM (libvirt, Proxmox, plain QEMU) runs
+    /// qemu-guest-agent on the channel <see cref="AgentSocket"/>, and the host agent pushes the tools through it.</summary>
     public string? Provider { get; set; }
+
+    /// <summary>Provider <c>qemu-ga</c>: the host's unix socket of the VM's QGA channel (libvirt's
+    /// <c>/var/lib/libvirt/qemu/channel/target/domain-N-NAME/org.qemu.guest_agent.0</c>, or any <c>-chardev socket</c>).</summary>
+    public string? AgentSocket { get; set; }
 
     /// <summary>Per-VM <c>guest.commands.enabled</c>.</summary>
     public bool GuestCommandsEnabled { get; set; } = true;

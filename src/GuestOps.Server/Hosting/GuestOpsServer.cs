@@ -30,8 +30,8 @@ public static partial class GuestOpsServer
 
         var endpoints = ListenEndpoints(options.Urls);
         var workerListener = WorkerListenerSettings.From(options);
-        // External VMs' accounts live in the real VMs: the demo password matters only for simulated ones.
-        var vms = VirtualMachines(options, options.VirtualMachines.Count > 0 && options.VirtualMachines.All(IsExternal) ? "" : DemoGuestPassword(options)).ToList();
+        // External and qemu-ga VMs' accounts live in the real VMs: the demo password matters only for simulated ones.
+        var vms = VirtualMachines(options, options.VirtualMachines.Count > 0 && options.VirtualMachines.All(IsRealVm) ? "" : DemoGuestPassword(options)).ToList();
         if (workerListener is null && vms.FirstOrDefault(vm => vm.External) is { } unreachable)
         {
             throw new GuestOpsConfigurationException($"VM {unreachable.Configuration.Name} has Provider=external, but GuestOps:WorkerListenUrl (GUESTOPS_WORKER_LISTEN_URL) is not set, e.g. tcp://0.0.0.0:8902: its worker could never connect.");
@@ -55,7 +55,7 @@ public static partial class GuestOpsServer
         builder.Services.AddSingleton(new ServerIdentity(StableUuid("server:" + options.StateDirectory)));
         builder.Services.AddSingleton(sp => new HostAgent(
             vms,
-            HostAgentOptions(options, vms.Any(vm => !vm.External)) with { ExternalWorkers = sp.GetService<ExternalWorkerGateway>() },
+            HostAgentOptions(options, vms.Any(vm => !vm.External && vm.AgentSocket is null)) with { ExternalWorkers = sp.GetService<ExternalWorkerGateway>() },
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddSingleton<IHostAgent>(sp => sp.GetRequiredService<HostAgent>());
@@ -248,10 +248,32 @@ public static partial class GuestOpsServer
     /// <summary>Whether a VM's per-VM Provider makes it external (unset: the host-wide provider).</summary>
     internal static bool IsExternal(VirtualMachineOptions vm) => vm.Provider?.Trim().ToLowerInvariant() switch
     {
-        null or "" or "default" => false,
+        null or "" or "default" or QemuGuestAgentProvider => false,
         "external" => true,
-        _ => throw new GuestOpsConfigurationException($"GuestOps:VirtualMachines (VM {vm.Name}): Provider '{vm.Provider}' is not 'external'; leave it unset for the host-wide GuestOps:Provider."),
+        _ => throw new GuestOpsConfigurationException($"GuestOps:VirtualMachines (VM {vm.Name}): Provider '{vm.Provider}' is not 'external' or '{QemuGuestAgentProvider}'; leave it unset for the host-wide GuestOps:Provider."),
     };
+
+    private const string QemuGuestAgentProvider = "qemu-ga";
+
+    /// <summary>A per-VM <c>qemu-ga</c> VM's QGA socket (required for it, refused for any other).</summary>
+    internal static string? AgentSocket(VirtualMachineOptions vm)
+    {
+        var qemuGuestAgent = vm.Provider?.Trim().ToLowerInvariant() == QemuGuestAgentProvider;
+        if (qemuGuestAgent && string.IsNullOrWhiteSpace(vm.AgentSocket))
+        {
+            throw new GuestOpsConfigurationException($"GuestOps:VirtualMachines (VM {vm.Name}): Provider '{QemuGuestAgentProvider}' needs AgentSocket, the unix socket of the VM's qemu-guest-agent channel.");
+        }
+
+        if (!qemuGuestAgent && !string.IsNullOrWhiteSpace(vm.AgentSocket))
+        {
+            throw new GuestOpsConfigurationException($"GuestOps:VirtualMachines (VM {vm.Name}): AgentSocket is only for Provider '{QemuGuestAgentProvider}'.");
+        }
+
+        return qemuGuestAgent ? Path.GetFullPath(vm.AgentSocket!) : null;
+    }
+
+    /// <summary>VMs whose guest accounts live in the real VM (external, qemu-ga): the demo password is not theirs.</summary>
+    private static bool IsRealVm(VirtualMachineOptions vm) => IsExternal(vm) || AgentSocket(vm) is not null;
 
     private static IEnumerable<VmDefinition> VirtualMachines(GuestOpsOptions options, string demoPassword) =>
         options.VirtualMachines.Select((vm, i) => new VmDefinition(new VmConfiguration
@@ -269,7 +291,8 @@ public static partial class GuestOpsServer
             .Select(a => new GuestAccount(a.Name, a.Password ?? demoPassword, a.Uid)).ToArray(),
         vm.GuestCommandsEnabled,
         IsExternal(vm),
-        Kerberos(vm)));
+        Kerberos(vm),
+        AgentSocket(vm)));
 
     /// <summary>A VM's Kerberos settings: both or neither; the keytab must exist.</summary>
     private static GuestKerberos? Kerberos(VirtualMachineOptions vm)
@@ -311,10 +334,13 @@ public static partial class GuestOpsServer
         IVmProvider? provider = options.Provider switch
         {
             "sandbox" when OperatingSystem.IsLinux() => new SandboxVmProvider(),
+            QemuGuestAgentProvider when OperatingSystem.IsLinux() => File.Exists(SandboxVmProvider.DefaultQemuGuestAgentPath)
+                ? new SandboxVmProvider(qemuGuestAgentPath: SandboxVmProvider.DefaultQemuGuestAgentPath)
+                : throw new GuestOpsConfigurationException($"GuestOps:Provider (GUESTOPS_PROVIDER) '{QemuGuestAgentProvider}' needs qemu-guest-agent ({SandboxVmProvider.DefaultQemuGuestAgentPath}; Debian package qemu-guest-agent)."),
             "process" => new ProcessVmProvider(),
             "auto" when hasWorker && OperatingSystem.IsLinux() && SandboxVmProvider.IsAvailable() => new SandboxVmProvider(),
             "auto" or "none" => null,
-            _ => throw new GuestOpsConfigurationException($"GuestOps:Provider (GUESTOPS_PROVIDER) '{options.Provider}' is not one of sandbox, process, none, auto."),
+            _ => throw new GuestOpsConfigurationException($"GuestOps:Provider (GUESTOPS_PROVIDER) '{options.Provider}' is not one of sandbox, process, qemu-ga, none, auto."),
         };
         if (provider is not null && !hasWorker && anyLocalVm)
         {

@@ -87,9 +87,9 @@ public sealed class VirtualMachine : ManagedEntity
         return new GuestInfo
         {
             toolsStatus = running ? VirtualMachineToolsStatus.ToolsOk : VirtualMachineToolsStatus.ToolsNotRunning,
-            toolsVersionStatus = running ? "guestToolsCurrent" : "guestToolsNotInstalled",
-            toolsVersionStatus2 = running ? "guestToolsCurrent" : "guestToolsNotInstalled",
-            toolsRunningStatus = running ? "guestToolsRunning" : "guestToolsNotRunning",
+            toolsVersionStatus = running ? s.Agent.ToolsVersionStatus ?? "guestToolsCurrent" : "guestToolsNotInstalled",
+            toolsVersionStatus2 = running ? s.Agent.ToolsVersionStatus ?? "guestToolsCurrent" : "guestToolsNotInstalled",
+            toolsRunningStatus = running ? s.Agent.ToolsRunningStatus ?? "guestToolsRunning" : "guestToolsNotRunning",
             toolsVersion = running ? s.Agent.ToolsVersion : "0",
             toolsInstallType = running ? "guestToolsTypeOpenVMTools" : null,
             guestId = s.Configuration.GuestId,

@@ -16,7 +16,7 @@ namespace GuestOps.Tools.Files;
 /// and streams: uploads into a temporary file next to the target that is renamed into place only when complete,
 /// downloads straight from the file. File data never sits in memory beyond one pooled buffer.
 /// </summary>
-internal sealed class FileTransfers(TimeProvider time)
+internal sealed class FileTransfers(TimeProvider time, TransferGrantFiles? store = null)
 {
     /// <summary>Grants outstanding at once; more are refused (TooManyLogons-like pressure, not silent eviction).</summary>
     public const int MaxGrants = 1024;
@@ -158,7 +158,7 @@ internal sealed class FileTransfers(TimeProvider time)
         var complete = false;
         try
         {
-            await ReceiveAsync(grant, staging.Fd, data, cancellationToken).ConfigureAwait(false);
+            await ReceiveAsync(grant, staging.Fd, (buffer, ct) => ReadChannelAsync(data, buffer, grant, ct), cancellationToken).ConfigureAwait(false);
             await impersonator.RunAsAsync(grant.User, () => Commit(grant, staging), cancellationToken).ConfigureAwait(false);
             complete = true;
         }
@@ -174,8 +174,43 @@ internal sealed class FileTransfers(TimeProvider time)
         }
     }
 
+    /// <summary>Performs a granted upload from an open file (the one-shot worker's staging copy, which the host wrote to
+    /// a root-only directory): the same checks, staging and commit as the user as <see cref="UploadAsync"/>.</summary>
+    public async Task UploadAsync(UploadRequest request, int sourceFd, IImpersonator impersonator, CancellationToken cancellationToken)
+    {
+        var grant = Take(request.Grant, upload: true);
+        var staging = await impersonator.RunAsAsync(grant.User, () => CreateStaging(grant), CancellationToken.None).ConfigureAwait(false);
+        var complete = false;
+        try
+        {
+            await ReceiveAsync(grant, staging.Fd, (buffer, _) => ReadFd(sourceFd, buffer, grant), cancellationToken).ConfigureAwait(false);
+            await impersonator.RunAsAsync(grant.User, () => Commit(grant, staging), cancellationToken).ConfigureAwait(false);
+            complete = true;
+        }
+        finally
+        {
+            PosixIo.Close(staging.Fd);
+            if (!complete && staging.Path is { } named)
+            {
+                await impersonator.RunAsAsync(grant.User, () => PosixIo.UnlinkAt(LibC.AT_FDCWD, named.Z, directory: false), CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Performs a granted download into an open file (the one-shot worker's staging copy in a root-only
+    /// directory): the source is opened as the user, exactly the granted size is copied, or an error.</summary>
+    public Task DownloadAsync(DownloadRequest request, int targetFd, IImpersonator impersonator, CancellationToken cancellationToken) =>
+        DownloadAsync(request, (chunk, _) =>
+        {
+            var rc = PosixIo.WriteAll(targetFd, chunk.Span);
+            return rc == 0 ? ValueTask.CompletedTask : ValueTask.FromException(GuestOperationException.FromErrno(rc, "(staging copy)", "Cannot write"));
+        }, impersonator, cancellationToken);
+
     /// <summary>Performs a granted download into <paramref name="data"/>: exactly the granted size, or an error.</summary>
-    public async Task DownloadAsync(DownloadRequest request, ChannelDataWriter data, IImpersonator impersonator, CancellationToken cancellationToken)
+    public Task DownloadAsync(DownloadRequest request, ChannelDataWriter data, IImpersonator impersonator, CancellationToken cancellationToken) =>
+        DownloadAsync(request, (chunk, ct) => data.WriteAsync(chunk, ct), impersonator, cancellationToken);
+
+    private async Task DownloadAsync(DownloadRequest request, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> write, IImpersonator impersonator, CancellationToken cancellationToken)
     {
         var grant = Take(request.Grant, upload: false);
         var fd = await impersonator.RunAsAsync(grant.User, () => OpenGrantedFile(grant), cancellationToken).ConfigureAwait(false);
@@ -196,7 +231,7 @@ internal sealed class FileTransfers(TimeProvider time)
                     throw GuestOperationException.ForPath(GuestErrorCode.FileAccessError, grant.Path.Original, $"'{grant.Path.Original}' became shorter while it was being read.");
                 }
 
-                await data.WriteAsync(buffer.AsMemory(0, (int)n), cancellationToken).ConfigureAwait(false);
+                await write(buffer.AsMemory(0, (int)n), cancellationToken).ConfigureAwait(false);
                 remaining -= n;
             }
         }
@@ -232,6 +267,11 @@ internal sealed class FileTransfers(TimeProvider time)
 
     private string Add(Grant grant)
     {
+        if (store is not null)
+        {
+            return store.Add(grant, MaxGrants);
+        }
+
         var now = time.GetUtcNow();
         foreach (var (id, old) in _grants)
         {
@@ -253,7 +293,8 @@ internal sealed class FileTransfers(TimeProvider time)
 
     private Grant Take(string id, bool upload)
     {
-        if (string.IsNullOrEmpty(id) || !_grants.TryRemove(id, out var grant) || grant.Upload != upload)
+        Grant? grant = null;
+        if (string.IsNullOrEmpty(id) || !(store is null ? _grants.TryRemove(id, out grant) : (grant = store.Take(id)) is not null) || grant!.Upload != upload)
         {
             throw new GuestOperationException(GuestErrorCode.TransferNotGranted, "The guest agent has no such file transfer (already used, expired, or the agent restarted).");
         }
@@ -402,7 +443,27 @@ internal sealed class FileTransfers(TimeProvider time)
         }
     }
 
-    private static async Task ReceiveAsync(Grant grant, int fd, ChannelDataReader data, CancellationToken cancellationToken)
+    private static async ValueTask<int> ReadChannelAsync(ChannelDataReader data, byte[] buffer, Grant grant, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await data.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ChannelDataAbortedException e)
+        {
+            throw new GuestOperationException(GuestErrorCode.Canceled, $"The upload to '{grant.Path.Original}' was interrupted: {e.Message}") { Path = grant.Path.Original };
+        }
+    }
+
+    private static ValueTask<int> ReadFd(int fd, byte[] buffer, Grant grant)
+    {
+        var n = PosixIo.Read(fd, buffer);
+        return n >= 0
+            ? ValueTask.FromResult((int)n)
+            : ValueTask.FromException<int>(GuestOperationException.FromErrno((int)-n, grant.Path.Original, "Cannot read the staged upload for"));
+    }
+
+    private static async Task ReceiveAsync(Grant grant, int fd, Func<byte[], CancellationToken, ValueTask<int>> read, CancellationToken cancellationToken)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
         try
@@ -410,15 +471,7 @@ internal sealed class FileTransfers(TimeProvider time)
             long total = 0;
             while (true)
             {
-                int n;
-                try
-                {
-                    n = await data.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
-                }
-                catch (ChannelDataAbortedException e)
-                {
-                    throw new GuestOperationException(GuestErrorCode.Canceled, $"The upload to '{grant.Path.Original}' was interrupted after {total} bytes: {e.Message}") { Path = grant.Path.Original };
-                }
+                var n = await read(buffer, cancellationToken).ConfigureAwait(false);
 
                 if (n == 0)
                 {
@@ -490,7 +543,7 @@ internal sealed class FileTransfers(TimeProvider time)
         }
     }
 
-    private sealed record Grant(bool Upload, GuestUser User, GuestPath Path, long Size, bool Overwrite, GuestFileAttributeChanges Attributes, DateTimeOffset Expires);
+    internal sealed record Grant(bool Upload, GuestUser User, GuestPath Path, long Size, bool Overwrite, GuestFileAttributeChanges Attributes, DateTimeOffset Expires);
 
     /// <summary>Gives an unnamed (O_TMPFILE) file a name: linkat of /proc/thread-self/fd/N, which this thread (with the
     /// user's credentials) may follow, unlike /proc/self (the worker's main thread is root).</summary>

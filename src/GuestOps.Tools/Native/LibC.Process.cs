@@ -38,6 +38,12 @@ internal static unsafe partial class LibC
     public static partial int getpgid(int pid);
 
     [LibraryImport(Lib, SetLastError = true)]
+    public static partial int setsid();
+
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial int dup2(int oldfd, int newfd);
+
+    [LibraryImport(Lib, SetLastError = true)]
     public static partial int waitpid(int pid, int* status, int options);
 
     [LibraryImport(Lib, SetLastError = true)]

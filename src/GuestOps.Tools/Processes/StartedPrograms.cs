@@ -35,13 +35,30 @@ internal sealed class StartedPrograms : IDisposable
     private readonly AutoResetEvent _wake = new(false);
     private Thread? _reaper;
     private PosixSignalRegistration? _sigchld;
+    private readonly ProgramRecordFiles? _records;
+    private readonly bool _fromRecords;
     private volatile bool _disposed;
 
     public StartedPrograms(TimeProvider? time = null, TimeSpan? retention = null)
+        : this(time, retention, null, fromRecords: false)
+    {
+    }
+
+    private StartedPrograms(TimeProvider? time, TimeSpan? retention, ProgramRecordFiles? records, bool fromRecords)
     {
         _time = time ?? TimeProvider.System;
         Retention = retention ?? DefaultRetention;
+        _records = records;
+        _fromRecords = fromRecords;
     }
+
+    /// <summary>A supervisor's list (<c>guestops-tools --supervise</c>): it starts and reaps programs like the
+    /// long-running worker, and also writes each one's record, at start and at exit, for later one-shot runs.</summary>
+    public static StartedPrograms Recording(ProgramRecordFiles records, TimeProvider? time = null) => new(time, null, records, fromRecords: false);
+
+    /// <summary>A one-shot run's view: the programs the guest's supervisors recorded, re-read on every
+    /// <see cref="Reap"/>. It starts nothing and reaps nothing (the supervisors do).</summary>
+    public static StartedPrograms FromRecords(ProgramRecordFiles records, TimeProvider? time = null) => new(time, null, records, fromRecords: true);
 
     /// <summary>How long an exited program stays listed.</summary>
     public TimeSpan Retention { get; }
@@ -107,6 +124,7 @@ internal sealed class StartedPrograms : IDisposable
         {
             _running[program.Pid] = program;
             _exited.RemoveAll(p => p.Pid == program.Pid); // the pid was reused: the old record is void
+            _records?.Write(program, Environment.ProcessId);
         }
 
         _wake.Set();
@@ -115,6 +133,12 @@ internal sealed class StartedPrograms : IDisposable
     /// <summary>Collects every tracked program that has exited.</summary>
     public void Reap()
     {
+        if (_fromRecords)
+        {
+            Reload();
+            return;
+        }
+
         lock (_lock)
         {
             if (_running.Count > 0)
@@ -129,7 +153,9 @@ internal sealed class StartedPrograms : IDisposable
                     }
 
                     (done ??= []).Add(pid);
-                    _exited.Add(program with { EndTime = _time.GetUtcNow(), ExitCode = code });
+                    var ended = program with { EndTime = _time.GetUtcNow(), ExitCode = code };
+                    _exited.Add(ended);
+                    _records?.Write(ended, Environment.ProcessId);
                 }
 
                 if (done is not null)
@@ -195,6 +221,30 @@ internal sealed class StartedPrograms : IDisposable
             {
                 return _running.Count;
             }
+        }
+    }
+
+    private void Reload()
+    {
+        var records = _records!.ReadAll(_time.GetUtcNow(), Retention);
+        lock (_lock)
+        {
+            _running.Clear();
+            _exited.Clear();
+            foreach (var record in records.OrderBy(r => r.StartTime))
+            {
+                var program = new Program(record.Pid, record.Name, record.Owner, record.CommandLine, record.StartTime) { EndTime = record.EndTime, ExitCode = record.ExitCode };
+                if (record.EndTime is null)
+                {
+                    _running[record.Pid] = program;
+                }
+                else
+                {
+                    _exited.Add(program);
+                }
+            }
+
+            Purge();
         }
     }
 

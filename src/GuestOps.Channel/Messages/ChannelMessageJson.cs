@@ -1,0 +1,43 @@
+using System.Text.Json;
+
+namespace GuestOps.Channel.Messages;
+
+/// <summary>
+/// The JSON of requests and responses outside a channel frame: the one-shot worker (<c>guestops-tools --exec</c>) reads
+/// one request from its stdin and writes one response to its stdout, and the host side that runs it (qemu-ga) writes
+/// and reads them. Same source-generated contract as the frames, so NativeAOT-safe.
+/// </summary>
+public static class ChannelMessageJson
+{
+    public static byte[] SerializeRequest(ChannelRequest request) =>
+        JsonSerializer.SerializeToUtf8Bytes(request, ChannelJsonContext.Default.ChannelRequest);
+
+    /// <summary>The request, or null when the JSON is not one (bad syntax, unknown operation tag).</summary>
+    public static ChannelRequest? DeserializeRequest(ReadOnlySpan<byte> json)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize(json, ChannelJsonContext.Default.ChannelRequest);
+        }
+        catch (Exception e) when (e is JsonException or NotSupportedException)
+        {
+            return null;
+        }
+    }
+
+    public static byte[] SerializeResponse(ChannelResponse response) =>
+        JsonSerializer.SerializeToUtf8Bytes(response, ChannelJsonContext.Default.ChannelResponse);
+
+    /// <summary>The response, or null when the JSON is not one.</summary>
+    public static ChannelResponse? DeserializeResponse(ReadOnlySpan<byte> json)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize(json, ChannelJsonContext.Default.ChannelResponse);
+        }
+        catch (Exception e) when (e is JsonException or NotSupportedException)
+        {
+            return null;
+        }
+    }
+}

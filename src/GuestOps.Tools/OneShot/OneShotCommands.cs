@@ -1,0 +1,359 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using GuestOps.Channel.Messages;
+using GuestOps.Tools.Auth;
+using GuestOps.Tools.Files;
+using GuestOps.Tools.Identity;
+using GuestOps.Tools.Impersonation;
+using GuestOps.Tools.Logging;
+using GuestOps.Tools.Native;
+using GuestOps.Tools.Processes;
+using Microsoft.Extensions.Logging;
+
+namespace GuestOps.Tools.OneShot;
+
+/// <summary>
+/// The worker's modes for guests whose only agent is qemu-guest-agent: the host pushes this binary in with
+/// guest-file-write and runs it once per call with guest-exec.
+/// <list type="bullet">
+/// <item><c>--exec [--state-dir DIR] [--pam-service NAME] [--staging NAME]</c>: reads one channel request (JSON) from
+/// stdin, authenticates it with the guest's PAM, performs it as the user exactly as the long-running worker does, and
+/// writes the channel response (JSON) to stdout. Transfers move through <c>DIR/staging/NAME</c>: an upload's bytes,
+/// written there by the host as root in a root-only directory, are copied into place as the user; a download's file is
+/// opened as the user and copied there for the host to read.</item>
+/// <item><c>--supervise --state-dir DIR --user NAME</c> (started by <c>--exec</c>, never by hand): starts one program
+/// as the user, answers its pid, then stays as its parent, detached in its own session, to record its exit code.</item>
+/// <item><c>--self-check</c>: prints the SHA-256 of this binary and its version (the host compares it to its own copy).</item>
+/// <item><c>--install-self --state-dir DIR --sha256 HEX</c>: checks this binary's SHA-256 and moves it to
+/// <c>DIR/guestops-tools</c>, creating the state directories.</item>
+/// <item><c>--discard-staging NAME [--state-dir DIR]</c>: removes a staging file the host has read.</item>
+/// </list>
+/// </summary>
+internal static class OneShotCommands
+{
+    public const string BinaryName = "guestops-tools";
+
+    private const int MaxRequestBytes = 16 * 1024 * 1024;
+
+    public static bool Handles(string first) => first is "--exec" or "--supervise" or "--self-check" or "--install-self" or "--discard-staging";
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var options = Options.Parse(args);
+        if (options is null)
+        {
+            Console.Error.WriteLine("guestops-tools: bad arguments for " + args[0]);
+            return 2;
+        }
+
+        try
+        {
+            return args[0] switch
+            {
+                "--exec" => await ExecAsync(options).ConfigureAwait(false),
+                "--supervise" => await SuperviseAsync(options).ConfigureAwait(false),
+                "--self-check" => SelfCheck(),
+                "--install-self" => InstallSelf(options),
+                _ => Discard(options),
+            };
+        }
+        catch (GuestOperationException e)
+        {
+            Console.Error.WriteLine("guestops-tools: " + e.Message);
+            return 1;
+        }
+    }
+
+    public static string Version => typeof(OneShotCommands).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
+
+    // ---------------------------------------------------------------- --exec
+
+    private static async Task<int> ExecAsync(Options options)
+    {
+        var input = ReadAll(Console.OpenStandardInput(), MaxRequestBytes);
+        var request = input is null ? null : ChannelMessageJson.DeserializeRequest(input);
+        ChannelResponse response;
+        if (request is null)
+        {
+            response = ChannelResponse.Failure(GuestErrorCode.InvalidArgument, "The one-shot worker's input is not a channel request.");
+        }
+        else
+        {
+            try
+            {
+                response = await HandleAsync(request, options).ConfigureAwait(false);
+            }
+            catch (GuestOperationException e)
+            {
+                response = ChannelResponse.Failure(e.ToError());
+            }
+        }
+
+        using var stdout = Console.OpenStandardOutput();
+        stdout.Write(ChannelMessageJson.SerializeResponse(response));
+        return 0;
+    }
+
+    private static async Task<ChannelResponse> HandleAsync(ChannelRequest request, Options options)
+    {
+        using var loggers = new StderrLoggerFactory(LogLevel.Warning);
+        var time = TimeProvider.System;
+        var state = new ToolsStateDirectory(options.StateDirectory).Ensure();
+        var users = new PosixUserDirectory();
+        using var pam = new PamAuthenticator(options.PamService);
+        var auth = new GuestAuthenticationService(pam, users, LoginThrottle.CreateDefault(time), null, loggers.CreateLogger<GuestAuthenticationService>());
+        using var impersonator = new ThreadImpersonator(1, loggers.CreateLogger<ThreadImpersonator>());
+        using var programs = StartedPrograms.FromRecords(new ProgramRecordFiles(state.Programs), time);
+        var handler = new GuestRequestHandler(auth, impersonator, new HashSet<string>(), loggers.CreateLogger<GuestRequestHandler>(), users, programs, time,
+            sspi: null, grants: new TransferGrantFiles(state.Grants, time));
+        var cancel = CancellationToken.None;
+        switch (request)
+        {
+            case StartProgramRequest start:
+            {
+                var user = await auth.AuthenticateAsync(request.Credential, cancel).ConfigureAwait(false);
+                return await StartSupervisorAsync(start with { Credential = null }, user, state).ConfigureAwait(false);
+            }
+
+            case UploadRequest upload:
+            {
+                var staging = state.StagingFile(options.Staging ?? "");
+                var fd = OpenStaging(staging, LibC.O_RDONLY);
+                try
+                {
+                    await handler.Transfers.UploadAsync(upload, fd, impersonator, cancel).ConfigureAwait(false);
+                }
+                finally
+                {
+                    PosixIo.Close(fd);
+                    File.Delete(staging);
+                }
+
+                return ChannelResponse.Success(EmptyResult.Instance);
+            }
+
+            case DownloadRequest download:
+            {
+                var staging = state.StagingFile(options.Staging ?? "");
+                var fd = OpenStaging(staging, LibC.O_WRONLY | LibC.O_CREAT | LibC.O_EXCL);
+                var complete = false;
+                try
+                {
+                    await handler.Transfers.DownloadAsync(download, fd, impersonator, cancel).ConfigureAwait(false);
+                    complete = true;
+                }
+                finally
+                {
+                    PosixIo.Close(fd);
+                    if (!complete)
+                    {
+                        File.Delete(staging);
+                    }
+                }
+
+                return ChannelResponse.Success(EmptyResult.Instance);
+            }
+
+            case AcquireCredentialsRequest:
+                return ChannelResponse.Failure(GuestErrorCode.NotSupported,
+                    "SSPI logons are not available in this guest: its tools run once per call through qemu-guest-agent and cannot keep tickets; use a name and password.");
+
+            default:
+                return await handler.HandleAsync(0, request, null, cancel).ConfigureAwait(false);
+        }
+    }
+
+    private static int OpenStaging(string path, int flags)
+    {
+        var rc = PosixIo.OpenAt(LibC.AT_FDCWD, LibC.Utf8Z(path), flags | LibC.O_NOFOLLOW | LibC.O_NOCTTY, 0x180, out var fd);
+        return rc == 0 ? fd : throw GuestOperationException.FromErrno(rc, path, "Cannot open the staging file");
+    }
+
+    /// <summary>Starts <c>--supervise</c> as root in the background (its own session, every standard stream a pipe, so
+    /// qemu-ga's capture of this run ends when this run ends), hands it the request, and returns what it answers: the
+    /// program's pid, or why it could not start.</summary>
+    private static async Task<ChannelResponse> StartSupervisorAsync(StartProgramRequest request, GuestUser user, ToolsStateDirectory state)
+    {
+        var start = new ProcessStartInfo(Environment.ProcessPath ?? throw new InvalidOperationException("No process path."))
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = "/",
+        };
+        foreach (var argument in new[] { "--supervise", "--state-dir", state.Root, "--user", user.Name })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var supervisor = Process.Start(start) ?? throw new GuestOperationException(GuestErrorCode.InternalError, "The program's supervisor did not start.");
+        await supervisor.StandardInput.BaseStream.WriteAsync(ChannelMessageJson.SerializeRequest(request)).ConfigureAwait(false);
+        supervisor.StandardInput.Close();
+        using var answer = new MemoryStream();
+        await supervisor.StandardOutput.BaseStream.CopyToAsync(answer).ConfigureAwait(false);
+        return ChannelMessageJson.DeserializeResponse(answer.ToArray())
+            ?? ChannelResponse.Failure(GuestErrorCode.InternalError, "The program's supervisor gave no answer.");
+    }
+
+    // ---------------------------------------------------------------- --supervise
+
+    private static async Task<int> SuperviseAsync(Options options)
+    {
+        _ = LibC.setsid();
+        RedirectToNull(2);
+        var input = ReadAll(Console.OpenStandardInput(), MaxRequestBytes);
+        RedirectToNull(0);
+        ChannelResponse response;
+        var state = new ToolsStateDirectory(options.StateDirectory);
+        using var loggers = new StderrLoggerFactory(LogLevel.Warning);
+        using var programs = StartedPrograms.Recording(new ProgramRecordFiles(state.Programs));
+        var request = input is null ? null : ChannelMessageJson.DeserializeRequest(input) as StartProgramRequest;
+        var user = options.User is { } name ? new PosixUserDirectory().FindByName(name) : null;
+        if (request is null || user is null)
+        {
+            response = ChannelResponse.Failure(GuestErrorCode.InvalidArgument, "The supervisor needs a StartProgram request and an existing user.");
+        }
+        else
+        {
+            using var impersonator = new ThreadImpersonator(1, loggers.CreateLogger<ThreadImpersonator>());
+            programs.EnsureReaper();
+            try
+            {
+                var work = ProcessOperations.Prepare(request, user, programs, TimeProvider.System);
+                response = ChannelResponse.Success(await impersonator.RunAsAsync(user, work, CancellationToken.None).ConfigureAwait(false));
+            }
+            catch (GuestOperationException e)
+            {
+                response = ChannelResponse.Failure(e.ToError());
+            }
+        }
+
+        using (var stdout = Console.OpenStandardOutput())
+        {
+            stdout.Write(ChannelMessageJson.SerializeResponse(response));
+        }
+
+        RedirectToNull(1);
+        while (programs.RunningCount > 0)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(200)).ConfigureAwait(false);
+        }
+
+        programs.Reap();
+        return 0;
+    }
+
+    private static void RedirectToNull(int fd)
+    {
+        var rc = PosixIo.OpenAt(LibC.AT_FDCWD, LibC.Utf8Z("/dev/null"), LibC.O_RDWR, 0, out var devNull);
+        if (rc == 0)
+        {
+            _ = LibC.dup2(devNull, fd);
+            PosixIo.Close(devNull);
+        }
+    }
+
+    // ---------------------------------------------------------------- install
+
+    private static int SelfCheck()
+    {
+        Console.WriteLine(OwnHash() + " " + Version);
+        return 0;
+    }
+
+    private static int InstallSelf(Options options)
+    {
+        var hash = OwnHash();
+        if (!string.Equals(hash, options.Sha256, StringComparison.OrdinalIgnoreCase))
+        {
+            Console.Error.WriteLine($"guestops-tools: checksum mismatch: this binary is {hash}, expected {options.Sha256}");
+            return 3;
+        }
+
+        var state = new ToolsStateDirectory(options.StateDirectory).Ensure();
+        var target = Path.Combine(state.Root, BinaryName);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(Environment.ProcessPath!, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+
+        File.Move(Environment.ProcessPath!, target, overwrite: true);
+        Console.WriteLine(hash + " " + Version);
+        return 0;
+    }
+
+    private static int Discard(Options options)
+    {
+        var state = new ToolsStateDirectory(options.StateDirectory);
+        File.Delete(state.StagingFile(options.Staging ?? ""));
+        return 0;
+    }
+
+    private static string OwnHash()
+    {
+        using var binary = File.OpenRead(Environment.ProcessPath!);
+        return Convert.ToHexStringLower(SHA256.HashData(binary));
+    }
+
+    private static byte[]? ReadAll(Stream stream, int limit)
+    {
+        using var buffer = new MemoryStream();
+        var chunk = new byte[64 * 1024];
+        int n;
+        while ((n = stream.Read(chunk)) > 0)
+        {
+            if (buffer.Length + n > limit)
+            {
+                return null;
+            }
+
+            buffer.Write(chunk, 0, n);
+        }
+
+        return buffer.ToArray();
+    }
+
+    private sealed record Options(string StateDirectory, string PamService, string? Staging, string? User, string? Sha256)
+    {
+        public static Options? Parse(string[] args)
+        {
+            string state = ToolsStateDirectory.Default, pam = GuestOpsPamService;
+            string? staging = null, user = null, sha = null;
+            var first = 1;
+            if (args[0] == "--discard-staging")
+            {
+                if (args.Length < 2)
+                {
+                    return null;
+                }
+
+                staging = args[1];
+                first = 2;
+            }
+
+            for (var i = first; i < args.Length; i += 2)
+            {
+                if (i + 1 >= args.Length)
+                {
+                    return null;
+                }
+
+                var value = args[i + 1];
+                switch (args[i])
+                {
+                    case "--state-dir": state = value; break;
+                    case "--pam-service": pam = value; break;
+                    case "--staging": staging = value; break;
+                    case "--user": user = value; break;
+                    case "--sha256": sha = value; break;
+                    default: return null;
+                }
+            }
+
+            return new Options(state, pam, staging, user, sha);
+        }
+
+        private const string GuestOpsPamService = "guestops-tools";
+    }
+}
