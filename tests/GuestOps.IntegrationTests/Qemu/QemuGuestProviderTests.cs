@@ -39,6 +39,8 @@ public sealed class QemuGuestProviderTests : IntegrationTest
             {
                 ["GuestOps__VirtualMachines__0__Provider"] = "qemu-ga",
                 ["GuestOps__VirtualMachines__0__AgentSocket"] = _guest.AgentSocket,
+                // appsettings.json's second VM gets no agent: only the QEMU guest runs.
+                ["GuestOps__Provider"] = "none",
                 ["GUESTOPS_DEMO_GUEST_PASSWORD"] = "Demo-Pa55!",
             },
         });

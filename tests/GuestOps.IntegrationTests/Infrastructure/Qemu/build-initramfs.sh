@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the initramfs of the test KVM guest: busybox, Debian's qemu-ga with the shared libraries it needs, PAM
-# (libpam, pam_unix and a Debian-like /etc/pam.d), one guest account, the virtio-serial kernel modules of KERNEL_VERSION,
+# (libpam, pam_unix and a Debian-like /etc/pam.d), OpenSSL's libraries (as on any Debian guest; the tools need them), one guest account, the virtio-serial kernel modules of KERNEL_VERSION,
 # and an /init that brings up the virtio-serial ports and keeps one qemu-ga running on each port named
 # org.qemu.guest_agent.N (normally just .0; the benchmark adds .1 for its raw-agent side).
 #
@@ -25,7 +25,7 @@ file -L "$busybox_path" 2>/dev/null | grep -q 'statically linked' || ldd "$busyb
 
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
-mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,lib/$multiarch/security,lib64,lib/modules,etc/pam.d,proc,sys,dev,run,tmp,var/tmp,root,home/$user}
+mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,lib/$multiarch/security,lib64,lib/modules,etc/pam.d,proc,sys,dev,run,tmp,var/tmp,var/lib,root,home/$user}
 ln -s ../run "$root/var/run"
 chmod 1777 "$root/tmp" "$root/var/tmp"
 chmod 0700 "$root/root"
@@ -36,9 +36,12 @@ for module in pam_unix pam_permit pam_deny; do
     cp "/lib/$multiarch/security/$module.so" "$root/lib/$multiarch/security/"
 done
 
-# Every shared library the ELF files above need (and libpam itself, which the tools worker opens by name).
+# Every shared library the ELF files above need, plus what a Debian guest has and the tools worker opens by name:
+# libpam (PAM logons) and OpenSSL's libssl3/libcrypto3 (.NET's System.Security.Cryptography; without them the worker
+# aborts with "No usable version of libssl was found").
+opened=(/lib/$multiarch/libpam.so.0 /usr/lib/$multiarch/libssl.so.3 /usr/lib/$multiarch/libcrypto.so.3)
 libraries() { ldd "$@" 2>/dev/null | awk '/=> \//{print $3} /^\t\/lib64\//{print $1}'; }
-for library in $(libraries "$root/usr/sbin/qemu-ga" "$root"/lib/$multiarch/security/*.so /lib/$multiarch/libpam.so.0 | sort -u) /lib/$multiarch/libpam.so.0; do
+for library in $(libraries "$root/usr/sbin/qemu-ga" "$root"/lib/$multiarch/security/*.so "${opened[@]}" | sort -u) "${opened[@]}"; do
     case $library in
         /lib64/*) cp -L "$library" "$root/lib64/" ;;
         *) cp -L "$library" "$root/lib/$multiarch/" ;;
