@@ -76,36 +76,38 @@ public sealed class QemuGuestProviderTests : IntegrationTest
     }
 
     [TestMethod]
-    [Timeout(900_000, CooperativeCancellation = true)]
-    public async Task PyVmomi_CredentialsFilesProgramsAndA64MiBTransfer_AgainstTheRealGuest()
+    [Timeout(300_000, CooperativeCancellation = true)]
+    public async Task PyVmomi_ValidateCredentials_WrongPassword_AndListFiles()
     {
-        List<string> arguments =
-        [
-            "--host", "127.0.0.1", "--port", Server.Port.ToString(CultureInfo.InvariantCulture),
-            "--user", "root", "--password", Server.RootPassword!,
-            "--guest-user", QemuGuest.User, "--guest-password", Guest.Password, "--vm-name", VmName,
-        ];
-
-        using var pyvmomi = await RunPyVmomiAsync("pyvmomi_qemu_guest.py", arguments, TimeSpan.FromMinutes(14));
-        var facts = pyvmomi.Result.GetProperty("facts");
-        TestContext.WriteLine(facts.ToString());
-
+        var facts = await RunScenarioAsync("auth,files", TimeSpan.FromMinutes(4));
         Assert.IsTrue(facts.GetProperty("validated").GetBoolean(), "ValidateCredentialsInGuest with the guest's password");
         Assert.AreEqual("InvalidGuestLogin", facts.GetProperty("wrongPassword").GetProperty("wsdlName").GetString(), "a wrong password");
-
         var etc = facts.GetProperty("etcNames").EnumerateArray().Select(e => e.GetString()).ToList();
-        CollectionAssert.IsSubsetOf(new[] { "passwd", "shadow", "pam.d" }, etc, "ListFilesInGuest /etc lists the guest's own files");
+        CollectionAssert.IsSubsetOf(new[] { "passwd", "shadow", "pam.d" }, etc, "ListFilesInGuest /etc lists the guest's own files, as the guest user");
+        await AssertStillServingAsync(Server);
+    }
 
+    [TestMethod]
+    [Timeout(300_000, CooperativeCancellation = true)]
+    public async Task PyVmomi_StartProgram_ListProcessesReportsItsExitCode_AsTheGuestUser()
+    {
+        var facts = await RunScenarioAsync("programs", TimeSpan.FromMinutes(4));
         var process = facts.GetProperty("process");
         Assert.AreEqual(facts.GetProperty("pid").GetInt64(), process.GetProperty("pid").GetInt64());
         Assert.AreEqual(7, process.GetProperty("exitCode").GetInt32(), "the exit code of /bin/sh -c '...; exit 7'");
         Assert.IsTrue(process.GetProperty("hasEndTime").GetBoolean(), "an exited program has an endTime");
         Assert.AreEqual(QemuGuest.User, process.GetProperty("owner").GetString());
-
         var startedBy = facts.GetProperty("homeFiles").GetProperty("started-by");
         Assert.AreEqual(1000, startedBy.GetProperty("ownerId").GetInt64(), "the program ran as the guest user, not as the agent's root");
         Assert.AreEqual(5, startedBy.GetProperty("size").GetInt64(), "`id -u` wrote \"1000\\n\"");
+        await AssertStillServingAsync(Server);
+    }
 
+    [TestMethod]
+    [Timeout(900_000, CooperativeCancellation = true)]
+    public async Task PyVmomi_64MiBUploadAndDownload_ThroughGuestFileUrls_ByteIdentical()
+    {
+        var facts = await RunScenarioAsync("transfer", TimeSpan.FromMinutes(14));
         Assert.AreEqual(200, facts.GetProperty("putStatus").GetInt32(), "PUT of 64 MiB to the /guestFile URL");
         Assert.AreEqual(64L << 20, facts.GetProperty("downloadSize").GetInt64(), "FileTransferInformation.size");
         Assert.AreEqual(1000, facts.GetProperty("downloadOwner").GetInt64(), "the uploaded file belongs to the guest user");
@@ -113,7 +115,22 @@ public sealed class QemuGuestProviderTests : IntegrationTest
         Assert.AreEqual(64L << 20, facts.GetProperty("receivedSize").GetInt64());
         Assert.AreEqual(facts.GetProperty("sentSha256").GetString(), facts.GetProperty("receivedSha256").GetString(), "64 MiB up and down, byte-identical");
         TestContext.WriteLine($"64 MiB: upload {facts.GetProperty("uploadSeconds").GetDouble():0.0} s, download {facts.GetProperty("downloadSeconds").GetDouble():0.0} s ({Guest.Accelerator}).");
-
         await AssertStillServingAsync(Server);
+    }
+
+    /// <summary>Runs python/pyvmomi_qemu_guest.py with <paramref name="steps"/> against the QEMU guest; its facts.</summary>
+    private async Task<JsonElement> RunScenarioAsync(string steps, TimeSpan timeout)
+    {
+        List<string> arguments =
+        [
+            "--host", "127.0.0.1", "--port", Server.Port.ToString(CultureInfo.InvariantCulture),
+            "--user", "root", "--password", Server.RootPassword!,
+            "--guest-user", QemuGuest.User, "--guest-password", Guest.Password, "--vm-name", VmName, "--steps", steps,
+        ];
+
+        using var pyvmomi = await RunPyVmomiAsync("pyvmomi_qemu_guest.py", arguments, timeout);
+        var facts = pyvmomi.Result.GetProperty("facts").Clone();
+        TestContext.WriteLine(facts.ToString());
+        return facts;
     }
 }

@@ -34,6 +34,8 @@ def main():
     parser.add_argument("--guest-password", required=True)
     parser.add_argument("--vm-name", required=True)
     parser.add_argument("--transfer-mib", type=int, default=64)
+    parser.add_argument("--steps", default="auth,files,programs,transfer",
+                        help="comma-separated: auth, files, programs, transfer")
     args = parser.parse_args()
 
     result = {"responses": [], "errors": [], "facts": {}}
@@ -60,8 +62,30 @@ def main():
         vm = find_vm(content, vim, args.vm_name)
         creds = vim.vm.guest.NamePasswordAuthentication(username=args.guest_user, password=args.guest_password)
         home = "/home/" + args.guest_user
+        steps = set(args.steps.split(","))
 
         # ---- GuestAuthManager
+        if "auth" in steps:
+            auth_step(am, vim, vm, creds, args, facts)
+        if "files" in steps:
+            etc = fm.ListFilesInGuest(vm=vm, auth=creds, filePath="/etc")
+            facts["etcNames"] = [f.path for f in etc.files]
+            facts["etcRemaining"] = etc.remaining
+        if "programs" in steps:
+            programs_step(fm, pm, vim, vm, creds, home, facts)
+        if "transfer" in steps:
+            transfer_step(fm, vim, vm, creds, home, args, facts, requests)
+        Disconnect(si)
+    except Exception as exc:  # noqa: BLE001
+        result["errors"].append({"error": repr(exc), "traceback": traceback.format_exc()})
+        print(json.dumps(result, default=str))
+        return 4
+
+    print(json.dumps(result, default=str))
+    return 0
+
+
+def auth_step(am, vim, vm, creds, args, facts):
         am.ValidateCredentialsInGuest(vm=vm, auth=creds)
         facts["validated"] = True
         wrong = vim.vm.guest.NamePasswordAuthentication(username=args.guest_user, password=args.guest_password + "-wrong")
@@ -71,11 +95,9 @@ def main():
         except Exception as exc:  # noqa: BLE001 - reported to the C# test
             facts["wrongPassword"] = fault_info(exc)
 
-        # ---- GuestFileManager.ListFilesInGuest
-        etc = fm.ListFilesInGuest(vm=vm, auth=creds, filePath="/etc")
-        facts["etcNames"] = [f.path for f in etc.files]
-        facts["etcRemaining"] = etc.remaining
 
+
+def programs_step(fm, pm, vim, vm, creds, home, facts):
         # ---- StartProgramInGuest + ListProcessesInGuest until exitCode (the pyVmomi sample's loop)
         spec = vim.vm.guest.ProcessManager.ProgramSpec(
             programPath="/bin/sh", arguments="-c 'id -u > %s/started-by; exit 7'" % home, workingDirectory=home)
@@ -92,6 +114,8 @@ def main():
         listing = fm.ListFilesInGuest(vm=vm, auth=creds, filePath=home)
         facts["homeFiles"] = {f.path: {"size": f.size, "ownerId": f.attributes.ownerId} for f in listing.files}
 
+
+def transfer_step(fm, vim, vm, creds, home, args, facts, requests):
         # ---- 64 MiB up and down through the one-time /guestFile URLs
         data = os.urandom(args.transfer_mib * 1024 * 1024)
         facts["sentSize"] = len(data)
@@ -115,14 +139,6 @@ def main():
         facts["downloadSeconds"] = time.time() - started
 
         fm.DeleteFileInGuest(vm=vm, auth=creds, filePath=path)
-        Disconnect(si)
-    except Exception as exc:  # noqa: BLE001
-        result["errors"].append({"error": repr(exc), "traceback": traceback.format_exc()})
-        print(json.dumps(result, default=str))
-        return 4
-
-    print(json.dumps(result, default=str))
-    return 0
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ file -L "$busybox_path" 2>/dev/null | grep -q 'statically linked' || ldd "$busyb
     || { echo "$busybox_path is not static: apt-get install busybox-static" >&2; exit 3; }
 
 root=$(mktemp -d)
+chmod 0755 "$root" # the guest's /: mktemp makes it 0700, which no guest user could traverse
 trap 'rm -rf "$root"' EXIT
 mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,lib/$multiarch/security,lib64,lib/modules,etc/pam.d,proc,sys,dev,run,tmp,var/tmp,var/lib,root,home/$user}
 ln -s ../run "$root/var/run"
