@@ -128,19 +128,22 @@ public sealed class QgaConnection : IAsyncDisposable
         request[0] = Delimiter;
         sync.CopyTo(request, 1);
         await _stream.WriteAsync(request, cancellationToken).ConfigureAwait(false);
+
+        // Everything before the guest's delimiter is an answer to an earlier client (or an error about our own 0xFF).
+        if (!await SkipToDelimiterAsync(cancellationToken).ConfigureAwait(false))
+        {
+            throw new IOException("The channel closed during guest-sync-delimited.");
+        }
+
         while (true)
         {
-            // Everything before the guest's delimiter is an answer to an earlier client (or to our own 0xFF).
-            if (!await SkipToDelimiterAsync(cancellationToken).ConfigureAwait(false))
-            {
-                throw new IOException("The channel closed during guest-sync-delimited.");
-            }
-
-            var line = await ReadLineAsync(cancellationToken).ConfigureAwait(false);
+            // After it, only the answer carrying our id counts (another client's sync may have raced ours).
+            var line = (await ReadLineAsync(cancellationToken).ConfigureAwait(false)).ToArray().AsSpan().TrimStart(Delimiter);
             try
             {
-                using var answer = JsonDocument.Parse(line);
-                if (answer.RootElement.TryGetProperty("return", out var value) && value.ValueKind == JsonValueKind.Number && value.GetInt64() == id)
+                using var answer = JsonDocument.Parse(line.ToArray());
+                if (answer.RootElement.ValueKind == JsonValueKind.Object && answer.RootElement.TryGetProperty("return", out var value)
+                    && value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var answered) && answered == id)
                 {
                     return;
                 }

@@ -265,13 +265,24 @@ internal sealed class FileTransfers(TimeProvider time, TransferGrantFiles? store
         }
     }
 
-    private string Add(Grant grant)
+    /// <summary>With a grant store (the one-shot worker): writes the grants this run issued to it, on the caller's (root)
+    /// thread — they are issued on the user's thread, which may not write the tools' root-only directory.</summary>
+    public void SaveGrants()
     {
-        if (store is not null)
+        if (store is null)
         {
-            return store.Add(grant, MaxGrants);
+            return;
         }
 
+        foreach (var (id, grant) in _grants)
+        {
+            store.Save(id, grant, MaxGrants);
+            _grants.TryRemove(id, out _);
+        }
+    }
+
+    private string Add(Grant grant)
+    {
         var now = time.GetUtcNow();
         foreach (var (id, old) in _grants)
         {
@@ -294,7 +305,7 @@ internal sealed class FileTransfers(TimeProvider time, TransferGrantFiles? store
     private Grant Take(string id, bool upload)
     {
         Grant? grant = null;
-        if (string.IsNullOrEmpty(id) || !(store is null ? _grants.TryRemove(id, out grant) : (grant = store.Take(id)) is not null) || grant!.Upload != upload)
+        if (string.IsNullOrEmpty(id) || !(_grants.TryRemove(id, out grant) || (store is not null && (grant = store.Take(id)) is not null)) || grant!.Upload != upload)
         {
             throw new GuestOperationException(GuestErrorCode.TransferNotGranted, "The guest agent has no such file transfer (already used, expired, or the agent restarted).");
         }

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text.Json;
 using GuestOps.Channel.Messages;
 using GuestOps.Tools.Identity;
@@ -13,7 +12,8 @@ namespace GuestOps.Tools.Files;
 /// </summary>
 internal sealed class TransferGrantFiles(string directory, TimeProvider time)
 {
-    public string Add(FileTransfers.Grant grant, int maxGrants)
+    /// <summary>Writes a grant under its id; refuses more than <paramref name="maxGrants"/> unexpired ones.</summary>
+    public void Save(string id, FileTransfers.Grant grant, int maxGrants)
     {
         var now = time.GetUtcNow();
         var count = 0;
@@ -33,7 +33,6 @@ internal sealed class TransferGrantFiles(string directory, TimeProvider time)
             throw new GuestOperationException(GuestErrorCode.TooManyLogons, $"Too many file transfers are waiting to be used ({maxGrants}); use or let some expire first.");
         }
 
-        var id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
         var record = new GrantRecord(grant.Upload, grant.User.Name, grant.User.Uid, grant.User.Gid, [.. grant.User.Groups], grant.User.Home,
             grant.Path.Original, grant.Size, grant.Overwrite, grant.Attributes, grant.Expires);
         var path = Path.Combine(directory, id + ".json");
@@ -41,8 +40,6 @@ internal sealed class TransferGrantFiles(string directory, TimeProvider time)
         {
             JsonSerializer.Serialize(stream, record, OneShotJsonContext.Default.GrantRecord);
         }
-
-        return id;
     }
 
     /// <summary>The grant with this id, removed; null when there is none.</summary>

@@ -104,6 +104,7 @@ internal static class OneShotCommands
         var auth = new GuestAuthenticationService(pam, users, LoginThrottle.CreateDefault(time), null, loggers.CreateLogger<GuestAuthenticationService>());
         using var impersonator = new ThreadImpersonator(1, loggers.CreateLogger<ThreadImpersonator>());
         using var programs = StartedPrograms.FromRecords(new ProgramRecordFiles(state.Programs), time);
+        programs.Reap(); // read the records here, as root: ListProcesses takes its snapshot on the user's thread
         var handler = new GuestRequestHandler(auth, impersonator, new HashSet<string>(), loggers.CreateLogger<GuestRequestHandler>(), users, programs, time,
             sspi: null, grants: new TransferGrantFiles(state.Grants, time));
         var cancel = CancellationToken.None;
@@ -159,7 +160,11 @@ internal static class OneShotCommands
                     "SSPI logons are not available in this guest: its tools run once per call through qemu-guest-agent and cannot keep tickets; use a name and password.");
 
             default:
-                return await handler.HandleAsync(0, request, null, cancel).ConfigureAwait(false);
+            {
+                var response = await handler.HandleAsync(0, request, null, cancel).ConfigureAwait(false);
+                handler.Transfers.SaveGrants(); // Initiate: the grant must outlive this run
+                return response;
+            }
         }
     }
 
@@ -188,12 +193,19 @@ internal static class OneShotCommands
         }
 
         using var supervisor = Process.Start(start) ?? throw new GuestOperationException(GuestErrorCode.InternalError, "The program's supervisor did not start.");
+        var errors = supervisor.StandardError.ReadToEndAsync();
         await supervisor.StandardInput.BaseStream.WriteAsync(ChannelMessageJson.SerializeRequest(request)).ConfigureAwait(false);
         supervisor.StandardInput.Close();
         using var answer = new MemoryStream();
         await supervisor.StandardOutput.BaseStream.CopyToAsync(answer).ConfigureAwait(false);
-        return ChannelMessageJson.DeserializeResponse(answer.ToArray())
-            ?? ChannelResponse.Failure(GuestErrorCode.InternalError, "The program's supervisor gave no answer.");
+        if (ChannelMessageJson.DeserializeResponse(answer.ToArray()) is { } response)
+        {
+            return response;
+        }
+
+        // No answer: the supervisor failed before it could give one, and its standard streams are still ours.
+        var detail = (await errors.ConfigureAwait(false)).Trim();
+        return ChannelResponse.Failure(GuestErrorCode.InternalError, "The program's supervisor gave no answer" + (detail.Length == 0 ? "." : ": " + (detail.Length > 500 ? detail[..500] : detail)));
     }
 
     // ---------------------------------------------------------------- --supervise
@@ -201,7 +213,6 @@ internal static class OneShotCommands
     private static async Task<int> SuperviseAsync(Options options)
     {
         _ = LibC.setsid();
-        RedirectToNull(2);
         var input = ReadAll(Console.OpenStandardInput(), MaxRequestBytes);
         RedirectToNull(0);
         ChannelResponse response;
@@ -221,11 +232,17 @@ internal static class OneShotCommands
             try
             {
                 var work = ProcessOperations.Prepare(request, user, programs, TimeProvider.System);
-                response = ChannelResponse.Success(await impersonator.RunAsAsync(user, work, CancellationToken.None).ConfigureAwait(false));
+                var started = await impersonator.RunAsAsync(user, work, CancellationToken.None).ConfigureAwait(false);
+                programs.RecordStart((int)started.Pid);
+                response = ChannelResponse.Success(started);
             }
             catch (GuestOperationException e)
             {
                 response = ChannelResponse.Failure(e.ToError());
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException)
+            {
+                response = ChannelResponse.Failure(GuestErrorCode.InternalError, "The program's supervisor failed: " + e.Message);
             }
         }
 
@@ -234,7 +251,9 @@ internal static class OneShotCommands
             stdout.Write(ChannelMessageJson.SerializeResponse(response));
         }
 
+        // From here on the supervisor holds nothing of the one-shot run's: qemu-ga sees that run end.
         RedirectToNull(1);
+        RedirectToNull(2);
         while (programs.RunningCount > 0)
         {
             await Task.Delay(TimeSpan.FromMilliseconds(200)).ConfigureAwait(false);

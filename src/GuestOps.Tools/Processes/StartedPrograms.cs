@@ -124,10 +124,24 @@ internal sealed class StartedPrograms : IDisposable
         {
             _running[program.Pid] = program;
             _exited.RemoveAll(p => p.Pid == program.Pid); // the pid was reused: the old record is void
-            _records?.Write(program, Environment.ProcessId);
         }
 
         _wake.Set();
+    }
+
+    /// <summary>A supervisor's first record of a program it started, written on its own (root) thread: <see cref="Add"/>
+    /// runs as the user, who may not write the records. Under the same lock as the reaper, so a program that exited
+    /// meanwhile keeps its exit record.</summary>
+    public void RecordStart(int pid)
+    {
+        lock (_lock)
+        {
+            var program = _running.GetValueOrDefault(pid) ?? _exited.LastOrDefault(p => p.Pid == pid);
+            if (program is not null)
+            {
+                _records?.Write(program, Environment.ProcessId);
+            }
+        }
     }
 
     /// <summary>Collects every tracked program that has exited.</summary>
@@ -226,7 +240,16 @@ internal sealed class StartedPrograms : IDisposable
 
     private void Reload()
     {
-        var records = _records!.ReadAll(_time.GetUtcNow(), Retention);
+        List<OneShot.ProgramRecord> records;
+        try
+        {
+            records = _records!.ReadAll(_time.GetUtcNow(), Retention);
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return; // a user's thread cannot read the root-only records: what the worker's own thread loaded stands
+        }
+
         lock (_lock)
         {
             _running.Clear();

@@ -151,7 +151,9 @@ public sealed class GuestServer : IAsyncDisposable
     /// <param name="vmNames">The VMs (bound by index over appsettings.json's demo-vm-1 and demo-vm-2).</param>
     /// <param name="arguments">Extra command-line arguments (e.g. guest accounts, GuestCallTimeout).</param>
     /// <param name="readyVmIds">The VMs to wait for (default: all).</param>
-    public static async Task<GuestServer> StartAsync(IReadOnlyList<string>? vmNames = null, IReadOnlyList<string>? arguments = null, IReadOnlyList<string>? readyVmIds = null, TimeSpan? readyTimeout = null)
+    /// <param name="environment">Extra environment variables (e.g. GUESTOPS_PROVIDER).</param>
+    public static async Task<GuestServer> StartAsync(IReadOnlyList<string>? vmNames = null, IReadOnlyList<string>? arguments = null, IReadOnlyList<string>? readyVmIds = null, TimeSpan? readyTimeout = null,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         vmNames ??= ["demo-vm-1", "demo-vm-2"];
         var state = Directory.CreateTempSubdirectory("guestops-it-guest-").FullName;
@@ -164,7 +166,7 @@ public sealed class GuestServer : IAsyncDisposable
                 StateDirectory = state,
                 VirtualMachineNames = vmNames,
                 Arguments = arguments ?? [],
-                Environment = new Dictionary<string, string> { ["GUESTOPS_DEMO_GUEST_PASSWORD"] = GuestPassword },
+                Environment = new Dictionary<string, string>(environment ?? new Dictionary<string, string>()) { ["GUESTOPS_DEMO_GUEST_PASSWORD"] = GuestPassword },
             });
         }
         catch

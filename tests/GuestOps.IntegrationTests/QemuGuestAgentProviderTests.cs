@@ -1,0 +1,131 @@
+using System.Diagnostics;
+using System.Globalization;
+using GuestOps.IntegrationTests.Infrastructure;
+
+namespace GuestOps.IntegrationTests;
+
+/// <summary>
+/// The <c>qemu-ga</c> provider against real qemu-guest-agents (Debian's qemu-ga 7.2): with
+/// <c>GUESTOPS_PROVIDER=qemu-ga</c> every demo VM is a bubblewrap sandbox whose only agent is qemu-ga on a socket, no
+/// worker in its image; the host agent pushes guestops-tools through guest-file-write and runs each call as a one-shot
+/// guest-exec. Real clients (pyVmomi) must not see a difference: the same scenarios and assertions as with the sandbox
+/// provider. A qemu-ga that blocks guest-exec makes calls fail with OperationDisabledByGuest naming it.
+/// </summary>
+[TestClass]
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
+public sealed class QemuGuestAgentProviderTests : IntegrationTest
+{
+    private static readonly Dictionary<string, string> QemuGuestAgentDemo = new() { ["GUESTOPS_PROVIDER"] = "qemu-ga" };
+
+    [TestMethod]
+    [Timeout(180_000)]
+    public async Task PyVmomiAcceptance_PassesAgainstQemuGaDemoVms_ToolsPushedAndCurrent()
+    {
+        string[] names = ["demo-vm-1", "demo-vm-2", "demo-vm-3"];
+        await using var server = await GuestServer.StartAsync(vmNames: names, environment: QemuGuestAgentDemo, readyTimeout: TimeSpan.FromSeconds(90));
+        using var pyvmomi = await RunPyVmomiAsync("pyvmomi_acceptance.py", PyVmomiAcceptanceTests.Arguments(server.Server, names), TimeSpan.FromSeconds(90));
+        PyVmomiAcceptanceTests.AssertAcceptance(pyvmomi, names);
+
+        using var client = NewClient(server.Server);
+        await client.LoginOkAsync();
+        for (var i = 0; i < names.Length; i++)
+        {
+            var properties = await GuestSoap.VmPropertiesAsync(client, GuestServer.VmId(i), "guest.toolsVersionStatus", "guest.toolsRunningStatus", "guest.guestOperationsReady", "guest.hostName");
+            Assert.AreEqual("guestToolsCurrent", properties["guest.toolsVersionStatus"], $"{names[i]}: the pushed tools");
+            Assert.AreEqual("guestToolsRunning", properties["guest.toolsRunningStatus"]);
+            Assert.AreEqual("true", properties["guest.guestOperationsReady"]);
+            Assert.AreEqual(names[i], properties["guest.hostName"], "guest-get-host-name of the sandbox");
+            var image = Path.Combine(server.StateDirectory, "vms", GuestServer.VmId(i), "guest");
+            Assert.IsFalse(File.Exists(Path.Combine(image, "opt", "guestops", "guestops-tools")), "no worker in the image");
+            Assert.IsTrue(File.Exists(Path.Combine(image, "var", "lib", "guestops-tools", "guestops-tools")), "the tools were pushed into the guest");
+        }
+
+        await AssertStillServingAsync(server.Server);
+    }
+
+    [TestMethod]
+    [Timeout(180_000)]
+    public async Task PyVmomi_EveryFileAndProcessOperation_ThroughQemuGa()
+    {
+        await using var server = await GuestServer.StartAsync(vmNames: ["demo-vm-1"], environment: QemuGuestAgentDemo, readyTimeout: TimeSpan.FromSeconds(90));
+        List<string> arguments =
+        [
+            "--host", "127.0.0.1", "--port", server.Server.Port.ToString(CultureInfo.InvariantCulture),
+            "--user", "root", "--password", server.Server.RootPassword!,
+            "--guest-user", "demo", "--guest-password", GuestServer.GuestPassword,
+            "--root-password", GuestServer.GuestPassword, "--vm-name", "demo-vm-1",
+        ];
+
+        using var pyvmomi = await RunPyVmomiAsync("pyvmomi_file_process.py", arguments, TimeSpan.FromSeconds(120));
+        TestContext.WriteLine(pyvmomi.Result.GetProperty("facts").ToString());
+        PyVmomiFileProcessTests.AssertEveryOperation(pyvmomi.Result);
+        await AssertStillServingAsync(server.Server);
+    }
+
+    [TestMethod]
+    [Timeout(180_000)]
+    public async Task PyVmomi_UploadAndDownload_ThroughQemuGa_BytesIdentical()
+    {
+        await using var server = await GuestServer.StartAsync(vmNames: ["demo-vm-1"], environment: QemuGuestAgentDemo, readyTimeout: TimeSpan.FromSeconds(90));
+        List<string> arguments =
+        [
+            "--host", "127.0.0.1", "--port", server.Server.Port.ToString(CultureInfo.InvariantCulture),
+            "--user", "root", "--password", server.Server.RootPassword!,
+            "--guest-user", "demo", "--guest-password", GuestServer.GuestPassword, "--vm-name", "demo-vm-1",
+        ];
+
+        using var pyvmomi = await RunPyVmomiAsync("pyvmomi_transfer.py", arguments, TimeSpan.FromSeconds(120));
+        TestContext.WriteLine(pyvmomi.Result.GetProperty("facts").ToString());
+        PyVmomiTransferTests.AssertTransfers(pyvmomi.Result, server.Server.Port);
+
+        // Nothing is left in the tools' staging directory, and it stays root-only.
+        var staging = Path.Combine(server.StateDirectory, "vms", "vm-1", "guest", "var", "lib", "guestops-tools", "staging");
+        Assert.AreEqual(0, Directory.GetFileSystemEntries(staging).Length, string.Join(", ", Directory.GetFileSystemEntries(staging)));
+        Assert.AreEqual((UnixFileMode)0b111_000_000, File.GetUnixFileMode(Path.Combine(staging, "..")) & (UnixFileMode)0b111_111_111);
+        await AssertStillServingAsync(server.Server);
+    }
+
+    [TestMethod]
+    [Timeout(90_000)]
+    public async Task QemuGaVmEntry_GuestExecBlocked_IsOperationDisabledByGuestNamingTheCommand()
+    {
+        var directory = Directory.CreateTempSubdirectory("guestops-it-qga-");
+        var socket = Path.Combine(directory.FullName, "qga.sock");
+        using var agent = Process.Start(new ProcessStartInfo("/usr/sbin/qemu-ga")
+        {
+            ArgumentList = { "-m", "unix-listen", "-p", socket, "-t", directory.FullName, "-f", Path.Combine(directory.FullName, "qemu-ga.pid"), "--block-rpcs", "guest-exec" },
+            UseShellExecute = false,
+        })!;
+        try
+        {
+            await using var server = await ServerProcess.StartAsync(new ServerOptions
+            {
+                VirtualMachineNames = ["kvm-guest"],
+                Environment = new Dictionary<string, string> { ["GUESTOPS_PROVIDER"] = "none" },
+                Arguments = ["--GuestOps:VirtualMachines:0:Provider=qemu-ga", $"--GuestOps:VirtualMachines:0:AgentSocket={socket}"],
+            });
+            using var client = NewClient(server);
+            await client.LoginOkAsync();
+            var clock = Stopwatch.StartNew();
+            Dictionary<string, string> properties;
+            while ((properties = await GuestSoap.VmPropertiesAsync(client, "vm-1", "guest.toolsRunningStatus", "guest.toolsVersionStatus", "guest.guestOperationsReady"))
+                   .GetValueOrDefault("guest.toolsRunningStatus") != "guestToolsRunning")
+            {
+                Assert.IsTrue(clock.Elapsed < TimeSpan.FromSeconds(30), $"qemu-ga was never reached: {string.Join(", ", properties)}{Environment.NewLine}{server.AllOutput}");
+                await Task.Delay(100);
+            }
+
+            Assert.AreEqual("guestToolsNotInstalled", properties["guest.toolsVersionStatus"], "the tools cannot be pushed without guest-exec");
+            Assert.AreEqual("false", properties["guest.guestOperationsReady"]);
+            var fault = (await GuestSoap.ValidateCredentialsAsync(client, "vm-1", "demo", "whatever")).AssertFault("OperationDisabledByGuest", "GuestOperationsFaultFault");
+            StringAssert.Contains(fault.FaultString, "guest-exec", "the fault names the blocked command");
+            await AssertStillServingAsync(server);
+        }
+        finally
+        {
+            agent.Kill();
+            await agent.WaitForExitAsync();
+            directory.Delete(recursive: true);
+        }
+    }
+}
