@@ -29,6 +29,9 @@ internal enum BenchSuite
 
     /// <summary>A full SSPI logon (AcquireCredentialsInGuest to a ticket) through the sandboxed chain (issue 7).</summary>
     Sspi,
+
+    /// <summary>The qemu-ga provider vs raw qemu-ga: StartProgramInGuest and transfers (issue 20).</summary>
+    QemuGa,
 }
 
 /// <summary>Command-line options. Everything has a default; <c>--help</c> lists them.</summary>
@@ -104,19 +107,26 @@ internal sealed record BenchOptions
 
     public int ProfileIterations { get; init; } = 20_000;
 
+    /// <summary>qemu-ga suite: /bin/true runs per side per round.</summary>
+    public int QgaCalls { get; init; } = 30;
+
+    /// <summary>qemu-ga suite: bytes per measured transfer (each way, each side).</summary>
+    public long QgaBytes { get; init; } = 64L << 20;
+
     /// <summary>Sspi suite: measured logons per package.</summary>
     public int SspiLogons { get; init; } = 300;
 
     public const string Usage = """
         GuestOps.Benchmarks: vim25 SOAP dispatch vs a raw XmlReader/XmlWriter SOAP echo, same process, same client load.
 
-        Usage: dotnet run -c Release --project bench/GuestOps.Benchmarks -- [--suite soap|worker|chain|transfer|sspi] [options]
+        Usage: dotnet run -c Release --project bench/GuestOps.Benchmarks -- [--suite soap|worker|chain|transfer|sspi|qemu-ga] [options]
 
               --suite <s>          soap (default): vim25 SOAP dispatch vs raw echo, no guests;
                                    worker: guestops-tools (NativeAOT) start to ready and idle RSS;
                                    chain: ListFilesInGuest through sandboxed VMs vs raw echo, credential cache off/on;
                                    transfer: transfer URLs vs raw Kestrel PUT/GET and qemu-ga; RSS growth;
-                                   sspi: a full SSPI logon (AcquireCredentialsInGuest to a ticket) through the chain
+                                   sspi: a full SSPI logon (AcquireCredentialsInGuest to a ticket) through the chain;
+                                   qemu-ga: the qemu-ga provider vs raw qemu-ga (exec with polling, 4 MiB-chunk transfers)
 
           -d, --duration <s>       measured seconds per measurement (default 5)
           -w, --warmup <s>         warm-up seconds before each measurement (default 2)
@@ -159,6 +169,12 @@ internal sealed record BenchOptions
         Sspi suite (target: a full NTLM logon < 5 ms at p50):
               --worker-path <file> as above
               --logons <n>         measured logons per package (NTLM, Negotiate), after n/10 uncounted (default 300)
+
+        qemu-ga suite (targets: StartProgramInGuest + exit code <= 3x raw guest-exec with polling, transfers >= 0.8x
+        raw guest-file-write/read with 4 MiB chunks; -r rounds, default 3):
+              --worker-path <file> the tools pushed into the guests (default as above)
+              --calls <n>          /bin/true runs per side per round (default 30)
+              --qga-mib <n>        size of each measured transfer (default 64)
 
         Exit code is 0 after a measurement; a missed target prints a "BELOW TARGET" line (soap: ratio < 0.8).
         """;
@@ -210,7 +226,8 @@ internal sealed record BenchOptions
                                 "chain" => BenchSuite.Chain,
                                 "transfer" or "transfers" => BenchSuite.Transfer,
                                 "sspi" => BenchSuite.Sspi,
-                                var other => throw new FormatException($"--suite: '{other}' is not soap, worker, chain, transfer or sspi."),
+                                "qemu-ga" or "qga" => BenchSuite.QemuGa,
+                                var other => throw new FormatException($"--suite: '{other}' is not soap, worker, chain, transfer, sspi or qemu-ga."),
                             },
                         };
                         break;
@@ -225,6 +242,12 @@ internal sealed record BenchOptions
                         break;
                     case "--qemu-chunk-kib":
                         options = options with { QemuChunk = Positive(Value(), arg) << 10 };
+                        break;
+                    case "--calls":
+                        options = options with { QgaCalls = Positive(Value(), arg) };
+                        break;
+                    case "--qga-mib":
+                        options = options with { QgaBytes = (long)Positive(Value(), arg) << 20 };
                         break;
                     case "--worker-path":
                         options = options with { WorkerPath = Value() };

@@ -26,8 +26,10 @@ switch (options.Suite)
         return await TransferSuite.RunAsync(options);
     case BenchSuite.Sspi when OperatingSystem.IsLinux():
         return await SspiSuite.RunAsync(options);
-    case BenchSuite.Worker or BenchSuite.Chain or BenchSuite.Transfer or BenchSuite.Sspi:
-        Console.WriteLine("The worker, chain, transfer and sspi suites run on Linux only.");
+    case BenchSuite.QemuGa when OperatingSystem.IsLinux():
+        return await QemuGuestAgentSuite.RunAsync(options);
+    case BenchSuite.Worker or BenchSuite.Chain or BenchSuite.Transfer or BenchSuite.Sspi or BenchSuite.QemuGa:
+        Console.WriteLine("The worker, chain, transfer, sspi and qemu-ga suites run on Linux only.");
         return 3;
 }
 

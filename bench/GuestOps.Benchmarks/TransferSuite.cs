@@ -33,7 +33,6 @@ internal static class TransferSuite
     private const string GuestDirectory = "/tmp/bench-transfer";
     private const string RawRoute = "/rawfile";
     private const int BodyBlock = 1 << 20;
-    private const string QemuGuestAgent = "/usr/sbin/qemu-ga";
 
     private static readonly XNamespace Vim = "urn:vim25";
 
@@ -103,14 +102,14 @@ internal static class TransferSuite
         }
 
         (double Up, double Down)? qemu = null;
-        if (File.Exists(QemuGuestAgent))
+        if (File.Exists(RawQemuGuestAgent.Binary))
         {
             qemu = await MeasureQemuAsync(otherDirectory, options.QemuBytes, options.QemuChunk);
             Console.WriteLine($"  qemu-ga ({options.QemuBytes >> 20} MiB, {options.QemuChunk >> 10} KiB base64 chunks): up {Rate(options.QemuBytes, qemu.Value.Up)} down {Rate(options.QemuBytes, qemu.Value.Down)}");
         }
         else
         {
-            Console.WriteLine($"  qemu-ga: {QemuGuestAgent} not installed (Debian package qemu-guest-agent); comparison skipped.");
+            Console.WriteLine($"  qemu-ga: {RawQemuGuestAgent.Binary} not installed (Debian package qemu-guest-agent); comparison skipped.");
         }
 
         Console.WriteLine();
@@ -264,7 +263,8 @@ internal static class TransferSuite
         ? new Uri(string.Concat("https://", http.BaseAddress!.Host, url.AsSpan("https://*".Length)))
         : new Uri(http.BaseAddress!, url);
 
-    private sealed class RepeatedContent : HttpContent
+    /// <summary>A request body of <c>size</c> bytes repeating one random 1 MiB block.</summary>
+    internal sealed class RepeatedContent : HttpContent
     {
         private readonly long _size;
 
@@ -320,79 +320,16 @@ internal static class TransferSuite
     /// management client drives it; the agent runs without a VM (-m unix-listen).</summary>
     private static async Task<(double Up, double Down)> MeasureQemuAsync(string directory, long size, int chunk)
     {
-        var state = Directory.CreateTempSubdirectory("guestops-bench-qga-");
-        var socketPath = Path.Combine(state.FullName, "qga.sock");
-        using var agent = Process.Start(new ProcessStartInfo(QemuGuestAgent, ["-m", "unix-listen", "-p", socketPath, "-t", state.FullName])
-        {
-            RedirectStandardError = true,
-            RedirectStandardOutput = true,
-        }) ?? throw new InvalidOperationException("qemu-ga did not start.");
-        try
-        {
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(5);
-            while (!File.Exists(socketPath) && DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(20);
-            }
-
-            using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-            await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath));
-            await using var stream = new NetworkStream(socket, ownsSocket: false);
-            using var reader = new StreamReader(stream, Encoding.UTF8, false, 1 << 20);
-            var path = Path.Combine(directory, "qga.bin");
-
-            async Task<JsonElement> Call(string json)
-            {
-                await stream.WriteAsync(Encoding.UTF8.GetBytes(json + "\n"));
-                var line = await reader.ReadLineAsync() ?? throw new InvalidOperationException("qemu-ga closed the socket.");
-                using var doc = JsonDocument.Parse(line);
-                return doc.RootElement.TryGetProperty("return", out var r) ? r.Clone() : throw new InvalidOperationException($"qemu-ga: {line}");
-            }
-
-            var block = new byte[chunk];
-            new Random(9).NextBytes(block);
-            var clock = Stopwatch.StartNew();
-            var handle = (await Call($$$"""{"execute":"guest-file-open","arguments":{"path":"{{{path}}}","mode":"w"}}""")).GetInt64();
-            for (long sent = 0; sent < size; sent += chunk)
-            {
-                // The client encodes each chunk, as a management client must.
-                var b64 = Convert.ToBase64String(block, 0, (int)Math.Min(chunk, size - sent));
-                await Call($$$"""{"execute":"guest-file-write","arguments":{"handle":{{{handle}}},"buf-b64":"{{{b64}}}"}}""");
-            }
-
-            await Call($$$"""{"execute":"guest-file-close","arguments":{"handle":{{{handle}}}}}""");
-            var up = clock.Elapsed.TotalSeconds;
-
-            clock.Restart();
-            handle = (await Call($$$"""{"execute":"guest-file-open","arguments":{"path":"{{{path}}}","mode":"r"}}""")).GetInt64();
-            long received = 0;
-            while (true)
-            {
-                var r = await Call($$$"""{"execute":"guest-file-read","arguments":{"handle":{{{handle}}},"count":{{{chunk}}}}}""");
-                var n = r.GetProperty("count").GetInt64();
-                received += Convert.FromBase64String(r.GetProperty("buf-b64").GetString()!).Length;
-                if (n == 0 || r.GetProperty("eof").GetBoolean())
-                {
-                    break;
-                }
-            }
-
-            await Call($$$"""{"execute":"guest-file-close","arguments":{"handle":{{{handle}}}}}""");
-            var down = clock.Elapsed.TotalSeconds;
-            File.Delete(path);
-            if (received != size)
-            {
-                throw new InvalidOperationException($"qemu-ga read {received} bytes, expected {size}.");
-            }
-
-            return (up, down);
-        }
-        finally
-        {
-            agent.Kill();
-            await agent.WaitForExitAsync();
-            state.Delete(recursive: true);
-        }
+        await using var agent = await RawQemuGuestAgent.StartAsync();
+        var path = Path.Combine(directory, "qga.bin");
+        var clock = Stopwatch.StartNew();
+        await agent.WriteFileAsync(path, size, chunk);
+        var up = clock.Elapsed.TotalSeconds;
+        clock.Restart();
+        var received = await agent.ReadFileAsync(path, chunk);
+        var down = clock.Elapsed.TotalSeconds;
+        File.Delete(path);
+        return received == size ? (up, down) : throw new InvalidOperationException($"qemu-ga read {received} bytes, expected {size}.");
     }
 
     // ---------------------------------------------------------------- memory
