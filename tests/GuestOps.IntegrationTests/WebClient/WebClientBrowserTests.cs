@@ -67,7 +67,7 @@ public sealed class WebClientBrowserTests : IntegrationTest
         await page.FillAsync("input[name=username]", user);
         await page.FillAsync("input[name=password]", password);
         await page.ClickAsync("#sign-in");
-        await page.WaitForURLAsync(Ui().ToString());
+        await page.WaitForURLAsync(Ui().ToString(), new() { WaitUntil = WaitUntilState.Commit });
         return page;
     }
 
@@ -106,7 +106,8 @@ public sealed class WebClientBrowserTests : IntegrationTest
 
         // demo-vm-1: list /tmp as the guest user demo.
         await page.ClickAsync("#vms a:text-is('demo-vm-1')");
-        await page.WaitForURLAsync(Ui("vm/vm-1").ToString());
+        // The page keeps live streams open, so its load event is not awaited: the next steps wait for their own elements.
+        await page.WaitForURLAsync(Ui("vm/vm-1").ToString(), new() { WaitUntil = WaitUntilState.Commit });
         await page.FillAsync("input[name=GuestUser]", "demo");
         await page.FillAsync("input[name=GuestPassword]", GuestServer.GuestPassword);
         await page.FillAsync("input[name=Path]", "/tmp");
