@@ -29,7 +29,7 @@ public sealed class GuestOperationException(GuestErrorCode code, string message)
             Native.LibC.EINVAL => GuestErrorCode.InvalidArgument,
             Native.LibC.ENOSYS => GuestErrorCode.NotSupported,
             Native.LibC.ENOSPC or Native.LibC.EDQUOT => GuestErrorCode.NoDiskSpace,
-            Native.LibC.ETXTBSY => GuestErrorCode.FileLocked,
+            Native.LibC.ETXTBSY or Native.LibC.EBUSY => GuestErrorCode.FileLocked,
             _ => GuestErrorCode.FileAccessError,
         };
         var reason = code switch
@@ -41,6 +41,7 @@ public sealed class GuestOperationException(GuestErrorCode code, string message)
             GuestErrorCode.DirectoryNotEmpty => "directory not empty",
             GuestErrorCode.NoDiskSpace => "no space left on device",
             GuestErrorCode.InvalidArgument => "invalid argument",
+            GuestErrorCode.FileLocked when errno == Native.LibC.ETXTBSY => "text file busy",
             _ when errno == Native.LibC.EROFS => "read-only file system",
             _ when errno == Native.LibC.ELOOP => "too many levels of symbolic links",
             _ when errno == Native.LibC.EBUSY => "device or resource busy",

@@ -10,7 +10,8 @@ namespace GuestOps.IntegrationTests;
 /// its type and detail fields as pyVmomi deserialized them: InvalidPowerState for a VM configured powered off
 /// (GuestOps:VirtualMachines:N:PowerState = poweredOff, runtime.powerState poweredOff; requestedState poweredOn,
 /// existingState poweredOff); GuestOperationsUnavailable for auth.interactiveSession = true on a headless guest
-/// (guest.interactiveGuestOperationsReady false); TooManyGuestLogons once the guest holds its limit of unfinished SSPI
+/// (guest.interactiveGuestOperationsReady false); FileLocked for a directory the guest's kernel holds busy (the mount
+/// point /proc, deleted as guest root: EBUSY, the Linux counterpart of a Windows sharing violation); TooManyGuestLogons once the guest holds its limit of unfinished SSPI
 /// logons (64); GuestComponentsOutOfDate for a VM whose guest agent speaks a protocol older than the host's
 /// (python/old_guest_tools.py run by the process provider in place of guestops-tools). Fault types and fields are
 /// asserted, never message text.
@@ -24,7 +25,7 @@ public sealed class PyVmomiGuestFaultTests : IntegrationTest
 
     [TestMethod]
     [Timeout(180_000)]
-    public async Task PyVmomi_PoweredOffVm_InvalidPowerState_InteractiveSession_Refused_TooManyGuestLogons()
+    public async Task PyVmomi_PoweredOffVm_InvalidPowerState_InteractiveSession_Refused_FileLocked_TooManyGuestLogons()
     {
         await using var server = await GuestServer.StartAsync(
             vmNames: ["fault-vm-on", "fault-vm-off"],
@@ -34,7 +35,7 @@ public sealed class PyVmomiGuestFaultTests : IntegrationTest
         [
             "--port", server.Server.Port.ToString(CultureInfo.InvariantCulture), "--password", server.Server.RootPassword!,
             "--guest-password", GuestServer.GuestPassword, "--vm-name", "fault-vm-on", "--off-vm-name", "fault-vm-off",
-            "--logons", (MaxPendingLogons + 6).ToString(CultureInfo.InvariantCulture),
+            "--locked-path", "/proc", "--logons", (MaxPendingLogons + 6).ToString(CultureInfo.InvariantCulture),
         ], TimeSpan.FromSeconds(150));
         var facts = pyvmomi.Result.GetProperty("facts");
         TestContext.WriteLine(facts.ToString());
@@ -57,6 +58,11 @@ public sealed class PyVmomiGuestFaultTests : IntegrationTest
         Assert.IsFalse(facts.GetProperty("ready").GetProperty("interactiveGuestOperationsReady").GetBoolean(), "guest.interactiveGuestOperationsReady of a headless guest");
         Assert.AreEqual("GuestOperationsUnavailable", Fault(facts, "interactiveStart"), "StartProgramInGuest with interactiveSession=true");
         Assert.AreEqual("GuestOperationsUnavailable", Fault(facts, "interactiveList"), "ListFilesInGuest with interactiveSession=true");
+
+        // A directory in use by the system: FileLocked ("file in use"), with the path in its file field.
+        var locked = facts.GetProperty("locked");
+        Assert.AreEqual("FileLocked", locked.GetProperty("wsdlName").GetString(), locked.ToString());
+        Assert.AreEqual("/proc", locked.GetProperty("file").GetString(), "FileLocked.file");
 
         // SSPI logons begun and never finished (reference 6): a challenge each, up to the guest's limit; then
         // TooManyGuestLogons. Name-and-password calls hold no logon session and still work.

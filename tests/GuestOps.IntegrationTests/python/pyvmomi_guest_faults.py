@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """pyVmomi run of the guest-operation faults a server must send over SOAP (started by the C# test
 PyVmomiGuestFaultTests against its own servers): InvalidPowerState (a VM configured powered off), an interactive
-session (auth.interactiveSession=true) refused by a headless guest, TooManyGuestLogons (SSPI logons begun and never
+session (auth.interactiveSession=true) refused by a headless guest, FileLocked (guest root deleting a directory the
+system holds busy: a mount point such as /proc), TooManyGuestLogons (SSPI logons begun and never
 finished, one AcquireCredentialsInGuest first leg after another) and GuestComponentsOutOfDate (a VM whose guest agent
 is too old). Each fault is recorded as pyVmomi deserialized it: its wsdl name and its fields, as one JSON object on
 stdout with every raw SOAP response body (base64) for the schema check; the C# test asserts. Exit code 0 when the run
@@ -48,6 +49,7 @@ def main():
     parser.add_argument("--guest-password", required=True)
     parser.add_argument("--vm-name", required=True, help="a powered-on VM with a guest agent")
     parser.add_argument("--off-vm-name", help="a VM configured poweredOff")
+    parser.add_argument("--locked-path", help="a directory the guest holds busy (a mount point), deleted as guest root")
     parser.add_argument("--logons", type=int, default=0, help="SSPI first legs to begin on --vm-name (0: none)")
     parser.add_argument("--old-agent-vm-name", help="a VM whose guest agent is too old")
     args = parser.parse_args()
@@ -79,6 +81,10 @@ def main():
         interactive = vim.vm.guest.NamePasswordAuthentication(username="demo", password=args.guest_password, interactiveSession=True)
         facts["interactiveStart"] = fault_of(lambda: gom.processManager.StartProgramInGuest(vm=vm, auth=interactive, spec=spec))
         facts["interactiveList"] = fault_of(lambda: gom.fileManager.ListFilesInGuest(vm=vm, auth=interactive, filePath="/tmp"))
+
+        if args.locked_path:
+            root = vim.vm.guest.NamePasswordAuthentication(username="root", password=args.guest_password)
+            facts["locked"] = fault_of(lambda: gom.fileManager.DeleteDirectoryInGuest(vm=vm, auth=root, directoryPath=args.locked_path, recursive=False))
 
         if args.off_vm_name:
             off = find_vm(content, vim, args.off_vm_name)
