@@ -12,7 +12,8 @@ namespace GuestOps.IntegrationTests;
 /// folder beside it), and README.md's run command pasted as it is there — only its port replaced by a free one, and
 /// the state directory pointed into the test's directory so the test never touches root's real one. The first start
 /// builds the server, publishes the NativeAOT worker (saying so on screen) and serves the endpoint; a second start
-/// serves it again without publishing the worker again.
+/// serves it again without publishing the worker again. The README's other run commands (the no-sandbox fallback, the
+/// qemu-ga demo) then serve the endpoint from the same clone.
 /// </summary>
 [TestClass]
 [SupportedOSPlatform("linux")]
@@ -33,8 +34,9 @@ public sealed class FreshCloneTests
         }
 
         Assert.IsTrue(File.Exists("/usr/bin/sudo"), "README.md's run command needs sudo: apt-get install sudo (.ci/run installs it).");
-        var command = Readme.RunCommand(c => c.StartsWith("sudo ", StringComparison.Ordinal), "run command with sudo (the sandboxes need root)");
+        var command = Readme.RunCommand(c => c.StartsWith("sudo ", StringComparison.Ordinal) && !c.Contains("GUESTOPS_PROVIDER=", StringComparison.Ordinal), "run command with sudo (the sandboxes need root)");
         var noSandbox = Readme.RunCommand(c => c.Contains("GUESTOPS_PROVIDER=none", StringComparison.Ordinal), "run command for a normal user (GUESTOPS_PROVIDER=none)");
+        var qemuGuestAgent = Readme.RunCommand(c => c.Contains("GUESTOPS_PROVIDER=qemu-ga", StringComparison.Ordinal), "run command of the qemu-ga demo (GUESTOPS_PROVIDER=qemu-ga)");
 
         var head = await GitAsync(["rev-parse", "HEAD"], RepositoryLayout.RepositoryRoot);
         var parent = Directory.CreateTempSubdirectory("guestops-fresh-clone-").FullName;
@@ -84,6 +86,18 @@ public sealed class FreshCloneTests
             {
                 await third.WaitForEndpointAsync(port, TimeSpan.FromMinutes(10));
                 TestContext.WriteLine("--- no-sandbox start ---" + Environment.NewLine + third.Output);
+            }
+
+            // The qemu-ga demo (its VMs' only agent is Debian's qemu-ga), on a state directory of its own.
+            var qgaState = Path.Combine(parent, "state-qemu-ga");
+            Directory.CreateDirectory(qgaState);
+            File.SetUnixFileMode(qgaState, (UnixFileMode)0b111_101_101);
+            var qga = "sudo GUESTOPS_STATE_DIR=" + qgaState + " " + Readme.WithPort(qemuGuestAgent, port)["sudo ".Length..];
+            TestContext.WriteLine($"README.md: {qemuGuestAgent}{Environment.NewLine}run in {clone}: {qga}");
+            await using (var fourth = ShellProcess.Start(qga, clone))
+            {
+                await fourth.WaitForEndpointAsync(port, TimeSpan.FromMinutes(10));
+                TestContext.WriteLine("--- qemu-ga start ---" + Environment.NewLine + fourth.Output);
             }
         }
         finally

@@ -51,15 +51,15 @@ public static partial class Readme
         return blocks;
     }
 
-    /// <summary>The run commands of section "Run it": its lines that start the server with <c>dotnet run</c>.</summary>
+    /// <summary>The README's run commands: its shell lines that start the server with <c>dotnet run</c>.</summary>
     public static IReadOnlyList<string> RunCommands() =>
-        Blocks().Where(b => b.Section == "Run it" && b.Language == "sh").SelectMany(b => b.Commands).Where(IsRunCommand).ToList();
+        Blocks().Where(b => b.Language == "sh").SelectMany(b => b.Commands).Where(IsRunCommand).ToList();
 
     /// <summary>The one run command of <see cref="RunCommands"/> that <paramref name="match"/> selects.</summary>
     public static string RunCommand(Func<string, bool> match, string what)
     {
         var commands = RunCommands().Where(match).ToList();
-        Assert.HasCount(1, commands, $"README.md's section \"Run it\" must have exactly one {what}; its run commands: {string.Join(" | ", RunCommands())}");
+        Assert.HasCount(1, commands, $"README.md must have exactly one {what}; its run commands: {string.Join(" | ", RunCommands())}");
         return commands[0];
     }
 
