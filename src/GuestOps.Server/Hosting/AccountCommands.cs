@@ -1,6 +1,6 @@
 using System.CommandLine;
 using GuestOps.Server.Authorization;
-using GuestOps.Server.Sessions;
+using GuestOps.Host.Sessions;
 using GuestOps.Vim;
 
 namespace GuestOps.Server;

@@ -5,11 +5,12 @@ using System.Text;
 using GuestOps.Host;
 using GuestOps.Host.Enrollment;
 using GuestOps.Host.Providers;
+using GuestOps.Host.Transfers;
 using GuestOps.Server.Authorization;
 using GuestOps.Server.Events;
 using GuestOps.Server.Guest;
 using GuestOps.Server.Http;
-using GuestOps.Server.Sessions;
+using GuestOps.Host.Sessions;
 using GuestOps.Server.WebClient;
 using GuestOps.Soap;
 using GuestOps.Vim.Contracts;
@@ -67,16 +68,17 @@ public static partial class GuestOpsServer
             sp.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddSingleton<IHostAgent>(sp => sp.GetRequiredService<HostAgent>());
         builder.Services.AddHostedService<HostAgentService>();
-        builder.Services.AddSingleton(sp => new GuestFileTransfers(sp.GetRequiredService<TimeProvider>(), options.FileTransferLifetime));
+        builder.Services.AddSingleton<ITransferTokens>(sp => new TransferTokens(sp.GetRequiredService<TimeProvider>(), options.FileTransferLifetime));
         builder.Services.AddSingleton(sp => new Inventory(
             sp.GetRequiredService<IHostAgent>(),
             sp.GetRequiredService<UserStore>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ServerIdentity>(),
             options.SessionIdleTimeout,
-            sp.GetRequiredService<GuestFileTransfers>(),
+            sp.GetRequiredService<ITransferTokens>(),
             sp.GetRequiredService<AccessControl>(),
-            sp.GetRequiredService<EventHistory>()));
+            sp.GetRequiredService<EventHistory>(),
+            sp.GetRequiredService<ISessionService>()));
         builder.Services.AddSingleton(sp => new GuestOperationAudit(
             sp.GetRequiredService<EventHistory>(),
             sp.GetRequiredService<Inventory>(),
@@ -84,6 +86,12 @@ public static partial class GuestOpsServer
             sp.GetRequiredService<ILogger<GuestOperationAudit>>()));
         builder.Services.AddSingleton(sp => new LoginLockout(
             sp.GetRequiredService<TimeProvider>(), options.LoginFailureLimit, options.LoginLockoutTime, sp.GetRequiredService<ILogger<LoginLockout>>()));
+        builder.Services.AddSingleton<ISessionService>(sp => new SessionService(
+            sp.GetRequiredService<UserStore>(),
+            sp.GetRequiredService<LoginLockout>(),
+            sp.GetRequiredService<AccessControl>(),
+            sp.GetRequiredService<TimeProvider>(),
+            options.SessionIdleTimeout));
         builder.Services.AddSingleton(_ => new VimOperationCatalog(VimContracts.All));
         builder.Services.AddSingleton(sp => new SoapDispatcher(
             sp.GetRequiredService<VimOperationCatalog>(),
@@ -138,7 +146,6 @@ public static partial class GuestOpsServer
         var sdk = app.Services.GetRequiredService<SdkEndpoint>();
         var documents = app.Services.GetRequiredService<VersionDocuments>();
         var guestFile = app.Services.GetRequiredService<GuestFileEndpoint>();
-        app.Services.GetRequiredService<Inventory>().SessionManager.Lockout = app.Services.GetRequiredService<LoginLockout>();
         app.MapPost("/sdk", sdk.HandleAsync);
         app.MapPost("/sdk/vimService", sdk.HandleAsync);
         app.MapGet("/sdk/vimServiceVersions.xml", documents.Versions);

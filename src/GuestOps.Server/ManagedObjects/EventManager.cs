@@ -1,6 +1,5 @@
 using GuestOps.Server.Authorization;
 using GuestOps.Server.Events;
-using GuestOps.Server.Sessions;
 using GuestOps.Soap;
 using GuestOps.Vim;
 

@@ -1,7 +1,7 @@
 using GuestOps.Server;
 using GuestOps.Server.Authorization;
 using GuestOps.Server.Events;
-using GuestOps.Server.Sessions;
+using GuestOps.Host.Sessions;
 using GuestOps.Vim;
 
 namespace GuestOps.Tests.Server;
