@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using GuestOps.Host;
 using GuestOps.Host.Enrollment;
+using GuestOps.Host.Events;
 using GuestOps.Host.Providers;
 using GuestOps.Host.Transfers;
 using GuestOps.Server.Authorization;
@@ -59,7 +60,7 @@ public static partial class GuestOpsServer
         var users = new UserStore(options.StateDirectory);
         builder.Services.AddSingleton(users);
         builder.Services.AddSingleton(new AccessControl(new AuthorizationStore(options.StateDirectory, users), users, options.GuestOperationsRequireGuestControl));
-        builder.Services.AddSingleton(new EventHistory(options.MaxEvents));
+        builder.Services.AddSingleton<IEventHistory>(new EventHistory(options.MaxEvents));
         builder.Services.AddSingleton(new ServerIdentity(StableUuid("server:" + options.StateDirectory)));
         builder.Services.AddSingleton(sp => new HostAgent(
             vms,
@@ -77,10 +78,10 @@ public static partial class GuestOpsServer
             options.SessionIdleTimeout,
             sp.GetRequiredService<ITransferTokens>(),
             sp.GetRequiredService<AccessControl>(),
-            sp.GetRequiredService<EventHistory>(),
+            sp.GetRequiredService<IEventHistory>(),
             sp.GetRequiredService<ISessionService>()));
         builder.Services.AddSingleton(sp => new GuestOperationAudit(
-            sp.GetRequiredService<EventHistory>(),
+            sp.GetRequiredService<IEventHistory>(),
             sp.GetRequiredService<Inventory>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<GuestOperationAudit>>()));

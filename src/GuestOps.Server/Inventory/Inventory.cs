@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using GuestOps.Host;
 using GuestOps.Host.Transfers;
 using GuestOps.Server.Authorization;
-using GuestOps.Server.Events;
+using GuestOps.Host.Events;
 using GuestOps.Server.ManagedObjects;
 using GuestOps.Host.Sessions;
 using GuestOps.Soap;
@@ -51,7 +51,7 @@ public sealed class Inventory : IManagedObjectResolver
     /// and every user that exists now.</param>
     /// <param name="events">The event history (the guest-operation audit trail); default: a new one.</param>
     /// <param name="sessions">The sessions; default: in memory, with <paramref name="sessionIdleTimeout"/> and no lockout.</param>
-    public Inventory(IHostAgent hostAgent, UserStore users, TimeProvider time, ServerIdentity identity, TimeSpan sessionIdleTimeout, ITransferTokens? transfers = null, AccessControl? access = null, EventHistory? events = null, ISessionService? sessions = null)
+    public Inventory(IHostAgent hostAgent, UserStore users, TimeProvider time, ServerIdentity identity, TimeSpan sessionIdleTimeout, ITransferTokens? transfers = null, AccessControl? access = null, IEventHistory? events = null, ISessionService? sessions = null)
     {
         _hostAgent = hostAgent;
         Access = access ?? new AccessControl(new AuthorizationStore(null, users), users);
@@ -112,7 +112,7 @@ public sealed class Inventory : IManagedObjectResolver
     /// <summary>Who may do what: roles, permissions, users and groups.</summary>
     public AccessControl Access { get; }
 
-    public EventHistory Events { get; }
+    public IEventHistory Events { get; }
 
     public AuthorizationManager AuthorizationManager { get; }
 
