@@ -1,8 +1,8 @@
 namespace GuestOps.Host.Enrollment;
 
-/// <summary>Small-file helpers for the enrollment state: atomic 0600 writes and a lock shared by processes (the
+/// <summary>Small-file helpers for the host agent's state files: atomic 0600 writes and a lock shared by processes (the
 /// running server and the admin command).</summary>
-internal static class StateFiles
+public static class StateFiles
 {
     public const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite;
 

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Collections.Frozen;
 using GuestOps.Server.ManagedObjects;
-using GuestOps.Server.Sessions;
+using GuestOps.Host.Sessions;
 using GuestOps.Vim;
 
 namespace GuestOps.Server.Authorization;
@@ -12,7 +12,7 @@ namespace GuestOps.Server.Authorization;
 /// an ancestor only propagating ones); at that level a permission of the user wins over those of its groups, and the
 /// roles of several groups add up. Results are cached until roles, permissions, users or groups change.
 /// </summary>
-public sealed class AccessControl(AuthorizationStore store, UserStore users, bool requireGuestControl = false)
+public sealed class AccessControl(AuthorizationStore store, UserStore users, bool requireGuestControl = false) : ILoginPolicy
 {
     private Cache _cache = new(-1, -1);
 
@@ -67,6 +67,9 @@ public sealed class AccessControl(AuthorizationStore store, UserStore users, boo
         return Store.Current.Permissions.Any(p => p.RoleId != AuthorizationStore.NoAccessRoleId
             && (p.Group ? groups.Contains(p.Principal, StringComparer.Ordinal) : p.Principal == user));
     }
+
+    public ValueTask<bool> MayLogInAsync(string userName, CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult(HasAnyPermission(userName));
 
     private IReadOnlySet<string> Resolve(string user, ManagedEntity entity, AuthorizationStore.Snapshot snapshot)
     {

@@ -1,7 +1,7 @@
 using System.Collections.Frozen;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using GuestOps.Server.Sessions;
+using GuestOps.Host.Sessions;
 using GuestOps.Vim;
 
 namespace GuestOps.Server.Authorization;
@@ -239,7 +239,7 @@ public sealed class AuthorizationStore
     }
 
     private void Write(AuthorizationFile file) =>
-        UserStore.WriteOwnerOnly(_path!, JsonSerializer.Serialize(file, AuthorizationJson.Default.AuthorizationFile));
+        GuestOps.Host.Enrollment.StateFiles.WriteAtomically(_path!, JsonSerializer.Serialize(file, AuthorizationJson.Default.AuthorizationFile));
 
     private static AuthorizationRole SystemRole(int id, string name, string label, string summary, string[] privileges) => new()
     {

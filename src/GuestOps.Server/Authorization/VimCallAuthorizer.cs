@@ -1,5 +1,4 @@
 using GuestOps.Server.ManagedObjects;
-using GuestOps.Server.Sessions;
 using GuestOps.Soap;
 using GuestOps.Vim;
 
@@ -19,17 +18,17 @@ public sealed class VimCallAuthorizer(SessionManager sessions, Inventory? invent
     /// <summary>The API version that added <c>NoPermission.missingPrivileges</c>.</summary>
     public static readonly Version MissingPrivilegesSince = new(7, 0, 3, 2);
 
-    public ValueTask AuthorizeAsync(VimCall call)
+    public async ValueTask AuthorizeAsync(VimCall call)
     {
         if (call.Request.SessionKey is { Length: > 0 } key)
         {
-            call.Session = sessions.Touch(key);
+            call.Session = await sessions.TouchAsync(key, call.CancellationToken).ConfigureAwait(false);
         }
 
         var privilege = call.Operation.Privilege;
         if (privilege == Privileges.SystemAnonymous)
         {
-            return ValueTask.CompletedTask;
+            return;
         }
 
         if (call.Session is not Session session)
@@ -42,7 +41,7 @@ public sealed class VimCallAuthorizer(SessionManager sessions, Inventory? invent
         if (inventory is null || access is null
             || call.Arguments[call.Operation.PrivilegeParameterIndex] is not ManagedObjectReference target)
         {
-            return ValueTask.CompletedTask;
+            return;
         }
 
         var entity = inventory.Find(target, session) switch
@@ -56,7 +55,7 @@ public sealed class VimCallAuthorizer(SessionManager sessions, Inventory? invent
         };
         if (entity is null)
         {
-            return ValueTask.CompletedTask;
+            return;
         }
 
         var required = access.Required(privilege);
@@ -77,7 +76,5 @@ public sealed class VimCallAuthorizer(SessionManager sessions, Inventory? invent
                 },
                 $"Permission to perform this operation was denied: {string.Join(", ", missing)} on {target}.");
         }
-
-        return ValueTask.CompletedTask;
     }
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using GuestOps.Host.Events;
 using GuestOps.Server.ManagedObjects;
 using GuestOps.Soap;
 using GuestOps.Vim;
@@ -7,7 +8,8 @@ namespace GuestOps.Server.Events;
 
 /// <summary>
 /// The audit trail of guest operations: every call of a method checked on a <c>vm</c> with a
-/// VirtualMachine.GuestOperations privilege — allowed or refused — becomes an <see cref="EventEx"/> readable through
+/// VirtualMachine.GuestOperations privilege — allowed or refused — becomes an event of the host agent's
+/// <see cref="IEventHistory"/>, an <see cref="EventEx"/> readable through
 /// <c>EventManager.QueryEvents</c>: time, vSphere user, VM, method, guest user and key arguments (never passwords,
 /// tokens, tickets or environment values), and the fault when it failed. Event type ids:
 /// <list type="bullet">
@@ -19,7 +21,7 @@ namespace GuestOps.Server.Events;
 /// for lack of a session or privilege (NotAuthenticated, NoPermission); severity <c>error</c>.</item>
 /// </list>
 /// </summary>
-public sealed partial class GuestOperationAudit(EventHistory history, Inventory inventory, TimeProvider time, ILogger<GuestOperationAudit> logger) : IVimCallObserver
+public sealed partial class GuestOperationAudit(IEventHistory history, Inventory inventory, TimeProvider time, ILogger<GuestOperationAudit> logger) : IVimCallObserver
 {
     public const string GuestOperationEvent = "com.vmware.vc.guestOperations.GuestOperation";
     public const string AuthFailureEvent = "com.vmware.vc.guestOperations.GuestOperationAuthFailure";
@@ -41,7 +43,11 @@ public sealed partial class GuestOperationAudit(EventHistory history, Inventory 
 
         try
         {
-            history.Add(Describe(call, fault));
+            var appended = history.AppendAsync(Describe(call, fault), CancellationToken.None);
+            if (!appended.IsCompletedSuccessfully)
+            {
+                _ = Observe(appended.AsTask(), call.Operation.Name);
+            }
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -49,7 +55,19 @@ public sealed partial class GuestOperationAudit(EventHistory history, Inventory 
         }
     }
 
-    private EventEx Describe(VimCall call, MethodFault? fault)
+    private async Task Observe(Task appended, string operation)
+    {
+        try
+        {
+            await appended.ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            LogAuditFailed(logger, operation, e);
+        }
+    }
+
+    private EventRecord Describe(VimCall call, MethodFault? fault)
     {
         var operation = call.Operation;
         var vmRef = call.Arguments[operation.PrivilegeParameterIndex] as ManagedObjectReference;
@@ -64,10 +82,10 @@ public sealed partial class GuestOperationAudit(EventHistory history, Inventory 
             _ => (GuestOperationEvent, "warning", "failed"),
         };
 
-        var arguments = new List<KeyAnyValue> { new() { key = "operationName", value = operation.Name } };
+        var arguments = new List<EventKeyValue> { new("operationName", operation.Name) };
         if (GuestUser(call) is { } guestUser)
         {
-            arguments.Add(new KeyAnyValue { key = "guestUser", value = guestUser });
+            arguments.Add(new EventKeyValue("guestUser", guestUser));
         }
 
         for (var i = 1; i < operation.Parameters.Count; i++)
@@ -80,7 +98,7 @@ public sealed partial class GuestOperationAudit(EventHistory history, Inventory 
 
         if (fault is not null)
         {
-            arguments.Add(new KeyAnyValue { key = "fault", value = fault.GetType().Name });
+            arguments.Add(new EventKeyValue("fault", fault.GetType().Name));
         }
 
         if (fault is NoPermission { privilegeId: { } missing })
@@ -90,22 +108,18 @@ public sealed partial class GuestOperationAudit(EventHistory history, Inventory 
 
         var message = $"Guest operation {operation.Name} {outcome} on Virtual machine {vmName}"
             + (user.Length > 0 ? $" by {user}" : "") + (fault is null ? "." : $": {fault.GetType().Name}.");
-        return new EventEx
-        {
-            createdTime = time.GetUtcNow().UtcDateTime,
-            userName = user,
-            datacenter = new DatacenterEventArgument { name = inventory.Datacenter.Name, datacenter = inventory.Datacenter.Ref },
-            vm = vmRef is null ? null : new VmEventArgument { name = vmName, vm = vmRef },
-            fullFormattedMessage = message,
-            eventTypeId = typeId,
-            severity = severity,
-            message = message,
-            arguments = arguments.ToArray(),
-            objectId = vmRef?.Value,
-            objectType = vmRef?.type,
-            objectName = vmName,
-            fault = fault is null ? null : new LocalizedMethodFault { fault = fault, localizedMessage = Guest.GuestFaultMessages.Summary(fault) },
-        };
+        var datacenter = inventory.Datacenter;
+        return new EventRecord(
+            0,
+            time.GetUtcNow().UtcDateTime,
+            user,
+            typeId,
+            severity,
+            message,
+            new EventEntity(datacenter.Ref.type, datacenter.Ref.Value, datacenter.Name),
+            vmRef is null ? null : new EventEntity(vmRef.type, vmRef.Value, vmName),
+            arguments.ToArray(),
+            fault is null ? null : VimEvents.Fault(fault, Guest.GuestFaultMessages.Summary(fault)));
     }
 
     /// <summary>The guest account the call acts as; never a secret.</summary>
@@ -129,7 +143,7 @@ public sealed partial class GuestOperationAudit(EventHistory history, Inventory 
         return null;
     }
 
-    private static void AddArgument(List<KeyAnyValue> arguments, string name, object? value)
+    private static void AddArgument(List<EventKeyValue> arguments, string name, object? value)
     {
         if (value is null or GuestAuthentication || IsSecretName(name))
         {
@@ -139,31 +153,31 @@ public sealed partial class GuestOperationAudit(EventHistory history, Inventory 
         switch (value)
         {
             case string or bool or int or long:
-                arguments.Add(new KeyAnyValue { key = name, value = Text(value) });
+                arguments.Add(new EventKeyValue(name, Text(value)));
                 break;
             case GuestProgramSpec spec:
-                arguments.Add(new KeyAnyValue { key = "programPath", value = Text(spec.programPath) });
-                arguments.Add(new KeyAnyValue { key = "arguments", value = Text(spec.arguments ?? "") });
+                arguments.Add(new EventKeyValue("programPath", Text(spec.programPath)));
+                arguments.Add(new EventKeyValue("arguments", Text(spec.arguments ?? "")));
                 if (!string.IsNullOrEmpty(spec.workingDirectory))
                 {
-                    arguments.Add(new KeyAnyValue { key = "workingDirectory", value = Text(spec.workingDirectory) });
+                    arguments.Add(new EventKeyValue("workingDirectory", Text(spec.workingDirectory)));
                 }
 
                 // envVariables may carry secrets: only how many there were.
                 if (spec.envVariables is { Length: > 0 } env)
                 {
-                    arguments.Add(new KeyAnyValue { key = "envVariableCount", value = Text(env.Length) });
+                    arguments.Add(new EventKeyValue("envVariableCount", Text(env.Length)));
                 }
 
                 break;
             case long[] numbers:
-                arguments.Add(new KeyAnyValue { key = name, value = Text(string.Join(",", numbers.Select(n => n.ToString(CultureInfo.InvariantCulture)))) });
+                arguments.Add(new EventKeyValue(name, Text(string.Join(",", numbers.Select(n => n.ToString(CultureInfo.InvariantCulture))))));
                 break;
             case string[] names:
-                arguments.Add(new KeyAnyValue { key = name, value = Text(string.Join(",", names)) });
+                arguments.Add(new EventKeyValue(name, Text(string.Join(",", names))));
                 break;
             case DynamicData data:
-                arguments.Add(new KeyAnyValue { key = name, value = data.GetType().Name });
+                arguments.Add(new EventKeyValue(name, data.GetType().Name));
                 break;
         }
     }

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using GuestOps.Server.Authorization;
-using GuestOps.Server.Sessions;
+using GuestOps.Host.Sessions;
 using GuestOps.Vim;
 
 namespace GuestOps.Server;
@@ -116,7 +116,7 @@ public static class AccountCommands
         var (principal, group, role, entity, propagate) = (request.Principal, request.Group, request.Role, request.Entity, request.Propagate);
         try
         {
-            var options = GuestOpsServer.ReadOptions(AdminCommands.Configuration(settings));
+            var options = GuestOpsSettings.ReadOptions(AdminCommands.Configuration(settings));
             var state = Path.GetFullPath(options.StateDirectory);
             StateDirectory.Prepare(state);
             var users = new UserStore(state);
@@ -276,7 +276,7 @@ public static class AccountCommands
 
         var index = options.VirtualMachines.FindIndex(v => v.Name == text);
         return index >= 0
-            ? new ManagedObjectReference("VirtualMachine", GuestOpsServer.VmId(options.VirtualMachines[index], index))
+            ? new ManagedObjectReference("VirtualMachine", GuestOpsSettings.VmId(options.VirtualMachines[index], index))
             : text.StartsWith("vm-", StringComparison.Ordinal)
                 ? new ManagedObjectReference("VirtualMachine", text)
                 : throw new ArgumentException($"'{text}' is not an entity: root, datacenter-2, folder-3, vm-N, a configured VM name, or Type:id.");

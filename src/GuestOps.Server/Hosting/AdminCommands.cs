@@ -56,11 +56,11 @@ public static class AdminCommands
 
         try
         {
-            var options = GuestOpsServer.ReadOptions(Configuration(settings));
+            var options = GuestOpsSettings.ReadOptions(Configuration(settings));
             var index = options.VirtualMachines.FindIndex(v => v.Name == vm);
             if (index < 0)
             {
-                index = options.VirtualMachines.Select((v, i) => (v, i)).FirstOrDefault(p => GuestOpsServer.VmId(p.v, p.i) == vm, (null!, -1)).Item2;
+                index = options.VirtualMachines.Select((v, i) => (v, i)).FirstOrDefault(p => GuestOpsSettings.VmId(p.v, p.i) == vm, (null!, -1)).Item2;
             }
 
             if (index < 0)
@@ -69,8 +69,8 @@ public static class AdminCommands
             }
 
             var definition = options.VirtualMachines[index];
-            var vmId = GuestOpsServer.VmId(definition, index);
-            if (!GuestOpsServer.IsExternal(definition))
+            var vmId = GuestOpsSettings.VmId(definition, index);
+            if (!GuestOpsSettings.IsExternal(definition))
             {
                 return Fail(stderr, $"VM {definition.Name} ({vmId}) does not have Provider=external (GuestOps:VirtualMachines:{index}:Provider); only external VMs enroll.");
             }
@@ -130,7 +130,7 @@ public static class AdminCommands
             .AddJsonFile("appsettings.json", optional: true)
             .AddJsonFile($"appsettings.{environment}.json", optional: true)
             .AddEnvironmentVariables()
-            .AddInMemoryCollection(GuestOpsServer.EnvironmentSettings())
+            .AddInMemoryCollection(GuestOpsSettings.EnvironmentSettings())
             .AddCommandLine(settings.ToArray(), GuestOpsOptions.CommandLineSwitches)
             .Build();
     }

@@ -72,7 +72,7 @@ public sealed class GuestOpsOptions
     public int GuestCredentialCacheSeconds { get; set; }
 
     /// <summary>How long a file-transfer URL from InitiateFileTransferToGuest / FromGuest stays valid (ESXi: 10 minutes).</summary>
-    public TimeSpan FileTransferLifetime { get; set; } = Guest.GuestFileTransfers.DefaultLifetime;
+    public TimeSpan FileTransferLifetime { get; set; } = GuestOps.Host.Transfers.TransferTokens.DefaultLifetime;
 
     /// <summary>Strict mode: guest operations also need VirtualMachine.Interact.GuestControl on the VM, besides their
     /// VirtualMachine.GuestOperations privilege (the API reference lists only the latter; reference 8.2).</summary>

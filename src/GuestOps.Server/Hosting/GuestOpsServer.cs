@@ -1,15 +1,14 @@
 using System.Net;
 using System.Net.Sockets;
-using System.Security.Cryptography;
-using System.Text;
 using GuestOps.Host;
 using GuestOps.Host.Enrollment;
-using GuestOps.Host.Providers;
+using GuestOps.Host.Events;
+using GuestOps.Host.Transfers;
 using GuestOps.Server.Authorization;
 using GuestOps.Server.Events;
 using GuestOps.Server.Guest;
 using GuestOps.Server.Http;
-using GuestOps.Server.Sessions;
+using GuestOps.Host.Sessions;
 using GuestOps.Server.WebClient;
 using GuestOps.Soap;
 using GuestOps.Vim.Contracts;
@@ -18,34 +17,28 @@ using Microsoft.Extensions.Options;
 
 namespace GuestOps.Server;
 
-/// <summary>Composition of the server: configuration, services, Kestrel endpoints and routes. Program.cs and the
+/// <summary>Composition of the server: services, Kestrel endpoints and routes, over the settings
+/// <see cref="GuestOpsSettings"/> reads and checks. Program.cs and the
 /// benchmarks compose the same server through these three calls.</summary>
 public static partial class GuestOpsServer
 {
     public static WebApplicationBuilder AddGuestOps(this WebApplicationBuilder builder, string[] args)
     {
-        builder.Configuration.AddInMemoryCollection(EnvironmentSettings());
+        builder.Configuration.AddInMemoryCollection(GuestOpsSettings.EnvironmentSettings());
         builder.Configuration.AddCommandLine(args, GuestOpsOptions.CommandLineSwitches);
         // A failure to start is one line on stderr (RunGuestOpsAsync); its full exception is logged at Debug level by
         // GuestOps.Server.Startup, not at Error level by the host.
         builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
 
-        var options = ReadOptions(builder.Configuration);
-
-        var endpoints = ListenEndpoints(options.Urls);
-        var workerListener = WorkerListenerSettings.From(options);
-        if (workerListener is null && options.VirtualMachines.FirstOrDefault(IsExternal) is { } unreachable)
-        {
-            throw new GuestOpsConfigurationException($"VM {unreachable.Name} has Provider=external, but GuestOps:WorkerListenUrl (GUESTOPS_WORKER_LISTEN_URL) is not set, e.g. tcp://0.0.0.0:8902: its worker could never connect.");
-        }
-
-        builder.Services.Configure<GuestOpsOptions>(builder.Configuration.GetSection(GuestOpsOptions.Section));
+        // Bound and checked once, before anything starts: IOptions<GuestOpsOptions> is this instance.
+        var (options, endpoints, workerListener) = GuestOpsSettings.Read(builder.Configuration);
+        builder.Services.AddSingleton(Options.Create(options));
         StateDirectory.Prepare(options.StateDirectory);
         var stateLock = StateDirectoryLock.Acquire(options.StateDirectory); // before anything in the directory is read or written
         builder.Services.AddSingleton(_ => stateLock); // owned (and disposed) by the container; resolved by MapGuestOps
 
         // External VMs' accounts live in the real VMs: the demo password matters only for simulated ones.
-        var vms = VirtualMachines(options, options.VirtualMachines.Count > 0 && options.VirtualMachines.All(IsRealVm) ? "" : DemoGuestPassword.LoadOrCreate(options.DemoGuestPassword, options.StateDirectory, Console.Out)).ToList();
+        var vms = GuestOpsSettings.VirtualMachines(options, options.VirtualMachines.Count > 0 && options.VirtualMachines.All(GuestOpsSettings.IsRealVm) ? "" : DemoGuestPassword.LoadOrCreate(options.DemoGuestPassword, options.StateDirectory, Console.Out)).ToList();
         if (workerListener is not null)
         {
             builder.Services.AddSingleton(sp => new ExternalWorkerGateway(
@@ -58,32 +51,39 @@ public static partial class GuestOpsServer
         var users = new UserStore(options.StateDirectory);
         builder.Services.AddSingleton(users);
         builder.Services.AddSingleton(new AccessControl(new AuthorizationStore(options.StateDirectory, users), users, options.GuestOperationsRequireGuestControl));
-        builder.Services.AddSingleton(new EventHistory(options.MaxEvents));
-        builder.Services.AddSingleton(new ServerIdentity(StableUuid("server:" + options.StateDirectory)));
+        builder.Services.AddSingleton<IEventHistory>(new EventHistory(options.MaxEvents));
+        builder.Services.AddSingleton(new ServerIdentity(GuestOpsSettings.StableUuid("server:" + options.StateDirectory)));
         builder.Services.AddSingleton(sp => new HostAgent(
             vms,
-            HostAgentOptions(options, vms.Any(vm => !vm.External && vm.AgentSocket is null)) with { ExternalWorkers = sp.GetService<ExternalWorkerGateway>() },
+            GuestOpsSettings.HostAgentOptions(options, vms.Any(vm => !vm.External && vm.AgentSocket is null)) with { ExternalWorkers = sp.GetService<ExternalWorkerGateway>() },
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddSingleton<IHostAgent>(sp => sp.GetRequiredService<HostAgent>());
         builder.Services.AddHostedService<HostAgentService>();
-        builder.Services.AddSingleton(sp => new GuestFileTransfers(sp.GetRequiredService<TimeProvider>(), options.FileTransferLifetime));
+        builder.Services.AddSingleton<ITransferTokens>(sp => new TransferTokens(sp.GetRequiredService<TimeProvider>(), options.FileTransferLifetime));
         builder.Services.AddSingleton(sp => new Inventory(
             sp.GetRequiredService<IHostAgent>(),
             sp.GetRequiredService<UserStore>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ServerIdentity>(),
             options.SessionIdleTimeout,
-            sp.GetRequiredService<GuestFileTransfers>(),
+            sp.GetRequiredService<ITransferTokens>(),
             sp.GetRequiredService<AccessControl>(),
-            sp.GetRequiredService<EventHistory>()));
+            sp.GetRequiredService<IEventHistory>(),
+            sp.GetRequiredService<ISessionService>()));
         builder.Services.AddSingleton(sp => new GuestOperationAudit(
-            sp.GetRequiredService<EventHistory>(),
+            sp.GetRequiredService<IEventHistory>(),
             sp.GetRequiredService<Inventory>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<GuestOperationAudit>>()));
         builder.Services.AddSingleton(sp => new LoginLockout(
             sp.GetRequiredService<TimeProvider>(), options.LoginFailureLimit, options.LoginLockoutTime, sp.GetRequiredService<ILogger<LoginLockout>>()));
+        builder.Services.AddSingleton<ISessionService>(sp => new SessionService(
+            sp.GetRequiredService<UserStore>(),
+            sp.GetRequiredService<LoginLockout>(),
+            sp.GetRequiredService<AccessControl>(),
+            sp.GetRequiredService<TimeProvider>(),
+            options.SessionIdleTimeout));
         builder.Services.AddSingleton(_ => new VimOperationCatalog(VimContracts.All));
         builder.Services.AddSingleton(sp => new SoapDispatcher(
             sp.GetRequiredService<VimOperationCatalog>(),
@@ -138,7 +138,6 @@ public static partial class GuestOpsServer
         var sdk = app.Services.GetRequiredService<SdkEndpoint>();
         var documents = app.Services.GetRequiredService<VersionDocuments>();
         var guestFile = app.Services.GetRequiredService<GuestFileEndpoint>();
-        app.Services.GetRequiredService<Inventory>().SessionManager.Lockout = app.Services.GetRequiredService<LoginLockout>();
         app.MapPost("/sdk", sdk.HandleAsync);
         app.MapPost("/sdk/vimService", sdk.HandleAsync);
         app.MapGet("/sdk/vimServiceVersions.xml", documents.Versions);
@@ -200,31 +199,6 @@ public static partial class GuestOpsServer
         return 0;
     }
 
-    /// <summary>Parses <c>GuestOps:Urls</c>: scheme http or https, host <c>*</c>/<c>+</c>/<c>0.0.0.0</c> (any), <c>localhost</c> or an IP.</summary>
-    private static List<(System.Net.IPAddress? Host, int Port, bool Https)> ListenEndpoints(string urls)
-    {
-        var endpoints = new List<(System.Net.IPAddress?, int, bool)>();
-        foreach (var url in urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-        {
-            var normalized = url.Replace("://*", "://0.0.0.0", StringComparison.Ordinal).Replace("://+", "://0.0.0.0", StringComparison.Ordinal);
-            if (!Uri.TryCreate(normalized, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp))
-            {
-                throw new GuestOpsConfigurationException($"GuestOps:Urls (GUESTOPS_URLS, --urls): '{url}' is not an http or https URL such as https://127.0.0.1:8443.");
-            }
-
-            var host = uri.Host.Trim('[', ']');
-            System.Net.IPAddress? address = null;
-            if (host != "0.0.0.0" && host != "localhost" && !System.Net.IPAddress.TryParse(host, out address))
-            {
-                throw new GuestOpsConfigurationException($"GuestOps:Urls (GUESTOPS_URLS, --urls): the host of '{url}' must be *, localhost or an IP address.");
-            }
-
-            endpoints.Add((host == "localhost" ? System.Net.IPAddress.None : address, uri.Port, uri.Scheme == Uri.UriSchemeHttps));
-        }
-
-        return endpoints.Count > 0 ? endpoints : throw new GuestOpsConfigurationException("GuestOps:Urls (GUESTOPS_URLS, --urls) is empty.");
-    }
-
     [LoggerMessage(EventId = 4020, Level = LogLevel.Debug, Message = "The server did not start")]
     private static partial void LogStartFailed(ILogger logger, Exception exception);
 
@@ -243,196 +217,6 @@ public static partial class GuestOpsServer
             app.Services.GetRequiredService<AccessControl>(),
             app.Services.GetRequiredService<IOptions<GuestOpsOptions>>().Value.RootPassword,
             Console.Out); // printed once, on the console only: never through logging
-
-    /// <summary>The documented flat GUESTOPS_* environment variables as configuration keys.</summary>
-    internal static IEnumerable<KeyValuePair<string, string?>> EnvironmentSettings() =>
-        GuestOpsOptions.EnvironmentVariables
-            .Select(kv => (kv.Value, Environment.GetEnvironmentVariable(kv.Key)))
-            .Where(kv => kv.Item2 is not null)
-            .Select(kv => new KeyValuePair<string, string?>(kv.Value, kv.Item2));
-
-    /// <summary>Binds the GuestOps section (shared by the server and the admin commands).</summary>
-    internal static GuestOpsOptions ReadOptions(IConfiguration configuration)
-    {
-        try
-        {
-            return configuration.GetSection(GuestOpsOptions.Section).Get<GuestOpsOptions>() ?? new GuestOpsOptions();
-        }
-        catch (InvalidOperationException e)
-        {
-            throw new GuestOpsConfigurationException($"A GuestOps setting has a value of the wrong form: {e.InnerException?.Message ?? e.Message}", e);
-        }
-    }
-
-    /// <summary>The id of the configured VM at <paramref name="index"/>: its Id, else <c>vm-N</c>.</summary>
-    internal static string VmId(VirtualMachineOptions vm, int index) => vm.Id ?? $"vm-{index + 1}";
-
-    /// <summary>Whether a VM's per-VM Provider makes it external (unset: the host-wide provider).</summary>
-    internal static bool IsExternal(VirtualMachineOptions vm) => vm.Provider?.Trim().ToLowerInvariant() switch
-    {
-        null or "" or "default" or QemuGuestAgentProvider => false,
-        "external" => true,
-        _ => throw new GuestOpsConfigurationException($"GuestOps:VirtualMachines (VM {vm.Name}): Provider '{vm.Provider}' is not 'external' or '{QemuGuestAgentProvider}'; leave it unset for the host-wide GuestOps:Provider."),
-    };
-
-    private const string QemuGuestAgentProvider = "qemu-ga";
-
-    /// <summary>A per-VM <c>qemu-ga</c> VM's QGA socket (required for it, refused for any other).</summary>
-    internal static string? AgentSocket(VirtualMachineOptions vm)
-    {
-        var qemuGuestAgent = vm.Provider?.Trim().ToLowerInvariant() == QemuGuestAgentProvider;
-        if (qemuGuestAgent && string.IsNullOrWhiteSpace(vm.AgentSocket))
-        {
-            throw new GuestOpsConfigurationException($"GuestOps:VirtualMachines (VM {vm.Name}): Provider '{QemuGuestAgentProvider}' needs AgentSocket, the unix socket of the VM's qemu-guest-agent channel.");
-        }
-
-        if (!qemuGuestAgent && !string.IsNullOrWhiteSpace(vm.AgentSocket))
-        {
-            throw new GuestOpsConfigurationException($"GuestOps:VirtualMachines (VM {vm.Name}): AgentSocket is only for Provider '{QemuGuestAgentProvider}'.");
-        }
-
-        return qemuGuestAgent ? Path.GetFullPath(vm.AgentSocket!) : null;
-    }
-
-    /// <summary>VMs whose guest accounts live in the real VM (external, qemu-ga): the demo password is not theirs.</summary>
-    private static bool IsRealVm(VirtualMachineOptions vm) => IsExternal(vm) || AgentSocket(vm) is not null;
-
-    private static IEnumerable<VmDefinition> VirtualMachines(GuestOpsOptions options, string demoPassword) =>
-        options.VirtualMachines.Select((vm, i) => new VmDefinition(new VmConfiguration
-        {
-            Id = VmId(vm, i),
-            Name = vm.Name,
-            Uuid = vm.Uuid ?? StableUuid("bios:" + vm.Name),
-            InstanceUuid = vm.InstanceUuid ?? StableUuid("instance:" + vm.Name),
-            GuestId = vm.GuestId,
-            GuestFullName = vm.GuestFullName,
-            NumCpu = vm.NumCpu,
-            MemoryMB = vm.MemoryMB,
-            IpAddress = IsExternal(vm) ? null : vm.IpAddress ?? SimulatedIpAddress(i),
-        },
-        (vm.GuestAccounts ?? [new GuestAccountOptions { Name = "root", Uid = 0 }, new GuestAccountOptions { Name = "demo", Uid = 1000 }])
-            .Select(a => new GuestAccount(a.Name, a.Password ?? demoPassword, a.Uid)).ToArray(),
-        vm.GuestCommandsEnabled,
-        IsExternal(vm),
-        Kerberos(vm),
-        PowerState(vm),
-        AgentSocket(vm)));
-
-    /// <summary>A VM's configured power state, in vSphere's terms (VirtualMachinePowerState).</summary>
-    private static VmPowerState PowerState(VirtualMachineOptions vm) => vm.PowerState.Trim() switch
-    {
-        "" or "poweredOn" => VmPowerState.PoweredOn,
-        "poweredOff" => VmPowerState.PoweredOff,
-        _ => throw new GuestOpsConfigurationException($"GuestOps:VirtualMachines (VM {vm.Name}): PowerState '{vm.PowerState}' is not poweredOn or poweredOff."),
-    };
-
-    /// <summary>The default guest address of the simulated VM at <paramref name="index"/>: 192.0.2.11, .12, ... (TEST-NET-1,
-    /// RFC 5737: addresses reserved for documentation), then 198.51.100.11, ... and 203.0.113.11, ...; beyond those, none.</summary>
-    internal static string? SimulatedIpAddress(int index) => (index / 244) switch
-    {
-        0 => $"192.0.2.{11 + index}",
-        1 => $"198.51.100.{11 + (index % 244)}",
-        2 => $"203.0.113.{11 + (index % 244)}",
-        _ => null,
-    };
-
-    /// <summary>A VM's Kerberos settings: both or neither; the keytab must exist.</summary>
-    private static GuestKerberos? Kerberos(VirtualMachineOptions vm)
-    {
-        if (string.IsNullOrEmpty(vm.KerberosKeytab) && string.IsNullOrEmpty(vm.KerberosRealm))
-        {
-            return null;
-        }
-
-        if (string.IsNullOrEmpty(vm.KerberosKeytab) || string.IsNullOrWhiteSpace(vm.KerberosRealm))
-        {
-            throw new GuestOpsConfigurationException($"GuestOps:VirtualMachines (VM {vm.Name}): KerberosKeytab and KerberosRealm go together; set both or neither.");
-        }
-
-        if (!File.Exists(vm.KerberosKeytab))
-        {
-            throw new GuestOpsConfigurationException($"GuestOps:VirtualMachines (VM {vm.Name}): KerberosKeytab {vm.KerberosKeytab} does not exist.");
-        }
-
-        return new GuestKerberos(Path.GetFullPath(vm.KerberosKeytab), vm.KerberosRealm.Trim());
-    }
-
-    private static HostAgentOptions HostAgentOptions(GuestOpsOptions options, bool anyLocalVm)
-    {
-        var workerPath = options.WorkerPath ?? Path.Combine(AppContext.BaseDirectory, "guestops-tools");
-        var hasWorker = File.Exists(workerPath);
-        IVmProvider? provider = options.Provider switch
-        {
-            "sandbox" when OperatingSystem.IsLinux() => Sandbox(options),
-            QemuGuestAgentProvider when OperatingSystem.IsLinux() => File.Exists(SandboxVmProvider.DefaultQemuGuestAgentPath)
-                ? Sandbox(options, SandboxVmProvider.DefaultQemuGuestAgentPath)
-                : throw new GuestOpsConfigurationException($"GuestOps:Provider (GUESTOPS_PROVIDER) '{QemuGuestAgentProvider}' needs qemu-guest-agent ({SandboxVmProvider.DefaultQemuGuestAgentPath}; Debian package qemu-guest-agent)."),
-            "process" => new ProcessVmProvider(),
-            "auto" when hasWorker && OperatingSystem.IsLinux() && SandboxVmProvider.IsAvailable() => Sandbox(options),
-            "auto" or "none" => null,
-            _ => throw new GuestOpsConfigurationException($"GuestOps:Provider (GUESTOPS_PROVIDER) '{options.Provider}' is not one of sandbox, process, qemu-ga, none, auto."),
-        };
-        if (provider is not null && !hasWorker && anyLocalVm)
-        {
-            throw new GuestOpsConfigurationException($"GuestOps:WorkerPath (GUESTOPS_WORKER_PATH): the tools worker {workerPath} does not exist.");
-        }
-
-        if (OperatingSystem.IsLinux() && provider is SandboxVmProvider { UsesUserNamespace: true } && anyLocalVm)
-        {
-            StateDirectory.EnsureReachableByOthers(options.StateDirectory);
-        }
-
-        return new HostAgentOptions
-        {
-            StateDirectory = options.StateDirectory,
-            Provider = provider,
-            WorkerPath = workerPath,
-            GuestCommandsEnabled = options.GuestCommandsEnabled,
-            WorkerArguments = WorkerArguments(options),
-            Dispatcher = new GuestOps.Host.Dispatch.VmDispatcherOptions { CallTimeout = options.GuestCallTimeout },
-        };
-    }
-
-    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
-    private static SandboxVmProvider Sandbox(GuestOpsOptions options, string? qemuGuestAgentPath = null)
-    {
-        try
-        {
-            return new SandboxVmProvider(options.GuestIdRange, qemuGuestAgentPath: qemuGuestAgentPath);
-        }
-        catch (ArgumentException e)
-        {
-            throw new GuestOpsConfigurationException($"GuestOps:GuestIdRange: {e.Message}", e);
-        }
-    }
-
-    /// <summary>Settings every VM's worker gets on its command line.</summary>
-    private static List<string> WorkerArguments(GuestOpsOptions options)
-    {
-        var invariant = System.Globalization.CultureInfo.InvariantCulture;
-        List<string> arguments = [];
-        if (options.GuestCredentialCacheSeconds > 0)
-        {
-            arguments.AddRange(["--credential-cache-ttl", options.GuestCredentialCacheSeconds.ToString(invariant)]);
-        }
-
-        if (options.GuestTicketTimeout < TimeSpan.FromSeconds(1) || options.GuestTicketTimeout > TimeSpan.FromDays(7))
-        {
-            throw new GuestOpsConfigurationException($"GuestOps:GuestTicketTimeout '{options.GuestTicketTimeout}' must be between 00:00:01 and 7.00:00:00.");
-        }
-
-        arguments.AddRange(["--ticket-ttl", ((int)Math.Ceiling(options.GuestTicketTimeout.TotalSeconds)).ToString(invariant)]);
-        return arguments;
-    }
-
-    /// <summary>A UUID derived from a name, so configured VMs keep their UUIDs across restarts.</summary>
-    private static string StableUuid(string name)
-    {
-        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(name));
-        hash[6] = (byte)((hash[6] & 0x0F) | 0x50);
-        hash[8] = (byte)((hash[8] & 0x3F) | 0x80);
-        return new Guid(hash.AsSpan(0, 16), bigEndian: true).ToString("D");
-    }
 
     /// <summary>Loads the certificate once, when the first HTTPS endpoint needs it.</summary>
     private sealed class X509CertificateHolder(Func<System.Security.Cryptography.X509Certificates.X509Certificate2> load)

@@ -3,6 +3,7 @@ using GuestOps.Channel;
 using GuestOps.Channel.Messages;
 using GuestOps.Host;
 using GuestOps.Host.Dispatch;
+using GuestOps.Host.Transfers;
 using GuestOps.Server.Guest;
 using Microsoft.AspNetCore.Http.Features;
 
@@ -15,7 +16,7 @@ namespace GuestOps.Server.Http;
 /// buffer at a time; nothing is held in memory. Refusals get an HTTP status and a one-line text reason, and change
 /// nothing: a URL is used up only when its transfer starts.
 /// </summary>
-public sealed partial class GuestFileEndpoint(GuestFileTransfers transfers, IHostAgent hostAgent, ILogger<GuestFileEndpoint> logger)
+public sealed partial class GuestFileEndpoint(ITransferTokens transfers, IHostAgent hostAgent, ILogger<GuestFileEndpoint> logger)
 {
     private const int CopyBufferSize = 64 * 1024;
 
@@ -44,7 +45,7 @@ public sealed partial class GuestFileEndpoint(GuestFileTransfers transfers, IHos
     private async Task ServeAsync(HttpContext context, bool upload, string? id, string? token)
     {
         var request = context.Request;
-        var check = transfers.Check(id, token, out var transfer);
+        var (check, transfer) = await transfers.CheckAsync(id, token, context.RequestAborted);
         if (check != GuestFileTransferCheck.Valid || transfer is null)
         {
             LogRefused(request.Method, id ?? "", check.ToString());
@@ -78,7 +79,7 @@ public sealed partial class GuestFileEndpoint(GuestFileTransfers transfers, IHos
             return;
         }
 
-        if (!transfers.TryConsume(transfer))
+        if (!await transfers.RedeemAsync(transfer, context.RequestAborted))
         {
             await RefuseAsync(context, StatusCodes.Status404NotFound, "No such transfer: the URL was already used.");
             return;

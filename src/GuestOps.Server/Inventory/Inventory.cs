@@ -1,9 +1,10 @@
 using System.Collections.Concurrent;
 using GuestOps.Host;
+using GuestOps.Host.Transfers;
 using GuestOps.Server.Authorization;
-using GuestOps.Server.Events;
+using GuestOps.Host.Events;
 using GuestOps.Server.ManagedObjects;
-using GuestOps.Server.Sessions;
+using GuestOps.Host.Sessions;
 using GuestOps.Soap;
 using GuestOps.Vim;
 
@@ -49,7 +50,8 @@ public sealed class Inventory : IManagedObjectResolver
     /// <param name="access">Roles and permissions; default: in memory, with Admin on the root folder for <c>root</c>
     /// and every user that exists now.</param>
     /// <param name="events">The event history (the guest-operation audit trail); default: a new one.</param>
-    public Inventory(IHostAgent hostAgent, UserStore users, TimeProvider time, ServerIdentity identity, TimeSpan sessionIdleTimeout, Guest.GuestFileTransfers? transfers = null, AccessControl? access = null, EventHistory? events = null)
+    /// <param name="sessions">The sessions; default: in memory, with <paramref name="sessionIdleTimeout"/> and no lockout.</param>
+    public Inventory(IHostAgent hostAgent, UserStore users, TimeProvider time, ServerIdentity identity, TimeSpan sessionIdleTimeout, ITransferTokens? transfers = null, AccessControl? access = null, IEventHistory? events = null, ISessionService? sessions = null)
     {
         _hostAgent = hostAgent;
         Access = access ?? new AccessControl(new AuthorizationStore(null, users), users);
@@ -60,14 +62,14 @@ public sealed class Inventory : IManagedObjectResolver
 
         RootFolder = new Folder(ids.RootFolder, "Datacenters", null, ["Folder", "Datacenter"], () => [Datacenter!], _reader);
         Datacenter = new Datacenter(ids.Datacenter, "ha-datacenter", RootFolder, ids, () => VirtualMachines, _reader);
-        SessionManager = new SessionManager(ids.SessionManager, _reader, users, time, sessionIdleTimeout, Access.HasAnyPermission);
+        SessionManager = new SessionManager(ids.SessionManager, _reader, sessions ?? new SessionService(users, new LoginLockout(time, 0, TimeSpan.Zero), Access, time, sessionIdleTimeout));
         PropertyCollector = new PropertyCollector(ids.PropertyCollector, this, _reader);
         ViewManager = new ViewManager(ids.ViewManager, this, _reader);
         SearchIndex = new SearchIndex(ids.SearchIndex, this, _reader);
         GuestOperationsManager = new GuestOperationsManager(
             ids.GuestOperationsManager,
             new GuestAuthManager(ids.GuestAuthManager, guest, _reader),
-            new GuestFileManager(ids.GuestFileManager, guest, transfers ?? new Guest.GuestFileTransfers(time, Guest.GuestFileTransfers.DefaultLifetime), _reader),
+            new GuestFileManager(ids.GuestFileManager, guest, transfers ?? new TransferTokens(time, TransferTokens.DefaultLifetime), _reader),
             new GuestProcessManager(ids.GuestProcessManager, guest, _reader),
             _reader);
         AuthorizationManager = new AuthorizationManager(ids.AuthorizationManager, this, Access, _reader);
@@ -110,7 +112,7 @@ public sealed class Inventory : IManagedObjectResolver
     /// <summary>Who may do what: roles, permissions, users and groups.</summary>
     public AccessControl Access { get; }
 
-    public EventHistory Events { get; }
+    public IEventHistory Events { get; }
 
     public AuthorizationManager AuthorizationManager { get; }
 

@@ -1,5 +1,4 @@
 using GuestOps.Server.Authorization;
-using GuestOps.Server.Sessions;
 using GuestOps.Soap;
 using GuestOps.Vim;
 
@@ -79,17 +78,17 @@ public sealed class AuthorizationManager(string id, Inventory inventory, AccessC
 
     /// <summary>For each privilege, whether the session <paramref name="sessionId"/> holds it on the entity (all
     /// false for an unknown session, as vSphere answers).</summary>
-    public Task<bool[]> HasPrivilegeOnEntity(VimCall call, ManagedObjectReference entity, string sessionId, string[]? privId)
+    public async Task<bool[]> HasPrivilegeOnEntity(VimCall call, ManagedObjectReference entity, string sessionId, string[]? privId)
     {
         var target = Entity(call, entity);
-        var user = inventory.SessionManager.Touch(sessionId)?.UserName;
-        return Task.FromResult((privId ?? []).Select(p => user is not null && access.Has(user, target, p)).ToArray());
+        var user = (await inventory.SessionManager.TouchAsync(sessionId, call.CancellationToken).ConfigureAwait(false))?.UserName;
+        return (privId ?? []).Select(p => user is not null && access.Has(user, target, p)).ToArray();
     }
 
-    public Task<EntityPrivilege[]> HasPrivilegeOnEntities(VimCall call, ManagedObjectReference[] entity, string sessionId, string[]? privId)
+    public async Task<EntityPrivilege[]> HasPrivilegeOnEntities(VimCall call, ManagedObjectReference[] entity, string sessionId, string[]? privId)
     {
-        var user = inventory.SessionManager.Touch(sessionId)?.UserName;
-        return Task.FromResult(entity.Select(e =>
+        var user = (await inventory.SessionManager.TouchAsync(sessionId, call.CancellationToken).ConfigureAwait(false))?.UserName;
+        return entity.Select(e =>
         {
             var target = Entity(call, e);
             return new EntityPrivilege
@@ -97,7 +96,7 @@ public sealed class AuthorizationManager(string id, Inventory inventory, AccessC
                 entity = e,
                 privAvailability = (privId ?? []).Select(p => new PrivilegeAvailability { privId = p, isGranted = user is not null && access.Has(user, target, p) }).ToArray(),
             };
-        }).ToArray());
+        }).ToArray();
     }
 
     public Task<UserPrivilegeResult[]> FetchUserPrivilegeOnEntities(VimCall call, ManagedObjectReference[] entities, string userName) =>

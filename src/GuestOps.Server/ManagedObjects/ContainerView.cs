@@ -1,4 +1,3 @@
-using GuestOps.Server.Sessions;
 using GuestOps.Soap;
 
 namespace GuestOps.Server.ManagedObjects;

@@ -1,25 +1,30 @@
+using System.Runtime.CompilerServices;
+using GuestOps.Host.Events;
 using GuestOps.Server.Authorization;
 using GuestOps.Server.Events;
-using GuestOps.Server.Sessions;
 using GuestOps.Soap;
 using GuestOps.Vim;
 
 namespace GuestOps.Server.ManagedObjects;
 
-/// <summary>vim.event.EventManager: QueryEvents over the events this server keeps (the guest-operation audit trail,
-/// see <see cref="GuestOperationAudit"/>). A caller sees the events of entities it holds System.Read on; the newest
+/// <summary>vim.event.EventManager: QueryEvents over the host agent's <see cref="IEventHistory"/> (the guest-operation
+/// audit trail, see <see cref="GuestOperationAudit"/>). A caller sees the events of entities it holds System.Read on; the newest
 /// come first, at most 1000 (as vSphere answers) or <c>maxCount</c>.</summary>
-public sealed class EventManager(string id, EventHistory history, Inventory inventory, AccessControl access, PropertyReader reader) : ManagedObject(id, reader)
+public sealed class EventManager(string id, IEventHistory history, Inventory inventory, AccessControl access, PropertyReader reader) : ManagedObject(id, reader)
 {
     public const int MaxResults = 1000;
 
     private static readonly PropertyTable<EventManager> Table = new PropertyTable<EventManager>()
-        .Add("latestEvent", (m, call) => m.Visible(call).LastOrDefault())
+        // Property reads are synchronous: the history's answer is awaited here (in memory it is complete at once).
+        .Add("latestEvent", (m, call) => m.Visible(call, m.History().GetAwaiter().GetResult()).LastOrDefault() is { } latest ? m.ToVim(latest) : null)
         .Add("maxCollector", _ => 32);
 
     public override PropertyTable Properties => Table;
 
-    public Task<Event[]> QueryEvents(VimCall call, EventFilterSpec filter)
+    /// <summary>The vim25 form of each kept record, made once per record.</summary>
+    private readonly ConditionalWeakTable<EventRecord, EventEx> _converted = [];
+
+    public async Task<Event[]> QueryEvents(VimCall call, EventFilterSpec filter)
     {
         ManagedEntity? scope = null;
         if (filter.entity is { } byEntity)
@@ -30,23 +35,30 @@ public sealed class EventManager(string id, EventHistory history, Inventory inve
 
         var users = filter.userName?.userList is { Length: > 0 } list ? list.ToHashSet(StringComparer.Ordinal) : null;
         var limit = filter.maxCount is > 0 and < MaxResults ? filter.maxCount.Value : MaxResults;
-        var result = Visible(call)
+        var all = await History(call.CancellationToken).ConfigureAwait(false);
+        return Visible(call, all)
             .Where(e => scope is null || InScope(e, scope, filter.entity!.recursion))
-            .Where(e => filter.time?.beginTime is not { } begin || e.createdTime >= begin.ToUniversalTime())
-            .Where(e => filter.time?.endTime is not { } end || e.createdTime <= end.ToUniversalTime())
-            .Where(e => users is null || users.Contains(e.userName))
-            .Where(e => filter.eventChainId is not { } chain || e.chainId == chain)
-            .Where(e => filter.eventTypeId is not { Length: > 0 } ids || (e is EventEx ex && ids.Contains(ex.eventTypeId)))
-            .Where(e => filter.type is not { Length: > 0 } types || types.Contains(e.GetType().Name))
-            .Where(e => filter.category is not { Length: > 0 } categories || (e is EventEx ex && ex.severity is not null && categories.Contains(ex.severity)))
+            .Where(e => filter.time?.beginTime is not { } begin || e.CreatedTime >= begin.ToUniversalTime())
+            .Where(e => filter.time?.endTime is not { } end || e.CreatedTime <= end.ToUniversalTime())
+            .Where(e => users is null || users.Contains(e.UserName))
+            .Where(e => filter.eventChainId is not { } chain || e.Key == chain)
+            .Where(e => filter.eventTypeId is not { Length: > 0 } ids || ids.Contains(e.TypeId))
+            // Every kept event is an EventEx.
+            .Where(e => filter.type is not { Length: > 0 } types || types.Contains(nameof(EventEx)))
+            .Where(e => filter.category is not { Length: > 0 } categories || categories.Contains(e.Severity))
             .Reverse()
             .Take(limit)
-            .ToArray();
-        return Task.FromResult(result);
+            .Select(ToVim)
+            .ToArray<Event>();
     }
 
+    private async Task<IReadOnlyList<EventRecord>> History(CancellationToken cancellationToken = default) =>
+        await history.QueryAsync(cancellationToken).ConfigureAwait(false);
+
+    private EventEx ToVim(EventRecord e) => _converted.GetValue(e, VimEvents.ToVim);
+
     /// <summary>Events of entities the caller may read, oldest first.</summary>
-    private IEnumerable<Event> Visible(VimCall call)
+    private IEnumerable<EventRecord> Visible(VimCall call, IReadOnlyList<EventRecord> all)
     {
         var user = call.Session?.UserName;
         if (user is null)
@@ -54,21 +66,21 @@ public sealed class EventManager(string id, EventHistory history, Inventory inve
             return [];
         }
 
-        return history.All().Where(e => Entity(e) is { } entity
+        return all.Where(e => Entity(e) is { } entity
             ? access.Has(user, entity, Privileges.SystemRead)
             : access.Has(user, inventory.RootFolder, Privileges.SystemRead));
     }
 
-    private ManagedEntity? Entity(Event e) => e.vm is { } vm ? inventory.Find(vm.vm, null) as ManagedEntity : null;
+    private ManagedEntity? Entity(EventRecord e) => e.Vm is { } vm ? inventory.Find(new ManagedObjectReference(vm.Type, vm.Id), null) as ManagedEntity : null;
 
-    private bool InScope(Event e, ManagedEntity scope, EventFilterSpecRecursionOption recursion)
+    private bool InScope(EventRecord e, ManagedEntity scope, EventFilterSpecRecursionOption recursion)
     {
-        if (e.vm is null)
+        if (e.Vm is null)
         {
             return false;
         }
 
-        if (e.vm.vm.Equals(scope.Ref))
+        if (e.Vm.Type == scope.Ref.type && e.Vm.Id == scope.Ref.Value)
         {
             return true;
         }

@@ -1,4 +1,5 @@
 using GuestOps.Channel.Messages;
+using GuestOps.Host.Transfers;
 using GuestOps.Server.Guest;
 using GuestOps.Soap;
 using GuestOps.Vim;
@@ -6,7 +7,7 @@ using GuestOps.Vim;
 namespace GuestOps.Server.ManagedObjects;
 
 /// <summary>vim.vm.guest.FileManager: files and directories inside the guest, as the authenticated guest user.</summary>
-public sealed class GuestFileManager(string id, GuestCalls guest, GuestFileTransfers transfers, PropertyReader reader) : ManagedObject(id, reader)
+public sealed class GuestFileManager(string id, GuestCalls guest, ITransferTokens transfers, PropertyReader reader) : ManagedObject(id, reader)
 {
     private static readonly PropertyTable<GuestFileManager> Table = new();
 
@@ -55,7 +56,8 @@ public sealed class GuestFileManager(string id, GuestCalls guest, GuestFileTrans
             Attributes = Changes(fileAttributes ?? new GuestFileAttributes()),
             LifetimeSeconds = GrantLifetimeSeconds,
         });
-        return transfers.Issue(vm.Value, GuestFileTransferDirection.ToGuest, guestFilePath, grant.User, fileSize, grant.Grant, Port(call), call.Request.IsHttps);
+        var issued = await transfers.IssueAsync(new TransferRequest(vm.Value, GuestFileTransferDirection.ToGuest, guestFilePath, grant.User, fileSize, grant.Grant), call.CancellationToken);
+        return GuestFileUrl.Format(issued, Port(call), call.Request.IsHttps);
     }
 
     /// <summary>Validates the download in the guest (a regular file the user may read) and returns its size and
@@ -68,11 +70,12 @@ public sealed class GuestFileManager(string id, GuestCalls guest, GuestFileTrans
             LifetimeSeconds = GrantLifetimeSeconds,
         });
         var file = grant.File ?? throw GuestFaultMessages.Exception(new SystemError { reason = "unexpected guest answer" }, "The guest agent did not describe the file.");
+        var issued = await transfers.IssueAsync(new TransferRequest(vm.Value, GuestFileTransferDirection.FromGuest, guestFilePath, grant.User, file.Size, grant.Grant), call.CancellationToken);
         return new FileTransferInformation
         {
             attributes = FileInfo(file).attributes,
             size = file.Size,
-            url = transfers.Issue(vm.Value, GuestFileTransferDirection.FromGuest, guestFilePath, grant.User, file.Size, grant.Grant, Port(call), call.Request.IsHttps),
+            url = GuestFileUrl.Format(issued, Port(call), call.Request.IsHttps),
         };
     }
 

@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using GuestOps.Server.Sessions;
 using GuestOps.Soap;
 using GuestOps.Vim;
 

@@ -1,158 +1,102 @@
 using System.Collections.Concurrent;
-using System.Security.Cryptography;
-using GuestOps.Server.Sessions;
+using GuestOps.Host.Sessions;
 using GuestOps.Soap;
 using GuestOps.Vim;
 
 namespace GuestOps.Server.ManagedObjects;
 
-/// <summary>vim.SessionManager: Login, Logout, SessionIsActive and the <c>currentSession</c> property.</summary>
-public sealed partial class SessionManager : ManagedObject
+/// <summary>vim.SessionManager: Login, Logout, SessionIsActive and the <c>currentSession</c> property, over the host
+/// agent's <see cref="ISessionService"/>. Keeps, per live session, the objects it created on this front end.</summary>
+public sealed class SessionManager(string id, PropertyReader reader, ISessionService sessions) : ManagedObject(id, reader)
 {
     private static readonly PropertyTable<SessionManager> Table = new PropertyTable<SessionManager>()
         .Add("currentSession", (m, call) => (call.Session as Session)?.ToUserSession(), anonymous: true);
 
     private readonly ConcurrentDictionary<string, Session> _sessions = new(StringComparer.Ordinal);
-    private readonly UserStore _users;
-    private readonly TimeProvider _time;
-    private readonly TimeSpan _idleTimeout;
-    private readonly SemaphoreSlim _hashing = new(Environment.ProcessorCount);
-    private readonly Func<string, bool> _mayLogIn;
-
-    /// <param name="mayLogIn">Whether a user whose password is right may log in (on ESXi: holds some permission).</param>
-    public SessionManager(string id, PropertyReader reader, UserStore users, TimeProvider time, TimeSpan idleTimeout, Func<string, bool>? mayLogIn = null)
-        : base(id, reader)
-    {
-        _users = users;
-        _time = time;
-        _idleTimeout = idleTimeout;
-        _mayLogIn = mayLogIn ?? (_ => true);
-    }
 
     public override PropertyTable Properties => Table;
 
-    /// <summary>Refuses a user's logins from a client after repeated failures (ESXi's account lockout); none when null.</summary>
-    public LoginLockout? Lockout { get; set; }
-
     public async Task<UserSession> Login(VimCall call, string userName, string password, string? locale)
     {
-        // PBKDF2 is deliberately slow (tens of ms): it runs on a thread of its own, at most one per core at a time, never
-        // on the thread pool, whose few threads also run every VM's channel read loop. Dozens of concurrent logins on the
-        // pool starved those loops long enough for the host to take live workers for dead ones (missed heartbeats,
-        // issue 9's load run).
-        await _hashing.WaitAsync(call.CancellationToken).ConfigureAwait(false);
-        try
+        var previous = call.Session as Session;
+        var result = await sessions.LoginAsync(
+            new LoginRequest(userName, password, call.Request.ClientAddress, call.Request.UserAgent, string.IsNullOrEmpty(locale) ? "en" : locale, previous?.Key),
+            call.CancellationToken).ConfigureAwait(false);
+        switch (result)
         {
-            return await Task.Factory.StartNew(() => LoginCore(call, userName, password, locale), call.CancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
-        }
-        finally
-        {
-            _hashing.Release();
+            case { Outcome: LoginOutcome.LoggedIn, Session: { } info }:
+                if (previous is not null)
+                {
+                    Forget(previous.Key);
+                }
+
+                var session = new Session(info);
+                _sessions[session.Key] = session;
+                call.Session = session;
+                call.IssuedSessionKey = session.Key;
+                return session.ToUserSession();
+            case { Outcome: LoginOutcome.NoPermission }:
+                throw new VimFaultException(
+                    new NoPermission { @object = Ref, privilegeId = Privileges.SystemView },
+                    $"User {userName} has no permission on this server and cannot log in.");
+            default:
+                throw new VimFaultException(new InvalidLogin(), "Cannot complete login due to an incorrect user name or password.");
         }
     }
 
-    private UserSession LoginCore(VimCall call, string userName, string password, string? locale)
-    {
-        var client = call.Request.ClientAddress;
-        var lockout = Lockout;
-        var user = lockout?.IsLockedOut(userName, client) == true ? null : _users.Verify(userName, password);
-        if (user is null)
-        {
-            // A locked-out login gets the same answer as a wrong password: nothing tells the caller it was locked.
-            lockout?.RecordFailure(userName, client);
-            throw new VimFaultException(new InvalidLogin(), "Cannot complete login due to an incorrect user name or password.");
-        }
-
-        lockout?.RecordSuccess(userName, client);
-        if (!_mayLogIn(user.Name))
-        {
-            throw new VimFaultException(
-                new NoPermission { @object = Ref, privilegeId = Privileges.SystemView },
-                $"User {user.Name} has no permission on this server and cannot log in.");
-        }
-
-        if (call.Session is Session previous)
-        {
-            End(previous);
-        }
-
-        var session = new Session(NewKey(), user, Now, call.Request.ClientAddress, call.Request.UserAgent, string.IsNullOrEmpty(locale) ? "en" : locale);
-        session.Touch(Now);
-        _sessions[session.Key] = session;
-        call.Session = session;
-        call.IssuedSessionKey = session.Key;
-        return session.ToUserSession();
-    }
-
-    public Task Logout(VimCall call)
+    public async Task Logout(VimCall call)
     {
         if (call.Session is Session session)
         {
-            End(session);
+            await sessions.LogoutAsync(session.Key, call.CancellationToken).ConfigureAwait(false);
+            Forget(session.Key);
         }
-
-        return Task.CompletedTask;
     }
 
-    public Task<bool> SessionIsActive(VimCall call, string sessionID, string userName) =>
-        Task.FromResult(Find(sessionID) is { } session && session.UserName == userName);
+    public async Task<bool> SessionIsActive(VimCall call, string sessionID, string userName) =>
+        await sessions.FindAsync(sessionID, touch: false, call.CancellationToken).ConfigureAwait(false) is { } session && session.UserName == userName;
 
     /// <summary>The live session with that key, refreshed as active; null when unknown or idle too long.</summary>
-    public Session? Touch(string key)
+    public async ValueTask<Session?> TouchAsync(string key, CancellationToken cancellationToken = default)
     {
-        var session = Find(key);
-        session?.Touch(Now);
+        if (await sessions.FindAsync(key, touch: true, cancellationToken).ConfigureAwait(false) is not { } info)
+        {
+            Forget(key);
+            return null;
+        }
+
+        var session = _sessions.GetOrAdd(key, static (_, info) => new Session(info), info);
+        session.Info = info;
         return session;
     }
 
-    /// <summary>Ends sessions idle for longer than the timeout.</summary>
-    public int RemoveExpired()
+    /// <summary>Ends sessions idle for longer than the timeout, with what they created here.</summary>
+    public async Task<int> RemoveExpiredAsync(CancellationToken cancellationToken = default)
     {
-        var removed = 0;
-        foreach (var session in _sessions.Values)
+        var removed = await sessions.RemoveExpiredAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var key in removed)
         {
-            if (IsExpired(session))
+            Forget(key);
+        }
+
+        // Sessions that ended elsewhere (another front end's Logout) are dropped here at their next lookup, or now.
+        foreach (var key in _sessions.Keys)
+        {
+            if (await sessions.FindAsync(key, touch: false, cancellationToken).ConfigureAwait(false) is null)
             {
-                End(session);
-                removed++;
+                Forget(key);
             }
         }
 
-        return removed;
+        return removed.Count;
     }
 
-    private Session? Find(string key)
+    private void Forget(string key)
     {
-        if (!_sessions.TryGetValue(key, out var session))
+        if (_sessions.TryRemove(key, out var session))
         {
-            return null;
+            session.Views.Clear();
+            session.PendingResults.Clear();
         }
-
-        if (IsExpired(session))
-        {
-            End(session);
-            return null;
-        }
-
-        return session;
-    }
-
-    private bool IsExpired(Session session) => Now - session.LastActiveTime > _idleTimeout;
-
-    private void End(Session session)
-    {
-        _sessions.TryRemove(session.Key, out _);
-        session.Views.Clear();
-        session.PendingResults.Clear();
-    }
-
-    private DateTime Now => _time.GetUtcNow().UtcDateTime;
-
-    private static string NewKey()
-    {
-        // 128 random bits in the GUID-like shape vSphere clients expect to see.
-        Span<byte> bytes = stackalloc byte[16];
-        RandomNumberGenerator.Fill(bytes);
-        return new Guid(bytes).ToString("D");
     }
 }

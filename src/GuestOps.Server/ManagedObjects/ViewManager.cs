@@ -1,4 +1,3 @@
-using GuestOps.Server.Sessions;
 using GuestOps.Soap;
 using GuestOps.Vim;
 

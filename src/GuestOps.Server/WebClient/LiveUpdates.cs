@@ -16,7 +16,7 @@ public sealed partial class LiveUpdates(InventoryView view, WebVim vim, ILogger<
 
     public async Task HandleAsync(HttpContext context)
     {
-        if (vim.Session(context) is null)
+        if (await vim.SessionAsync(context) is null)
         {
             context.Response.StatusCode = StatusCodes.Status401Unauthorized;
             return;

@@ -1,4 +1,4 @@
-using GuestOps.Server.Sessions;
+using GuestOps.Server.ManagedObjects;
 using GuestOps.Soap;
 using GuestOps.Vim;
 using GuestOps.Vim.Contracts;
@@ -16,8 +16,8 @@ public sealed class WebVim(SoapDispatcher dispatcher, VimOperationCatalog catalo
     public Inventory Inventory { get; } = inventory;
 
     /// <summary>The browser's live session, refreshed as active; null when it has none or it expired.</summary>
-    public Session? Session(HttpContext context) =>
-        WebSession.Key(context) is { } key ? Inventory.SessionManager.Touch(key) : null;
+    public async ValueTask<Session?> SessionAsync(HttpContext context) =>
+        WebSession.Key(context) is { } key ? await Inventory.SessionManager.TouchAsync(key, context.RequestAborted) : null;
 
     public Task<VimInvocation> CallAsync(HttpContext context, string operation, params object?[] arguments) =>
         dispatcher.InvokeAsync(operation, arguments, RequestInfo(context), context.RequestAborted);

@@ -2,7 +2,7 @@ using GuestOps.Host;
 using GuestOps.Server;
 using GuestOps.Server.Authorization;
 using GuestOps.Server.ManagedObjects;
-using GuestOps.Server.Sessions;
+using GuestOps.Host.Sessions;
 using GuestOps.Soap;
 using GuestOps.Vim;
 using GuestOps.Vim.Contracts;

@@ -1,7 +1,6 @@
 using GuestOps.Server;
 using GuestOps.Server.Authorization;
-using GuestOps.Server.Events;
-using GuestOps.Server.Sessions;
+using GuestOps.Host.Sessions;
 using GuestOps.Vim;
 
 namespace GuestOps.Tests.Server;
@@ -75,21 +74,6 @@ public sealed class AccountCommandsTests
         Assert.AreEqual(1, code);
         StringAssert.Contains(stderr, "Admin");
         Assert.AreEqual(2, Run(null, "user", "add", "carol").Code, "a password is required");
-    }
-
-    [TestMethod]
-    public void EventHistory_KeepsTheNewest_WithIncreasingKeys()
-    {
-        var history = new EventHistory(capacity: 3);
-        for (var i = 0; i < 5; i++)
-        {
-            history.Add(new EventEx { eventTypeId = "e" + i, userName = "u" });
-        }
-
-        var kept = history.All();
-        CollectionAssert.AreEqual(new[] { "e2", "e3", "e4" }, kept.Cast<EventEx>().Select(e => e.eventTypeId).ToArray());
-        CollectionAssert.AreEqual(new[] { 3, 4, 5 }, kept.Select(e => e.key).ToArray());
-        Assert.AreEqual(5, history.Latest!.chainId);
     }
 
     private (int Code, string Stdout, string Stderr) Run(string? stdin, params string[] args)

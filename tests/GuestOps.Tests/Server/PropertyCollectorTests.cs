@@ -1,7 +1,7 @@
 using GuestOps.Host;
 using GuestOps.Server;
 using GuestOps.Server.ManagedObjects;
-using GuestOps.Server.Sessions;
+using GuestOps.Host.Sessions;
 using GuestOps.Soap;
 using GuestOps.Vim;
 using GuestOps.Vim.Contracts;
@@ -25,7 +25,7 @@ public sealed class PropertyCollectorTests
         agent.Setup(a => a.ListVirtualMachines()).Returns(vms);
         agent.Setup(a => a.GetVirtualMachine(It.IsAny<string>())).Returns((string id) => vms.FirstOrDefault(v => v.Configuration.Id == id));
         _inventory = new Inventory(agent.Object, new UserStore(StateDirectory.FullName), TimeProvider.System, new ServerIdentity("uuid"), TimeSpan.FromMinutes(30));
-        _session = new Session("key", new LocalUser("root", "Administrator", "", "", 1), DateTime.UtcNow, null, null, "en");
+        _session = new Session(new SessionInfo("key", "root", "Administrator", DateTime.UtcNow, DateTime.UtcNow, null, null, "en", 1));
     }
 
     [ClassCleanup]

@@ -12,7 +12,7 @@ public sealed class LoginModel(WebVim vim) : PageModel
 
     public string UserName { get; private set; } = "";
 
-    public IActionResult OnGet() => vim.Session(HttpContext) is null ? Page() : Redirect("/ui/");
+    public async Task<IActionResult> OnGetAsync() => await vim.SessionAsync(HttpContext) is null ? Page() : Redirect("/ui/");
 
     public async Task<IActionResult> OnPostAsync(string? username, string? password)
     {

@@ -1,4 +1,4 @@
-using GuestOps.Server.Sessions;
+using GuestOps.Server.ManagedObjects;
 using GuestOps.Vim;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.Filters;
@@ -18,9 +18,9 @@ public abstract class SignedInPageModel(WebVim vim) : PageModel
 
     public string? FaultMessage { get; protected set; }
 
-    public override void OnPageHandlerExecuting(PageHandlerExecutingContext context)
+    public override async Task OnPageHandlerExecutionAsync(PageHandlerExecutingContext context, PageHandlerExecutionDelegate next)
     {
-        VimSession = Vim.Session(HttpContext);
+        VimSession = await Vim.SessionAsync(HttpContext);
         if (VimSession is null)
         {
             WebSession.Clear(HttpContext);
@@ -29,6 +29,7 @@ public abstract class SignedInPageModel(WebVim vim) : PageModel
         }
 
         ViewData["User"] = VimSession.UserName;
+        await next();
     }
 
     /// <summary>Runs a vim call, keeping a fault for the page instead of throwing it.</summary>

@@ -1,4 +1,4 @@
-namespace GuestOps.Server.Sessions;
+namespace GuestOps.Server;
 
 /// <summary>Ends idle sessions once a minute (lookups also refuse them as soon as they expire).</summary>
 public sealed class SessionReaper(Inventory inventory, TimeProvider time) : BackgroundService
@@ -8,7 +8,7 @@ public sealed class SessionReaper(Inventory inventory, TimeProvider time) : Back
         using var timer = new PeriodicTimer(TimeSpan.FromMinutes(1), time);
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
-            inventory.SessionManager.RemoveExpired();
+            await inventory.SessionManager.RemoveExpiredAsync(stoppingToken);
         }
     }
 }

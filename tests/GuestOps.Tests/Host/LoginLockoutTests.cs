@@ -1,6 +1,6 @@
-using GuestOps.Server.Sessions;
+using GuestOps.Host.Sessions;
 
-namespace GuestOps.Tests.Server;
+namespace GuestOps.Tests.Host;
 
 [TestClass]
 public sealed class LoginLockoutTests

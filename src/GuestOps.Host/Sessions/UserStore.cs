@@ -1,8 +1,9 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using GuestOps.Host.Enrollment;
 
-namespace GuestOps.Server.Sessions;
+namespace GuestOps.Host.Sessions;
 
 /// <summary>A local vSphere user of this server. The password is kept only as a salted PBKDF2 hash.</summary>
 public sealed record LocalUser(string Name, string FullName, string Salt, string Hash, int Iterations);
@@ -238,27 +239,14 @@ public sealed class UserStore
 
     private void Save()
     {
-        WriteOwnerOnly(_path, JsonSerializer.Serialize(_users.Values.ToArray(), UserStoreJson.Default.LocalUserArray));
+        StateFiles.WriteAtomically(_path, JsonSerializer.Serialize(_users.Values.ToArray(), UserStoreJson.Default.LocalUserArray));
         Interlocked.Increment(ref _version);
     }
 
     private void SaveGroups()
     {
-        WriteOwnerOnly(_groupsPath, JsonSerializer.Serialize(_groups.Values.ToArray(), UserStoreJson.Default.LocalGroupArray));
+        StateFiles.WriteAtomically(_groupsPath, JsonSerializer.Serialize(_groups.Values.ToArray(), UserStoreJson.Default.LocalGroupArray));
         Interlocked.Increment(ref _version);
-    }
-
-    /// <summary>Writes a state file atomically with mode 0600.</summary>
-    internal static void WriteOwnerOnly(string path, string contents)
-    {
-        var temp = path + ".tmp";
-        File.WriteAllText(temp, contents);
-        if (!OperatingSystem.IsWindows())
-        {
-            File.SetUnixFileMode(temp, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        }
-
-        File.Move(temp, path, overwrite: true);
     }
 }
 

@@ -1,4 +1,6 @@
-namespace GuestOps.Server.Sessions;
+using Microsoft.Extensions.Logging;
+
+namespace GuestOps.Host.Sessions;
 
 /// <summary>
 /// vSphere Login brute-force protection, after ESXi's account lockout (<c>Security.AccountLockFailures</c>,
@@ -136,6 +138,6 @@ public sealed partial class LoginLockout(TimeProvider time, int failureLimit, Ti
         public DateTimeOffset LastFailure;
     }
 
-    [LoggerMessage(EventId = 4210, Level = LogLevel.Warning, Message = "vSphere login of user '{User}' from {Client} locked out for {Seconds} s after {Failures} failed attempts")]
+    [LoggerMessage(EventId = 3400, Level = LogLevel.Warning, Message = "vSphere login of user '{User}' from {Client} locked out for {Seconds} s after {Failures} failed attempts")]
     private static partial void LogLockedOut(ILogger logger, string user, string client, int failures, int seconds);
 }

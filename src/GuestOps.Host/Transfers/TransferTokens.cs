@@ -4,7 +4,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 
-namespace GuestOps.Server.Guest;
+namespace GuestOps.Host.Transfers;
 
 public enum GuestFileTransferDirection
 {
@@ -27,6 +27,31 @@ public sealed record GuestFileTransfer(
     string Grant,
     DateTimeOffset Expires);
 
+/// <summary>What a transfer is bound to, as InitiateFileTransferToGuest / FromGuest learned it from the guest.</summary>
+public sealed record TransferRequest(string VmId, GuestFileTransferDirection Direction, string GuestFilePath, string GuestUser, long Size, string Grant);
+
+/// <summary>A transfer issued: the id and token its URL carries, and when it expires.</summary>
+public sealed record IssuedTransfer(long Id, string Token, DateTimeOffset Expires);
+
+/// <summary>The answer to a transfer URL's id and token: valid with the transfer, or why not.</summary>
+public sealed record TransferCheck(GuestFileTransferCheck Result, GuestFileTransfer? Transfer);
+
+/// <summary>The one-time file-transfer tokens of InitiateFileTransferToGuest / FromGuest: issued once, checked
+/// without being used up, redeemed at most once, refused after <see cref="Lifetime"/>.</summary>
+public interface ITransferTokens
+{
+    /// <summary>How long an issued transfer stays valid.</summary>
+    TimeSpan Lifetime { get; }
+
+    ValueTask<IssuedTransfer> IssueAsync(TransferRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>Checks an id and token as a URL carries them, without using the transfer up.</summary>
+    ValueTask<TransferCheck> CheckAsync(string? id, string? token, CancellationToken cancellationToken = default);
+
+    /// <summary>Uses the transfer up; false when another request redeemed it first.</summary>
+    ValueTask<bool> RedeemAsync(GuestFileTransfer transfer, CancellationToken cancellationToken = default);
+}
+
 /// <summary>Why a transfer URL was refused.</summary>
 public enum GuestFileTransferCheck
 {
@@ -45,14 +70,13 @@ public enum GuestFileTransferCheck
 }
 
 /// <summary>
-/// The one-time transfer URLs of InitiateFileTransferToGuest / FromGuest (reference 7):
-/// <c>https://*:PORT/guestFile?id=N&amp;token=T</c>. The token is an HMAC-SHA256, under a secret of this server
-/// process, of everything the transfer is bound to (id, VM, direction, guest path, guest user, size, expiry, grant),
+/// The one-time transfer tokens of InitiateFileTransferToGuest / FromGuest, in this process's memory. The token is an
+/// HMAC-SHA256, under a secret of this process, of everything the transfer is bound to (id, VM, direction, guest path, guest user, size, expiry, grant),
 /// compared in constant time; a transfer is consumed atomically when it starts, so a URL works at most once. The
 /// secret lives only in memory: after a restart, old URLs are refused (and the workers' grants they named are gone
 /// with the old connections' purpose anyway).
 /// </summary>
-public sealed class GuestFileTransfers(TimeProvider time, TimeSpan lifetime)
+public sealed class TransferTokens(TimeProvider time, TimeSpan lifetime) : ITransferTokens
 {
     private readonly byte[] _key = RandomNumberGenerator.GetBytes(32);
     private readonly ConcurrentDictionary<long, GuestFileTransfer> _pending = new();
@@ -70,17 +94,24 @@ public sealed class GuestFileTransfers(TimeProvider time, TimeSpan lifetime)
     /// <summary>Transfers issued and not yet used or purged.</summary>
     public int Pending => _pending.Count;
 
-    /// <summary>Records a transfer and returns its URL, with <c>*</c> as host (the client substitutes the host it called).</summary>
-    public string Issue(string vmId, GuestFileTransferDirection direction, string guestFilePath, string guestUser, long size, string grant, int port, bool https)
+    public ValueTask<IssuedTransfer> IssueAsync(TransferRequest request, CancellationToken cancellationToken = default)
     {
         PurgeExpired();
-        var transfer = new GuestFileTransfer(Interlocked.Increment(ref _nextId), vmId, direction, guestFilePath, guestUser, size, grant, time.GetUtcNow() + Lifetime);
+        var transfer = new GuestFileTransfer(Interlocked.Increment(ref _nextId), request.VmId, request.Direction, request.GuestFilePath, request.GuestUser, request.Size, request.Grant, time.GetUtcNow() + Lifetime);
         _pending[transfer.Id] = transfer;
-        return string.Create(CultureInfo.InvariantCulture, $"{(https ? "https" : "http")}://*:{port}/guestFile?id={transfer.Id}&token={Token(transfer)}");
+        return ValueTask.FromResult(new IssuedTransfer(transfer.Id, Token(transfer), transfer.Expires));
     }
 
-    /// <summary>Checks a URL's id and token without using the transfer up.</summary>
-    public GuestFileTransferCheck Check(string? id, string? token, out GuestFileTransfer? transfer)
+    public ValueTask<TransferCheck> CheckAsync(string? id, string? token, CancellationToken cancellationToken = default)
+    {
+        var result = Check(id, token, out var transfer);
+        return ValueTask.FromResult(new TransferCheck(result, transfer));
+    }
+
+    public ValueTask<bool> RedeemAsync(GuestFileTransfer transfer, CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult(_pending.TryRemove(new KeyValuePair<long, GuestFileTransfer>(transfer.Id, transfer)));
+
+    private GuestFileTransferCheck Check(string? id, string? token, out GuestFileTransfer? transfer)
     {
         transfer = null;
         if (!long.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out var key) || string.IsNullOrEmpty(token) || token.Length > 128)
@@ -109,9 +140,6 @@ public sealed class GuestFileTransfers(TimeProvider time, TimeSpan lifetime)
         transfer = found;
         return GuestFileTransferCheck.Valid;
     }
-
-    /// <summary>Uses the transfer up; false if another request got it first.</summary>
-    public bool TryConsume(GuestFileTransfer transfer) => _pending.TryRemove(new KeyValuePair<long, GuestFileTransfer>(transfer.Id, transfer));
 
     private string Token(GuestFileTransfer transfer) => Base64Url.EncodeToString(Mac(transfer));
 
