@@ -3,13 +3,14 @@ using GuestOps.Server.Events;
 using GuestOps.Server.Sessions;
 using GuestOps.Soap;
 using GuestOps.Vim;
+using GuestOps.Vim.Contracts;
 
 namespace GuestOps.Server.ManagedObjects;
 
 /// <summary>vim.event.EventManager: QueryEvents over the events this server keeps (the guest-operation audit trail,
 /// see <see cref="GuestOperationAudit"/>). A caller sees the events of entities it holds System.Read on; the newest
 /// come first, at most 1000 (as vSphere answers) or <c>maxCount</c>.</summary>
-public sealed class EventManager(string id, EventHistory history, Inventory inventory, AccessControl access, PropertyReader reader) : ManagedObject(id, reader)
+public sealed class EventManager(string id, EventHistory history, Inventory inventory, AccessControl access, PropertyReader reader) : ManagedObject(id, reader), IEventManager
 {
     public const int MaxResults = 1000;
 
@@ -19,8 +20,9 @@ public sealed class EventManager(string id, EventHistory history, Inventory inve
 
     public override PropertyTable Properties => Table;
 
-    public Task<Event[]> QueryEvents(VimCall call, EventFilterSpec filter)
+    public Task<Event[]> QueryEventsAsync(ManagedObjectReference _this, EventFilterSpec filter)
     {
+        var call = Call;
         ManagedEntity? scope = null;
         if (filter.entity is { } byEntity)
         {

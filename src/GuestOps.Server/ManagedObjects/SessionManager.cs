@@ -3,11 +3,12 @@ using System.Security.Cryptography;
 using GuestOps.Server.Sessions;
 using GuestOps.Soap;
 using GuestOps.Vim;
+using GuestOps.Vim.Contracts;
 
 namespace GuestOps.Server.ManagedObjects;
 
 /// <summary>vim.SessionManager: Login, Logout, SessionIsActive and the <c>currentSession</c> property.</summary>
-public sealed partial class SessionManager : ManagedObject
+public sealed partial class SessionManager : ManagedObject, ISessionManager
 {
     private static readonly PropertyTable<SessionManager> Table = new PropertyTable<SessionManager>()
         .Add("currentSession", (m, call) => (call.Session as Session)?.ToUserSession(), anonymous: true);
@@ -34,8 +35,9 @@ public sealed partial class SessionManager : ManagedObject
     /// <summary>Refuses a user's logins from a client after repeated failures (ESXi's account lockout); none when null.</summary>
     public LoginLockout? Lockout { get; set; }
 
-    public async Task<UserSession> Login(VimCall call, string userName, string password, string? locale)
+    public async Task<UserSession> LoginAsync(ManagedObjectReference _this, string userName, string password, string? locale)
     {
+        var call = Call;
         // PBKDF2 is deliberately slow (tens of ms): it runs on a thread of its own, at most one per core at a time, never
         // on the thread pool, whose few threads also run every VM's channel read loop. Dozens of concurrent logins on the
         // pool starved those loops long enough for the host to take live workers for dead ones (missed heartbeats,
@@ -84,8 +86,9 @@ public sealed partial class SessionManager : ManagedObject
         return session.ToUserSession();
     }
 
-    public Task Logout(VimCall call)
+    public Task LogoutAsync(ManagedObjectReference _this)
     {
+        var call = Call;
         if (call.Session is Session session)
         {
             End(session);
@@ -94,7 +97,7 @@ public sealed partial class SessionManager : ManagedObject
         return Task.CompletedTask;
     }
 
-    public Task<bool> SessionIsActive(VimCall call, string sessionID, string userName) =>
+    public Task<bool> SessionIsActiveAsync(ManagedObjectReference _this, string sessionID, string userName) =>
         Task.FromResult(Find(sessionID) is { } session && session.UserName == userName);
 
     /// <summary>The live session with that key, refreshed as active; null when unknown or idle too long.</summary>
