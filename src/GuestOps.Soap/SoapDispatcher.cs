@@ -163,7 +163,8 @@ public sealed partial class SoapDispatcher
             ?? throw Fault(new ManagedObjectNotFound { obj = @this }, $"The object '{@this}' has already been deleted or has not been completely created");
         var invoke = _binder.Find(target.GetType(), call.Operation)
             ?? throw Fault(new MethodNotFound { receiver = @this, method = call.Operation.Name }, $"Method {call.Operation.Name} is not supported by {@this.type}");
-        using var current = _calls.Enter(call);
+        // Current until this async method returns: its caller's flow never sees the call, so no scope to dispose.
+        _calls.Enter(call);
         return await invoke(target, call).ConfigureAwait(false);
     }
 
