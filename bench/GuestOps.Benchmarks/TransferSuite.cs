@@ -2,13 +2,13 @@ using System.Buffers;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using System.Security;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using System.Xml.Linq;
+using GuestOps.Client;
 using GuestOps.Host;
 using GuestOps.Host.Providers;
+using GuestOps.Vim;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
@@ -33,8 +33,6 @@ internal static class TransferSuite
     private const string GuestDirectory = "/tmp/bench-transfer";
     private const string RawRoute = "/rawfile";
     private const int BodyBlock = 1 << 20;
-
-    private static readonly XNamespace Vim = "urn:vim25";
 
     public static async Task<int> RunAsync(BenchOptions options)
     {
@@ -77,7 +75,10 @@ internal static class TransferSuite
 
         using var handler = InProcessLoad.CreateHandler(4);
         using var http = new HttpClient(handler) { BaseAddress = server.BaseAddress, Timeout = TimeSpan.FromMinutes(30) };
-        var soap = new SoapCalls(http, session.SessionKey, password);
+        await using var vim = await VimConnection.ConnectAsync(
+            new Uri(server.BaseAddress, BenchServer.SdkPath), new VimConnectionOptions { AcceptAnyServerCertificate = true, Timeout = TimeSpan.FromMinutes(30) });
+        await vim.LoginAsync("root", password);
+        var soap = new SoapCalls(vim, password);
         var size = options.TransferBytes;
 
         // Warm-up: 256 MiB each way on each side (connection, and enough iterations of the copy loops for the JIT to
@@ -294,24 +295,19 @@ internal static class TransferSuite
         }
     }
 
-    private sealed class SoapCalls(HttpClient http, string sessionKey, string password)
+    /// <summary>The two SOAP calls of a transfer, through the typed client (GuestOps.Client) as guest root.</summary>
+    private sealed class SoapCalls(VimConnection vim, string password)
     {
-        private string Auth => $"""<vm type="VirtualMachine">{VmId}</vm><auth xsi:type="NamePasswordAuthentication"><interactiveSession>false</interactiveSession><username>root</username><password>{SecurityElement.Escape(password)}</password></auth>""";
+        private static readonly ManagedObjectReference FileManager = new("GuestFileManager", "guestOperationsFileManager");
+        private static readonly ManagedObjectReference Vm = new("VirtualMachine", VmId);
 
-        public async Task<string> InitiateToGuestAsync(string path, long size) => (await CallAsync(
-            $"""<InitiateFileTransferToGuest xmlns="urn:vim25"><_this type="GuestFileManager">guestOperationsFileManager</_this>{Auth}<guestFilePath>{SecurityElement.Escape(path)}</guestFilePath><fileAttributes></fileAttributes><fileSize>{size}</fileSize><overwrite>true</overwrite></InitiateFileTransferToGuest>"""))
-            .Descendants(Vim + "returnval").Single().Value;
+        private NamePasswordAuthentication Auth => new() { username = "root", password = password, interactiveSession = false };
 
-        public async Task<string> InitiateFromGuestAsync(string path) => (await CallAsync(
-            $"""<InitiateFileTransferFromGuest xmlns="urn:vim25"><_this type="GuestFileManager">guestOperationsFileManager</_this>{Auth}<guestFilePath>{SecurityElement.Escape(path)}</guestFilePath></InitiateFileTransferFromGuest>"""))
-            .Descendants(Vim + "url").Single().Value;
+        public Task<string> InitiateToGuestAsync(string path, long size) =>
+            vim.Port.InitiateFileTransferToGuestAsync(FileManager, Vm, Auth, path, new GuestFileAttributes(), size, true);
 
-        private async Task<XDocument> CallAsync(string body)
-        {
-            using var response = await http.SendAsync(InProcessLoad.CreateMessage(new Uri(http.BaseAddress!, BenchServer.SdkPath), new SoapRequest(BenchServer.Envelope(body), $"vmware_soap_session=\"{sessionKey}\"")));
-            var text = await response.Content.ReadAsStringAsync();
-            return response.StatusCode == HttpStatusCode.OK ? XDocument.Parse(text) : throw new InvalidOperationException($"SOAP call failed: {text}");
-        }
+        public async Task<string> InitiateFromGuestAsync(string path) =>
+            (await vim.Port.InitiateFileTransferFromGuestAsync(FileManager, Vm, Auth, path)).url;
     }
 
     // ---------------------------------------------------------------- qemu-ga

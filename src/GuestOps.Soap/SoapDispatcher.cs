@@ -19,6 +19,7 @@ public sealed partial class SoapDispatcher
 {
     private readonly VimOperationCatalog _catalog;
     private readonly ImplementationBinder _binder;
+    private readonly VimCallContext _calls;
     private readonly IManagedObjectResolver _resolver;
     private readonly IVimCallAuthorizer _authorizer;
     private readonly IVimCallObserver? _observer;
@@ -28,6 +29,7 @@ public sealed partial class SoapDispatcher
     public SoapDispatcher(
         VimOperationCatalog catalog,
         IEnumerable<Type> implementationTypes,
+        VimCallContext calls,
         IManagedObjectResolver resolver,
         IVimCallAuthorizer authorizer,
         ILogger<SoapDispatcher> logger,
@@ -37,6 +39,7 @@ public sealed partial class SoapDispatcher
         _observer = observer;
         _catalog = catalog;
         _binder = new ImplementationBinder(catalog, implementationTypes);
+        _calls = calls;
         _resolver = resolver;
         _authorizer = authorizer;
         _logger = logger;
@@ -150,7 +153,8 @@ public sealed partial class SoapDispatcher
         }
     }
 
-    /// <summary>Authorizes the call, resolves <c>_this</c> and invokes the managed object's method.</summary>
+    /// <summary>Authorizes the call, resolves <c>_this</c> and invokes the managed object's method with the call
+    /// current in <see cref="VimCallContext"/>.</summary>
     private async Task<object?> AuthorizeAndInvokeAsync(VimCall call)
     {
         await _authorizer.AuthorizeAsync(call).ConfigureAwait(false);
@@ -159,6 +163,8 @@ public sealed partial class SoapDispatcher
             ?? throw Fault(new ManagedObjectNotFound { obj = @this }, $"The object '{@this}' has already been deleted or has not been completely created");
         var invoke = _binder.Find(target.GetType(), call.Operation)
             ?? throw Fault(new MethodNotFound { receiver = @this, method = call.Operation.Name }, $"Method {call.Operation.Name} is not supported by {@this.type}");
+        // Current until this async method returns: its caller's flow never sees the call, so no scope to dispose.
+        _calls.Enter(call);
         return await invoke(target, call).ConfigureAwait(false);
     }
 

@@ -61,8 +61,10 @@ public static partial class GuestOpsServer
         builder.Services.AddSingleton<IHostAgent>(sp => sp.GetRequiredService<HostAgent>());
         builder.Services.AddHostedService<HostAgentService>();
         builder.Services.AddSingleton<ITransferTokens>(sp => new TransferTokens(sp.GetRequiredService<TimeProvider>(), options.FileTransferLifetime));
+        builder.Services.AddSingleton<VimCallContext>();
         builder.Services.AddSingleton(sp => new Inventory(
             sp.GetRequiredService<IHostAgent>(),
+            sp.GetRequiredService<VimCallContext>(),
             sp.GetRequiredService<UserStore>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ServerIdentity>(),
@@ -88,6 +90,7 @@ public static partial class GuestOpsServer
         builder.Services.AddSingleton(sp => new SoapDispatcher(
             sp.GetRequiredService<VimOperationCatalog>(),
             Inventory.ManagedObjectTypes,
+            sp.GetRequiredService<VimCallContext>(),
             sp.GetRequiredService<Inventory>(),
             new VimCallAuthorizer(sp.GetRequiredService<Inventory>().SessionManager, sp.GetRequiredService<Inventory>(), sp.GetRequiredService<AccessControl>()),
             sp.GetRequiredService<ILogger<SoapDispatcher>>(),

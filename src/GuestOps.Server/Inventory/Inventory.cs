@@ -46,17 +46,18 @@ public sealed class Inventory : IManagedObjectResolver
     private readonly IHostAgent _hostAgent;
     private readonly PropertyReader _reader;
 
+    /// <param name="calls">The call being dispatched, which managed objects read (the dispatcher enters it).</param>
     /// <param name="transfers">File transfers (InitiateFileTransfer*); default: none.</param>
     /// <param name="access">Roles and permissions; default: in memory, with Admin on the root folder for <c>root</c>
     /// and every user that exists now.</param>
     /// <param name="events">The event history (the guest-operation audit trail); default: a new one.</param>
     /// <param name="sessions">The sessions; default: in memory, with <paramref name="sessionIdleTimeout"/> and no lockout.</param>
-    public Inventory(IHostAgent hostAgent, UserStore users, TimeProvider time, ServerIdentity identity, TimeSpan sessionIdleTimeout, ITransferTokens? transfers = null, AccessControl? access = null, IEventHistory? events = null, ISessionService? sessions = null)
+    public Inventory(IHostAgent hostAgent, IVimCallContext calls, UserStore users, TimeProvider time, ServerIdentity identity, TimeSpan sessionIdleTimeout, ITransferTokens? transfers = null, AccessControl? access = null, IEventHistory? events = null, ISessionService? sessions = null)
     {
         _hostAgent = hostAgent;
         Access = access ?? new AccessControl(new AuthorizationStore(null, users), users);
         Events = events ?? new EventHistory();
-        _reader = new PropertyReader(Access);
+        _reader = new PropertyReader(calls, Access);
         var ids = new InventoryIds();
         var guest = new Guest.GuestCalls(hostAgent);
 

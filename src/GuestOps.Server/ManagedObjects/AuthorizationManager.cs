@@ -1,11 +1,12 @@
 using GuestOps.Server.Authorization;
 using GuestOps.Soap;
 using GuestOps.Vim;
+using GuestOps.Vim.Contracts;
 
 namespace GuestOps.Server.ManagedObjects;
 
 /// <summary>vim.AuthorizationManager: the privilege catalogue, roles and permissions, and privilege checks.</summary>
-public sealed class AuthorizationManager(string id, Inventory inventory, AccessControl access, PropertyReader reader) : ManagedObject(id, reader)
+public sealed class AuthorizationManager(string id, Inventory inventory, AccessControl access, PropertyReader reader) : ManagedObject(id, reader), IAuthorizationManager
 {
     private static readonly PropertyTable<AuthorizationManager> Table = new PropertyTable<AuthorizationManager>()
         .Add("privilegeList", _ => PrivilegeCatalog.All.ToArray())
@@ -15,24 +16,25 @@ public sealed class AuthorizationManager(string id, Inventory inventory, AccessC
 
     private AccessControl Access => access;
 
-    public Task<int> AddAuthorizationRole(VimCall call, string name, string[]? privIds) =>
+    public Task<int> AddAuthorizationRoleAsync(ManagedObjectReference _this, string name, string[]? privIds) =>
         Task.FromResult(access.Store.AddRole(name, privIds ?? []));
 
-    public Task UpdateAuthorizationRole(VimCall call, int roleId, string newName, string[]? privIds)
+    public Task UpdateAuthorizationRoleAsync(ManagedObjectReference _this, int roleId, string newName, string[]? privIds)
     {
         access.Store.UpdateRole(roleId, newName, privIds);
         return Task.CompletedTask;
     }
 
-    public Task RemoveAuthorizationRole(VimCall call, int roleId, bool failIfUsed)
+    public Task RemoveAuthorizationRoleAsync(ManagedObjectReference _this, int roleId, bool failIfUsed)
     {
         access.Store.RemoveRole(roleId, failIfUsed);
         return Task.CompletedTask;
     }
 
     /// <summary>The permissions defined on the entity, and with <paramref name="inherited"/> the propagating ones of its ancestors.</summary>
-    public Task<Permission[]> RetrieveEntityPermissions(VimCall call, ManagedObjectReference entity, bool inherited)
+    public Task<Permission[]> RetrieveEntityPermissionsAsync(ManagedObjectReference _this, ManagedObjectReference entity, bool inherited)
     {
+        var call = Call;
         var snapshot = access.Store.Current;
         var result = new List<Permission>();
         var first = Entity(call, entity);
@@ -45,8 +47,9 @@ public sealed class AuthorizationManager(string id, Inventory inventory, AccessC
     }
 
     /// <summary>Every permission on an entity the caller may see.</summary>
-    public Task<Permission[]> RetrieveAllPermissions(VimCall call)
+    public Task<Permission[]> RetrieveAllPermissionsAsync(ManagedObjectReference _this)
     {
+        var call = Call;
         var user = call.Session!.UserName;
         return Task.FromResult(access.Store.Current.Permissions
             .Where(p => inventory.Find(p.Entity, null) is not ManagedEntity e || access.CanView(user, e))
@@ -54,8 +57,9 @@ public sealed class AuthorizationManager(string id, Inventory inventory, AccessC
             .ToArray());
     }
 
-    public Task SetEntityPermissions(VimCall call, ManagedObjectReference entity, Permission[]? permission)
+    public Task SetEntityPermissionsAsync(ManagedObjectReference _this, ManagedObjectReference entity, Permission[]? permission)
     {
+        var call = Call;
         var target = Entity(call, entity);
         foreach (var p in permission ?? [])
         {
@@ -70,23 +74,26 @@ public sealed class AuthorizationManager(string id, Inventory inventory, AccessC
         return Task.CompletedTask;
     }
 
-    public Task RemoveEntityPermission(VimCall call, ManagedObjectReference entity, string user, bool isGroup)
+    public Task RemoveEntityPermissionAsync(ManagedObjectReference _this, ManagedObjectReference entity, string user, bool isGroup)
     {
+        var call = Call;
         access.Store.RemovePermission(Entity(call, entity).Ref, user, isGroup);
         return Task.CompletedTask;
     }
 
     /// <summary>For each privilege, whether the session <paramref name="sessionId"/> holds it on the entity (all
     /// false for an unknown session, as vSphere answers).</summary>
-    public async Task<bool[]> HasPrivilegeOnEntity(VimCall call, ManagedObjectReference entity, string sessionId, string[]? privId)
+    public async Task<bool[]> HasPrivilegeOnEntityAsync(ManagedObjectReference _this, ManagedObjectReference entity, string sessionId, string[]? privId)
     {
+        var call = Call;
         var target = Entity(call, entity);
         var user = (await inventory.SessionManager.TouchAsync(sessionId, call.CancellationToken).ConfigureAwait(false))?.UserName;
         return (privId ?? []).Select(p => user is not null && access.Has(user, target, p)).ToArray();
     }
 
-    public async Task<EntityPrivilege[]> HasPrivilegeOnEntities(VimCall call, ManagedObjectReference[] entity, string sessionId, string[]? privId)
+    public async Task<EntityPrivilege[]> HasPrivilegeOnEntitiesAsync(ManagedObjectReference _this, ManagedObjectReference[] entity, string sessionId, string[]? privId)
     {
+        var call = Call;
         var user = (await inventory.SessionManager.TouchAsync(sessionId, call.CancellationToken).ConfigureAwait(false))?.UserName;
         return entity.Select(e =>
         {
@@ -99,10 +106,10 @@ public sealed class AuthorizationManager(string id, Inventory inventory, AccessC
         }).ToArray();
     }
 
-    public Task<UserPrivilegeResult[]> FetchUserPrivilegeOnEntities(VimCall call, ManagedObjectReference[] entities, string userName) =>
+    public Task<UserPrivilegeResult[]> FetchUserPrivilegeOnEntitiesAsync(ManagedObjectReference _this, ManagedObjectReference[] entities, string userName) =>
         Task.FromResult(entities.Select(e =>
         {
-            var privileges = access.PrivilegesOn(userName, Entity(call, e));
+            var privileges = access.PrivilegesOn(userName, Entity(Call, e));
             return new UserPrivilegeResult { entity = e, privileges = privileges.Count == 0 ? null : privileges.Order(StringComparer.Ordinal).ToArray() };
         }).ToArray());
 

@@ -1,10 +1,12 @@
 using GuestOps.Soap;
+using GuestOps.Vim;
+using GuestOps.Vim.Contracts;
 
 namespace GuestOps.Server.ManagedObjects;
 
 /// <summary>vim.view.ContainerView: the entities below a container, optionally recursive and filtered by type.</summary>
 public sealed class ContainerView(string id, ManagedEntity container, string[]? type, bool recursive, Session owner, PropertyReader reader)
-    : ManagedObject(id, reader)
+    : ManagedObject(id, reader), IView
 {
     private static readonly PropertyTable<ContainerView> Table = new PropertyTable<ContainerView>()
         .Add("container", v => v.Container.Ref)
@@ -25,7 +27,7 @@ public sealed class ContainerView(string id, ManagedEntity container, string[]? 
     /// <summary>Current members: computed on every read, so VMs that come and go are seen.</summary>
     public IEnumerable<ManagedEntity> View => Members(Container).Where(e => Type is null || Type.Any(e.IsOfType));
 
-    public Task DestroyView(VimCall call)
+    public Task DestroyViewAsync(ManagedObjectReference _this)
     {
         Owner.Views.TryRemove(Ref.Value, out _);
         return Task.CompletedTask;

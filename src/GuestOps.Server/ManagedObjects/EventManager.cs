@@ -4,13 +4,14 @@ using GuestOps.Server.Authorization;
 using GuestOps.Server.Events;
 using GuestOps.Soap;
 using GuestOps.Vim;
+using GuestOps.Vim.Contracts;
 
 namespace GuestOps.Server.ManagedObjects;
 
 /// <summary>vim.event.EventManager: QueryEvents over the host agent's <see cref="IEventHistory"/> (the guest-operation
 /// audit trail, see <see cref="GuestOperationAudit"/>). A caller sees the events of entities it holds System.Read on; the newest
 /// come first, at most 1000 (as vSphere answers) or <c>maxCount</c>.</summary>
-public sealed class EventManager(string id, IEventHistory history, Inventory inventory, AccessControl access, PropertyReader reader) : ManagedObject(id, reader)
+public sealed class EventManager(string id, IEventHistory history, Inventory inventory, AccessControl access, PropertyReader reader) : ManagedObject(id, reader), IEventManager
 {
     public const int MaxResults = 1000;
 
@@ -24,8 +25,9 @@ public sealed class EventManager(string id, IEventHistory history, Inventory inv
     /// <summary>The vim25 form of each kept record, made once per record.</summary>
     private readonly ConditionalWeakTable<EventRecord, EventEx> _converted = [];
 
-    public async Task<Event[]> QueryEvents(VimCall call, EventFilterSpec filter)
+    public async Task<Event[]> QueryEventsAsync(ManagedObjectReference _this, EventFilterSpec filter)
     {
+        var call = Call;
         ManagedEntity? scope = null;
         if (filter.entity is { } byEntity)
         {

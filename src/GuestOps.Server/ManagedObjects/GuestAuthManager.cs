@@ -2,11 +2,12 @@ using GuestOps.Channel.Messages;
 using GuestOps.Server.Guest;
 using GuestOps.Soap;
 using GuestOps.Vim;
+using GuestOps.Vim.Contracts;
 
 namespace GuestOps.Server.ManagedObjects;
 
 /// <summary>vim.vm.guest.AuthManager: checks guest credentials inside the guest; SSPI logons and their tickets.</summary>
-public sealed class GuestAuthManager(string id, GuestCalls guest, PropertyReader reader) : ManagedObject(id, reader)
+public sealed class GuestAuthManager(string id, GuestCalls guest, PropertyReader reader) : ManagedObject(id, reader), IGuestAuthManager
 {
     /// <summary>The name of the DynamicProperty of a returned ticket that carries the guest's final SSPI token, when
     /// Negotiate produced one after completing (the client's context still needs it, e.g. for SPNEGO's mechListMIC).</summary>
@@ -17,8 +18,8 @@ public sealed class GuestAuthManager(string id, GuestCalls guest, PropertyReader
     public override PropertyTable Properties => Table;
 
     /// <summary>Authenticates in the guest and immediately lets go (reference 3.3); with a ticket, checks it is still valid.</summary>
-    public Task ValidateCredentialsInGuest(VimCall call, ManagedObjectReference vm, GuestAuthentication auth) =>
-        guest.InvokeAsync<EmptyResult>(call, vm, auth, new ValidateCredentialsRequest());
+    public Task ValidateCredentialsInGuestAsync(ManagedObjectReference _this, ManagedObjectReference vm, GuestAuthentication auth) =>
+        guest.InvokeAsync<EmptyResult>(Call, vm, auth, new ValidateCredentialsRequest());
 
     /// <summary>
     /// One leg of an SSPI logon (reference 6): the guest answers with a GuestAuthenticationChallenge (its token and the
@@ -26,8 +27,9 @@ public sealed class GuestAuthManager(string id, GuestCalls guest, PropertyReader
     /// <c>auth</c> by every guest method until released, idle too long, or the guest agent restarts. A sessionID of 0 is
     /// no session (a first leg): clients that fill every numeric field send 0 for "none", and the guest never issues 0.
     /// </summary>
-    public async Task<GuestAuthentication> AcquireCredentialsInGuest(VimCall call, ManagedObjectReference vm, GuestAuthentication requestedAuth, long? sessionID)
+    public async Task<GuestAuthentication> AcquireCredentialsInGuestAsync(ManagedObjectReference _this, ManagedObjectReference vm, GuestAuthentication requestedAuth, long? sessionID)
     {
+        var call = Call;
         var result = await guest.SendAsync<AcquireCredentialsResult>(call, vm, () => requestedAuth switch
         {
             SSPIAuthentication { interactiveSession: true } => throw GuestCalls.InteractiveUnavailable(),
@@ -51,8 +53,8 @@ public sealed class GuestAuthManager(string id, GuestCalls guest, PropertyReader
     }
 
     /// <summary>Ends the guest logon session behind a ticket (reference 3.3); afterwards the ticket fails with InvalidGuestLogin.</summary>
-    public Task ReleaseCredentialsInGuest(VimCall call, ManagedObjectReference vm, GuestAuthentication auth) =>
-        guest.SendAsync<EmptyResult>(call, vm, () => auth switch
+    public Task ReleaseCredentialsInGuestAsync(ManagedObjectReference _this, ManagedObjectReference vm, GuestAuthentication auth) =>
+        guest.SendAsync<EmptyResult>(Call, vm, () => auth switch
         {
             TicketedSessionAuthentication ticket => new ReleaseCredentialsRequest { Credential = new GuestTicketCredential(ticket.ticket) },
             _ => throw GuestFaultMessages.Exception(new InvalidArgument { invalidProperty = "auth" },

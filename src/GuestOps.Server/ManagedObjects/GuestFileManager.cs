@@ -3,11 +3,12 @@ using GuestOps.Host.Transfers;
 using GuestOps.Server.Guest;
 using GuestOps.Soap;
 using GuestOps.Vim;
+using GuestOps.Vim.Contracts;
 
 namespace GuestOps.Server.ManagedObjects;
 
 /// <summary>vim.vm.guest.FileManager: files and directories inside the guest, as the authenticated guest user.</summary>
-public sealed class GuestFileManager(string id, GuestCalls guest, ITransferTokens transfers, PropertyReader reader) : ManagedObject(id, reader)
+public sealed class GuestFileManager(string id, GuestCalls guest, ITransferTokens transfers, PropertyReader reader) : ManagedObject(id, reader), IGuestFileManager
 {
     private static readonly PropertyTable<GuestFileManager> Table = new();
 
@@ -15,8 +16,9 @@ public sealed class GuestFileManager(string id, GuestCalls guest, ITransferToken
 
     /// <summary>Lists a directory (with <c>.</c> and <c>..</c>) or describes one file; pages with index/maxResults/remaining;
     /// matchPattern is a regular expression over entry names (reference 3.4).</summary>
-    public async Task<GuestListFileInfo> ListFilesInGuest(VimCall call, ManagedObjectReference vm, GuestAuthentication auth, string filePath, int? index, int? maxResults, string? matchPattern)
+    public async Task<GuestListFileInfo> ListFilesInGuestAsync(ManagedObjectReference _this, ManagedObjectReference vm, GuestAuthentication auth, string filePath, int? index, int? maxResults, string? matchPattern)
     {
+        var call = Call;
         var result = await guest.InvokeAsync<ListFilesResult>(call, vm, auth, new ListFilesRequest
         {
             Path = filePath,
@@ -33,16 +35,17 @@ public sealed class GuestFileManager(string id, GuestCalls guest, ITransferToken
 
     /// <summary>Changes the given attributes; unset ones stay. A symlink path changes its target. The other OS's
     /// attribute type is refused by the guest (OperationNotSupportedByGuest).</summary>
-    public Task ChangeFileAttributesInGuest(VimCall call, ManagedObjectReference vm, GuestAuthentication auth, string guestFilePath, GuestFileAttributes fileAttributes) =>
-        guest.InvokeAsync<EmptyResult>(call, vm, auth, new ChangeFileAttributesRequest { Path = guestFilePath, Attributes = Changes(fileAttributes) });
+    public Task ChangeFileAttributesInGuestAsync(ManagedObjectReference _this, ManagedObjectReference vm, GuestAuthentication auth, string guestFilePath, GuestFileAttributes fileAttributes) =>
+        guest.InvokeAsync<EmptyResult>(Call, vm, auth, new ChangeFileAttributesRequest { Path = guestFilePath, Attributes = Changes(fileAttributes) });
 
     /// <summary>
     /// Validates the upload in the guest (credentials, parent directory, overwrite, permissions, ownership) and returns
     /// a one-time URL <c>https://*:PORT/guestFile?id=..&amp;token=..</c> for an HTTP PUT of exactly
     /// <paramref name="fileSize"/> bytes (reference 3.4, 7).
     /// </summary>
-    public async Task<string> InitiateFileTransferToGuest(VimCall call, ManagedObjectReference vm, GuestAuthentication auth, string guestFilePath, GuestFileAttributes fileAttributes, long fileSize, bool overwrite)
+    public async Task<string> InitiateFileTransferToGuestAsync(ManagedObjectReference _this, ManagedObjectReference vm, GuestAuthentication auth, string guestFilePath, GuestFileAttributes fileAttributes, long fileSize, bool overwrite)
     {
+        var call = Call;
         if (fileSize < 0)
         {
             throw GuestFaultMessages.Exception(new InvalidArgument { invalidProperty = "fileSize" }, $"fileSize {fileSize} is negative.");
@@ -62,8 +65,9 @@ public sealed class GuestFileManager(string id, GuestCalls guest, ITransferToken
 
     /// <summary>Validates the download in the guest (a regular file the user may read) and returns its size and
     /// attributes with a one-time URL for an HTTP GET (reference 3.4, 7).</summary>
-    public async Task<FileTransferInformation> InitiateFileTransferFromGuest(VimCall call, ManagedObjectReference vm, GuestAuthentication auth, string guestFilePath)
+    public async Task<FileTransferInformation> InitiateFileTransferFromGuestAsync(ManagedObjectReference _this, ManagedObjectReference vm, GuestAuthentication auth, string guestFilePath)
     {
+        var call = Call;
         var grant = await guest.InvokeAsync<TransferGrantResult>(call, vm, auth, new InitiateDownloadRequest
         {
             Path = guestFilePath,
@@ -112,8 +116,8 @@ public sealed class GuestFileManager(string id, GuestCalls guest, ITransferToken
         },
     };
 
-    public async Task<string> CreateTemporaryDirectoryInGuest(VimCall call, ManagedObjectReference vm, GuestAuthentication auth, string prefix, string suffix, string? directoryPath) =>
-        (await guest.InvokeAsync<PathResult>(call, vm, auth, new CreateTemporaryRequest
+    public async Task<string> CreateTemporaryDirectoryInGuestAsync(ManagedObjectReference _this, ManagedObjectReference vm, GuestAuthentication auth, string prefix, string suffix, string? directoryPath) =>
+        (await guest.InvokeAsync<PathResult>(Call, vm, auth, new CreateTemporaryRequest
         {
             IsDirectory = true,
             Prefix = prefix,
@@ -121,8 +125,8 @@ public sealed class GuestFileManager(string id, GuestCalls guest, ITransferToken
             Directory = string.IsNullOrEmpty(directoryPath) ? null : directoryPath,
         })).Path;
 
-    public async Task<string> CreateTemporaryFileInGuest(VimCall call, ManagedObjectReference vm, GuestAuthentication auth, string prefix, string suffix, string? directoryPath) =>
-        (await guest.InvokeAsync<PathResult>(call, vm, auth, new CreateTemporaryRequest
+    public async Task<string> CreateTemporaryFileInGuestAsync(ManagedObjectReference _this, ManagedObjectReference vm, GuestAuthentication auth, string prefix, string suffix, string? directoryPath) =>
+        (await guest.InvokeAsync<PathResult>(Call, vm, auth, new CreateTemporaryRequest
         {
             IsDirectory = false,
             Prefix = prefix,
@@ -130,20 +134,20 @@ public sealed class GuestFileManager(string id, GuestCalls guest, ITransferToken
             Directory = string.IsNullOrEmpty(directoryPath) ? null : directoryPath,
         })).Path;
 
-    public Task DeleteDirectoryInGuest(VimCall call, ManagedObjectReference vm, GuestAuthentication auth, string directoryPath, bool recursive) =>
-        guest.InvokeAsync<EmptyResult>(call, vm, auth, new DeleteDirectoryRequest { Path = directoryPath, Recursive = recursive });
+    public Task DeleteDirectoryInGuestAsync(ManagedObjectReference _this, ManagedObjectReference vm, GuestAuthentication auth, string directoryPath, bool recursive) =>
+        guest.InvokeAsync<EmptyResult>(Call, vm, auth, new DeleteDirectoryRequest { Path = directoryPath, Recursive = recursive });
 
-    public Task DeleteFileInGuest(VimCall call, ManagedObjectReference vm, GuestAuthentication auth, string filePath) =>
-        guest.InvokeAsync<EmptyResult>(call, vm, auth, new DeleteFileRequest { Path = filePath });
+    public Task DeleteFileInGuestAsync(ManagedObjectReference _this, ManagedObjectReference vm, GuestAuthentication auth, string filePath) =>
+        guest.InvokeAsync<EmptyResult>(Call, vm, auth, new DeleteFileRequest { Path = filePath });
 
-    public Task MakeDirectoryInGuest(VimCall call, ManagedObjectReference vm, GuestAuthentication auth, string directoryPath, bool createParentDirectories) =>
-        guest.InvokeAsync<EmptyResult>(call, vm, auth, new MakeDirectoryRequest { Path = directoryPath, CreateParents = createParentDirectories });
+    public Task MakeDirectoryInGuestAsync(ManagedObjectReference _this, ManagedObjectReference vm, GuestAuthentication auth, string directoryPath, bool createParentDirectories) =>
+        guest.InvokeAsync<EmptyResult>(Call, vm, auth, new MakeDirectoryRequest { Path = directoryPath, CreateParents = createParentDirectories });
 
-    public Task MoveDirectoryInGuest(VimCall call, ManagedObjectReference vm, GuestAuthentication auth, string srcDirectoryPath, string dstDirectoryPath) =>
-        guest.InvokeAsync<EmptyResult>(call, vm, auth, new MoveDirectoryRequest { Source = srcDirectoryPath, Destination = dstDirectoryPath });
+    public Task MoveDirectoryInGuestAsync(ManagedObjectReference _this, ManagedObjectReference vm, GuestAuthentication auth, string srcDirectoryPath, string dstDirectoryPath) =>
+        guest.InvokeAsync<EmptyResult>(Call, vm, auth, new MoveDirectoryRequest { Source = srcDirectoryPath, Destination = dstDirectoryPath });
 
-    public Task MoveFileInGuest(VimCall call, ManagedObjectReference vm, GuestAuthentication auth, string srcFilePath, string dstFilePath, bool overwrite) =>
-        guest.InvokeAsync<EmptyResult>(call, vm, auth, new MoveFileRequest { Source = srcFilePath, Destination = dstFilePath, Overwrite = overwrite });
+    public Task MoveFileInGuestAsync(ManagedObjectReference _this, ManagedObjectReference vm, GuestAuthentication auth, string srcFilePath, string dstFilePath, bool overwrite) =>
+        guest.InvokeAsync<EmptyResult>(Call, vm, auth, new MoveFileRequest { Source = srcFilePath, Destination = dstFilePath, Overwrite = overwrite });
 
     public static GuestFileInfo FileInfo(GuestFileEntry entry) => new()
     {

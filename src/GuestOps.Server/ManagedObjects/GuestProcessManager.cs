@@ -2,11 +2,12 @@ using GuestOps.Channel.Messages;
 using GuestOps.Server.Guest;
 using GuestOps.Soap;
 using GuestOps.Vim;
+using GuestOps.Vim.Contracts;
 
 namespace GuestOps.Server.ManagedObjects;
 
 /// <summary>vim.vm.guest.ProcessManager: start, list and terminate guest processes; read the guest environment.</summary>
-public sealed class GuestProcessManager(string id, GuestCalls guest, PropertyReader reader) : ManagedObject(id, reader)
+public sealed class GuestProcessManager(string id, GuestCalls guest, PropertyReader reader) : ManagedObject(id, reader), IGuestProcessManager
 {
     private static readonly PropertyTable<GuestProcessManager> Table = new();
 
@@ -15,8 +16,9 @@ public sealed class GuestProcessManager(string id, GuestCalls guest, PropertyRea
     /// <summary>Starts the program through the guest's shell as the user, detached; returns its pid at once
     /// (reference 3.5). Completion shows in ListProcessesInGuest. A GuestWindowsProgramSpec's startMinimized has no
     /// meaning on a Linux guest and is ignored.</summary>
-    public async Task<long> StartProgramInGuest(VimCall call, ManagedObjectReference vm, GuestAuthentication auth, GuestProgramSpec spec)
+    public async Task<long> StartProgramInGuestAsync(ManagedObjectReference _this, ManagedObjectReference vm, GuestAuthentication auth, GuestProgramSpec spec)
     {
+        var call = Call;
         var result = await guest.InvokeAsync<ProcessIdResult>(call, vm, auth, new StartProgramRequest
         {
             ProgramPath = spec.programPath,
@@ -29,8 +31,9 @@ public sealed class GuestProcessManager(string id, GuestCalls guest, PropertyRea
 
     /// <summary>All guest processes, or the given pids (unknown ones skipped); started programs keep endTime and
     /// exitCode for five minutes after they exit, and a running process has neither.</summary>
-    public async Task<GuestProcessInfo[]> ListProcessesInGuest(VimCall call, ManagedObjectReference vm, GuestAuthentication auth, long[]? pids)
+    public async Task<GuestProcessInfo[]> ListProcessesInGuestAsync(ManagedObjectReference _this, ManagedObjectReference vm, GuestAuthentication auth, long[]? pids)
     {
+        var call = Call;
         var result = await guest.InvokeAsync<ListProcessesResult>(call, vm, auth, new ListProcessesRequest { Pids = pids is { Length: > 0 } ? pids : null });
         return result.Processes.Select(p => new GuestProcessInfo
         {
@@ -44,11 +47,11 @@ public sealed class GuestProcessManager(string id, GuestCalls guest, PropertyRea
         }).ToArray();
     }
 
-    public Task TerminateProcessInGuest(VimCall call, ManagedObjectReference vm, GuestAuthentication auth, long pid) =>
-        guest.InvokeAsync<EmptyResult>(call, vm, auth, new TerminateProcessRequest { Pid = pid });
+    public Task TerminateProcessInGuestAsync(ManagedObjectReference _this, ManagedObjectReference vm, GuestAuthentication auth, long pid) =>
+        guest.InvokeAsync<EmptyResult>(Call, vm, auth, new TerminateProcessRequest { Pid = pid });
 
     /// <summary>NAME=value for the named variables that are set (or all): the environment a program started for
     /// this user would get.</summary>
-    public async Task<string[]> ReadEnvironmentVariableInGuest(VimCall call, ManagedObjectReference vm, GuestAuthentication auth, string[]? names) =>
-        (await guest.InvokeAsync<EnvironmentResult>(call, vm, auth, new ReadEnvironmentRequest { Names = names is { Length: > 0 } ? names : null })).Variables.ToArray();
+    public async Task<string[]> ReadEnvironmentVariableInGuestAsync(ManagedObjectReference _this, ManagedObjectReference vm, GuestAuthentication auth, string[]? names) =>
+        (await guest.InvokeAsync<EnvironmentResult>(Call, vm, auth, new ReadEnvironmentRequest { Names = names is { Length: > 0 } ? names : null })).Variables.ToArray();
 }

@@ -1,20 +1,22 @@
 using GuestOps.Server.Authorization;
 using GuestOps.Soap;
 using GuestOps.Vim;
+using GuestOps.Vim.Contracts;
 
 namespace GuestOps.Server.ManagedObjects;
 
 /// <summary>vim.host.LocalAccountManager: the server's local users and groups, the principals of permissions. As on
 /// ESXi, a new user has no permission (and so cannot log in) until one is granted; removing a user or group removes
 /// its permissions.</summary>
-public sealed class HostLocalAccountManager(string id, AccessControl access, PropertyReader reader) : ManagedObject(id, reader)
+public sealed class HostLocalAccountManager(string id, AccessControl access, PropertyReader reader) : ManagedObject(id, reader), IHostLocalAccountManager
 {
     private static readonly PropertyTable<HostLocalAccountManager> Table = new();
 
     public override PropertyTable Properties => Table;
 
-    public Task CreateUser(VimCall call, HostAccountSpec user)
+    public Task CreateUserAsync(ManagedObjectReference _this, HostAccountSpec user)
     {
+        var call = Call;
         CheckName(user.id, "user");
         if (string.IsNullOrEmpty(user.password))
         {
@@ -31,16 +33,16 @@ public sealed class HostLocalAccountManager(string id, AccessControl access, Pro
         }, call.CancellationToken);
     }
 
-    public Task UpdateUser(VimCall call, HostAccountSpec user) =>
+    public Task UpdateUserAsync(ManagedObjectReference _this, HostAccountSpec user) =>
         Task.Run(() =>
         {
             if (!access.Users.Update(user.id, user.description, string.IsNullOrEmpty(user.password) ? null : user.password))
             {
                 throw UserNotFound(user.id);
             }
-        }, call.CancellationToken);
+        }, Call.CancellationToken);
 
-    public Task RemoveUser(VimCall call, string userName)
+    public Task RemoveUserAsync(ManagedObjectReference _this, string userName)
     {
         if (access.Users.Find(userName) is null)
         {
@@ -53,7 +55,7 @@ public sealed class HostLocalAccountManager(string id, AccessControl access, Pro
         return Task.CompletedTask;
     }
 
-    public Task CreateGroup(VimCall call, HostAccountSpec group)
+    public Task CreateGroupAsync(ManagedObjectReference _this, HostAccountSpec group)
     {
         CheckName(group.id, "group");
         if (!access.Users.CreateGroup(group.id, group.description ?? ""))
@@ -64,7 +66,7 @@ public sealed class HostLocalAccountManager(string id, AccessControl access, Pro
         return Task.CompletedTask;
     }
 
-    public Task RemoveGroup(VimCall call, string groupName)
+    public Task RemoveGroupAsync(ManagedObjectReference _this, string groupName)
     {
         if (!access.Users.RemoveGroup(groupName))
         {
@@ -75,7 +77,7 @@ public sealed class HostLocalAccountManager(string id, AccessControl access, Pro
         return Task.CompletedTask;
     }
 
-    public Task AssignUserToGroup(VimCall call, string user, string group)
+    public Task AssignUserToGroupAsync(ManagedObjectReference _this, string user, string group)
     {
         Exist(user, group);
         if (!access.Users.SetMembership(group, user, member: true))
@@ -86,7 +88,7 @@ public sealed class HostLocalAccountManager(string id, AccessControl access, Pro
         return Task.CompletedTask;
     }
 
-    public Task UnassignUserFromGroup(VimCall call, string user, string group)
+    public Task UnassignUserFromGroupAsync(ManagedObjectReference _this, string user, string group)
     {
         Exist(user, group);
         if (!access.Users.SetMembership(group, user, member: false))

@@ -1,5 +1,6 @@
 using GuestOps.Soap;
 using GuestOps.Vim;
+using GuestOps.Vim.Contracts;
 
 namespace GuestOps.Server.ManagedObjects;
 
@@ -8,7 +9,7 @@ namespace GuestOps.Server.ManagedObjects;
 /// hierarchy is vSphere's (VirtualMachine : ManagedEntity : ManagedObject), which PropertySpec and TraversalSpec
 /// type matching rely on. Properties are declared in a per-class <see cref="PropertyTable{T}"/>.
 /// </summary>
-public abstract class ManagedObject
+public abstract class ManagedObject : IManagedObject
 {
     protected ManagedObject(string id, PropertyReader reader)
     {
@@ -30,6 +31,9 @@ public abstract class ManagedObject
 
     protected PropertyReader Reader { get; }
 
+    /// <summary>The call this object's method is running for (session, request, cancellation).</summary>
+    protected VimCall Call => Reader.Calls.Current;
+
     /// <summary>Managed properties, in declaration order.</summary>
     public abstract PropertyTable Properties { get; }
 
@@ -37,5 +41,5 @@ public abstract class ManagedObject
     public bool IsOfType(string typeName) => Array.IndexOf(_typeNames, typeName) >= 0;
 
     /// <summary>pyVmomi 8's single-property read (reference 1.7).</summary>
-    public object? Fetch(VimCall call, string prop) => Reader.Fetch(this, prop, call);
+    public Task<object?> FetchAsync(ManagedObjectReference _this, string prop) => Task.FromResult(Reader.Fetch(this, prop, Call));
 }

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using GuestOps.Soap;
 using GuestOps.Vim;
+using GuestOps.Vim.Contracts;
 
 namespace GuestOps.Server.ManagedObjects;
 
@@ -8,25 +9,27 @@ namespace GuestOps.Server.ManagedObjects;
 /// vmodl.query.PropertyCollector: walks ObjectSpecs and TraversalSpecs (named recursion included) over the inventory,
 /// and reads the PropertySpecs that apply to each object's type or a supertype. Unset properties are left out.
 /// </summary>
-public sealed class PropertyCollector(string id, Inventory inventory, PropertyReader reader) : ManagedObject(id, reader)
+public sealed class PropertyCollector(string id, Inventory inventory, PropertyReader reader) : ManagedObject(id, reader), IPropertyCollector
 {
     private static readonly PropertyTable<PropertyCollector> Table = new();
 
     public override PropertyTable Properties => Table;
 
-    public Task<ObjectContent[]> RetrieveProperties(VimCall call, PropertyFilterSpec[] specSet) =>
-        Task.FromResult(Collect(call, specSet).ToArray());
+    public Task<ObjectContent[]> RetrievePropertiesAsync(ManagedObjectReference _this, PropertyFilterSpec[] specSet) =>
+        Task.FromResult(Collect(Call, specSet).ToArray());
 
-    public Task<RetrieveResult?> RetrievePropertiesEx(VimCall call, PropertyFilterSpec[] specSet, RetrieveOptions options)
+    public Task<RetrieveResult?> RetrievePropertiesExAsync(ManagedObjectReference _this, PropertyFilterSpec[] specSet, RetrieveOptions options)
     {
+        var call = Call;
         var objects = Collect(call, specSet).ToArray();
         var pageSize = options.maxObjects is > 0 ? options.maxObjects.Value : int.MaxValue;
         return Task.FromResult(objects.Length == 0 ? null : Page(call, objects, pageSize));
     }
 
     /// <summary>The next page, of the size the first call asked for; the token is single-use.</summary>
-    public Task<RetrieveResult> ContinueRetrievePropertiesEx(VimCall call, string token)
+    public Task<RetrieveResult> ContinueRetrievePropertiesExAsync(ManagedObjectReference _this, string token)
     {
+        var call = Call;
         if (!RequireSession(call).PendingResults.TryRemove(token, out var pending))
         {
             throw new VimFaultException(new InvalidArgument { invalidProperty = "token" }, "A specified parameter was not correct: token");
@@ -35,8 +38,9 @@ public sealed class PropertyCollector(string id, Inventory inventory, PropertyRe
         return Task.FromResult(Page(call, pending.Remaining, pending.PageSize));
     }
 
-    public Task CancelRetrievePropertiesEx(VimCall call, string token)
+    public Task CancelRetrievePropertiesExAsync(ManagedObjectReference _this, string token)
     {
+        var call = Call;
         RequireSession(call).PendingResults.TryRemove(token, out _);
         return Task.CompletedTask;
     }

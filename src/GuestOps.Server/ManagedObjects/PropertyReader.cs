@@ -10,8 +10,9 @@ namespace GuestOps.Server.ManagedObjects;
 /// <summary>
 /// Reads property paths (<c>name</c>, <c>guest.toolsRunningStatus</c>, <c>summary.config.uuid</c>) of managed objects,
 /// as values ready for an <c>xsd:anyType</c> slot. Unset values read as null and are left out by callers.
+/// Shared by every managed object, with the call being dispatched (<see cref="Calls"/>).
 /// </summary>
-public sealed class PropertyReader(AccessControl? access = null)
+public sealed class PropertyReader(IVimCallContext calls, AccessControl? access = null)
 {
     private const int MaxCachedPaths = 4096;
 
@@ -24,6 +25,9 @@ public sealed class PropertyReader(AccessControl? access = null)
 
     private readonly ConcurrentDictionary<(Type, string), Func<object, object?>?> _getters = new();
     private readonly ConcurrentDictionary<string, string[]> _paths = new(StringComparer.Ordinal);
+
+    /// <summary>The call being dispatched: managed objects read their caller's session and request here.</summary>
+    public IVimCallContext Calls => calls;
 
     /// <summary>Reads one path; throws InvalidProperty for a path the type does not have and NotAuthenticated
     /// for a session-only property read without a session.</summary>

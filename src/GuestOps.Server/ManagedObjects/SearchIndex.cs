@@ -1,28 +1,30 @@
 using GuestOps.Soap;
 using GuestOps.Vim;
+using GuestOps.Vim.Contracts;
 
 namespace GuestOps.Server.ManagedObjects;
 
 /// <summary>vim.SearchIndex: find VMs by UUID, inventory path, DNS name, IP, or a child by name.</summary>
-public sealed class SearchIndex(string id, Inventory inventory, PropertyReader reader) : ManagedObject(id, reader)
+public sealed class SearchIndex(string id, Inventory inventory, PropertyReader reader) : ManagedObject(id, reader), ISearchIndex
 {
     private static readonly PropertyTable<SearchIndex> Table = new();
 
     public override PropertyTable Properties => Table;
 
-    public Task<ManagedObjectReference?> FindByUuid(VimCall call, ManagedObjectReference? datacenter, string uuid, bool vmSearch, bool? instanceUuid) =>
-        Found(call, vmSearch ? VirtualMachines(call, datacenter).FirstOrDefault(vm =>
+    public Task<ManagedObjectReference?> FindByUuidAsync(ManagedObjectReference _this, ManagedObjectReference? datacenter, string uuid, bool vmSearch, bool? instanceUuid) =>
+        Found(Call, vmSearch ? VirtualMachines(Call, datacenter).FirstOrDefault(vm =>
             string.Equals(instanceUuid == true ? vm.Snapshot.Configuration.InstanceUuid : vm.Snapshot.Configuration.Uuid, uuid, StringComparison.OrdinalIgnoreCase)) : null);
 
-    public Task<ManagedObjectReference?> FindByDnsName(VimCall call, ManagedObjectReference? datacenter, string dnsName, bool vmSearch) =>
-        Found(call, vmSearch ? VirtualMachines(call, datacenter).FirstOrDefault(vm =>
+    public Task<ManagedObjectReference?> FindByDnsNameAsync(ManagedObjectReference _this, ManagedObjectReference? datacenter, string dnsName, bool vmSearch) =>
+        Found(Call, vmSearch ? VirtualMachines(Call, datacenter).FirstOrDefault(vm =>
             string.Equals(vm.Snapshot.Agent.HostName, dnsName, StringComparison.OrdinalIgnoreCase)) : null);
 
-    public Task<ManagedObjectReference?> FindByIp(VimCall call, ManagedObjectReference? datacenter, string ip, bool vmSearch) =>
-        Found(call, vmSearch ? VirtualMachines(call, datacenter).FirstOrDefault(vm => vm.Snapshot.Agent.IpAddress == ip) : null);
+    public Task<ManagedObjectReference?> FindByIpAsync(ManagedObjectReference _this, ManagedObjectReference? datacenter, string ip, bool vmSearch) =>
+        Found(Call, vmSearch ? VirtualMachines(Call, datacenter).FirstOrDefault(vm => vm.Snapshot.Agent.IpAddress == ip) : null);
 
-    public Task<ManagedObjectReference?> FindByInventoryPath(VimCall call, string inventoryPath)
+    public Task<ManagedObjectReference?> FindByInventoryPathAsync(ManagedObjectReference _this, string inventoryPath)
     {
+        var call = Call;
         ManagedEntity current = inventory.RootFolder;
         foreach (var segment in inventoryPath.Split('/', StringSplitOptions.RemoveEmptyEntries))
         {
@@ -39,8 +41,9 @@ public sealed class SearchIndex(string id, Inventory inventory, PropertyReader r
         return Found(call, current);
     }
 
-    public Task<ManagedObjectReference?> FindChild(VimCall call, ManagedObjectReference entity, string name)
+    public Task<ManagedObjectReference?> FindChildAsync(ManagedObjectReference _this, ManagedObjectReference entity, string name)
     {
+        var call = Call;
         if (inventory.Resolve(entity, call) is not ManagedEntity parent)
         {
             throw new VimFaultException(new ManagedObjectNotFound { obj = entity }, $"The object '{entity}' has already been deleted or has not been completely created");

@@ -1,10 +1,11 @@
 using GuestOps.Soap;
 using GuestOps.Vim;
+using GuestOps.Vim.Contracts;
 
 namespace GuestOps.Server.ManagedObjects;
 
 /// <summary>vim.ServiceInstance: the entry point every client reads first.</summary>
-public sealed class ServiceInstance(string id, Func<ServiceContent> content, TimeProvider time, PropertyReader reader) : ManagedObject(id, reader)
+public sealed class ServiceInstance(string id, Func<ServiceContent> content, TimeProvider time, PropertyReader reader) : ManagedObject(id, reader), IServiceInstance
 {
     /// <summary>The API level this server reports; also the newest version in vimServiceVersions.xml.</summary>
     public const string ApiVersion = "8.0.3.0";
@@ -17,9 +18,9 @@ public sealed class ServiceInstance(string id, Func<ServiceContent> content, Tim
 
     public ServiceContent Content => content();
 
-    public Task<ServiceContent> RetrieveServiceContent(VimCall call) => Task.FromResult(Content);
+    public Task<ServiceContent> RetrieveServiceContentAsync(ManagedObjectReference _this) => Task.FromResult(Content);
 
-    public Task<DateTime> CurrentTime(VimCall call) => Task.FromResult(Now);
+    public Task<DateTime> CurrentTimeAsync(ManagedObjectReference _this) => Task.FromResult(Now);
 
     private DateTime Now => time.GetUtcNow().UtcDateTime;
 }

@@ -2,12 +2,13 @@ using System.Collections.Concurrent;
 using GuestOps.Host.Sessions;
 using GuestOps.Soap;
 using GuestOps.Vim;
+using GuestOps.Vim.Contracts;
 
 namespace GuestOps.Server.ManagedObjects;
 
 /// <summary>vim.SessionManager: Login, Logout, SessionIsActive and the <c>currentSession</c> property, over the host
 /// agent's <see cref="ISessionService"/>. Keeps, per live session, the objects it created on this front end.</summary>
-public sealed class SessionManager(string id, PropertyReader reader, ISessionService sessions) : ManagedObject(id, reader)
+public sealed class SessionManager(string id, PropertyReader reader, ISessionService sessions) : ManagedObject(id, reader), ISessionManager
 {
     private static readonly PropertyTable<SessionManager> Table = new PropertyTable<SessionManager>()
         .Add("currentSession", (m, call) => (call.Session as Session)?.ToUserSession(), anonymous: true);
@@ -16,8 +17,9 @@ public sealed class SessionManager(string id, PropertyReader reader, ISessionSer
 
     public override PropertyTable Properties => Table;
 
-    public async Task<UserSession> Login(VimCall call, string userName, string password, string? locale)
+    public async Task<UserSession> LoginAsync(ManagedObjectReference _this, string userName, string password, string? locale)
     {
+        var call = Call;
         var previous = call.Session as Session;
         var result = await sessions.LoginAsync(
             new LoginRequest(userName, password, call.Request.ClientAddress, call.Request.UserAgent, string.IsNullOrEmpty(locale) ? "en" : locale, previous?.Key),
@@ -44,8 +46,9 @@ public sealed class SessionManager(string id, PropertyReader reader, ISessionSer
         }
     }
 
-    public async Task Logout(VimCall call)
+    public async Task LogoutAsync(ManagedObjectReference _this)
     {
+        var call = Call;
         if (call.Session is Session session)
         {
             await sessions.LogoutAsync(session.Key, call.CancellationToken).ConfigureAwait(false);
@@ -53,8 +56,8 @@ public sealed class SessionManager(string id, PropertyReader reader, ISessionSer
         }
     }
 
-    public async Task<bool> SessionIsActive(VimCall call, string sessionID, string userName) =>
-        await sessions.FindAsync(sessionID, touch: false, call.CancellationToken).ConfigureAwait(false) is { } session && session.UserName == userName;
+    public async Task<bool> SessionIsActiveAsync(ManagedObjectReference _this, string sessionID, string userName) =>
+        await sessions.FindAsync(sessionID, touch: false, Call.CancellationToken).ConfigureAwait(false) is { } session && session.UserName == userName;
 
     /// <summary>The live session with that key, refreshed as active; null when unknown or idle too long.</summary>
     public async ValueTask<Session?> TouchAsync(string key, CancellationToken cancellationToken = default)

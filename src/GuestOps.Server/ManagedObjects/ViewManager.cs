@@ -1,18 +1,20 @@
 using GuestOps.Soap;
 using GuestOps.Vim;
+using GuestOps.Vim.Contracts;
 
 namespace GuestOps.Server.ManagedObjects;
 
 /// <summary>vim.view.ViewManager: creates per-session container views.</summary>
-public sealed class ViewManager(string id, Inventory inventory, PropertyReader reader) : ManagedObject(id, reader)
+public sealed class ViewManager(string id, Inventory inventory, PropertyReader reader) : ManagedObject(id, reader), IViewManager
 {
     private static readonly PropertyTable<ViewManager> Table = new PropertyTable<ViewManager>()
         .Add("viewList", (m, call) => (call.Session as Session)?.Views.Values.Select(v => v.Ref).ToArray());
 
     public override PropertyTable Properties => Table;
 
-    public Task<ManagedObjectReference> CreateContainerView(VimCall call, ManagedObjectReference container, string[]? type, bool recursive)
+    public Task<ManagedObjectReference> CreateContainerViewAsync(ManagedObjectReference _this, ManagedObjectReference container, string[]? type, bool recursive)
     {
+        var call = Call;
         var session = (Session)call.Session!;
         if (inventory.Resolve(container, call) is not ManagedEntity entity)
         {

@@ -10,6 +10,7 @@ namespace GuestOps.Vim.Contracts;
 [ServiceContract(Namespace = VimNamespaces.Vim25, Name = "VimPortType")]
 [XmlSerializerFormat(SupportFaults = true)]
 [ServiceKnownType(nameof(VimTypes.GetKnownTypes), typeof(VimTypes))]
+[VimWireFormat]
 public interface IGuestAuthManager
 {
     [OperationContract(Action = VimActions.Default, ReplyAction = "*")]
@@ -41,6 +42,7 @@ public interface IGuestAuthManager
 [ServiceContract(Namespace = VimNamespaces.Vim25, Name = "VimPortType")]
 [XmlSerializerFormat(SupportFaults = true)]
 [ServiceKnownType(nameof(VimTypes.GetKnownTypes), typeof(VimTypes))]
+[VimWireFormat]
 public interface IGuestFileManager
 {
     [OperationContract(Action = VimActions.Default, ReplyAction = "*")]
@@ -151,6 +153,7 @@ public interface IGuestFileManager
 [ServiceContract(Namespace = VimNamespaces.Vim25, Name = "VimPortType")]
 [XmlSerializerFormat(SupportFaults = true)]
 [ServiceKnownType(nameof(VimTypes.GetKnownTypes), typeof(VimTypes))]
+[VimWireFormat]
 public interface IGuestProcessManager
 {
     [OperationContract(Action = VimActions.Default, ReplyAction = "*")]

@@ -7,6 +7,7 @@ namespace GuestOps.Vim.Contracts;
 [ServiceContract(Namespace = VimNamespaces.Vim25, Name = "VimPortType")]
 [XmlSerializerFormat(SupportFaults = true)]
 [ServiceKnownType(nameof(VimTypes.GetKnownTypes), typeof(VimTypes))]
+[VimWireFormat]
 public interface IAuthorizationManager
 {
     [OperationContract(Action = VimActions.Default, ReplyAction = "*")]

@@ -6,6 +6,7 @@ namespace GuestOps.Vim.Contracts;
 [ServiceContract(Namespace = VimNamespaces.Vim25, Name = "VimPortType")]
 [XmlSerializerFormat(SupportFaults = true)]
 [ServiceKnownType(nameof(VimTypes.GetKnownTypes), typeof(VimTypes))]
+[VimWireFormat]
 public interface IPropertyCollector
 {
     [OperationContract(Action = VimActions.Default, ReplyAction = "*")]
@@ -44,6 +45,7 @@ public interface IPropertyCollector
 [ServiceContract(Namespace = VimNamespaces.Vim25, Name = "VimPortType")]
 [XmlSerializerFormat(SupportFaults = true)]
 [ServiceKnownType(nameof(VimTypes.GetKnownTypes), typeof(VimTypes))]
+[VimWireFormat]
 public interface IManagedObject
 {
     [OperationContract(Action = VimActions.Default, ReplyAction = "*")]

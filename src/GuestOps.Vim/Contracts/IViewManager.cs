@@ -6,6 +6,7 @@ namespace GuestOps.Vim.Contracts;
 [ServiceContract(Namespace = VimNamespaces.Vim25, Name = "VimPortType")]
 [XmlSerializerFormat(SupportFaults = true)]
 [ServiceKnownType(nameof(VimTypes.GetKnownTypes), typeof(VimTypes))]
+[VimWireFormat]
 public interface IViewManager
 {
     [OperationContract(Action = VimActions.Default, ReplyAction = "*")]
@@ -18,6 +19,7 @@ public interface IViewManager
 [ServiceContract(Namespace = VimNamespaces.Vim25, Name = "VimPortType")]
 [XmlSerializerFormat(SupportFaults = true)]
 [ServiceKnownType(nameof(VimTypes.GetKnownTypes), typeof(VimTypes))]
+[VimWireFormat]
 public interface IView
 {
     [OperationContract(Action = VimActions.Default, ReplyAction = "*")]

@@ -22,6 +22,7 @@ public sealed class AccessControlTests
     private AuthorizationStore _store = null!;
     private AccessControl _access = null!;
     private Inventory _inventory = null!;
+    private readonly VimCallContext _calls = new();
 
     [TestInitialize]
     public void SetUp()
@@ -41,7 +42,7 @@ public sealed class AccessControlTests
         var vms = new[] { Vm("vm-1", "alpha"), Vm("vm-2", "beta") };
         agent.Setup(a => a.ListVirtualMachines()).Returns(vms);
         agent.Setup(a => a.GetVirtualMachine(It.IsAny<string>())).Returns((string id) => vms.FirstOrDefault(v => v.Configuration.Id == id));
-        _inventory = new Inventory(agent.Object, _users, TimeProvider.System, new ServerIdentity("uuid"), TimeSpan.FromMinutes(30), access: _access);
+        _inventory = new Inventory(agent.Object, _calls, _users, TimeProvider.System, new ServerIdentity("uuid"), TimeSpan.FromMinutes(30), access: _access);
     }
 
     [TestCleanup]
@@ -193,7 +194,11 @@ public sealed class AccessControlTests
     {
         Assert.IsTrue(Catalog.TryGet("Login", out var op));
         var call = new VimCall(op, _inventory.SessionManager.Ref, [], new SoapRequestInfo(null, null, null), CancellationToken.None);
-        await _inventory.SessionManager.Login(call, user, "x", null);
+        using (_calls.Enter(call))
+        {
+            await _inventory.SessionManager.LoginAsync(call.This, user, "x", null);
+        }
+
         return (Session)call.Session!;
     }
 

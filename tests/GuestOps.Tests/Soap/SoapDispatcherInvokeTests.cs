@@ -23,6 +23,7 @@ public sealed class SoapDispatcherInvokeTests
     private SoapDispatcher Dispatcher() => new(
         Catalog,
         [typeof(SoapDispatcherTests.FakeServiceInstance), typeof(SoapDispatcherTests.FakeSessionManager)],
+        new VimCallContext(),
         _resolver.Object,
         _authorizer.Object,
         NullLogger<SoapDispatcher>.Instance,

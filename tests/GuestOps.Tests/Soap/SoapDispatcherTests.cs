@@ -18,6 +18,7 @@ public sealed class SoapDispatcherTests
 
     private readonly Mock<IManagedObjectResolver> _resolver = new();
     private readonly Mock<IVimCallAuthorizer> _authorizer = new();
+    private readonly VimCallContext _calls = new();
 
     public SoapDispatcherTests()
     {
@@ -168,6 +169,20 @@ public sealed class SoapDispatcherTests
     }
 
     [TestMethod]
+    public async Task TheImplementationReadsItsCallFromTheCallContext_OnlyWhileItRuns()
+    {
+        var target = new FakeSessionManager(_calls);
+        _resolver.Setup(r => r.Resolve(It.IsAny<ManagedObjectReference>(), It.IsAny<VimCall>())).Returns(target);
+
+        var (status, _) = await Dispatch("<Logout xmlns=\"urn:vim25\"><_this type=\"SessionManager\">SessionManager</_this></Logout>");
+
+        Assert.AreEqual(200, status);
+        Assert.AreEqual("Logout", target.LoggedOut!.Operation.Name);
+        Assert.AreEqual("127.0.0.1", target.LoggedOut.Request.ClientAddress);
+        Assert.ThrowsExactly<InvalidOperationException>(() => _calls.Current);
+    }
+
+    [TestMethod]
     public async Task AnObjectWithoutTheMethodIsMethodNotFound()
     {
         _resolver.Setup(r => r.Resolve(It.IsAny<ManagedObjectReference>(), It.IsAny<VimCall>())).Returns(new FakeServiceInstance());
@@ -219,7 +234,7 @@ public sealed class SoapDispatcherTests
 
     private async Task<(int, XDocument)> DispatchRaw(string envelope)
     {
-        var dispatcher = new SoapDispatcher(Catalog, [typeof(FakeServiceInstance), typeof(FakePropertyCollector), typeof(FakeSessionManager)],
+        var dispatcher = new SoapDispatcher(Catalog, [typeof(FakeServiceInstance), typeof(FakePropertyCollector), typeof(FakeSessionManager)], _calls,
             _resolver.Object, _authorizer.Object, NullLogger<SoapDispatcher>.Instance);
         using var request = new MemoryStream(Encoding.UTF8.GetBytes(envelope));
         using var response = new MemoryStream();
@@ -228,24 +243,26 @@ public sealed class SoapDispatcherTests
         return (result.StatusCode, XDocument.Load(response));
     }
 
-    public sealed class FakeServiceInstance
+    public sealed class FakeServiceInstance : IServiceInstance
     {
-        public Task<ServiceContent> RetrieveServiceContent(VimCall call) => Task.FromResult(new ServiceContent
+        public Task<ServiceContent> RetrieveServiceContentAsync(ManagedObjectReference _this) => Task.FromResult(new ServiceContent
         {
             rootFolder = new ManagedObjectReference("Folder", "group-d1"),
             propertyCollector = new ManagedObjectReference("PropertyCollector", "propertyCollector"),
         });
+
+        public Task<DateTime> CurrentTimeAsync(ManagedObjectReference _this) => throw new NotSupportedException();
     }
 
-    public sealed class FakePropertyCollector
+    public sealed class FakePropertyCollector : IPropertyCollector
     {
         public PropertyFilterSpec[]? LastSpec { get; private set; }
 
-        public ObjectContent[] RetrieveProperties(VimCall call, PropertyFilterSpec[] specSet)
+        public Task<ObjectContent[]> RetrievePropertiesAsync(ManagedObjectReference _this, PropertyFilterSpec[] specSet)
         {
             LastSpec = specSet;
             var vm = new ManagedObjectReference("VirtualMachine", "vm-1");
-            return
+            return Task.FromResult<ObjectContent[]>(
             [
                 new ObjectContent
                 {
@@ -261,13 +278,30 @@ public sealed class SoapDispatcherTests
                     obj = new ManagedObjectReference("Folder", "group-d1"),
                     propSet = [new DynamicProperty { name = "childEntity", val = new ArrayOfManagedObjectReference { ManagedObjectReference = [vm] } }],
                 },
-            ];
+            ]);
         }
+
+        public Task<RetrieveResult?> RetrievePropertiesExAsync(ManagedObjectReference _this, PropertyFilterSpec[] specSet, RetrieveOptions options) => throw new NotSupportedException();
+
+        public Task<RetrieveResult> ContinueRetrievePropertiesExAsync(ManagedObjectReference _this, string token) => throw new NotSupportedException();
+
+        public Task CancelRetrievePropertiesExAsync(ManagedObjectReference _this, string token) => throw new NotSupportedException();
     }
 
-    public sealed class FakeSessionManager
+    /// <summary>Refuses every login; Logout records the call it ran for, read from <paramref name="calls"/>.</summary>
+    public sealed class FakeSessionManager(IVimCallContext? calls = null) : ISessionManager
     {
-        public Task<UserSession> Login(VimCall call, string userName, string password, string? locale) =>
+        public VimCall? LoggedOut { get; private set; }
+
+        public Task<UserSession> LoginAsync(ManagedObjectReference _this, string userName, string password, string? locale) =>
             throw new VimFaultException(new InvalidLogin(), "Cannot complete login due to an incorrect user name or password.");
+
+        public Task LogoutAsync(ManagedObjectReference _this)
+        {
+            LoggedOut = calls?.Current;
+            return Task.CompletedTask;
+        }
+
+        public Task<bool> SessionIsActiveAsync(ManagedObjectReference _this, string sessionID, string userName) => throw new NotSupportedException();
     }
 }
