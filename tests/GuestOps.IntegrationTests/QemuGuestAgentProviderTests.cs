@@ -107,6 +107,12 @@ public sealed class QemuGuestAgentProviderTests : IntegrationTest
         var pid = await guest.StartProgramOk("/bin/sh", "-c 'exit 7'");
         Assert.AreEqual(7, (await guest.WaitForExitAsync(pid)).ExitCode, "the resident tools started the program and recorded its exit code");
 
+        // A program the resident starts inherits none of its descriptors (the pipes carry every user's passwords).
+        pid = await guest.StartProgramOk("/bin/sh", "-c 'ls -l /proc/$$/fd > /tmp/resident-fds.txt'");
+        Assert.AreEqual(0, (await guest.WaitForExitAsync(pid)).ExitCode);
+        var descriptors = await File.ReadAllTextAsync(Path.Combine(server.StateDirectory, "vms", "vm-1", "guest", "tmp", "resident-fds.txt"));
+        Assert.IsFalse(descriptors.Contains("guestops-tools", StringComparison.Ordinal), descriptors);
+
         // Killed: the host sees its guest-exec end, starts another, and calls keep working (one-shot meanwhile).
         var resident = ResidentProcess(token);
         Assert.IsNotNull(resident, $"no guestops-tools --resident process with token {token}");

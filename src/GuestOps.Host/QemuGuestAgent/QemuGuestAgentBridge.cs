@@ -39,6 +39,9 @@ public sealed record QemuGuestAgentOptions
 
     /// <summary>The guest's PAM service the one-shot worker authenticates with.</summary>
     public string PamService { get; init; } = "guestops-tools";
+
+    /// <summary>Seconds the resident tools keep verified credentials (GuestCredentialCacheSeconds; 0: off).</summary>
+    public int CredentialCacheSeconds { get; init; }
 }
 
 /// <summary>
@@ -255,7 +258,7 @@ public sealed partial class QemuGuestAgentBridge : IChannelRequestHandler, IAsyn
 
         try
         {
-            var started = await ResidentTools.StartAsync(qga, _options.PamService, stopping).ConfigureAwait(false);
+            var started = await ResidentTools.StartAsync(qga, _options.PamService, _options.CredentialCacheSeconds, stopping).ConfigureAwait(false);
             _resident = started;
             LogResidentStarted(_logger, _vmName, started.Pid);
         }

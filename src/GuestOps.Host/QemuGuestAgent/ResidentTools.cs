@@ -55,12 +55,13 @@ public sealed class ResidentTools : IAsyncDisposable
     public bool IsUsable => _failure is null;
 
     /// <summary>Starts the resident and opens its pipes.</summary>
-    public static async Task<ResidentTools> StartAsync(QgaConnection qga, string pamService, CancellationToken cancellationToken)
+    public static async Task<ResidentTools> StartAsync(QgaConnection qga, string pamService, int credentialCacheSeconds, CancellationToken cancellationToken)
     {
         var token = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
         var directory = $"{GuestTools.StateDirectory}/resident/{token}";
         var pid = await qga.ExecAsync(GuestTools.GuestBinary,
-            ["--resident", "--token", token, "--state-dir", GuestTools.StateDirectory, "--pam-service", pamService], default, cancellationToken).ConfigureAwait(false);
+            ["--resident", "--token", token, "--state-dir", GuestTools.StateDirectory, "--pam-service", pamService,
+                "--credential-cache-ttl", credentialCacheSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)], default, cancellationToken).ConfigureAwait(false);
         var clock = Stopwatch.StartNew();
         var backoff = new PollBackoff(TimeSpan.Zero, MaxPollInterval);
         while (true)
@@ -244,9 +245,10 @@ public sealed class ResidentTools : IAsyncDisposable
                 backoff.Reset();
             }
         }
-        catch (Exception e) when (e is QgaConnectionException or OperationCanceledException)
+        catch (Exception e) when (e is QgaConnectionException or OperationCanceledException or FormatException or InvalidOperationException
+                                       or KeyNotFoundException or System.Text.Json.JsonException)
         {
-            Fail($"The connection to qemu-guest-agent failed while reading the resident tools' answers: {e.Message}");
+            Fail($"Reading the resident tools' answers failed: {e.Message}");
             lock (_lock)
             {
                 _polling = false;

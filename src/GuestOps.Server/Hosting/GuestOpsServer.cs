@@ -389,6 +389,7 @@ public static partial class GuestOpsServer
             WorkerPath = workerPath,
             GuestCommandsEnabled = options.GuestCommandsEnabled,
             WorkerArguments = WorkerArguments(options),
+            QemuGuestAgent = new GuestOps.Host.QemuGuestAgent.QemuGuestAgentOptions { CredentialCacheSeconds = options.GuestCredentialCacheSeconds },
             Dispatcher = new GuestOps.Host.Dispatch.VmDispatcherOptions { CallTimeout = options.GuestCallTimeout },
         };
     }

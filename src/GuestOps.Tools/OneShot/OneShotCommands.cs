@@ -21,7 +21,7 @@ namespace GuestOps.Tools.OneShot;
 /// writes the channel response (JSON) to stdout. Transfers move through <c>DIR/staging/NAME</c>: an upload's bytes,
 /// written there by the host as root in a root-only directory, are copied into place as the user; a download's file is
 /// opened as the user and copied there for the host to read.</item>
-/// <item><c>--resident --token HEX [--state-dir DIR] [--pam-service NAME]</c>: the same requests as <c>--exec</c>, served
+/// <item><c>--resident --token HEX [--state-dir DIR] [--pam-service NAME] [--credential-cache-ttl SEC]</c>: the same requests as <c>--exec</c>, served
 /// by one process that stays, over a pair of named pipes the host reaches through qemu-ga's guest-file-read/-write
 /// (<see cref="ResidentMode"/>).</item>
 /// <item><c>--supervise --state-dir DIR --user NAME</c> (started by <c>--exec</c>, never by hand): starts one program
@@ -99,15 +99,16 @@ internal static class OneShotCommands
     }
 
     /// <summary>Handles one request as <c>--exec</c> does; programs are started through <paramref name="supervisor"/>
-    /// when given (the resident tools), else through a <c>--supervise</c> process.</summary>
-    internal static async Task<ChannelResponse> HandleAsync(ChannelRequest request, Options options, ProgramSupervisor? supervisor = null)
+    /// when given (the resident tools), else through a <c>--supervise</c> process. <paramref name="cache"/>: the resident
+    /// tools' credential cache (GuestCredentialCacheSeconds), which a run per call cannot keep.</summary>
+    internal static async Task<ChannelResponse> HandleAsync(ChannelRequest request, Options options, ProgramSupervisor? supervisor = null, CredentialCache? cache = null)
     {
         using var loggers = new StderrLoggerFactory(LogLevel.Warning);
         var time = TimeProvider.System;
         var state = new ToolsStateDirectory(options.StateDirectory).Ensure();
         var users = new PosixUserDirectory();
         using var pam = new PamAuthenticator(options.PamService);
-        var auth = new GuestAuthenticationService(pam, users, LoginThrottle.CreateDefault(time), null, loggers.CreateLogger<GuestAuthenticationService>());
+        var auth = new GuestAuthenticationService(pam, users, LoginThrottle.CreateDefault(time), cache, loggers.CreateLogger<GuestAuthenticationService>());
         using var impersonator = new ThreadImpersonator(1, loggers.CreateLogger<ThreadImpersonator>());
         supervisor?.Reap();
         using var programs = StartedPrograms.FromRecords(new ProgramRecordFiles(state.Programs), time);
@@ -312,12 +313,13 @@ internal static class OneShotCommands
         return buffer.ToArray();
     }
 
-    internal sealed record Options(string StateDirectory, string PamService, string? Staging, string? User, string? Sha256, string? Token)
+    internal sealed record Options(string StateDirectory, string PamService, string? Staging, string? User, string? Sha256, string? Token, int CredentialCacheSeconds)
     {
         public static Options? Parse(string[] args)
         {
             string state = ToolsStateDirectory.Default, pam = GuestOpsPamService;
             string? staging = null, user = null, sha = null, token = null;
+            var cacheSeconds = 0;
             var first = 1;
             if (args[0] == "--discard-staging")
             {
@@ -346,11 +348,14 @@ internal static class OneShotCommands
                     case "--user": user = value; break;
                     case "--sha256": sha = value; break;
                     case "--token": token = value; break;
+                    case "--credential-cache-ttl" when int.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds is >= 0 and <= 3600:
+                        cacheSeconds = seconds;
+                        break;
                     default: return null;
                 }
             }
 
-            return new Options(state, pam, staging, user, sha, token);
+            return new Options(state, pam, staging, user, sha, token, cacheSeconds);
         }
 
         private const string GuestOpsPamService = "guestops-tools";

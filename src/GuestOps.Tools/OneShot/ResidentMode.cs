@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using GuestOps.Channel.Messages;
+using GuestOps.Tools.Auth;
 using GuestOps.Tools.Native;
 
 namespace GuestOps.Tools.OneShot;
@@ -22,7 +23,9 @@ namespace GuestOps.Tools.OneShot;
 /// </list>
 /// Every request is handled as <c>--exec</c> handles it (the guest's PAM on every call, the work done as the user),
 /// several at a time, except that this process starts programs itself and stays their parent
-/// (<see cref="ProgramSupervisor"/>) instead of starting a <c>--supervise</c> process for each. The pipes are made under temporary names and opened by this process before they get their
+/// (<see cref="ProgramSupervisor"/>) instead of starting a <c>--supervise</c> process for each, and it keeps the credential
+/// cache across calls when the host asks for one (<c>--credential-cache-ttl</c>, GuestCredentialCacheSeconds), as the
+/// long-running worker does. The pipes are made under temporary names and opened by this process before they get their
 /// names, so whenever the host finds them, they have a reader and a writer. <c>resident/current</c> names the newest
 /// resident's token: an older one that sees another token there exits, and a new one removes the pipes of older ones.
 /// </summary>
@@ -72,7 +75,8 @@ internal static partial class ResidentMode
         var writer = new ResponseWriter(output, Math.Min(capacity > 0 ? capacity : 64 * 1024, PipeSize));
         var requests = options with { Staging = null };
         using var supervisor = new ProgramSupervisor(state);
-        var reading = Task.Factory.StartNew(() => ReadRequests(input, requests, supervisor, writer), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        var cache = options.CredentialCacheSeconds > 0 ? new CredentialCache(TimeSpan.FromSeconds(options.CredentialCacheSeconds), TimeProvider.System) : null;
+        var reading = Task.Factory.StartNew(() => ReadRequests(input, requests, supervisor, cache, writer), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         while (!reading.IsCompleted)
         {
             await Task.WhenAny(reading, Task.Delay(WatchInterval)).ConfigureAwait(false);
@@ -137,7 +141,7 @@ internal static partial class ResidentMode
     }
 
     /// <summary>Reads request frames (blocking) until the pipe fails or a frame is out of step; each is served on its own.</summary>
-    private static void ReadRequests(int input, OneShotCommands.Options options, ProgramSupervisor supervisor, ResponseWriter writer)
+    private static void ReadRequests(int input, OneShotCommands.Options options, ProgramSupervisor supervisor, CredentialCache? cache, ResponseWriter writer)
     {
         var header = new byte[8];
         while (ReadExactly(input, header))
@@ -155,11 +159,11 @@ internal static partial class ResidentMode
                 return;
             }
 
-            _ = Task.Run(() => ServeAsync(id, body, options, supervisor, writer));
+            _ = Task.Run(() => ServeAsync(id, body, options, supervisor, cache, writer));
         }
     }
 
-    private static async Task ServeAsync(uint id, byte[] body, OneShotCommands.Options options, ProgramSupervisor supervisor, ResponseWriter writer)
+    private static async Task ServeAsync(uint id, byte[] body, OneShotCommands.Options options, ProgramSupervisor supervisor, CredentialCache? cache, ResponseWriter writer)
     {
         ChannelResponse response;
         if (ChannelMessageJson.DeserializeRequest(body) is not { } request)
@@ -174,7 +178,7 @@ internal static partial class ResidentMode
         {
             try
             {
-                response = await OneShotCommands.HandleAsync(request, options, supervisor).ConfigureAwait(false);
+                response = await OneShotCommands.HandleAsync(request, options, supervisor, cache).ConfigureAwait(false);
             }
             catch (GuestOperationException e)
             {
