@@ -160,7 +160,8 @@ internal sealed record BenchOptions
         Chain suite (target with the cache: >= 0.3x the raw echo); -d -w -c -r --client --busy-retries apply (defaults
         here: client wrk, busy retries 1):
               --worker-path <file> as above
-              --cache <on|off|both> which compositions (default both: GuestCredentialCacheSeconds 0, then N)
+              --cache <on|off|both> which compositions (default both: GuestCredentialCacheSeconds 0, then N; the qemu-ga
+                                    suite: on sets GuestCredentialCacheSeconds N for the service side, otherwise off)
               --cache-seconds <n>  GuestCredentialCacheSeconds of the cache-on composition (default 30)
               --guest-user <u>     demo (default) or root
               --entries <n>        entries in the listed directory (default 20)

@@ -44,7 +44,9 @@ internal static class QemuGuestAgentSuite
         Console.WriteLine($"Worker (pushed into the guests through qemu-ga): {WorkerBinary.Describe(worker)}");
 
         var password = "Bench-" + Convert.ToHexString(RandomNumberGenerator.GetBytes(8));
-        await using var server = await BenchServer.StartAsync([], new BenchServerSettings { Provider = "qemu-ga", WorkerPath = worker, Password = password });
+        // --cache on: the resident tools keep verified credentials (GuestCredentialCacheSeconds); default off, as the product.
+        int? cache = options.CacheModes is [true] ? options.CacheSeconds : null;
+        await using var server = await BenchServer.StartAsync([], new BenchServerSettings { Provider = "qemu-ga", WorkerPath = worker, Password = password, GuestCredentialCacheSeconds = cache });
         var session = await server.LogInAsync();
         var ready = await server.WaitForGuestsAsync(session, TimeSpan.FromMinutes(2));
         Console.WriteLine($"Guests: 2 demo VMs (provider qemu-ga: bubblewrap sandbox + qemu-ga -m unix-listen, no worker in the image), ready after {ready.TotalSeconds:0.0} s "
@@ -52,7 +54,8 @@ internal static class QemuGuestAgentSuite
         await using var raw = await RawQemuGuestAgent.StartAsync();
         var rawDirectory = Directory.CreateTempSubdirectory("guestops-bench-qga-files-");
         Console.WriteLine($"Raw side: {RawQemuGuestAgent.Binary} -m unix-listen on this host (runs as root, no guest authentication), files in {rawDirectory.FullName}");
-        Console.WriteLine($"Service side: {VmId} as guest user {GuestUser} (NamePasswordAuthentication, PAM in the guest), HTTPS/1.1 keep-alive to /sdk, one caller");
+        Console.WriteLine($"Service side: {VmId} as guest user {GuestUser} (NamePasswordAuthentication, PAM in the guest; credential cache "
+            + (cache is { } ttl ? $"{ttl} s" : "off") + "), HTTPS/1.1 keep-alive to /sdk, one caller");
         Console.WriteLine();
 
         using var handler = InProcessLoad.CreateHandler(2);

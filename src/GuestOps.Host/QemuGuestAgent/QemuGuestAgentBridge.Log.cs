@@ -27,4 +27,13 @@ public sealed partial class QemuGuestAgentBridge
 
     [LoggerMessage(EventId = 3307, Level = LogLevel.Warning, Message = "VM {Vm}: staging file {Name} could not be removed: {Detail}")]
     private static partial void LogDiscardFailed(ILogger logger, string vm, string name, string detail);
+
+    [LoggerMessage(EventId = 3308, Level = LogLevel.Information, Message = "VM {Vm}: resident guestops-tools running (guest pid {Pid}): calls no longer start a process in the guest")]
+    private static partial void LogResidentStarted(ILogger logger, string vm, long pid);
+
+    [LoggerMessage(EventId = 3309, Level = LogLevel.Warning, Message = "VM {Vm}: the resident guestops-tools did not start ({Detail}); calls run one-shot through guest-exec")]
+    private static partial void LogResidentFailed(ILogger logger, string vm, string detail);
+
+    [LoggerMessage(EventId = 3310, Level = LogLevel.Warning, Message = "VM {Vm}: the resident guestops-tools (guest pid {Pid}) stopped; starting another")]
+    private static partial void LogResidentLost(ILogger logger, string vm, long pid);
 }

@@ -39,6 +39,9 @@ public sealed record QemuGuestAgentOptions
 
     /// <summary>The guest's PAM service the one-shot worker authenticates with.</summary>
     public string PamService { get; init; } = "guestops-tools";
+
+    /// <summary>Seconds the resident tools keep verified credentials (GuestCredentialCacheSeconds; 0: off).</summary>
+    public int CredentialCacheSeconds { get; init; }
 }
 
 /// <summary>
@@ -63,6 +66,8 @@ public sealed partial class QemuGuestAgentBridge : IChannelRequestHandler, IAsyn
     private readonly CancellationTokenSource _stopping = new();
     private GuestTools? _tools;
     private volatile QgaConnection? _qga;
+    private volatile ResidentTools? _resident;
+    private DateTimeOffset _residentRetry;
     private Task _loop = Task.CompletedTask;
 
     public QemuGuestAgentBridge(string vmName, string agentSocket, string dispatcherSocket, string? toolsBinary, QemuGuestAgentOptions options, ILoggerFactory loggerFactory)
@@ -154,7 +159,7 @@ public sealed partial class QemuGuestAgentBridge : IChannelRequestHandler, IAsyn
             {
                 var (version, pushed) = await guestTools.EnsureInstalledAsync(qga, stopping).ConfigureAwait(false);
                 tools = GuestToolsState.Current;
-                software = $"guestops-tools/{version} (one-shot through qemu-guest-agent/{info.Version})";
+                software = $"guestops-tools/{version} (through qemu-guest-agent/{info.Version})";
                 if (pushed)
                 {
                     LogToolsPushed(_logger, _vmName, guestTools.Sha256);
@@ -168,6 +173,28 @@ public sealed partial class QemuGuestAgentBridge : IChannelRequestHandler, IAsyn
 
         Status = new QemuGuestAgentStatus { AgentRunning = true, AgentVersion = info.Version, Tools = tools, BlockedCommand = blocked };
         _qga = qga;
+        var resident = tools == GuestToolsState.Current && info.EnabledCommands.Contains(ResidentCommand);
+        _residentRetry = DateTimeOffset.MinValue;
+        try
+        {
+            await ServeChannelAsync(qga, resident, software, facts, stopping).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (_resident is { } running)
+            {
+                _resident = null;
+                await running.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task ServeChannelAsync(QgaConnection qga, bool resident, string software, QgaGuestFacts facts, CancellationToken stopping)
+    {
+        if (resident)
+        {
+            await EnsureResidentAsync(qga, stopping).ConfigureAwait(false);
+        }
 
         var transport = await _dispatcher.ConnectAsync(stopping).ConfigureAwait(false);
         await using var channel = await ChannelConnection.EstablishAsync(transport.Stream, new ChannelConnectionOptions
@@ -201,6 +228,44 @@ public sealed partial class QemuGuestAgentBridge : IChannelRequestHandler, IAsyn
 
             stopping.ThrowIfCancellationRequested();
             await qga.PingAsync(stopping).ConfigureAwait(false); // throws when the agent is gone: the channel closes with it
+            if (resident)
+            {
+                await EnsureResidentAsync(qga, stopping).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Keeps the resident tools running: checks the one there is, starts one when there is none (after a failed
+    /// start, not again for <see cref="ResidentRetryDelay"/>). Meanwhile calls run through <c>--exec</c>.</summary>
+    private async Task EnsureResidentAsync(QgaConnection qga, CancellationToken stopping)
+    {
+        if (_resident is { } running)
+        {
+            if (await running.CheckRunningAsync(stopping).ConfigureAwait(false))
+            {
+                return;
+            }
+
+            LogResidentLost(_logger, _vmName, running.Pid);
+            _resident = null;
+            await running.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (DateTimeOffset.UtcNow < _residentRetry)
+        {
+            return;
+        }
+
+        try
+        {
+            var started = await ResidentTools.StartAsync(qga, _options.PamService, _options.CredentialCacheSeconds, stopping).ConfigureAwait(false);
+            _resident = started;
+            LogResidentStarted(_logger, _vmName, started.Pid);
+        }
+        catch (Exception e) when (e is QgaCommandException or ResidentToolsException)
+        {
+            _residentRetry = DateTimeOffset.UtcNow + ResidentRetryDelay;
+            LogResidentFailed(_logger, _vmName, e.Message);
         }
     }
 
@@ -215,6 +280,12 @@ public sealed partial class QemuGuestAgentBridge : IChannelRequestHandler, IAsyn
     }
 
     // ---------------------------------------------------------------- requests
+
+    /// <summary>The QGA command the resident tools need beyond <see cref="GuestTools.RequiredCommands"/>; without it,
+    /// every call runs through <c>--exec</c>.</summary>
+    public const string ResidentCommand = "guest-file-flush";
+
+    private static readonly TimeSpan ResidentRetryDelay = TimeSpan.FromSeconds(30);
 
     /// <summary>Every operation of the long-running worker: they all run through the one-shot worker.</summary>
     private static readonly string[] Operations =
@@ -249,8 +320,13 @@ public sealed partial class QemuGuestAgentBridge : IChannelRequestHandler, IAsyn
             {
                 UploadRequest => await UploadAsync(qga, call, cancellationToken).ConfigureAwait(false),
                 DownloadRequest => await DownloadAsync(qga, call, cancellationToken).ConfigureAwait(false),
-                _ => await ExecAsync(qga, call.Request, null, cancellationToken).ConfigureAwait(false),
+                _ => await CallAsync(qga, call.Request, cancellationToken).ConfigureAwait(false),
             };
+        }
+        catch (ResidentToolsException e)
+        {
+            LogCallFailed(_logger, _vmName, call.Request.Operation, e.Message);
+            return ChannelResponse.Failure(GuestErrorCode.InternalError, $"The guest's tools failed during the call: {e.Message}");
         }
         catch (QgaCommandException e)
         {
@@ -263,6 +339,22 @@ public sealed partial class QemuGuestAgentBridge : IChannelRequestHandler, IAsyn
             LogCallFailed(_logger, _vmName, call.Request.Operation, e.Message);
             return ChannelResponse.Failure(GuestErrorCode.InternalError, $"The connection to the guest's qemu-guest-agent failed during the call: {e.Message}");
         }
+    }
+
+    /// <summary>Sends the request to the resident tools, or runs the one-shot worker when none runs (or the request is
+    /// larger than the resident's pipe takes).</summary>
+    private async Task<ChannelResponse> CallAsync(QgaConnection qga, ChannelRequest request, CancellationToken cancellationToken)
+    {
+        if (_resident is { IsUsable: true } resident)
+        {
+            var bytes = ChannelMessageJson.SerializeRequest(request);
+            if (bytes.Length <= ResidentTools.MaxRequestBytes)
+            {
+                return await resident.CallAsync(bytes, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        return await ExecAsync(qga, request, null, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Runs the one-shot worker with the request on stdin and reads its response from stdout.</summary>

@@ -171,7 +171,15 @@ public static class QgaCommands
             w.WriteNumber("count", count);
         }, ChunkTimeout, cancellationToken).ConfigureAwait(false);
         var result = QgaConnection.Return(document);
-        return (result.GetProperty("buf-b64").GetBytesFromBase64(), result.TryGetProperty("eof", out var eof) && eof.GetBoolean());
+        // No buf-b64 when nothing was read.
+        var data = result.TryGetProperty("buf-b64", out var buffer) ? buffer.GetBytesFromBase64() : [];
+        return (data, result.TryGetProperty("eof", out var eof) && eof.GetBoolean());
+    }
+
+    /// <summary>guest-file-flush: qemu-ga's writes go through a stdio buffer until this (or close).</summary>
+    public static async Task FileFlushAsync(this QgaConnection qga, long handle, CancellationToken cancellationToken)
+    {
+        using var _ = await qga.ExecuteAsync("guest-file-flush", w => w.WriteNumber("handle", handle), ShortTimeout, cancellationToken).ConfigureAwait(false);
     }
 
     public static async Task FileCloseAsync(this QgaConnection qga, long handle, CancellationToken cancellationToken)

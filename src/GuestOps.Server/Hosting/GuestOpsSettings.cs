@@ -195,6 +195,7 @@ internal static class GuestOpsSettings
             WorkerPath = workerPath,
             GuestCommandsEnabled = options.GuestCommandsEnabled,
             WorkerArguments = WorkerArguments(options),
+            QemuGuestAgent = new GuestOps.Host.QemuGuestAgent.QemuGuestAgentOptions { CredentialCacheSeconds = options.GuestCredentialCacheSeconds },
             Dispatcher = new GuestOps.Host.Dispatch.VmDispatcherOptions { CallTimeout = options.GuestCallTimeout },
         };
     }

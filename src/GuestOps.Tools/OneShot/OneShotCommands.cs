@@ -21,6 +21,9 @@ namespace GuestOps.Tools.OneShot;
 /// writes the channel response (JSON) to stdout. Transfers move through <c>DIR/staging/NAME</c>: an upload's bytes,
 /// written there by the host as root in a root-only directory, are copied into place as the user; a download's file is
 /// opened as the user and copied there for the host to read.</item>
+/// <item><c>--resident --token HEX [--state-dir DIR] [--pam-service NAME] [--credential-cache-ttl SEC]</c>: the same requests as <c>--exec</c>, served
+/// by one process that stays, over a pair of named pipes the host reaches through qemu-ga's guest-file-read/-write
+/// (<see cref="ResidentMode"/>).</item>
 /// <item><c>--supervise --state-dir DIR --user NAME</c> (started by <c>--exec</c>, never by hand): starts one program
 /// as the user, answers its pid, then stays as its parent, detached in its own session, to record its exit code.</item>
 /// <item><c>--self-check</c>: prints the SHA-256 of this binary and its version (the host compares it to its own copy).</item>
@@ -35,7 +38,7 @@ internal static class OneShotCommands
 
     private const int MaxRequestBytes = 16 * 1024 * 1024;
 
-    public static bool Handles(string first) => first is "--exec" or "--supervise" or "--self-check" or "--install-self" or "--discard-staging";
+    public static bool Handles(string first) => first is "--exec" or "--resident" or "--supervise" or "--self-check" or "--install-self" or "--discard-staging";
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -51,6 +54,7 @@ internal static class OneShotCommands
             return args[0] switch
             {
                 "--exec" => await ExecAsync(options).ConfigureAwait(false),
+                "--resident" => await ResidentMode.RunAsync(options).ConfigureAwait(false),
                 "--supervise" => await SuperviseAsync(options).ConfigureAwait(false),
                 "--self-check" => SelfCheck(),
                 "--install-self" => InstallSelf(options),
@@ -94,15 +98,19 @@ internal static class OneShotCommands
         return 0;
     }
 
-    private static async Task<ChannelResponse> HandleAsync(ChannelRequest request, Options options)
+    /// <summary>Handles one request as <c>--exec</c> does; programs are started through <paramref name="supervisor"/>
+    /// when given (the resident tools), else through a <c>--supervise</c> process. <paramref name="cache"/>: the resident
+    /// tools' credential cache (GuestCredentialCacheSeconds), which a run per call cannot keep.</summary>
+    internal static async Task<ChannelResponse> HandleAsync(ChannelRequest request, Options options, ProgramSupervisor? supervisor = null, CredentialCache? cache = null)
     {
         using var loggers = new StderrLoggerFactory(LogLevel.Warning);
         var time = TimeProvider.System;
         var state = new ToolsStateDirectory(options.StateDirectory).Ensure();
         var users = new PosixUserDirectory();
         using var pam = new PamAuthenticator(options.PamService);
-        var auth = new GuestAuthenticationService(pam, users, LoginThrottle.CreateDefault(time), null, loggers.CreateLogger<GuestAuthenticationService>());
+        var auth = new GuestAuthenticationService(pam, users, LoginThrottle.CreateDefault(time), cache, loggers.CreateLogger<GuestAuthenticationService>());
         using var impersonator = new ThreadImpersonator(1, loggers.CreateLogger<ThreadImpersonator>());
+        supervisor?.Reap();
         using var programs = StartedPrograms.FromRecords(new ProgramRecordFiles(state.Programs), time);
         programs.Reap(); // read the records here, as root: ListProcesses takes its snapshot on the user's thread
         var handler = new GuestRequestHandler(auth, impersonator, new HashSet<string>(), loggers.CreateLogger<GuestRequestHandler>(), users, programs, time,
@@ -113,7 +121,9 @@ internal static class OneShotCommands
             case StartProgramRequest start:
             {
                 var user = await auth.AuthenticateAsync(request.Credential, cancel).ConfigureAwait(false);
-                return await StartSupervisorAsync(start with { Credential = null }, user, state).ConfigureAwait(false);
+                return supervisor is not null
+                    ? await supervisor.StartAsync(start with { Credential = null }, user).ConfigureAwait(false)
+                    : await StartSupervisorAsync(start with { Credential = null }, user, state).ConfigureAwait(false);
             }
 
             case UploadRequest upload:
@@ -217,51 +227,23 @@ internal static class OneShotCommands
         // one-shot run's pipes open for as long as the program runs.
         var input = ReadAll(new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(0, ownsHandle: false), FileAccess.Read), MaxRequestBytes);
         RedirectToNull(0);
-        ChannelResponse response;
         var state = new ToolsStateDirectory(options.StateDirectory);
-        using var programs = StartedPrograms.Recording(new ProgramRecordFiles(state.Programs));
+        using var supervisor = new ProgramSupervisor(state);
         var request = input is null ? null : ChannelMessageJson.DeserializeRequest(input) as StartProgramRequest;
         var user = options.User is { } name ? new PosixUserDirectory().FindByName(name) : null;
-        if (request is null || user is null)
-        {
-            response = ChannelResponse.Failure(GuestErrorCode.InvalidArgument, "The supervisor needs a StartProgram request and an existing user.");
-        }
-        else
-        {
-            using var impersonator = new ThreadImpersonator(1, Microsoft.Extensions.Logging.Abstractions.NullLogger<ThreadImpersonator>.Instance);
-            programs.EnsureReaper();
-            try
-            {
-                var work = ProcessOperations.Prepare(request, user, programs, TimeProvider.System);
-                var started = await impersonator.RunAsAsync(user, work, CancellationToken.None).ConfigureAwait(false);
-                programs.RecordStart((int)started.Pid);
-                response = ChannelResponse.Success(started);
-            }
-            catch (GuestOperationException e)
-            {
-                response = ChannelResponse.Failure(e.ToError());
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException)
-            {
-                response = ChannelResponse.Failure(GuestErrorCode.InternalError, "The program's supervisor failed: " + e.Message);
-            }
-        }
-
+        var response = request is null || user is null
+            ? ChannelResponse.Failure(GuestErrorCode.InvalidArgument, "The supervisor needs a StartProgram request and an existing user.")
+            : await supervisor.StartAsync(request, user).ConfigureAwait(false);
         _ = PosixIo.WriteAll(1, ChannelMessageJson.SerializeResponse(response));
 
         // From here on the supervisor holds nothing of the one-shot run's: qemu-ga sees that run end.
         RedirectToNull(1);
         RedirectToNull(2);
-        while (programs.RunningCount > 0)
-        {
-            await Task.Delay(TimeSpan.FromMilliseconds(200)).ConfigureAwait(false);
-        }
-
-        programs.Reap();
+        await supervisor.WaitForAllAsync().ConfigureAwait(false);
         return 0;
     }
 
-    private static void RedirectToNull(int fd)
+    internal static void RedirectToNull(int fd)
     {
         var rc = PosixIo.OpenAt(LibC.AT_FDCWD, LibC.Utf8Z("/dev/null"), LibC.O_RDWR, 0, out var devNull);
         if (rc == 0)
@@ -331,12 +313,13 @@ internal static class OneShotCommands
         return buffer.ToArray();
     }
 
-    private sealed record Options(string StateDirectory, string PamService, string? Staging, string? User, string? Sha256)
+    internal sealed record Options(string StateDirectory, string PamService, string? Staging, string? User, string? Sha256, string? Token, int CredentialCacheSeconds)
     {
         public static Options? Parse(string[] args)
         {
             string state = ToolsStateDirectory.Default, pam = GuestOpsPamService;
-            string? staging = null, user = null, sha = null;
+            string? staging = null, user = null, sha = null, token = null;
+            var cacheSeconds = 0;
             var first = 1;
             if (args[0] == "--discard-staging")
             {
@@ -364,11 +347,15 @@ internal static class OneShotCommands
                     case "--staging": staging = value; break;
                     case "--user": user = value; break;
                     case "--sha256": sha = value; break;
+                    case "--token": token = value; break;
+                    case "--credential-cache-ttl" when int.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds is >= 0 and <= 3600:
+                        cacheSeconds = seconds;
+                        break;
                     default: return null;
                 }
             }
 
-            return new Options(state, pam, staging, user, sha);
+            return new Options(state, pam, staging, user, sha, token, cacheSeconds);
         }
 
         private const string GuestOpsPamService = "guestops-tools";

@@ -3,7 +3,7 @@ namespace GuestOps.Tools.OneShot;
 /// <summary>
 /// The root-only directory of tools that are pushed into a guest and run once per call (<c>guestops-tools --exec</c>
 /// through qemu-ga's guest-exec): the binary itself, and what must outlive one run — file-transfer grants, the records
-/// of started programs (kept 5 minutes after they exit), and the staging copies of transfers. Every directory is 0700
+/// of started programs (kept 5 minutes after they exit), the staging copies of transfers, and the resident tools' pipes. Every directory is 0700
 /// root: no guest user can read, create, replace or link anything in it, so the agent's root rights never act on a path
 /// a user controls.
 /// </summary>
@@ -27,6 +27,9 @@ internal sealed class ToolsStateDirectory
 
     public string Staging => Path.Combine(Root, "staging");
 
+    /// <summary>The resident tools' pipes (<see cref="ResidentMode"/>).</summary>
+    public string Resident => Path.Combine(Root, ResidentMode.Directory);
+
     /// <summary>Creates the directories (0700) and refuses a root that is a symbolic link.</summary>
     public ToolsStateDirectory Ensure()
     {
@@ -35,7 +38,7 @@ internal sealed class ToolsStateDirectory
             throw new GuestOperationException(Channel.Messages.GuestErrorCode.NotSupported, "The one-shot tools need a POSIX guest.");
         }
 
-        foreach (var directory in new[] { Root, Grants, Programs, Staging })
+        foreach (var directory in new[] { Root, Grants, Programs, Staging, Resident })
         {
             Directory.CreateDirectory(directory, RootOnly);
             var info = new DirectoryInfo(directory);

@@ -1,0 +1,25 @@
+namespace GuestOps.Host.QemuGuestAgent;
+
+/// <summary>The pause before the next poll: none while <c>eager</c> has not passed, then 1, 2, 4 ... ms up to <c>max</c>.</summary>
+public sealed class PollBackoff(TimeSpan eager, TimeSpan max)
+{
+    private TimeSpan _delay = TimeSpan.Zero;
+
+    /// <summary>The next pause after polling for <paramref name="elapsed"/> without an answer.</summary>
+    public TimeSpan Next(TimeSpan elapsed)
+    {
+        if (elapsed < eager)
+        {
+            return TimeSpan.Zero;
+        }
+
+        _delay = _delay == TimeSpan.Zero ? TimeSpan.FromMilliseconds(1) : TimeSpan.FromTicks(Math.Min(_delay.Ticks * 2, max.Ticks));
+        return _delay;
+    }
+
+    /// <summary>Starts again eagerly (an answer came).</summary>
+    public void Reset() => _delay = TimeSpan.Zero;
+
+    public Task WaitAsync(TimeSpan elapsed, CancellationToken cancellationToken) =>
+        Next(elapsed) is { Ticks: > 0 } delay ? Task.Delay(delay, cancellationToken) : Task.CompletedTask;
+}
