@@ -11,25 +11,26 @@ namespace GuestOps.Channel.Messages;
 /// its result's on <see cref="ChannelResult"/>, and the worker's handler. The framing never changes.
 /// </summary>
 [JsonPolymorphic(TypeDiscriminatorPropertyName = "op")]
-[JsonDerivedType(typeof(ValidateCredentialsRequest), "validateCredentials")]
-[JsonDerivedType(typeof(ListFilesRequest), "listFiles")]
-[JsonDerivedType(typeof(MakeDirectoryRequest), "makeDirectory")]
-[JsonDerivedType(typeof(DeleteFileRequest), "deleteFile")]
-[JsonDerivedType(typeof(DeleteDirectoryRequest), "deleteDirectory")]
-[JsonDerivedType(typeof(MoveFileRequest), "moveFile")]
-[JsonDerivedType(typeof(MoveDirectoryRequest), "moveDirectory")]
-[JsonDerivedType(typeof(CreateTemporaryRequest), "createTemporary")]
-[JsonDerivedType(typeof(ChangeFileAttributesRequest), "changeFileAttributes")]
-[JsonDerivedType(typeof(StartProgramRequest), "startProgram")]
-[JsonDerivedType(typeof(ListProcessesRequest), "listProcesses")]
-[JsonDerivedType(typeof(TerminateProcessRequest), "terminateProcess")]
-[JsonDerivedType(typeof(ReadEnvironmentRequest), "readEnvironment")]
-[JsonDerivedType(typeof(InitiateUploadRequest), "initiateUpload")]
-[JsonDerivedType(typeof(InitiateDownloadRequest), "initiateDownload")]
-[JsonDerivedType(typeof(UploadRequest), "upload")]
-[JsonDerivedType(typeof(DownloadRequest), "download")]
-[JsonDerivedType(typeof(AcquireCredentialsRequest), "acquireCredentials")]
-[JsonDerivedType(typeof(ReleaseCredentialsRequest), "releaseCredentials")]
+[JsonDerivedType(typeof(ValidateCredentialsRequest), "ValidateCredentialsInGuest")]
+[JsonDerivedType(typeof(ListFilesRequest), "ListFilesInGuest")]
+[JsonDerivedType(typeof(MakeDirectoryRequest), "MakeDirectoryInGuest")]
+[JsonDerivedType(typeof(DeleteFileRequest), "DeleteFileInGuest")]
+[JsonDerivedType(typeof(DeleteDirectoryRequest), "DeleteDirectoryInGuest")]
+[JsonDerivedType(typeof(MoveFileRequest), "MoveFileInGuest")]
+[JsonDerivedType(typeof(MoveDirectoryRequest), "MoveDirectoryInGuest")]
+[JsonDerivedType(typeof(CreateTemporaryFileRequest), "CreateTemporaryFileInGuest")]
+[JsonDerivedType(typeof(CreateTemporaryDirectoryRequest), "CreateTemporaryDirectoryInGuest")]
+[JsonDerivedType(typeof(ChangeFileAttributesRequest), "ChangeFileAttributesInGuest")]
+[JsonDerivedType(typeof(StartProgramRequest), "StartProgramInGuest")]
+[JsonDerivedType(typeof(ListProcessesRequest), "ListProcessesInGuest")]
+[JsonDerivedType(typeof(TerminateProcessRequest), "TerminateProcessInGuest")]
+[JsonDerivedType(typeof(ReadEnvironmentRequest), "ReadEnvironmentVariableInGuest")]
+[JsonDerivedType(typeof(InitiateUploadRequest), "InitiateFileTransferToGuest")]
+[JsonDerivedType(typeof(InitiateDownloadRequest), "InitiateFileTransferFromGuest")]
+[JsonDerivedType(typeof(UploadRequest), "FileTransferToGuest")]
+[JsonDerivedType(typeof(DownloadRequest), "FileTransferFromGuest")]
+[JsonDerivedType(typeof(AcquireCredentialsRequest), "AcquireCredentialsInGuest")]
+[JsonDerivedType(typeof(ReleaseCredentialsRequest), "ReleaseCredentialsInGuest")]
 public abstract record ChannelRequest
 {
     /// <summary>Who the guest should act as; every guest operation carries one.</summary>
@@ -47,7 +48,7 @@ public interface IChannelRequest<TResult>
 }
 
 /// <summary>Authenticate the credential and do nothing else.</summary>
-[GuestMethod("validateCredentials", Privilege = GuestPrivilege.Query)]
+[GuestMethod("ValidateCredentialsInGuest", Privilege = GuestPrivilege.Query)]
 public sealed partial record ValidateCredentialsRequest : ChannelRequest, IChannelRequest<EmptyResult>
 {
 }
@@ -55,7 +56,7 @@ public sealed partial record ValidateCredentialsRequest : ChannelRequest, IChann
 /// <summary>
 /// List a directory (entries, <c>.</c> and <c>..</c> first) or describe a single file, as the user.
 /// </summary>
-[GuestMethod("listFiles", Privilege = GuestPrivilege.Query, Faults = [GuestErrorCode.FileNotFound, GuestErrorCode.FileAccessError, GuestErrorCode.FileNameTooLong])]
+[GuestMethod("ListFilesInGuest", Privilege = GuestPrivilege.Query, Faults = [GuestErrorCode.FileNotFound, GuestErrorCode.FileAccessError, GuestErrorCode.FileNameTooLong])]
 public sealed partial record ListFilesRequest : ChannelRequest, IChannelRequest<ListFilesResult>
 {
     /// <summary>The default page size when <see cref="MaxResults"/> is absent.</summary>

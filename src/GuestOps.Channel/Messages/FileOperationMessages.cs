@@ -6,7 +6,7 @@ namespace GuestOps.Channel.Messages;
 // Paths are absolute guest paths; relative, empty or NUL-containing paths are InvalidArgument.
 
 /// <summary>Create a directory; with <see cref="CreateParents"/>, missing parents too (an existing directory is then fine).</summary>
-[GuestMethod("makeDirectory", Privilege = GuestPrivilege.Modify, Faults = [GuestErrorCode.FileAlreadyExists, GuestErrorCode.FileNotFound, GuestErrorCode.NotADirectory, GuestErrorCode.FileAccessError, GuestErrorCode.FileNameTooLong, GuestErrorCode.NoDiskSpace])]
+[GuestMethod("MakeDirectoryInGuest", Privilege = GuestPrivilege.Modify, Faults = [GuestErrorCode.FileAlreadyExists, GuestErrorCode.FileNotFound, GuestErrorCode.NotADirectory, GuestErrorCode.FileAccessError, GuestErrorCode.FileNameTooLong, GuestErrorCode.NoDiskSpace])]
 public sealed partial record MakeDirectoryRequest : ChannelRequest, IChannelRequest<EmptyResult>
 {
     public required string Path { get; init; }
@@ -15,14 +15,14 @@ public sealed partial record MakeDirectoryRequest : ChannelRequest, IChannelRequ
 }
 
 /// <summary>Delete a file or a symbolic link (never its target); a directory is NotAFile.</summary>
-[GuestMethod("deleteFile", Privilege = GuestPrivilege.Modify, Faults = [GuestErrorCode.FileNotFound, GuestErrorCode.NotAFile, GuestErrorCode.FileAccessError, GuestErrorCode.FileNameTooLong, GuestErrorCode.FileLocked])]
+[GuestMethod("DeleteFileInGuest", Privilege = GuestPrivilege.Modify, Faults = [GuestErrorCode.FileNotFound, GuestErrorCode.NotAFile, GuestErrorCode.FileAccessError, GuestErrorCode.FileNameTooLong, GuestErrorCode.FileLocked])]
 public sealed partial record DeleteFileRequest : ChannelRequest, IChannelRequest<EmptyResult>
 {
     public required string Path { get; init; }
 }
 
 /// <summary>Delete a directory; without <see cref="Recursive"/> it must be empty (else DirectoryNotEmpty).</summary>
-[GuestMethod("deleteDirectory", Privilege = GuestPrivilege.Modify, Faults = [GuestErrorCode.FileNotFound, GuestErrorCode.NotADirectory, GuestErrorCode.DirectoryNotEmpty, GuestErrorCode.FileAccessError, GuestErrorCode.FileNameTooLong])]
+[GuestMethod("DeleteDirectoryInGuest", Privilege = GuestPrivilege.Modify, Faults = [GuestErrorCode.FileNotFound, GuestErrorCode.NotADirectory, GuestErrorCode.DirectoryNotEmpty, GuestErrorCode.FileAccessError, GuestErrorCode.FileNameTooLong])]
 public sealed partial record DeleteDirectoryRequest : ChannelRequest, IChannelRequest<EmptyResult>
 {
     public required string Path { get; init; }
@@ -32,7 +32,7 @@ public sealed partial record DeleteDirectoryRequest : ChannelRequest, IChannelRe
 
 /// <summary>Rename a file or symlink; an existing destination file is replaced only with <see cref="Overwrite"/>;
 /// a destination directory is FileAlreadyExists; a source directory is NotAFile.</summary>
-[GuestMethod("moveFile", Privilege = GuestPrivilege.Modify, Faults = [GuestErrorCode.FileNotFound, GuestErrorCode.FileAlreadyExists, GuestErrorCode.NotAFile, GuestErrorCode.FileAccessError, GuestErrorCode.FileNameTooLong, GuestErrorCode.NoDiskSpace])]
+[GuestMethod("MoveFileInGuest", Privilege = GuestPrivilege.Modify, Faults = [GuestErrorCode.FileNotFound, GuestErrorCode.FileAlreadyExists, GuestErrorCode.NotAFile, GuestErrorCode.FileAccessError, GuestErrorCode.FileNameTooLong, GuestErrorCode.NoDiskSpace])]
 public sealed partial record MoveFileRequest : ChannelRequest, IChannelRequest<EmptyResult>
 {
     public required string Source { get; init; }
@@ -43,7 +43,7 @@ public sealed partial record MoveFileRequest : ChannelRequest, IChannelRequest<E
 }
 
 /// <summary>Rename a directory; the destination must not exist; a source that is not a real directory is NotADirectory.</summary>
-[GuestMethod("moveDirectory", Privilege = GuestPrivilege.Modify, Faults = [GuestErrorCode.FileNotFound, GuestErrorCode.FileAlreadyExists, GuestErrorCode.NotADirectory, GuestErrorCode.FileAccessError, GuestErrorCode.FileNameTooLong])]
+[GuestMethod("MoveDirectoryInGuest", Privilege = GuestPrivilege.Modify, Faults = [GuestErrorCode.FileNotFound, GuestErrorCode.FileAlreadyExists, GuestErrorCode.NotADirectory, GuestErrorCode.FileAccessError, GuestErrorCode.FileNameTooLong])]
 public sealed partial record MoveDirectoryRequest : ChannelRequest, IChannelRequest<EmptyResult>
 {
     public required string Source { get; init; }
@@ -53,16 +53,33 @@ public sealed partial record MoveDirectoryRequest : ChannelRequest, IChannelRequ
 
 /// <summary>Atomically create a uniquely named file (0600) or directory (0700) owned by the user:
 /// <c>Directory/prefix + random + suffix</c>; an absent directory means the user's temporary directory.</summary>
-[GuestMethod("createTemporary", Privilege = GuestPrivilege.Modify, Faults = [GuestErrorCode.FileNotFound, GuestErrorCode.NotADirectory, GuestErrorCode.FileAccessError, GuestErrorCode.FileNameTooLong, GuestErrorCode.NoDiskSpace])]
-public sealed partial record CreateTemporaryRequest : ChannelRequest, IChannelRequest<PathResult>
+public abstract record CreateTemporaryRequest : ChannelRequest, IChannelRequest<PathResult>
 {
-    public bool IsDirectory { get; init; }
+    /// <summary>A directory rather than a file.</summary>
+    [JsonIgnore]
+    public abstract bool IsDirectory { get; }
 
     public string Prefix { get; init; } = "";
 
     public string Suffix { get; init; } = "";
 
     public string? Directory { get; init; }
+}
+
+/// <summary>Create a temporary file (0600).</summary>
+[GuestMethod("CreateTemporaryFileInGuest", Privilege = GuestPrivilege.Modify, Faults = [GuestErrorCode.FileNotFound, GuestErrorCode.NotADirectory, GuestErrorCode.FileAccessError, GuestErrorCode.FileNameTooLong, GuestErrorCode.NoDiskSpace])]
+public sealed partial record CreateTemporaryFileRequest : CreateTemporaryRequest
+{
+    [JsonIgnore]
+    public override bool IsDirectory => false;
+}
+
+/// <summary>Create a temporary directory (0700).</summary>
+[GuestMethod("CreateTemporaryDirectoryInGuest", Privilege = GuestPrivilege.Modify, Faults = [GuestErrorCode.FileNotFound, GuestErrorCode.NotADirectory, GuestErrorCode.FileAccessError, GuestErrorCode.FileNameTooLong, GuestErrorCode.NoDiskSpace])]
+public sealed partial record CreateTemporaryDirectoryRequest : CreateTemporaryRequest
+{
+    [JsonIgnore]
+    public override bool IsDirectory => true;
 }
 
 /// <summary>Which OS's attribute set a <see cref="ChangeFileAttributesRequest"/> carries.</summary>
@@ -95,7 +112,7 @@ public sealed record GuestFileAttributeChanges
 }
 
 /// <summary>Change attributes of a file or directory (a symlink path changes its target); unset ones stay as they are.</summary>
-[GuestMethod("changeFileAttributes", Privilege = GuestPrivilege.Modify, Faults = [GuestErrorCode.FileNotFound, GuestErrorCode.FileAccessError, GuestErrorCode.FileNameTooLong, GuestErrorCode.NotSupported])]
+[GuestMethod("ChangeFileAttributesInGuest", Privilege = GuestPrivilege.Modify, Faults = [GuestErrorCode.FileNotFound, GuestErrorCode.FileAccessError, GuestErrorCode.FileNameTooLong, GuestErrorCode.NotSupported])]
 public sealed partial record ChangeFileAttributesRequest : ChannelRequest, IChannelRequest<EmptyResult>
 {
     public required string Path { get; init; }

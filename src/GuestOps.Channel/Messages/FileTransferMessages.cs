@@ -8,7 +8,7 @@ namespace GuestOps.Channel.Messages;
 // transfer itself names only the grant and carries the bytes as the call's data stream.
 
 /// <summary>Validate an upload as the user (parent directory, overwrite, permissions) and grant it.</summary>
-[GuestMethod("initiateUpload", Privilege = GuestPrivilege.Modify, Faults = [GuestErrorCode.FileNotFound, GuestErrorCode.FileAlreadyExists, GuestErrorCode.NotADirectory, GuestErrorCode.NotAFile, GuestErrorCode.FileAccessError, GuestErrorCode.FileNameTooLong])]
+[GuestMethod("InitiateFileTransferToGuest", Privilege = GuestPrivilege.Modify, Faults = [GuestErrorCode.FileNotFound, GuestErrorCode.FileAlreadyExists, GuestErrorCode.NotADirectory, GuestErrorCode.NotAFile, GuestErrorCode.FileAccessError, GuestErrorCode.FileNameTooLong])]
 public sealed partial record InitiateUploadRequest : ChannelRequest, IChannelRequest<TransferGrantResult>
 {
     public required string Path { get; init; }
@@ -28,7 +28,7 @@ public sealed partial record InitiateUploadRequest : ChannelRequest, IChannelReq
 }
 
 /// <summary>Validate a download as the user (a regular file it may read) and grant it.</summary>
-[GuestMethod("initiateDownload", Privilege = GuestPrivilege.Query, Faults = [GuestErrorCode.FileNotFound, GuestErrorCode.NotAFile, GuestErrorCode.FileAccessError, GuestErrorCode.FileNameTooLong])]
+[GuestMethod("InitiateFileTransferFromGuest", Privilege = GuestPrivilege.Query, Faults = [GuestErrorCode.FileNotFound, GuestErrorCode.NotAFile, GuestErrorCode.FileAccessError, GuestErrorCode.FileNameTooLong])]
 public sealed partial record InitiateDownloadRequest : ChannelRequest, IChannelRequest<TransferGrantResult>
 {
     public required string Path { get; init; }
@@ -55,7 +55,7 @@ public sealed record TransferGrantResult : ChannelResult
 /// the target as the user, checked against the granted size, given its attributes and renamed into place; anything
 /// short of that removes the temporary file and leaves the target untouched.
 /// </summary>
-[GuestMethod("upload", Privilege = GuestPrivilege.Modify, Faults = [GuestErrorCode.TransferNotGranted, GuestErrorCode.FileAccessError, GuestErrorCode.NoDiskSpace])]
+[GuestMethod("FileTransferToGuest", Privilege = GuestPrivilege.Modify, Faults = [GuestErrorCode.TransferNotGranted, GuestErrorCode.FileAccessError, GuestErrorCode.NoDiskSpace])]
 public sealed partial record UploadRequest : ChannelRequest, IChannelRequest<EmptyResult>
 {
     public required string Grant { get; init; }
@@ -65,7 +65,7 @@ public sealed partial record UploadRequest : ChannelRequest, IChannelRequest<Emp
 /// Perform a granted download: the response's data stream is exactly the granted size of the file; a file that
 /// changed size since the grant is refused before any byte is sent.
 /// </summary>
-[GuestMethod("download", Privilege = GuestPrivilege.Query, Faults = [GuestErrorCode.TransferNotGranted, GuestErrorCode.FileAccessError])]
+[GuestMethod("FileTransferFromGuest", Privilege = GuestPrivilege.Query, Faults = [GuestErrorCode.TransferNotGranted, GuestErrorCode.FileAccessError])]
 public sealed partial record DownloadRequest : ChannelRequest, IChannelRequest<EmptyResult>
 {
     public required string Grant { get; init; }

@@ -9,7 +9,7 @@ namespace GuestOps.Channel.Messages;
 /// so <see cref="Arguments"/> is shell-interpreted: <c>/bin/bash -c '"programPath" arguments'</c> (<c>/bin/sh</c> when the
 /// guest has no bash), as ESXi does on Linux.
 /// </summary>
-[GuestMethod("startProgram", Privilege = GuestPrivilege.Execute, Faults = [GuestErrorCode.FileNotFound, GuestErrorCode.NotAFile, GuestErrorCode.FileAccessError])]
+[GuestMethod("StartProgramInGuest", Privilege = GuestPrivilege.Execute, Faults = [GuestErrorCode.FileNotFound, GuestErrorCode.NotAFile, GuestErrorCode.FileAccessError])]
 public sealed partial record StartProgramRequest : ChannelRequest, IChannelRequest<ProcessIdResult>
 {
     /// <summary>Absolute path of an existing program.</summary>
@@ -32,7 +32,7 @@ public sealed record ProcessIdResult : ChannelResult
 
 /// <summary>List the guest's processes (or only <see cref="Pids"/>; unknown ones are skipped), including programs
 /// started through the channel that exited in the last five minutes.</summary>
-[GuestMethod("listProcesses", Privilege = GuestPrivilege.Query)]
+[GuestMethod("ListProcessesInGuest", Privilege = GuestPrivilege.Query)]
 public sealed partial record ListProcessesRequest : ChannelRequest, IChannelRequest<ListProcessesResult>
 {
     public IReadOnlyList<long>? Pids { get; init; }
@@ -64,7 +64,7 @@ public sealed record ListProcessesResult : ChannelResult
 
 /// <summary>Terminate a process (its process group): SIGTERM, then SIGKILL after a grace period. Unknown pid:
 /// NoSuchProcess; another user's process without the right to signal it: PermissionDenied.</summary>
-[GuestMethod("terminateProcess", Privilege = GuestPrivilege.Execute, Faults = [GuestErrorCode.NoSuchProcess])]
+[GuestMethod("TerminateProcessInGuest", Privilege = GuestPrivilege.Execute, Faults = [GuestErrorCode.NoSuchProcess])]
 public sealed partial record TerminateProcessRequest : ChannelRequest, IChannelRequest<EmptyResult>
 {
     public long Pid { get; init; }
@@ -72,7 +72,7 @@ public sealed partial record TerminateProcessRequest : ChannelRequest, IChannelR
 
 /// <summary>The environment a program started for this user would get (HOME, USER, LOGNAME, SHELL, PATH, ...),
 /// never the worker's own: the named variables that are set, or all.</summary>
-[GuestMethod("readEnvironment", Privilege = GuestPrivilege.Query)]
+[GuestMethod("ReadEnvironmentVariableInGuest", Privilege = GuestPrivilege.Query)]
 public sealed partial record ReadEnvironmentRequest : ChannelRequest, IChannelRequest<EnvironmentResult>
 {
     public IReadOnlyList<string>? Names { get; init; }

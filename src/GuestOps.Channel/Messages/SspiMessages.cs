@@ -11,7 +11,7 @@ namespace GuestOps.Channel.Messages;
 /// exchange completed — with a ticket for later calls. Carries no <see cref="ChannelRequest.Credential"/>: the token is
 /// the credential.
 /// </summary>
-[GuestMethod("acquireCredentials", Privilege = GuestPrivilege.Query, Faults = [GuestErrorCode.NotSupported, GuestErrorCode.UnknownAuthenticationSession])]
+[GuestMethod("AcquireCredentialsInGuest", Privilege = GuestPrivilege.Query, Faults = [GuestErrorCode.NotSupported, GuestErrorCode.UnknownAuthenticationSession])]
 public sealed partial record AcquireCredentialsRequest : ChannelRequest, IChannelRequest<AcquireCredentialsResult>
 {
     /// <summary>The client's SSPI/GSSAPI token, base64 (vim25 <c>SSPIAuthentication.sspiToken</c>).</summary>
@@ -47,7 +47,7 @@ public sealed record AcquireCredentialsResult : ChannelResult
 }
 
 /// <summary>Revoke the ticket in <see cref="ChannelRequest.Credential"/> (a <see cref="GuestTicketCredential"/>).</summary>
-[GuestMethod("releaseCredentials", Privilege = GuestPrivilege.Query)]
+[GuestMethod("ReleaseCredentialsInGuest", Privilege = GuestPrivilege.Query)]
 public sealed partial record ReleaseCredentialsRequest : ChannelRequest, IChannelRequest<EmptyResult>
 {
 }

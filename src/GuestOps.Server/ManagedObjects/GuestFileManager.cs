@@ -110,18 +110,16 @@ public sealed class GuestFileManager(string id, GuestCalls guest, GuestFileTrans
     };
 
     public async Task<string> CreateTemporaryDirectoryInGuest(VimCall call, ManagedObjectReference vm, GuestAuthentication auth, string prefix, string suffix, string? directoryPath) =>
-        (await guest.InvokeAsync<PathResult>(call, vm, auth, new CreateTemporaryRequest
+        (await guest.InvokeAsync<PathResult>(call, vm, auth, new CreateTemporaryDirectoryRequest
         {
-            IsDirectory = true,
             Prefix = prefix,
             Suffix = suffix,
             Directory = string.IsNullOrEmpty(directoryPath) ? null : directoryPath,
         })).Path;
 
     public async Task<string> CreateTemporaryFileInGuest(VimCall call, ManagedObjectReference vm, GuestAuthentication auth, string prefix, string suffix, string? directoryPath) =>
-        (await guest.InvokeAsync<PathResult>(call, vm, auth, new CreateTemporaryRequest
+        (await guest.InvokeAsync<PathResult>(call, vm, auth, new CreateTemporaryFileRequest
         {
-            IsDirectory = false,
             Prefix = prefix,
             Suffix = suffix,
             Directory = string.IsNullOrEmpty(directoryPath) ? null : directoryPath,

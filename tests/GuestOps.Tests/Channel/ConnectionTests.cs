@@ -220,12 +220,40 @@ public sealed class ConnectionTests
         }
 
         await using var worker = await workerTask;
-        await writer.WriteAsync(FrameType.Request, 1, """{"op":"startProgram","credential":{"kind":"password","userName":"a","password":"b"}}"""u8);
+        await writer.WriteAsync(FrameType.Request, 1, """{"op":"UpgradeToolsInGuest","credential":{"kind":"password","userName":"a","password":"b"}}"""u8);
         using var frame = await reader.ReadFrameAsync(ct);
         Assert.AreEqual(FrameType.Response, frame!.Type);
         Assert.AreEqual(1u, frame.StreamId);
         var response = JsonSerializer.Deserialize(frame.Payload, ChannelJsonContext.Default.ChannelResponse)!;
         Assert.AreEqual(GuestErrorCode.UnknownOperation, response.Error!.Code);
+    }
+
+    [TestMethod]
+    [Timeout(15_000, CooperativeCancellation = true)]
+    public async Task MalformedRequest_ForAKnownGuestMethod_IsAnsweredWithInvalidArgument()
+    {
+        var ct = ChannelTestKit.Timeout(out var cts);
+        using var _ = cts;
+        var (a, b) = ChannelTestKit.CreateStreamPair();
+        var workerTask = ChannelConnection.EstablishAsync(b, ChannelTestKit.WorkerOptions(new DelegateHandler((c, _) => ValueTask.FromResult(Echo(c)))), ct);
+
+        // A raw "host" speaking the protocol by hand.
+        await using var writer = new FrameWriter(a);
+        await using var reader = new FrameReader(a, 1 << 20);
+        var hello = JsonSerializer.SerializeToUtf8Bytes(new ChannelHello { Role = ChannelRole.Host }, ChannelJsonContext.Default.ChannelHello);
+        await writer.WriteAsync(FrameType.Hello, 0, hello);
+        using (var peerHello = await reader.ReadFrameAsync(ct))
+        {
+            Assert.AreEqual(FrameType.Hello, peerHello!.Type);
+        }
+
+        await using var worker = await workerTask;
+        await writer.WriteAsync(FrameType.Request, 1, """{"op":"StartProgramInGuest","credential":{"kind":"password","userName":"a","password":"b"}}"""u8);
+        using var frame = await reader.ReadFrameAsync(ct);
+        Assert.AreEqual(FrameType.Response, frame!.Type);
+        Assert.AreEqual(1u, frame.StreamId);
+        var response = JsonSerializer.Deserialize(frame.Payload, ChannelJsonContext.Default.ChannelResponse)!;
+        Assert.AreEqual(GuestErrorCode.InvalidArgument, response.Error!.Code, "StartProgramInGuest without its programPath is malformed, not unknown");
     }
 
     [TestMethod]
@@ -465,7 +493,7 @@ public sealed class ConnectionTests
         var json = Encoding.UTF8.GetString(JsonSerializer.SerializeToUtf8Bytes<ChannelRequest>(
             new ListFilesRequest { Path = "/tmp", MaxResults = 2, Credential = new GuestPasswordCredential("u", "p") },
             ChannelJsonContext.Default.ChannelRequest));
-        Assert.AreEqual("""{"op":"listFiles","path":"/tmp","index":0,"maxResults":2,"credential":{"kind":"password","userName":"u","password":"p"}}""", json);
+        Assert.AreEqual("""{"op":"ListFilesInGuest","path":"/tmp","index":0,"maxResults":2,"credential":{"kind":"password","userName":"u","password":"p"}}""", json);
 
         var back = (ListFilesRequest)JsonSerializer.Deserialize(json, ChannelJsonContext.Default.ChannelRequest)!;
         Assert.AreEqual(2, back.MaxResults);

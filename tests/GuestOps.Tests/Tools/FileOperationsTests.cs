@@ -49,7 +49,9 @@ public sealed class FileOperationsTests
     private static readonly GuestUser Root = new("root", 0, 0, [0], "/root");
 
     private static string CreateTemp(bool directory, string? dir, string prefix = "p-", string suffix = ".s") =>
-        FileOperations.Prepare(new CreateTemporaryRequest { IsDirectory = directory, Directory = dir, Prefix = prefix, Suffix = suffix }, Root)().Path;
+        FileOperations.Prepare(directory
+            ? new CreateTemporaryDirectoryRequest { Directory = dir, Prefix = prefix, Suffix = suffix }
+            : new CreateTemporaryFileRequest { Directory = dir, Prefix = prefix, Suffix = suffix }, Root)().Path;
 
     [TestMethod]
     public void AllOperations_RejectEmptyRelativeAndNulPaths_AsInvalidArgument()
