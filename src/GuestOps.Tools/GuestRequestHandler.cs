@@ -105,28 +105,28 @@ public sealed partial class GuestRequestHandler : IChannelRequestHandler
     }
 
     private ValueTask<ChannelResponse> MakeDirectoryInGuestAsync(uint id, MakeDirectoryRequest request, IncomingCall? call, CancellationToken cancellationToken) =>
-        RunAsync(id, request, request.Path, _ => FileOperations.Prepare(request), cancellationToken);
+        RunAsync(id, request, request.Path, _ => MakeDirectoryOperation.Prepare(request), cancellationToken);
 
     private ValueTask<ChannelResponse> DeleteFileInGuestAsync(uint id, DeleteFileRequest request, IncomingCall? call, CancellationToken cancellationToken) =>
-        RunAsync(id, request, request.Path, _ => FileOperations.Prepare(request), cancellationToken);
+        RunAsync(id, request, request.Path, _ => DeleteOperation.Prepare(request), cancellationToken);
 
     private ValueTask<ChannelResponse> DeleteDirectoryInGuestAsync(uint id, DeleteDirectoryRequest request, IncomingCall? call, CancellationToken cancellationToken) =>
-        RunAsync(id, request, request.Path, _ => FileOperations.Prepare(request), cancellationToken);
+        RunAsync(id, request, request.Path, _ => DeleteOperation.Prepare(request), cancellationToken);
 
     private ValueTask<ChannelResponse> MoveFileInGuestAsync(uint id, MoveFileRequest request, IncomingCall? call, CancellationToken cancellationToken) =>
-        RunAsync(id, request, request.Source + " -> " + request.Destination, _ => FileOperations.Prepare(request), cancellationToken);
+        RunAsync(id, request, request.Source + " -> " + request.Destination, _ => MoveOperation.Prepare(request), cancellationToken);
 
     private ValueTask<ChannelResponse> MoveDirectoryInGuestAsync(uint id, MoveDirectoryRequest request, IncomingCall? call, CancellationToken cancellationToken) =>
-        RunAsync(id, request, request.Source + " -> " + request.Destination, _ => FileOperations.Prepare(request), cancellationToken);
+        RunAsync(id, request, request.Source + " -> " + request.Destination, _ => MoveOperation.Prepare(request), cancellationToken);
 
     private ValueTask<ChannelResponse> CreateTemporaryFileInGuestAsync(uint id, CreateTemporaryFileRequest request, IncomingCall? call, CancellationToken cancellationToken) =>
-        RunAsync(id, request, request.Directory ?? "(default)", user => FileOperations.Prepare(request, user), cancellationToken);
+        RunAsync(id, request, request.Directory ?? "(default)", user => CreateTemporaryOperation.Prepare(request, user), cancellationToken);
 
     private ValueTask<ChannelResponse> CreateTemporaryDirectoryInGuestAsync(uint id, CreateTemporaryDirectoryRequest request, IncomingCall? call, CancellationToken cancellationToken) =>
-        RunAsync(id, request, request.Directory ?? "(default)", user => FileOperations.Prepare(request, user), cancellationToken);
+        RunAsync(id, request, request.Directory ?? "(default)", user => CreateTemporaryOperation.Prepare(request, user), cancellationToken);
 
     private ValueTask<ChannelResponse> ChangeFileAttributesInGuestAsync(uint id, ChangeFileAttributesRequest request, IncomingCall? call, CancellationToken cancellationToken) =>
-        RunAsync(id, request, request.Path, _ => FileOperations.Prepare(request), cancellationToken);
+        RunAsync(id, request, request.Path, _ => ChangeFileAttributesOperation.Prepare(request), cancellationToken);
 
     private async ValueTask<ChannelResponse> StartProgramInGuestAsync(uint id, StartProgramRequest request, IncomingCall? call, CancellationToken cancellationToken)
     {
