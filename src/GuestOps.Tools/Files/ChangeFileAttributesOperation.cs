@@ -1,16 +1,11 @@
-using System.Security.Cryptography;
 using GuestOps.Channel.Messages;
-using GuestOps.Tools.Identity;
 using GuestOps.Tools.Native;
-using static GuestOps.Tools.Files.FileOperations;
 
 namespace GuestOps.Tools.Files;
 
 /// <summary>
 /// ChangeFileAttributesInGuest (a symlink path changes its target).
-/// <c>Prepare</c> validates the request on any thread (InvalidArgument for empty, relative or NUL-containing paths)
-/// and returns the work, which must run on the impersonated thread: every system call it makes is a permission check
-/// for that user. Object kinds are decided with lstat; trailing slashes are ignored.
+/// Runs as the user (see <see cref="FileOperations"/>).
 /// </summary>
 internal static class ChangeFileAttributesOperation
 {

@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using GuestOps.Channel.Messages;
-using GuestOps.Tools.Identity;
 using GuestOps.Tools.Native;
 using static GuestOps.Tools.Files.FileOperations;
 
@@ -8,9 +7,7 @@ namespace GuestOps.Tools.Files;
 
 /// <summary>
 /// MoveFileInGuest and MoveDirectoryInGuest.
-/// <c>Prepare</c> validates the request on any thread (InvalidArgument for empty, relative or NUL-containing paths)
-/// and returns the work, which must run on the impersonated thread: every system call it makes is a permission check
-/// for that user. Object kinds are decided with lstat; trailing slashes are ignored.
+/// Runs as the user (see <see cref="FileOperations"/>).
 /// </summary>
 internal static class MoveOperation
 {
