@@ -12,7 +12,10 @@ namespace GuestOps.Tools;
 /// <summary>
 /// Executes the host's requests: authenticate (every call), validate, then perform the operation as that user.
 /// Guest errors become error responses; nothing here ever sees a password beyond handing it to the authenticator.
+/// Each guest method has its handler here, named after it (<c>ListFilesInGuestAsync</c>); the GuestOps.Generators
+/// source generator adds <c>Operations</c> and <c>DispatchAsync</c> and fails the build when one is missing.
 /// </summary>
+[GuestMethodHandlers]
 public sealed partial class GuestRequestHandler : IChannelRequestHandler
 {
     private readonly GuestAuthenticationService _auth;
@@ -57,38 +60,15 @@ public sealed partial class GuestRequestHandler : IChannelRequestHandler
         _transfers = new FileTransfers(time, grants);
     }
 
-    /// <summary>The operations this worker implements (advertised as capabilities).</summary>
-    public static IReadOnlyList<string> Operations { get; } =
-    [
-        ValidateCredentialsRequest.OperationName,
-        ListFilesRequest.OperationName,
-        MakeDirectoryRequest.OperationName,
-        DeleteFileRequest.OperationName,
-        DeleteDirectoryRequest.OperationName,
-        MoveFileRequest.OperationName,
-        MoveDirectoryRequest.OperationName,
-        CreateTemporaryRequest.OperationName,
-        ChangeFileAttributesRequest.OperationName,
-        StartProgramRequest.OperationName,
-        ListProcessesRequest.OperationName,
-        TerminateProcessRequest.OperationName,
-        ReadEnvironmentRequest.OperationName,
-        InitiateUploadRequest.OperationName,
-        InitiateDownloadRequest.OperationName,
-        UploadRequest.OperationName,
-        DownloadRequest.OperationName,
-        AcquireCredentialsRequest.OperationName,
-        ReleaseCredentialsRequest.OperationName,
-    ];
-
     public ValueTask<ChannelResponse> HandleAsync(IncomingCall call, CancellationToken cancellationToken) =>
         HandleAsync(call.Id, call.Request, call, cancellationToken);
 
     /// <summary>The transfers of this handler, for the one-shot worker (which moves data through staging files).</summary>
     internal FileTransfers Transfers => _transfers;
 
-    /// <summary>Handles a request; <paramref name="call"/> carries the data streams and is null for a request without
-    /// any (the one-shot worker handles transfers itself).</summary>
+    /// <summary>Handles a request by its guest method's <c>{Name}Async</c> (the generated <c>DispatchAsync</c>);
+    /// <paramref name="call"/> carries the data streams and is null for a request without any (the one-shot worker
+    /// handles transfers itself).</summary>
     internal async ValueTask<ChannelResponse> HandleAsync(uint id, ChannelRequest request, IncomingCall? call, CancellationToken cancellationToken)
     {
         try
@@ -98,114 +78,7 @@ public sealed partial class GuestRequestHandler : IChannelRequestHandler
                 return ChannelResponse.Failure(GuestErrorCode.OperationDisabled, $"{request.Operation} is disabled by the guest agent's configuration.");
             }
 
-            switch (request)
-            {
-                case ValidateCredentialsRequest:
-                    await _auth.AuthenticateAsync(request.Credential, cancellationToken).ConfigureAwait(false);
-                    return ChannelResponse.Success(EmptyResult.Instance);
-
-                case ListFilesRequest list:
-                {
-                    var user = await _auth.AuthenticateAsync(request.Credential, cancellationToken).ConfigureAwait(false);
-                    var plan = ListFilesOperation.Prepare(list);
-                    var result = await _impersonator.RunAsAsync(user, () => ListFilesOperation.Execute(plan), cancellationToken).ConfigureAwait(false);
-                    LogListed(id, user.Name, list.Path, result.Entries.Count, result.Remaining);
-                    return ChannelResponse.Success(result);
-                }
-
-                case MakeDirectoryRequest mkdir:
-                    return await RunAsync(id, request, mkdir.Path, _ => FileOperations.Prepare(mkdir), cancellationToken).ConfigureAwait(false);
-
-                case DeleteFileRequest delete:
-                    return await RunAsync(id, request, delete.Path, _ => FileOperations.Prepare(delete), cancellationToken).ConfigureAwait(false);
-
-                case DeleteDirectoryRequest rmdir:
-                    return await RunAsync(id, request, rmdir.Path, _ => FileOperations.Prepare(rmdir), cancellationToken).ConfigureAwait(false);
-
-                case MoveFileRequest move:
-                    return await RunAsync(id, request, move.Source + " -> " + move.Destination, _ => FileOperations.Prepare(move), cancellationToken).ConfigureAwait(false);
-
-                case MoveDirectoryRequest move:
-                    return await RunAsync(id, request, move.Source + " -> " + move.Destination, _ => FileOperations.Prepare(move), cancellationToken).ConfigureAwait(false);
-
-                case CreateTemporaryRequest temp:
-                    return await RunAsync(id, request, temp.Directory ?? "(default)", user => FileOperations.Prepare(temp, user), cancellationToken).ConfigureAwait(false);
-
-                case ChangeFileAttributesRequest attributes:
-                    return await RunAsync(id, request, attributes.Path, _ => FileOperations.Prepare(attributes), cancellationToken).ConfigureAwait(false);
-
-                case StartProgramRequest start:
-                {
-                    _programs.EnsureReaper(); // here, on a thread with the worker's own identity
-                    var response = await RunAsync(id, request, start.ProgramPath, user => ProcessOperations.Prepare(start, user, _programs, _time), cancellationToken).ConfigureAwait(false);
-                    if (response.Result is ProcessIdResult started)
-                    {
-                        LogStarted(id, start.ProgramPath, started.Pid);
-                    }
-
-                    return response;
-                }
-
-                case ListProcessesRequest processes:
-                    return await RunAsync(id, request, "", _ => ProcessOperations.Prepare(processes, _programs, _users), cancellationToken).ConfigureAwait(false);
-
-                case TerminateProcessRequest terminate:
-                {
-                    var user = await _auth.AuthenticateAsync(request.Credential, cancellationToken).ConfigureAwait(false);
-                    await ProcessOperations.TerminateAsync(terminate, user, _impersonator, _programs, cancellationToken).ConfigureAwait(false);
-                    LogDone(id, request.Operation, user.Name, terminate.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
-                    return ChannelResponse.Success(EmptyResult.Instance);
-                }
-
-                case ReadEnvironmentRequest environment:
-                    return await RunAsync(id, request, "", user => ProcessOperations.Prepare(environment, user), cancellationToken).ConfigureAwait(false);
-
-                case InitiateUploadRequest upload:
-                    return await RunAsync(id, request, upload.Path, user => _transfers.Prepare(upload, user), cancellationToken).ConfigureAwait(false);
-
-                case InitiateDownloadRequest download:
-                    return await RunAsync(id, request, download.Path, user => _transfers.Prepare(download, user), cancellationToken).ConfigureAwait(false);
-
-                case UploadRequest when call is null:
-                case DownloadRequest when call is null:
-                    return ChannelResponse.Failure(GuestErrorCode.InvalidArgument, $"{request.Operation} needs a data stream.");
-
-                case UploadRequest upload:
-                    await _transfers.UploadAsync(upload, call!.RequestData, _impersonator, cancellationToken).ConfigureAwait(false);
-                    LogTransferred(id, request.Operation, call!.RequestData.TotalReceived);
-                    return ChannelResponse.Success(EmptyResult.Instance);
-
-                case DownloadRequest download:
-                    await _transfers.DownloadAsync(download, call!.ResponseData, _impersonator, cancellationToken).ConfigureAwait(false);
-                    LogTransferred(id, request.Operation, call!.ResponseData.BytesSent);
-                    return ChannelResponse.Success(EmptyResult.Instance);
-
-                case AcquireCredentialsRequest acquire when _sspi is not null:
-                    // GSSAPI reads its user file or keytab and hashes: not on the channel's read loop.
-                    return ChannelResponse.Success(await Task.Run(() => _sspi.AcquireAsync(acquire, cancellationToken), cancellationToken).ConfigureAwait(false));
-
-                case ReleaseCredentialsRequest:
-                {
-                    if (request.Credential is not GuestTicketCredential ticket)
-                    {
-                        return ChannelResponse.Failure(GuestErrorCode.InvalidArgument, "ReleaseCredentialsInGuest takes a ticket (TicketedSessionAuthentication).");
-                    }
-
-                    if (_sspi is null || !_sspi.Tickets.Revoke(ticket.Ticket))
-                    {
-                        return ChannelResponse.Failure(GuestErrorCode.InvalidLogin, "The ticket is not valid in this guest: it was released, expired, or issued elsewhere.");
-                    }
-
-                    LogReleased(id);
-                    return ChannelResponse.Success(EmptyResult.Instance);
-                }
-
-                case AcquireCredentialsRequest:
-                    return ChannelResponse.Failure(GuestErrorCode.NotSupported, "SSPI logons are not set up in this guest agent.");
-
-                default:
-                    return ChannelResponse.Failure(GuestErrorCode.UnknownOperation, $"Operation '{request.Operation}' is not implemented by this guest agent.");
-            }
+            return await DispatchAsync(id, request, call, cancellationToken).ConfigureAwait(false);
         }
         catch (GuestOperationException ex)
         {
@@ -214,8 +87,135 @@ public sealed partial class GuestRequestHandler : IChannelRequestHandler
         }
     }
 
+    // ------------------------------------------------------------------- one handler per guest method, by its name
+
+    private async ValueTask<ChannelResponse> ValidateCredentialsInGuestAsync(uint id, ValidateCredentialsRequest request, IncomingCall? call, CancellationToken cancellationToken)
+    {
+        await _auth.AuthenticateAsync(request.Credential, cancellationToken).ConfigureAwait(false);
+        return ChannelResponse.Success(EmptyResult.Instance);
+    }
+
+    private async ValueTask<ChannelResponse> ListFilesInGuestAsync(uint id, ListFilesRequest request, IncomingCall? call, CancellationToken cancellationToken)
+    {
+        var user = await _auth.AuthenticateAsync(request.Credential, cancellationToken).ConfigureAwait(false);
+        var plan = ListFilesOperation.Prepare(request);
+        var result = await _impersonator.RunAsAsync(user, () => ListFilesOperation.Execute(plan), cancellationToken).ConfigureAwait(false);
+        LogListed(id, user.Name, request.Path, result.Entries.Count, result.Remaining);
+        return ChannelResponse.Success(result);
+    }
+
+    private ValueTask<ChannelResponse> MakeDirectoryInGuestAsync(uint id, MakeDirectoryRequest request, IncomingCall? call, CancellationToken cancellationToken) =>
+        RunAsync(id, request, request.Path, _ => MakeDirectoryOperation.Prepare(request), cancellationToken);
+
+    private ValueTask<ChannelResponse> DeleteFileInGuestAsync(uint id, DeleteFileRequest request, IncomingCall? call, CancellationToken cancellationToken) =>
+        RunAsync(id, request, request.Path, _ => DeleteOperation.Prepare(request), cancellationToken);
+
+    private ValueTask<ChannelResponse> DeleteDirectoryInGuestAsync(uint id, DeleteDirectoryRequest request, IncomingCall? call, CancellationToken cancellationToken) =>
+        RunAsync(id, request, request.Path, _ => DeleteOperation.Prepare(request), cancellationToken);
+
+    private ValueTask<ChannelResponse> MoveFileInGuestAsync(uint id, MoveFileRequest request, IncomingCall? call, CancellationToken cancellationToken) =>
+        RunAsync(id, request, request.Source + " -> " + request.Destination, _ => MoveOperation.Prepare(request), cancellationToken);
+
+    private ValueTask<ChannelResponse> MoveDirectoryInGuestAsync(uint id, MoveDirectoryRequest request, IncomingCall? call, CancellationToken cancellationToken) =>
+        RunAsync(id, request, request.Source + " -> " + request.Destination, _ => MoveOperation.Prepare(request), cancellationToken);
+
+    private ValueTask<ChannelResponse> CreateTemporaryFileInGuestAsync(uint id, CreateTemporaryFileRequest request, IncomingCall? call, CancellationToken cancellationToken) =>
+        RunAsync(id, request, request.Directory ?? "(default)", user => CreateTemporaryOperation.Prepare(request, user), cancellationToken);
+
+    private ValueTask<ChannelResponse> CreateTemporaryDirectoryInGuestAsync(uint id, CreateTemporaryDirectoryRequest request, IncomingCall? call, CancellationToken cancellationToken) =>
+        RunAsync(id, request, request.Directory ?? "(default)", user => CreateTemporaryOperation.Prepare(request, user), cancellationToken);
+
+    private ValueTask<ChannelResponse> ChangeFileAttributesInGuestAsync(uint id, ChangeFileAttributesRequest request, IncomingCall? call, CancellationToken cancellationToken) =>
+        RunAsync(id, request, request.Path, _ => ChangeFileAttributesOperation.Prepare(request), cancellationToken);
+
+    private async ValueTask<ChannelResponse> StartProgramInGuestAsync(uint id, StartProgramRequest request, IncomingCall? call, CancellationToken cancellationToken)
+    {
+        _programs.EnsureReaper(); // here, on a thread with the worker's own identity
+        var response = await RunAsync(id, request, request.ProgramPath, user => ProcessOperations.Prepare(request, user, _programs, _time), cancellationToken).ConfigureAwait(false);
+        if (response.Result is ProcessIdResult started)
+        {
+            LogStarted(id, request.ProgramPath, started.Pid);
+        }
+
+        return response;
+    }
+
+    private ValueTask<ChannelResponse> ListProcessesInGuestAsync(uint id, ListProcessesRequest request, IncomingCall? call, CancellationToken cancellationToken) =>
+        RunAsync(id, request, "", _ => ProcessOperations.Prepare(request, _programs, _users), cancellationToken);
+
+    private async ValueTask<ChannelResponse> TerminateProcessInGuestAsync(uint id, TerminateProcessRequest request, IncomingCall? call, CancellationToken cancellationToken)
+    {
+        var user = await _auth.AuthenticateAsync(request.Credential, cancellationToken).ConfigureAwait(false);
+        await ProcessOperations.TerminateAsync(request, user, _impersonator, _programs, cancellationToken).ConfigureAwait(false);
+        LogDone(id, request.Operation, user.Name, request.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        return ChannelResponse.Success(EmptyResult.Instance);
+    }
+
+    private ValueTask<ChannelResponse> ReadEnvironmentVariableInGuestAsync(uint id, ReadEnvironmentRequest request, IncomingCall? call, CancellationToken cancellationToken) =>
+        RunAsync(id, request, "", user => ProcessOperations.Prepare(request, user), cancellationToken);
+
+    private ValueTask<ChannelResponse> InitiateFileTransferToGuestAsync(uint id, InitiateUploadRequest request, IncomingCall? call, CancellationToken cancellationToken) =>
+        RunAsync(id, request, request.Path, user => _transfers.Prepare(request, user), cancellationToken);
+
+    private ValueTask<ChannelResponse> InitiateFileTransferFromGuestAsync(uint id, InitiateDownloadRequest request, IncomingCall? call, CancellationToken cancellationToken) =>
+        RunAsync(id, request, request.Path, user => _transfers.Prepare(request, user), cancellationToken);
+
+    private async ValueTask<ChannelResponse> FileTransferToGuestAsync(uint id, UploadRequest request, IncomingCall? call, CancellationToken cancellationToken)
+    {
+        if (call is null)
+        {
+            return NeedsDataStream(request);
+        }
+
+        await _transfers.UploadAsync(request, call.RequestData, _impersonator, cancellationToken).ConfigureAwait(false);
+        LogTransferred(id, request.Operation, call.RequestData.TotalReceived);
+        return ChannelResponse.Success(EmptyResult.Instance);
+    }
+
+    private async ValueTask<ChannelResponse> FileTransferFromGuestAsync(uint id, DownloadRequest request, IncomingCall? call, CancellationToken cancellationToken)
+    {
+        if (call is null)
+        {
+            return NeedsDataStream(request);
+        }
+
+        await _transfers.DownloadAsync(request, call.ResponseData, _impersonator, cancellationToken).ConfigureAwait(false);
+        LogTransferred(id, request.Operation, call.ResponseData.BytesSent);
+        return ChannelResponse.Success(EmptyResult.Instance);
+    }
+
+    private async ValueTask<ChannelResponse> AcquireCredentialsInGuestAsync(uint id, AcquireCredentialsRequest request, IncomingCall? call, CancellationToken cancellationToken)
+    {
+        if (_sspi is null)
+        {
+            return ChannelResponse.Failure(GuestErrorCode.NotSupported, "SSPI logons are not set up in this guest agent.");
+        }
+
+        // GSSAPI reads its user file or keytab and hashes: not on the channel's read loop.
+        return ChannelResponse.Success(await Task.Run(() => _sspi.AcquireAsync(request, cancellationToken), cancellationToken).ConfigureAwait(false));
+    }
+
+    private ValueTask<ChannelResponse> ReleaseCredentialsInGuestAsync(uint id, ReleaseCredentialsRequest request, IncomingCall? call, CancellationToken cancellationToken)
+    {
+        if (request.Credential is not GuestTicketCredential ticket)
+        {
+            return new(ChannelResponse.Failure(GuestErrorCode.InvalidArgument, "ReleaseCredentialsInGuest takes a ticket (TicketedSessionAuthentication)."));
+        }
+
+        if (_sspi is null || !_sspi.Tickets.Revoke(ticket.Ticket))
+        {
+            return new(ChannelResponse.Failure(GuestErrorCode.InvalidLogin, "The ticket is not valid in this guest: it was released, expired, or issued elsewhere."));
+        }
+
+        LogReleased(id);
+        return new(ChannelResponse.Success(EmptyResult.Instance));
+    }
+
+    private static ChannelResponse NeedsDataStream(ChannelRequest request) =>
+        ChannelResponse.Failure(GuestErrorCode.InvalidArgument, $"{request.Operation} needs a data stream.");
+
     /// <summary>Authenticate, validate (on this thread), then run the work as the user.</summary>
-    private async Task<ChannelResponse> RunAsync<T>(uint id, ChannelRequest request, string subject, Func<GuestUser, Func<T>> prepare, CancellationToken cancellationToken)
+    private async ValueTask<ChannelResponse> RunAsync<T>(uint id, ChannelRequest request, string subject, Func<GuestUser, Func<T>> prepare, CancellationToken cancellationToken)
         where T : ChannelResult
     {
         var user = await _auth.AuthenticateAsync(request.Credential, cancellationToken).ConfigureAwait(false);

@@ -1,4 +1,5 @@
 using System.Globalization;
+using GuestOps.Channel.Messages;
 using GuestOps.Channel.Transport;
 using GuestOps.Tools.Sspi;
 using Microsoft.Extensions.Logging;
@@ -17,7 +18,7 @@ public sealed record WorkerOptions
           --connect ENDPOINT          unix:/path/to.sock | tcp:HOST:PORT (needs --tls-*) | vsock:CID:PORT (not yet)
           --pam-service NAME          PAM service used to check passwords (default guestops-tools)
           --credential-cache-ttl SEC  cache verified credentials for SEC seconds (default 0 = off)
-          --disable OPERATION         answer OPERATION (e.g. listFiles) with "disabled" (repeatable)
+          --disable OPERATION         answer OPERATION (e.g. ListFilesInGuest) with "disabled" (repeatable)
           --heartbeat-interval MS     ping interval (default 1000)
           --heartbeat-timeout MS      silence before the host is declared lost (default 4000)
           --reconnect-max MS          longest wait between reconnect attempts (default 2000)
@@ -110,7 +111,9 @@ public sealed record WorkerOptions
                         ttl = TimeSpan.FromSeconds(Number(Next(), 0, 3600));
                         break;
                     case "--disable":
-                        disabled.Add(Next());
+                        var operation = Next();
+                        disabled.Add(GuestMethods.Find(operation)?.Name
+                            ?? throw new FormatException($"--disable {operation}: no such guest method (names as in vSphere, e.g. ListFilesInGuest)."));
                         break;
                     case "--heartbeat-interval":
                         hbInterval = TimeSpan.FromMilliseconds(Number(Next(), 0, 600_000));

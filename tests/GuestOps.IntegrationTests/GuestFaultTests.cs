@@ -208,12 +208,12 @@ public sealed partial class GuestFaultTests : IntegrationTest
         // What ended it: the heartbeat (the worker was dropped as gone), not the call's 30 s deadline.
         var output = Server.Server.AllOutput;
         Assert.IsGreaterThan(heartbeatsLostBefore, Occurrences(output, "Heartbeat lost"), "the dispatcher's heartbeat noticed the silent worker");
-        Assert.IsFalse(output.Contains(": listFiles timed out", StringComparison.Ordinal), $"the call did not wait for its deadline{Environment.NewLine}{output}");
+        Assert.IsFalse(output.Contains(": ListFilesInGuest timed out", StringComparison.Ordinal), $"the call did not wait for its deadline{Environment.NewLine}{output}");
 
         await GuestSoap.WaitForReadinessAsync(client, Vm1, ready: false, TimeSpan.FromSeconds(3));
         var next = await GuestSoap.ValidateCredentialsAsync(client, Vm1, "demo", Password);
         next.AssertFault("GuestOperationsUnavailable", "GuestOperationsFaultFault");
-        Assert.IsFalse(Server.Server.AllOutput.Contains(": validateCredentials timed out", StringComparison.Ordinal), "once the worker counts as gone, a call is refused, not sent to wait for its deadline");
+        Assert.IsFalse(Server.Server.AllOutput.Contains(": ValidateCredentialsInGuest timed out", StringComparison.Ordinal), "once the worker counts as gone, a call is refused, not sent to wait for its deadline");
         (await GuestSoap.ValidateCredentialsAsync(client, Vm2, "demo", Password)).AssertOk("ValidateCredentialsInGuest");
 
         // Continued, the worker connects again and the VM is ready.
@@ -237,7 +237,7 @@ public sealed partial class GuestFaultTests : IntegrationTest
         var fault = hung.AssertFault("GuestOperationsUnavailable", "GuestOperationsFaultFault");
         TestContext.WriteLine($"call to the stopped worker failed after {hung.Elapsed.TotalMilliseconds:0} ms: {fault.FaultString}");
         var output = server.Server.AllOutput;
-        Assert.IsTrue(output.Contains(": validateCredentials timed out", StringComparison.Ordinal) || output.Contains("Heartbeat lost", StringComparison.Ordinal),
+        Assert.IsTrue(output.Contains(": ValidateCredentialsInGuest timed out", StringComparison.Ordinal) || output.Contains("Heartbeat lost", StringComparison.Ordinal),
             $"the call ended at its 1 s deadline (or by the 1.5 s heartbeat){Environment.NewLine}{output}");
         (await GuestSoap.ListFilesAsync(client, Vm1, "demo", Password, "/tmp")).AssertFault("GuestOperationsUnavailable", "GuestOperationsFaultFault");
         (await GuestSoap.ValidateCredentialsAsync(client, Vm2, "demo", Password)).AssertOk("ValidateCredentialsInGuest");

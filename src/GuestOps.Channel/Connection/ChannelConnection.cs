@@ -543,7 +543,7 @@ public sealed partial class ChannelConnection : IAsyncDisposable
         {
         }
 
-        if (op is not null && op is not (ValidateCredentialsRequest.OperationName or ListFilesRequest.OperationName))
+        if (op is not null && GuestMethods.Find(op) is null)
         {
             return new GuestError(GuestErrorCode.UnknownOperation, $"Operation '{op}' is not supported by this version.");
         }

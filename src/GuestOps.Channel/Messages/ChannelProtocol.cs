@@ -8,12 +8,14 @@ public static class ChannelProtocol
 
     /// <summary>
     /// The protocol version this build speaks. Bump it when a change is not backward compatible (frame layout,
-    /// message meaning); adding an operation is not such a change (it is a capability, see <see cref="ChannelCapabilities"/>).
+    /// message meaning, operation names); adding an operation is not such a change (it is a capability, see
+    /// <see cref="ChannelCapabilities"/>). Version 2 names operations as the vSphere guest methods
+    /// (<c>ListFilesInGuest</c>), on the wire and in capabilities.
     /// </summary>
-    public const int CurrentVersion = 1;
+    public const int CurrentVersion = 2;
 
-    /// <summary>The oldest peer version this build accepts by default.</summary>
-    public const int MinimumVersion = 1;
+    /// <summary>The oldest peer version this build accepts by default: 2, since version 1's operation names differ.</summary>
+    public const int MinimumVersion = 2;
 
     /// <summary>Hard ceiling for any frame payload (the negotiated limit is usually lower).</summary>
     public const int AbsoluteMaxFrameSize = 16 * 1024 * 1024;
@@ -33,7 +35,7 @@ public static class ChannelProtocol
 
 /// <summary>
 /// Capability strings advertised in <see cref="ChannelHello.Capabilities"/>. An operation's capability equals its
-/// <see cref="ChannelRequest.Operation"/> name prefixed with <c>op:</c>; the host checks it before sending and
+/// <see cref="ChannelRequest.Operation"/> name (the guest method's vSphere name) prefixed with <c>op:</c>; the host checks it before sending and
 /// reports a missing one as "guest components out of date".
 /// </summary>
 public static class ChannelCapabilities

@@ -3,31 +3,34 @@ using System.Text.Json.Serialization;
 namespace GuestOps.Channel.Messages;
 
 /// <summary>
-/// A request sent in a <see cref="Framing.FrameType.Request"/> frame. The JSON carries a type tag <c>op</c>; a peer
-/// that does not know the tag answers <see cref="GuestErrorCode.UnknownOperation"/>. To add an operation: derive a
-/// sealed record, add a <see cref="JsonDerivedTypeAttribute"/> here and its result type to
-/// <see cref="ChannelResult"/>; the framing never changes.
+/// A request sent in a <see cref="Framing.FrameType.Request"/> frame. The JSON carries a type tag <c>op</c>, the guest
+/// method's name; a peer that does not know the tag answers <see cref="GuestErrorCode.UnknownOperation"/>. To add a
+/// guest method: a sealed partial record with a <see cref="GuestMethodAttribute"/>, its
+/// <see cref="JsonDerivedTypeAttribute"/> here (System.Text.Json's source generator reads these attributes, so they are
+/// written out; the guest-method generator fails the build when one is missing or its tag is not the method's name),
+/// its result's on <see cref="ChannelResult"/>, and the worker's handler. The framing never changes.
 /// </summary>
 [JsonPolymorphic(TypeDiscriminatorPropertyName = "op")]
-[JsonDerivedType(typeof(ValidateCredentialsRequest), ValidateCredentialsRequest.OperationName)]
-[JsonDerivedType(typeof(ListFilesRequest), ListFilesRequest.OperationName)]
-[JsonDerivedType(typeof(MakeDirectoryRequest), MakeDirectoryRequest.OperationName)]
-[JsonDerivedType(typeof(DeleteFileRequest), DeleteFileRequest.OperationName)]
-[JsonDerivedType(typeof(DeleteDirectoryRequest), DeleteDirectoryRequest.OperationName)]
-[JsonDerivedType(typeof(MoveFileRequest), MoveFileRequest.OperationName)]
-[JsonDerivedType(typeof(MoveDirectoryRequest), MoveDirectoryRequest.OperationName)]
-[JsonDerivedType(typeof(CreateTemporaryRequest), CreateTemporaryRequest.OperationName)]
-[JsonDerivedType(typeof(ChangeFileAttributesRequest), ChangeFileAttributesRequest.OperationName)]
-[JsonDerivedType(typeof(StartProgramRequest), StartProgramRequest.OperationName)]
-[JsonDerivedType(typeof(ListProcessesRequest), ListProcessesRequest.OperationName)]
-[JsonDerivedType(typeof(TerminateProcessRequest), TerminateProcessRequest.OperationName)]
-[JsonDerivedType(typeof(ReadEnvironmentRequest), ReadEnvironmentRequest.OperationName)]
-[JsonDerivedType(typeof(InitiateUploadRequest), InitiateUploadRequest.OperationName)]
-[JsonDerivedType(typeof(InitiateDownloadRequest), InitiateDownloadRequest.OperationName)]
-[JsonDerivedType(typeof(UploadRequest), UploadRequest.OperationName)]
-[JsonDerivedType(typeof(DownloadRequest), DownloadRequest.OperationName)]
-[JsonDerivedType(typeof(AcquireCredentialsRequest), AcquireCredentialsRequest.OperationName)]
-[JsonDerivedType(typeof(ReleaseCredentialsRequest), ReleaseCredentialsRequest.OperationName)]
+[JsonDerivedType(typeof(ValidateCredentialsRequest), "ValidateCredentialsInGuest")]
+[JsonDerivedType(typeof(ListFilesRequest), "ListFilesInGuest")]
+[JsonDerivedType(typeof(MakeDirectoryRequest), "MakeDirectoryInGuest")]
+[JsonDerivedType(typeof(DeleteFileRequest), "DeleteFileInGuest")]
+[JsonDerivedType(typeof(DeleteDirectoryRequest), "DeleteDirectoryInGuest")]
+[JsonDerivedType(typeof(MoveFileRequest), "MoveFileInGuest")]
+[JsonDerivedType(typeof(MoveDirectoryRequest), "MoveDirectoryInGuest")]
+[JsonDerivedType(typeof(CreateTemporaryFileRequest), "CreateTemporaryFileInGuest")]
+[JsonDerivedType(typeof(CreateTemporaryDirectoryRequest), "CreateTemporaryDirectoryInGuest")]
+[JsonDerivedType(typeof(ChangeFileAttributesRequest), "ChangeFileAttributesInGuest")]
+[JsonDerivedType(typeof(StartProgramRequest), "StartProgramInGuest")]
+[JsonDerivedType(typeof(ListProcessesRequest), "ListProcessesInGuest")]
+[JsonDerivedType(typeof(TerminateProcessRequest), "TerminateProcessInGuest")]
+[JsonDerivedType(typeof(ReadEnvironmentRequest), "ReadEnvironmentVariableInGuest")]
+[JsonDerivedType(typeof(InitiateUploadRequest), "InitiateFileTransferToGuest")]
+[JsonDerivedType(typeof(InitiateDownloadRequest), "InitiateFileTransferFromGuest")]
+[JsonDerivedType(typeof(UploadRequest), "FileTransferToGuest")]
+[JsonDerivedType(typeof(DownloadRequest), "FileTransferFromGuest")]
+[JsonDerivedType(typeof(AcquireCredentialsRequest), "AcquireCredentialsInGuest")]
+[JsonDerivedType(typeof(ReleaseCredentialsRequest), "ReleaseCredentialsInGuest")]
 public abstract record ChannelRequest
 {
     /// <summary>Who the guest should act as; every guest operation carries one.</summary>
@@ -45,26 +48,19 @@ public interface IChannelRequest<TResult>
 }
 
 /// <summary>Authenticate the credential and do nothing else.</summary>
-public sealed record ValidateCredentialsRequest : ChannelRequest, IChannelRequest<EmptyResult>
+[GuestMethod("ValidateCredentialsInGuest", Privilege = GuestPrivilege.Query)]
+public sealed partial record ValidateCredentialsRequest : ChannelRequest, IChannelRequest<EmptyResult>
 {
-    public const string OperationName = "validateCredentials";
-
-    [JsonIgnore]
-    public override string Operation => OperationName;
 }
 
 /// <summary>
 /// List a directory (entries, <c>.</c> and <c>..</c> first) or describe a single file, as the user.
 /// </summary>
-public sealed record ListFilesRequest : ChannelRequest, IChannelRequest<ListFilesResult>
+[GuestMethod("ListFilesInGuest", Privilege = GuestPrivilege.Query, Faults = [GuestErrorCode.FileNotFound, GuestErrorCode.FileAccessError, GuestErrorCode.FileNameTooLong])]
+public sealed partial record ListFilesRequest : ChannelRequest, IChannelRequest<ListFilesResult>
 {
-    public const string OperationName = "listFiles";
-
     /// <summary>The default page size when <see cref="MaxResults"/> is absent.</summary>
     public const int DefaultMaxResults = 50;
-
-    [JsonIgnore]
-    public override string Operation => OperationName;
 
     /// <summary>Absolute guest path of a directory or file.</summary>
     public required string Path { get; init; }

@@ -6,37 +6,25 @@ namespace GuestOps.Channel.Messages;
 // Paths are absolute guest paths; relative, empty or NUL-containing paths are InvalidArgument.
 
 /// <summary>Create a directory; with <see cref="CreateParents"/>, missing parents too (an existing directory is then fine).</summary>
-public sealed record MakeDirectoryRequest : ChannelRequest, IChannelRequest<EmptyResult>
+[GuestMethod("MakeDirectoryInGuest", Privilege = GuestPrivilege.Modify, Faults = [GuestErrorCode.FileAlreadyExists, GuestErrorCode.FileNotFound, GuestErrorCode.NotADirectory, GuestErrorCode.FileAccessError, GuestErrorCode.FileNameTooLong, GuestErrorCode.NoDiskSpace])]
+public sealed partial record MakeDirectoryRequest : ChannelRequest, IChannelRequest<EmptyResult>
 {
-    public const string OperationName = "makeDirectory";
-
-    [JsonIgnore]
-    public override string Operation => OperationName;
-
     public required string Path { get; init; }
 
     public bool CreateParents { get; init; }
 }
 
 /// <summary>Delete a file or a symbolic link (never its target); a directory is NotAFile.</summary>
-public sealed record DeleteFileRequest : ChannelRequest, IChannelRequest<EmptyResult>
+[GuestMethod("DeleteFileInGuest", Privilege = GuestPrivilege.Modify, Faults = [GuestErrorCode.FileNotFound, GuestErrorCode.NotAFile, GuestErrorCode.FileAccessError, GuestErrorCode.FileNameTooLong, GuestErrorCode.FileLocked])]
+public sealed partial record DeleteFileRequest : ChannelRequest, IChannelRequest<EmptyResult>
 {
-    public const string OperationName = "deleteFile";
-
-    [JsonIgnore]
-    public override string Operation => OperationName;
-
     public required string Path { get; init; }
 }
 
 /// <summary>Delete a directory; without <see cref="Recursive"/> it must be empty (else DirectoryNotEmpty).</summary>
-public sealed record DeleteDirectoryRequest : ChannelRequest, IChannelRequest<EmptyResult>
+[GuestMethod("DeleteDirectoryInGuest", Privilege = GuestPrivilege.Modify, Faults = [GuestErrorCode.FileNotFound, GuestErrorCode.NotADirectory, GuestErrorCode.DirectoryNotEmpty, GuestErrorCode.FileAccessError, GuestErrorCode.FileNameTooLong])]
+public sealed partial record DeleteDirectoryRequest : ChannelRequest, IChannelRequest<EmptyResult>
 {
-    public const string OperationName = "deleteDirectory";
-
-    [JsonIgnore]
-    public override string Operation => OperationName;
-
     public required string Path { get; init; }
 
     public bool Recursive { get; init; }
@@ -44,13 +32,9 @@ public sealed record DeleteDirectoryRequest : ChannelRequest, IChannelRequest<Em
 
 /// <summary>Rename a file or symlink; an existing destination file is replaced only with <see cref="Overwrite"/>;
 /// a destination directory is FileAlreadyExists; a source directory is NotAFile.</summary>
-public sealed record MoveFileRequest : ChannelRequest, IChannelRequest<EmptyResult>
+[GuestMethod("MoveFileInGuest", Privilege = GuestPrivilege.Modify, Faults = [GuestErrorCode.FileNotFound, GuestErrorCode.FileAlreadyExists, GuestErrorCode.NotAFile, GuestErrorCode.FileAccessError, GuestErrorCode.FileNameTooLong, GuestErrorCode.NoDiskSpace])]
+public sealed partial record MoveFileRequest : ChannelRequest, IChannelRequest<EmptyResult>
 {
-    public const string OperationName = "moveFile";
-
-    [JsonIgnore]
-    public override string Operation => OperationName;
-
     public required string Source { get; init; }
 
     public required string Destination { get; init; }
@@ -59,13 +43,9 @@ public sealed record MoveFileRequest : ChannelRequest, IChannelRequest<EmptyResu
 }
 
 /// <summary>Rename a directory; the destination must not exist; a source that is not a real directory is NotADirectory.</summary>
-public sealed record MoveDirectoryRequest : ChannelRequest, IChannelRequest<EmptyResult>
+[GuestMethod("MoveDirectoryInGuest", Privilege = GuestPrivilege.Modify, Faults = [GuestErrorCode.FileNotFound, GuestErrorCode.FileAlreadyExists, GuestErrorCode.NotADirectory, GuestErrorCode.FileAccessError, GuestErrorCode.FileNameTooLong])]
+public sealed partial record MoveDirectoryRequest : ChannelRequest, IChannelRequest<EmptyResult>
 {
-    public const string OperationName = "moveDirectory";
-
-    [JsonIgnore]
-    public override string Operation => OperationName;
-
     public required string Source { get; init; }
 
     public required string Destination { get; init; }
@@ -73,20 +53,33 @@ public sealed record MoveDirectoryRequest : ChannelRequest, IChannelRequest<Empt
 
 /// <summary>Atomically create a uniquely named file (0600) or directory (0700) owned by the user:
 /// <c>Directory/prefix + random + suffix</c>; an absent directory means the user's temporary directory.</summary>
-public sealed record CreateTemporaryRequest : ChannelRequest, IChannelRequest<PathResult>
+public abstract record CreateTemporaryRequest : ChannelRequest, IChannelRequest<PathResult>
 {
-    public const string OperationName = "createTemporary";
-
+    /// <summary>A directory rather than a file.</summary>
     [JsonIgnore]
-    public override string Operation => OperationName;
-
-    public bool IsDirectory { get; init; }
+    public abstract bool IsDirectory { get; }
 
     public string Prefix { get; init; } = "";
 
     public string Suffix { get; init; } = "";
 
     public string? Directory { get; init; }
+}
+
+/// <summary>Create a temporary file (0600).</summary>
+[GuestMethod("CreateTemporaryFileInGuest", Privilege = GuestPrivilege.Modify, Faults = [GuestErrorCode.FileNotFound, GuestErrorCode.NotADirectory, GuestErrorCode.FileAccessError, GuestErrorCode.FileNameTooLong, GuestErrorCode.NoDiskSpace])]
+public sealed partial record CreateTemporaryFileRequest : CreateTemporaryRequest
+{
+    [JsonIgnore]
+    public override bool IsDirectory => false;
+}
+
+/// <summary>Create a temporary directory (0700).</summary>
+[GuestMethod("CreateTemporaryDirectoryInGuest", Privilege = GuestPrivilege.Modify, Faults = [GuestErrorCode.FileNotFound, GuestErrorCode.NotADirectory, GuestErrorCode.FileAccessError, GuestErrorCode.FileNameTooLong, GuestErrorCode.NoDiskSpace])]
+public sealed partial record CreateTemporaryDirectoryRequest : CreateTemporaryRequest
+{
+    [JsonIgnore]
+    public override bool IsDirectory => true;
 }
 
 /// <summary>Which OS's attribute set a <see cref="ChangeFileAttributesRequest"/> carries.</summary>
@@ -119,13 +112,9 @@ public sealed record GuestFileAttributeChanges
 }
 
 /// <summary>Change attributes of a file or directory (a symlink path changes its target); unset ones stay as they are.</summary>
-public sealed record ChangeFileAttributesRequest : ChannelRequest, IChannelRequest<EmptyResult>
+[GuestMethod("ChangeFileAttributesInGuest", Privilege = GuestPrivilege.Modify, Faults = [GuestErrorCode.FileNotFound, GuestErrorCode.FileAccessError, GuestErrorCode.FileNameTooLong, GuestErrorCode.NotSupported])]
+public sealed partial record ChangeFileAttributesRequest : ChannelRequest, IChannelRequest<EmptyResult>
 {
-    public const string OperationName = "changeFileAttributes";
-
-    [JsonIgnore]
-    public override string Operation => OperationName;
-
     public required string Path { get; init; }
 
     public GuestFileAttributeChanges Attributes { get; init; } = new();

@@ -8,13 +8,9 @@ namespace GuestOps.Channel.Messages;
 // transfer itself names only the grant and carries the bytes as the call's data stream.
 
 /// <summary>Validate an upload as the user (parent directory, overwrite, permissions) and grant it.</summary>
-public sealed record InitiateUploadRequest : ChannelRequest, IChannelRequest<TransferGrantResult>
+[GuestMethod("InitiateFileTransferToGuest", Privilege = GuestPrivilege.Modify, Faults = [GuestErrorCode.FileNotFound, GuestErrorCode.FileAlreadyExists, GuestErrorCode.NotADirectory, GuestErrorCode.NotAFile, GuestErrorCode.FileAccessError, GuestErrorCode.FileNameTooLong])]
+public sealed partial record InitiateUploadRequest : ChannelRequest, IChannelRequest<TransferGrantResult>
 {
-    public const string OperationName = "initiateUpload";
-
-    [JsonIgnore]
-    public override string Operation => OperationName;
-
     public required string Path { get; init; }
 
     /// <summary>The exact byte count the upload will carry.</summary>
@@ -32,13 +28,9 @@ public sealed record InitiateUploadRequest : ChannelRequest, IChannelRequest<Tra
 }
 
 /// <summary>Validate a download as the user (a regular file it may read) and grant it.</summary>
-public sealed record InitiateDownloadRequest : ChannelRequest, IChannelRequest<TransferGrantResult>
+[GuestMethod("InitiateFileTransferFromGuest", Privilege = GuestPrivilege.Query, Faults = [GuestErrorCode.FileNotFound, GuestErrorCode.NotAFile, GuestErrorCode.FileAccessError, GuestErrorCode.FileNameTooLong])]
+public sealed partial record InitiateDownloadRequest : ChannelRequest, IChannelRequest<TransferGrantResult>
 {
-    public const string OperationName = "initiateDownload";
-
-    [JsonIgnore]
-    public override string Operation => OperationName;
-
     public required string Path { get; init; }
 
     /// <summary>How long the grant stays valid.</summary>
@@ -63,13 +55,9 @@ public sealed record TransferGrantResult : ChannelResult
 /// the target as the user, checked against the granted size, given its attributes and renamed into place; anything
 /// short of that removes the temporary file and leaves the target untouched.
 /// </summary>
-public sealed record UploadRequest : ChannelRequest, IChannelRequest<EmptyResult>
+[GuestMethod("FileTransferToGuest", Privilege = GuestPrivilege.Modify, Faults = [GuestErrorCode.TransferNotGranted, GuestErrorCode.FileAccessError, GuestErrorCode.NoDiskSpace])]
+public sealed partial record UploadRequest : ChannelRequest, IChannelRequest<EmptyResult>
 {
-    public const string OperationName = "upload";
-
-    [JsonIgnore]
-    public override string Operation => OperationName;
-
     public required string Grant { get; init; }
 }
 
@@ -77,12 +65,8 @@ public sealed record UploadRequest : ChannelRequest, IChannelRequest<EmptyResult
 /// Perform a granted download: the response's data stream is exactly the granted size of the file; a file that
 /// changed size since the grant is refused before any byte is sent.
 /// </summary>
-public sealed record DownloadRequest : ChannelRequest, IChannelRequest<EmptyResult>
+[GuestMethod("FileTransferFromGuest", Privilege = GuestPrivilege.Query, Faults = [GuestErrorCode.TransferNotGranted, GuestErrorCode.FileAccessError])]
+public sealed partial record DownloadRequest : ChannelRequest, IChannelRequest<EmptyResult>
 {
-    public const string OperationName = "download";
-
-    [JsonIgnore]
-    public override string Operation => OperationName;
-
     public required string Grant { get; init; }
 }

@@ -9,13 +9,9 @@ namespace GuestOps.Channel.Messages;
 /// so <see cref="Arguments"/> is shell-interpreted: <c>/bin/bash -c '"programPath" arguments'</c> (<c>/bin/sh</c> when the
 /// guest has no bash), as ESXi does on Linux.
 /// </summary>
-public sealed record StartProgramRequest : ChannelRequest, IChannelRequest<ProcessIdResult>
+[GuestMethod("StartProgramInGuest", Privilege = GuestPrivilege.Execute, Faults = [GuestErrorCode.FileNotFound, GuestErrorCode.NotAFile, GuestErrorCode.FileAccessError])]
+public sealed partial record StartProgramRequest : ChannelRequest, IChannelRequest<ProcessIdResult>
 {
-    public const string OperationName = "startProgram";
-
-    [JsonIgnore]
-    public override string Operation => OperationName;
-
     /// <summary>Absolute path of an existing program.</summary>
     public required string ProgramPath { get; init; }
 
@@ -36,13 +32,9 @@ public sealed record ProcessIdResult : ChannelResult
 
 /// <summary>List the guest's processes (or only <see cref="Pids"/>; unknown ones are skipped), including programs
 /// started through the channel that exited in the last five minutes.</summary>
-public sealed record ListProcessesRequest : ChannelRequest, IChannelRequest<ListProcessesResult>
+[GuestMethod("ListProcessesInGuest", Privilege = GuestPrivilege.Query)]
+public sealed partial record ListProcessesRequest : ChannelRequest, IChannelRequest<ListProcessesResult>
 {
-    public const string OperationName = "listProcesses";
-
-    [JsonIgnore]
-    public override string Operation => OperationName;
-
     public IReadOnlyList<long>? Pids { get; init; }
 }
 
@@ -72,25 +64,17 @@ public sealed record ListProcessesResult : ChannelResult
 
 /// <summary>Terminate a process (its process group): SIGTERM, then SIGKILL after a grace period. Unknown pid:
 /// NoSuchProcess; another user's process without the right to signal it: PermissionDenied.</summary>
-public sealed record TerminateProcessRequest : ChannelRequest, IChannelRequest<EmptyResult>
+[GuestMethod("TerminateProcessInGuest", Privilege = GuestPrivilege.Execute, Faults = [GuestErrorCode.NoSuchProcess])]
+public sealed partial record TerminateProcessRequest : ChannelRequest, IChannelRequest<EmptyResult>
 {
-    public const string OperationName = "terminateProcess";
-
-    [JsonIgnore]
-    public override string Operation => OperationName;
-
     public long Pid { get; init; }
 }
 
 /// <summary>The environment a program started for this user would get (HOME, USER, LOGNAME, SHELL, PATH, ...),
 /// never the worker's own: the named variables that are set, or all.</summary>
-public sealed record ReadEnvironmentRequest : ChannelRequest, IChannelRequest<EnvironmentResult>
+[GuestMethod("ReadEnvironmentVariableInGuest", Privilege = GuestPrivilege.Query)]
+public sealed partial record ReadEnvironmentRequest : ChannelRequest, IChannelRequest<EnvironmentResult>
 {
-    public const string OperationName = "readEnvironment";
-
-    [JsonIgnore]
-    public override string Operation => OperationName;
-
     public IReadOnlyList<string>? Names { get; init; }
 }
 

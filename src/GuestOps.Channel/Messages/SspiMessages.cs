@@ -11,13 +11,9 @@ namespace GuestOps.Channel.Messages;
 /// exchange completed — with a ticket for later calls. Carries no <see cref="ChannelRequest.Credential"/>: the token is
 /// the credential.
 /// </summary>
-public sealed record AcquireCredentialsRequest : ChannelRequest, IChannelRequest<AcquireCredentialsResult>
+[GuestMethod("AcquireCredentialsInGuest", Privilege = GuestPrivilege.Query, Faults = [GuestErrorCode.NotSupported, GuestErrorCode.UnknownAuthenticationSession])]
+public sealed partial record AcquireCredentialsRequest : ChannelRequest, IChannelRequest<AcquireCredentialsResult>
 {
-    public const string OperationName = "acquireCredentials";
-
-    [JsonIgnore]
-    public override string Operation => OperationName;
-
     /// <summary>The client's SSPI/GSSAPI token, base64 (vim25 <c>SSPIAuthentication.sspiToken</c>).</summary>
     public required string Token { get; init; }
 
@@ -51,10 +47,7 @@ public sealed record AcquireCredentialsResult : ChannelResult
 }
 
 /// <summary>Revoke the ticket in <see cref="ChannelRequest.Credential"/> (a <see cref="GuestTicketCredential"/>).</summary>
-public sealed record ReleaseCredentialsRequest : ChannelRequest, IChannelRequest<EmptyResult>
+[GuestMethod("ReleaseCredentialsInGuest", Privilege = GuestPrivilege.Query)]
+public sealed partial record ReleaseCredentialsRequest : ChannelRequest, IChannelRequest<EmptyResult>
 {
-    public const string OperationName = "releaseCredentials";
-
-    [JsonIgnore]
-    public override string Operation => OperationName;
 }

@@ -287,17 +287,8 @@ public sealed partial class QemuGuestAgentBridge : IChannelRequestHandler, IAsyn
 
     private static readonly TimeSpan ResidentRetryDelay = TimeSpan.FromSeconds(30);
 
-    /// <summary>Every operation of the long-running worker: they all run through the one-shot worker.</summary>
-    private static readonly string[] Operations =
-    [
-        ValidateCredentialsRequest.OperationName, ListFilesRequest.OperationName, MakeDirectoryRequest.OperationName,
-        DeleteFileRequest.OperationName, DeleteDirectoryRequest.OperationName, MoveFileRequest.OperationName,
-        MoveDirectoryRequest.OperationName, CreateTemporaryRequest.OperationName, ChangeFileAttributesRequest.OperationName,
-        StartProgramRequest.OperationName, ListProcessesRequest.OperationName, TerminateProcessRequest.OperationName,
-        ReadEnvironmentRequest.OperationName, InitiateUploadRequest.OperationName, InitiateDownloadRequest.OperationName,
-        UploadRequest.OperationName, DownloadRequest.OperationName, AcquireCredentialsRequest.OperationName,
-        ReleaseCredentialsRequest.OperationName,
-    ];
+    /// <summary>Every guest method: they all run through the one-shot worker.</summary>
+    private static readonly string[] Operations = [.. GuestMethods.All.Select(m => m.Name)];
 
     public async ValueTask<ChannelResponse> HandleAsync(IncomingCall call, CancellationToken cancellationToken)
     {

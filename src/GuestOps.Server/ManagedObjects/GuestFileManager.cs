@@ -117,18 +117,16 @@ public sealed class GuestFileManager(string id, GuestCalls guest, ITransferToken
     };
 
     public async Task<string> CreateTemporaryDirectoryInGuestAsync(ManagedObjectReference _this, ManagedObjectReference vm, GuestAuthentication auth, string prefix, string suffix, string? directoryPath) =>
-        (await guest.InvokeAsync<PathResult>(Call, vm, auth, new CreateTemporaryRequest
+        (await guest.InvokeAsync<PathResult>(Call, vm, auth, new CreateTemporaryDirectoryRequest
         {
-            IsDirectory = true,
             Prefix = prefix,
             Suffix = suffix,
             Directory = string.IsNullOrEmpty(directoryPath) ? null : directoryPath,
         })).Path;
 
     public async Task<string> CreateTemporaryFileInGuestAsync(ManagedObjectReference _this, ManagedObjectReference vm, GuestAuthentication auth, string prefix, string suffix, string? directoryPath) =>
-        (await guest.InvokeAsync<PathResult>(Call, vm, auth, new CreateTemporaryRequest
+        (await guest.InvokeAsync<PathResult>(Call, vm, auth, new CreateTemporaryFileRequest
         {
-            IsDirectory = false,
             Prefix = prefix,
             Suffix = suffix,
             Directory = string.IsNullOrEmpty(directoryPath) ? null : directoryPath,

@@ -16,7 +16,7 @@ public sealed partial class GuestAuthenticationService(
     LoginThrottle throttle,
     CredentialCache? cache,
     ILogger<GuestAuthenticationService> logger,
-    Sspi.TicketStore? tickets = null)
+    TicketStore? tickets = null)
 {
     private const int MaxNameLength = 256;
     private const int MaxPasswordLength = 4096;
@@ -83,7 +83,7 @@ public sealed partial class GuestAuthenticationService(
         return account;
     }
 
-    private GuestUser AuthenticateTicket(Sspi.TicketStore store, string ticket)
+    private GuestUser AuthenticateTicket(TicketStore store, string ticket)
     {
         var name = store.Find(ticket);
         if (name is null)

@@ -521,7 +521,7 @@ internal sealed class FileTransfers(TimeProvider time, TransferGrantFiles? store
         int rc;
         if (staging.Path is { } named)
         {
-            rc = FileOperations.Rename(named, grant.Path, noReplace: !grant.Overwrite);
+            rc = MoveOperation.Rename(named, grant.Path, noReplace: !grant.Overwrite);
         }
         else if (!grant.Overwrite)
         {
@@ -533,7 +533,7 @@ internal sealed class FileTransfers(TimeProvider time, TransferGrantFiles? store
             rc = Link(staging.Fd, temporary);
             if (rc == 0)
             {
-                rc = FileOperations.Rename(temporary, grant.Path, noReplace: false);
+                rc = MoveOperation.Rename(temporary, grant.Path, noReplace: false);
                 if (rc != 0)
                 {
                     _ = PosixIo.UnlinkAt(LibC.AT_FDCWD, temporary.Z, directory: false);

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """A guest agent too old for this host: started by the process VM provider in place of guestops-tools (the C# test
 PyVmomiGuestFaultTests sets GuestOps:WorkerPath to it). It connects where guestops-tools would (--connect
-unix:PATH), sends the channel Hello of protocol version 0 (the host requires at least 1, src/GuestOps.Channel/PROTOCOL.md),
+unix:PATH), sends the channel Hello of protocol version 0 (the host requires at least 2, src/GuestOps.Channel/PROTOCOL.md),
 reads the host's Hello, and stays connected-to-nothing until it is killed, like an outdated VMware Tools that still
 runs in the guest. Other arguments (the worker's settings) are ignored."""
 

@@ -202,7 +202,9 @@ public sealed class ConnectionTests
 
     [TestMethod]
     [Timeout(15_000, CooperativeCancellation = true)]
-    public async Task UnknownOperation_FromANewerHost_IsAnsweredWithUnknownOperation()
+    [DataRow("UpgradeToolsInGuest", GuestErrorCode.UnknownOperation, DisplayName = "an operation of a newer host is unknown")]
+    [DataRow("StartProgramInGuest", GuestErrorCode.InvalidArgument, DisplayName = "a known guest method without its programPath is malformed, not unknown")]
+    public async Task RequestTheWorkerCannotRead_IsAnswered_UnknownOrMalformed(string operation, GuestErrorCode expected)
     {
         var ct = ChannelTestKit.Timeout(out var cts);
         using var _ = cts;
@@ -220,12 +222,12 @@ public sealed class ConnectionTests
         }
 
         await using var worker = await workerTask;
-        await writer.WriteAsync(FrameType.Request, 1, """{"op":"startProgram","credential":{"kind":"password","userName":"a","password":"b"}}"""u8);
+        await writer.WriteAsync(FrameType.Request, 1, Encoding.UTF8.GetBytes($$$"""{"op":"{{{operation}}}","credential":{"kind":"password","userName":"a","password":"b"}}"""));
         using var frame = await reader.ReadFrameAsync(ct);
         Assert.AreEqual(FrameType.Response, frame!.Type);
         Assert.AreEqual(1u, frame.StreamId);
         var response = JsonSerializer.Deserialize(frame.Payload, ChannelJsonContext.Default.ChannelResponse)!;
-        Assert.AreEqual(GuestErrorCode.UnknownOperation, response.Error!.Code);
+        Assert.AreEqual(expected, response.Error!.Code, response.Error.Message);
     }
 
     [TestMethod]
@@ -465,7 +467,7 @@ public sealed class ConnectionTests
         var json = Encoding.UTF8.GetString(JsonSerializer.SerializeToUtf8Bytes<ChannelRequest>(
             new ListFilesRequest { Path = "/tmp", MaxResults = 2, Credential = new GuestPasswordCredential("u", "p") },
             ChannelJsonContext.Default.ChannelRequest));
-        Assert.AreEqual("""{"op":"listFiles","path":"/tmp","index":0,"maxResults":2,"credential":{"kind":"password","userName":"u","password":"p"}}""", json);
+        Assert.AreEqual("""{"op":"ListFilesInGuest","path":"/tmp","index":0,"maxResults":2,"credential":{"kind":"password","userName":"u","password":"p"}}""", json);
 
         var back = (ListFilesRequest)JsonSerializer.Deserialize(json, ChannelJsonContext.Default.ChannelRequest)!;
         Assert.AreEqual(2, back.MaxResults);

@@ -33,23 +33,25 @@ public sealed class FileOperationsTests
 
     private static void Run<T>(Func<Func<T>> prepare) => prepare()();
 
-    private static void MkDir(string path, bool parents = false) => Run(() => FileOperations.Prepare(new MakeDirectoryRequest { Path = path, CreateParents = parents }));
+    private static void MkDir(string path, bool parents = false) => Run(() => MakeDirectoryOperation.Prepare(new MakeDirectoryRequest { Path = path, CreateParents = parents }));
 
-    private static void DeleteFile(string path) => Run(() => FileOperations.Prepare(new DeleteFileRequest { Path = path }));
+    private static void DeleteFile(string path) => Run(() => DeleteOperation.Prepare(new DeleteFileRequest { Path = path }));
 
-    private static void DeleteDir(string path, bool recursive = false) => Run(() => FileOperations.Prepare(new DeleteDirectoryRequest { Path = path, Recursive = recursive }));
+    private static void DeleteDir(string path, bool recursive = false) => Run(() => DeleteOperation.Prepare(new DeleteDirectoryRequest { Path = path, Recursive = recursive }));
 
     private static void MoveFile(string from, string to, bool overwrite = false) =>
-        Run(() => FileOperations.Prepare(new MoveFileRequest { Source = from, Destination = to, Overwrite = overwrite }));
+        Run(() => MoveOperation.Prepare(new MoveFileRequest { Source = from, Destination = to, Overwrite = overwrite }));
 
-    private static void MoveDir(string from, string to) => Run(() => FileOperations.Prepare(new MoveDirectoryRequest { Source = from, Destination = to }));
+    private static void MoveDir(string from, string to) => Run(() => MoveOperation.Prepare(new MoveDirectoryRequest { Source = from, Destination = to }));
 
-    private static void Change(ChangeFileAttributesRequest request) => Run(() => FileOperations.Prepare(request));
+    private static void Change(ChangeFileAttributesRequest request) => Run(() => ChangeFileAttributesOperation.Prepare(request));
 
     private static readonly GuestUser Root = new("root", 0, 0, [0], "/root");
 
     private static string CreateTemp(bool directory, string? dir, string prefix = "p-", string suffix = ".s") =>
-        FileOperations.Prepare(new CreateTemporaryRequest { IsDirectory = directory, Directory = dir, Prefix = prefix, Suffix = suffix }, Root)().Path;
+        CreateTemporaryOperation.Prepare(directory
+            ? new CreateTemporaryDirectoryRequest { Directory = dir, Prefix = prefix, Suffix = suffix }
+            : new CreateTemporaryFileRequest { Directory = dir, Prefix = prefix, Suffix = suffix }, Root)().Path;
 
     [TestMethod]
     public void AllOperations_RejectEmptyRelativeAndNulPaths_AsInvalidArgument()
@@ -367,7 +369,7 @@ public sealed class FileOperationsTests
     [TestMethod]
     public void DefaultTemporaryDirectory_IsThePerUserSafeDirectory_OrTheRootWhenSquatted()
     {
-        var chosen = FileOperations.DefaultTemporaryDirectory(Root, _dir);
+        var chosen = CreateTemporaryOperation.DefaultTemporaryDirectory(Root, _dir);
         Assert.AreEqual(P("vmware-root"), chosen.Value);
         Assert.AreEqual(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(P("vmware-root")));
 
@@ -375,16 +377,16 @@ public sealed class FileOperationsTests
         var alice = new GuestUser("alice", 4001, 4001, [4001], "/home/alice");
         Directory.CreateDirectory(P("vmware-alice"));
         File.SetUnixFileMode(P("vmware-alice"), (UnixFileMode)0x1FF);
-        Assert.AreEqual(_dir, FileOperations.DefaultTemporaryDirectory(alice, _dir).Value);
+        Assert.AreEqual(_dir, CreateTemporaryOperation.DefaultTemporaryDirectory(alice, _dir).Value);
 
         // A symlink squatting the name: not followed.
         var bob = new GuestUser("bob", 0, 0, [0], "/root");
         Directory.CreateSymbolicLink(P("vmware-bob"), P("vmware-root"));
-        Assert.AreEqual(_dir, FileOperations.DefaultTemporaryDirectory(bob, _dir).Value);
+        Assert.AreEqual(_dir, CreateTemporaryOperation.DefaultTemporaryDirectory(bob, _dir).Value);
 
         // The user's own directory with loose permissions is tightened.
         File.SetUnixFileMode(P("vmware-root"), (UnixFileMode)0x1FF);
-        Assert.AreEqual(P("vmware-root"), FileOperations.DefaultTemporaryDirectory(Root, _dir).Value);
+        Assert.AreEqual(P("vmware-root"), CreateTemporaryOperation.DefaultTemporaryDirectory(Root, _dir).Value);
         Assert.AreEqual((UnixFileMode)0x1C0, File.GetUnixFileMode(P("vmware-root")));
     }
 

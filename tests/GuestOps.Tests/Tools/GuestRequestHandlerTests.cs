@@ -103,7 +103,7 @@ public sealed class GuestRequestHandlerTests
         {
             await host.InvokeAsync(new MakeDirectoryRequest { Path = dir + "/a/b", CreateParents = true, Credential = alice }, ct);
             Assert.IsTrue(Directory.Exists(dir + "/a/b"));
-            var temp = await host.InvokeAsync(new CreateTemporaryRequest { Directory = dir, Prefix = "t", Credential = alice }, ct);
+            var temp = await host.InvokeAsync(new CreateTemporaryFileRequest { Directory = dir, Prefix = "t", Credential = alice }, ct);
             await host.InvokeAsync(new MoveFileRequest { Source = temp.Path, Destination = dir + "/a/moved", Credential = alice }, ct);
             await host.InvokeAsync(new DeleteFileRequest { Path = dir + "/a/moved", Credential = alice }, ct);
             await host.InvokeAsync(new MoveDirectoryRequest { Source = dir + "/a", Destination = dir + "/c", Credential = alice }, ct);

@@ -159,15 +159,9 @@ public sealed class WorkerOperationsTests
     [Timeout(30_000, CooperativeCancellation = true)]
     public void EveryOperation_IsAdvertised()
     {
-        foreach (var request in new ChannelRequest[]
-                 {
-                     new MakeDirectoryRequest { Path = "/" }, new DeleteFileRequest { Path = "/" }, new DeleteDirectoryRequest { Path = "/" },
-                     new MoveFileRequest { Source = "/", Destination = "/" }, new MoveDirectoryRequest { Source = "/", Destination = "/" },
-                     new CreateTemporaryRequest(), new ChangeFileAttributesRequest { Path = "/" }, new StartProgramRequest { ProgramPath = "/" },
-                     new ListProcessesRequest(), new TerminateProcessRequest(), new ReadEnvironmentRequest(),
-                 })
+        foreach (var method in GuestMethods.All)
         {
-            Assert.IsTrue(Host.PeerSupports(request), request.Operation);
+            Assert.IsTrue(Host.PeerSupports(method.Capability), method.Name);
         }
     }
 
@@ -198,7 +192,7 @@ public sealed class WorkerOperationsTests
 
         // In the shared sticky /tmp bob sees alice's things but may not remove, rename or change them.
         await OkAsync(new MakeDirectoryRequest { Path = "/tmp/alice-dir/sub", CreateParents = true, Credential = As("alice") });
-        var file = (await OkAsync(new CreateTemporaryRequest { Directory = "/tmp/alice-dir", Prefix = "f-", Credential = As("alice") })).Path;
+        var file = (await OkAsync(new CreateTemporaryFileRequest { Directory = "/tmp/alice-dir", Prefix = "f-", Credential = As("alice") })).Path;
         Assert.AreEqual(GuestErrorCode.PermissionDenied, (await FailsAsync(new DeleteFileRequest { Path = file, Credential = As("bob") })).Code);
         Assert.AreEqual(GuestErrorCode.PermissionDenied, (await FailsAsync(new DeleteDirectoryRequest { Path = "/tmp/alice-dir", Recursive = true, Credential = As("bob") })).Code);
         Assert.AreEqual(GuestErrorCode.PermissionDenied, (await FailsAsync(new MoveDirectoryRequest { Source = "/tmp/alice-dir", Destination = "/tmp/bobs-now", Credential = As("bob") })).Code);
@@ -229,7 +223,7 @@ public sealed class WorkerOperationsTests
     public async Task Moves_BetweenGuestMounts_CopyAndKeepTheUsersOwnership()
     {
         // /tmp and /home are different mounts in the guest: rename(2) says EXDEV, the worker copies.
-        var file = (await OkAsync(new CreateTemporaryRequest { Directory = "/tmp", Prefix = "xdev-", Credential = As("alice") })).Path;
+        var file = (await OkAsync(new CreateTemporaryFileRequest { Directory = "/tmp", Prefix = "xdev-", Credential = As("alice") })).Path;
         await File.WriteAllTextAsync(OnHost(file), "payload", Ct);
         await OkAsync(new MoveFileRequest { Source = file, Destination = "/home/alice/xdev-file", Credential = As("alice") });
         Assert.IsFalse(File.Exists(OnHost(file)));
@@ -243,7 +237,7 @@ public sealed class WorkerOperationsTests
         Assert.IsFalse(Directory.Exists(OnHost("/tmp/xdev-dir")));
 
         // Bob may not move alice's file out of the sticky /tmp, not even by copying.
-        var hers = (await OkAsync(new CreateTemporaryRequest { Directory = "/tmp", Credential = As("alice") })).Path;
+        var hers = (await OkAsync(new CreateTemporaryFileRequest { Directory = "/tmp", Credential = As("alice") })).Path;
         File.SetUnixFileMode(OnHost(hers), (UnixFileMode)0x1A4); // 0644: bob can read it
         var denied = await FailsAsync(new MoveFileRequest { Source = hers, Destination = "/home/bob/taken", Credential = As("bob") });
         Assert.AreEqual(GuestErrorCode.PermissionDenied, denied.Code);
@@ -255,7 +249,7 @@ public sealed class WorkerOperationsTests
     [Timeout(60_000, CooperativeCancellation = true)]
     public async Task CreateTemporary_DefaultsToTheUsersSafeDirectory_0600File_0700Directory_OwnedByTheUser()
     {
-        var file = (await OkAsync(new CreateTemporaryRequest { Prefix = "govmomi-", Suffix = ".sh", Credential = As("alice") })).Path;
+        var file = (await OkAsync(new CreateTemporaryFileRequest { Prefix = "govmomi-", Suffix = ".sh", Credential = As("alice") })).Path;
         StringAssert.StartsWith(file, "/tmp/vmware-alice/govmomi-");
         StringAssert.EndsWith(file, ".sh");
         var st = HostStat(OnHost(file));
@@ -266,15 +260,15 @@ public sealed class WorkerOperationsTests
         Assert.AreEqual(0x41C0u, home.Mode, "the per-user directory is 0700");
         Assert.AreEqual(1001u, home.Uid);
 
-        var dir = (await OkAsync(new CreateTemporaryRequest { IsDirectory = true, Credential = As("bob") })).Path;
+        var dir = (await OkAsync(new CreateTemporaryDirectoryRequest { Credential = As("bob") })).Path;
         StringAssert.StartsWith(dir, "/tmp/vmware-bob/");
         st = HostStat(OnHost(dir));
         Assert.AreEqual(0x41C0u, st.Mode, "a directory, 0700");
         Assert.AreEqual(1002u, st.Uid);
 
-        Assert.AreEqual(GuestErrorCode.FileNotFound, (await FailsAsync(new CreateTemporaryRequest { Directory = "/nonexistent", Credential = As("alice") })).Code);
-        Assert.AreEqual(GuestErrorCode.NotADirectory, (await FailsAsync(new CreateTemporaryRequest { Directory = file, Credential = As("alice") })).Code);
-        Assert.AreEqual(GuestErrorCode.PermissionDenied, (await FailsAsync(new CreateTemporaryRequest { Directory = "/home/alice", Credential = As("bob") })).Code);
+        Assert.AreEqual(GuestErrorCode.FileNotFound, (await FailsAsync(new CreateTemporaryFileRequest { Directory = "/nonexistent", Credential = As("alice") })).Code);
+        Assert.AreEqual(GuestErrorCode.NotADirectory, (await FailsAsync(new CreateTemporaryFileRequest { Directory = file, Credential = As("alice") })).Code);
+        Assert.AreEqual(GuestErrorCode.PermissionDenied, (await FailsAsync(new CreateTemporaryFileRequest { Directory = "/home/alice", Credential = As("bob") })).Code);
     }
 
     [TestMethod]

@@ -22,7 +22,7 @@ public sealed class WorkerOptionsTests
     {
         var o = WorkerOptions.Parse(
             ["--connect", "tcp:[::1]:9443", "--tls-cert", "c.pem", "--tls-key", "k.pem", "--tls-ca", "ca.pem", "--pam-service", "login",
-             "--credential-cache-ttl", "30", "--disable", "listFiles", "--heartbeat-interval", "500", "--log-level", "debug"],
+             "--credential-cache-ttl", "30", "--disable", "ListFilesInGuest", "--heartbeat-interval", "500", "--log-level", "debug"],
             out var error,
             out _);
         Assert.IsNull(error, error);
@@ -30,7 +30,7 @@ public sealed class WorkerOptionsTests
         Assert.AreEqual(9443, o.Endpoint.Port);
         Assert.AreEqual("login", o.PamService);
         Assert.AreEqual(TimeSpan.FromSeconds(30), o.CredentialCacheTtl);
-        Assert.Contains("listFiles", o.DisabledOperations);
+        Assert.Contains("ListFilesInGuest", o.DisabledOperations);
         Assert.AreEqual(TimeSpan.FromMilliseconds(500), o.HeartbeatInterval);
     }
 

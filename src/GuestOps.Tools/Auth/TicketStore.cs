@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 
-namespace GuestOps.Tools.Sspi;
+namespace GuestOps.Tools.Auth;
 
 /// <summary>
 /// The tickets this worker issued (vim25 TicketedSessionAuthentication). A ticket is 256 random bits, base64; only its
