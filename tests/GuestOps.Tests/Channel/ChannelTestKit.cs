@@ -7,7 +7,7 @@ namespace GuestOps.Tests.Channel;
 /// <summary>In-memory transports and helpers for channel tests.</summary>
 internal static class ChannelTestKit
 {
-    public static readonly TimeSpan TestTimeout = TimeSpan.FromSeconds(10);
+    public static readonly TimeSpan TestTimeout = TimeSpan.FromSeconds(50);
 
     /// <summary>Two connected in-memory streams with socket-like buffering (writes block past 64 KiB unread).</summary>
     public static (Stream A, Stream B) CreateStreamPair()

@@ -23,7 +23,7 @@ public sealed class ConnectionTests
     };
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(60_000, CooperativeCancellation = true)]
     public async Task Handshake_ExchangesHellos_OsFacts_AndCapabilities()
     {
         var ct = ChannelTestKit.Timeout(out var cts);
@@ -44,7 +44,7 @@ public sealed class ConnectionTests
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(60_000, CooperativeCancellation = true)]
     public async Task Handshake_TooOldWorker_IsDetectedByTheHost()
     {
         var ct = ChannelTestKit.Timeout(out var cts);
@@ -69,7 +69,7 @@ public sealed class ConnectionTests
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(60_000, CooperativeCancellation = true)]
     public async Task Handshake_RejectsSameRolePeer_AndGarbage()
     {
         var ct = ChannelTestKit.Timeout(out var cts);
@@ -88,7 +88,7 @@ public sealed class ConnectionTests
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(60_000, CooperativeCancellation = true)]
     public async Task Handshake_TimesOut_WhenPeerIsSilent()
     {
         var (a, _) = ChannelTestKit.CreateStreamPair();
@@ -97,7 +97,7 @@ public sealed class ConnectionTests
     }
 
     [TestMethod]
-    [Timeout(20_000, CooperativeCancellation = true)]
+    [Timeout(60_000, CooperativeCancellation = true)]
     public async Task ConcurrentRequests_AreMultiplexed_AndAnsweredOutOfOrder()
     {
         var ct = ChannelTestKit.Timeout(out var cts);
@@ -126,7 +126,7 @@ public sealed class ConnectionTests
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(60_000, CooperativeCancellation = true)]
     public async Task Cancellation_SendsCancel_HandlerSeesIt_ConnectionStaysUsable()
     {
         var ct = ChannelTestKit.Timeout(out var cts);
@@ -168,7 +168,7 @@ public sealed class ConnectionTests
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(60_000, CooperativeCancellation = true)]
     public async Task GuestErrors_RoundTrip_AndInvokeThrowsThem()
     {
         var ct = ChannelTestKit.Timeout(out var cts);
@@ -186,7 +186,7 @@ public sealed class ConnectionTests
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(60_000, CooperativeCancellation = true)]
     public async Task HandlerException_BecomesInternalError()
     {
         var ct = ChannelTestKit.Timeout(out var cts);
@@ -201,7 +201,7 @@ public sealed class ConnectionTests
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(60_000, CooperativeCancellation = true)]
     [DataRow("UpgradeToolsInGuest", GuestErrorCode.UnknownOperation, DisplayName = "an operation of a newer host is unknown")]
     [DataRow("StartProgramInGuest", GuestErrorCode.InvalidArgument, DisplayName = "a known guest method without its programPath is malformed, not unknown")]
     public async Task RequestTheWorkerCannotRead_IsAnswered_UnknownOrMalformed(string operation, GuestErrorCode expected)
@@ -231,7 +231,7 @@ public sealed class ConnectionTests
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(60_000, CooperativeCancellation = true)]
     public async Task HeartbeatLoss_IsDetected_AndFailsPendingCalls()
     {
         var ct = ChannelTestKit.Timeout(out var cts);
@@ -257,7 +257,7 @@ public sealed class ConnectionTests
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(60_000, CooperativeCancellation = true)]
     public async Task Heartbeats_KeepAnIdleConnectionAlive_AndMeasureRoundTrip()
     {
         var ct = ChannelTestKit.Timeout(out var cts);
@@ -275,7 +275,7 @@ public sealed class ConnectionTests
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(60_000, CooperativeCancellation = true)]
     public async Task PeerDisconnect_FailsPendingCalls_WithPeerDisconnected()
     {
         var ct = ChannelTestKit.Timeout(out var cts);
@@ -300,7 +300,7 @@ public sealed class ConnectionTests
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(60_000, CooperativeCancellation = true)]
     public async Task CleanClose_LetsRunningRequestsFinish_AndPeerSeesGoodbye()
     {
         var ct = ChannelTestKit.Timeout(out var cts);
@@ -330,7 +330,7 @@ public sealed class ConnectionTests
     }
 
     [TestMethod]
-    [Timeout(20_000, CooperativeCancellation = true)]
+    [Timeout(60_000, CooperativeCancellation = true)]
     public async Task DataStream_SlowReader_BlocksOnlyItsWriter_MemoryBoundedByWindow()
     {
         var ct = ChannelTestKit.Timeout(out var cts);
@@ -398,7 +398,7 @@ public sealed class ConnectionTests
     }
 
     [TestMethod]
-    [Timeout(20_000, CooperativeCancellation = true)]
+    [Timeout(60_000, CooperativeCancellation = true)]
     public async Task DataStream_Download_FromWorker_ArrivesIntact_BeforeTheResponse()
     {
         var ct = ChannelTestKit.Timeout(out var cts);
@@ -426,7 +426,7 @@ public sealed class ConnectionTests
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(60_000, CooperativeCancellation = true)]
     public async Task DataStream_AbortedBySender_SurfacesToReader()
     {
         var ct = ChannelTestKit.Timeout(out var cts);

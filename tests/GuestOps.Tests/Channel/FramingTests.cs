@@ -8,7 +8,7 @@ namespace GuestOps.Tests.Channel;
 public sealed class FramingTests
 {
     [TestMethod]
-    [Timeout(10_000, CooperativeCancellation = true)]
+    [Timeout(60_000, CooperativeCancellation = true)]
     public async Task Frames_RoundTrip_InOrder_WithPayloads()
     {
         var ms = new MemoryStream();
@@ -51,7 +51,7 @@ public sealed class FramingTests
     }
 
     [TestMethod]
-    [Timeout(10_000, CooperativeCancellation = true)]
+    [Timeout(60_000, CooperativeCancellation = true)]
     public async Task Reader_Reassembles_OneByteReads()
     {
         var bytes = new MemoryStream();
@@ -78,7 +78,7 @@ public sealed class FramingTests
     }
 
     [TestMethod]
-    [Timeout(10_000, CooperativeCancellation = true)]
+    [Timeout(60_000, CooperativeCancellation = true)]
     public async Task LargeFrames_AreReadWhole_WhateverSizeTheReadsCome_AndInterleavedWithSmallOnes()
     {
         // Payloads of 32 KiB and more are read from the stream straight into the frame's buffer once the pipe's part
@@ -124,7 +124,7 @@ public sealed class FramingTests
     }
 
     [TestMethod]
-    [Timeout(10_000, CooperativeCancellation = true)]
+    [Timeout(60_000, CooperativeCancellation = true)]
     public async Task Reader_Rejects_TruncatedLargeFrame()
     {
         var data = new byte[FrameHeader.Size + 50_000];
@@ -135,7 +135,7 @@ public sealed class FramingTests
     }
 
     [TestMethod]
-    [Timeout(10_000, CooperativeCancellation = true)]
+    [Timeout(60_000, CooperativeCancellation = true)]
     public async Task Reader_Rejects_OversizedFrame_FromTheHeaderAlone()
     {
         var header = new byte[FrameHeader.Size];
@@ -148,7 +148,7 @@ public sealed class FramingTests
     }
 
     [TestMethod]
-    [Timeout(10_000, CooperativeCancellation = true)]
+    [Timeout(60_000, CooperativeCancellation = true)]
     public async Task Reader_Rejects_TruncatedFrame()
     {
         var data = new byte[FrameHeader.Size + 3];
@@ -158,7 +158,7 @@ public sealed class FramingTests
     }
 
     [TestMethod]
-    [Timeout(20_000, CooperativeCancellation = true)]
+    [Timeout(60_000, CooperativeCancellation = true)]
     public async Task Writer_ConcurrentWriters_OverASlowTransport_EveryFrameWhole_EachWritersOrderKept()
     {
         // A transport that takes its time (every write completes asynchronously): the writer that drains must go on
@@ -206,7 +206,7 @@ public sealed class FramingTests
     }
 
     [TestMethod]
-    [Timeout(10_000, CooperativeCancellation = true)]
+    [Timeout(60_000, CooperativeCancellation = true)]
     public async Task Writer_BorrowedPayloads_AreOnTheWireWhenTheWriteCompletes_SoTheBufferCanBeReused()
     {
         var sink = new MemoryStream();
@@ -236,7 +236,7 @@ public sealed class FramingTests
     }
 
     [TestMethod]
-    [Timeout(10_000, CooperativeCancellation = true)]
+    [Timeout(60_000, CooperativeCancellation = true)]
     public async Task Writer_TransportFails_FailsTheFrame_AndEveryLaterOne_WithoutHanging()
     {
         var writer = new FrameWriter(new FailingStream());
@@ -248,7 +248,7 @@ public sealed class FramingTests
     }
 
     [TestMethod]
-    [Timeout(10_000, CooperativeCancellation = true)]
+    [Timeout(60_000, CooperativeCancellation = true)]
     public async Task Writer_AfterComplete_RefusesFrames_AndCompletes()
     {
         var sink = new MemoryStream();

@@ -29,7 +29,7 @@ public sealed class TransportTests
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(60_000, CooperativeCancellation = true)]
     public async Task UnixSocket_ConnectsAChannel_AndReplacesAStaleSocketFile()
     {
         var ct = ChannelTestKit.Timeout(out var cts);
@@ -62,7 +62,7 @@ public sealed class TransportTests
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(60_000, CooperativeCancellation = true)]
     public async Task TcpMutualTls_AcceptsTheEnrolledWorker_AndRejectsAStrangerCertificate()
     {
         var ct = ChannelTestKit.Timeout(out var cts);

@@ -78,7 +78,7 @@ public sealed class ExternalWorkerGatewayTests
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(60_000, CooperativeCancellation = true)]
     public async Task EnrolledWorker_ConnectsAsItsVm_Only()
     {
         var ct = TestContext.CancellationToken;
@@ -107,7 +107,7 @@ public sealed class ExternalWorkerGatewayTests
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(60_000, CooperativeCancellation = true)]
     public async Task Token_WorksOnce()
     {
         var ct = TestContext.CancellationToken;
@@ -127,7 +127,7 @@ public sealed class ExternalWorkerGatewayTests
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(60_000, CooperativeCancellation = true)]
     public async Task CertificatesNotEnrolledForTheVm_AreRefused()
     {
         var ct = TestContext.CancellationToken;
@@ -166,7 +166,7 @@ public sealed class ExternalWorkerGatewayTests
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(60_000, CooperativeCancellation = true)]
     public async Task ReEnrollment_DropsTheOldCertificate_AndRevokeDisconnects()
     {
         var ct = TestContext.CancellationToken;
@@ -190,7 +190,7 @@ public sealed class ExternalWorkerGatewayTests
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(60_000, CooperativeCancellation = true)]
     public async Task WithoutACertificate_OnlyEnrollmentIsPossible()
     {
         var ct = TestContext.CancellationToken;
@@ -207,7 +207,7 @@ public sealed class ExternalWorkerGatewayTests
 
         // A channel Hello instead of an enrollment request: the host closes the connection.
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(TimeSpan.FromSeconds(10));
+        timeout.CancelAfter(TimeSpan.FromSeconds(50));
         await Assert.ThrowsAsync<Exception>(async () =>
         {
             await using var worker = await ChannelConnection.EstablishAsync(ssl, ChannelTestKit.WorkerOptions(Ok), timeout.Token);
@@ -219,7 +219,7 @@ public sealed class ExternalWorkerGatewayTests
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(60_000, CooperativeCancellation = true)]
     public async Task HostAgent_RunsAnExternalVm_BesideOthers_WithoutStartingAProcess()
     {
         var ct = TestContext.CancellationToken;
@@ -286,7 +286,7 @@ public sealed class ExternalWorkerGatewayTests
     private async Task<bool> ConnectAsync(IChannelConnector connector, CancellationToken ct)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(TimeSpan.FromSeconds(10));
+        timeout.CancelAfter(TimeSpan.FromSeconds(50));
         try
         {
             var transport = await connector.ConnectAsync(timeout.Token);

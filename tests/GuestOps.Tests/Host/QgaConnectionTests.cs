@@ -14,7 +14,7 @@ namespace GuestOps.Tests.Host;
 public sealed class QgaConnectionTests
 {
     [TestMethod]
-    [Timeout(20_000)]
+    [Timeout(60_000)]
     public async Task Connect_SkipsStaleAnswersAndForeignSyncs_ThenCommandsGetTheirOwnAnswers()
     {
         var directory = Directory.CreateTempSubdirectory("guestops-qga-");

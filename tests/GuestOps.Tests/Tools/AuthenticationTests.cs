@@ -41,7 +41,7 @@ public sealed class AuthenticationTests
     }
 
     [TestMethod]
-    [Timeout(10_000, CooperativeCancellation = true)]
+    [Timeout(60_000, CooperativeCancellation = true)]
     public async Task GoodPassword_ResolvesTheUser_BadOnes_AreInvalidLogin()
     {
         var (svc, _) = Create();
@@ -55,7 +55,7 @@ public sealed class AuthenticationTests
     }
 
     [TestMethod]
-    [Timeout(10_000, CooperativeCancellation = true)]
+    [Timeout(60_000, CooperativeCancellation = true)]
     public async Task Cache_SkipsPam_ForRecentlyVerifiedCredentials_Only()
     {
         var clock = new ManualClock();
@@ -124,7 +124,7 @@ public sealed class AuthenticationTests
     }
 
     [TestMethod]
-    [Timeout(10_000, CooperativeCancellation = true)]
+    [Timeout(60_000, CooperativeCancellation = true)]
     public async Task FailedLogins_AreRecordedInTheThrottle()
     {
         var throttle = new LoginThrottle(TimeProvider.System, TimeSpan.FromMilliseconds(1), TimeSpan.FromMilliseconds(2));

@@ -81,7 +81,7 @@ public sealed class FileTransferTests
     private string[] Leftovers() => Directory.GetFiles(_dir).Select(Path.GetFileName).Where(n => n!.Contains(".guestops-", StringComparison.Ordinal)).ToArray()!;
 
     [TestMethod]
-    [Timeout(20_000, CooperativeCancellation = true)]
+    [Timeout(60_000, CooperativeCancellation = true)]
     public async Task Upload_StagesThenRenames_WithDefaultPermissions_AndGrantIsSingleUse()
     {
         var ct = ChannelTestKit.Timeout(out var cts);
@@ -106,7 +106,7 @@ public sealed class FileTransferTests
     }
 
     [TestMethod]
-    [Timeout(20_000, CooperativeCancellation = true)]
+    [Timeout(60_000, CooperativeCancellation = true)]
     public async Task Upload_ShortLongOrAborted_LeavesNothing_AndTheExistingFileIntact()
     {
         var ct = ChannelTestKit.Timeout(out var cts);
@@ -131,7 +131,7 @@ public sealed class FileTransferTests
     }
 
     [TestMethod]
-    [Timeout(20_000, CooperativeCancellation = true)]
+    [Timeout(60_000, CooperativeCancellation = true)]
     public async Task Upload_WithoutOverwrite_RefusesAFileThatAppearedAfterInitiate_AndExpiredGrants()
     {
         var ct = ChannelTestKit.Timeout(out var cts);
@@ -153,7 +153,7 @@ public sealed class FileTransferTests
     }
 
     [TestMethod]
-    [Timeout(20_000, CooperativeCancellation = true)]
+    [Timeout(60_000, CooperativeCancellation = true)]
     public async Task Download_SendsExactlyTheFile_AndRefusesAFileThatChangedSize()
     {
         var ct = ChannelTestKit.Timeout(out var cts);

@@ -33,7 +33,7 @@ public sealed class GuestRequestHandlerTests
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(60_000, CooperativeCancellation = true)]
     public async Task ListFiles_AuthenticatesThenRunsAsTheUser()
     {
         var ct = ChannelTestKit.Timeout(out var cts);
@@ -57,7 +57,7 @@ public sealed class GuestRequestHandlerTests
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(60_000, CooperativeCancellation = true)]
     public async Task DisabledOperation_IsRefused_AsOperationDisabled()
     {
         var ct = ChannelTestKit.Timeout(out var cts);
@@ -80,7 +80,7 @@ public sealed class GuestRequestHandlerTests
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(60_000, CooperativeCancellation = true)]
     public async Task FileAndProcessOperations_AreDispatched_AsTheAuthenticatedUser()
     {
         var ct = ChannelTestKit.Timeout(out var cts);

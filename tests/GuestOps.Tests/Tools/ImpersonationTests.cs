@@ -60,7 +60,7 @@ public sealed class ImpersonationTests
         () => ListFilesOperation.Execute(ListFilesOperation.Prepare(new ListFilesRequest { Path = Path.Combine(_root, name) }));
 
     [TestMethod]
-    [Timeout(10_000, CooperativeCancellation = true)]
+    [Timeout(60_000, CooperativeCancellation = true)]
     public async Task UserB_CannotList_UserAs0700Directory_ButUserACan()
     {
         using var imp = new ThreadImpersonator(2, NullLogger<ThreadImpersonator>.Instance);
@@ -78,7 +78,7 @@ public sealed class ImpersonationTests
     }
 
     [TestMethod]
-    [Timeout(10_000, CooperativeCancellation = true)]
+    [Timeout(60_000, CooperativeCancellation = true)]
     public async Task SupplementaryGroups_AreApplied()
     {
         using var imp = new ThreadImpersonator(1, NullLogger<ThreadImpersonator>.Instance);
@@ -89,7 +89,7 @@ public sealed class ImpersonationTests
     }
 
     [TestMethod]
-    [Timeout(10_000, CooperativeCancellation = true)]
+    [Timeout(60_000, CooperativeCancellation = true)]
     public async Task OnlyTheWorkThreadChangesIdentity_AndItIsRestoredAfterwards()
     {
         using var imp = new ThreadImpersonator(1, NullLogger<ThreadImpersonator>.Instance);
@@ -118,7 +118,7 @@ public sealed class ImpersonationTests
     }
 
     [TestMethod]
-    [Timeout(10_000, CooperativeCancellation = true)]
+    [Timeout(60_000, CooperativeCancellation = true)]
     public async Task NonRootWorker_RefusesOtherUsers_InsteadOfActingAsItself()
     {
         var self = new SelfOnlyImpersonator(UidA);
@@ -129,7 +129,7 @@ public sealed class ImpersonationTests
     }
 
     [TestMethod]
-    [Timeout(10_000, CooperativeCancellation = true)]
+    [Timeout(60_000, CooperativeCancellation = true)]
     public async Task CanceledBeforeStart_DoesNotRun()
     {
         using var imp = new ThreadImpersonator(1, NullLogger<ThreadImpersonator>.Instance);

@@ -81,7 +81,7 @@ public sealed class ProcessOperationsTests
     }
 
     [TestMethod]
-    [Timeout(20_000, CooperativeCancellation = true)]
+    [Timeout(60_000, CooperativeCancellation = true)]
     public async Task ExitCode_AndEndTime_AppearOnlyAfterExit()
     {
         var before = DateTimeOffset.UtcNow;
@@ -100,7 +100,7 @@ public sealed class ProcessOperationsTests
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(60_000, CooperativeCancellation = true)]
     public async Task Running_HasNoExitCode_ThenTerminate_ListsItAsEndedWith143()
     {
         var pid = Start("/bin/sleep", "300");
@@ -134,7 +134,7 @@ public sealed class ProcessOperationsTests
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(60_000, CooperativeCancellation = true)]
     public async Task Terminate_KillsTheWholeGroup_AndEscalatesToSigkill()
     {
         var grace = ProcessOperations.TerminateGrace;
@@ -166,7 +166,7 @@ public sealed class ProcessOperationsTests
     }
 
     [TestMethod]
-    [Timeout(20_000, CooperativeCancellation = true)]
+    [Timeout(60_000, CooperativeCancellation = true)]
     public async Task Terminate_UnknownOrInvalidPid_IsNoSuchProcess()
     {
         foreach (var pid in new long[] { 0, -1, long.MaxValue, 4_194_305 })
@@ -183,7 +183,7 @@ public sealed class ProcessOperationsTests
     }
 
     [TestMethod]
-    [Timeout(20_000, CooperativeCancellation = true)]
+    [Timeout(60_000, CooperativeCancellation = true)]
     public async Task Program_IsDetached_NewSession_DevNullStdio_NoExtraFds_DefaultSignals()
     {
         // Inspect the shell itself from outside while it waits for sleep (the trailing command keeps it a shell).
@@ -245,7 +245,7 @@ public sealed class ProcessOperationsTests
     }
 
     [TestMethod]
-    [Timeout(20_000, CooperativeCancellation = true)]
+    [Timeout(60_000, CooperativeCancellation = true)]
     public async Task Environment_WhenGiven_IsExactlyThat_OtherwiseTheUsersLoginEnvironment()
     {
         // The shell's own environment (read while it waits for sleep; a trailing command keeps it from exec'ing).
@@ -270,7 +270,7 @@ public sealed class ProcessOperationsTests
         ProcessOperations.TerminateAsync(new TerminateProcessRequest { Pid = pid }, _root, new DirectImpersonator(), _programs, TestContext.CancellationToken);
 
     [TestMethod]
-    [Timeout(20_000, CooperativeCancellation = true)]
+    [Timeout(60_000, CooperativeCancellation = true)]
     public async Task WorkingDirectory_DefaultsToHome_ArgumentsAreShellInterpreted()
     {
         Directory.CreateDirectory(Path.Combine(_dir, "work dir"));
@@ -284,7 +284,7 @@ public sealed class ProcessOperationsTests
     }
 
     [TestMethod]
-    [Timeout(20_000, CooperativeCancellation = true)]
+    [Timeout(60_000, CooperativeCancellation = true)]
     public async Task WorkingDirectory_OnGlibcWithoutAddChdir_TheShellChangesDirectory_PidIsStillTheProgramsShell()
     {
         Assert.IsTrue(ProgramLauncher.UseSpawnChdir);
@@ -341,7 +341,7 @@ public sealed class ProcessOperationsTests
     }
 
     [TestMethod]
-    [Timeout(20_000, CooperativeCancellation = true)]
+    [Timeout(60_000, CooperativeCancellation = true)]
     public async Task ListProcesses_AllOrSelected_WithNamesOwnersCommandLinesAndStartTimes()
     {
         var all = List();
@@ -370,7 +370,7 @@ public sealed class ProcessOperationsTests
     }
 
     [TestMethod]
-    [Timeout(20_000, CooperativeCancellation = true)]
+    [Timeout(60_000, CooperativeCancellation = true)]
     public async Task ExitedPrograms_AreKeptForTheRetentionTime_ThenForgotten()
     {
         var time = new ManualTime(DateTimeOffset.UtcNow);

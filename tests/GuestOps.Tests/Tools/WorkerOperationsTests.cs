@@ -125,7 +125,7 @@ public sealed class WorkerOperationsTests
     private async Task<GuestProcessEntry> WaitForExitAsync(string user, long pid)
     {
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(Ct);
-        limit.CancelAfter(TimeSpan.FromSeconds(15));
+        limit.CancelAfter(TimeSpan.FromSeconds(50));
         while (true)
         {
             var list = await OkAsync(new ListProcessesRequest { Pids = [pid], Credential = As(user) });
@@ -156,7 +156,7 @@ public sealed class WorkerOperationsTests
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(60_000, CooperativeCancellation = true)]
     public void EveryOperation_IsAdvertised()
     {
         foreach (var method in GuestMethods.All)
@@ -416,7 +416,7 @@ public sealed class WorkerOperationsTests
                 Credential = As("alice"),
             }, Ct);
             using var limit = CancellationTokenSource.CreateLinkedTokenSource(Ct);
-            limit.CancelAfter(TimeSpan.FromSeconds(15));
+            limit.CancelAfter(TimeSpan.FromSeconds(50));
             GuestProcessEntry entry;
             do
             {
