@@ -205,7 +205,14 @@ public sealed partial class GuestFaultTests : IntegrationTest
         hung.AssertFault("GuestOperationsUnavailable", "GuestOperationsFaultFault");
         TestContext.WriteLine($"call to the stopped worker failed after {hung.Elapsed.TotalMilliseconds:0} ms: {hung.ReadFault().FaultString}");
 
-        // What ended it: the heartbeat (the worker was dropped as gone), not the call's 30 s deadline.
+        // What ended it: the heartbeat (the worker was dropped as gone), not the call's 30 s deadline. The server's log
+        // reaches this test through its console pipe, which may trail the SOAP answer: wait for the line.
+        var logged = System.Diagnostics.Stopwatch.StartNew();
+        while (Occurrences(Server.Server.AllOutput, "Heartbeat lost") <= heartbeatsLostBefore && logged.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            await Task.Delay(50);
+        }
+
         var output = Server.Server.AllOutput;
         Assert.IsGreaterThan(heartbeatsLostBefore, Occurrences(output, "Heartbeat lost"), "the dispatcher's heartbeat noticed the silent worker");
         Assert.IsFalse(output.Contains(": ListFilesInGuest timed out", StringComparison.Ordinal), $"the call did not wait for its deadline{Environment.NewLine}{output}");
