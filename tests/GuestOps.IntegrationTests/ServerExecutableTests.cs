@@ -100,6 +100,7 @@ public sealed class ServerExecutableTests : IntegrationTest
     [TestMethod]
     [DataRow("port-in-use")]
     [DataRow("unbindable-address")]
+    [DataRow("no-permission")]
     [DataRow("certificate-not-a-pfx")]
     [DataRow("certificate-wrong-password")]
     [Timeout(180_000, CooperativeCancellation = true)]
@@ -124,6 +125,11 @@ public sealed class ServerExecutableTests : IntegrationTest
                     arguments.Add("--urls=https://192.0.2.254:8443"); // no interface of a test machine has it
                     expected = "GuestOps cannot listen on https://192.0.2.254:8443";
                     break;
+                case "no-permission":
+                    // Run as the unprivileged user nobody (below), for whom port 443 is out of reach.
+                    arguments.Add("--urls=https://127.0.0.1:443");
+                    expected = "GuestOps cannot listen on https://127.0.0.1:443: Permission denied";
+                    break;
                 case "certificate-not-a-pfx":
                     var garbage = Path.Combine(state, "garbage.pfx");
                     await File.WriteAllTextAsync(garbage, "not a certificate");
@@ -144,7 +150,15 @@ public sealed class ServerExecutableTests : IntegrationTest
                     break;
             }
 
-            var run = await RunServerAsync(arguments, state, environment);
+            var asNobody = failure == "no-permission";
+            if (asNobody)
+            {
+                File.SetUnixFileMode(state, (UnixFileMode)0b111_101_101);
+                Assert.AreEqual(0, (await ProcessRunner.RunAsync("chown", ["nobody", state], TimeSpan.FromSeconds(10))).ExitCode, "chown nobody of the state directory");
+                environment["HOME"] = state;
+            }
+
+            var run = await RunServerAsync(arguments, state, environment, asNobody);
             Assert.AreNotEqual(0, run.ExitCode, run.ToString());
             StringAssert.Contains(run.StandardError, expected, run.ToString());
             var all = run.StandardOutput + run.StandardError;
@@ -152,10 +166,10 @@ public sealed class ServerExecutableTests : IntegrationTest
             Assert.IsFalse(all.Contains("Hosting failed to start", StringComparison.Ordinal), $"no log entry of the host repeating the failure{Environment.NewLine}{run}");
             Assert.IsTrue(run.StandardError.Split('\n').Count(l => l.StartsWith("GuestOps cannot", StringComparison.Ordinal)) == 1, $"one line says why{Environment.NewLine}{run}");
 
-            var debug = await RunServerAsync([.. arguments, "--Logging:LogLevel:Default=Debug"], state, environment);
+            var debug = await RunServerAsync([.. arguments, "--Logging:LogLevel:Default=Debug"], state, environment, asNobody);
             Assert.AreNotEqual(0, debug.ExitCode, debug.ToString());
             StringAssert.Contains(debug.StandardError, expected, debug.ToString());
-            if (failure is "port-in-use" or "unbindable-address")
+            if (failure is "port-in-use" or "unbindable-address" or "no-permission")
             {
                 Assert.IsTrue((debug.StandardOutput + debug.StandardError).Contains("   at ", StringComparison.Ordinal), $"the full exception at Debug level{Environment.NewLine}{debug}");
             }
@@ -167,9 +181,12 @@ public sealed class ServerExecutableTests : IntegrationTest
         }
     }
 
-    /// <summary>Runs the server executable to its end (GUESTOPS_* variables of the test run are not inherited).</summary>
-    private static Task<ProcessResult> RunServerAsync(IReadOnlyList<string> arguments, string workingDirectory, IReadOnlyDictionary<string, string> environment) =>
-        ProcessRunner.RunAsync(DotnetHost(), [RepositoryLayout.ServerDll, .. arguments], TimeSpan.FromSeconds(60), workingDirectory, environment);
+    /// <summary>Runs the server executable to its end (GUESTOPS_* variables of the test run are not inherited), as this
+    /// process's user or, with <paramref name="asNobody"/>, as the unprivileged user nobody (setpriv).</summary>
+    private static Task<ProcessResult> RunServerAsync(IReadOnlyList<string> arguments, string workingDirectory, IReadOnlyDictionary<string, string> environment, bool asNobody = false) =>
+        asNobody
+            ? ProcessRunner.RunAsync("setpriv", ["--reuid=nobody", "--regid=nogroup", "--clear-groups", DotnetHost(), RepositoryLayout.ServerDll, .. arguments], TimeSpan.FromSeconds(60), workingDirectory, environment)
+            : ProcessRunner.RunAsync(DotnetHost(), [RepositoryLayout.ServerDll, .. arguments], TimeSpan.FromSeconds(60), workingDirectory, environment);
 
     private static string DotnetHost() =>
         Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
