@@ -24,10 +24,5 @@ static async Task<int> RunServerAsync(string[] settings, CancellationToken cance
         return ServerCommandLine.UsageExitCode;
     }
 
-    // Disposing the application flushes its console log, so a failed start's Debug-level exception reaches the screen
-    // before the process ends.
-    await using (app)
-    {
-        return await app.RunGuestOpsAsync();
-    }
+    return await app.RunGuestOpsAsync();
 }
