@@ -184,6 +184,13 @@ public static partial class GuestOpsServer
                 Console.Error.WriteLine($"GuestOps cannot start: {e.GetType().Name}: {e.Message}");
             }
 
+            // The console logger writes from a queue of its own; disposing the providers (not the application, whose
+            // hosted services would log their cancellation) writes what is queued before the process ends.
+            foreach (var provider in app.Services.GetServices<ILoggerProvider>())
+            {
+                provider.Dispose();
+            }
+
             return 2;
         }
 
