@@ -100,6 +100,12 @@ public sealed class QemuGuestProviderTests : IntegrationTest
         var startedBy = facts.GetProperty("homeFiles").GetProperty("started-by");
         Assert.AreEqual(1000, startedBy.GetProperty("ownerId").GetInt64(), "the program ran as the guest user, not as the agent's root");
         Assert.AreEqual(5, startedBy.GetProperty("size").GetInt64(), "`id -u` wrote \"1000\\n\"");
+
+        // The calls went to the resident tools (started once through guest-exec, reached through their pipes), not to
+        // the one-shot fallback that serves while none runs.
+        var output = Server.StandardOutput;
+        StringAssert.Contains(output, $"VM {VmName}: resident guestops-tools running", "the host agent started the resident tools in the QEMU guest");
+        Assert.IsFalse(output.Contains($"VM {VmName}: the resident guestops-tools", StringComparison.Ordinal), $"the resident tools neither failed to start nor stopped:{Environment.NewLine}{output}");
         await AssertStillServingAsync(Server);
     }
 
