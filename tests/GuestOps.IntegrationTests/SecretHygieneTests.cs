@@ -13,7 +13,7 @@ namespace GuestOps.IntegrationTests;
 public sealed class SecretHygieneTests : IntegrationTest
 {
     [TestMethod]
-    [Timeout(60_000)]
+    [Timeout(180_000)]
     public async Task TraceLogs_NeverContainPasswordsSessionKeysOrTransferTokens()
     {
         await using var server = await GuestServer.StartAsync(vmNames: ["demo-vm-1"], arguments: ["--Logging:LogLevel:Default=Trace"]);

@@ -20,8 +20,10 @@ public sealed record VmDispatcherOptions
 
     public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromMilliseconds(500);
 
-    /// <summary>Silence after which the worker counts as gone (heartbeats included).</summary>
-    public TimeSpan HeartbeatTimeout { get; init; } = TimeSpan.FromMilliseconds(1500);
+    /// <summary>Silence after which the worker counts as gone (heartbeats included): ten missed heartbeats, so that a
+    /// machine busy enough to delay the worker's answers for a few seconds does not take a live worker for a hung one.
+    /// A worker that dies ends its connection, which is seen at once.</summary>
+    public TimeSpan HeartbeatTimeout { get; init; } = TimeSpan.FromSeconds(5);
 }
 
 /// <summary>
