@@ -135,6 +135,7 @@ public sealed class GuestOpsCliTests
     }
 
     [TestMethod]
+    [Timeout(180_000)] // some twenty CLI runs, each a process start: a minute on a loaded machine
     public async Task FileCommands_MkdirTouchLsExistsChmodChownMvMktempRmRmdir()
     {
         using var cli = NewCli();
