@@ -13,7 +13,7 @@ namespace GuestOps.Server.Authorization;
 /// privilege and every missing one. Switches such as <c>guest.commands.enabled</c> are checked later, by the host
 /// agent, so they apply only to calls that passed here.
 /// </summary>
-public sealed class VimCallAuthorizer(SessionManager sessions, Inventory? inventory = null, AccessControl? access = null) : IVimCallAuthorizer
+public sealed class VimCallAuthorizer(SessionManager sessions, Inventory? inventory = null, EntityPermissions? access = null) : IVimCallAuthorizer
 {
     /// <summary>The API version that added <c>NoPermission.missingPrivileges</c>.</summary>
     public static readonly Version MissingPrivilegesSince = new(7, 0, 3, 2);
@@ -58,10 +58,10 @@ public sealed class VimCallAuthorizer(SessionManager sessions, Inventory? invent
             return;
         }
 
-        var required = access.Required(privilege);
-        var missing = privilege == Privileges.SystemView && access.CanView(session.UserName, entity)
+        var cancellationToken = call.CancellationToken;
+        var missing = privilege == Privileges.SystemView && await access.CanViewAsync(session.UserName, entity, cancellationToken).ConfigureAwait(false)
             ? []
-            : access.Missing(session.UserName, entity, required);
+            : await access.MissingAsync(session.UserName, entity, await access.Service.GetRequiredAsync(privilege, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
         if (missing.Length > 0)
         {
             throw new VimFaultException(

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using GuestOps.Host;
+using GuestOps.Host.Authorization;
 using GuestOps.Host.Enrollment;
 using GuestOps.Host.Events;
 using GuestOps.Host.Transfers;
@@ -50,7 +51,7 @@ public static partial class GuestOpsServer
         builder.Services.AddSingleton(TimeProvider.System);
         var users = new UserStore(options.StateDirectory);
         builder.Services.AddSingleton(users);
-        builder.Services.AddSingleton(new AccessControl(new AuthorizationStore(options.StateDirectory, users), users, options.GuestOperationsRequireGuestControl));
+        builder.Services.AddSingleton<IPermissionService>(new PermissionService(RootAccount.OpenStore(options.StateDirectory, users), users, options.GuestOperationsRequireGuestControl));
         builder.Services.AddSingleton<IEventHistory>(new EventHistory(options.MaxEvents));
         builder.Services.AddSingleton(new ServerIdentity(GuestOpsSettings.StableUuid("server:" + options.StateDirectory)));
         builder.Services.AddSingleton(sp => new HostAgent(
@@ -70,7 +71,7 @@ public static partial class GuestOpsServer
             sp.GetRequiredService<ServerIdentity>(),
             options.SessionIdleTimeout,
             sp.GetRequiredService<ITransferTokens>(),
-            sp.GetRequiredService<AccessControl>(),
+            sp.GetRequiredService<IPermissionService>(),
             sp.GetRequiredService<IEventHistory>(),
             sp.GetRequiredService<ISessionService>()));
         builder.Services.AddSingleton(sp => new GuestOperationAudit(
@@ -83,7 +84,7 @@ public static partial class GuestOpsServer
         builder.Services.AddSingleton<ISessionService>(sp => new SessionService(
             sp.GetRequiredService<UserStore>(),
             sp.GetRequiredService<LoginLockout>(),
-            sp.GetRequiredService<AccessControl>(),
+            sp.GetRequiredService<IPermissionService>(),
             sp.GetRequiredService<TimeProvider>(),
             options.SessionIdleTimeout));
         builder.Services.AddSingleton(_ => new VimOperationCatalog(VimContracts.All));
@@ -92,7 +93,7 @@ public static partial class GuestOpsServer
             Inventory.ManagedObjectTypes,
             sp.GetRequiredService<VimCallContext>(),
             sp.GetRequiredService<Inventory>(),
-            new VimCallAuthorizer(sp.GetRequiredService<Inventory>().SessionManager, sp.GetRequiredService<Inventory>(), sp.GetRequiredService<AccessControl>()),
+            new VimCallAuthorizer(sp.GetRequiredService<Inventory>().SessionManager, sp.GetRequiredService<Inventory>(), sp.GetRequiredService<Inventory>().Access),
             sp.GetRequiredService<ILogger<SoapDispatcher>>(),
             options.MaxSoapRequestBytes,
             sp.GetRequiredService<GuestOperationAudit>()));
@@ -217,7 +218,8 @@ public static partial class GuestOpsServer
 
     private static void EnsureRootUser(WebApplication app) =>
         RootAccount.EnsureCreated(
-            app.Services.GetRequiredService<AccessControl>(),
+            app.Services.GetRequiredService<UserStore>(),
+            app.Services.GetRequiredService<IPermissionService>(),
             app.Services.GetRequiredService<IOptions<GuestOpsOptions>>().Value.RootPassword,
             Console.Out); // printed once, on the console only: never through logging
 

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using GuestOps.Host;
 using GuestOps.Host.Transfers;
-using GuestOps.Server.Authorization;
+using GuestOps.Host.Authorization;
 using GuestOps.Host.Events;
 using GuestOps.Server.ManagedObjects;
 using GuestOps.Host.Sessions;
@@ -48,14 +48,15 @@ public sealed class Inventory : IManagedObjectResolver
 
     /// <param name="calls">The call being dispatched, which managed objects read (the dispatcher enters it).</param>
     /// <param name="transfers">File transfers (InitiateFileTransfer*); default: none.</param>
-    /// <param name="access">Roles and permissions; default: in memory, with Admin on the root folder for <c>root</c>
+    /// <param name="permissions">Roles and permissions; default: in memory, with Admin on the root folder for <c>root</c>
     /// and every user that exists now.</param>
     /// <param name="events">The event history (the guest-operation audit trail); default: a new one.</param>
     /// <param name="sessions">The sessions; default: in memory, with <paramref name="sessionIdleTimeout"/> and no lockout.</param>
-    public Inventory(IHostAgent hostAgent, IVimCallContext calls, UserStore users, TimeProvider time, ServerIdentity identity, TimeSpan sessionIdleTimeout, ITransferTokens? transfers = null, AccessControl? access = null, IEventHistory? events = null, ISessionService? sessions = null)
+    public Inventory(IHostAgent hostAgent, IVimCallContext calls, UserStore users, TimeProvider time, ServerIdentity identity, TimeSpan sessionIdleTimeout, ITransferTokens? transfers = null, IPermissionService? permissions = null, IEventHistory? events = null, ISessionService? sessions = null)
     {
         _hostAgent = hostAgent;
-        Access = access ?? new AccessControl(new AuthorizationStore(null, users), users);
+        permissions ??= new PermissionService(new AuthorizationStore(null, users), users);
+        Access = new EntityPermissions(permissions);
         Events = events ?? new EventHistory();
         _reader = new PropertyReader(calls, Access);
         var ids = new InventoryIds();
@@ -63,7 +64,7 @@ public sealed class Inventory : IManagedObjectResolver
 
         RootFolder = new Folder(ids.RootFolder, "Datacenters", null, ["Folder", "Datacenter"], () => [Datacenter!], _reader);
         Datacenter = new Datacenter(ids.Datacenter, "ha-datacenter", RootFolder, ids, () => VirtualMachines, _reader);
-        SessionManager = new SessionManager(ids.SessionManager, _reader, sessions ?? new SessionService(users, new LoginLockout(time, 0, TimeSpan.Zero), Access, time, sessionIdleTimeout));
+        SessionManager = new SessionManager(ids.SessionManager, _reader, sessions ?? new SessionService(users, new LoginLockout(time, 0, TimeSpan.Zero), permissions, time, sessionIdleTimeout));
         PropertyCollector = new PropertyCollector(ids.PropertyCollector, this, _reader);
         ViewManager = new ViewManager(ids.ViewManager, this, _reader);
         SearchIndex = new SearchIndex(ids.SearchIndex, this, _reader);
@@ -73,8 +74,8 @@ public sealed class Inventory : IManagedObjectResolver
             new GuestFileManager(ids.GuestFileManager, guest, transfers ?? new TransferTokens(time, TransferTokens.DefaultLifetime), _reader),
             new GuestProcessManager(ids.GuestProcessManager, guest, _reader),
             _reader);
-        AuthorizationManager = new AuthorizationManager(ids.AuthorizationManager, this, Access, _reader);
-        AccountManager = new HostLocalAccountManager(ids.AccountManager, Access, _reader);
+        AuthorizationManager = new AuthorizationManager(ids.AuthorizationManager, this, Access, users, _reader);
+        AccountManager = new HostLocalAccountManager(ids.AccountManager, users, permissions, _reader);
         EventManager = new EventManager(ids.EventManager, Events, this, Access, _reader);
         var content = new ServiceContent
         {
@@ -110,8 +111,8 @@ public sealed class Inventory : IManagedObjectResolver
 
     public ServiceInstance ServiceInstance { get; }
 
-    /// <summary>Who may do what: roles, permissions, users and groups.</summary>
-    public AccessControl Access { get; }
+    /// <summary>Who may do what on the entities: the host agent's roles and permissions.</summary>
+    public EntityPermissions Access { get; }
 
     public IEventHistory Events { get; }
 
