@@ -2,6 +2,7 @@ using System.Collections.Frozen;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using GuestOps.Host.Enrollment;
+using GuestOps.Host.Inventory;
 using GuestOps.Host.Sessions;
 
 namespace GuestOps.Host.Authorization;
@@ -38,7 +39,7 @@ public sealed class AuthorizationStore
     public const string FileName = "authorization.json";
 
     /// <summary>The root folder, where the first Admin permissions are and the last one must stay.</summary>
-    public static readonly EntityRef RootFolder = new("Folder", "group-d1");
+    public static readonly EntityRef RootFolder = new("Folder", HostInventory.Layout.RootFolder.Id);
 
     private static readonly IReadOnlyList<RoleDefinition> SystemRoles =
     [

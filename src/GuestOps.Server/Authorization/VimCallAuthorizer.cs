@@ -7,7 +7,7 @@ namespace GuestOps.Server.Authorization;
 /// <summary>
 /// The one place calls are checked before they reach a managed object: the session cookie is looked up (and kept
 /// alive), every operation that needs more than System.Anonymous requires a live session, and the operation's
-/// privilege (reference 8.1; plus GuestControl for guest operations in the strict mode) must be held on the object
+/// privilege (its <see cref="VimPrivilegeAttribute"/>; plus GuestControl for guest operations in the strict mode) must be held on the object
 /// of the parameter it names — the <c>vm</c> of a guest operation, an entity, or for other managed objects the root
 /// folder, as vSphere checks them. A missing privilege is <c>NoPermission</c> naming the object, the first missing
 /// privilege and every missing one. Switches such as <c>guest.commands.enabled</c> are checked later, by the host

@@ -4,6 +4,7 @@ using GuestOps.Host;
 using GuestOps.Host.Authorization;
 using GuestOps.Host.Enrollment;
 using GuestOps.Host.Events;
+using GuestOps.Host.Inventory;
 using GuestOps.Host.Transfers;
 using GuestOps.Server.Authorization;
 using GuestOps.Server.Events;
@@ -15,6 +16,7 @@ using GuestOps.Soap;
 using GuestOps.Vim.Contracts;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
+using GuestOps.Server.ManagedObjects;
 
 namespace GuestOps.Server;
 
@@ -60,6 +62,7 @@ public static partial class GuestOpsServer
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddSingleton<IHostAgent>(sp => sp.GetRequiredService<HostAgent>());
+        builder.Services.AddSingleton<IInventoryService>(sp => new HostInventory(sp.GetRequiredService<IHostAgent>()));
         builder.Services.AddHostedService<HostAgentService>();
         builder.Services.AddSingleton<ITransferTokens>(sp => new TransferTokens(sp.GetRequiredService<TimeProvider>(), options.FileTransferLifetime));
         builder.Services.AddSingleton<VimCallContext>();
@@ -73,7 +76,8 @@ public static partial class GuestOpsServer
             sp.GetRequiredService<ITransferTokens>(),
             sp.GetRequiredService<IPermissionService>(),
             sp.GetRequiredService<IEventHistory>(),
-            sp.GetRequiredService<ISessionService>()));
+            sp.GetRequiredService<ISessionService>(),
+            sp.GetRequiredService<IInventoryService>()));
         builder.Services.AddSingleton(sp => new GuestOperationAudit(
             sp.GetRequiredService<IEventHistory>(),
             sp.GetRequiredService<Inventory>(),
@@ -97,6 +101,7 @@ public static partial class GuestOpsServer
             sp.GetRequiredService<ILogger<SoapDispatcher>>(),
             options.MaxSoapRequestBytes,
             sp.GetRequiredService<GuestOperationAudit>()));
+        builder.Services.AddSingleton(new SdkRequestLimits(options.MaxSoapRequestBytes, options.MaxDiscardedSoapRequestBytes, options.DiscardedSoapRequestTimeout));
         builder.Services.AddSingleton<SdkEndpoint>();
         builder.Services.AddSingleton<GuestFileEndpoint>();
         builder.Services.AddSingleton<VersionDocuments>();

@@ -1,3 +1,5 @@
+using GuestOps.Server.ManagedObjects;
+
 namespace GuestOps.Server;
 
 /// <summary>Ends idle sessions once a minute (lookups also refuse them as soon as they expire).</summary>

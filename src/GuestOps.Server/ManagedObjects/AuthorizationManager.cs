@@ -11,9 +11,8 @@ namespace GuestOps.Server.ManagedObjects;
 public sealed class AuthorizationManager(string id, Inventory inventory, EntityPermissions access, UserStore users, PropertyReader reader) : ManagedObject(id, reader), IAuthorizationManager
 {
     private static readonly PropertyTable<AuthorizationManager> Table = new PropertyTable<AuthorizationManager>()
-        // Property reads are synchronous: the service's answer is awaited here (in memory it is complete at once).
-        .Add("privilegeList", m => m.Service.GetPrivilegesAsync().AsTask().GetAwaiter().GetResult().Select(EntityPermissions.ToVim).ToArray())
-        .Add("roleList", m => m.Service.GetRolesAsync().AsTask().GetAwaiter().GetResult().Select(EntityPermissions.ToVim).ToArray());
+        .Add("privilegeList", m => Synchronous.Wait(m.Service.GetPrivilegesAsync()).Select(EntityPermissions.ToVim).ToArray())
+        .Add("roleList", m => Synchronous.Wait(m.Service.GetRolesAsync()).Select(EntityPermissions.ToVim).ToArray());
 
     public override PropertyTable Properties => Table;
 

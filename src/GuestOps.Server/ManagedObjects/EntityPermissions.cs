@@ -43,12 +43,11 @@ public sealed class EntityPermissions(IPermissionService service)
         return false;
     }
 
-    /// <summary><see cref="HasAsync"/> for property reads, which are synchronous (the answer is awaited here; in
-    /// memory it is complete at once).</summary>
-    public bool Has(string user, ManagedEntity entity, string privilege) => Wait(HasAsync(user, entity, privilege));
+    /// <summary><see cref="HasAsync"/> for property reads (see <see cref="Synchronous"/>).</summary>
+    public bool Has(string user, ManagedEntity entity, string privilege) => Synchronous.Wait(HasAsync(user, entity, privilege));
 
-    /// <summary><see cref="CanViewAsync"/> for property reads (see <see cref="Has"/>).</summary>
-    public bool CanView(string user, ManagedEntity entity) => Wait(CanViewAsync(user, entity));
+    /// <summary><see cref="CanViewAsync"/> for property reads (see <see cref="Synchronous"/>).</summary>
+    public bool CanView(string user, ManagedEntity entity) => Synchronous.Wait(CanViewAsync(user, entity));
 
     public static EntityRef ToEntity(ManagedObjectReference reference) => new(reference.type, reference.Value);
 
@@ -104,6 +103,4 @@ public sealed class EntityPermissions(IPermissionService service)
             _ => throw new ArgumentOutOfRangeException(nameof(e), e.Fault, "not a permission fault"),
         },
         e.Message);
-
-    private static T Wait<T>(ValueTask<T> task) => task.IsCompletedSuccessfully ? task.Result : task.AsTask().GetAwaiter().GetResult();
 }

@@ -26,7 +26,6 @@ public sealed class FolderCycleTests
     [
         "GuestOps.Channel: GuestOps.Channel <-> GuestOps.Channel.Framing",
         "GuestOps.Host: GuestOps.Host <-> GuestOps.Host.Providers",
-        "GuestOps.Server: GuestOps.Server <-> GuestOps.Server.Authorization <-> GuestOps.Server.Events <-> GuestOps.Server.Http <-> GuestOps.Server.ManagedObjects <-> GuestOps.Server.WebClient",
         "guestops-tools: GuestOps.Tools <-> GuestOps.Tools.Auth <-> GuestOps.Tools.Files <-> GuestOps.Tools.Impersonation <-> GuestOps.Tools.OneShot <-> GuestOps.Tools.Processes <-> GuestOps.Tools.Sspi",
     ];
 

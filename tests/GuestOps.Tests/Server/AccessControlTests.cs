@@ -1,5 +1,4 @@
 using GuestOps.Host;
-using GuestOps.Server;
 using GuestOps.Host.Authorization;
 using GuestOps.Server.Authorization;
 using GuestOps.Server.ManagedObjects;
