@@ -2,7 +2,7 @@ using System.CommandLine;
 using GuestOps.Host.Authorization;
 using GuestOps.Host.Sessions;
 
-namespace GuestOps.Server;
+namespace GuestOps.Server.Hosting;
 
 /// <summary>
 /// Admin commands that bootstrap users, groups, roles and permissions without SOAP (the same state directory and

@@ -1,4 +1,4 @@
-namespace GuestOps.Server;
+namespace GuestOps.Server.Hosting;
 
 /// <summary>
 /// Server settings: section <c>GuestOps</c> of appsettings.json, environment variables (<c>GUESTOPS_URLS</c>,

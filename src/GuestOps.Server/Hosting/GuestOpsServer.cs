@@ -18,7 +18,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
 using GuestOps.Server.ManagedObjects;
 
-namespace GuestOps.Server;
+namespace GuestOps.Server.Hosting;
 
 /// <summary>Composition of the server: services, Kestrel endpoints and routes, over the settings
 /// <see cref="GuestOpsSettings"/> reads and checks. Program.cs and the

@@ -2,7 +2,7 @@ using System.Security.Cryptography;
 using GuestOps.Host.Authorization;
 using GuestOps.Host.Sessions;
 
-namespace GuestOps.Server;
+namespace GuestOps.Server.Hosting;
 
 /// <summary>
 /// The vSphere user <c>root</c>, Admin on the root folder, as on ESXi. It is created the first time a state directory

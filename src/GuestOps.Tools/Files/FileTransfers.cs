@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using GuestOps.Channel;
+using GuestOps.Channel.Connection;
 using GuestOps.Channel.Messages;
 using GuestOps.Tools.Identity;
 using GuestOps.Tools.Impersonation;

@@ -1,4 +1,4 @@
-using GuestOps.Server;
+using GuestOps.Server.Hosting;
 using GuestOps.Host.Authorization;
 using GuestOps.Host.Sessions;
 using GuestOps.Vim;
