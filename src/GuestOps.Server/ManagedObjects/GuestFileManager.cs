@@ -15,7 +15,7 @@ public sealed class GuestFileManager(string id, GuestCalls guest, ITransferToken
     public override PropertyTable Properties => Table;
 
     /// <summary>Lists a directory (with <c>.</c> and <c>..</c>) or describes one file; pages with index/maxResults/remaining;
-    /// matchPattern is a regular expression over entry names (reference 3.4).</summary>
+    /// matchPattern is a regular expression over entry names.</summary>
     public async Task<GuestListFileInfo> ListFilesInGuestAsync(ManagedObjectReference _this, ManagedObjectReference vm, GuestAuthentication auth, string filePath, int? index, int? maxResults, string? matchPattern)
     {
         var call = Call;
@@ -41,7 +41,7 @@ public sealed class GuestFileManager(string id, GuestCalls guest, ITransferToken
     /// <summary>
     /// Validates the upload in the guest (credentials, parent directory, overwrite, permissions, ownership) and returns
     /// a one-time URL <c>https://*:PORT/guestFile?id=..&amp;token=..</c> for an HTTP PUT of exactly
-    /// <paramref name="fileSize"/> bytes (reference 3.4, 7).
+    /// <paramref name="fileSize"/> bytes, served at <c>/guestFile</c>.
     /// </summary>
     public async Task<string> InitiateFileTransferToGuestAsync(ManagedObjectReference _this, ManagedObjectReference vm, GuestAuthentication auth, string guestFilePath, GuestFileAttributes fileAttributes, long fileSize, bool overwrite)
     {
@@ -64,7 +64,7 @@ public sealed class GuestFileManager(string id, GuestCalls guest, ITransferToken
     }
 
     /// <summary>Validates the download in the guest (a regular file the user may read) and returns its size and
-    /// attributes with a one-time URL for an HTTP GET (reference 3.4, 7).</summary>
+    /// attributes with a one-time URL for an HTTP GET, served at <c>/guestFile</c>.</summary>
     public async Task<FileTransferInformation> InitiateFileTransferFromGuestAsync(ManagedObjectReference _this, ManagedObjectReference vm, GuestAuthentication auth, string guestFilePath)
     {
         var call = Call;
