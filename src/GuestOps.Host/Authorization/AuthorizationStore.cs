@@ -44,8 +44,8 @@ public sealed class AuthorizationStore
     private static readonly IReadOnlyList<RoleDefinition> SystemRoles =
     [
         new(NoAccessRoleId, "NoAccess", true, "No access", "Used for restricting granted access", []),
-        new(AnonymousRoleId, "Anonymous", true, "Anonymous", "Not logged-in user (cannot be granted)", [PrivilegeCatalog.SystemAnonymous]),
-        new(ViewRoleId, "View", true, "View", "Visibility access (cannot be granted)", [PrivilegeCatalog.SystemAnonymous, PrivilegeCatalog.SystemView]),
+        new(AnonymousRoleId, "Anonymous", true, "Anonymous", "Not logged-in user (cannot be granted)", [.. PrivilegeCatalog.SystemPrivileges.Take(1)]),
+        new(ViewRoleId, "View", true, "View", "Visibility access (cannot be granted)", [.. PrivilegeCatalog.SystemPrivileges.Take(2)]),
         new(ReadOnlyRoleId, "ReadOnly", true, "Read-only", "See details of objects, but not make changes", [.. PrivilegeCatalog.SystemPrivileges]),
         new(AdminRoleId, "Admin", true, "Administrator", "Full access rights", [.. PrivilegeCatalog.AllIds.Order(StringComparer.Ordinal)]),
     ];

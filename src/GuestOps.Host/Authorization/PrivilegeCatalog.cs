@@ -7,22 +7,19 @@ namespace GuestOps.Host.Authorization;
 /// </summary>
 public static class PrivilegeCatalog
 {
-    public const string SystemAnonymous = "System.Anonymous";
-    public const string SystemView = "System.View";
-    public const string SystemRead = "System.Read";
+    /// <summary>What the strict mode adds to guest operations' privileges.</summary>
     public const string InteractGuestControl = "VirtualMachine.Interact.GuestControl";
 
     /// <summary>The family of the privileges guest operations check on their VM.</summary>
     public const string GuestOperationsPrefix = "VirtualMachine.GuestOperations.";
 
-    /// <summary>Every role but NoAccess holds these, as vSphere adds them to every role it creates.</summary>
-    public static readonly IReadOnlyList<string> SystemPrivileges = [SystemAnonymous, SystemView, SystemRead];
+    /// <summary>System.Anonymous, System.View, System.Read: every role but NoAccess holds them, as vSphere adds them to
+    /// every role it creates; the Anonymous role holds the first, the View role the first two.</summary>
+    public static readonly IReadOnlyList<string> SystemPrivileges = ["System.Anonymous", "System.View", "System.Read"];
 
     public static readonly IReadOnlyList<PrivilegeDefinition> All =
     [
-        Privilege(SystemAnonymous),
-        Privilege(SystemView),
-        Privilege(SystemRead),
+        .. SystemPrivileges.Select(id => Privilege(id)),
         Privilege("Global.Settings"),
         Privilege("Global.Diagnostics"),
         Privilege("Global.LogEvent"),

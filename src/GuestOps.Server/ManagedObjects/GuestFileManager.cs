@@ -89,32 +89,16 @@ public sealed class GuestFileManager(string id, GuestCalls guest, ITransferToken
     private static int Port(VimCall call) => call.Request.LocalPort ?? (call.Request.IsHttps ? 443 : 80);
 
     /// <summary>vSphere file attributes as the guest's attribute changes (a bare GuestFileAttributes counts as POSIX times).</summary>
-    private static GuestFileAttributeChanges Changes(GuestFileAttributes attributes) => attributes switch
+    private static GuestFileAttributeChanges Changes(GuestFileAttributes attributes)
     {
-        GuestPosixFileAttributes posix => new GuestFileAttributeChanges
+        var times = new GuestFileAttributeChanges { Kind = GuestAttributeKind.Posix, ModificationTime = attributes.modificationTime, AccessTime = attributes.accessTime };
+        return attributes switch
         {
-            Kind = GuestAttributeKind.Posix,
-            ModificationTime = posix.modificationTime,
-            AccessTime = posix.accessTime,
-            OwnerId = posix.ownerId,
-            GroupId = posix.groupId,
-            Permissions = posix.permissions,
-        },
-        GuestWindowsFileAttributes windows => new GuestFileAttributeChanges
-        {
-            Kind = GuestAttributeKind.Windows,
-            ModificationTime = windows.modificationTime,
-            AccessTime = windows.accessTime,
-            Hidden = windows.hidden,
-            ReadOnly = windows.readOnly,
-        },
-        _ => new GuestFileAttributeChanges
-        {
-            Kind = GuestAttributeKind.Posix,
-            ModificationTime = attributes.modificationTime,
-            AccessTime = attributes.accessTime,
-        },
-    };
+            GuestPosixFileAttributes posix => times with { OwnerId = posix.ownerId, GroupId = posix.groupId, Permissions = posix.permissions },
+            GuestWindowsFileAttributes windows => times with { Kind = GuestAttributeKind.Windows, Hidden = windows.hidden, ReadOnly = windows.readOnly },
+            _ => times,
+        };
+    }
 
     public async Task<string> CreateTemporaryDirectoryInGuestAsync(ManagedObjectReference _this, ManagedObjectReference vm, GuestAuthentication auth, string prefix, string suffix, string? directoryPath) =>
         (await guest.InvokeAsync<PathResult>(Call, vm, auth, new CreateTemporaryDirectoryRequest
