@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.RegularExpressions;
 using GuestOps.Channel;
+using GuestOps.Channel.Connection;
 using GuestOps.Channel.Messages;
 using GuestOps.Channel.Transport;
 using GuestOps.Host;

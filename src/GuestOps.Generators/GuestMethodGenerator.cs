@@ -238,7 +238,7 @@ public sealed class GuestMethodGenerator : IIncrementalGenerator
         text.AppendLine();
         text.AppendLine("    /// <summary>Calls the request's <c>{Name}Async</c>.</summary>");
         text.AppendLine("    private global::System.Threading.Tasks.ValueTask<global::GuestOps.Channel.Messages.ChannelResponse> DispatchAsync(");
-        text.AppendLine("        uint id, global::GuestOps.Channel.Messages.ChannelRequest request, global::GuestOps.Channel.IncomingCall? call, global::System.Threading.CancellationToken cancellationToken) =>");
+        text.AppendLine("        uint id, global::GuestOps.Channel.Messages.ChannelRequest request, global::GuestOps.Channel.Connection.IncomingCall? call, global::System.Threading.CancellationToken cancellationToken) =>");
         text.AppendLine("        request switch");
         text.AppendLine("        {");
         foreach (var method in methods)
@@ -405,7 +405,7 @@ public sealed class GuestMethodGenerator : IIncrementalGenerator
                 JsonDerivedType = derived,
                 ErrorCode = compilation.GetTypeByMetadataName(MessagesNamespace + ".GuestErrorCode"),
                 Response = compilation.GetTypeByMetadataName(MessagesNamespace + ".ChannelResponse"),
-                IncomingCall = compilation.GetTypeByMetadataName("GuestOps.Channel.IncomingCall"),
+                IncomingCall = compilation.GetTypeByMetadataName("GuestOps.Channel.Connection.IncomingCall"),
             };
         }
     }

@@ -1,4 +1,4 @@
-using GuestOps.Server;
+using GuestOps.Server.Hosting;
 
 return await new ServerCommandLine(Console.In, Console.Out, Console.Error, RunServerAsync).InvokeAsync(args);
 

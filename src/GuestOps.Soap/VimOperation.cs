@@ -79,7 +79,8 @@ public sealed class VimOperation
     internal XmlSerializer ResponseSerializer { get; set; } = null!;
 
     /// <summary>The detail element name for a fault: the nearest fault the operation declares, else
-    /// <c>RuntimeFaultFault</c> for runtime faults, else the fault's own name (reference 1.6.1).</summary>
+    /// <c>RuntimeFaultFault</c> for runtime faults, else the fault's own name: the element names the WSDL declares,
+    /// which WSDL-generated clients (JAX-WS, WCF) match a fault's detail against.</summary>
     public string DetailElementName(Type faultType)
     {
         for (var t = faultType; t is not null && t != typeof(object); t = t.BaseType)

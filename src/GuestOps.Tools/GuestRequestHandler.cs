@@ -1,4 +1,5 @@
 using GuestOps.Channel;
+using GuestOps.Channel.Connection;
 using GuestOps.Channel.Messages;
 using GuestOps.Tools.Auth;
 using GuestOps.Tools.Files;
@@ -160,27 +161,30 @@ public sealed partial class GuestRequestHandler : IChannelRequestHandler
     private ValueTask<ChannelResponse> InitiateFileTransferFromGuestAsync(uint id, InitiateDownloadRequest request, IncomingCall? call, CancellationToken cancellationToken) =>
         RunAsync(id, request, request.Path, user => _transfers.Prepare(request, user), cancellationToken);
 
-    private async ValueTask<ChannelResponse> FileTransferToGuestAsync(uint id, UploadRequest request, IncomingCall? call, CancellationToken cancellationToken)
+    private ValueTask<ChannelResponse> FileTransferToGuestAsync(uint id, UploadRequest request, IncomingCall? call, CancellationToken cancellationToken) =>
+        TransferAsync(id, request, call, async c =>
+        {
+            await _transfers.UploadAsync(request, c.RequestData, _impersonator, cancellationToken).ConfigureAwait(false);
+            return c.RequestData.TotalReceived;
+        });
+
+    private ValueTask<ChannelResponse> FileTransferFromGuestAsync(uint id, DownloadRequest request, IncomingCall? call, CancellationToken cancellationToken) =>
+        TransferAsync(id, request, call, async c =>
+        {
+            await _transfers.DownloadAsync(request, c.ResponseData, _impersonator, cancellationToken).ConfigureAwait(false);
+            return c.ResponseData.BytesSent;
+        });
+
+    /// <summary>A transfer runs over the call's data stream (none: the request came without one); it answers with
+    /// success once <paramref name="transfer"/> has moved its bytes, and logs how many.</summary>
+    private async ValueTask<ChannelResponse> TransferAsync(uint id, ChannelRequest request, IncomingCall? call, Func<IncomingCall, Task<long>> transfer)
     {
         if (call is null)
         {
             return NeedsDataStream(request);
         }
 
-        await _transfers.UploadAsync(request, call.RequestData, _impersonator, cancellationToken).ConfigureAwait(false);
-        LogTransferred(id, request.Operation, call.RequestData.TotalReceived);
-        return ChannelResponse.Success(EmptyResult.Instance);
-    }
-
-    private async ValueTask<ChannelResponse> FileTransferFromGuestAsync(uint id, DownloadRequest request, IncomingCall? call, CancellationToken cancellationToken)
-    {
-        if (call is null)
-        {
-            return NeedsDataStream(request);
-        }
-
-        await _transfers.DownloadAsync(request, call.ResponseData, _impersonator, cancellationToken).ConfigureAwait(false);
-        LogTransferred(id, request.Operation, call.ResponseData.BytesSent);
+        LogTransferred(id, request.Operation, await transfer(call).ConfigureAwait(false));
         return ChannelResponse.Success(EmptyResult.Instance);
     }
 

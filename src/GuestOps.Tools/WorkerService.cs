@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using GuestOps.Channel;
+using GuestOps.Channel.Connection;
 using GuestOps.Channel.Messages;
 using GuestOps.Channel.Transport;
 using Microsoft.Extensions.Logging;

@@ -1,6 +1,6 @@
 namespace GuestOps.Vim;
 
-/// <summary>vSphere privilege ids used on this surface (reference section 8).</summary>
+/// <summary>vSphere privilege ids used on this surface, as the vSphere Web Services API Reference names them.</summary>
 public static class Privileges
 {
     public const string SystemAnonymous = "System.Anonymous";
@@ -18,7 +18,7 @@ public static class Privileges
     public const string AuthorizationReassignRolePermissions = "Authorization.ReassignRolePermissions";
     public const string HostLocalManageUserGroups = "Host.Local.ManageUserGroups";
 
-    /// <summary>The family every guest-operation method checks on its <c>vm</c> (reference 8.1).</summary>
+    /// <summary>The family every guest-operation method checks on its <c>vm</c>.</summary>
     public const string GuestOperationsPrefix = "VirtualMachine.GuestOperations.";
 }
 

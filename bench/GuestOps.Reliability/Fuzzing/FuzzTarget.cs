@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using System.Xml;
-using GuestOps.Server;
+using GuestOps.Server.Hosting;
 using GuestOps.Soap;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;

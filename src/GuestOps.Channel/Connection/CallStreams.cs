@@ -1,6 +1,6 @@
 using GuestOps.Channel.Framing;
 
-namespace GuestOps.Channel;
+namespace GuestOps.Channel.Connection;
 
 /// <summary>The (lazily created) pair of data streams attached to one request id on one side.</summary>
 internal sealed class CallStreams

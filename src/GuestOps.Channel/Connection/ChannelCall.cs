@@ -1,6 +1,6 @@
 using GuestOps.Channel.Messages;
 
-namespace GuestOps.Channel;
+namespace GuestOps.Channel.Connection;
 
 /// <summary>
 /// A request this side sent, with its optional data streams. Dispose it when done: disposing before the response

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Logging;
 using GuestOps.Channel.Messages;
 
-namespace GuestOps.Channel;
+namespace GuestOps.Channel.Connection;
 
 public sealed partial class ChannelConnection
 {

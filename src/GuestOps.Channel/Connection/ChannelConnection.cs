@@ -7,7 +7,7 @@ using GuestOps.Channel.Messages;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace GuestOps.Channel;
+namespace GuestOps.Channel.Connection;
 
 /// <summary>
 /// One established channel between the host-side dispatcher and an in-guest worker, over any duplex

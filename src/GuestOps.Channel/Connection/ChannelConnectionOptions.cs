@@ -1,7 +1,7 @@
 using GuestOps.Channel.Messages;
 using Microsoft.Extensions.Logging;
 
-namespace GuestOps.Channel;
+namespace GuestOps.Channel.Connection;
 
 /// <summary>Settings of one side of a <see cref="ChannelConnection"/>.</summary>
 public sealed class ChannelConnectionOptions

@@ -1,6 +1,6 @@
 using System.Buffers;
 
-namespace GuestOps.Channel;
+namespace GuestOps.Channel.Connection;
 
 /// <summary>
 /// The receiving end of one raw data stream (the bytes the peer sends for a request id). Read it like any

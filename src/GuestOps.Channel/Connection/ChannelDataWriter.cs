@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Text;
 using GuestOps.Channel.Framing;
 
-namespace GuestOps.Channel;
+namespace GuestOps.Channel.Connection;
 
 /// <summary>
 /// The sending end of one raw data stream (bytes this side sends for a request id). Writes are split into chunks

@@ -1,6 +1,6 @@
 using GuestOps.Channel.Messages;
 
-namespace GuestOps.Channel;
+namespace GuestOps.Channel.Connection;
 
 /// <summary>Handles requests the peer sends (the worker's operations; optionally host-side callbacks).</summary>
 public interface IChannelRequestHandler

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 
 namespace GuestOps.Channel.Messages;
 
@@ -13,27 +14,20 @@ public static class ChannelMessageJson
         JsonSerializer.SerializeToUtf8Bytes(request, ChannelJsonContext.Default.ChannelRequest);
 
     /// <summary>The request, or null when the JSON is not one (bad syntax, unknown operation tag).</summary>
-    public static ChannelRequest? DeserializeRequest(ReadOnlySpan<byte> json)
-    {
-        try
-        {
-            return JsonSerializer.Deserialize(json, ChannelJsonContext.Default.ChannelRequest);
-        }
-        catch (Exception e) when (e is JsonException or NotSupportedException)
-        {
-            return null;
-        }
-    }
+    public static ChannelRequest? DeserializeRequest(ReadOnlySpan<byte> json) => Deserialize(json, ChannelJsonContext.Default.ChannelRequest);
 
     public static byte[] SerializeResponse(ChannelResponse response) =>
         JsonSerializer.SerializeToUtf8Bytes(response, ChannelJsonContext.Default.ChannelResponse);
 
     /// <summary>The response, or null when the JSON is not one.</summary>
-    public static ChannelResponse? DeserializeResponse(ReadOnlySpan<byte> json)
+    public static ChannelResponse? DeserializeResponse(ReadOnlySpan<byte> json) => Deserialize(json, ChannelJsonContext.Default.ChannelResponse);
+
+    private static T? Deserialize<T>(ReadOnlySpan<byte> json, JsonTypeInfo<T> type)
+        where T : class
     {
         try
         {
-            return JsonSerializer.Deserialize(json, ChannelJsonContext.Default.ChannelResponse);
+            return JsonSerializer.Deserialize(json, type);
         }
         catch (Exception e) when (e is JsonException or NotSupportedException)
         {

@@ -1,4 +1,5 @@
 using GuestOps.Channel;
+using GuestOps.Channel.Connection;
 using GuestOps.Channel.Messages;
 
 namespace GuestOps.Host.Dispatch;

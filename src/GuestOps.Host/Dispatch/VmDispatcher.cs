@@ -1,4 +1,5 @@
 using GuestOps.Channel;
+using GuestOps.Channel.Connection;
 using GuestOps.Channel.Messages;
 using GuestOps.Channel.Transport;
 using Microsoft.Extensions.Logging;
@@ -70,15 +71,7 @@ public sealed partial class VmDispatcher : IAsyncDisposable
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(_options.CallTimeout);
         var connection = Connected(request);
-        try
-        {
-            await _inFlight.WaitAsync(deadline.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw new GuestAgentException(GuestAgentFailure.TimedOut, $"VM {_vmId}: too many guest operations in progress; none finished within {_options.CallTimeout.TotalSeconds:0.#} s.");
-        }
-
+        await WaitForSlotAsync(_inFlight, deadline.Token, cancellationToken).ConfigureAwait(false);
         try
         {
             return await connection.SendAsync(request, deadline.Token).ConfigureAwait(false);
@@ -98,6 +91,23 @@ public sealed partial class VmDispatcher : IAsyncDisposable
         }
     }
 
+    /// <summary>Takes a slot of <paramref name="slots"/> (<see cref="_inFlight"/> or <see cref="_transfers"/>) within
+    /// the call's deadline; when the deadline passes first, the call fails as TimedOut, saying which slots were all busy.</summary>
+    private async Task WaitForSlotAsync(SemaphoreSlim slots, CancellationToken deadline, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await slots.WaitAsync(deadline).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            var busy = ReferenceEquals(slots, _transfers)
+                ? $"{_options.MaxTransfers} file transfers are running"
+                : "too many guest operations in progress";
+            throw new GuestAgentException(GuestAgentFailure.TimedOut, $"VM {_vmId}: {busy}; none finished within {_options.CallTimeout.TotalSeconds:0.#} s.");
+        }
+    }
+
     /// <summary>
     /// Starts a call with data streams (a file transfer). Only the start is bounded by the call deadline (waiting for
     /// a transfer slot included); the transfer then runs as long as data flows, and ends when the worker goes away.
@@ -107,15 +117,7 @@ public sealed partial class VmDispatcher : IAsyncDisposable
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(_options.CallTimeout);
         var connection = Connected(request);
-        try
-        {
-            await _transfers.WaitAsync(deadline.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw new GuestAgentException(GuestAgentFailure.TimedOut, $"VM {_vmId}: {_options.MaxTransfers} file transfers are running; none finished within {_options.CallTimeout.TotalSeconds:0.#} s.");
-        }
-
+        await WaitForSlotAsync(_transfers, deadline.Token, cancellationToken).ConfigureAwait(false);
         try
         {
             var call = await connection.StartCallAsync(request, deadline.Token).ConfigureAwait(false);

@@ -7,13 +7,13 @@ namespace GuestOps.Server.Authorization;
 /// <summary>
 /// The one place calls are checked before they reach a managed object: the session cookie is looked up (and kept
 /// alive), every operation that needs more than System.Anonymous requires a live session, and the operation's
-/// privilege (reference 8.1; plus GuestControl for guest operations in the strict mode) must be held on the object
+/// privilege (its <see cref="VimPrivilegeAttribute"/>; plus GuestControl for guest operations in the strict mode) must be held on the object
 /// of the parameter it names — the <c>vm</c> of a guest operation, an entity, or for other managed objects the root
 /// folder, as vSphere checks them. A missing privilege is <c>NoPermission</c> naming the object, the first missing
 /// privilege and every missing one. Switches such as <c>guest.commands.enabled</c> are checked later, by the host
 /// agent, so they apply only to calls that passed here.
 /// </summary>
-public sealed class VimCallAuthorizer(SessionManager sessions, Inventory? inventory = null, AccessControl? access = null) : IVimCallAuthorizer
+public sealed class VimCallAuthorizer(SessionManager sessions, Inventory? inventory = null, EntityPermissions? access = null) : IVimCallAuthorizer
 {
     /// <summary>The API version that added <c>NoPermission.missingPrivileges</c>.</summary>
     public static readonly Version MissingPrivilegesSince = new(7, 0, 3, 2);
@@ -58,10 +58,10 @@ public sealed class VimCallAuthorizer(SessionManager sessions, Inventory? invent
             return;
         }
 
-        var required = access.Required(privilege);
-        var missing = privilege == Privileges.SystemView && access.CanView(session.UserName, entity)
+        var cancellationToken = call.CancellationToken;
+        var missing = privilege == Privileges.SystemView && await access.CanViewAsync(session.UserName, entity, cancellationToken).ConfigureAwait(false)
             ? []
-            : access.Missing(session.UserName, entity, required);
+            : await access.MissingAsync(session.UserName, entity, await access.Service.GetRequiredAsync(privilege, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
         if (missing.Length > 0)
         {
             throw new VimFaultException(

@@ -7,9 +7,9 @@ using GuestOps.Vim;
 namespace GuestOps.Server.Guest;
 
 /// <summary>
-/// What every guest-operation method shares: the VM checks of reference 3.2 (exists, powered on), the guest
-/// credential taken from <c>auth</c>, the call through the host agent, and the translation of guest errors and
-/// agent failures into the vim faults of reference 5.1.
+/// What every guest-operation method shares: the VM checks (it exists and is powered on), the guest credential taken
+/// from <c>auth</c>, the call through the host agent, and the translation of guest errors and agent failures into the
+/// vim faults the vSphere Web Services API Reference lists for guest operations.
 /// </summary>
 public sealed class GuestCalls(IHostAgent hostAgent)
 {
@@ -57,11 +57,11 @@ public sealed class GuestCalls(IHostAgent hostAgent)
         return response.Result as TResult ?? throw GuestFaultMessages.Exception(new SystemError { reason = "unexpected guest answer" }, "The guest agent answered with an unexpected result.");
     }
 
-    /// <summary>The channel credential for <c>auth</c> (reference 4.1): a name and password, or a ticket.</summary>
+    /// <summary>The channel credential for <c>auth</c> (a GuestAuthentication): a name and password, or a ticket.</summary>
     public static GuestCredential Credential(GuestAuthentication auth) => auth switch
     {
         // Simulated and Linux server guests have no logged-in desktop user (guest.interactiveGuestOperationsReady is
-        // false): interactive calls are refused, as the reference says a server should (3.5).
+        // false): interactive calls are refused, as vSphere refuses them when no user is logged in to the guest.
         NamePasswordAuthentication { interactiveSession: true } => throw InteractiveUnavailable(),
         NamePasswordAuthentication np => new GuestPasswordCredential(np.username, np.password),
         TicketedSessionAuthentication ticket => new GuestTicketCredential(ticket.ticket),
@@ -72,7 +72,8 @@ public sealed class GuestCalls(IHostAgent hostAgent)
     public static VimFaultException InteractiveUnavailable() => GuestFaultMessages.Exception(new GuestOperationsUnavailable(),
         "Interactive guest operations are not available: no desktop user is logged in to the guest (guest.interactiveGuestOperationsReady is false).");
 
-    /// <summary>Guest-side errors as vim faults (reference 5.1); their texts are <see cref="GuestFaultMessages"/>'.</summary>
+    /// <summary>Guest-side errors (<see cref="GuestOps.Channel.Messages.GuestErrorCode"/>) as vim faults; their texts
+    /// are <see cref="GuestFaultMessages"/>'.</summary>
     public static MethodFault Fault(GuestError error) => error.Code switch
     {
         GuestErrorCode.InvalidLogin => new InvalidGuestLogin(),

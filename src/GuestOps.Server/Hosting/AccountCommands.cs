@@ -1,9 +1,8 @@
 using System.CommandLine;
-using GuestOps.Server.Authorization;
+using GuestOps.Host.Authorization;
 using GuestOps.Host.Sessions;
-using GuestOps.Vim;
 
-namespace GuestOps.Server;
+namespace GuestOps.Server.Hosting;
 
 /// <summary>
 /// Admin commands that bootstrap users, groups, roles and permissions without SOAP (the same state directory and
@@ -120,8 +119,8 @@ public static class AccountCommands
             var state = Path.GetFullPath(options.StateDirectory);
             StateDirectory.Prepare(state);
             var users = new UserStore(state);
-            var store = new AuthorizationStore(state, users);
-            RootAccount.EnsureCreated(new AccessControl(store, users), options.RootPassword, stdout); // a fresh state directory gets root first, as the server would create it
+            var store = RootAccount.OpenStore(state, users);
+            RootAccount.EnsureCreated(users, new PermissionService(store, users), options.RootPassword, stdout); // a fresh state directory gets root first, as the server would create it
             string? Arg(int index) => positional.Count > index ? positional[index] : null;
             string Password()
             {
@@ -201,10 +200,10 @@ public static class AccountCommands
                 case ("role", "list"):
                     foreach (var r in store.Current.Roles)
                     {
-                        stdout.WriteLine($"{r.roleId}\t{r.name}\t{string.Join(",", r.privilege ?? [])}");
+                        stdout.WriteLine($"{r.Id}\t{r.Name}\t{string.Join(",", r.Privileges)}");
                     }
 
-                    stdout.WriteLine("Privileges: " + string.Join(" ", PrivilegeCatalog.All.Select(p => p.privId)));
+                    stdout.WriteLine("Privileges: " + string.Join(" ", PrivilegeCatalog.All.Select(p => p.Id)));
                     return 0;
                 case ("permission", "set"):
                     var target = Entity(options, entity ?? throw new ArgumentException("--entity is required."));
@@ -215,7 +214,7 @@ public static class AccountCommands
                         return Fail(stderr, $"No {(group ? "group" : "user")} '{who2}'.");
                     }
 
-                    store.SetPermissions(target, [new Permission { principal = who2, group = group, roleId = roleId, propagate = propagate }]);
+                    store.SetPermissions([new PermissionEntry(target, who2, group, roleId, propagate)]);
                     return Ok(stdout, $"{who2} has role {roleId} on {target}{(propagate ? " and below" : "")}.");
                 case ("permission", "remove"):
                     var from = Entity(options, entity ?? throw new ArgumentException("--entity is required."));
@@ -224,7 +223,7 @@ public static class AccountCommands
                 case ("permission", "list"):
                     foreach (var p in store.Current.Permissions)
                     {
-                        stdout.WriteLine($"{p.EntityType}:{p.EntityId}\t{(p.Group ? "group " : "")}{p.Principal}\t{store.Current.Role(p.RoleId)?.name ?? p.RoleId.ToString(System.Globalization.CultureInfo.InvariantCulture)}\t{(p.Propagate ? "propagate" : "this object only")}");
+                        stdout.WriteLine($"{p.EntityType}:{p.EntityId}\t{(p.Group ? "group " : "")}{p.Principal}\t{store.Current.Role(p.RoleId)?.Name ?? p.RoleId.ToString(System.Globalization.CultureInfo.InvariantCulture)}\t{(p.Propagate ? "propagate" : "this object only")}");
                     }
 
                     return 0;
@@ -236,7 +235,7 @@ public static class AccountCommands
         {
             return Usage2(stderr, e.Message);
         }
-        catch (VimFaultException e)
+        catch (PermissionException e)
         {
             return Fail(stderr, e.Message);
         }
@@ -251,7 +250,7 @@ public static class AccountCommands
     }
 
     /// <summary>An entity argument: root, a managed object id, Type:id, or a configured VM's name.</summary>
-    internal static ManagedObjectReference Entity(GuestOpsOptions options, string text)
+    internal static EntityRef Entity(GuestOpsOptions options, string text)
     {
         if (text is "root" or "/")
         {
@@ -261,29 +260,29 @@ public static class AccountCommands
         var colon = text.IndexOf(':', StringComparison.Ordinal);
         if (colon > 0)
         {
-            return new ManagedObjectReference(text[..colon], text[(colon + 1)..]);
+            return new EntityRef(text[..colon], text[(colon + 1)..]);
         }
 
         if (text.StartsWith("group-", StringComparison.Ordinal) || text.StartsWith("folder-", StringComparison.Ordinal))
         {
-            return new ManagedObjectReference("Folder", text);
+            return new EntityRef("Folder", text);
         }
 
         if (text.StartsWith("datacenter-", StringComparison.Ordinal))
         {
-            return new ManagedObjectReference("Datacenter", text);
+            return new EntityRef("Datacenter", text);
         }
 
         var index = options.VirtualMachines.FindIndex(v => v.Name == text);
         return index >= 0
-            ? new ManagedObjectReference("VirtualMachine", GuestOpsSettings.VmId(options.VirtualMachines[index], index))
+            ? new EntityRef("VirtualMachine", GuestOpsSettings.VmId(options.VirtualMachines[index], index))
             : text.StartsWith("vm-", StringComparison.Ordinal)
-                ? new ManagedObjectReference("VirtualMachine", text)
+                ? new EntityRef("VirtualMachine", text)
                 : throw new ArgumentException($"'{text}' is not an entity: root, datacenter-2, folder-3, vm-N, a configured VM name, or Type:id.");
     }
 
     private static int RoleId(AuthorizationStore store, string text) =>
-        store.Current.Roles.FirstOrDefault(r => r.name == text || r.roleId.ToString(System.Globalization.CultureInfo.InvariantCulture) == text)?.roleId
+        store.Current.Roles.FirstOrDefault(r => r.Name == text || r.Id.ToString(System.Globalization.CultureInfo.InvariantCulture) == text)?.Id
             ?? throw new ArgumentException($"No role '{text}' (see `role list`).");
 
     private static int Ok(TextWriter stdout, string message)

@@ -2,7 +2,7 @@ using System.CommandLine;
 using GuestOps.Channel.Enrollment;
 using GuestOps.Host.Enrollment;
 
-namespace GuestOps.Server;
+namespace GuestOps.Server.Hosting;
 
 /// <summary>
 /// Admin commands of the server binary (no SOAP, no running server needed; they read the same settings and state

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 
-namespace GuestOps.Server;
+namespace GuestOps.Server.Hosting;
 
 /// <summary>
 /// The password of the simulated VMs' guest accounts (<c>root</c>, <c>demo</c>) unless configured

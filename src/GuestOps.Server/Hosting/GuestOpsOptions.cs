@@ -1,4 +1,4 @@
-namespace GuestOps.Server;
+namespace GuestOps.Server.Hosting;
 
 /// <summary>
 /// Server settings: section <c>GuestOps</c> of appsettings.json, environment variables (<c>GUESTOPS_URLS</c>,
@@ -75,7 +75,7 @@ public sealed class GuestOpsOptions
     public TimeSpan FileTransferLifetime { get; set; } = GuestOps.Host.Transfers.TransferTokens.DefaultLifetime;
 
     /// <summary>Strict mode: guest operations also need VirtualMachine.Interact.GuestControl on the VM, besides their
-    /// VirtualMachine.GuestOperations privilege (the API reference lists only the latter; reference 8.2).</summary>
+    /// VirtualMachine.GuestOperations privilege (the vSphere Web Services API Reference lists only the latter).</summary>
     public bool GuestOperationsRequireGuestControl { get; set; }
 
     /// <summary>How many events (the guest-operation audit trail) are kept for EventManager.QueryEvents; the oldest go first.</summary>

@@ -1,8 +1,10 @@
 using System.Net;
 using System.Net.Sockets;
 using GuestOps.Host;
+using GuestOps.Host.Authorization;
 using GuestOps.Host.Enrollment;
 using GuestOps.Host.Events;
+using GuestOps.Host.Inventory;
 using GuestOps.Host.Transfers;
 using GuestOps.Server.Authorization;
 using GuestOps.Server.Events;
@@ -14,8 +16,9 @@ using GuestOps.Soap;
 using GuestOps.Vim.Contracts;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
+using GuestOps.Server.ManagedObjects;
 
-namespace GuestOps.Server;
+namespace GuestOps.Server.Hosting;
 
 /// <summary>Composition of the server: services, Kestrel endpoints and routes, over the settings
 /// <see cref="GuestOpsSettings"/> reads and checks. Program.cs and the
@@ -50,7 +53,7 @@ public static partial class GuestOpsServer
         builder.Services.AddSingleton(TimeProvider.System);
         var users = new UserStore(options.StateDirectory);
         builder.Services.AddSingleton(users);
-        builder.Services.AddSingleton(new AccessControl(new AuthorizationStore(options.StateDirectory, users), users, options.GuestOperationsRequireGuestControl));
+        builder.Services.AddSingleton<IPermissionService>(new PermissionService(RootAccount.OpenStore(options.StateDirectory, users), users, options.GuestOperationsRequireGuestControl));
         builder.Services.AddSingleton<IEventHistory>(new EventHistory(options.MaxEvents));
         builder.Services.AddSingleton(new ServerIdentity(GuestOpsSettings.StableUuid("server:" + options.StateDirectory)));
         builder.Services.AddSingleton(sp => new HostAgent(
@@ -59,6 +62,7 @@ public static partial class GuestOpsServer
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddSingleton<IHostAgent>(sp => sp.GetRequiredService<HostAgent>());
+        builder.Services.AddSingleton<IInventoryService>(sp => new HostInventory(sp.GetRequiredService<IHostAgent>()));
         builder.Services.AddHostedService<HostAgentService>();
         builder.Services.AddSingleton<ITransferTokens>(sp => new TransferTokens(sp.GetRequiredService<TimeProvider>(), options.FileTransferLifetime));
         builder.Services.AddSingleton<VimCallContext>();
@@ -70,9 +74,10 @@ public static partial class GuestOpsServer
             sp.GetRequiredService<ServerIdentity>(),
             options.SessionIdleTimeout,
             sp.GetRequiredService<ITransferTokens>(),
-            sp.GetRequiredService<AccessControl>(),
+            sp.GetRequiredService<IPermissionService>(),
             sp.GetRequiredService<IEventHistory>(),
-            sp.GetRequiredService<ISessionService>()));
+            sp.GetRequiredService<ISessionService>(),
+            sp.GetRequiredService<IInventoryService>()));
         builder.Services.AddSingleton(sp => new GuestOperationAudit(
             sp.GetRequiredService<IEventHistory>(),
             sp.GetRequiredService<Inventory>(),
@@ -83,7 +88,7 @@ public static partial class GuestOpsServer
         builder.Services.AddSingleton<ISessionService>(sp => new SessionService(
             sp.GetRequiredService<UserStore>(),
             sp.GetRequiredService<LoginLockout>(),
-            sp.GetRequiredService<AccessControl>(),
+            sp.GetRequiredService<IPermissionService>(),
             sp.GetRequiredService<TimeProvider>(),
             options.SessionIdleTimeout));
         builder.Services.AddSingleton(_ => new VimOperationCatalog(VimContracts.All));
@@ -92,10 +97,11 @@ public static partial class GuestOpsServer
             Inventory.ManagedObjectTypes,
             sp.GetRequiredService<VimCallContext>(),
             sp.GetRequiredService<Inventory>(),
-            new VimCallAuthorizer(sp.GetRequiredService<Inventory>().SessionManager, sp.GetRequiredService<Inventory>(), sp.GetRequiredService<AccessControl>()),
+            new VimCallAuthorizer(sp.GetRequiredService<Inventory>().SessionManager, sp.GetRequiredService<Inventory>(), sp.GetRequiredService<Inventory>().Access),
             sp.GetRequiredService<ILogger<SoapDispatcher>>(),
             options.MaxSoapRequestBytes,
             sp.GetRequiredService<GuestOperationAudit>()));
+        builder.Services.AddSingleton(new SdkRequestLimits(options.MaxSoapRequestBytes, options.MaxDiscardedSoapRequestBytes, options.DiscardedSoapRequestTimeout));
         builder.Services.AddSingleton<SdkEndpoint>();
         builder.Services.AddSingleton<GuestFileEndpoint>();
         builder.Services.AddSingleton<VersionDocuments>();
@@ -224,7 +230,8 @@ public static partial class GuestOpsServer
 
     private static void EnsureRootUser(WebApplication app) =>
         RootAccount.EnsureCreated(
-            app.Services.GetRequiredService<AccessControl>(),
+            app.Services.GetRequiredService<UserStore>(),
+            app.Services.GetRequiredService<IPermissionService>(),
             app.Services.GetRequiredService<IOptions<GuestOpsOptions>>().Value.RootPassword,
             Console.Out); // printed once, on the console only: never through logging
 

@@ -3,7 +3,7 @@ using System.Text;
 using GuestOps.Host;
 using GuestOps.Host.Providers;
 
-namespace GuestOps.Server;
+namespace GuestOps.Server.Hosting;
 
 /// <summary>The server's settings read and checked: the GuestOps section bound once, listen URLs, the configured VMs
 /// and the host agent's options made of them. Every refusal is a <see cref="GuestOpsConfigurationException"/> whose

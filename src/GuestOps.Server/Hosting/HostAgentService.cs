@@ -3,7 +3,7 @@ using GuestOps.Host;
 using GuestOps.Host.Enrollment;
 using Microsoft.Extensions.Options;
 
-namespace GuestOps.Server;
+namespace GuestOps.Server.Hosting;
 
 /// <summary>Powers the embedded host agent's VMs on with the server and off with it; starts the worker listener of
 /// external VMs (when configured) first and stops it last.</summary>

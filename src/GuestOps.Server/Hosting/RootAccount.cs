@@ -1,7 +1,8 @@
 using System.Security.Cryptography;
-using GuestOps.Server.Authorization;
+using GuestOps.Host.Authorization;
+using GuestOps.Host.Sessions;
 
-namespace GuestOps.Server;
+namespace GuestOps.Server.Hosting;
 
 /// <summary>
 /// The vSphere user <c>root</c>, Admin on the root folder, as on ESXi. It is created the first time a state directory
@@ -13,9 +14,24 @@ internal static class RootAccount
 {
     public const string Name = "root";
 
-    public static void EnsureCreated(AccessControl access, string? configuredPassword, TextWriter console)
+    /// <summary>Opens the roles and permissions of a state directory; a file that cannot be read is a setting to fix.</summary>
+    public static AuthorizationStore OpenStore(string stateDirectory, UserStore users)
     {
-        if (!access.Users.IsEmpty)
+        try
+        {
+            return new AuthorizationStore(stateDirectory, users);
+        }
+        catch (AuthorizationFileException e)
+        {
+            throw new GuestOpsConfigurationException(e.Message, e.InnerException);
+        }
+    }
+
+    /// <summary>Creates root when there is no user yet. Runs once at start-up, before any call is served: it waits
+    /// for the permission service's answers.</summary>
+    public static void EnsureCreated(UserStore users, IPermissionService permissions, string? configuredPassword, TextWriter console)
+    {
+        if (!users.IsEmpty)
         {
             return;
         }
@@ -27,11 +43,11 @@ internal static class RootAccount
             console.WriteLine($"Created vSphere user '{Name}' with password: {password}");
         }
 
-        access.Users.Set(Name, "Administrator", password);
-        if (!access.HasAnyPermission(Name))
+        users.Set(Name, "Administrator", password);
+        if (!permissions.MayLogInAsync(Name).AsTask().GetAwaiter().GetResult())
         {
             // The first user of a new server administers it (ESXi: root holds Admin on the root folder).
-            access.Store.SetPermissions(AuthorizationStore.RootFolder, [AuthorizationStore.AdminOnRoot(Name).ToPermission()]);
+            permissions.SetPermissionsAsync([AuthorizationStore.AdminOnRoot(Name).ToEntry()]).AsTask().GetAwaiter().GetResult();
         }
     }
 }

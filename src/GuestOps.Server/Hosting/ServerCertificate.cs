@@ -2,7 +2,7 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
-namespace GuestOps.Server;
+namespace GuestOps.Server.Hosting;
 
 /// <summary>The HTTPS certificate: the configured PFX, or a self-signed one created once in the state directory
 /// (SAN: host name, localhost, 127.0.0.1, ::1), whose thumbprints are logged for clients that pin them.</summary>

@@ -1,4 +1,6 @@
-namespace GuestOps.Server;
+using GuestOps.Server.ManagedObjects;
+
+namespace GuestOps.Server.Hosting;
 
 /// <summary>Ends idle sessions once a minute (lookups also refuse them as soon as they expire).</summary>
 public sealed class SessionReaper(Inventory inventory, TimeProvider time) : BackgroundService

@@ -1,4 +1,4 @@
-namespace GuestOps.Server;
+namespace GuestOps.Server.Hosting;
 
 /// <summary>
 /// The server's state directory. The VM sandboxes run as unprivileged host ids (a user namespace), and bubblewrap

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace GuestOps.Server;
+namespace GuestOps.Server.Hosting;
 
 /// <summary>
 /// One server at a time per state directory: an exclusive, non-blocking OS lock on <see cref="FileName"/> (flock on Linux,

@@ -3,7 +3,7 @@ using System.Net;
 using GuestOps.Channel.Transport;
 using GuestOps.Host.Enrollment;
 
-namespace GuestOps.Server;
+namespace GuestOps.Server.Hosting;
 
 /// <summary>
 /// The worker listener of the <c>external</c> provider as configured: where it binds

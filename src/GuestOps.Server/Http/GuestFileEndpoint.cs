@@ -10,8 +10,8 @@ using Microsoft.AspNetCore.Http.Features;
 namespace GuestOps.Server.Http;
 
 /// <summary>
-/// <c>/guestFile?id=N&amp;token=T</c>: the HTTP side of InitiateFileTransferToGuest (PUT) and FromGuest (GET),
-/// reference 7. The URL alone authorizes the transfer (no session cookie needed, as with ESXi). The body streams
+/// <c>/guestFile?id=N&amp;token=T</c>: the HTTP side of InitiateFileTransferToGuest (PUT) and FromGuest (GET), the
+/// URLs those methods return. The URL alone authorizes the transfer (no session cookie needed, as with ESXi). The body streams
 /// between the HTTP connection and the worker's data stream with the channel's credit as backpressure, one pooled
 /// buffer at a time; nothing is held in memory. Refusals get an HTTP status and a one-line text reason, and change
 /// nothing: a URL is used up only when its transfer starts.
@@ -161,7 +161,7 @@ public sealed partial class GuestFileEndpoint(ITransferTokens transfers, IHostAg
                 catch
                 {
                     // The worker went away mid-write: hand the buffer back, or Kestrel's body reader stays mid-read and
-                    // fails to finish the request ("Reading is already in progress", issue 9's stopped-worker test).
+                    // fails to finish the request ("Reading is already in progress").
                     body.AdvanceTo(buffer.Start, buffer.End);
                     throw;
                 }

@@ -1,7 +1,6 @@
 using System.Text;
 using GuestOps.Soap;
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.Extensions.Options;
 
 namespace GuestOps.Server.Http;
 
@@ -9,11 +8,11 @@ namespace GuestOps.Server.Http;
 /// envelope written back with the session cookie after Login. A body over the limit gets HTTP 413; it is then read to
 /// its end and discarded (bounded in size and time) so that clients that send it all before reading the answer see the
 /// 413, and the connection closes.</summary>
-public sealed partial class SdkEndpoint(SoapDispatcher dispatcher, IOptions<GuestOpsOptions> options, ILogger<SdkEndpoint> logger)
+public sealed partial class SdkEndpoint(SoapDispatcher dispatcher, SdkRequestLimits limits, ILogger<SdkEndpoint> logger)
 {
-    private readonly long _maxRequestBytes = options.Value.MaxSoapRequestBytes;
-    private readonly long _maxDiscardedBytes = Math.Max(options.Value.MaxSoapRequestBytes, options.Value.MaxDiscardedSoapRequestBytes);
-    private readonly TimeSpan _discardTimeout = options.Value.DiscardedSoapRequestTimeout;
+    private readonly long _maxRequestBytes = limits.MaxRequestBytes;
+    private readonly long _maxDiscardedBytes = Math.Max(limits.MaxRequestBytes, limits.MaxDiscardedRequestBytes);
+    private readonly TimeSpan _discardTimeout = limits.DiscardTimeout;
 
     public async Task HandleAsync(HttpContext context)
     {
@@ -73,8 +72,8 @@ public sealed partial class SdkEndpoint(SoapDispatcher dispatcher, IOptions<Gues
     }
 
     /// <summary>Answers 413 and closes the connection. The body (<paramref name="read"/> bytes of it already read) is first
-    /// read to its end and dropped when it ends within <see cref="GuestOpsOptions.MaxDiscardedSoapRequestBytes"/> and
-    /// <see cref="GuestOpsOptions.DiscardedSoapRequestTimeout"/>: a client still sending it would otherwise fail on a
+    /// read to its end and dropped when it ends within <see cref="SdkRequestLimits.MaxDiscardedRequestBytes"/> and
+    /// <see cref="SdkRequestLimits.DiscardTimeout"/>: a client still sending it would otherwise fail on a
     /// reset connection instead of reading the 413. A client waiting for <c>100 Continue</c> is not asked to send it.</summary>
     private async Task RejectTooLargeAsync(HttpContext context, long read)
     {
@@ -134,3 +133,8 @@ public sealed partial class SdkEndpoint(SoapDispatcher dispatcher, IOptions<Gues
     [LoggerMessage(EventId = 4202, Level = LogLevel.Information, Message = "Closed the connection of a too-large SOAP request after discarding {Bytes} bytes (bounds: {Limit} bytes, {Seconds:F0} s)")]
     private static partial void LogDiscardAbandoned(ILogger logger, long bytes, long limit, double seconds);
 }
+
+/// <summary>The sizes of SOAP requests <see cref="SdkEndpoint"/> serves: up to <see cref="MaxRequestBytes"/>; a larger
+/// body is read to its end and dropped when it ends within <see cref="MaxDiscardedRequestBytes"/> and
+/// <see cref="DiscardTimeout"/> (GuestOps:MaxSoapRequestBytes, MaxDiscardedSoapRequestBytes, DiscardedSoapRequestTimeout).</summary>
+public sealed record SdkRequestLimits(long MaxRequestBytes, long MaxDiscardedRequestBytes, TimeSpan DiscardTimeout);

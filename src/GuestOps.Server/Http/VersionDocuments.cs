@@ -3,7 +3,8 @@ using GuestOps.Server.ManagedObjects;
 
 namespace GuestOps.Server.Http;
 
-/// <summary>GET /sdk/vimServiceVersions.xml (reference 1.2) and the WSDL/XSD files of wsdl/ under /sdk/.</summary>
+/// <summary>GET /sdk/vimServiceVersions.xml (the API versions this server speaks, which clients read to pick the
+/// newest they share with it) and the WSDL/XSD files of wsdl/ under /sdk/.</summary>
 public sealed class VersionDocuments
 {
     /// <summary>Versions pyVmomi and govc know, newest first; only urn:vim25 is published (govc keeps the last namespace).</summary>

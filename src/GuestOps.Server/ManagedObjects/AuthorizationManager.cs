@@ -1,60 +1,56 @@
-using GuestOps.Server.Authorization;
+using GuestOps.Host.Authorization;
+using GuestOps.Host.Sessions;
 using GuestOps.Soap;
 using GuestOps.Vim;
 using GuestOps.Vim.Contracts;
 
 namespace GuestOps.Server.ManagedObjects;
 
-/// <summary>vim.AuthorizationManager: the privilege catalogue, roles and permissions, and privilege checks.</summary>
-public sealed class AuthorizationManager(string id, Inventory inventory, AccessControl access, PropertyReader reader) : ManagedObject(id, reader), IAuthorizationManager
+/// <summary>vim.AuthorizationManager: the privilege catalogue, roles and permissions, and privilege checks, answered
+/// by the host agent's permissions.</summary>
+public sealed class AuthorizationManager(string id, Inventory inventory, EntityPermissions access, UserStore users, PropertyReader reader) : ManagedObject(id, reader), IAuthorizationManager
 {
     private static readonly PropertyTable<AuthorizationManager> Table = new PropertyTable<AuthorizationManager>()
-        .Add("privilegeList", _ => PrivilegeCatalog.All.ToArray())
-        .Add("roleList", m => m.Access.Store.Current.Roles.ToArray());
+        .Add("privilegeList", m => Synchronous.Wait(m.Service.GetPrivilegesAsync()).Select(EntityPermissions.ToVim).ToArray())
+        .Add("roleList", m => Synchronous.Wait(m.Service.GetRolesAsync()).Select(EntityPermissions.ToVim).ToArray());
 
     public override PropertyTable Properties => Table;
 
-    private AccessControl Access => access;
+    private IPermissionService Service => access.Service;
 
     public Task<int> AddAuthorizationRoleAsync(ManagedObjectReference _this, string name, string[]? privIds) =>
-        Task.FromResult(access.Store.AddRole(name, privIds ?? []));
+        EntityPermissions.ChangeAsync(() => access.Service.AddRoleAsync(name, privIds ?? [], Call.CancellationToken));
 
-    public Task UpdateAuthorizationRoleAsync(ManagedObjectReference _this, int roleId, string newName, string[]? privIds)
-    {
-        access.Store.UpdateRole(roleId, newName, privIds);
-        return Task.CompletedTask;
-    }
+    public Task UpdateAuthorizationRoleAsync(ManagedObjectReference _this, int roleId, string newName, string[]? privIds) =>
+        EntityPermissions.ChangeAsync(() => access.Service.UpdateRoleAsync(roleId, newName, privIds, Call.CancellationToken));
 
-    public Task RemoveAuthorizationRoleAsync(ManagedObjectReference _this, int roleId, bool failIfUsed)
-    {
-        access.Store.RemoveRole(roleId, failIfUsed);
-        return Task.CompletedTask;
-    }
+    public Task RemoveAuthorizationRoleAsync(ManagedObjectReference _this, int roleId, bool failIfUsed) =>
+        EntityPermissions.ChangeAsync(() => access.Service.RemoveRoleAsync(roleId, failIfUsed, Call.CancellationToken));
 
     /// <summary>The permissions defined on the entity, and with <paramref name="inherited"/> the propagating ones of its ancestors.</summary>
-    public Task<Permission[]> RetrieveEntityPermissionsAsync(ManagedObjectReference _this, ManagedObjectReference entity, bool inherited)
+    public async Task<Permission[]> RetrieveEntityPermissionsAsync(ManagedObjectReference _this, ManagedObjectReference entity, bool inherited)
     {
         var call = Call;
-        var snapshot = access.Store.Current;
-        var result = new List<Permission>();
-        var first = Entity(call, entity);
-        for (ManagedEntity? level = first; level is not null; level = inherited ? level.Parent : null)
-        {
-            result.AddRange(snapshot.On(level.Ref).Where(p => ReferenceEquals(level, first) || p.Propagate).Select(p => p.ToPermission()));
-        }
-
-        return Task.FromResult(result.ToArray());
+        var permissions = await access.Service.GetEntityPermissionsAsync(Entity(call, entity).Path, inherited, call.CancellationToken).ConfigureAwait(false);
+        return permissions.Select(EntityPermissions.ToVim).ToArray();
     }
 
     /// <summary>Every permission on an entity the caller may see.</summary>
-    public Task<Permission[]> RetrieveAllPermissionsAsync(ManagedObjectReference _this)
+    public async Task<Permission[]> RetrieveAllPermissionsAsync(ManagedObjectReference _this)
     {
         var call = Call;
         var user = call.Session!.UserName;
-        return Task.FromResult(access.Store.Current.Permissions
-            .Where(p => inventory.Find(p.Entity, null) is not ManagedEntity e || access.CanView(user, e))
-            .Select(p => p.ToPermission())
-            .ToArray());
+        var visible = new List<Permission>();
+        foreach (var p in await access.Service.GetPermissionsAsync(call.CancellationToken).ConfigureAwait(false))
+        {
+            var vim = EntityPermissions.ToVim(p);
+            if (inventory.Find(vim.entity!, null) is not ManagedEntity e || await access.CanViewAsync(user, e, call.CancellationToken).ConfigureAwait(false))
+            {
+                visible.Add(vim);
+            }
+        }
+
+        return visible.ToArray();
     }
 
     public Task SetEntityPermissionsAsync(ManagedObjectReference _this, ManagedObjectReference entity, Permission[]? permission)
@@ -63,22 +59,22 @@ public sealed class AuthorizationManager(string id, Inventory inventory, AccessC
         var target = Entity(call, entity);
         foreach (var p in permission ?? [])
         {
-            var known = p.group ? access.Users.FindGroup(p.principal) is not null : access.Users.Find(p.principal) is not null;
+            var known = p.group ? users.FindGroup(p.principal) is not null : users.Find(p.principal) is not null;
             if (!known)
             {
                 throw new VimFaultException(new UserNotFound { principal = p.principal, unresolved = false }, $"The {(p.group ? "group" : "user")} '{p.principal}' does not exist.");
             }
         }
 
-        access.Store.SetPermissions(target.Ref, permission ?? []);
-        return Task.CompletedTask;
+        var entries = (permission ?? []).Select(p => EntityPermissions.ToEntry(target.Ref, p)).ToArray();
+        return EntityPermissions.ChangeAsync(() => access.Service.SetPermissionsAsync(entries, call.CancellationToken));
     }
 
     public Task RemoveEntityPermissionAsync(ManagedObjectReference _this, ManagedObjectReference entity, string user, bool isGroup)
     {
         var call = Call;
-        access.Store.RemovePermission(Entity(call, entity).Ref, user, isGroup);
-        return Task.CompletedTask;
+        var target = EntityPermissions.ToEntity(Entity(call, entity).Ref);
+        return EntityPermissions.ChangeAsync(() => access.Service.RemovePermissionAsync(target, user, isGroup, call.CancellationToken));
     }
 
     /// <summary>For each privilege, whether the session <paramref name="sessionId"/> holds it on the entity (all
@@ -88,30 +84,41 @@ public sealed class AuthorizationManager(string id, Inventory inventory, AccessC
         var call = Call;
         var target = Entity(call, entity);
         var user = (await inventory.SessionManager.TouchAsync(sessionId, call.CancellationToken).ConfigureAwait(false))?.UserName;
-        return (privId ?? []).Select(p => user is not null && access.Has(user, target, p)).ToArray();
+        var held = user is null ? null : await access.PrivilegesOnAsync(user, target, call.CancellationToken).ConfigureAwait(false);
+        return (privId ?? []).Select(p => held?.Contains(p) == true).ToArray();
     }
 
     public async Task<EntityPrivilege[]> HasPrivilegeOnEntitiesAsync(ManagedObjectReference _this, ManagedObjectReference[] entity, string sessionId, string[]? privId)
     {
         var call = Call;
         var user = (await inventory.SessionManager.TouchAsync(sessionId, call.CancellationToken).ConfigureAwait(false))?.UserName;
-        return entity.Select(e =>
+        var result = new EntityPrivilege[entity.Length];
+        for (var i = 0; i < entity.Length; i++)
         {
-            var target = Entity(call, e);
-            return new EntityPrivilege
+            var target = Entity(call, entity[i]);
+            var held = user is null ? null : await access.PrivilegesOnAsync(user, target, call.CancellationToken).ConfigureAwait(false);
+            result[i] = new EntityPrivilege
             {
-                entity = e,
-                privAvailability = (privId ?? []).Select(p => new PrivilegeAvailability { privId = p, isGranted = user is not null && access.Has(user, target, p) }).ToArray(),
+                entity = entity[i],
+                privAvailability = (privId ?? []).Select(p => new PrivilegeAvailability { privId = p, isGranted = held?.Contains(p) == true }).ToArray(),
             };
-        }).ToArray();
+        }
+
+        return result;
     }
 
-    public Task<UserPrivilegeResult[]> FetchUserPrivilegeOnEntitiesAsync(ManagedObjectReference _this, ManagedObjectReference[] entities, string userName) =>
-        Task.FromResult(entities.Select(e =>
+    public async Task<UserPrivilegeResult[]> FetchUserPrivilegeOnEntitiesAsync(ManagedObjectReference _this, ManagedObjectReference[] entities, string userName)
+    {
+        var call = Call;
+        var result = new UserPrivilegeResult[entities.Length];
+        for (var i = 0; i < entities.Length; i++)
         {
-            var privileges = access.PrivilegesOn(userName, Entity(Call, e));
-            return new UserPrivilegeResult { entity = e, privileges = privileges.Count == 0 ? null : privileges.Order(StringComparer.Ordinal).ToArray() };
-        }).ToArray());
+            var privileges = await access.PrivilegesOnAsync(userName, Entity(call, entities[i]), call.CancellationToken).ConfigureAwait(false);
+            result[i] = new UserPrivilegeResult { entity = entities[i], privileges = privileges.Count == 0 ? null : privileges.Order(StringComparer.Ordinal).ToArray() };
+        }
+
+        return result;
+    }
 
     private ManagedEntity Entity(VimCall call, ManagedObjectReference reference) =>
         inventory.Find(reference, call.Session as Session) as ManagedEntity

@@ -1,3 +1,5 @@
+using GuestOps.Host.Inventory;
+
 namespace GuestOps.Server.ManagedObjects;
 
 /// <summary>vim.Datacenter: the host's single datacenter (<c>ha-datacenter</c>) and its four folders.</summary>
@@ -9,15 +11,15 @@ public sealed class Datacenter : ManagedEntity
         .Add("datastoreFolder", d => d.DatastoreFolder.Ref)
         .Add("networkFolder", d => d.NetworkFolder.Ref);
 
-    public Datacenter(string id, string name, ManagedEntity parent, Inventory.InventoryIds ids, Func<IEnumerable<ManagedEntity>> virtualMachines, PropertyReader reader)
-        : base(id, reader)
+    public Datacenter(InventoryDatacenter datacenter, ManagedEntity parent, Func<IEnumerable<ManagedEntity>> virtualMachines, PropertyReader reader)
+        : base(datacenter.Id, reader)
     {
-        Name = name;
+        Name = datacenter.Name;
         Parent = parent;
-        VmFolder = new Folder(ids.VmFolder, "vm", this, ["Folder", "VirtualMachine", "VirtualApp"], virtualMachines, reader);
-        HostFolder = new Folder(ids.HostFolder, "host", this, ["Folder", "ComputeResource"], () => [], reader);
-        DatastoreFolder = new Folder(ids.DatastoreFolder, "datastore", this, ["Folder", "Datastore"], () => [], reader);
-        NetworkFolder = new Folder(ids.NetworkFolder, "network", this, ["Folder", "Network"], () => [], reader);
+        VmFolder = new Folder(datacenter.VmFolder, this, virtualMachines, reader);
+        HostFolder = new Folder(datacenter.HostFolder, this, () => [], reader);
+        DatastoreFolder = new Folder(datacenter.DatastoreFolder, this, () => [], reader);
+        NetworkFolder = new Folder(datacenter.NetworkFolder, this, () => [], reader);
     }
 
     public override PropertyTable Properties => Table;

@@ -1,7 +1,5 @@
 using System.Runtime.CompilerServices;
 using GuestOps.Host.Events;
-using GuestOps.Server.Authorization;
-using GuestOps.Server.Events;
 using GuestOps.Soap;
 using GuestOps.Vim;
 using GuestOps.Vim.Contracts;
@@ -9,9 +7,9 @@ using GuestOps.Vim.Contracts;
 namespace GuestOps.Server.ManagedObjects;
 
 /// <summary>vim.event.EventManager: QueryEvents over the host agent's <see cref="IEventHistory"/> (the guest-operation
-/// audit trail, see <see cref="GuestOperationAudit"/>). A caller sees the events of entities it holds System.Read on; the newest
+/// audit trail, see <see cref="GuestOps.Server.Events.GuestOperationAudit"/>). A caller sees the events of entities it holds System.Read on; the newest
 /// come first, at most 1000 (as vSphere answers) or <c>maxCount</c>.</summary>
-public sealed class EventManager(string id, IEventHistory history, Inventory inventory, AccessControl access, PropertyReader reader) : ManagedObject(id, reader), IEventManager
+public sealed class EventManager(string id, IEventHistory history, Inventory inventory, EntityPermissions access, PropertyReader reader) : ManagedObject(id, reader), IEventManager
 {
     public const int MaxResults = 1000;
 

@@ -1,8 +1,10 @@
+using GuestOps.Host.Inventory;
+
 namespace GuestOps.Server.ManagedObjects;
 
 /// <summary>vim.Folder: <c>childType</c> and <c>childEntity</c>.</summary>
-public sealed class Folder(string id, string name, ManagedEntity? parent, string[] childType, Func<IEnumerable<ManagedEntity>> children, PropertyReader reader)
-    : ManagedEntity(id, reader)
+public sealed class Folder(InventoryFolder folder, ManagedEntity? parent, Func<IEnumerable<ManagedEntity>> children, PropertyReader reader)
+    : ManagedEntity(folder.Id, reader)
 {
     private static readonly PropertyTable<Folder> Table = new PropertyTable<Folder>(EntityProperties)
         .Add("childType", f => f.ChildType)
@@ -10,11 +12,11 @@ public sealed class Folder(string id, string name, ManagedEntity? parent, string
 
     public override PropertyTable Properties => Table;
 
-    public override string Name { get; } = name;
+    public override string Name { get; } = folder.Name;
 
     public override ManagedEntity? Parent { get; } = parent;
 
-    public string[] ChildType { get; } = childType;
+    public string[] ChildType { get; } = [.. folder.ChildTypes];
 
     public override IEnumerable<ManagedEntity> Children => children();
 }

@@ -17,12 +17,12 @@ public sealed class GuestAuthManager(string id, GuestCalls guest, PropertyReader
 
     public override PropertyTable Properties => Table;
 
-    /// <summary>Authenticates in the guest and immediately lets go (reference 3.3); with a ticket, checks it is still valid.</summary>
+    /// <summary>Authenticates in the guest and immediately lets go; with a ticket, checks it is still valid.</summary>
     public Task ValidateCredentialsInGuestAsync(ManagedObjectReference _this, ManagedObjectReference vm, GuestAuthentication auth) =>
         guest.InvokeAsync<EmptyResult>(Call, vm, auth, new ValidateCredentialsRequest());
 
     /// <summary>
-    /// One leg of an SSPI logon (reference 6): the guest answers with a GuestAuthenticationChallenge (its token and the
+    /// One leg of an SSPI logon (AcquireCredentialsInGuest with a SSPIAuthentication): the guest answers with a GuestAuthenticationChallenge (its token and the
     /// sessionID to continue with) until the exchange completes, then with a TicketedSessionAuthentication usable as
     /// <c>auth</c> by every guest method until released, idle too long, or the guest agent restarts. A sessionID of 0 is
     /// no session (a first leg): clients that fill every numeric field send 0 for "none", and the guest never issues 0.
@@ -52,7 +52,7 @@ public sealed class GuestAuthManager(string id, GuestCalls guest, PropertyReader
         };
     }
 
-    /// <summary>Ends the guest logon session behind a ticket (reference 3.3); afterwards the ticket fails with InvalidGuestLogin.</summary>
+    /// <summary>Ends the guest logon session behind a ticket; afterwards the ticket fails with InvalidGuestLogin.</summary>
     public Task ReleaseCredentialsInGuestAsync(ManagedObjectReference _this, ManagedObjectReference vm, GuestAuthentication auth) =>
         guest.SendAsync<EmptyResult>(Call, vm, () => auth switch
         {

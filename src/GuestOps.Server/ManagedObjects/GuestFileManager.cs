@@ -15,7 +15,7 @@ public sealed class GuestFileManager(string id, GuestCalls guest, ITransferToken
     public override PropertyTable Properties => Table;
 
     /// <summary>Lists a directory (with <c>.</c> and <c>..</c>) or describes one file; pages with index/maxResults/remaining;
-    /// matchPattern is a regular expression over entry names (reference 3.4).</summary>
+    /// matchPattern is a regular expression over entry names.</summary>
     public async Task<GuestListFileInfo> ListFilesInGuestAsync(ManagedObjectReference _this, ManagedObjectReference vm, GuestAuthentication auth, string filePath, int? index, int? maxResults, string? matchPattern)
     {
         var call = Call;
@@ -41,7 +41,7 @@ public sealed class GuestFileManager(string id, GuestCalls guest, ITransferToken
     /// <summary>
     /// Validates the upload in the guest (credentials, parent directory, overwrite, permissions, ownership) and returns
     /// a one-time URL <c>https://*:PORT/guestFile?id=..&amp;token=..</c> for an HTTP PUT of exactly
-    /// <paramref name="fileSize"/> bytes (reference 3.4, 7).
+    /// <paramref name="fileSize"/> bytes, served at <c>/guestFile</c>.
     /// </summary>
     public async Task<string> InitiateFileTransferToGuestAsync(ManagedObjectReference _this, ManagedObjectReference vm, GuestAuthentication auth, string guestFilePath, GuestFileAttributes fileAttributes, long fileSize, bool overwrite)
     {
@@ -64,7 +64,7 @@ public sealed class GuestFileManager(string id, GuestCalls guest, ITransferToken
     }
 
     /// <summary>Validates the download in the guest (a regular file the user may read) and returns its size and
-    /// attributes with a one-time URL for an HTTP GET (reference 3.4, 7).</summary>
+    /// attributes with a one-time URL for an HTTP GET, served at <c>/guestFile</c>.</summary>
     public async Task<FileTransferInformation> InitiateFileTransferFromGuestAsync(ManagedObjectReference _this, ManagedObjectReference vm, GuestAuthentication auth, string guestFilePath)
     {
         var call = Call;
@@ -89,32 +89,16 @@ public sealed class GuestFileManager(string id, GuestCalls guest, ITransferToken
     private static int Port(VimCall call) => call.Request.LocalPort ?? (call.Request.IsHttps ? 443 : 80);
 
     /// <summary>vSphere file attributes as the guest's attribute changes (a bare GuestFileAttributes counts as POSIX times).</summary>
-    private static GuestFileAttributeChanges Changes(GuestFileAttributes attributes) => attributes switch
+    private static GuestFileAttributeChanges Changes(GuestFileAttributes attributes)
     {
-        GuestPosixFileAttributes posix => new GuestFileAttributeChanges
+        var times = new GuestFileAttributeChanges { Kind = GuestAttributeKind.Posix, ModificationTime = attributes.modificationTime, AccessTime = attributes.accessTime };
+        return attributes switch
         {
-            Kind = GuestAttributeKind.Posix,
-            ModificationTime = posix.modificationTime,
-            AccessTime = posix.accessTime,
-            OwnerId = posix.ownerId,
-            GroupId = posix.groupId,
-            Permissions = posix.permissions,
-        },
-        GuestWindowsFileAttributes windows => new GuestFileAttributeChanges
-        {
-            Kind = GuestAttributeKind.Windows,
-            ModificationTime = windows.modificationTime,
-            AccessTime = windows.accessTime,
-            Hidden = windows.hidden,
-            ReadOnly = windows.readOnly,
-        },
-        _ => new GuestFileAttributeChanges
-        {
-            Kind = GuestAttributeKind.Posix,
-            ModificationTime = attributes.modificationTime,
-            AccessTime = attributes.accessTime,
-        },
-    };
+            GuestPosixFileAttributes posix => times with { OwnerId = posix.ownerId, GroupId = posix.groupId, Permissions = posix.permissions },
+            GuestWindowsFileAttributes windows => times with { Kind = GuestAttributeKind.Windows, Hidden = windows.hidden, ReadOnly = windows.readOnly },
+            _ => times,
+        };
+    }
 
     public async Task<string> CreateTemporaryDirectoryInGuestAsync(ManagedObjectReference _this, ManagedObjectReference vm, GuestAuthentication auth, string prefix, string suffix, string? directoryPath) =>
         (await guest.InvokeAsync<PathResult>(Call, vm, auth, new CreateTemporaryDirectoryRequest

@@ -14,7 +14,7 @@ public sealed class GuestProcessManager(string id, GuestCalls guest, PropertyRea
     public override PropertyTable Properties => Table;
 
     /// <summary>Starts the program through the guest's shell as the user, detached; returns its pid at once
-    /// (reference 3.5). Completion shows in ListProcessesInGuest. A GuestWindowsProgramSpec's startMinimized has no
+    /// (as StartProgramInGuest does). Completion shows in ListProcessesInGuest. A GuestWindowsProgramSpec's startMinimized has no
     /// meaning on a Linux guest and is ignored.</summary>
     public async Task<long> StartProgramInGuestAsync(ManagedObjectReference _this, ManagedObjectReference vm, GuestAuthentication auth, GuestProgramSpec spec)
     {

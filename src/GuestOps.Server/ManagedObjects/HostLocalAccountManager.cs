@@ -1,4 +1,5 @@
-using GuestOps.Server.Authorization;
+using GuestOps.Host.Authorization;
+using GuestOps.Host.Sessions;
 using GuestOps.Soap;
 using GuestOps.Vim;
 using GuestOps.Vim.Contracts;
@@ -8,7 +9,7 @@ namespace GuestOps.Server.ManagedObjects;
 /// <summary>vim.host.LocalAccountManager: the server's local users and groups, the principals of permissions. As on
 /// ESXi, a new user has no permission (and so cannot log in) until one is granted; removing a user or group removes
 /// its permissions.</summary>
-public sealed class HostLocalAccountManager(string id, AccessControl access, PropertyReader reader) : ManagedObject(id, reader), IHostLocalAccountManager
+public sealed class HostLocalAccountManager(string id, UserStore users, IPermissionService permissions, PropertyReader reader) : ManagedObject(id, reader), IHostLocalAccountManager
 {
     private static readonly PropertyTable<HostLocalAccountManager> Table = new();
 
@@ -26,7 +27,7 @@ public sealed class HostLocalAccountManager(string id, AccessControl access, Pro
         // PBKDF2 is deliberately slow: keep it off the request thread pool's fast path.
         return Task.Run(() =>
         {
-            if (!access.Users.Create(user.id, user.description ?? "", user.password))
+            if (!users.Create(user.id, user.description ?? "", user.password))
             {
                 throw new VimFaultException(new AlreadyExists { name = user.id }, $"The user '{user.id}' already exists.");
             }
@@ -36,7 +37,7 @@ public sealed class HostLocalAccountManager(string id, AccessControl access, Pro
     public Task UpdateUserAsync(ManagedObjectReference _this, HostAccountSpec user) =>
         Task.Run(() =>
         {
-            if (!access.Users.Update(user.id, user.description, string.IsNullOrEmpty(user.password) ? null : user.password))
+            if (!users.Update(user.id, user.description, string.IsNullOrEmpty(user.password) ? null : user.password))
             {
                 throw UserNotFound(user.id);
             }
@@ -44,21 +45,24 @@ public sealed class HostLocalAccountManager(string id, AccessControl access, Pro
 
     public Task RemoveUserAsync(ManagedObjectReference _this, string userName)
     {
-        if (access.Users.Find(userName) is null)
+        if (users.Find(userName) is null)
         {
             throw UserNotFound(userName);
         }
 
-        access.Store.CheckRemovable(userName, isGroup: false);
-        access.Users.Remove(userName);
-        access.Store.RemovePrincipal(userName, isGroup: false);
-        return Task.CompletedTask;
+        var cancellationToken = Call.CancellationToken;
+        return EntityPermissions.ChangeAsync(async () =>
+        {
+            await permissions.CheckRemovableAsync(userName, isGroup: false, cancellationToken).ConfigureAwait(false);
+            users.Remove(userName);
+            await permissions.RemovePrincipalAsync(userName, isGroup: false, cancellationToken).ConfigureAwait(false);
+        });
     }
 
     public Task CreateGroupAsync(ManagedObjectReference _this, HostAccountSpec group)
     {
         CheckName(group.id, "group");
-        if (!access.Users.CreateGroup(group.id, group.description ?? ""))
+        if (!users.CreateGroup(group.id, group.description ?? ""))
         {
             throw new VimFaultException(new AlreadyExists { name = group.id }, $"The group '{group.id}' already exists.");
         }
@@ -68,19 +72,18 @@ public sealed class HostLocalAccountManager(string id, AccessControl access, Pro
 
     public Task RemoveGroupAsync(ManagedObjectReference _this, string groupName)
     {
-        if (!access.Users.RemoveGroup(groupName))
+        if (!users.RemoveGroup(groupName))
         {
             throw UserNotFound(groupName);
         }
 
-        access.Store.RemovePrincipal(groupName, isGroup: true);
-        return Task.CompletedTask;
+        return permissions.RemovePrincipalAsync(groupName, isGroup: true, Call.CancellationToken).AsTask();
     }
 
     public Task AssignUserToGroupAsync(ManagedObjectReference _this, string user, string group)
     {
         Exist(user, group);
-        if (!access.Users.SetMembership(group, user, member: true))
+        if (!users.SetMembership(group, user, member: true))
         {
             throw new VimFaultException(new AlreadyExists { name = user }, $"The user '{user}' is already a member of '{group}'.");
         }
@@ -91,7 +94,7 @@ public sealed class HostLocalAccountManager(string id, AccessControl access, Pro
     public Task UnassignUserFromGroupAsync(ManagedObjectReference _this, string user, string group)
     {
         Exist(user, group);
-        if (!access.Users.SetMembership(group, user, member: false))
+        if (!users.SetMembership(group, user, member: false))
         {
             throw UserNotFound(user);
         }
@@ -101,12 +104,12 @@ public sealed class HostLocalAccountManager(string id, AccessControl access, Pro
 
     private void Exist(string user, string group)
     {
-        if (access.Users.Find(user) is null)
+        if (users.Find(user) is null)
         {
             throw UserNotFound(user);
         }
 
-        if (access.Users.FindGroup(group) is null)
+        if (users.FindGroup(group) is null)
         {
             throw UserNotFound(group);
         }

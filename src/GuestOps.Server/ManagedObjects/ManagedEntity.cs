@@ -1,3 +1,4 @@
+using GuestOps.Host.Authorization;
 using GuestOps.Vim;
 
 namespace GuestOps.Server.ManagedObjects;
@@ -17,4 +18,7 @@ public abstract class ManagedEntity(string id, PropertyReader reader) : ManagedO
 
     /// <summary>Direct children in the inventory tree.</summary>
     public virtual IEnumerable<ManagedEntity> Children => [];
+
+    /// <summary>The entity, then its parent, up to the root folder: how permissions name it.</summary>
+    public IReadOnlyList<EntityRef> Path => field ??= [new(Ref.type, Ref.Value), .. Parent?.Path ?? []];
 }

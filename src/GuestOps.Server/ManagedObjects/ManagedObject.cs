@@ -40,6 +40,6 @@ public abstract class ManagedObject : IManagedObject
     /// <summary>True when this object is of the vSphere type <paramref name="typeName"/> or a subtype of it.</summary>
     public bool IsOfType(string typeName) => Array.IndexOf(_typeNames, typeName) >= 0;
 
-    /// <summary>pyVmomi 8's single-property read (reference 1.7).</summary>
+    /// <summary>The single-property read pyVmomi 8 sends (<c>Fetch</c>, not in the WSDL): one top-level property.</summary>
     public Task<object?> FetchAsync(ManagedObjectReference _this, string prop) => Task.FromResult(Reader.Fetch(this, prop, Call));
 }

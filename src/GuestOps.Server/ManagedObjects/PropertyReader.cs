@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Linq.Expressions;
 using System.Reflection;
-using GuestOps.Server.Authorization;
 using GuestOps.Soap;
 using GuestOps.Vim;
 
@@ -12,7 +11,7 @@ namespace GuestOps.Server.ManagedObjects;
 /// as values ready for an <c>xsd:anyType</c> slot. Unset values read as null and are left out by callers.
 /// Shared by every managed object, with the call being dispatched (<see cref="Calls"/>).
 /// </summary>
-public sealed class PropertyReader(IVimCallContext calls, AccessControl? access = null)
+public sealed class PropertyReader(IVimCallContext calls, EntityPermissions? access = null)
 {
     private const int MaxCachedPaths = 4096;
 

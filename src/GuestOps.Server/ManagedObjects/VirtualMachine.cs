@@ -1,9 +1,10 @@
 using GuestOps.Host;
+using GuestOps.Host.Inventory;
 using GuestOps.Vim;
 
 namespace GuestOps.Server.ManagedObjects;
 
-/// <summary>vim.VirtualMachine: identity, power state and the guest state the host agent reports.</summary>
+/// <summary>vim.VirtualMachine: identity, power state and the guest state the host agent's inventory reports.</summary>
 public sealed class VirtualMachine : ManagedEntity
 {
     private static readonly PropertyTable<VirtualMachine> Table = new PropertyTable<VirtualMachine>(EntityProperties)
@@ -15,15 +16,15 @@ public sealed class VirtualMachine : ManagedEntity
         .Add("guestHeartbeatStatus", vm => vm.Snapshot.Agent.Running ? ManagedEntityStatus.Green : ManagedEntityStatus.Gray)
         .Add("summary", vm => vm.Views().Summary);
 
-    private readonly IHostAgent _hostAgent;
+    private readonly IInventoryService _inventory;
     private readonly VmSnapshot _registered;
     private PropertyViews? _views;
 
-    public VirtualMachine(VmSnapshot registered, Folder parent, IHostAgent hostAgent, PropertyReader reader)
+    public VirtualMachine(VmSnapshot registered, Folder parent, IInventoryService inventory, PropertyReader reader)
         : base(registered.Configuration.Id, reader)
     {
         _registered = registered;
-        _hostAgent = hostAgent;
+        _inventory = inventory;
         Parent = parent;
     }
 
@@ -34,7 +35,7 @@ public sealed class VirtualMachine : ManagedEntity
     public override ManagedEntity? Parent { get; }
 
     /// <summary>The host agent's current view of this VM.</summary>
-    public VmSnapshot Snapshot => _hostAgent.GetVirtualMachine(Ref.Value) ?? _registered;
+    public VmSnapshot Snapshot => Synchronous.Wait(_inventory.GetVirtualMachineAsync(Ref.Value)) ?? _registered;
 
     /// <summary>The data objects of one snapshot, built once: property reads of an unchanged VM allocate nothing.
     /// Callers must not modify them.</summary>

@@ -1,6 +1,7 @@
 using System.Globalization;
 using GuestOps.Server.Events;
 using GuestOps.Vim;
+using GuestOps.Server.ManagedObjects;
 
 namespace GuestOps.Server.WebClient;
 

@@ -23,7 +23,7 @@ public sealed class PamAuthenticator(string service, int maxConcurrent = 4) : IG
         {
             // A thread of its own, not the thread pool: a few blocked PAM calls would otherwise hold every pool thread
             // of a busy guest (the pool starts with one per core), and the channel's read loop could not answer the
-            // host's heartbeat in time, so the host took a busy worker for a dead one (issue 9, the load run).
+            // host's heartbeat in time, and the host would take a busy worker for a dead one.
             return await Task.Factory.StartNew(() => Authenticate(userName, password), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
         }
         finally

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using GuestOps.Channel;
+using GuestOps.Channel.Connection;
 using GuestOps.Channel.Messages;
 using GuestOps.Tools.Identity;
 using GuestOps.Tools.Impersonation;
@@ -154,11 +155,26 @@ internal sealed class FileTransfers(TimeProvider time, TransferGrantFiles? store
     public async Task UploadAsync(UploadRequest request, ChannelDataReader data, IImpersonator impersonator, CancellationToken cancellationToken)
     {
         var grant = Take(request.Grant, upload: true);
+        await UploadAsync(grant, (buffer, ct) => ReadChannelAsync(data, buffer, grant, ct), impersonator, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Performs a granted upload from an open file (the one-shot worker's staging copy, which the host wrote to
+    /// a root-only directory): the same checks, staging and commit as the user as <see cref="UploadAsync(UploadRequest, ChannelDataReader, IImpersonator, CancellationToken)"/>.</summary>
+    public async Task UploadAsync(UploadRequest request, int sourceFd, IImpersonator impersonator, CancellationToken cancellationToken)
+    {
+        var grant = Take(request.Grant, upload: true);
+        await UploadAsync(grant, (buffer, _) => ReadFd(sourceFd, buffer, grant), impersonator, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Receives the granted bytes from <paramref name="read"/> into a staging file created as the user, and
+    /// commits it to the target as the user; on any failure the staging file is removed.</summary>
+    private async Task UploadAsync(Grant grant, Func<byte[], CancellationToken, ValueTask<int>> read, IImpersonator impersonator, CancellationToken cancellationToken)
+    {
         var staging = await impersonator.RunAsAsync(grant.User, () => CreateStaging(grant), CancellationToken.None).ConfigureAwait(false);
         var complete = false;
         try
         {
-            await ReceiveAsync(grant, staging.Fd, (buffer, ct) => ReadChannelAsync(data, buffer, grant, ct), cancellationToken).ConfigureAwait(false);
+            await ReceiveAsync(grant, staging.Fd, read, cancellationToken).ConfigureAwait(false);
             await impersonator.RunAsAsync(grant.User, () => Commit(grant, staging), cancellationToken).ConfigureAwait(false);
             complete = true;
         }
@@ -169,29 +185,6 @@ internal sealed class FileTransfers(TimeProvider time, TransferGrantFiles? store
             {
                 // Not cancellable: the staging file must go even when the call was canceled. (An unnamed O_TMPFILE
                 // staging file needs nothing: closing it frees it, as does the worker dying.)
-                await impersonator.RunAsAsync(grant.User, () => PosixIo.UnlinkAt(LibC.AT_FDCWD, named.Z, directory: false), CancellationToken.None).ConfigureAwait(false);
-            }
-        }
-    }
-
-    /// <summary>Performs a granted upload from an open file (the one-shot worker's staging copy, which the host wrote to
-    /// a root-only directory): the same checks, staging and commit as the user as <see cref="UploadAsync"/>.</summary>
-    public async Task UploadAsync(UploadRequest request, int sourceFd, IImpersonator impersonator, CancellationToken cancellationToken)
-    {
-        var grant = Take(request.Grant, upload: true);
-        var staging = await impersonator.RunAsAsync(grant.User, () => CreateStaging(grant), CancellationToken.None).ConfigureAwait(false);
-        var complete = false;
-        try
-        {
-            await ReceiveAsync(grant, staging.Fd, (buffer, _) => ReadFd(sourceFd, buffer, grant), cancellationToken).ConfigureAwait(false);
-            await impersonator.RunAsAsync(grant.User, () => Commit(grant, staging), cancellationToken).ConfigureAwait(false);
-            complete = true;
-        }
-        finally
-        {
-            PosixIo.Close(staging.Fd);
-            if (!complete && staging.Path is { } named)
-            {
                 await impersonator.RunAsAsync(grant.User, () => PosixIo.UnlinkAt(LibC.AT_FDCWD, named.Z, directory: false), CancellationToken.None).ConfigureAwait(false);
             }
         }

@@ -119,7 +119,6 @@ internal static unsafe class PosixFs
 /// <summary>An open DIR*; enumerates entry names in the file system's order, skipping <c>.</c> and <c>..</c>.</summary>
 internal sealed unsafe class DirectoryHandle : IDisposable
 {
-    private const int DirentNameOffset = 19; // d_ino(8) d_off(8) d_reclen(2) d_type(1) on LP64 glibc
     private nint _dir;
 
     public DirectoryHandle(nint dir)
@@ -145,21 +144,12 @@ internal sealed unsafe class DirectoryHandle : IDisposable
                 return false;
             }
 
-            var p = (byte*)entry + DirentNameOffset;
-            var len = 0;
-            while (p[len] != 0)
-            {
-                len++;
-            }
-
-            if ((len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.'))
+            if (PosixIo.EntryName(entry) is not { } named)
             {
                 continue;
             }
 
-            nameZ = new byte[len + 1];
-            new ReadOnlySpan<byte>(p, len).CopyTo(nameZ);
-            name = System.Text.Encoding.UTF8.GetString(nameZ, 0, len);
+            (nameZ, name) = named;
             errno = 0;
             return true;
         }

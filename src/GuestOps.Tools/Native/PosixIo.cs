@@ -98,6 +98,26 @@ internal static unsafe class PosixIo
         }
     }
 
+    /// <summary>The name of a <c>readdir</c> entry, NUL-terminated and as text; null for <c>.</c> and <c>..</c>.</summary>
+    public static (byte[] NameZ, string Name)? EntryName(nint entry)
+    {
+        var p = (byte*)entry + DirentNameOffset;
+        var len = 0;
+        while (p[len] != 0)
+        {
+            len++;
+        }
+
+        if ((len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.'))
+        {
+            return null;
+        }
+
+        var nameZ = new byte[len + 1];
+        new ReadOnlySpan<byte>(p, len).CopyTo(nameZ);
+        return (nameZ, Encoding.UTF8.GetString(nameZ, 0, len));
+    }
+
     /// <summary>All entries of the open directory <paramref name="dirfd"/> except <c>.</c> and <c>..</c>
     /// (through a second descriptor, so <paramref name="dirfd"/> stays usable and its offset untouched).</summary>
     public static int ReadEntries(int dirfd, out List<DirectoryEntry> entries)
@@ -128,21 +148,10 @@ internal static unsafe class PosixIo
                     return LastError();
                 }
 
-                var p = (byte*)entry + DirentNameOffset;
-                var len = 0;
-                while (p[len] != 0)
+                if (EntryName(entry) is { } named)
                 {
-                    len++;
+                    entries.Add(new DirectoryEntry(named.NameZ, named.Name, ((byte*)entry)[DirentTypeOffset]));
                 }
-
-                if ((len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.'))
-                {
-                    continue;
-                }
-
-                var nameZ = new byte[len + 1];
-                new ReadOnlySpan<byte>(p, len).CopyTo(nameZ);
-                entries.Add(new DirectoryEntry(nameZ, Encoding.UTF8.GetString(nameZ, 0, len), ((byte*)entry)[DirentTypeOffset]));
             }
         }
         finally

@@ -136,7 +136,7 @@ internal static class ProcessOperations
         if (request.Pids is { } pids)
         {
             wanted = [];
-            var seen = new HashSet<int>(); // a list's Contains made 100 000 pids cost seconds (issue 9, huge arrays)
+            var seen = new HashSet<int>(); // a set: a request may name 100 000 pids, and a list's Contains would cost seconds
             foreach (var pid in pids)
             {
                 if (pid is > 0 and <= int.MaxValue && seen.Add((int)pid))

@@ -3,7 +3,7 @@ using System.Xml.Serialization;
 
 namespace GuestOps.Vim.Contracts;
 
-// Guest operations (reference section 3). The privilege is checked on the vm parameter (section 8.1).
+// Guest operations. The privilege is checked on the vm parameter.
 // Declared faults follow VMware's WSDL: GuestOperationsFault, InvalidState, TaskInProgress (+ FileFault for file
 // methods and StartProgramInGuest), and RuntimeFault.
 

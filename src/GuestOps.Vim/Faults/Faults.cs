@@ -2,7 +2,7 @@ using System.Xml.Serialization;
 
 namespace GuestOps.Vim;
 
-// Fault types, fields in wire order (reference section 5). Hierarchy: MethodFault -> RuntimeFault | VimFault.
+// Fault types, fields in wire order. Hierarchy: MethodFault -> RuntimeFault | VimFault.
 
 public class RuntimeFault : MethodFault { }
 

@@ -2,7 +2,7 @@ using System.Xml.Serialization;
 
 namespace GuestOps.Vim;
 
-// Guest-operation data objects (reference section 4), fields in wire order.
+// Guest-operation data objects, fields in wire order.
 
 /// <summary>How a call authenticates inside the guest. Abstract: the concrete type travels as xsi:type.</summary>
 public abstract class GuestAuthentication : DynamicData

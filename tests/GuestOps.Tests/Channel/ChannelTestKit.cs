@@ -1,5 +1,6 @@
 using System.IO.Pipelines;
 using GuestOps.Channel;
+using GuestOps.Channel.Connection;
 using GuestOps.Channel.Messages;
 
 namespace GuestOps.Tests.Channel;

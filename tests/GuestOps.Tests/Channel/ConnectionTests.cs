@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using GuestOps.Channel;
+using GuestOps.Channel.Connection;
 using GuestOps.Channel.Framing;
 using GuestOps.Channel.Messages;
 

@@ -20,6 +20,7 @@ public sealed class GuestMethodGeneratorTests
         var diagnostics = Run(
             """
             using GuestOps.Channel;
+            using GuestOps.Channel.Connection;
             using GuestOps.Channel.Messages;
 
             namespace Worker;
@@ -48,6 +49,7 @@ public sealed class GuestMethodGeneratorTests
         var diagnostics = Run(
             $$"""
             using GuestOps.Channel;
+            using GuestOps.Channel.Connection;
             using GuestOps.Channel.Messages;
 
             namespace Worker;

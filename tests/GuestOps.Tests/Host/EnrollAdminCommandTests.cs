@@ -1,7 +1,7 @@
 using System.Net;
 using GuestOps.Channel.Enrollment;
 using GuestOps.Host.Enrollment;
-using GuestOps.Server;
+using GuestOps.Server.Hosting;
 
 namespace GuestOps.Tests.Host;
 

@@ -13,10 +13,10 @@ public sealed partial class EventIdTests
     /// <summary>The EventId block of each product assembly.</summary>
     private static readonly (Assembly Assembly, int First, int Last)[] Blocks =
     [
-        (typeof(GuestOps.Channel.ChannelConnection).Assembly, 1000, 1999),
+        (typeof(GuestOps.Channel.Connection.ChannelConnection).Assembly, 1000, 1999),
         (typeof(GuestOps.Soap.SoapDispatcher).Assembly, 2000, 2999),
         (typeof(GuestOps.Host.HostAgent).Assembly, 3000, 3999),
-        (typeof(GuestOps.Server.GuestOpsServer).Assembly, 4000, 4999),
+        (typeof(GuestOps.Server.Hosting.GuestOpsServer).Assembly, 4000, 4999),
         (typeof(GuestOps.Tools.GuestRequestHandler).Assembly, 5000, 5999),
     ];
 

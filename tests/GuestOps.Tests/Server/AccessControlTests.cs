@@ -1,5 +1,5 @@
 using GuestOps.Host;
-using GuestOps.Server;
+using GuestOps.Host.Authorization;
 using GuestOps.Server.Authorization;
 using GuestOps.Server.ManagedObjects;
 using GuestOps.Host.Sessions;
@@ -10,7 +10,8 @@ using Moq;
 
 namespace GuestOps.Tests.Server;
 
-/// <summary>Permission resolution as vSphere does it, the store's rules, and the authorizer's NoPermission.</summary>
+/// <summary>Permission resolution as vSphere does it (the host agent's <see cref="PermissionService"/> asked about managed
+/// entities), the store's rules, and the authorizer's NoPermission.</summary>
 [TestClass]
 public sealed class AccessControlTests
 {
@@ -20,7 +21,8 @@ public sealed class AccessControlTests
     private DirectoryInfo _state = null!;
     private UserStore _users = null!;
     private AuthorizationStore _store = null!;
-    private AccessControl _access = null!;
+    private PermissionService _permissions = null!;
+    private EntityPermissions _access = null!;
     private Inventory _inventory = null!;
     private readonly VimCallContext _calls = new();
 
@@ -37,12 +39,13 @@ public sealed class AccessControlTests
         _users.SetMembership("audit", "alice", member: true);
         _store = new AuthorizationStore(_state.FullName, _users);
         _store.RemovePrincipal("alice", isGroup: false); // only root is an admin here
-        _access = new AccessControl(_store, _users);
+        _permissions = new PermissionService(_store, _users);
+        _access = new EntityPermissions(_permissions);
         var agent = new Mock<IHostAgent>();
         var vms = new[] { Vm("vm-1", "alpha"), Vm("vm-2", "beta") };
         agent.Setup(a => a.ListVirtualMachines()).Returns(vms);
         agent.Setup(a => a.GetVirtualMachine(It.IsAny<string>())).Returns((string id) => vms.FirstOrDefault(v => v.Configuration.Id == id));
-        _inventory = new Inventory(agent.Object, _calls, _users, TimeProvider.System, new ServerIdentity("uuid"), TimeSpan.FromMinutes(30), access: _access);
+        _inventory = new Inventory(agent.Object, _calls, _users, TimeProvider.System, new ServerIdentity("uuid"), TimeSpan.FromMinutes(30), permissions: _permissions);
     }
 
     [TestCleanup]
@@ -60,18 +63,18 @@ public sealed class AccessControlTests
         Assert.IsTrue(_access.Has("root", Vm1, Privileges.GuestOperationsExecute));
         Assert.IsTrue(_access.Has("root", _inventory.RootFolder, Privileges.AuthorizationModifyPermissions));
         Assert.IsFalse(_access.Has("alice", Vm1, Privileges.SystemView));
-        Assert.IsFalse(_access.HasAnyPermission("alice"));
+        Assert.IsFalse(_permissions.HasAnyPermission("alice"));
     }
 
     [TestMethod]
     public void FolderPermission_PropagatesOnlyWhenAsked()
     {
         var role = _store.AddRole("q", GuestQuery);
-        _store.SetPermissions(VmFolder.Ref, [new Permission { principal = "alice", roleId = role, propagate = false }]);
+        _store.SetPermissions([Entry(VmFolder.Ref, "alice", role, false)]);
         Assert.IsTrue(_access.Has("alice", VmFolder, Privileges.GuestOperationsQuery));
         Assert.IsFalse(_access.Has("alice", Vm1, Privileges.GuestOperationsQuery));
 
-        _store.SetPermissions(VmFolder.Ref, [new Permission { principal = "alice", roleId = role, propagate = true }]);
+        _store.SetPermissions([Entry(VmFolder.Ref, "alice", role, true)]);
         Assert.IsTrue(_access.Has("alice", Vm1, Privileges.GuestOperationsQuery));
         Assert.IsTrue(_access.Has("alice", Vm1, Privileges.SystemRead), "every custom role holds System.Anonymous, View and Read");
         Assert.IsFalse(_access.Has("alice", Vm1, Privileges.GuestOperationsModify));
@@ -80,8 +83,8 @@ public sealed class AccessControlTests
     [TestMethod]
     public void TheMostSpecificEntityWins_NoAccessHidesOneVm()
     {
-        _store.SetPermissions(_inventory.RootFolder.Ref, [new Permission { principal = "alice", roleId = AuthorizationStore.AdminRoleId, propagate = true }]);
-        _store.SetPermissions(Vm2.Ref, [new Permission { principal = "alice", roleId = AuthorizationStore.NoAccessRoleId, propagate = true }]);
+        _store.SetPermissions([Entry(_inventory.RootFolder.Ref, "alice", AuthorizationStore.AdminRoleId, true)]);
+        _store.SetPermissions([Entry(Vm2.Ref, "alice", AuthorizationStore.NoAccessRoleId, true)]);
         Assert.IsTrue(_access.Has("alice", Vm1, Privileges.GuestOperationsExecute));
         Assert.IsFalse(_access.Has("alice", Vm2, Privileges.SystemView));
         Assert.IsFalse(_access.CanView("alice", Vm2));
@@ -93,20 +96,16 @@ public sealed class AccessControlTests
     {
         var query = _store.AddRole("q", GuestQuery);
         var execute = _store.AddRole("x", [Privileges.GuestOperationsExecute]);
-        _store.SetPermissions(Vm1.Ref,
-        [
-            new Permission { principal = "ops", group = true, roleId = query, propagate = true },
-            new Permission { principal = "audit", group = true, roleId = execute, propagate = true },
-        ]);
+        _store.SetPermissions([Entry(Vm1.Ref, "ops", query, true, group: true), Entry(Vm1.Ref, "audit", execute, true, group: true)]);
         Assert.IsTrue(_access.Has("alice", Vm1, Privileges.GuestOperationsQuery));
         Assert.IsTrue(_access.Has("alice", Vm1, Privileges.GuestOperationsExecute), "roles of several groups add up");
 
-        _store.SetPermissions(Vm1.Ref, [new Permission { principal = "alice", roleId = AuthorizationStore.ReadOnlyRoleId, propagate = true }]);
+        _store.SetPermissions([Entry(Vm1.Ref, "alice", AuthorizationStore.ReadOnlyRoleId, true)]);
         Assert.IsFalse(_access.Has("alice", Vm1, Privileges.GuestOperationsQuery), "the user's own permission wins over its groups'");
         Assert.IsTrue(_access.Has("alice", Vm1, Privileges.SystemRead));
 
         _users.SetMembership("ops", "alice", member: false);
-        _store.RemovePermission(Vm1.Ref, "alice", isGroup: false);
+        _store.RemovePermission(EntityPermissions.ToEntity(Vm1.Ref), "alice", isGroup: false);
         Assert.IsFalse(_access.Has("alice", Vm1, Privileges.GuestOperationsQuery), "membership changes apply at once");
         Assert.IsTrue(_access.Has("alice", Vm1, Privileges.GuestOperationsExecute));
     }
@@ -114,8 +113,8 @@ public sealed class AccessControlTests
     [TestMethod]
     public void AGroupPermissionOnTheVmBeatsAUserPermissionOnAnAncestor()
     {
-        _store.SetPermissions(_inventory.RootFolder.Ref, [new Permission { principal = "alice", roleId = AuthorizationStore.AdminRoleId, propagate = true }]);
-        _store.SetPermissions(Vm1.Ref, [new Permission { principal = "ops", group = true, roleId = AuthorizationStore.ReadOnlyRoleId, propagate = true }]);
+        _store.SetPermissions([Entry(_inventory.RootFolder.Ref, "alice", AuthorizationStore.AdminRoleId, true)]);
+        _store.SetPermissions([Entry(Vm1.Ref, "ops", AuthorizationStore.ReadOnlyRoleId, true, group: true)]);
         Assert.IsFalse(_access.Has("alice", Vm1, Privileges.GuestOperationsQuery));
         Assert.IsTrue(_access.Has("alice", Vm2, Privileges.GuestOperationsQuery));
     }
@@ -124,20 +123,20 @@ public sealed class AccessControlTests
     public void StoreRules_NamesPrivilegesLastAdmin_AndPersistence()
     {
         var id = _store.AddRole("operator", GuestQuery);
-        Assert.IsInstanceOfType<AlreadyExists>(Assert.Throws<VimFaultException>(() => _store.AddRole("operator", [])).Fault);
-        Assert.IsInstanceOfType<AlreadyExists>(Assert.Throws<VimFaultException>(() => _store.AddRole("Admin", [])).Fault);
-        Assert.IsInstanceOfType<InvalidArgument>(Assert.Throws<VimFaultException>(() => _store.AddRole("bad", ["No.Such.Privilege"])).Fault);
-        Assert.IsInstanceOfType<AuthMinimumAdminPermission>(Assert.Throws<VimFaultException>(() => _store.RemovePermission(AuthorizationStore.RootFolder, "root", false)).Fault);
-        Assert.IsInstanceOfType<InvalidArgument>(Assert.Throws<VimFaultException>(() => _store.RemoveRole(AuthorizationStore.AdminRoleId, false)).Fault);
-        _store.SetPermissions(Vm1.Ref, [new Permission { principal = "ops", group = true, roleId = id, propagate = false }]);
-        Assert.IsInstanceOfType<RemoveFailed>(Assert.Throws<VimFaultException>(() => _store.RemoveRole(id, failIfUsed: true)).Fault);
+        Assert.AreEqual(PermissionFault.AlreadyExists, Assert.Throws<PermissionException>(() => _store.AddRole("operator", [])).Fault);
+        Assert.AreEqual(PermissionFault.AlreadyExists, Assert.Throws<PermissionException>(() => _store.AddRole("Admin", [])).Fault);
+        Assert.AreEqual(PermissionFault.InvalidArgument, Assert.Throws<PermissionException>(() => _store.AddRole("bad", ["No.Such.Privilege"])).Fault);
+        Assert.AreEqual(PermissionFault.MinimumAdminPermission, Assert.Throws<PermissionException>(() => _store.RemovePermission(AuthorizationStore.RootFolder, "root", false)).Fault);
+        Assert.AreEqual(PermissionFault.InvalidArgument, Assert.Throws<PermissionException>(() => _store.RemoveRole(AuthorizationStore.AdminRoleId, false)).Fault);
+        _store.SetPermissions([Entry(Vm1.Ref, "ops", id, false, group: true)]);
+        Assert.AreEqual(PermissionFault.RemoveFailed, Assert.Throws<PermissionException>(() => _store.RemoveRole(id, failIfUsed: true)).Fault);
         _store.UpdateRole(id, "operators", [Privileges.GuestOperationsModify]);
 
         var reopened = new AuthorizationStore(_state.FullName, _users);
         var role = reopened.Current.Role(id)!;
-        Assert.AreEqual("operators", role.name);
-        CollectionAssert.Contains(role.privilege, Privileges.GuestOperationsModify);
-        CollectionAssert.DoesNotContain(role.privilege, Privileges.GuestOperationsQuery);
+        Assert.AreEqual("operators", role.Name);
+        Assert.Contains(Privileges.GuestOperationsModify, role.Privileges);
+        Assert.DoesNotContain(Privileges.GuestOperationsQuery, role.Privileges);
         Assert.IsTrue(reopened.Current.Permissions.Any(p => p.Principal == "ops" && p.Group && p.RoleId == id && !p.Propagate));
         Assert.AreEqual(2, new UserStore(_state.FullName).GroupsOf("alice").Count, "groups and members persist");
     }
@@ -146,11 +145,11 @@ public sealed class AccessControlTests
     public async Task Authorizer_NoPermissionNamesTheVmAndTheMissingPrivileges_ForNewClientsAll()
     {
         var role = _store.AddRole("q", GuestQuery);
-        _store.SetPermissions(Vm1.Ref, [new Permission { principal = "alice", roleId = role, propagate = true }]);
+        _store.SetPermissions([Entry(Vm1.Ref, "alice", role, true)]);
         var session = await LoginAsync("alice");
-        var strict = new AccessControl(_store, _users, requireGuestControl: true);
+        var strict = new EntityPermissions(new PermissionService(_store, _users, requireGuestControl: true));
 
-        foreach (var (access, expected) in new[] { (_access, new[] { Privileges.GuestOperationsExecute }), (strict, new[] { Privileges.GuestOperationsExecute, Privileges.InteractGuestControl }) })
+        foreach (var (access, requireGuestControl, expected) in new[] { (_access, false, new[] { Privileges.GuestOperationsExecute }), (strict, true, new[] { Privileges.GuestOperationsExecute, Privileges.InteractGuestControl }) })
         {
             var authorizer = new VimCallAuthorizer(_inventory.SessionManager, _inventory, access);
             foreach (var (action, withList) in new[] { ("\"urn:vim25/6.7.1\"", false), ("urn:vim25/8.0.3.0", true) })
@@ -170,7 +169,7 @@ public sealed class AccessControlTests
             }
 
             var allowed = GuestCall("ListFilesInGuest", session, null);
-            if (access.RequireGuestControl)
+            if (requireGuestControl)
             {
                 await Assert.ThrowsAsync<VimFaultException>(async () => await authorizer.AuthorizeAsync(allowed));
             }
@@ -186,7 +185,7 @@ public sealed class AccessControlTests
     {
         var e = await Assert.ThrowsAsync<VimFaultException>(() => LoginAsync("alice"));
         Assert.IsInstanceOfType<NoPermission>(e.Fault);
-        _store.SetPermissions(Vm2.Ref, [new Permission { principal = "audit", group = true, roleId = AuthorizationStore.ReadOnlyRoleId, propagate = false }]);
+        _store.SetPermissions([Entry(Vm2.Ref, "audit", AuthorizationStore.ReadOnlyRoleId, false, group: true)]);
         Assert.AreEqual("alice", (await LoginAsync("alice")).UserName);
     }
 
@@ -210,6 +209,9 @@ public sealed class AccessControlTests
         arguments[op.PrivilegeParameterIndex] = Vm1.Ref;
         return new VimCall(op, (ManagedObjectReference)arguments[0]!, arguments, new SoapRequestInfo(session.Key, null, null, soapAction), CancellationToken.None);
     }
+
+    private static PermissionEntry Entry(ManagedObjectReference entity, string principal, int roleId, bool propagate, bool group = false) =>
+        new(EntityPermissions.ToEntity(entity), principal, group, roleId, propagate);
 
     private static VmSnapshot Vm(string id, string name) => new(
         new VmConfiguration { Id = id, Name = name, Uuid = "uuid-" + id, InstanceUuid = "instance-" + id },

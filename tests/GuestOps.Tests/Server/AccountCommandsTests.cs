@@ -1,5 +1,5 @@
-using GuestOps.Server;
-using GuestOps.Server.Authorization;
+using GuestOps.Server.Hosting;
+using GuestOps.Host.Authorization;
 using GuestOps.Host.Sessions;
 using GuestOps.Vim;
 

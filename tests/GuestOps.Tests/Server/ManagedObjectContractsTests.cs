@@ -1,4 +1,4 @@
-using GuestOps.Server;
+using GuestOps.Server.ManagedObjects;
 using GuestOps.Vim.Contracts;
 
 namespace GuestOps.Tests.Server;

@@ -1,5 +1,4 @@
 using GuestOps.Host;
-using GuestOps.Server;
 using GuestOps.Server.ManagedObjects;
 using GuestOps.Host.Sessions;
 using GuestOps.Soap;

@@ -1,4 +1,4 @@
-using GuestOps.Server;
+using GuestOps.Server.Hosting;
 using Microsoft.Extensions.Configuration;
 
 namespace GuestOps.Tests.Server;

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using GuestOps.Host.Events;
-using GuestOps.Server.Events;
+using GuestOps.Server.ManagedObjects;
 using GuestOps.Vim;
 
 namespace GuestOps.Tests.Server;

@@ -1,4 +1,5 @@
 using GuestOps.Channel;
+using GuestOps.Channel.Connection;
 using GuestOps.Channel.Messages;
 using GuestOps.Tests.Channel;
 using GuestOps.Tests.Host;

@@ -1,19 +1,19 @@
 using System.Collections.Concurrent;
 using GuestOps.Host;
 using GuestOps.Host.Transfers;
-using GuestOps.Server.Authorization;
+using GuestOps.Host.Authorization;
+using GuestOps.Host.Inventory;
 using GuestOps.Host.Events;
-using GuestOps.Server.ManagedObjects;
 using GuestOps.Host.Sessions;
 using GuestOps.Soap;
 using GuestOps.Vim;
 
-namespace GuestOps.Server;
+namespace GuestOps.Server.ManagedObjects;
 
 /// <summary>
-/// Every managed object of this server: the singletons of ServiceContent, the inventory tree
-/// (root folder -> ha-datacenter -> vm folder -> VMs from the host agent) and, through sessions, per-session views.
-/// Resolves references for the dispatcher.
+/// Every managed object of this server: the singletons of ServiceContent, the inventory tree (the host agent's
+/// <see cref="IInventoryService"/>: root folder -> datacenter -> vm folder -> VMs) and, through sessions,
+/// per-session views. Resolves references for the dispatcher.
 /// </summary>
 public sealed class Inventory : IManagedObjectResolver
 {
@@ -33,37 +33,34 @@ public sealed class Inventory : IManagedObjectResolver
         public string AuthorizationManager { get; init; } = "AuthorizationManager";
         public string AccountManager { get; init; } = "HostLocalAccountManager";
         public string EventManager { get; init; } = "EventManager";
-        public string RootFolder { get; init; } = "group-d1";
-        public string Datacenter { get; init; } = "datacenter-2";
-        public string VmFolder { get; init; } = "folder-3";
-        public string HostFolder { get; init; } = "folder-4";
-        public string DatastoreFolder { get; init; } = "folder-5";
-        public string NetworkFolder { get; init; } = "folder-6";
     }
 
     private readonly Dictionary<ManagedObjectReference, ManagedObject> _singletons = [];
     private readonly ConcurrentDictionary<string, VirtualMachine> _vms = new(StringComparer.Ordinal);
-    private readonly IHostAgent _hostAgent;
+    private readonly IInventoryService _inventory;
     private readonly PropertyReader _reader;
 
     /// <param name="calls">The call being dispatched, which managed objects read (the dispatcher enters it).</param>
     /// <param name="transfers">File transfers (InitiateFileTransfer*); default: none.</param>
-    /// <param name="access">Roles and permissions; default: in memory, with Admin on the root folder for <c>root</c>
+    /// <param name="permissions">Roles and permissions; default: in memory, with Admin on the root folder for <c>root</c>
     /// and every user that exists now.</param>
     /// <param name="events">The event history (the guest-operation audit trail); default: a new one.</param>
     /// <param name="sessions">The sessions; default: in memory, with <paramref name="sessionIdleTimeout"/> and no lockout.</param>
-    public Inventory(IHostAgent hostAgent, IVimCallContext calls, UserStore users, TimeProvider time, ServerIdentity identity, TimeSpan sessionIdleTimeout, ITransferTokens? transfers = null, AccessControl? access = null, IEventHistory? events = null, ISessionService? sessions = null)
+    /// <param name="inventory">The inventory tree; default: the host agent's (<see cref="HostInventory"/>).</param>
+    public Inventory(IHostAgent hostAgent, IVimCallContext calls, UserStore users, TimeProvider time, ServerIdentity identity, TimeSpan sessionIdleTimeout, ITransferTokens? transfers = null, IPermissionService? permissions = null, IEventHistory? events = null, ISessionService? sessions = null, IInventoryService? inventory = null)
     {
-        _hostAgent = hostAgent;
-        Access = access ?? new AccessControl(new AuthorizationStore(null, users), users);
+        _inventory = inventory ?? new HostInventory(hostAgent);
+        var layout = Synchronous.Wait(_inventory.GetLayoutAsync());
+        permissions ??= new PermissionService(new AuthorizationStore(null, users), users);
+        Access = new EntityPermissions(permissions);
         Events = events ?? new EventHistory();
         _reader = new PropertyReader(calls, Access);
         var ids = new InventoryIds();
         var guest = new Guest.GuestCalls(hostAgent);
 
-        RootFolder = new Folder(ids.RootFolder, "Datacenters", null, ["Folder", "Datacenter"], () => [Datacenter!], _reader);
-        Datacenter = new Datacenter(ids.Datacenter, "ha-datacenter", RootFolder, ids, () => VirtualMachines, _reader);
-        SessionManager = new SessionManager(ids.SessionManager, _reader, sessions ?? new SessionService(users, new LoginLockout(time, 0, TimeSpan.Zero), Access, time, sessionIdleTimeout));
+        RootFolder = new Folder(layout.RootFolder, null, () => [Datacenter!], _reader);
+        Datacenter = new Datacenter(layout.Datacenter, RootFolder, () => VirtualMachines, _reader);
+        SessionManager = new SessionManager(ids.SessionManager, _reader, sessions ?? new SessionService(users, new LoginLockout(time, 0, TimeSpan.Zero), permissions, time, sessionIdleTimeout));
         PropertyCollector = new PropertyCollector(ids.PropertyCollector, this, _reader);
         ViewManager = new ViewManager(ids.ViewManager, this, _reader);
         SearchIndex = new SearchIndex(ids.SearchIndex, this, _reader);
@@ -73,8 +70,8 @@ public sealed class Inventory : IManagedObjectResolver
             new GuestFileManager(ids.GuestFileManager, guest, transfers ?? new TransferTokens(time, TransferTokens.DefaultLifetime), _reader),
             new GuestProcessManager(ids.GuestProcessManager, guest, _reader),
             _reader);
-        AuthorizationManager = new AuthorizationManager(ids.AuthorizationManager, this, Access, _reader);
-        AccountManager = new HostLocalAccountManager(ids.AccountManager, Access, _reader);
+        AuthorizationManager = new AuthorizationManager(ids.AuthorizationManager, this, Access, users, _reader);
+        AccountManager = new HostLocalAccountManager(ids.AccountManager, users, permissions, _reader);
         EventManager = new EventManager(ids.EventManager, Events, this, Access, _reader);
         var content = new ServiceContent
         {
@@ -110,8 +107,8 @@ public sealed class Inventory : IManagedObjectResolver
 
     public ServiceInstance ServiceInstance { get; }
 
-    /// <summary>Who may do what: roles, permissions, users and groups.</summary>
-    public AccessControl Access { get; }
+    /// <summary>Who may do what on the entities: the host agent's roles and permissions.</summary>
+    public EntityPermissions Access { get; }
 
     public IEventHistory Events { get; }
 
@@ -136,7 +133,7 @@ public sealed class Inventory : IManagedObjectResolver
     public Datacenter Datacenter { get; }
 
     /// <summary>The VMs the host agent reports now.</summary>
-    public IEnumerable<VirtualMachine> VirtualMachines => _hostAgent.ListVirtualMachines().Select(VirtualMachineFor);
+    public IEnumerable<VirtualMachine> VirtualMachines => Synchronous.Wait(_inventory.ListVirtualMachinesAsync()).Select(VirtualMachineFor);
 
     public object? Resolve(ManagedObjectReference reference, VimCall call) => Find(reference, call.Session as Session);
 
@@ -150,7 +147,7 @@ public sealed class Inventory : IManagedObjectResolver
         switch (reference.type)
         {
             case "VirtualMachine":
-                return _hostAgent.GetVirtualMachine(reference.Value) is { } snapshot ? VirtualMachineFor(snapshot) : null;
+                return Synchronous.Wait(_inventory.GetVirtualMachineAsync(reference.Value)) is { } snapshot ? VirtualMachineFor(snapshot) : null;
             case "ContainerView":
                 return session is not null && session.Views.TryGetValue(reference.Value, out var view) ? view : null;
             default:
@@ -159,5 +156,5 @@ public sealed class Inventory : IManagedObjectResolver
     }
 
     private VirtualMachine VirtualMachineFor(VmSnapshot snapshot) =>
-        _vms.GetOrAdd(snapshot.Configuration.Id, static (_, state) => new VirtualMachine(state.snapshot, state.self.Datacenter.VmFolder, state.self._hostAgent, state.self._reader), (snapshot, self: this));
+        _vms.GetOrAdd(snapshot.Configuration.Id, static (_, state) => new VirtualMachine(state.snapshot, state.self.Datacenter.VmFolder, state.self._inventory, state.self._reader), (snapshot, self: this));
 }

@@ -3,7 +3,7 @@ using System.Xml.Serialization;
 using GuestOps.Host.Events;
 using GuestOps.Vim;
 
-namespace GuestOps.Server.Events;
+namespace GuestOps.Server.ManagedObjects;
 
 /// <summary>The host agent's <see cref="EventRecord"/>s as vim25 events (<see cref="EventEx"/>) and back. A fault
 /// travels whole, as XML, so QueryEvents answers with the very fault the call raised.</summary>

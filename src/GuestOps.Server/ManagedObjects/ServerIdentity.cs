@@ -1,16 +1,16 @@
 using GuestOps.Vim;
 
-namespace GuestOps.Server;
+namespace GuestOps.Server.ManagedObjects;
 
-/// <summary>Who this server says it is in <c>ServiceContent.about</c>: itself, shaped as an ESXi host agent (apiType HostAgent,
-/// productLineId embeddedEsx)
-/// so clients use the <c>*</c> transfer URLs as they are (reference 7.4).</summary>
+/// <summary>Who this server says it is in <c>ServiceContent.about</c>: itself, shaped as an ESXi host agent (apiType
+/// HostAgent, productLineId embeddedEsx), so clients replace the <c>*</c> host of a transfer URL with the address they
+/// connected to, as they do for an ESXi host.</summary>
 public sealed class ServerIdentity(string instanceUuid)
 {
     public AboutInfo About { get; } = new()
     {
         name = "GuestOps",
-        fullName = $"GuestOps (vSphere API {ManagedObjects.ServiceInstance.ApiVersion} guest operations)",
+        fullName = $"GuestOps (vSphere API {ServiceInstance.ApiVersion} guest operations)",
         vendor = "GuestOps",
         version = "8.0.3", // the vSphere release whose API this server speaks
         build = "0",
@@ -19,7 +19,7 @@ public sealed class ServerIdentity(string instanceUuid)
         osType = "vmnix-x86",
         productLineId = "embeddedEsx",
         apiType = "HostAgent",
-        apiVersion = ManagedObjects.ServiceInstance.ApiVersion,
+        apiVersion = ServiceInstance.ApiVersion,
         instanceUuid = instanceUuid,
             };
 }

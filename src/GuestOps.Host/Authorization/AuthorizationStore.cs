@@ -1,10 +1,11 @@
 using System.Collections.Frozen;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using GuestOps.Host.Enrollment;
+using GuestOps.Host.Inventory;
 using GuestOps.Host.Sessions;
-using GuestOps.Vim;
 
-namespace GuestOps.Server.Authorization;
+namespace GuestOps.Host.Authorization;
 
 /// <summary>A role as stored: system roles are built in and never stored.</summary>
 public sealed record StoredRole(int Id, string Name, string[] Privileges);
@@ -12,9 +13,9 @@ public sealed record StoredRole(int Id, string Name, string[] Privileges);
 /// <summary>A permission as stored: a role granted to a user or group on an entity.</summary>
 public sealed record StoredPermission(string EntityType, string EntityId, string Principal, bool Group, int RoleId, bool Propagate)
 {
-    public ManagedObjectReference Entity => new(EntityType, EntityId);
+    public EntityRef Entity => new(EntityType, EntityId);
 
-    public Permission ToPermission() => new() { entity = Entity, principal = Principal, group = Group, roleId = RoleId, propagate = Propagate };
+    public PermissionEntry ToEntry() => new(Entity, Principal, Group, RoleId, Propagate);
 }
 
 /// <summary>What <c>authorization.json</c> holds.</summary>
@@ -38,15 +39,15 @@ public sealed class AuthorizationStore
     public const string FileName = "authorization.json";
 
     /// <summary>The root folder, where the first Admin permissions are and the last one must stay.</summary>
-    public static readonly ManagedObjectReference RootFolder = new("Folder", "group-d1");
+    public static readonly EntityRef RootFolder = new("Folder", HostInventory.Layout.RootFolder.Id);
 
-    private static readonly IReadOnlyList<AuthorizationRole> SystemRoles =
+    private static readonly IReadOnlyList<RoleDefinition> SystemRoles =
     [
-        SystemRole(NoAccessRoleId, "NoAccess", "No access", "Used for restricting granted access", []),
-        SystemRole(AnonymousRoleId, "Anonymous", "Anonymous", "Not logged-in user (cannot be granted)", [Privileges.SystemAnonymous]),
-        SystemRole(ViewRoleId, "View", "View", "Visibility access (cannot be granted)", [Privileges.SystemAnonymous, Privileges.SystemView]),
-        SystemRole(ReadOnlyRoleId, "ReadOnly", "Read-only", "See details of objects, but not make changes", [.. PrivilegeCatalog.SystemPrivileges]),
-        SystemRole(AdminRoleId, "Admin", "Administrator", "Full access rights", [.. PrivilegeCatalog.AllIds.Order(StringComparer.Ordinal)]),
+        new(NoAccessRoleId, "NoAccess", true, "No access", "Used for restricting granted access", []),
+        new(AnonymousRoleId, "Anonymous", true, "Anonymous", "Not logged-in user (cannot be granted)", [.. PrivilegeCatalog.SystemPrivileges.Take(1)]),
+        new(ViewRoleId, "View", true, "View", "Visibility access (cannot be granted)", [.. PrivilegeCatalog.SystemPrivileges.Take(2)]),
+        new(ReadOnlyRoleId, "ReadOnly", true, "Read-only", "See details of objects, but not make changes", [.. PrivilegeCatalog.SystemPrivileges]),
+        new(AdminRoleId, "Admin", true, "Administrator", "Full access rights", [.. PrivilegeCatalog.AllIds.Order(StringComparer.Ordinal)]),
     ];
 
     private readonly string? _path;
@@ -54,6 +55,7 @@ public sealed class AuthorizationStore
     private Snapshot _current;
 
     /// <summary>Opens the store of <paramref name="stateDirectory"/> (null: in memory only, for tests).</summary>
+    /// <exception cref="AuthorizationFileException">The file exists but cannot be read.</exception>
     public AuthorizationStore(string? stateDirectory, UserStore users)
     {
         _path = stateDirectory is null ? null : Path.Combine(stateDirectory, FileName);
@@ -67,7 +69,7 @@ public sealed class AuthorizationStore
             }
             catch (JsonException e)
             {
-                throw new GuestOpsConfigurationException($"{_path} (roles and permissions) cannot be read: {e.Message}. Restore it from a backup, or remove it to start again with Admin on the root folder for every user.", e);
+                throw new AuthorizationFileException($"{_path} (roles and permissions) cannot be read: {e.Message}. Restore it from a backup, or remove it to start again with Admin on the root folder for every user.", e);
             }
         }
         else
@@ -87,7 +89,7 @@ public sealed class AuthorizationStore
     public Snapshot Current => Volatile.Read(ref _current);
 
     /// <summary>Grants Admin on the root folder to a user (the first user of a new server).</summary>
-    public static StoredPermission AdminOnRoot(string user) => new(RootFolder.type, RootFolder.Value, user, false, AdminRoleId, true);
+    public static StoredPermission AdminOnRoot(string user) => new(RootFolder.Type, RootFolder.Id, user, false, AdminRoleId, true);
 
     public int AddRole(string name, IEnumerable<string> privileges)
     {
@@ -107,11 +109,11 @@ public sealed class AuthorizationStore
         {
             if (roleId < 0 && Current.Role(roleId) is not null)
             {
-                throw new VimFaultException(new InvalidArgument { invalidProperty = "roleId" }, $"The system role {roleId} cannot be changed.");
+                throw new PermissionException(PermissionFault.InvalidArgument, $"The system role {roleId} cannot be changed.", "roleId");
             }
 
             var existing = file.Roles.FirstOrDefault(r => r.Id == roleId)
-                ?? throw new VimFaultException(new NotFound(), $"The role {roleId} does not exist.");
+                ?? throw new PermissionException(PermissionFault.NotFound, $"The role {roleId} does not exist.");
             CheckNewName(file, newName, roleId);
             var updated = existing with { Name = newName, Privileges = privilegeIds ?? existing.Privileges };
             return (file with { Roles = file.Roles.Select(r => r.Id == roleId ? updated : r).ToArray() }, 0);
@@ -124,51 +126,51 @@ public sealed class AuthorizationStore
         {
             if (roleId < 0)
             {
-                throw new VimFaultException(new InvalidArgument { invalidProperty = "roleId" }, $"The system role {roleId} cannot be removed.");
+                throw new PermissionException(PermissionFault.InvalidArgument, $"The system role {roleId} cannot be removed.", "roleId");
             }
 
             if (file.Roles.All(r => r.Id != roleId))
             {
-                throw new VimFaultException(new NotFound(), $"The role {roleId} does not exist.");
+                throw new PermissionException(PermissionFault.NotFound, $"The role {roleId} does not exist.");
             }
 
             if (failIfUsed && file.Permissions.Any(p => p.RoleId == roleId))
             {
-                throw new VimFaultException(new RemoveFailed(), $"The role {roleId} is used by permissions.");
+                throw new PermissionException(PermissionFault.RemoveFailed, $"The role {roleId} is used by permissions.");
             }
 
             return (file with { Roles = file.Roles.Where(r => r.Id != roleId).ToArray(), Permissions = file.Permissions.Where(p => p.RoleId != roleId).ToArray() }, 0);
         });
     }
 
-    /// <summary>Sets permissions on one entity: each replaces the permission of the same principal there.</summary>
-    public void SetPermissions(ManagedObjectReference entity, IReadOnlyList<Permission> permissions)
+    /// <summary>Sets permissions: each replaces the permission of the same principal on the same entity.</summary>
+    public void SetPermissions(IReadOnlyList<PermissionEntry> permissions)
     {
         Change(file =>
         {
             var current = file.Permissions.ToList();
             foreach (var permission in permissions)
             {
-                if (Current.Role(permission.roleId) is null && file.Roles.All(r => r.Id != permission.roleId))
+                if (Current.Role(permission.RoleId) is null && file.Roles.All(r => r.Id != permission.RoleId))
                 {
-                    throw new VimFaultException(new NotFound(), $"The role {permission.roleId} does not exist.");
+                    throw new PermissionException(PermissionFault.NotFound, $"The role {permission.RoleId} does not exist.");
                 }
 
-                current.RemoveAll(p => Same(p, entity, permission.principal, permission.group));
-                current.Add(new StoredPermission(entity.type, entity.Value, permission.principal, permission.group, permission.roleId, permission.propagate));
+                current.RemoveAll(p => Same(p, permission.Entity, permission.Principal, permission.Group));
+                current.Add(new StoredPermission(permission.Entity.Type, permission.Entity.Id, permission.Principal, permission.Group, permission.RoleId, permission.Propagate));
             }
 
             return (CheckAdmin(file with { Permissions = current.ToArray() }), 0);
         });
     }
 
-    public void RemovePermission(ManagedObjectReference entity, string principal, bool isGroup)
+    public void RemovePermission(EntityRef entity, string principal, bool isGroup)
     {
         Change(file =>
         {
             if (!file.Permissions.Any(p => Same(p, entity, principal, isGroup)))
             {
-                throw new VimFaultException(new NotFound(), $"No permission for {principal} is defined on {entity}.");
+                throw new PermissionException(PermissionFault.NotFound, $"No permission for {principal} is defined on {entity}.");
             }
 
             return (CheckAdmin(file with { Permissions = file.Permissions.Where(p => !Same(p, entity, principal, isGroup)).ToArray() }), 0);
@@ -190,36 +192,36 @@ public sealed class AuthorizationStore
     {
         if (!file.Permissions.Any(p => p.RoleId == AdminRoleId && p.Entity.Equals(RootFolder) && !p.Group))
         {
-            throw new VimFaultException(new AuthMinimumAdminPermission(), "The change would leave no user with the Admin role on the root folder.");
+            throw new PermissionException(PermissionFault.MinimumAdminPermission, "The change would leave no user with the Admin role on the root folder.");
         }
 
         return file;
     }
 
-    private static bool Same(StoredPermission p, ManagedObjectReference entity, string principal, bool group) =>
-        p.EntityType == entity.type && p.EntityId == entity.Value && p.Principal == principal && p.Group == group;
+    private static bool Same(StoredPermission p, EntityRef entity, string principal, bool group) =>
+        p.EntityType == entity.Type && p.EntityId == entity.Id && p.Principal == principal && p.Group == group;
 
     private static string[] Validated(IEnumerable<string> privileges)
     {
         var ids = privileges.Distinct(StringComparer.Ordinal).ToArray();
         if (ids.FirstOrDefault(id => !PrivilegeCatalog.Contains(id)) is { } unknown)
         {
-            throw new VimFaultException(new InvalidArgument { invalidProperty = "privIds" }, $"A specified parameter was not correct: privIds ({unknown} is not a privilege)");
+            throw new PermissionException(PermissionFault.InvalidArgument, $"A specified parameter was not correct: privIds ({unknown} is not a privilege)", "privIds");
         }
 
         return ids;
     }
 
-    private void CheckNewName(AuthorizationFile file, string name, int? exceptId)
+    private static void CheckNewName(AuthorizationFile file, string name, int? exceptId)
     {
         if (string.IsNullOrWhiteSpace(name) || name.Length > 255)
         {
-            throw new VimFaultException(new InvalidName { name = name }, $"'{name}' is not a valid role name.");
+            throw new PermissionException(PermissionFault.InvalidName, $"'{name}' is not a valid role name.", name);
         }
 
-        if (SystemRoles.Any(r => r.name == name) || file.Roles.Any(r => r.Name == name && r.Id != exceptId))
+        if (SystemRoles.Any(r => r.Name == name) || file.Roles.Any(r => r.Name == name && r.Id != exceptId))
         {
-            throw new VimFaultException(new AlreadyExists { name = name }, $"The role '{name}' already exists.");
+            throw new PermissionException(PermissionFault.AlreadyExists, $"The role '{name}' already exists.", name);
         }
     }
 
@@ -239,41 +241,32 @@ public sealed class AuthorizationStore
     }
 
     private void Write(AuthorizationFile file) =>
-        GuestOps.Host.Enrollment.StateFiles.WriteAtomically(_path!, JsonSerializer.Serialize(file, AuthorizationJson.Default.AuthorizationFile));
-
-    private static AuthorizationRole SystemRole(int id, string name, string label, string summary, string[] privileges) => new()
-    {
-        roleId = id,
-        system = true,
-        name = name,
-        info = new Description { label = label, summary = summary },
-        privilege = privileges.Length == 0 ? null : privileges,
-    };
+        StateFiles.WriteAtomically(_path!, JsonSerializer.Serialize(file, AuthorizationJson.Default.AuthorizationFile));
 
     /// <summary>One immutable state of the store.</summary>
     public sealed class Snapshot
     {
-        private readonly FrozenDictionary<int, AuthorizationRole> _roles;
+        private readonly FrozenDictionary<int, RoleDefinition> _roles;
         private readonly FrozenDictionary<int, FrozenSet<string>> _rolePrivileges;
-        private readonly FrozenDictionary<ManagedObjectReference, StoredPermission[]> _byEntity;
+        private readonly FrozenDictionary<EntityRef, StoredPermission[]> _byEntity;
 
         internal Snapshot(AuthorizationFile file, long version)
         {
             File = file;
             Version = version;
-            var roles = SystemRoles.Concat(file.Roles.Select(r => new AuthorizationRole
-            {
-                roleId = r.Id,
-                system = false,
-                name = r.Name,
-                info = new Description { label = r.Name, summary = r.Name },
+            var roles = SystemRoles.Concat(file.Roles.Select(r => new RoleDefinition(
+                r.Id,
+                r.Name,
+                false,
+                r.Name,
+                r.Name,
                 // vSphere adds System.Anonymous, System.View and System.Read to every role it creates.
-                privilege = PrivilegeCatalog.SystemPrivileges.Concat(r.Privileges).Distinct(StringComparer.Ordinal).ToArray(),
-            })).ToArray();
+                PrivilegeCatalog.SystemPrivileges.Concat(r.Privileges).Distinct(StringComparer.Ordinal).ToArray()))).ToArray();
             Roles = roles;
-            _roles = roles.ToFrozenDictionary(r => r.roleId);
-            _rolePrivileges = roles.ToFrozenDictionary(r => r.roleId, r => (r.privilege ?? []).ToFrozenSet(StringComparer.Ordinal));
+            _roles = roles.ToFrozenDictionary(r => r.Id);
+            _rolePrivileges = roles.ToFrozenDictionary(r => r.Id, r => r.Privileges.ToFrozenSet(StringComparer.Ordinal));
             _byEntity = file.Permissions.GroupBy(p => p.Entity).ToFrozenDictionary(g => g.Key, g => g.ToArray());
+            Entries = file.Permissions.Select(p => p.ToEntry()).ToArray();
         }
 
         public AuthorizationFile File { get; }
@@ -281,16 +274,19 @@ public sealed class AuthorizationStore
         /// <summary>Grows with every change.</summary>
         public long Version { get; }
 
-        /// <summary>System roles first, then custom roles (<c>roleList</c>).</summary>
-        public IReadOnlyList<AuthorizationRole> Roles { get; }
+        /// <summary>System roles first, then custom roles.</summary>
+        public IReadOnlyList<RoleDefinition> Roles { get; }
 
         public IReadOnlyList<StoredPermission> Permissions => File.Permissions;
 
-        public AuthorizationRole? Role(int roleId) => _roles.GetValueOrDefault(roleId);
+        /// <summary>Every permission, as the service hands it out.</summary>
+        public IReadOnlyList<PermissionEntry> Entries { get; }
+
+        public RoleDefinition? Role(int roleId) => _roles.GetValueOrDefault(roleId);
 
         public IReadOnlySet<string> PrivilegesOf(int roleId) => _rolePrivileges.TryGetValue(roleId, out var set) ? set : FrozenSet<string>.Empty;
 
-        public IReadOnlyList<StoredPermission> On(ManagedObjectReference entity) => _byEntity.TryGetValue(entity, out var list) ? list : [];
+        public IReadOnlyList<StoredPermission> On(EntityRef entity) => _byEntity.TryGetValue(entity, out var list) ? list : [];
     }
 }
 
