@@ -1,4 +1,5 @@
 using GuestOps.Cluster.Storage;
+using Orleans.Placement;
 using GuestOps.Host.Sessions;
 
 namespace GuestOps.Cluster.Sessions;
@@ -37,6 +38,9 @@ public sealed class SessionState
 /// touch finds the stored last-active time older than <see cref="StaleAfter"/> (a quarter of the idle timeout, at most a
 /// minute): a session reloaded after its grain moved is then at most that much older than it was, never expired early.
 /// </summary>
+/// <remarks>Activated at the member whose front end first calls it (the one that logged the user in), so the calls of a
+/// client that stays at one front end stay in that process.</remarks>
+[PreferLocalPlacement]
 public sealed class SessionGrain([PersistentState("session", ClusterStorage.Name)] IPersistentState<SessionState> state) : Grain, ISessionGrain
 {
     /// <summary>The last-active time the store holds.</summary>
