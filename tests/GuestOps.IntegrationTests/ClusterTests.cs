@@ -14,8 +14,8 @@ public sealed class ClusterTests : IntegrationTest
     public async Task SessionCookie_FromOneMember_WorksAtTheOther_AndLogoutEndsItEverywhere()
     {
         await using var redis = await RedisServer.StartAsync();
-        await using var a = await StartMemberAsync(redis);
-        await using var b = await StartMemberAsync(redis);
+        await using var a = await StartMemberAsync(redis, "a-vm");
+        await using var b = await StartMemberAsync(redis, "b-vm");
 
         using var atA = NewClient(a);
         var key = await atA.LoginOkAsync();
@@ -29,6 +29,12 @@ public sealed class ClusterTests : IntegrationTest
         Assert.AreEqual("guestOperationsFileManager", managers.ReturnValues("RetrievePropertiesEx").Single().Descendants(Soap.Vim + "val").Single().Value, managers.ToString());
         var current = await atB.CallAsync("CurrentTime", Moref.ServiceInstance);
         current.AssertOk("CurrentTime");
+        // Each member serves its own VMs (GUESTOPS_DEMO_VMS in place of the configured ones).
+        async Task<int> FoundAsync(string path) =>
+            (await atB.CallAsync("FindByInventoryPath", Moref.SearchIndex, Soap.Element("inventoryPath", path))).ReturnValues("FindByInventoryPath").Count;
+        Assert.AreEqual(1, await FoundAsync("ha-datacenter/vm/b-vm"), "B's demo VM");
+        Assert.AreEqual(0, await FoundAsync("ha-datacenter/vm/demo-vm-1"), "GUESTOPS_DEMO_VMS replaces the configured VMs");
+
         var active = await atB.CallAsync("SessionIsActive", Moref.SessionManager, Soap.Element("sessionID", key) + Soap.Element("userName", "root"));
         Assert.AreEqual("true", active.ReturnValues("SessionIsActive").Single().Value, "A's session is active at B");
 
@@ -90,13 +96,14 @@ public sealed class ClusterTests : IntegrationTest
     }
 
     /// <summary>A member of the cluster: role all, no guest agent (sessions need none), its own state directory and
-    /// free port (ServerProcess's), GUESTOPS_CLUSTER naming the test's redis-server.</summary>
-    private static Task<ServerProcess> StartMemberAsync(RedisServer redis) => ServerProcess.StartAsync(new ServerOptions
+    /// free port (ServerProcess's), GUESTOPS_CLUSTER naming the test's redis-server, its demo VMs named.</summary>
+    private static Task<ServerProcess> StartMemberAsync(RedisServer redis, string demoVms = "demo-vm-1") => ServerProcess.StartAsync(new ServerOptions
     {
         Environment = new Dictionary<string, string>
         {
             ["GUESTOPS_CLUSTER"] = redis.ClusterSetting,
             ["GUESTOPS_PROVIDER"] = "none",
+            ["GUESTOPS_DEMO_VMS"] = demoVms,
         },
     });
 }
