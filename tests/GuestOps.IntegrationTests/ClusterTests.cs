@@ -95,6 +95,31 @@ public sealed class ClusterTests : IntegrationTest
         (await atB.CallAsync("RetrieveServiceContent", Moref.ServiceInstance)).AssertOk("RetrieveServiceContent");
     }
 
+    [TestMethod]
+    [Timeout(180_000)]
+    [DataRow("GUESTOPS_ROLE", "frontend", "GuestOps:Role (GUESTOPS_ROLE) 'frontend' needs GuestOps:Cluster (GUESTOPS_CLUSTER), the cluster's membership store, e.g. redis://127.0.0.1:6379.")]
+    [DataRow("GUESTOPS_CLUSTER", "127.0.0.1:6379", "GuestOps:Cluster (GUESTOPS_CLUSTER) '127.0.0.1:6379' is neither redis://HOST:PORT nor a PostgreSQL connection string (Host=...;Database=...).")]
+    public async Task BadClusterSetting_RefusesToStart_WithOneLineNamingIt(string variable, string value, string message)
+    {
+        var state = Directory.CreateTempSubdirectory("guestops-it-cluster-").FullName;
+        try
+        {
+            var run = await ProcessRunner.RunAsync(
+                Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet",
+                [RepositoryLayout.ServerDll],
+                TimeSpan.FromSeconds(120),
+                state,
+                new Dictionary<string, string> { ["GUESTOPS_STATE_DIR"] = state, ["GUESTOPS_URLS"] = "https://127.0.0.1:0", ["GUESTOPS_PROVIDER"] = "none", [variable] = value });
+            Assert.AreEqual(2, run.ExitCode, run.ToString());
+            Assert.AreEqual($"GuestOps cannot start: {message}", run.StandardError.Split('\n')[0].TrimEnd('\r'), run.ToString());
+            Assert.DoesNotContain("   at ", run.StandardError, "no stack trace");
+        }
+        finally
+        {
+            Directory.Delete(state, recursive: true);
+        }
+    }
+
     /// <summary>A member of the cluster: role all, no guest agent (sessions need none), its own state directory and
     /// free port (ServerProcess's), GUESTOPS_CLUSTER naming the test's redis-server, its demo VMs named.</summary>
     private static Task<ServerProcess> StartMemberAsync(RedisServer redis, string demoVms = "demo-vm-1") => ServerProcess.StartAsync(new ServerOptions
