@@ -58,14 +58,31 @@ public interface ILoginPolicy
     ValueTask<bool> MayLogInAsync(string userName, CancellationToken cancellationToken = default);
 }
 
-/// <summary>
-/// The sessions in this process's memory. Passwords are checked against the <see cref="UserStore"/>, behind the
-/// <see cref="LoginLockout"/>; a session idle for longer than the idle timeout ends (lookups refuse it at once, and
-/// <see cref="RemoveExpiredAsync"/> drops it).
-/// </summary>
-public sealed class SessionService(UserStore users, LoginLockout lockout, ILoginPolicy policy, TimeProvider time, TimeSpan idleTimeout) : ISessionService
+/// <summary>Where live sessions are kept: this process's memory (<see cref="MemorySessionTable"/>), or a store shared by
+/// the processes of a cluster. The <see cref="SessionService"/> decides who logs in; the table only keeps sessions.</summary>
+public interface ISessionTable
 {
-    private readonly ConcurrentDictionary<string, Entry> _sessions = new(StringComparer.Ordinal);
+    ValueTask AddAsync(SessionInfo session, CancellationToken cancellationToken = default);
+
+    /// <summary>Ends the session; false when there was none of that key.</summary>
+    ValueTask<bool> RemoveAsync(string key, CancellationToken cancellationToken = default);
+
+    /// <summary>The session with that key (with <paramref name="touch"/>, active at <paramref name="now"/> and counted as a
+    /// call); null when unknown, or idle for longer than <paramref name="idleTimeout"/> (then it ends).</summary>
+    ValueTask<SessionInfo?> FindAsync(string key, bool touch, DateTime now, TimeSpan idleTimeout, CancellationToken cancellationToken = default);
+
+    /// <summary>Keys of the live sessions idle for longer than <paramref name="idleTimeout"/> at <paramref name="now"/>.</summary>
+    ValueTask<IReadOnlyList<string>> ExpiredAsync(DateTime now, TimeSpan idleTimeout, CancellationToken cancellationToken = default);
+}
+
+/// <summary>
+/// The vSphere sessions: passwords are checked against the <see cref="UserStore"/>, behind the <see cref="LoginLockout"/>;
+/// sessions are kept in an <see cref="ISessionTable"/> (default: this process's memory). A session idle for longer than
+/// the idle timeout ends (lookups refuse it at once, and <see cref="RemoveExpiredAsync"/> drops it).
+/// </summary>
+public sealed class SessionService(UserStore users, LoginLockout lockout, ILoginPolicy policy, TimeProvider time, TimeSpan idleTimeout, ISessionTable? table = null) : ISessionService
+{
+    private readonly ISessionTable _sessions = table ?? new MemorySessionTable();
     private readonly SemaphoreSlim _hashing = new(Environment.ProcessorCount);
 
     public TimeSpan IdleTimeout { get; } = idleTimeout;
@@ -98,42 +115,37 @@ public sealed class SessionService(UserStore users, LoginLockout lockout, ILogin
 
         if (request.ReplacedKey is { } replaced)
         {
-            _sessions.TryRemove(replaced, out _);
+            await _sessions.RemoveAsync(replaced, cancellationToken).ConfigureAwait(false);
         }
 
         var now = Now;
-        var entry = new Entry(new SessionInfo(NewKey(), user.Name, user.FullName, now, now, request.ClientAddress, request.UserAgent, request.Locale, 1));
-        _sessions[entry.Info.Key] = entry;
-        return new LoginResult(LoginOutcome.LoggedIn, entry.Info);
+        var session = new SessionInfo(NewKey(), user.Name, user.FullName, now, now, request.ClientAddress, request.UserAgent, request.Locale, 1);
+        await _sessions.AddAsync(session, cancellationToken).ConfigureAwait(false);
+        return new LoginResult(LoginOutcome.LoggedIn, session);
     }
 
-    public ValueTask LogoutAsync(string key, CancellationToken cancellationToken = default)
-    {
-        _sessions.TryRemove(key, out _);
-        return ValueTask.CompletedTask;
-    }
+    public async ValueTask LogoutAsync(string key, CancellationToken cancellationToken = default) =>
+        await _sessions.RemoveAsync(key, cancellationToken).ConfigureAwait(false);
 
-    public ValueTask<SessionInfo?> FindAsync(string key, bool touch, CancellationToken cancellationToken = default)
+    public ValueTask<SessionInfo?> FindAsync(string key, bool touch, CancellationToken cancellationToken = default) =>
+        _sessions.FindAsync(key, touch, Now, IdleTimeout, cancellationToken);
+
+    public async ValueTask<IReadOnlyList<string>> TerminateAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken = default)
     {
-        if (!_sessions.TryGetValue(key, out var entry))
+        var ended = new List<string>(keys.Count);
+        foreach (var key in keys)
         {
-            return ValueTask.FromResult<SessionInfo?>(null);
+            if (await _sessions.RemoveAsync(key, cancellationToken).ConfigureAwait(false))
+            {
+                ended.Add(key);
+            }
         }
 
-        if (IsExpired(entry.Info))
-        {
-            _sessions.TryRemove(key, out _);
-            return ValueTask.FromResult<SessionInfo?>(null);
-        }
-
-        return ValueTask.FromResult<SessionInfo?>(touch ? entry.Touch(Now) : entry.Info);
+        return ended;
     }
 
-    public ValueTask<IReadOnlyList<string>> TerminateAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken = default) =>
-        ValueTask.FromResult<IReadOnlyList<string>>(keys.Where(k => _sessions.TryRemove(k, out _)).ToArray());
-
-    public ValueTask<IReadOnlyList<string>> RemoveExpiredAsync(CancellationToken cancellationToken = default) =>
-        TerminateAsync(_sessions.Values.Where(e => IsExpired(e.Info)).Select(e => e.Info.Key).ToArray(), cancellationToken);
+    public async ValueTask<IReadOnlyList<string>> RemoveExpiredAsync(CancellationToken cancellationToken = default) =>
+        await TerminateAsync(await _sessions.ExpiredAsync(Now, IdleTimeout, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
 
     /// <summary>The user when the password is right and its logins from this client are not locked out.</summary>
     private LocalUser? Verify(LoginRequest request)
@@ -152,8 +164,6 @@ public sealed class SessionService(UserStore users, LoginLockout lockout, ILogin
         return user;
     }
 
-    private bool IsExpired(SessionInfo session) => Now - session.LastActiveTime > IdleTimeout;
-
     private DateTime Now => time.GetUtcNow().UtcDateTime;
 
     private static string NewKey()
@@ -163,6 +173,43 @@ public sealed class SessionService(UserStore users, LoginLockout lockout, ILogin
         RandomNumberGenerator.Fill(bytes);
         return new Guid(bytes).ToString("D");
     }
+}
+
+/// <summary>The sessions in this process's memory.</summary>
+public sealed class MemorySessionTable : ISessionTable
+{
+    private readonly ConcurrentDictionary<string, Entry> _sessions = new(StringComparer.Ordinal);
+
+    public ValueTask AddAsync(SessionInfo session, CancellationToken cancellationToken = default)
+    {
+        _sessions[session.Key] = new Entry(session);
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask<bool> RemoveAsync(string key, CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult(_sessions.TryRemove(key, out _));
+
+    public ValueTask<SessionInfo?> FindAsync(string key, bool touch, DateTime now, TimeSpan idleTimeout, CancellationToken cancellationToken = default)
+    {
+        if (!_sessions.TryGetValue(key, out var entry))
+        {
+            return ValueTask.FromResult<SessionInfo?>(null);
+        }
+
+        if (IsExpired(entry.Info, now, idleTimeout))
+        {
+            _sessions.TryRemove(key, out _);
+            return ValueTask.FromResult<SessionInfo?>(null);
+        }
+
+        return ValueTask.FromResult<SessionInfo?>(touch ? entry.Touch(now) : entry.Info);
+    }
+
+    public ValueTask<IReadOnlyList<string>> ExpiredAsync(DateTime now, TimeSpan idleTimeout, CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult<IReadOnlyList<string>>(_sessions.Values.Where(e => IsExpired(e.Info, now, idleTimeout)).Select(e => e.Info.Key).ToArray());
+
+    /// <summary>Whether a session last active at <see cref="SessionInfo.LastActiveTime"/> has been idle too long.</summary>
+    public static bool IsExpired(SessionInfo session, DateTime now, TimeSpan idleTimeout) => now - session.LastActiveTime > idleTimeout;
 
     /// <summary>A session's current state; replaced as a whole on every touch.</summary>
     private sealed class Entry(SessionInfo info)

@@ -1,5 +1,6 @@
 using System.Buffers.Text;
 using System.Collections.Concurrent;
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
@@ -114,7 +115,7 @@ public sealed class TransferTokens(TimeProvider time, TimeSpan lifetime) : ITran
     private GuestFileTransferCheck Check(string? id, string? token, out GuestFileTransfer? transfer)
     {
         transfer = null;
-        if (!long.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out var key) || string.IsNullOrEmpty(token) || token.Length > 128)
+        if (!IsWellFormed(id, token, out var key))
         {
             return GuestFileTransferCheck.Malformed;
         }
@@ -139,6 +140,14 @@ public sealed class TransferTokens(TimeProvider time, TimeSpan lifetime) : ITran
 
         transfer = found;
         return GuestFileTransferCheck.Valid;
+    }
+
+    /// <summary>Whether a URL's id and token have the form of an issued transfer's: a decimal id and a token of at most
+    /// 128 characters.</summary>
+    public static bool IsWellFormed([NotNullWhen(true)] string? id, [NotNullWhen(true)] string? token, out long key)
+    {
+        key = 0;
+        return long.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out key) && !string.IsNullOrEmpty(token) && token.Length <= 128;
     }
 
     private string Token(GuestFileTransfer transfer) => Base64Url.EncodeToString(Mac(transfer));

@@ -97,6 +97,18 @@ public sealed class GuestOpsOptions
     /// it listens on every address.</summary>
     public string? WorkerAdvertisedAddress { get; set; }
 
+    /// <summary>What this process is in a cluster: <c>all</c> (default), <c>frontend</c> or <c>hostagent</c>.</summary>
+    public string Role { get; set; } = "all";
+
+    /// <summary>The cluster's membership store, <c>redis://HOST:PORT</c>; unset: the single process, no cluster.</summary>
+    public string? Cluster { get; set; }
+
+    /// <summary>The name of this host agent's HostSystem in a cluster; default: the machine's name.</summary>
+    public string? HostName { get; set; }
+
+    /// <summary>Names of the demo VMs (<c>a,b,c</c>), in place of <see cref="VirtualMachines"/>; unset: those.</summary>
+    public string? DemoVms { get; set; }
+
     /// <summary>The VMs of the embedded host agent.</summary>
     public List<VirtualMachineOptions> VirtualMachines { get; set; } = [];
 
@@ -115,6 +127,10 @@ public sealed class GuestOpsOptions
         ["GUESTOPS_WORKER_LISTEN_URL"] = $"{Section}:{nameof(WorkerListenUrl)}",
         ["GUESTOPS_WORKER_ADVERTISED_ADDRESS"] = $"{Section}:{nameof(WorkerAdvertisedAddress)}",
         ["GUESTOPS_FILE_TRANSFER_LIFETIME"] = $"{Section}:{nameof(FileTransferLifetime)}",
+        ["GUESTOPS_ROLE"] = $"{Section}:{nameof(Role)}",
+        ["GUESTOPS_CLUSTER"] = $"{Section}:{nameof(Cluster)}",
+        ["GUESTOPS_HOST_NAME"] = $"{Section}:{nameof(HostName)}",
+        ["GUESTOPS_DEMO_VMS"] = $"{Section}:{nameof(DemoVms)}",
     };
 
     /// <summary>Command-line switches.</summary>

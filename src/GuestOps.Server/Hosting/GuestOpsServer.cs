@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using GuestOps.Cluster;
 using GuestOps.Host;
 using GuestOps.Host.Authorization;
 using GuestOps.Host.Enrollment;
@@ -34,7 +35,7 @@ public static partial class GuestOpsServer
         builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
 
         // Bound and checked once, before anything starts: IOptions<GuestOpsOptions> is this instance.
-        var (options, endpoints, workerListener) = GuestOpsSettings.Read(builder.Configuration);
+        var (options, endpoints, workerListener, cluster) = GuestOpsSettings.Read(builder.Configuration);
         builder.Services.AddSingleton(Options.Create(options));
         StateDirectory.Prepare(options.StateDirectory);
         var stateLock = StateDirectoryLock.Acquire(options.StateDirectory); // before anything in the directory is read or written
@@ -90,7 +91,14 @@ public static partial class GuestOpsServer
             sp.GetRequiredService<LoginLockout>(),
             sp.GetRequiredService<IPermissionService>(),
             sp.GetRequiredService<TimeProvider>(),
-            options.SessionIdleTimeout));
+            options.SessionIdleTimeout,
+            sp.GetService<ISessionTable>()));
+        if (cluster.Clustered)
+        {
+            // Sessions, transfer tokens and events in the cluster's grains, in place of this process's memory.
+            builder.AddGuestOpsCluster(cluster, options.FileTransferLifetime, options.MaxEvents);
+        }
+
         builder.Services.AddSingleton(_ => new VimOperationCatalog(VimContracts.All));
         builder.Services.AddSingleton(sp => new SoapDispatcher(
             sp.GetRequiredService<VimOperationCatalog>(),

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using GuestOps.Cluster;
 using GuestOps.Host;
 using GuestOps.Host.Providers;
 
@@ -12,9 +13,24 @@ internal static class GuestOpsSettings
 {
     /// <summary>Binds the GuestOps section and checks what can be checked before anything starts: the listen URLs and
     /// that external VMs have a worker listener to connect to.</summary>
-    internal static (GuestOpsOptions Options, IReadOnlyList<(System.Net.IPAddress? Host, int Port, bool Https)> Endpoints, WorkerListenerSettings? WorkerListener) Read(IConfiguration configuration)
+    internal static (GuestOpsOptions Options, IReadOnlyList<(System.Net.IPAddress? Host, int Port, bool Https)> Endpoints, WorkerListenerSettings? WorkerListener, ClusterSettings Cluster) Read(IConfiguration configuration)
     {
         var options = ReadOptions(configuration);
+        ClusterSettings cluster;
+        try
+        {
+            cluster = ClusterSettings.Parse(options.Role, options.Cluster, options.HostName, options.DemoVms);
+        }
+        catch (ClusterSettingsException e)
+        {
+            throw new GuestOpsConfigurationException(e.Message, e);
+        }
+
+        if (cluster.DemoVms is { } demoVms)
+        {
+            options.VirtualMachines = demoVms.Select(name => new VirtualMachineOptions { Name = name, GuestId = "debian12_64Guest", GuestFullName = "Debian GNU/Linux 12 (64-bit)" }).ToList();
+        }
+
         var endpoints = ListenEndpoints(options.Urls);
         var workerListener = WorkerListenerSettings.From(options);
         if (workerListener is null && options.VirtualMachines.FirstOrDefault(IsExternal) is { } unreachable)
@@ -22,7 +38,7 @@ internal static class GuestOpsSettings
             throw new GuestOpsConfigurationException($"VM {unreachable.Name} has Provider=external, but GuestOps:WorkerListenUrl (GUESTOPS_WORKER_LISTEN_URL) is not set, e.g. tcp://0.0.0.0:8902: its worker could never connect.");
         }
 
-        return (options, endpoints, workerListener);
+        return (options, endpoints, workerListener, cluster);
     }
 
     /// <summary>Parses <c>GuestOps:Urls</c>: scheme http or https, host <c>*</c>/<c>+</c>/<c>0.0.0.0</c> (any), <c>localhost</c> or an IP.</summary>

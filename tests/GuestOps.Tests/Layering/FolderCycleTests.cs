@@ -17,6 +17,7 @@ public sealed class FolderCycleTests
         typeof(GuestOps.Soap.SoapDispatcher).Assembly,
         typeof(GuestOps.Host.HostAgent).Assembly,
         typeof(GuestOps.Server.Hosting.GuestOpsServer).Assembly,
+        typeof(GuestOps.Cluster.ClusterSettings).Assembly,
         typeof(GuestOps.Tools.GuestRequestHandler).Assembly,
     ];
 

@@ -1,0 +1,91 @@
+using System.Net;
+using System.Net.Sockets;
+using GuestOps.Cluster.Events;
+using GuestOps.Cluster.Sessions;
+using GuestOps.Cluster.Storage;
+using GuestOps.Cluster.Transfers;
+using GuestOps.Host.Events;
+using GuestOps.Host.Sessions;
+using GuestOps.Host.Transfers;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Orleans.Configuration;
+using StackExchange.Redis;
+
+namespace GuestOps.Cluster;
+
+/// <summary>
+/// Makes this process a member (an Orleans silo) of the cluster its <see cref="ClusterSettings.Store"/> names: membership
+/// and grain state in Redis; the silo-to-silo and gateway ports picked free on this machine and advertised through the
+/// membership table, so processes started by hand need no port settings. The host agent's shared state then lives in
+/// grains: sessions (<see cref="GrainSessionTable"/>), transfer tokens (<see cref="ClusterTransferTokens"/>) and the
+/// event history (<see cref="ClusterEventHistory"/>), registered in place of the single process's.
+/// </summary>
+public static class ClusterHosting
+{
+    /// <summary>The Orleans cluster and service id: one GuestOps cluster per membership store.</summary>
+    public const string ClusterId = "guestops";
+
+    public static IHostApplicationBuilder AddGuestOpsCluster(this IHostApplicationBuilder builder, ClusterSettings settings, TimeSpan transferLifetime, int maxEvents)
+    {
+        var store = settings.Store ?? throw new ArgumentException("The settings name no cluster store.", nameof(settings));
+        var redis = ConfigurationOptions.Parse(store.ConfigurationString);
+        var advertised = AdvertisedAddress(store.Host);
+        var (siloPort, gatewayPort) = FreePorts(advertised);
+
+        // The Information lines of Orleans and of its retry pipelines (Polly: one per grain placement) would bury the server's.
+        builder.Logging.AddFilter("Orleans", LogLevel.Warning);
+        builder.Logging.AddFilter("Polly", LogLevel.Warning);
+        builder.UseOrleans(silo =>
+        {
+            silo.Configure<ClusterOptions>(o =>
+            {
+                o.ClusterId = ClusterId;
+                o.ServiceId = ClusterId;
+            });
+            silo.Configure<SiloOptions>(o => o.SiloName = $"{settings.HostName}-{siloPort}");
+            silo.ConfigureEndpoints(advertised, siloPort, gatewayPort, listenOnAnyHostAddress: !IPAddress.IsLoopback(advertised));
+            silo.UseRedisClustering(o => o.ConfigurationOptions = redis.Clone());
+            silo.AddRedisGrainStorage(ClusterStorage.Name, o =>
+            {
+                o.ConfigurationOptions = redis.Clone();
+                o.DeleteStateOnClear = true;
+            });
+        });
+
+        builder.Services.AddSingleton(new EventHistoryOptions(maxEvents));
+        builder.Services.AddSingleton<ISessionTable>(sp => new GrainSessionTable(sp.GetRequiredService<IGrainFactory>()));
+        builder.Services.AddSingleton<ITransferTokens>(sp => new ClusterTransferTokens(sp.GetRequiredService<IGrainFactory>(), sp.GetRequiredService<TimeProvider>(), transferLifetime));
+        builder.Services.AddSingleton<IEventHistory>(sp => new ClusterEventHistory(sp.GetRequiredService<IGrainFactory>()));
+        return builder;
+    }
+
+    /// <summary>The address other members reach this one at: loopback when the store is on this machine's loopback
+    /// (a cluster of processes on one machine), else this machine's first IPv4 address that is up.</summary>
+    private static IPAddress AdvertisedAddress(string storeHost)
+    {
+        var storeAddresses = IPAddress.TryParse(storeHost, out var literal) ? [literal] : Dns.GetHostAddresses(storeHost);
+        if (storeAddresses.Length > 0 && storeAddresses.All(IPAddress.IsLoopback))
+        {
+            return IPAddress.Loopback;
+        }
+
+        return System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces()
+            .Where(n => n.OperationalStatus == System.Net.NetworkInformation.OperationalStatus.Up)
+            .SelectMany(n => n.GetIPProperties().UnicastAddresses)
+            .Select(a => a.Address)
+            .FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork && !IPAddress.IsLoopback(a))
+            ?? IPAddress.Loopback;
+    }
+
+    /// <summary>Two distinct ports free on <paramref name="address"/> now (both held until both are chosen).</summary>
+    private static (int Silo, int Gateway) FreePorts(IPAddress address)
+    {
+        using var first = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        using var second = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        first.Bind(new IPEndPoint(address, 0));
+        second.Bind(new IPEndPoint(address, 0));
+        return (((IPEndPoint)first.LocalEndPoint!).Port, ((IPEndPoint)second.LocalEndPoint!).Port);
+    }
+}

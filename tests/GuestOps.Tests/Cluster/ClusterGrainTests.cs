@@ -1,0 +1,152 @@
+using GuestOps.Cluster.Events;
+using GuestOps.Cluster.Sessions;
+using GuestOps.Cluster.Storage;
+using GuestOps.Cluster.Transfers;
+using GuestOps.Host.Events;
+using GuestOps.Host.Sessions;
+using GuestOps.Host.Transfers;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using Orleans.Hosting;
+using Orleans.TestingHost;
+
+namespace GuestOps.Tests.Cluster;
+
+/// <summary>
+/// The cluster's sessions, transfer tokens and events on a two-silo Orleans test cluster (in process, memory grain
+/// storage): what one member stores, the other finds; a transfer URL works once, wherever it is used, and not after it
+/// expires; every member appends to and reads the one event history.
+/// </summary>
+[TestClass]
+public sealed class ClusterGrainTests
+{
+    private static TestCluster _cluster = null!;
+
+    [ClassInitialize]
+    public static async Task StartClusterAsync(TestContext _)
+    {
+        var builder = new TestClusterBuilder(2);
+        builder.AddSiloBuilderConfigurator<SiloConfigurator>();
+        _cluster = builder.Build();
+        await _cluster.DeployAsync();
+    }
+
+    [ClassCleanup]
+    public static async Task StopClusterAsync()
+    {
+        if (_cluster is not null)
+        {
+            await _cluster.DisposeAsync();
+        }
+    }
+
+    [TestMethod]
+    public async Task Transfer_IssuedAtOneMember_IsRedeemedOnceAtAnother()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var one = new ClusterTransferTokens(Grains(0), time, TimeSpan.FromMinutes(10));
+        var two = new ClusterTransferTokens(Grains(1), time, TimeSpan.FromMinutes(10));
+        var issued = await one.IssueAsync(new TransferRequest("vm-1", GuestFileTransferDirection.ToGuest, "/tmp/x", "root", 5, "grant-1"));
+        Assert.IsLessThan(1L << 52, issued.Id, "ids stay exact in JSON clients");
+
+        var id = issued.Id.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var check = await two.CheckAsync(id, issued.Token);
+        Assert.AreEqual(GuestFileTransferCheck.Valid, check.Result);
+        Assert.AreEqual(new GuestFileTransfer(issued.Id, "vm-1", GuestFileTransferDirection.ToGuest, "/tmp/x", "root", 5, "grant-1", issued.Expires), check.Transfer);
+        Assert.AreEqual(GuestFileTransferCheck.Forged, (await one.CheckAsync(id, issued.Token[..^2] + "AA")).Result);
+        Assert.AreEqual(GuestFileTransferCheck.Malformed, (await one.CheckAsync("x" + id, issued.Token)).Result);
+
+        Assert.IsTrue(await two.RedeemAsync(check.Transfer!), "the first redemption");
+        Assert.IsFalse(await one.RedeemAsync(check.Transfer!), "a URL works once, at any member");
+        Assert.AreEqual(GuestFileTransferCheck.Unknown, (await one.CheckAsync(id, issued.Token)).Result);
+    }
+
+    [TestMethod]
+    public async Task Transfer_Expires_EverywhereAtOnce()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var one = new ClusterTransferTokens(Grains(0), time, TimeSpan.FromMinutes(10));
+        var two = new ClusterTransferTokens(Grains(1), time, TimeSpan.FromMinutes(10));
+        var issued = await one.IssueAsync(new TransferRequest("vm-2", GuestFileTransferDirection.FromGuest, "/etc/hostname", "demo", 0, "grant-2"));
+        var id = issued.Id.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var transfer = (await two.CheckAsync(id, issued.Token)).Transfer!;
+
+        time.Advance(TimeSpan.FromMinutes(10));
+        Assert.IsFalse(await one.RedeemAsync(transfer), "an expired transfer cannot be redeemed");
+        Assert.AreEqual(GuestFileTransferCheck.Expired, (await two.CheckAsync(id, issued.Token)).Result);
+        Assert.AreEqual(GuestFileTransferCheck.Unknown, (await one.CheckAsync(id, issued.Token)).Result, "an expired transfer is dropped");
+    }
+
+    [TestMethod]
+    public async Task Session_StartedAtOneMember_IsFoundTouchedAndEndedAtAnother()
+    {
+        var one = new GrainSessionTable(Grains(0));
+        var two = new GrainSessionTable(Grains(1));
+        var idle = TimeSpan.FromMinutes(30);
+        var now = new DateTime(2026, 1, 2, 3, 4, 5, DateTimeKind.Utc);
+        var key = Guid.NewGuid().ToString("D");
+        await one.AddAsync(new SessionInfo(key, "root", "Administrator", now, now, "127.0.0.1", "pyVmomi", "en", 1));
+
+        var found = await two.FindAsync(key, touch: true, now.AddMinutes(1), idle);
+        Assert.IsNotNull(found);
+        Assert.AreEqual(("root", 2L, now.AddMinutes(1)), (found.UserName, found.CallCount, found.LastActiveTime));
+        Assert.AreEqual(found, await one.FindAsync(key, touch: false, now.AddMinutes(2), idle), "both members see the touch");
+        CollectionAssert.AreEqual(Array.Empty<string>(), (await one.ExpiredAsync(now.AddMinutes(2), idle)).ToArray());
+        CollectionAssert.AreEqual(new[] { key }, (await one.ExpiredAsync(now.AddMinutes(32), idle)).ToArray(), "idle for longer than the timeout");
+
+        Assert.IsTrue(await two.RemoveAsync(key));
+        Assert.IsFalse(await one.RemoveAsync(key), "already ended");
+        Assert.IsNull(await one.FindAsync(key, touch: true, now.AddMinutes(3), idle));
+    }
+
+    [TestMethod]
+    public async Task Session_IdleTooLong_IsRefusedAndEnded()
+    {
+        var table = new GrainSessionTable(Grains(1));
+        var now = new DateTime(2026, 1, 2, 3, 4, 5, DateTimeKind.Utc);
+        var key = Guid.NewGuid().ToString("D");
+        await table.AddAsync(new SessionInfo(key, "root", "", now, now, null, null, "en", 1));
+        Assert.IsNull(await table.FindAsync(key, touch: true, now.AddMinutes(31), TimeSpan.FromMinutes(30)));
+        Assert.IsNull(await table.FindAsync(key, touch: false, now, TimeSpan.FromMinutes(30)), "ended, not only refused");
+    }
+
+    [TestMethod]
+    public async Task Events_FromEveryMember_FormOneBoundedHistory()
+    {
+        var one = new ClusterEventHistory(Grains(0));
+        var two = new ClusterEventHistory(Grains(1));
+        var before = (await one.QueryAsync()).Count;
+        EventRecord Event(string message) => new(0, DateTime.UtcNow, "root", "com.vmware.vc.guestOperations.GuestOperation", "info", message,
+            new EventEntity("Datacenter", "datacenter-2", "ha-datacenter"), null, [new EventKeyValue("operation", message)], new EventFault("GuestPermissionDenied", "denied", "<x/>"));
+
+        var first = await one.AppendAsync(Event("a"));
+        var second = await two.AppendAsync(Event("b"));
+        Assert.AreEqual(first.Key + 1, second.Key, "one sequence of keys across members");
+        var all = await two.QueryAsync();
+        Assert.AreEqual(Math.Min(before + 2, SiloConfigurator.MaxEvents), all.Count);
+        IReadOnlyList<EventKeyValue> none = [];
+        Assert.AreEqual(second with { Arguments = none }, all[^1] with { Arguments = none }, "every field crosses");
+        CollectionAssert.AreEqual(second.Arguments.ToArray(), all[^1].Arguments.ToArray());
+
+        for (var i = 0; i < SiloConfigurator.MaxEvents; i++)
+        {
+            await one.AppendAsync(Event($"c{i}"));
+        }
+
+        Assert.HasCount(SiloConfigurator.MaxEvents, await two.QueryAsync(), "bounded: the oldest go first");
+    }
+
+    private static IGrainFactory Grains(int silo) =>
+        ((InProcessSiloHandle)_cluster.Silos[silo]).SiloHost.Services.GetRequiredService<IGrainFactory>();
+
+    public sealed class SiloConfigurator : ISiloConfigurator
+    {
+        public const int MaxEvents = 5;
+
+        public void Configure(ISiloBuilder siloBuilder)
+        {
+            siloBuilder.AddMemoryGrainStorage(ClusterStorage.Name);
+            siloBuilder.Services.AddSingleton(new EventHistoryOptions(MaxEvents));
+        }
+    }
+}
