@@ -183,7 +183,9 @@ public sealed class WcfContractTests
         Assert.IsNotEmpty(presented, "the callback decided on the server's certificate");
         await using (var resumed = await VimConnection.ConnectAsync(Server.Server.SdkUri, options with { SessionCookie = cookie }))
         {
-            Assert.AreEqual("root", (await resumed.CurrentSessionAsync())!.userName, "the cookie resumes the session");
+            var session = await resumed.CurrentSessionAsync();
+            Assert.IsNotNull(session, "the cookie resumes the session");
+            Assert.AreEqual("root", session.userName);
             Assert.AreEqual(cookie, resumed.SessionCookie);
 
             var vms = await resumed.RetrieveAllAsync("VirtualMachine", ["name", "config.uuid"]);
