@@ -1,68 +1,92 @@
+using System.CommandLine;
 using System.Globalization;
 using GuestOps.Reliability.Fuzzing;
 using GuestOps.Reliability.Load;
 using GuestOps.Reliability.Scale;
 
-// Issue 9's long-running reliability programs (usage in docs/reliability.md):
-//   fuzz  [--seconds 60] [--iterations N] [--seed N] [--seeds DIR] [--corpus DIR] [--findings DIR] [--engine mutate|afl|libfuzzer] [--replay FILE] [--slow-ms 2000]
-//         (--slow-ms 0: no dispatch time counts as a finding; without --seed: GUESTOPS_FUZZ_SEED, else a random seed; the seed is printed either way)
-//   load  [--duration 60] [--callers 64] [--vms 4] [--credential-cache 0] [--max-file-kib 256] [--seed 1] [--server-dll PATH]
-//   scale [--vms 200] [--callers 16] [--duration 5] [--rounds 3] [--warmup 20] [--credential-cache 30] [--max-deviation 0.2] [--measure true|false] [--server-dll PATH]
+// Issue 9's long-running reliability programs (usage in docs/reliability.md; `GuestOps.Reliability COMMAND --help`).
 // Exit code 0 when the run found nothing wrong, 1 when it did, 2 for bad usage.
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 
-if (args.Length == 0 || args[0] is "-h" or "--help")
+var root = new RootCommand("GuestOps reliability programs: fuzz, load and scale runs (see docs/reliability.md)")
 {
-    Console.WriteLine("usage: GuestOps.Reliability fuzz|load|scale [options]  (see docs/reliability.md)");
-    return args.Length == 0 ? 2 : 0;
-}
-
-var options = new Dictionary<string, string>(StringComparer.Ordinal);
-for (var i = 1; i < args.Length; i++)
+    Fuzz(),
+    Load(),
+    Scale(),
+};
+var parse = root.Parse(args);
+if (parse.Errors.Count > 0 && parse.Action is not System.CommandLine.Help.HelpAction)
 {
-    if (!args[i].StartsWith("--", StringComparison.Ordinal) || i + 1 >= args.Length)
+    foreach (var error in parse.Errors)
     {
-        Console.WriteLine($"bad option '{args[i]}': options are --name value");
-        return 2;
+        Console.WriteLine(error.Message);
     }
 
-    options[args[i][2..]] = args[++i];
-}
-
-string? Text(string name) => options.TryGetValue(name, out var v) ? v : null;
-int Int(string name, int fallback) => options.TryGetValue(name, out var v) ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
-double Double(string name, double fallback) => options.TryGetValue(name, out var v) ? double.Parse(v, CultureInfo.InvariantCulture) : fallback;
-
-try
-{
-    return args[0] switch
-    {
-        "fuzz" => await FuzzCommand.RunAsync(new FuzzOptions(
-            TimeSpan.FromSeconds(Double("seconds", 60)), options.TryGetValue("iterations", out var n) ? long.Parse(n, CultureInfo.InvariantCulture) : long.MaxValue,
-            FuzzSeed(Text("seed")), Text("seeds"), Text("corpus"), Text("findings"), Text("engine") ?? "mutate", Text("replay"),
-            Int("slow-ms", (int)FuzzTarget.DefaultSlowLimit.TotalMilliseconds) is > 0 and var slowMs ? TimeSpan.FromMilliseconds(slowMs) : null)),
-        "load" => await LoadCommand.RunAsync(new LoadOptions(
-            TimeSpan.FromSeconds(Double("duration", 60)), Int("callers", 64), Int("vms", 4), Int("credential-cache", 0), Int("max-file-kib", 256) * 1024, Int("seed", 1), Text("server-dll"))),
-        "scale" => await ScaleCommand.RunAsync(new ScaleOptions(
-            Int("vms", 200), Int("callers", 16), TimeSpan.FromSeconds(Double("duration", 5)), Int("rounds", 3), TimeSpan.FromSeconds(Double("warmup", 20)), Int("credential-cache", 30), Double("max-deviation", 0.2), Text("server-dll"), Text("measure") != "false")),
-        _ => Usage(),
-    };
-}
-catch (FormatException e)
-{
-    Console.WriteLine($"bad option value: {e.Message}");
+    Console.WriteLine("usage: GuestOps.Reliability fuzz|load|scale [options]  (see docs/reliability.md)");
     return 2;
+}
+
+return await parse.InvokeAsync();
+
+static Option<T> Option<T>(string name, string description, T fallback) =>
+    new(name) { Description = description, DefaultValueFactory = _ => fallback };
+
+static Command Fuzz()
+{
+    var seconds = Option("--seconds", "How long to fuzz", 60.0);
+    var iterations = new Option<long?>("--iterations") { Description = "Stop after this many inputs" };
+    var seed = new Option<int?>("--seed") { Description = $"The seed (else {FuzzOptions.SeedVariable}, else a random one; printed either way)" };
+    var seeds = new Option<string?>("--seeds") { Description = "Folder of seed inputs" };
+    var corpus = new Option<string?>("--corpus") { Description = "Folder the corpus is kept in" };
+    var findings = new Option<string?>("--findings") { Description = "Folder findings are written to" };
+    var engine = Option("--engine", "mutate, afl or libfuzzer", "mutate");
+    var replay = new Option<string?>("--replay") { Description = "Replay this input file and stop" };
+    var slowMs = Option("--slow-ms", "A dispatch slower than this is a finding (0: none is)", (int)FuzzTarget.DefaultSlowLimit.TotalMilliseconds);
+    var command = new Command("fuzz", "Fuzz the SOAP envelope reader and the dispatcher") { seconds, iterations, seed, seeds, corpus, findings, engine, replay, slowMs };
+    command.SetAction(result => FuzzCommand.RunAsync(new FuzzOptions(
+        TimeSpan.FromSeconds(result.GetValue(seconds)), result.GetValue(iterations) ?? long.MaxValue, FuzzSeed(result.GetValue(seed)),
+        result.GetValue(seeds), result.GetValue(corpus), result.GetValue(findings), result.GetValue(engine)!, result.GetValue(replay),
+        result.GetValue(slowMs) is > 0 and var slow ? TimeSpan.FromMilliseconds(slow) : null)));
+    return command;
+}
+
+static Command Load()
+{
+    var duration = Option("--duration", "Seconds of load", 60.0);
+    var callers = Option("--callers", "Concurrent vSphere clients", 64);
+    var vms = Option("--vms", "Sandboxed VMs", 4);
+    var credentialCache = Option("--credential-cache", "Seconds the server caches guest credentials", 0);
+    var maxFileKib = Option("--max-file-kib", "Largest file transferred, KiB", 256);
+    var seed = Option("--seed", "Seed of the callers' choices", 1);
+    var serverDll = new Option<string?>("--server-dll") { Description = "The server build to start (default: the one next to this program)" };
+    var command = new Command("load", "Many callers against one server with sandboxed VMs") { duration, callers, vms, credentialCache, maxFileKib, seed, serverDll };
+    command.SetAction(result => LoadCommand.RunAsync(new LoadOptions(
+        TimeSpan.FromSeconds(result.GetValue(duration)), result.GetValue(callers), result.GetValue(vms), result.GetValue(credentialCache),
+        result.GetValue(maxFileKib) * 1024, result.GetValue(seed), result.GetValue(serverDll))));
+    return command;
+}
+
+static Command Scale()
+{
+    var vms = Option("--vms", "Sandboxed VMs", 200);
+    var callers = Option("--callers", "Concurrent vSphere clients", 16);
+    var duration = Option("--duration", "Seconds of one measured round", 5.0);
+    var rounds = Option("--rounds", "Measured rounds", 3);
+    var warmup = Option("--warmup", "Seconds of warm-up", 20.0);
+    var credentialCache = Option("--credential-cache", "Seconds the server caches guest credentials", 30);
+    var maxDeviation = Option("--max-deviation", "Largest allowed deviation between rounds", 0.2);
+    var serverDll = new Option<string?>("--server-dll") { Description = "The server build to start (default: the one next to this program)" };
+    var measure = Option("--measure", "Measure the rounds (false: only start the VMs)", true);
+    var command = new Command("scale", "One host agent with many sandboxed VMs") { vms, callers, duration, rounds, warmup, credentialCache, maxDeviation, serverDll, measure };
+    command.SetAction(result => ScaleCommand.RunAsync(new ScaleOptions(
+        result.GetValue(vms), result.GetValue(callers), TimeSpan.FromSeconds(result.GetValue(duration)), result.GetValue(rounds),
+        TimeSpan.FromSeconds(result.GetValue(warmup)), result.GetValue(credentialCache), result.GetValue(maxDeviation), result.GetValue(serverDll), result.GetValue(measure))));
+    return command;
 }
 
 // The fuzz seed: --seed, else GUESTOPS_FUZZ_SEED, else a random one (printed by the run, so any run can be repeated).
-static int FuzzSeed(string? option) =>
-    option is not null ? int.Parse(option, CultureInfo.InvariantCulture)
-    : Environment.GetEnvironmentVariable(FuzzOptions.SeedVariable) is { Length: > 0 } fromEnvironment ? int.Parse(fromEnvironment, CultureInfo.InvariantCulture)
-    : Random.Shared.Next(1, int.MaxValue);
-
-static int Usage()
-{
-    Console.WriteLine("usage: GuestOps.Reliability fuzz|load|scale [options]  (see docs/reliability.md)");
-    return 2;
-}
+static int FuzzSeed(int? option) =>
+    option ?? (Environment.GetEnvironmentVariable(FuzzOptions.SeedVariable) is { Length: > 0 } fromEnvironment
+        ? int.Parse(fromEnvironment, CultureInfo.InvariantCulture)
+        : Random.Shared.Next(1, int.MaxValue));

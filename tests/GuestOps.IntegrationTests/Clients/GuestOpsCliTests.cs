@@ -134,6 +134,8 @@ public sealed class GuestOpsCliTests
         StringAssert.StartsWith(wrong.StandardError, "guestops: InvalidGuestLogin: ");
     }
 
+    /// <summary>27 guestops processes; each starts WCF (the contract's description and one XmlSerializer generation for
+    /// its operations) before its first call, about a second of CPU, so the class default of 60 s is too short under load.</summary>
     [TestMethod]
     [Timeout(180_000)] // some twenty CLI runs, each a process start: a minute on a loaded machine
     public async Task FileCommands_MkdirTouchLsExistsChmodChownMvMktempRmRmdir()

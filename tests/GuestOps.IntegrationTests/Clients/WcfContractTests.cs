@@ -1,6 +1,7 @@
 using System.ServiceModel;
 using System.ServiceModel.Channels;
 using System.ServiceModel.Security;
+using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using GuestOps.Client;
@@ -149,6 +150,79 @@ public sealed class WcfContractTests
         Assert.IsInstanceOfType<FileNotFound>(fault.Fault);
         await files.DeleteDirectoryInGuestAsync(managers.FileManager, Vm, Demo, dir, true);
         await connection.LogoutAsync();
+    }
+
+    [TestMethod]
+    [Timeout(60_000)]
+    public async Task TheClientLibrary_ResumesASessionFromItsCookie_ChecksTheCertificate_AndFindsVms()
+    {
+        var presented = new List<string>();
+        var options = new VimConnectionOptions
+        {
+            ServerCertificateValidation = (_, certificate, _, _) =>
+            {
+                lock (presented)
+                {
+                    presented.Add(Convert.ToHexString(SHA256.HashData(certificate!.GetRawCertData())));
+                }
+
+                return true;
+            },
+        };
+        string cookie;
+        await using (var first = await VimConnection.ConnectAsync(Server.Server.SdkUri, options))
+        {
+            Assert.IsNull(first.SessionCookie, "no session before the login");
+            Assert.IsNull(await first.CurrentSessionAsync());
+            await first.LoginAsync("root", ServerOptions.DefaultRootPassword);
+            cookie = first.SessionCookie!;
+            StringAssert.StartsWith(cookie, VimConnection.SessionCookieName + "=");
+            Assert.AreEqual("root", (await first.CurrentSessionAsync())!.userName);
+        }
+
+        Assert.IsNotEmpty(presented, "the callback decided on the server's certificate");
+        await using (var resumed = await VimConnection.ConnectAsync(Server.Server.SdkUri, options with { SessionCookie = cookie }))
+        {
+            var session = await resumed.CurrentSessionAsync();
+            Assert.IsNotNull(session, "the cookie resumes the session");
+            Assert.AreEqual("root", session.userName);
+            Assert.AreEqual(cookie, resumed.SessionCookie);
+
+            var vms = await resumed.RetrieveAllAsync("VirtualMachine", ["name", "config.uuid"]);
+            var vm = vms.Single(o => o.propSet!.Any(p => p.name == "name" && Equals(p.val, "demo-vm-1")));
+            Assert.AreEqual(Vm, vm.obj);
+            var uuid = (string)vm.propSet!.Single(p => p.name == "config.uuid").val!;
+            Assert.AreEqual(Vm, await resumed.FindVirtualMachineByUuidAsync(uuid));
+            Assert.IsNull(await resumed.FindVirtualMachineByUuidAsync(Guid.NewGuid().ToString()));
+            Assert.AreEqual(Vm, await resumed.FindByInventoryPathAsync("ha-datacenter/vm/demo-vm-1"));
+            Assert.IsNull(await resumed.FindByInventoryPathAsync("ha-datacenter/vm/no-such-vm"));
+            Assert.AreEqual(Vm, await resumed.FindVirtualMachineAsync("demo-vm-1"));
+
+            var port = resumed.Url.Port;
+            Assert.AreEqual(new Uri($"https://{resumed.Url.Host}:{port}/guestFile?id=1"), resumed.TransferUri("https://*:443/guestFile?id=1"), "a * host takes the endpoint's host and port");
+            Assert.AreEqual(new Uri("https://other:9/guestFile?id=1"), resumed.TransferUri("https://other:9/guestFile?id=1"));
+            await resumed.LogoutAsync();
+        }
+
+        await using (var ended = await VimConnection.ConnectAsync(Server.Server.SdkUri, options with { SessionCookie = cookie }))
+        {
+            Assert.IsNull(await ended.CurrentSessionAsync(), "the cookie of a session that ended names none");
+        }
+
+        var refused = await Assert.ThrowsAsync<CommunicationException>(() => VimConnection.ConnectAsync(Server.Server.SdkUri, new VimConnectionOptions
+        {
+            AcceptAnyServerCertificate = true,
+            ServerCertificateValidation = (_, _, _, _) => false,
+        }));
+        Assert.IsTrue(Causes(refused).OfType<System.Security.Authentication.AuthenticationException>().Any(), refused.ToString());
+    }
+
+    private static IEnumerable<Exception> Causes(Exception e)
+    {
+        for (Exception? cause = e; cause is not null; cause = cause.InnerException)
+        {
+            yield return cause;
+        }
     }
 
     private static ChannelFactory<T> Factory<T>(System.Net.CookieContainer? cookies = null)

@@ -2,26 +2,26 @@ using System.CommandLine;
 using System.Net;
 using System.Net.Security;
 using System.Security.Authentication;
+using System.ServiceModel;
 using GuestOps.Cli.Connection;
 using GuestOps.Cli.Output;
-using GuestOps.Cli.Soap;
 using GuestOps.Cli.Transfers;
 using GuestOps.Cli.Vim;
+using GuestOps.Client;
 using GuestOps.Vim;
 
 namespace GuestOps.Cli.Commands;
 
 /// <summary>
 /// One command's run: its settings, output, and the connection it opens on demand (service content, then a cached
-/// session or a login, then the VM and the guest credentials).
+/// session or a login, then the VM and the guest credentials), through the typed client (GuestOps.Client).
 /// </summary>
-public sealed class CommandContext : IDisposable
+public sealed class CommandContext : IAsyncDisposable
 {
     private readonly CliEnvironment _environment;
     private EndpointSettings? _settings;
     private TlsPolicy? _tls;
-    private SocketsHttpHandler? _handler;
-    private VimSoapClient? _soap;
+    private VimConnection? _connection;
     private GuestOperations? _ticketHolder;
 
     private CommandContext(GlobalOptionValues options, CliEnvironment environment, CommandOutput output)
@@ -48,7 +48,7 @@ public sealed class CommandContext : IDisposable
         var options = globals.Read(result);
         var environment = CliEnvironment.FromProcess();
         var output = new CommandOutput(options.Json, Console.Out, Console.Error);
-        using var context = new CommandContext(options, environment, output);
+        await using var context = new CommandContext(options, environment, output);
         try
         {
             try
@@ -75,51 +75,68 @@ public sealed class CommandContext : IDisposable
     /// <summary>The one-line message and exit code of a failed command.</summary>
     private (string Message, int ExitCode)? Failure(Exception e, CancellationToken cancellationToken) => e switch
     {
-        SoapFaultException fault => (fault.Describe(), 1),
+        FaultException fault => (FaultText.Describe(fault), 1),
+        VimFaultException vim => (FaultText.Describe(vim.Fault, vim.Message), 1),
         CliException cli => (cli.Message, cli.ExitCode),
-        HttpRequestException { InnerException: AuthenticationException } when _tls is not null => (_tls.Explain(Settings.SdkUri), 1),
-        HttpRequestException http => (http.StatusCode is null ? $"Cannot reach {_settings?.DisplayUrl}: {http.Message}" : http.Message, 1),
-        TaskCanceledException when !cancellationToken.IsCancellationRequested => ($"The server did not answer within {Options.Timeout.TotalSeconds:0} s (--request-timeout).", 1),
+        _ when _tls is not null && Causes(e).Any(c => c is AuthenticationException) => (_tls.Explain(Settings.SdkUri), 1),
+        _ when e is EndpointNotFoundException || Causes(e).OfType<HttpRequestException>().Any(h => h.StatusCode is null) =>
+            ($"Cannot reach {_settings?.DisplayUrl}: {Causes(e).OfType<HttpRequestException>().LastOrDefault()?.Message ?? e.Message}", 1),
+        HttpRequestException http => (http.Message, 1),
+        TimeoutException or TaskCanceledException when !cancellationToken.IsCancellationRequested => ($"The server did not answer within {Options.Timeout.TotalSeconds:0} s (--request-timeout).", 1),
         OperationCanceledException when cancellationToken.IsCancellationRequested => ("Cancelled.", 130),
+        CommunicationException => (e.Message.ReplaceLineEndings(" "), 1),
         IOException or UnauthorizedAccessException => (e.Message, 1),
         _ => ($"{e.GetType().Name}: {e.Message} (--debug shows the full exception)", 1),
     };
 
-    public HttpMessageHandler Handler
+    private static IEnumerable<Exception> Causes(Exception e)
     {
-        get
+        for (Exception? cause = e; cause is not null; cause = cause.InnerException)
         {
-            _tls ??= new TlsPolicy(Settings.Insecure, Settings.Thumbprint);
-            return _handler ??= _tls.CreateHandler();
+            yield return cause;
         }
     }
 
-    /// <summary>The SOAP client and the endpoint's ServiceContent, without a session.</summary>
-    public async Task<VimService> ConnectAnonymousAsync(CancellationToken cancellationToken)
+    /// <summary>The connection and the endpoint's ServiceContent, without a session, or resuming the session of
+    /// <paramref name="sessionCookie"/>; replaces the connection opened before.</summary>
+    public async Task<VimConnection> ConnectAnonymousAsync(CancellationToken cancellationToken, string? sessionCookie = null)
     {
-        _soap ??= new VimSoapClient(Settings.SdkUri, Handler, Options.Timeout);
-        return await VimService.ConnectAsync(_soap, cancellationToken);
+        _tls ??= new TlsPolicy(Settings.Insecure, Settings.Thumbprint);
+        if (_connection is { } previous)
+        {
+            _connection = null;
+            await previous.DisposeAsync();
+        }
+
+        _connection = await VimConnection.ConnectAsync(Settings.SdkUri, new VimConnectionOptions
+        {
+            ServerCertificateValidation = _tls.Validate,
+            SessionCookie = sessionCookie,
+            Timeout = Options.Timeout,
+            TransferTimeout = Timeout.InfiniteTimeSpan,
+        }, cancellationToken);
+        return _connection;
     }
 
     public string RequireUser() => Settings.UserName
         ?? throw new CliException("No vSphere user: give --username, set GUESTOPS_USERNAME or GOVC_USERNAME, or put user@ in the URL.", 2);
 
-    /// <summary>A logged-in service: a login with the explicit password when one is given, else the cached session when it
-    /// is still alive, else a login with a prompted password (cached for next time).</summary>
-    public async Task<VimService> ConnectAsync(CancellationToken cancellationToken)
+    /// <summary>A logged-in connection: a login with the explicit password when one is given, else the cached session
+    /// when it is still alive, else a login with a prompted password (cached for next time).</summary>
+    public async Task<VimConnection> ConnectAsync(CancellationToken cancellationToken)
     {
-        var service = await ConnectAnonymousAsync(cancellationToken);
-        var user = RequireUser();
         // An explicit password (flag, variable or URL) is always used, and must be right: the cache serves only without one.
-        if (Settings.Password is null && Sessions.Load(Settings.DisplayUrl, user) is { } cookie)
+        var cookie = Settings.Password is null && Settings.UserName is { } cachedUser ? Sessions.Load(Settings.DisplayUrl, cachedUser) : null;
+        var service = await ConnectAnonymousAsync(cancellationToken, cookie);
+        var user = RequireUser();
+        if (cookie is not null)
         {
-            service.Soap.SessionCookie = cookie;
-            if (await service.CurrentSessionUserAsync(cancellationToken) is not null)
+            if (await service.CurrentSessionAsync(cancellationToken) is not null)
             {
                 return service;
             }
 
-            service.Soap.SessionCookie = null;
+            service = await ConnectAnonymousAsync(cancellationToken);
         }
 
         var password = Settings.Password ?? SecretPrompt.Read(_environment, $"Password for {user} at {Settings.DisplayUrl}: ")
@@ -128,10 +145,10 @@ public sealed class CommandContext : IDisposable
         return service;
     }
 
-    public async Task LoginAsync(VimService service, string user, string password, CancellationToken cancellationToken)
+    public async Task LoginAsync(VimConnection service, string user, string password, CancellationToken cancellationToken)
     {
         await service.LoginAsync(user, password, cancellationToken);
-        if (Settings.PersistSession && service.Soap.SessionCookie is { } cookie)
+        if (Settings.PersistSession && service.SessionCookie is { } cookie)
         {
             Sessions.Save(Settings.DisplayUrl, user, cookie);
         }
@@ -160,9 +177,9 @@ public sealed class CommandContext : IDisposable
         if (Options.Sspi)
         {
             var identity = (Options.GuestLogin ?? _environment.Get("GUESTOPS_GUEST_LOGIN", "GOVC_GUEST_LOGIN")) is not null ? GuestCredentials() : null;
-            var sspiService = await ConnectAsync(cancellationToken);
-            var sspiVm = await VmLocator.FindAsync(sspiService, vmName, cancellationToken);
-            var anonymous = await GuestOperations.CreateAsync(sspiService, sspiVm, new TicketedSessionAuthentication(), cancellationToken);
+            var sspiConnection = await ConnectAsync(cancellationToken);
+            var sspiVm = await VmLocator.FindAsync(sspiConnection, vmName, cancellationToken);
+            var anonymous = await GuestOperations.CreateAsync(sspiConnection, sspiVm, new TicketedSessionAuthentication(), cancellationToken);
             using var negotiate = new NegotiateAuthentication(new NegotiateAuthenticationClientOptions
             {
                 Package = Options.SspiPackage,
@@ -196,18 +213,23 @@ public sealed class CommandContext : IDisposable
             {
                 await holder.ReleaseCredentialsAsync(timeout.Token);
             }
-            catch (Exception e) when (e is SoapFaultException or HttpRequestException or OperationCanceledException)
+            catch (Exception e) when (e is CommunicationException or TimeoutException or OperationCanceledException)
             {
             }
         }
     }
 
-    /// <summary>The /guestFile side channel, on the same TLS policy, without the session cookie.</summary>
-    public GuestFileTransfer Transfers(bool silent = false) => new(Handler, Settings.SdkUri, TransferProgress.For(Output, Options.Quiet || silent));
+    /// <summary>The /guestFile side channel of the connection a guest command opened.</summary>
+    public GuestFileTransfer Transfers(bool silent = false) => new(
+        _connection ?? throw new InvalidOperationException("Transfers need the connection of a guest command."),
+        TransferProgress.For(Output, Options.Quiet || silent));
 
-    public void Dispose()
+    public async ValueTask DisposeAsync()
     {
-        _soap?.Dispose();
-        _handler?.Dispose();
+        if (_connection is { } connection)
+        {
+            _connection = null;
+            await connection.DisposeAsync();
+        }
     }
 }

@@ -2,7 +2,8 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using GuestOps.Cli.Soap;
+using System.ServiceModel;
+using GuestOps.Client;
 using GuestOps.Vim;
 
 namespace GuestOps.Cli.Commands;
@@ -63,7 +64,7 @@ public static class FileCommands
                     var page = await guest.ListFilesAsync(parent.Length == 0 ? "." : parent, null, 1, $"^{Regex.Escape(name)}$", ct);
                     type = page.files?.FirstOrDefault()?.type;
                 }
-                catch (SoapFaultException e) when (e.Is("FileNotFound", "NotADirectory"))
+                catch (FaultException e) when (VimFaults.Detail(e) is FileNotFound or NotADirectory)
                 {
                     type = null;
                 }
@@ -131,7 +132,7 @@ public static class FileCommands
             {
                 await guest.MoveFileAsync(from, to, !result.GetValue(noClobber), ct);
             }
-            catch (SoapFaultException e) when (e.Is("NotAFile"))
+            catch (FaultException e) when (VimFaults.Detail(e) is NotAFile)
             {
                 await guest.MoveDirectoryAsync(from, to, ct);
             }
@@ -221,11 +222,10 @@ public static class FileCommands
             {
                 await guest.ChangeFileAttributesAsync(target, attributes, ct);
             }
-            catch (SoapFaultException e) when (e.Is("FileNotFound") && !result.GetValue(noCreate))
+            catch (FaultException e) when (VimFaults.Detail(e) is FileNotFound && !result.GetValue(noCreate))
             {
                 var url = await guest.InitiateFileTransferToGuestAsync(target, attributes, 0, overwrite: false, ct);
-                using var transfers = context.Transfers(silent: true);
-                await transfers.UploadAsync(url, Stream.Null, 0, $"create {target}", ct);
+                await context.Transfers(silent: true).UploadAsync(url, Stream.Null, 0, $"create {target}", ct);
             }
 
             return Done(context, "touched", target);

@@ -37,8 +37,7 @@ public static class RunCommand
                 result.GetValue(stream) && !context.Output.Json,
                 TimeSpan.FromSeconds(Math.Max(result.GetValue(interval), 0.05)));
             var guest = await context.GuestAsync(ct);
-            using var transfers = context.Transfers(silent: true);
-            var runner = new GuestProgramRunner(guest, transfers);
+            var runner = new GuestProgramRunner(guest, context.Transfers(silent: true));
             GuestRunResult run;
             if (context.Output.Json)
             {

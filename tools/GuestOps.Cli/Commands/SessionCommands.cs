@@ -19,8 +19,8 @@ public static class SessionCommands
             await context.LoginAsync(service, user, password, ct);
             var cached = context.Settings.PersistSession ? context.Sessions.PathFor(context.Settings.DisplayUrl, user) : null;
             context.Output.Result(
-                $"Logged in to {context.Settings.DisplayUrl} ({service.Content.FullName}) as {user}" + (cached is null ? "" : $"; session cached in {cached}"),
-                () => new JsonObject { ["url"] = context.Settings.DisplayUrl, ["user"] = user, ["server"] = service.Content.FullName, ["sessionFile"] = cached });
+                $"Logged in to {context.Settings.DisplayUrl} ({service.Content.about.fullName}) as {user}" + (cached is null ? "" : $"; session cached in {cached}"),
+                () => new JsonObject { ["url"] = context.Settings.DisplayUrl, ["user"] = user, ["server"] = service.Content.about.fullName, ["sessionFile"] = cached });
             return 0;
         }));
         return command;
@@ -36,9 +36,8 @@ public static class SessionCommands
             var ended = false;
             if (context.Sessions.Load(url, user) is { } cookie)
             {
-                var service = await context.ConnectAnonymousAsync(ct);
-                service.Soap.SessionCookie = cookie;
-                if (await service.CurrentSessionUserAsync(ct) is not null)
+                var service = await context.ConnectAnonymousAsync(ct, cookie);
+                if (await service.CurrentSessionAsync(ct) is not null)
                 {
                     await service.LogoutAsync(ct);
                     ended = true;

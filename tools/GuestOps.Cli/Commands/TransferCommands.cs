@@ -39,8 +39,7 @@ public static class TransferCommands
             await using var stream = await OpenSourceAsync(source, ct);
             var guest = await context.GuestAsync(ct);
             var url = await guest.InitiateFileTransferToGuestAsync(target, attributes, stream.Length, result.GetValue(force), ct);
-            using var transfers = context.Transfers();
-            await transfers.UploadAsync(url, stream, stream.Length, $"upload {target}", ct);
+            await context.Transfers().UploadAsync(url, stream, stream.Length, $"upload {target}", ct);
             if (context.Output.Json)
             {
                 context.Output.Write(new JsonObject { ["local"] = source, ["guestPath"] = target, ["bytes"] = stream.Length });
@@ -73,7 +72,7 @@ public static class TransferCommands
 
             var guest = await context.GuestAsync(ct);
             var info = await guest.InitiateFileTransferFromGuestAsync(source, ct);
-            using var transfers = context.Transfers();
+            var transfers = context.Transfers();
             long bytes;
             if (target == "-")
             {

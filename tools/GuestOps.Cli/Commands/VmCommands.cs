@@ -19,7 +19,7 @@ public static class VmCommands
         {
             var service = await context.ConnectAsync(ct);
             var vms = (await service.RetrieveAllAsync("VirtualMachine", VmProperties, ct))
-                .Select(v => VmProperties.ToDictionary(p => p, p => v.Properties.TryGetValue(p, out var e) ? e.Value : ""))
+                .Select(v => VmProperties.ToDictionary(p => p, p => PropertyText.Of(v, p)))
                 .OrderBy(v => v["name"], StringComparer.Ordinal)
                 .ToList();
             if (context.Output.Json)
@@ -72,8 +72,8 @@ public static class VmCommands
             var clock = Stopwatch.StartNew();
             while (true)
             {
-                var properties = await service.RetrievePropertiesAsync(vm, ["guest.guestOperationsReady"], ct);
-                var ready = properties.TryGetValue("guest.guestOperationsReady", out var value) && value.Value == "true";
+                var properties = await service.PropertiesAsync(vm, ["guest.guestOperationsReady"], ct);
+                var ready = PropertyText.Of(properties.GetValueOrDefault("guest.guestOperationsReady")) == "true";
                 if (ready || clock.Elapsed >= limit)
                 {
                     var seconds = clock.Elapsed.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture);

@@ -17,20 +17,8 @@ public sealed class TlsPolicy(bool insecure, string? thumbprint)
 
     public string? PresentedSha1 { get; private set; }
 
-    public SocketsHttpHandler CreateHandler()
-    {
-        var handler = new SocketsHttpHandler
-        {
-            UseCookies = false,
-            AllowAutoRedirect = false,
-            ConnectTimeout = TimeSpan.FromSeconds(15),
-            PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30),
-        };
-        handler.SslOptions.RemoteCertificateValidationCallback = Validate;
-        return handler;
-    }
-
-    private bool Validate(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
+    /// <summary>The check of the server's certificate for the SOAP calls and the /guestFile transfers.</summary>
+    public bool Validate(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
     {
         if (certificate is not null)
         {

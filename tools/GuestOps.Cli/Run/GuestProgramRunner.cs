@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using GuestOps.Cli.Soap;
+using System.ServiceModel;
 using GuestOps.Cli.Transfers;
 using GuestOps.Cli.Vim;
 
@@ -26,8 +26,8 @@ public sealed class GuestProgramRunner(GuestOperations guest, GuestFileTransfer 
 {
     public async Task<GuestRunResult> RunAsync(GuestRunRequest request, Stream stdout, Stream stderr, CancellationToken cancellationToken)
     {
-        var family = (await guest.Service.RetrievePropertiesAsync(guest.Vm, ["guest.guestFamily"], cancellationToken))
-            .GetValueOrDefault("guest.guestFamily")?.Value;
+        var family = (await guest.Connection.PropertiesAsync(guest.Vm, ["guest.guestFamily"], cancellationToken))
+            .GetValueOrDefault("guest.guestFamily") as string;
         var outFile = await guest.CreateTemporaryFileAsync("guestops-run-", ".stdout", null, cancellationToken);
         string? errFile = null;
         long? pid = null;
@@ -103,7 +103,7 @@ public sealed class GuestProgramRunner(GuestOperations guest, GuestFileTransfer 
         {
             await action(timeout.Token);
         }
-        catch (Exception e) when (e is SoapFaultException or HttpRequestException or OperationCanceledException or CliException)
+        catch (Exception e) when (e is CommunicationException or TimeoutException or HttpRequestException or OperationCanceledException or CliException)
         {
         }
     }

@@ -1,53 +1,28 @@
-using System.Net;
-using System.Net.Http.Headers;
+using GuestOps.Client;
 
 namespace GuestOps.Cli.Transfers;
 
 /// <summary>
-/// The HTTP side of file transfers (reference 7): PUT or GET of the one-time /guestFile URL, without the session
-/// cookie. A URL whose host is <c>*</c> gets the host and port this CLI called, as govmomi does
-/// (<c>https://*:443/guestFile?...</c> keeps working through port forwarding).
+/// The HTTP side of file transfers: PUT or GET of the one-time /guestFile URL through the client's transfer
+/// HttpClient (without the session cookie; a URL whose host is <c>*</c> gets the host and port this CLI called), with
+/// progress, and an HTTP failure as one line naming the direction.
 /// </summary>
-public sealed class GuestFileTransfer(HttpMessageHandler handler, Uri endpoint, TransferProgress progress) : IDisposable
+public sealed class GuestFileTransfer(VimConnection connection, TransferProgress progress)
 {
-    private const int BufferSize = 256 * 1024;
-
-    private readonly HttpClient _http = new(handler, disposeHandler: false) { Timeout = Timeout.InfiniteTimeSpan };
-
     public TransferProgress Progress { get; } = progress;
-
-    /// <summary>The URL with a <c>*</c> host replaced by the endpoint's host and port.</summary>
-    public Uri Resolve(string url)
-    {
-        var scheme = url.IndexOf("://", StringComparison.Ordinal);
-        if (scheme > 0 && url.AsSpan(scheme + 3).StartsWith("*"))
-        {
-            var rest = url[(scheme + 4)..];
-            if (rest.StartsWith(':'))
-            {
-                var end = rest.IndexOfAny(['/', '?']);
-                rest = end < 0 ? "" : rest[end..];
-            }
-
-            return new Uri($"{url[..scheme]}://{endpoint.Authority}{rest}");
-        }
-
-        return new Uri(url);
-    }
 
     /// <summary>PUTs <paramref name="length"/> bytes of <paramref name="source"/>; 200 or 201 is success.</summary>
     public async Task UploadAsync(string url, Stream source, long length, string description, CancellationToken cancellationToken)
     {
         await Progress.TrackAsync(description, length, async report =>
         {
-            using var content = new StreamContent(new ProgressReadStream(source, report), BufferSize);
-            content.Headers.ContentLength = length;
-            content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
-            using var request = new HttpRequestMessage(HttpMethod.Put, Resolve(url)) { Content = content };
-            using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
-            if (response.StatusCode is not (HttpStatusCode.OK or HttpStatusCode.Created))
+            try
             {
-                throw await FailureAsync("upload", response, cancellationToken);
+                await connection.UploadAsync(url, new ProgressReadStream(source, report), length, cancellationToken);
+            }
+            catch (HttpRequestException e) when (e.StatusCode is not null)
+            {
+                throw new CliException($"upload: {e.Message}");
             }
 
             return true;
@@ -59,43 +34,19 @@ public sealed class GuestFileTransfer(HttpMessageHandler handler, Uri endpoint, 
     public Task<long> DownloadAsync(string url, Stream destination, long expected, string description, CancellationToken cancellationToken, long skip = 0) =>
         Progress.TrackAsync(description, expected, async report =>
         {
-            using var response = await _http.GetAsync(Resolve(url), HttpCompletionOption.ResponseHeadersRead, cancellationToken);
-            if (response.StatusCode != HttpStatusCode.OK)
+            try
             {
-                throw await FailureAsync("download", response, cancellationToken);
+                return await connection.DownloadAsync(url, new ProgressWriteStream(destination, skip, report), cancellationToken);
             }
-
-            await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
-            var buffer = new byte[BufferSize];
-            long received = 0;
-            int n;
-            while ((n = await body.ReadAsync(buffer, cancellationToken)) > 0)
+            catch (HttpRequestException e) when (e.StatusCode is not null)
             {
-                var start = (int)Math.Clamp(skip - received, 0, n);
-                if (start < n)
-                {
-                    await destination.WriteAsync(buffer.AsMemory(start, n - start), cancellationToken);
-                }
-
-                received += n;
-                report(received);
+                throw new CliException($"download: {e.Message}");
             }
-
-            if (response.Content.Headers.ContentLength is { } announced && announced != received)
+            catch (HttpIOException e)
             {
-                throw new CliException($"download: the connection ended after {received} of {announced} bytes.");
+                throw new CliException($"download: {e.Message}");
             }
-
-            return received;
         });
-
-    private static async Task<CliException> FailureAsync(string what, HttpResponseMessage response, CancellationToken cancellationToken)
-    {
-        var text = (await response.Content.ReadAsStringAsync(cancellationToken)).ReplaceLineEndings(" ").Trim();
-        return new CliException($"{what}: HTTP {(int)response.StatusCode} {response.ReasonPhrase}{(text.Length > 0 ? ": " + (text.Length > 200 ? text[..200] : text) : "")}");
-    }
-
-    public void Dispose() => _http.Dispose();
 
     /// <summary>A read-only view of a stream that reports how many bytes were read.</summary>
     private sealed class ProgressReadStream(Stream inner, Action<long> report) : Stream
@@ -126,6 +77,56 @@ public sealed class GuestFileTransfer(HttpMessageHandler handler, Uri endpoint, 
             _read += n;
             report(_read);
             return n;
+        }
+    }
+
+    /// <summary>A write-only view of a stream that drops the first <c>skip</c> bytes written and reports how many
+    /// bytes were written (dropped ones included).</summary>
+    private sealed class ProgressWriteStream(Stream inner, long skip, Action<long> report) : Stream
+    {
+        private long _received;
+
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => _received; set => throw new NotSupportedException(); }
+
+        public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            var start = (int)Math.Clamp(skip - _received, 0, buffer.Length);
+            if (start < buffer.Length)
+            {
+                await inner.WriteAsync(buffer[start..], cancellationToken);
+            }
+
+            Count(buffer.Length);
+        }
+
+        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override void Write(byte[] buffer, int offset, int count)
+        {
+            var start = (int)Math.Clamp(skip - _received, 0, count);
+            if (start < count)
+            {
+                inner.Write(buffer, offset + start, count - start);
+            }
+
+            Count(count);
+        }
+
+        public override void Flush() => inner.Flush();
+        public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        private void Count(int n)
+        {
+            _received += n;
+            report(_received);
         }
     }
 }

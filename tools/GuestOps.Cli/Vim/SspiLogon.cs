@@ -1,20 +1,20 @@
 using System.Net.Security;
-using GuestOps.Cli.Soap;
+using System.ServiceModel;
+using GuestOps.Client;
 using GuestOps.Vim;
 
 namespace GuestOps.Cli.Vim;
 
 /// <summary>
-/// The client side of vSphere's SSPI challenge/response (reference 6): a <see cref="NegotiateAuthentication"/> driven
-/// through AcquireCredentialsInGuest until the guest answers with a TicketedSessionAuthentication, whose ticket is then
-/// used as <c>auth</c>. A final token the guest returns (dynamicProperty <c>sspiToken</c>) is fed back to the context.
-/// The same loop as the integration tests' GuestSspi helper, on this client's SOAP layer.
+/// The client side of vSphere's SSPI challenge/response: a <see cref="NegotiateAuthentication"/> driven through
+/// AcquireCredentialsInGuest until the guest answers with a TicketedSessionAuthentication, whose ticket is then used as
+/// <c>auth</c>. A final token the guest returns (dynamicProperty <c>sspiToken</c>) is fed back to the context.
 /// </summary>
 public static class SspiLogon
 {
     private const int MaxCalls = 10;
 
-    /// <summary>The ticket; throws <see cref="SoapFaultException"/> with the fault that ended the exchange.</summary>
+    /// <summary>The ticket; throws the <see cref="FaultException"/> of the fault that ended the exchange.</summary>
     public static async Task<string> LogonAsync(GuestOperations guest, NegotiateAuthentication context, CancellationToken cancellationToken)
     {
         var token = context.GetOutgoingBlob(ReadOnlySpan<byte>.Empty, out var status);
@@ -26,17 +26,17 @@ public static class SspiLogon
         long? session = null;
         for (var calls = 0; calls < MaxCalls; calls++)
         {
-            System.Xml.Linq.XElement returned;
+            GuestAuthentication returned;
             try
             {
                 returned = await guest.AcquireCredentialsAsync(new SSPIAuthentication { sspiToken = Convert.ToBase64String(token ?? []) }, session, cancellationToken);
             }
-            catch (SoapFaultException e) when (e.Is(nameof(GuestAuthenticationChallenge)) && e.Detail is not null)
+            catch (FaultException e) when (VimFaults.Detail(e) is GuestAuthenticationChallenge challenge)
             {
-                var challenge = e.Detail.Child("serverChallenge")?.Text("sspiToken")
+                var serverToken = (challenge.serverChallenge as SSPIAuthentication)?.sspiToken
                     ?? throw new CliException("SSPI: a GuestAuthenticationChallenge without serverChallenge.");
-                session = long.Parse(e.Field("sessionID") ?? throw new CliException("SSPI: a GuestAuthenticationChallenge without sessionID."), System.Globalization.CultureInfo.InvariantCulture);
-                token = context.GetOutgoingBlob(Convert.FromBase64String(challenge), out status);
+                session = challenge.sessionID;
+                token = context.GetOutgoingBlob(Convert.FromBase64String(serverToken), out status);
                 if (status is not (NegotiateAuthenticationStatusCode.ContinueNeeded or NegotiateAuthenticationStatusCode.Completed))
                 {
                     throw new CliException($"SSPI: the client's security context refused the guest's challenge: {status}.");
@@ -45,9 +45,9 @@ public static class SspiLogon
                 continue;
             }
 
-            var ticket = returned.Text("ticket") ?? throw new CliException("SSPI: AcquireCredentialsInGuest returned no ticket.");
-            var final = returned.Children("dynamicProperty").FirstOrDefault(p => p.Text("name") == "sspiToken")?.Text("val");
-            if (final is not null)
+            var ticket = (returned as TicketedSessionAuthentication)?.ticket is { Length: > 0 } t ? t
+                : throw new CliException("SSPI: AcquireCredentialsInGuest returned no ticket.");
+            if (returned.dynamicProperty?.FirstOrDefault(p => p.name == "sspiToken")?.val is string final)
             {
                 context.GetOutgoingBlob(Convert.FromBase64String(final), out status);
                 if (status != NegotiateAuthenticationStatusCode.Completed)

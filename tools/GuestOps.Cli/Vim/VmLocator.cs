@@ -1,5 +1,5 @@
 using System.Text.RegularExpressions;
-using GuestOps.Cli.Soap;
+using GuestOps.Client;
 using GuestOps.Vim;
 
 namespace GuestOps.Cli.Vim;
@@ -14,25 +14,25 @@ public static partial class VmLocator
     [GeneratedRegex("^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")]
     private static partial Regex UuidPattern();
 
-    public static async Task<ManagedObjectReference> FindAsync(VimService service, string vm, CancellationToken cancellationToken)
+    public static async Task<ManagedObjectReference> FindAsync(VimConnection connection, string vm, CancellationToken cancellationToken)
     {
         if (UuidPattern().IsMatch(vm))
         {
-            return await service.FindByUuidAsync(vm, instanceUuid: false, cancellationToken)
-                ?? await service.FindByUuidAsync(vm, instanceUuid: true, cancellationToken)
+            return await connection.FindVirtualMachineByUuidAsync(vm, instanceUuid: false, cancellationToken)
+                ?? await connection.FindVirtualMachineByUuidAsync(vm, instanceUuid: true, cancellationToken)
                 ?? throw new CliException($"No VM has the UUID {vm}.");
         }
 
         if (vm.Contains('/', StringComparison.Ordinal))
         {
-            var found = await service.FindByInventoryPathAsync(vm.Trim('/'), cancellationToken)
+            var found = await connection.FindByInventoryPathAsync(vm.Trim('/'), cancellationToken)
                 ?? throw new CliException($"Nothing at inventory path {vm}.");
             return found.type == "VirtualMachine" ? found : throw new CliException($"{vm} is a {found.type}, not a VirtualMachine.");
         }
 
-        var matches = (await service.RetrieveAllAsync("VirtualMachine", ["name"], cancellationToken))
-            .Where(v => v.Properties.TryGetValue("name", out var name) && name.Value == vm)
-            .Select(v => v.Obj)
+        var matches = (await connection.RetrieveAllAsync("VirtualMachine", ["name"], cancellationToken))
+            .Where(v => PropertyText.Of(v, "name") == vm)
+            .Select(v => v.obj)
             .ToList();
         return matches.Count switch
         {
