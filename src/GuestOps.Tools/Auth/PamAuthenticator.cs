@@ -13,6 +13,7 @@ namespace GuestOps.Tools.Auth;
 public sealed class PamAuthenticator(string service, int maxConcurrent = 4) : IGuestAuthenticator, IDisposable
 {
     private readonly SemaphoreSlim _gate = new(maxConcurrent);
+    private int _modulesKept;
 
     public string Service { get; } = service;
 
@@ -40,7 +41,9 @@ public sealed class PamAuthenticator(string service, int maxConcurrent = 4) : IG
         try
         {
             Encoding.UTF8.GetBytes(password, passwordBytes);
-            var rc = Pam.Authenticate(Service, userBytes, passwordBytes.AsSpan(0, passwordLength), out var stage, out var message);
+            // The first check keeps the stack's modules loaded for every later one of this process.
+            var keepModules = Interlocked.Exchange(ref _modulesKept, 1) == 0;
+            var rc = Pam.Authenticate(Service, userBytes, passwordBytes.AsSpan(0, passwordLength), keepModules, out var stage, out var message);
             return rc switch
             {
                 Pam.PAM_SUCCESS => (AuthenticationResult.Success, ""),
