@@ -85,7 +85,8 @@ internal static class OneShotCommands
         {
             try
             {
-                response = await HandleAsync(request, options).ConfigureAwait(false);
+                using var services = new OneShotServices(options, cache: null, userThreads: 1);
+                response = await HandleAsync(request, services).ConfigureAwait(false);
             }
             catch (GuestOperationException e)
             {
@@ -98,22 +99,18 @@ internal static class OneShotCommands
         return 0;
     }
 
-    /// <summary>Handles one request as <c>--exec</c> does; programs are started through <paramref name="supervisor"/>
-    /// when given (the resident tools), else through a <c>--supervise</c> process. <paramref name="cache"/>: the resident
-    /// tools' credential cache (GuestCredentialCacheSeconds), which a run per call cannot keep.</summary>
-    internal static async Task<ChannelResponse> HandleAsync(ChannelRequest request, Options options, ProgramSupervisor? supervisor = null, CredentialCache? cache = null)
+    /// <summary>Handles one request as <c>--exec</c> does with what <paramref name="services"/> keeps for the process;
+    /// programs are started through <see cref="OneShotServices.Supervisor"/> when there is one (the resident tools), else
+    /// through a <c>--supervise</c> process. The records of started programs and of transfer grants are read for each
+    /// request: other runs of the tools write them.</summary>
+    internal static async Task<ChannelResponse> HandleAsync(ChannelRequest request, OneShotServices services)
     {
-        using var loggers = new StderrLoggerFactory(LogLevel.Warning);
         var time = TimeProvider.System;
-        var state = new ToolsStateDirectory(options.StateDirectory).Ensure();
-        var users = new PosixUserDirectory();
-        using var pam = new PamAuthenticator(options.PamService);
-        var auth = new GuestAuthenticationService(pam, users, LoginThrottle.CreateDefault(time), cache, loggers.CreateLogger<GuestAuthenticationService>());
-        using var impersonator = new ThreadImpersonator(1, loggers.CreateLogger<ThreadImpersonator>());
+        var (state, users, auth, impersonator, supervisor) = (services.State, services.Users, services.Authentication, services.Impersonator, services.Supervisor);
         supervisor?.Reap();
         using var programs = StartedPrograms.FromRecords(new ProgramRecordFiles(state.Programs), time);
         programs.Reap(); // read the records here, as root: ListProcesses takes its snapshot on the user's thread
-        var handler = new GuestRequestHandler(auth, impersonator, new HashSet<string>(), loggers.CreateLogger<GuestRequestHandler>(), users, programs, time,
+        var handler = new GuestRequestHandler(auth, impersonator, new HashSet<string>(), services.Loggers.CreateLogger<GuestRequestHandler>(), users, programs, time,
             sspi: null, grants: new TransferGrantFiles(state.Grants, time));
         var cancel = CancellationToken.None;
         switch (request)
@@ -128,7 +125,7 @@ internal static class OneShotCommands
 
             case UploadRequest upload:
             {
-                var staging = state.StagingFile(options.Staging ?? "");
+                var staging = state.StagingFile(services.Options.Staging ?? "");
                 var fd = OpenStaging(staging, LibC.O_RDONLY);
                 try
                 {
@@ -145,7 +142,7 @@ internal static class OneShotCommands
 
             case DownloadRequest download:
             {
-                var staging = state.StagingFile(options.Staging ?? "");
+                var staging = state.StagingFile(services.Options.Staging ?? "");
                 var fd = OpenStaging(staging, LibC.O_WRONLY | LibC.O_CREAT | LibC.O_EXCL);
                 var complete = false;
                 try

@@ -23,9 +23,10 @@ namespace GuestOps.Tools.OneShot;
 /// </list>
 /// Every request is handled as <c>--exec</c> handles it (the guest's PAM on every call, the work done as the user),
 /// several at a time, except that this process starts programs itself and stays their parent
-/// (<see cref="ProgramSupervisor"/>) instead of starting a <c>--supervise</c> process for each, and it keeps the credential
-/// cache across calls when the host asks for one (<c>--credential-cache-ttl</c>, GuestCredentialCacheSeconds), as the
-/// long-running worker does. The pipes are made under temporary names and opened by this process before they get their
+/// (<see cref="ProgramSupervisor"/>) instead of starting a <c>--supervise</c> process for each, and it keeps what a call
+/// needs across calls (<see cref="OneShotServices"/>: the PAM stack loaded, the login throttle, the impersonation threads,
+/// and the credential cache when the host asks for one: <c>--credential-cache-ttl</c>, GuestCredentialCacheSeconds), as
+/// the long-running worker does. The pipes are made under temporary names and opened by this process before they get their
 /// names, so whenever the host finds them, they have a reader and a writer. <c>resident/current</c> names the newest
 /// resident's token: an older one that sees another token there exits, and a new one removes the pipes of older ones.
 /// </summary>
@@ -37,6 +38,9 @@ internal static partial class ResidentMode
     public const string Directory = "resident";
 
     private const int PipeSize = 1 << 20;
+
+    /// <summary>Requests that act as guest users at once (the long-running worker's default).</summary>
+    private const int UserThreads = 4;
     private const int ResponseHeader = 9;
     private const int F_SETPIPE_SZ = 1031;
     private const int F_GETPIPE_SZ = 1032;
@@ -76,7 +80,8 @@ internal static partial class ResidentMode
         var requests = options with { Staging = null };
         using var supervisor = new ProgramSupervisor(state);
         var cache = options.CredentialCacheSeconds > 0 ? new CredentialCache(TimeSpan.FromSeconds(options.CredentialCacheSeconds), TimeProvider.System) : null;
-        var reading = Task.Factory.StartNew(() => ReadRequests(input, requests, supervisor, cache, writer), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        using var services = new OneShotServices(requests, cache, UserThreads, supervisor);
+        var reading = Task.Factory.StartNew(() => ReadRequests(input, services, writer), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         while (!reading.IsCompleted)
         {
             await Task.WhenAny(reading, Task.Delay(WatchInterval)).ConfigureAwait(false);
@@ -141,7 +146,7 @@ internal static partial class ResidentMode
     }
 
     /// <summary>Reads request frames (blocking) until the pipe fails or a frame is out of step; each is served on its own.</summary>
-    private static void ReadRequests(int input, OneShotCommands.Options options, ProgramSupervisor supervisor, CredentialCache? cache, ResponseWriter writer)
+    private static void ReadRequests(int input, OneShotServices services, ResponseWriter writer)
     {
         var header = new byte[8];
         while (ReadExactly(input, header))
@@ -159,11 +164,11 @@ internal static partial class ResidentMode
                 return;
             }
 
-            _ = Task.Run(() => ServeAsync(id, body, options, supervisor, cache, writer));
+            _ = Task.Run(() => ServeAsync(id, body, services, writer));
         }
     }
 
-    private static async Task ServeAsync(uint id, byte[] body, OneShotCommands.Options options, ProgramSupervisor supervisor, CredentialCache? cache, ResponseWriter writer)
+    private static async Task ServeAsync(uint id, byte[] body, OneShotServices services, ResponseWriter writer)
     {
         ChannelResponse response;
         if (ChannelMessageJson.DeserializeRequest(body) is not { } request)
@@ -178,7 +183,7 @@ internal static partial class ResidentMode
         {
             try
             {
-                response = await OneShotCommands.HandleAsync(request, options, supervisor, cache).ConfigureAwait(false);
+                response = await OneShotCommands.HandleAsync(request, services).ConfigureAwait(false);
             }
             catch (GuestOperationException e)
             {
