@@ -141,8 +141,14 @@ public sealed partial class GuestRequestHandler : IChannelRequestHandler
         return response;
     }
 
+    // The programs are collected after the credentials are checked, on this thread (the worker's own identity): a
+    // program started just before has had the check's time to exit, and its exit code is in this answer.
     private ValueTask<ChannelResponse> ListProcessesInGuestAsync(uint id, ListProcessesRequest request, IncomingCall? call, CancellationToken cancellationToken) =>
-        RunAsync(id, request, "", _ => ProcessOperations.Prepare(request, _programs, _users), cancellationToken);
+        RunAsync(id, request, "", _ =>
+        {
+            _programs.Reap();
+            return ProcessOperations.Prepare(request, _programs, _users);
+        }, cancellationToken);
 
     private async ValueTask<ChannelResponse> TerminateProcessInGuestAsync(uint id, TerminateProcessRequest request, IncomingCall? call, CancellationToken cancellationToken)
     {

@@ -107,8 +107,7 @@ internal static class OneShotCommands
     {
         var time = TimeProvider.System;
         var (state, users, auth, impersonator, supervisor) = (services.State, services.Users, services.Authentication, services.Impersonator, services.Supervisor);
-        supervisor?.Reap();
-        using var programs = StartedPrograms.FromRecords(new ProgramRecordFiles(state.Programs), time);
+        using var programs = StartedPrograms.FromRecords(new ProgramRecordFiles(state.Programs), time, supervisor is null ? null : supervisor.Reap);
         programs.Reap(); // read the records here, as root: ListProcesses takes its snapshot on the user's thread
         var handler = new GuestRequestHandler(auth, impersonator, new HashSet<string>(), services.Loggers.CreateLogger<GuestRequestHandler>(), users, programs, time,
             sspi: null, grants: new TransferGrantFiles(state.Grants, time));

@@ -38,14 +38,16 @@ internal sealed class StartedPrograms : IDisposable
     private readonly ProgramRecordFiles? _records;
     private readonly bool _fromRecords;
     private volatile bool _disposed;
+    private readonly Action? _collect;
 
     public StartedPrograms(TimeProvider? time = null, TimeSpan? retention = null)
         : this(time, retention, null, fromRecords: false)
     {
     }
 
-    private StartedPrograms(TimeProvider? time, TimeSpan? retention, ProgramRecordFiles? records, bool fromRecords)
+    private StartedPrograms(TimeProvider? time, TimeSpan? retention, ProgramRecordFiles? records, bool fromRecords, Action? collect = null)
     {
+        _collect = collect;
         _time = time ?? TimeProvider.System;
         Retention = retention ?? DefaultRetention;
         _records = records;
@@ -57,8 +59,11 @@ internal sealed class StartedPrograms : IDisposable
     public static StartedPrograms Recording(ProgramRecordFiles records, TimeProvider? time = null) => new(time, null, records, fromRecords: false);
 
     /// <summary>A one-shot run's view: the programs the guest's supervisors recorded, re-read on every
-    /// <see cref="Reap"/>. It starts nothing and reaps nothing (the supervisors do).</summary>
-    public static StartedPrograms FromRecords(ProgramRecordFiles records, TimeProvider? time = null) => new(time, null, records, fromRecords: true);
+    /// <see cref="Reap"/>. It starts nothing and reaps nothing (the supervisors do); <paramref name="collect"/>, when
+    /// given, runs first on each <see cref="Reap"/>: the resident tools' own supervisor writing the records of programs
+    /// that have just exited.</summary>
+    public static StartedPrograms FromRecords(ProgramRecordFiles records, TimeProvider? time = null, Action? collect = null) =>
+        new(time, null, records, fromRecords: true, collect);
 
     /// <summary>How long an exited program stays listed.</summary>
     public TimeSpan Retention { get; }
@@ -149,6 +154,7 @@ internal sealed class StartedPrograms : IDisposable
     {
         if (_fromRecords)
         {
+            _collect?.Invoke();
             Reload();
             return;
         }
@@ -188,7 +194,15 @@ internal sealed class StartedPrograms : IDisposable
     /// <summary>Running programs (no end time) and those that exited within the retention time.</summary>
     public (IReadOnlyList<Program> Running, IReadOnlyList<Program> Exited) Snapshot()
     {
-        Reap();
+        if (_fromRecords)
+        {
+            Reload(); // not the supervisor's collection: on a user's thread it could not write its records
+        }
+        else
+        {
+            Reap();
+        }
+
         lock (_lock)
         {
             return ([.. _running.Values], [.. _exited]);
