@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
@@ -36,7 +34,7 @@ public sealed class ExternalProviderTests : IntegrationTest
         Assert.IsTrue(File.Exists(workerBinary), $"The server build publishes the worker next to itself: {workerBinary} is missing.");
         var sandboxed = SandboxAvailable();
         var work = Directory.CreateTempSubdirectory("guestops-ext-").FullName;
-        var port = FreeLoopbackPort();
+        var port = LoopbackPort.Free();
         var settings = new Dictionary<string, string>
         {
             ["GuestOps__VirtualMachines__0__Provider"] = "external",
@@ -201,13 +199,6 @@ public sealed class ExternalProviderTests : IntegrationTest
     private static bool SandboxAvailable() =>
         Environment.UserName == "root" && File.Exists("/usr/bin/bwrap") && File.Exists("/usr/bin/mkpasswd")
         && RuntimeInformation.ProcessArchitecture is Architecture.X64 or Architecture.Arm64;
-
-    private static int FreeLoopbackPort()
-    {
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        return ((IPEndPoint)probe.LocalEndpoint).Port;
-    }
 
     private static string DotnetHost()
     {

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 using System.Runtime.Versioning;
 using System.Text;
 using GuestOps.IntegrationTests.Infrastructure;
@@ -52,7 +51,7 @@ public sealed class FreshCloneTests
             Directory.CreateDirectory(state);
             File.SetUnixFileMode(state, (UnixFileMode)0b111_101_101);
 
-            var port = FreeLoopbackPort();
+            var port = LoopbackPort.Free();
             var pasted = "sudo GUESTOPS_STATE_DIR=" + state + " " + Readme.WithPort(command, port)["sudo ".Length..];
             TestContext.WriteLine($"README.md: {command}{Environment.NewLine}run in {clone}: {pasted}");
 
@@ -115,13 +114,6 @@ public sealed class FreshCloneTests
         }
 
         return run.StandardOutput;
-    }
-
-    private static int FreeLoopbackPort()
-    {
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        return ((IPEndPoint)probe.LocalEndpoint).Port;
     }
 
     /// <summary>A command line run by bash in a terminal (a pseudo-terminal of <c>script</c>), as a user pastes it, its

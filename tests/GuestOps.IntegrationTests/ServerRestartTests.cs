@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Text;
 using GuestOps.IntegrationTests.Infrastructure;
@@ -31,8 +30,8 @@ public sealed class ServerRestartTests : IntegrationTest
         File.SetUnixFileMode(work, (UnixFileMode)0b111_101_101);
         var state = Path.Combine(work, "state");
         Directory.CreateDirectory(state, (UnixFileMode)0b111_101_101);
-        var port = FreeLoopbackPort();
-        var workerPort = FreeLoopbackPort();
+        var port = LoopbackPort.Free();
+        var workerPort = LoopbackPort.Free();
         var settings = new Dictionary<string, string>
         {
             ["GUESTOPS_URLS"] = $"https://127.0.0.1:{port}",
@@ -222,13 +221,6 @@ public sealed class ServerRestartTests : IntegrationTest
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return process;
-    }
-
-    private static int FreeLoopbackPort()
-    {
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        return ((IPEndPoint)probe.LocalEndpoint).Port;
     }
 
     private static string DotnetHost()

@@ -108,7 +108,10 @@ internal static class OneShotCommands
         var time = TimeProvider.System;
         var (state, users, auth, impersonator, supervisor) = (services.State, services.Users, services.Authentication, services.Impersonator, services.Supervisor);
         using var programs = StartedPrograms.FromRecords(new ProgramRecordFiles(state.Programs), time, supervisor is null ? null : supervisor.Reap);
-        programs.Reap(); // read the records here, as root: ListProcesses takes its snapshot on the user's thread
+        if (request is not ListProcessesRequest)
+        {
+            programs.Reap(); // read the records here, as root; ListProcessesInGuest reads them itself after the credential check
+        }
         var handler = new GuestRequestHandler(auth, impersonator, new HashSet<string>(), services.Loggers.CreateLogger<GuestRequestHandler>(), users, programs, time,
             sspi: null, grants: new TransferGrantFiles(state.Grants, time));
         var cancel = CancellationToken.None;

@@ -50,7 +50,7 @@ public sealed class RedisServer : IAsyncDisposable
         }
 
         var directory = System.IO.Directory.CreateTempSubdirectory("guestops-redis-").FullName;
-        var port = FreePort();
+        var port = LoopbackPort.Free();
         var start = new ProcessStartInfo(Executable)
         {
             RedirectStandardOutput = true,
@@ -143,13 +143,6 @@ public sealed class RedisServer : IAsyncDisposable
 
             await Task.Delay(100);
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private static void Append(StringBuilder output, string? line)
