@@ -101,16 +101,18 @@ internal static class OneShotCommands
 
     /// <summary>Handles one request as <c>--exec</c> does with what <paramref name="services"/> keeps for the process;
     /// programs are started through <see cref="OneShotServices.Supervisor"/> when there is one (the resident tools), else
-    /// through a <c>--supervise</c> process. The records of started programs and of transfer grants are read for each
-    /// request: other runs of the tools write them.</summary>
+    /// through a <c>--supervise</c> process. The records of started programs and of transfer grants are read again by
+    /// each request that uses them: other runs of the tools write them.</summary>
     internal static async Task<ChannelResponse> HandleAsync(ChannelRequest request, OneShotServices services)
     {
         var time = TimeProvider.System;
         var (state, users, auth, impersonator, supervisor) = (services.State, services.Users, services.Authentication, services.Impersonator, services.Supervisor);
-        using var programs = StartedPrograms.FromRecords(new ProgramRecordFiles(state.Programs), time, supervisor is null ? null : supervisor.Reap);
-        if (request is not ListProcessesRequest)
+        using var programs = StartedPrograms.FromRecords(services.ProgramRecords, time, supervisor is null ? null : supervisor.Reap);
+        if (request is TerminateProcessRequest)
         {
-            programs.Reap(); // read the records here, as root; ListProcessesInGuest reads them itself after the credential check
+            // Read here, as root: the termination looks at them again on the user's thread, which cannot read them.
+            // ListProcessesInGuest reads them itself after the credential check; no other call uses them.
+            programs.Reap();
         }
         var handler = new GuestRequestHandler(auth, impersonator, new HashSet<string>(), services.Loggers.CreateLogger<GuestRequestHandler>(), users, programs, time,
             sspi: null, grants: new TransferGrantFiles(state.Grants, time));

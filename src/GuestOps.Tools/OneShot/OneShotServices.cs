@@ -28,6 +28,7 @@ internal sealed class OneShotServices : IDisposable
         Supervisor = supervisor;
         _loggers = new StderrLoggerFactory(LogLevel.Warning);
         State = new ToolsStateDirectory(options.StateDirectory).Ensure();
+        ProgramRecords = new ProgramRecordFiles(State.Programs);
         Users = new PosixUserDirectory();
         _pam = new PamAuthenticator(options.PamService);
         Authentication = new GuestAuthenticationService(_pam, Users, LoginThrottle.CreateDefault(TimeProvider.System), cache, _loggers.CreateLogger<GuestAuthenticationService>());
@@ -37,6 +38,9 @@ internal sealed class OneShotServices : IDisposable
     public OneShotCommands.Options Options { get; }
 
     public ToolsStateDirectory State { get; }
+
+    /// <summary>The records of started programs, read for the calls that list or terminate them.</summary>
+    public ProgramRecordFiles ProgramRecords { get; }
 
     public PosixUserDirectory Users { get; }
 

@@ -48,6 +48,26 @@ public sealed class OneShotStateTests
     }
 
     [TestMethod]
+    public void ProgramRecords_ReadAgain_SeeEveryChangeSinceTheLastRead()
+    {
+        // A reader that lives across calls (the resident tools) parses a record again only when its file changed.
+        var state = new ToolsStateDirectory(_root.FullName).Ensure();
+        var writer = new ProgramRecordFiles(state.Programs);
+        var reader = new ProgramRecordFiles(state.Programs);
+        var start = DateTimeOffset.UtcNow;
+        var program = new StartedPrograms.Program(Environment.ProcessId, "/bin/true", "demo", "\"/bin/true\"", start);
+        writer.Write(program, supervisorPid: Environment.ProcessId);
+        Assert.IsNull(reader.ReadAll(start, TimeSpan.FromMinutes(5)).Single().ExitCode);
+
+        writer.Write(program with { EndTime = start, ExitCode = 7 }, supervisorPid: Environment.ProcessId);
+        Assert.AreEqual(7, reader.ReadAll(start, TimeSpan.FromMinutes(5)).Single().ExitCode, "the exit written since is seen");
+
+        writer.Write(new StartedPrograms.Program(4243, "/bin/false", "demo", "\"/bin/false\"", start) { EndTime = start, ExitCode = 1 }, supervisorPid: 1);
+        File.Delete(Path.Combine(state.Programs, Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture) + ".json"));
+        Assert.AreEqual(4243, reader.ReadAll(start, TimeSpan.FromMinutes(5)).Single().Pid, "a deleted record is gone, a new one is there");
+    }
+
+    [TestMethod]
     public void ProgramRecords_RunningRecordWithoutProgramOrSupervisor_IsDropped()
     {
         var state = new ToolsStateDirectory(_root.FullName).Ensure();
