@@ -162,6 +162,22 @@ public static class QgaCommands
         return QgaConnection.Return(document).GetProperty("count").GetInt32();
     }
 
+    /// <summary>guest-file-write then guest-file-flush in one round trip (see <see cref="FileFlushAsync"/>): the bytes are
+    /// in the file (or pipe) when this returns; returns the count written.</summary>
+    public static async Task<int> FileWriteFlushedAsync(this QgaConnection qga, long handle, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    {
+        var (write, flush) = await qga.ExecuteBothAsync("guest-file-write", w =>
+        {
+            w.WriteNumber("handle", handle);
+            w.WriteBase64String("buf-b64", data.Span);
+        }, "guest-file-flush", w => w.WriteNumber("handle", handle), ChunkTimeout, cancellationToken).ConfigureAwait(false);
+        using (write)
+        using (flush)
+        {
+            return QgaConnection.Return(write).GetProperty("count").GetInt32();
+        }
+    }
+
     /// <summary>guest-file-read of up to <paramref name="count"/> bytes; returns them and whether the file ended.</summary>
     public static async Task<(byte[] Data, bool Eof)> FileReadAsync(this QgaConnection qga, long handle, int count, CancellationToken cancellationToken)
     {

@@ -73,7 +73,24 @@ public sealed class QgaConnection : IAsyncDisposable
     /// </summary>
     public async Task<JsonDocument> ExecuteAsync(string command, Action<Utf8JsonWriter>? arguments, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        var request = Serialize(command, arguments);
+        var answers = await ExecuteInOrderAsync([(command, arguments)], timeout, cancellationToken).ConfigureAwait(false);
+        return answers[0];
+    }
+
+    /// <summary>
+    /// Runs two commands with one round trip: both are sent at once, the agent runs them in order and answers each on
+    /// its own line. Returns both answers (the caller disposes them); when either failed, both were still read (the
+    /// stream stays in step) and the first failure is thrown.
+    /// </summary>
+    public async Task<(JsonDocument First, JsonDocument Second)> ExecuteBothAsync(string first, Action<Utf8JsonWriter>? firstArguments, string second, Action<Utf8JsonWriter>? secondArguments, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var answers = await ExecuteInOrderAsync([(first, firstArguments), (second, secondArguments)], timeout, cancellationToken).ConfigureAwait(false);
+        return (answers[0], answers[1]);
+    }
+
+    private async Task<JsonDocument[]> ExecuteInOrderAsync((string Command, Action<Utf8JsonWriter>? Arguments)[] commands, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var request = commands.Length == 1 ? Serialize(commands[0].Command, commands[0].Arguments) : [.. commands.SelectMany(c => Serialize(c.Command, c.Arguments))];
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -84,19 +101,31 @@ public sealed class QgaConnection : IAsyncDisposable
 
             using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             deadline.CancelAfter(timeout);
+            var documents = new JsonDocument[commands.Length];
+            var command = commands[0].Command;
             try
             {
                 await _stream.WriteAsync(request, deadline.Token).ConfigureAwait(false);
-                var line = await ReadLineAsync(deadline.Token).ConfigureAwait(false);
-                // The document keeps the memory it parses: give it its own copy, the buffer is reused.
-                var document = JsonDocument.Parse(line.ToArray(), new JsonDocumentOptions { MaxDepth = 64 });
+                for (var i = 0; i < commands.Length; i++)
+                {
+                    command = commands[i].Command;
+                    var line = await ReadLineAsync(deadline.Token).ConfigureAwait(false);
+                    // The document keeps the memory it parses: give it its own copy, the buffer is reused.
+                    documents[i] = JsonDocument.Parse(line.ToArray(), new JsonDocumentOptions { MaxDepth = 64 });
+                }
+
                 ShrinkBuffer();
-                return Unwrap(command, document);
+                return Unwrap(commands, documents);
             }
             catch (Exception e) when (e is IOException or SocketException or JsonException or OperationCanceledException or ObjectDisposedException)
             {
                 // A command whose answer did not come (or did not parse) leaves the stream at an unknown place.
                 _broken = true;
+                foreach (var document in documents)
+                {
+                    document?.Dispose();
+                }
+
                 if (e is OperationCanceledException && cancellationToken.IsCancellationRequested)
                 {
                     throw;
@@ -176,6 +205,29 @@ public sealed class QgaConnection : IAsyncDisposable
         output.WrittenSpan.CopyTo(bytes);
         bytes[^1] = (byte)'\n';
         return bytes;
+    }
+
+    /// <summary>The answers when each returned; else the first error (every document disposed).</summary>
+    private static JsonDocument[] Unwrap((string Command, Action<Utf8JsonWriter>? Arguments)[] commands, JsonDocument[] documents)
+    {
+        for (var i = 0; i < documents.Length; i++)
+        {
+            try
+            {
+                Unwrap(commands[i].Command, documents[i]);
+            }
+            catch (Exception e) when (e is QgaCommandException or JsonException)
+            {
+                foreach (var document in documents)
+                {
+                    document.Dispose();
+                }
+
+                throw;
+            }
+        }
+
+        return documents;
     }
 
     private static JsonDocument Unwrap(string command, JsonDocument document)

@@ -13,7 +13,7 @@ public sealed class ResidentToolsException(string message) : Exception(message);
 /// started with guest-exec, that serves the requests <c>--exec</c> would serve, without a process start per call. The
 /// host reaches it through two named pipes in the tools' root-only directory, opened with guest-file-open in mode
 /// <c>r+</c> (never waits for the other end; qemu-ga makes them non-blocking): a request is one frame
-/// <c>[length u32][id u32][ChannelRequest JSON]</c> written with guest-file-write + guest-file-flush; responses come
+/// <c>[length u32][id u32][ChannelRequest JSON]</c> written with guest-file-write + guest-file-flush (one round trip); responses come
 /// back as frames <c>[length u32][id u32][last u8][part]</c>, each in the pipe whole, which a poller reads with
 /// guest-file-read — the 4-byte header (an empty pipe answers EAGAIN, an error that loses nothing), then exactly the
 /// length it names — while calls are outstanding: back to back at first, then backing off to 20 ms.
@@ -137,8 +137,7 @@ public sealed class ResidentTools : IAsyncDisposable
             try
             {
                 // One frame per write: a short write (the pipe full) would leave the stream out of step.
-                var written = await _qga.FileWriteAsync(_input, frame, cancellationToken).ConfigureAwait(false);
-                await _qga.FileFlushAsync(_input, cancellationToken).ConfigureAwait(false);
+                var written = await _qga.FileWriteFlushedAsync(_input, frame, cancellationToken).ConfigureAwait(false);
                 if (written != frame.Length)
                 {
                     Fail($"The resident tools' pipe took {written} of {frame.Length} bytes.");

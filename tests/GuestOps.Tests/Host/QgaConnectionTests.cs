@@ -63,4 +63,56 @@ public sealed class QgaConnectionTests
             directory.Delete(recursive: true);
         }
     }
+
+    [TestMethod]
+    [Timeout(60_000)]
+    public async Task WriteFlushed_SendsBothCommandsBeforeAnyAnswer_AndAFailedWriteLeavesTheStreamInStep()
+    {
+        var directory = Directory.CreateTempSubdirectory("guestops-qga-");
+        var path = Path.Combine(directory.FullName, "qga.sock");
+        using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        listener.Bind(new UnixDomainSocketEndPoint(path));
+        listener.Listen(1);
+        var agent = Task.Run(async () =>
+        {
+            using var socket = await listener.AcceptAsync();
+            await using var stream = new NetworkStream(socket);
+            var reader = new StreamReader(stream, Encoding.Latin1);
+            reader.Read(); // the client's 0xFF
+            var id = JsonDocument.Parse(await reader.ReadLineAsync() ?? "").RootElement.GetProperty("arguments").GetProperty("id").GetInt64();
+            await stream.WriteAsync(new byte[] { 0xFF });
+            await stream.WriteAsync(Encoding.UTF8.GetBytes($"{{\"return\": {id}}}\n"));
+            for (var round = 0; round < 2; round++)
+            {
+                // Both commands arrive before this agent answers either: one round trip.
+                var write = JsonDocument.Parse(await reader.ReadLineAsync() ?? "").RootElement;
+                var flush = JsonDocument.Parse(await reader.ReadLineAsync() ?? "").RootElement;
+                Assert.AreEqual("guest-file-write", write.GetProperty("execute").GetString());
+                Assert.AreEqual("guest-file-flush", flush.GetProperty("execute").GetString());
+                Assert.AreEqual(7, flush.GetProperty("arguments").GetProperty("handle").GetInt64());
+                var count = Convert.FromBase64String(write.GetProperty("arguments").GetProperty("buf-b64").GetString()!).Length;
+                await stream.WriteAsync(Encoding.UTF8.GetBytes(round == 0
+                    ? "{\"error\": {\"class\": \"GenericError\", \"desc\": \"failed to write to file\"}}\n{\"return\": {}}\n"
+                    : $"{{\"return\": {{\"count\": {count}, \"eof\": false}}}}\n{{\"return\": {{}}}}\n"));
+            }
+
+            Assert.AreEqual("guest-ping", JsonDocument.Parse(await reader.ReadLineAsync() ?? "").RootElement.GetProperty("execute").GetString());
+            await stream.WriteAsync(Encoding.UTF8.GetBytes("{\"return\": {}}\n"));
+        });
+
+        try
+        {
+            await using var qga = await QgaConnection.ConnectAsync(path, TimeSpan.FromSeconds(10), CancellationToken.None);
+            var failed = await Assert.ThrowsExactlyAsync<QgaCommandException>(() => qga.FileWriteFlushedAsync(7, new byte[] { 1, 2, 3 }, CancellationToken.None));
+            StringAssert.Contains(failed.Message, "failed to write");
+            Assert.IsTrue(qga.IsUsable);
+            Assert.AreEqual(5, await qga.FileWriteFlushedAsync(7, new byte[5], CancellationToken.None), "the second write's own count, not the flush answer left from the first");
+            await qga.PingAsync(CancellationToken.None);
+            await agent;
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
+    }
 }
