@@ -1,7 +1,8 @@
 namespace GuestOps.Host.QemuGuestAgent;
 
-/// <summary>The pause before the next poll: none while <c>eager</c> has not passed, then 1, 2, 4 ... ms up to <c>max</c>.</summary>
-public sealed class PollBackoff(TimeSpan eager, TimeSpan max)
+/// <summary>The pause before the next poll: <c>pace</c> (none by default) while <c>eager</c> has not passed, then 1, 2,
+/// 4 ... ms up to <c>max</c>.</summary>
+public sealed class PollBackoff(TimeSpan eager, TimeSpan max, TimeSpan pace = default)
 {
     private TimeSpan _delay = TimeSpan.Zero;
 
@@ -10,7 +11,7 @@ public sealed class PollBackoff(TimeSpan eager, TimeSpan max)
     {
         if (elapsed < eager)
         {
-            return TimeSpan.Zero;
+            return pace;
         }
 
         _delay = _delay == TimeSpan.Zero ? TimeSpan.FromMilliseconds(1) : TimeSpan.FromTicks(Math.Min(_delay.Ticks * 2, max.Ticks));

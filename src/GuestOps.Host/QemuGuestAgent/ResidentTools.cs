@@ -16,7 +16,7 @@ public sealed class ResidentToolsException(string message) : Exception(message);
 /// <c>[length u32][id u32][ChannelRequest JSON]</c> written with guest-file-write + guest-file-flush (one round trip); responses come
 /// back as frames <c>[length u32][id u32][last u8][part]</c>, each in the pipe whole, which a poller reads with
 /// guest-file-read — the 4-byte header (an empty pipe answers EAGAIN, an error that loses nothing), then exactly the
-/// length it names — while calls are outstanding: back to back at first, then backing off to 20 ms.
+/// length it names — while calls are outstanding: every millisecond at first, then backing off to 20 ms.
 /// </summary>
 public sealed class ResidentTools : IAsyncDisposable
 {
@@ -29,6 +29,11 @@ public sealed class ResidentTools : IAsyncDisposable
     private const int MaxResponseBytes = 64 * 1024 * 1024;
     private static readonly TimeSpan EagerPolling = TimeSpan.FromMilliseconds(20);
     private static readonly TimeSpan MaxPollInterval = TimeSpan.FromMilliseconds(20);
+
+    /// <summary>The pause between polls while an answer is expected soon. Not zero: back-to-back polls keep this
+    /// process and qemu-ga busy on the cores the tools need to answer (a guest call is a PAM check and often a process
+    /// start: milliseconds, not one round trip).</summary>
+    private static readonly TimeSpan EagerPace = TimeSpan.FromMilliseconds(1);
 
     private readonly QgaConnection _qga;
     private readonly long _input;
@@ -204,7 +209,7 @@ public sealed class ResidentTools : IAsyncDisposable
     private async Task PollAsync()
     {
         var clock = Stopwatch.StartNew();
-        var backoff = new PollBackoff(EagerPolling, MaxPollInterval);
+        var backoff = new PollBackoff(EagerPolling, MaxPollInterval, EagerPace);
         var header = new byte[4];
         try
         {
