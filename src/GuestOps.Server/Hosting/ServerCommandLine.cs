@@ -6,7 +6,7 @@ namespace GuestOps.Server.Hosting;
 /// <summary>
 /// The command line of the server executable, one System.CommandLine parser for everything it does: without a command
 /// it runs the server; <c>enroll</c>, <c>revoke</c>, <c>user</c>, <c>group</c>, <c>role</c> and <c>permission</c> are the
-/// admin commands; <c>--help</c> and <c>--version</c> print and exit without touching any state. Settings switches work
+/// admin commands; <c>cluster</c> runs a loopback cluster (<see cref="ClusterLauncher"/>); <c>--help</c> and <c>--version</c> print and exit without touching any state. Settings switches work
 /// everywhere: <c>--urls</c>, <c>--state-dir</c>, and <c>--Section:Key=value</c> (or <c>--Section:Key value</c>) for any
 /// configuration key, e.g. <c>--GuestOps:SessionIdleTimeout=00:10:00</c> or <c>--Logging:LogLevel:Default=Debug</c>;
 /// they are configuration, taken out before parsing. Anything else unknown is refused with the usage (exit code 2).
@@ -48,6 +48,7 @@ public sealed class ServerCommandLine
         _root.SetAction((result, cancellationToken) => runServer(Settings(result).ToArray(), cancellationToken));
         _root.Subcommands.Add(AdminCommands.Enroll(this, stdout, stderr));
         _root.Subcommands.Add(AdminCommands.Revoke(this, stdout, stderr));
+        _root.Subcommands.Add(ClusterLauncher.Command(this, stdout, stderr));
         foreach (var command in AccountCommands.Create(this, stdin, stdout, stderr))
         {
             _root.Subcommands.Add(command);
