@@ -149,7 +149,7 @@ public abstract class ClusterTests : IntegrationTest
 
     /// <summary>A member of the cluster: role all, no guest agent (sessions need none), its own state directory and
     /// free port (ServerProcess's), GUESTOPS_CLUSTER naming the test's store, its demo VMs named.</summary>
-    private static Task<ServerProcess> StartMemberAsync(IClusterStoreServer store, string demoVms = "demo-vm-1") => ServerProcess.StartAsync(new ServerOptions
+    protected static Task<ServerProcess> StartMemberAsync(IClusterStoreServer store, string demoVms = "demo-vm-1") => ServerProcess.StartAsync(new ServerOptions
     {
         Environment = new Dictionary<string, string>
         {
@@ -174,6 +174,51 @@ public sealed class RedisClusterTests : ClusterTests
 public sealed class PostgreSqlClusterTests : ClusterTests
 {
     protected override async Task<IClusterStoreServer> StartStoreAsync() => await PostgresServer.StartAsync();
+
+    /// <summary>The advisory lock a member holds while it makes the tables (PostgreSqlSchema's, "GuestOps" in ASCII).</summary>
+    private const long SchemaLockKey = 0x47_75_65_73_74_4F_70_73;
+
+    [TestMethod]
+    [Timeout(300_000)]
+    public async Task MembersMakingTheTables_TakeTurnsOnTheAdvisoryLock()
+    {
+        await using var postgres = await PostgresServer.StartAsync();
+        async Task<string> AdvisoryLocksAsync(bool granted) =>
+            await postgres.SqlAsync(PostgresServer.Database, $"SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND {(granted ? "" : "NOT ")}granted");
+        async Task WaitForAsync(Func<Task<bool>> condition, string what)
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            while (!await condition())
+            {
+                Assert.IsLessThan(TimeSpan.FromSeconds(120), clock.Elapsed, $"waited in vain for {what}");
+                await Task.Delay(100);
+            }
+        }
+
+        // Another member in the middle of making the tables: a session holding the lock.
+        using var holder = BackgroundProcess.Start(
+            Path.Combine(PostgresServer.BinDirectory, "psql"),
+            [.. postgres.PsqlArguments(PostgresServer.Database), "-c", $"SELECT pg_advisory_lock({SchemaLockKey})", "-c", "SELECT pg_sleep(600)"],
+            postgres.Directory);
+        await WaitForAsync(async () => await AdvisoryLocksAsync(granted: true) == "1", "the holder's lock");
+
+        var starting = StartMemberAsync(postgres);
+        try
+        {
+            await WaitForAsync(async () => starting.IsCompleted || await AdvisoryLocksAsync(granted: false) == "1", "the member to wait for the lock");
+            Assert.IsFalse(starting.IsCompleted, "the member started without waiting for the lock");
+        }
+        finally
+        {
+            // The holder's turn ends: its session is ended (a sleeping backend would not see psql go).
+            await postgres.SqlAsync(PostgresServer.Database, "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted");
+        }
+
+        await using var member = await starting;
+        using var client = NewClient(member);
+        await client.LoginOkAsync();
+        Assert.AreEqual("1", await postgres.SqlAsync(PostgresServer.Database, "SELECT version FROM guestops_schema"), "the tables made once the lock was free");
+    }
 
     [TestMethod]
     [Timeout(180_000)]

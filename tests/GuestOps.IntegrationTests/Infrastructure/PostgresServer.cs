@@ -90,15 +90,16 @@ public sealed class PostgresServer : IClusterStoreServer
         }
     }
 
-    /// <summary>Runs SQL with psql in <paramref name="database"/> as the superuser; a failure throws with psql's output.</summary>
-    public async Task SqlAsync(string database, string sql)
+    /// <summary>Runs SQL with psql in <paramref name="database"/> as the superuser and returns what it printed (rows
+    /// unaligned, without headers); a failure throws with psql's output.</summary>
+    public async Task<string> SqlAsync(string database, string sql)
     {
-        var run = await ProcessRunner.RunAsync(Path.Combine(BinDirectory, "psql"), ["-h", "127.0.0.1", "-p", Port.ToString(CultureInfo.InvariantCulture), "-U", Superuser, "-d", database, "-v", "ON_ERROR_STOP=1", "-c", sql], TimeSpan.FromSeconds(30));
-        if (run.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"psql -c \"{sql}\" failed: {run}");
-        }
+        var run = await ProcessRunner.RunAsync(Path.Combine(BinDirectory, "psql"), [.. PsqlArguments(database), "-At", "-v", "ON_ERROR_STOP=1", "-c", sql], TimeSpan.FromSeconds(30));
+        return run.ExitCode == 0 ? run.StandardOutput.Trim() : throw new InvalidOperationException($"psql -c \"{sql}\" failed: {run}");
     }
+
+    /// <summary>psql's arguments to connect to <paramref name="database"/> as the superuser.</summary>
+    public IEnumerable<string> PsqlArguments(string database) => ["-h", "127.0.0.1", "-p", Port.ToString(CultureInfo.InvariantCulture), "-U", Superuser, "-d", database];
 
     public async ValueTask DisposeAsync()
     {
