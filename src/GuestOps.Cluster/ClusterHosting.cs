@@ -17,10 +17,11 @@ namespace GuestOps.Cluster;
 
 /// <summary>
 /// Makes this process a member (an Orleans silo) of the cluster its <see cref="ClusterSettings.Store"/> names: membership
-/// and grain state in Redis; the silo-to-silo and gateway ports picked free on this machine and advertised through the
-/// membership table, so processes started by hand need no port settings. The host agent's shared state then lives in
-/// grains: sessions (<see cref="GrainSessionTable"/>), transfer tokens (<see cref="ClusterTransferTokens"/>) and the
-/// event history (<see cref="ClusterEventHistory"/>), registered in place of the single process's.
+/// and grain state in Redis or in PostgreSQL (<see cref="PostgreSqlStoreHosting"/>); the silo-to-silo and gateway ports
+/// picked free on this machine and advertised through the membership table, so processes started by hand need no port
+/// settings. The host agent's shared state then lives in grains: sessions (<see cref="GrainSessionTable"/>), transfer
+/// tokens (<see cref="ClusterTransferTokens"/>) and the event history (<see cref="ClusterEventHistory"/>), registered in
+/// place of the single process's.
 /// </summary>
 public static class ClusterHosting
 {
@@ -30,13 +31,18 @@ public static class ClusterHosting
     public static IHostApplicationBuilder AddGuestOpsCluster(this IHostApplicationBuilder builder, ClusterSettings settings, TimeSpan transferLifetime, int maxEvents)
     {
         var store = settings.Store ?? throw new ArgumentException("The settings name no cluster store.", nameof(settings));
-        var redis = ConfigurationOptions.Parse(store.ConfigurationString);
         var advertised = AdvertisedAddress(store.Host);
         var (siloPort, gatewayPort) = FreePorts(advertised);
 
         // The Information lines of Orleans and of its retry pipelines (Polly: one per grain placement) would bury the server's.
         builder.Logging.AddFilter("Orleans", LogLevel.Warning);
         builder.Logging.AddFilter("Polly", LogLevel.Warning);
+        if (store is PostgreSqlStore postgreSql)
+        {
+            // Registered before the silo, so its tables exist when the silo starts.
+            builder.Services.AddHostedService(_ => new PostgreSqlSchema(postgreSql));
+        }
+
         builder.UseOrleans(silo =>
         {
             silo.Configure<ClusterOptions>(o =>
@@ -46,12 +52,23 @@ public static class ClusterHosting
             });
             silo.Configure<SiloOptions>(o => o.SiloName = $"{settings.HostName}-{siloPort}");
             silo.ConfigureEndpoints(advertised, siloPort, gatewayPort, listenOnAnyHostAddress: !IPAddress.IsLoopback(advertised));
-            silo.UseRedisClustering(o => o.ConfigurationOptions = redis.Clone());
-            silo.AddRedisGrainStorage(ClusterStorage.Name, o =>
+            switch (store)
             {
-                o.ConfigurationOptions = redis.Clone();
-                o.DeleteStateOnClear = true;
-            });
+                case RedisStore redisStore:
+                    var redis = ConfigurationOptions.Parse(redisStore.ConfigurationString);
+                    silo.UseRedisClustering(o => o.ConfigurationOptions = redis.Clone());
+                    silo.AddRedisGrainStorage(ClusterStorage.Name, o =>
+                    {
+                        o.ConfigurationOptions = redis.Clone();
+                        o.DeleteStateOnClear = true;
+                    });
+                    break;
+                case PostgreSqlStore postgreSqlStore:
+                    silo.UsePostgreSqlStore(postgreSqlStore);
+                    break;
+                default:
+                    throw new ArgumentException($"Unknown cluster store {store.GetType().Name}.", nameof(settings));
+            }
         });
 
         builder.Services.AddSingleton(new EventHistoryOptions(maxEvents));

@@ -13,17 +13,67 @@ public enum ProcessRole
     HostAgent,
 }
 
-/// <summary>A Redis server as the cluster's membership and grain store (<c>redis://HOST:PORT</c>).</summary>
-public sealed record RedisStore(string Host, int Port)
+/// <summary>The cluster's membership and grain store: where members find each other and persisted grain state lives.</summary>
+public abstract record ClusterStore
 {
+    /// <summary>The host the store is reached at (a name or an address), from which a member picks the address it
+    /// advertises to the others.</summary>
+    public abstract string Host { get; }
+}
+
+/// <summary>A Redis server as the cluster's membership and grain store (<c>redis://HOST:PORT</c>).</summary>
+public sealed record RedisStore(string Host, int Port) : ClusterStore
+{
+    /// <inheritdoc />
+    public override string Host { get; } = Host;
+
     /// <summary>The StackExchange.Redis configuration string for this server.</summary>
     public string ConfigurationString => $"{Host}:{Port}";
+}
+
+/// <summary>A PostgreSQL database as the cluster's membership and grain store, named by an Npgsql connection string
+/// (<c>Host=db;Database=guestops;Username=guestops;Password=...</c>).</summary>
+public sealed record PostgreSqlStore(string ConnectionString) : ClusterStore
+{
+    /// <summary>The first host of the connection string without its port; a unix socket directory is this machine.</summary>
+    public override string Host
+    {
+        get
+        {
+            var first = (new Npgsql.NpgsqlConnectionStringBuilder(ConnectionString).Host ?? "").Split(',')[0].Trim();
+            if (first.StartsWith('/') || first.StartsWith('@'))
+            {
+                return "localhost";
+            }
+
+            if (first.StartsWith('[') && first.IndexOf(']', StringComparison.Ordinal) is > 0 and var close)
+            {
+                return first[1..close];
+            }
+
+            var colon = first.LastIndexOf(':');
+            return colon > 0 && first.IndexOf(':', StringComparison.Ordinal) == colon ? first[..colon] : first;
+        }
+    }
+
+    /// <summary>The database and its server, for messages: never the password.</summary>
+    public string Description
+    {
+        get
+        {
+            var builder = new Npgsql.NpgsqlConnectionStringBuilder(ConnectionString);
+            return $"database '{builder.Database}' at {builder.Host}:{builder.Port}";
+        }
+    }
+
+    /// <summary>Without the connection string, which may hold a password.</summary>
+    public override string ToString() => $"{nameof(PostgreSqlStore)} {{ {Description} }}";
 }
 
 /// <summary>The cluster settings of one process, read and checked: its role, the membership store (null: the single
 /// process, no Orleans), the name of its HostSystem, and the names of the demo VMs a host agent creates (null: the
 /// configured VirtualMachines).</summary>
-public sealed record ClusterSettings(ProcessRole Role, RedisStore? Store, string HostName, IReadOnlyList<string>? DemoVms)
+public sealed record ClusterSettings(ProcessRole Role, ClusterStore? Store, string HostName, IReadOnlyList<string>? DemoVms)
 {
     /// <summary>The longest VM name vSphere accepts.</summary>
     public const int MaxVmNameLength = 80;
@@ -60,7 +110,7 @@ public sealed record ClusterSettings(ProcessRole Role, RedisStore? Store, string
         _ => throw new ClusterSettingsException($"GuestOps:Role (GUESTOPS_ROLE) '{role}' is not one of all, frontend, hostagent."),
     };
 
-    private static RedisStore ParseStore(string cluster)
+    private static ClusterStore ParseStore(string cluster)
     {
         if (cluster.StartsWith("redis://", StringComparison.OrdinalIgnoreCase))
         {
@@ -74,7 +124,7 @@ public sealed record ClusterSettings(ProcessRole Role, RedisStore? Store, string
 
         if (IsPostgreSqlConnectionString(cluster))
         {
-            throw new ClusterSettingsException("GuestOps:Cluster (GUESTOPS_CLUSTER): a PostgreSQL membership store is not supported yet; use redis://HOST:PORT.");
+            return ParsePostgreSql(cluster);
         }
 
         throw new ClusterSettingsException($"GuestOps:Cluster (GUESTOPS_CLUSTER) '{cluster}' is neither redis://HOST:PORT nor a PostgreSQL connection string (Host=...;Database=...).");
@@ -85,6 +135,32 @@ public sealed record ClusterSettings(ProcessRole Role, RedisStore? Store, string
         cluster.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(part => part.Split('=', 2))
             .Any(kv => kv.Length == 2 && kv[0].Trim().ToLowerInvariant() is "host" or "server" && kv[1].Trim().Length > 0);
+
+    /// <summary>Checks the connection string as Npgsql reads it. A refusal names what is wrong but never repeats the
+    /// string, which may hold a password.</summary>
+    private static PostgreSqlStore ParsePostgreSql(string cluster)
+    {
+        Npgsql.NpgsqlConnectionStringBuilder builder;
+        try
+        {
+            builder = new Npgsql.NpgsqlConnectionStringBuilder(cluster);
+        }
+        catch (ArgumentException e)
+        {
+            // Npgsql names the keyword it could not set; the cause is an unknown keyword or a value of the wrong form.
+            var problem = e.InnerException is KeyNotFoundException or null
+                ? $"'{e.ParamName}' is not one of its keywords"
+                : $"{e.ParamName}: {e.InnerException.Message}";
+            throw new ClusterSettingsException($"GuestOps:Cluster (GUESTOPS_CLUSTER) is not a PostgreSQL connection string that Npgsql accepts: {problem.ReplaceLineEndings(" ")}");
+        }
+
+        if (string.IsNullOrWhiteSpace(builder.Database))
+        {
+            throw new ClusterSettingsException($"GuestOps:Cluster (GUESTOPS_CLUSTER): the PostgreSQL connection string names no Database; the cluster's tables need a database, e.g. Host={builder.Host};Database=guestops.");
+        }
+
+        return new PostgreSqlStore(builder.ConnectionString);
+    }
 
     private static string ParseHostName(string? hostName)
     {

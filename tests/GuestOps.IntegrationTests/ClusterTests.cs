@@ -3,19 +3,38 @@ using GuestOps.IntegrationTests.Infrastructure;
 namespace GuestOps.IntegrationTests;
 
 /// <summary>
-/// Two GuestOps processes (role all) joined in one cluster through a redis-server of the test's own: a session started
-/// at one is a session at the other, and a Logout at either ends it at both.
+/// Two GuestOps processes (role all) joined in one cluster through a store server of the test's own: a session started
+/// at one is a session at the other, and a Logout at either ends it at both. Run once per kind of store: Redis
+/// (<see cref="RedisClusterTests"/>) and PostgreSQL (<see cref="PostgreSqlClusterTests"/>).
 /// </summary>
-[TestClass]
-public sealed class ClusterTests : IntegrationTest
+public abstract class ClusterTests : IntegrationTest
 {
+    /// <summary>Starts the test's own membership and grain store.</summary>
+    protected abstract Task<IClusterStoreServer> StartStoreAsync();
+
     [TestMethod]
     [Timeout(300_000)]
     public async Task SessionCookie_FromOneMember_WorksAtTheOther_AndLogoutEndsItEverywhere()
     {
-        await using var redis = await RedisServer.StartAsync();
-        await using var a = await StartMemberAsync(redis, "a-vm");
-        await using var b = await StartMemberAsync(redis, "b-vm");
+        await using var store = await StartStoreAsync();
+        // Both at once: the first start on an empty store makes what the store needs once.
+        var starting = new[] { StartMemberAsync(store, "a-vm"), StartMemberAsync(store, "b-vm") };
+        try
+        {
+            await Task.WhenAll(starting);
+        }
+        catch
+        {
+            foreach (var started in starting.Where(t => t.IsCompletedSuccessfully))
+            {
+                await started.Result.DisposeAsync();
+            }
+
+            throw;
+        }
+
+        await using var a = starting[0].Result;
+        await using var b = starting[1].Result;
 
         using var atA = NewClient(a);
         var key = await atA.LoginOkAsync();
@@ -50,9 +69,9 @@ public sealed class ClusterTests : IntegrationTest
     [Timeout(300_000)]
     public async Task SessionOutlivesTheMemberThatCreatedIt_KilledWithoutWarning()
     {
-        await using var redis = await RedisServer.StartAsync();
-        await using var a = await StartMemberAsync(redis);
-        await using var b = await StartMemberAsync(redis);
+        await using var store = await StartStoreAsync();
+        await using var a = await StartMemberAsync(store);
+        await using var b = await StartMemberAsync(store);
 
         using var atA = NewClient(a);
         await atA.LoginOkAsync();
@@ -101,6 +120,14 @@ public sealed class ClusterTests : IntegrationTest
     [DataRow("GUESTOPS_CLUSTER", "127.0.0.1:6379", "GuestOps:Cluster (GUESTOPS_CLUSTER) '127.0.0.1:6379' is neither redis://HOST:PORT nor a PostgreSQL connection string (Host=...;Database=...).")]
     public async Task BadClusterSetting_RefusesToStart_WithOneLineNamingIt(string variable, string value, string message)
     {
+        var line = await RefusedStartAsync(variable, value);
+        Assert.AreEqual($"GuestOps cannot start: {message}", line);
+    }
+
+    /// <summary>Starts the server with one setting, expects it to refuse (exit code 2, no stack trace), and returns the
+    /// first line of its stderr.</summary>
+    protected static async Task<string> RefusedStartAsync(string variable, string value)
+    {
         var state = Directory.CreateTempSubdirectory("guestops-it-cluster-").FullName;
         try
         {
@@ -111,8 +138,8 @@ public sealed class ClusterTests : IntegrationTest
                 state,
                 new Dictionary<string, string> { ["GUESTOPS_STATE_DIR"] = state, ["GUESTOPS_URLS"] = "https://127.0.0.1:0", ["GUESTOPS_PROVIDER"] = "none", [variable] = value });
             Assert.AreEqual(2, run.ExitCode, run.ToString());
-            Assert.AreEqual($"GuestOps cannot start: {message}", run.StandardError.Split('\n')[0].TrimEnd('\r'), run.ToString());
             Assert.DoesNotContain("   at ", run.StandardError, "no stack trace");
+            return run.StandardError.Split('\n')[0].TrimEnd('\r');
         }
         finally
         {
@@ -121,14 +148,98 @@ public sealed class ClusterTests : IntegrationTest
     }
 
     /// <summary>A member of the cluster: role all, no guest agent (sessions need none), its own state directory and
-    /// free port (ServerProcess's), GUESTOPS_CLUSTER naming the test's redis-server, its demo VMs named.</summary>
-    private static Task<ServerProcess> StartMemberAsync(RedisServer redis, string demoVms = "demo-vm-1") => ServerProcess.StartAsync(new ServerOptions
+    /// free port (ServerProcess's), GUESTOPS_CLUSTER naming the test's store, its demo VMs named.</summary>
+    protected static Task<ServerProcess> StartMemberAsync(IClusterStoreServer store, string demoVms = "demo-vm-1") => ServerProcess.StartAsync(new ServerOptions
     {
         Environment = new Dictionary<string, string>
         {
-            ["GUESTOPS_CLUSTER"] = redis.ClusterSetting,
+            ["GUESTOPS_CLUSTER"] = store.ClusterSetting,
             ["GUESTOPS_PROVIDER"] = "none",
             ["GUESTOPS_DEMO_VMS"] = demoVms,
         },
     });
+}
+
+/// <summary><see cref="ClusterTests"/> with a redis-server as the store.</summary>
+[TestClass]
+public sealed class RedisClusterTests : ClusterTests
+{
+    protected override async Task<IClusterStoreServer> StartStoreAsync() => await RedisServer.StartAsync();
+}
+
+/// <summary><see cref="ClusterTests"/> with a PostgreSQL server as the store (its tables made by the members that
+/// join), and the PostgreSQL store's own refusals.</summary>
+[TestClass]
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
+public sealed class PostgreSqlClusterTests : ClusterTests
+{
+    protected override async Task<IClusterStoreServer> StartStoreAsync() => await PostgresServer.StartAsync();
+
+    /// <summary>The advisory lock a member holds while it makes the tables (PostgreSqlSchema's, "GuestOps" in ASCII).</summary>
+    private const long SchemaLockKey = 0x47_75_65_73_74_4F_70_73;
+
+    [TestMethod]
+    [Timeout(300_000)]
+    public async Task MembersMakingTheTables_TakeTurnsOnTheAdvisoryLock()
+    {
+        await using var postgres = await PostgresServer.StartAsync();
+        async Task<string> AdvisoryLocksAsync(bool granted) =>
+            await postgres.SqlAsync(PostgresServer.Database, $"SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND {(granted ? "" : "NOT ")}granted");
+        async Task WaitForAsync(Func<Task<bool>> condition, string what)
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            while (!await condition())
+            {
+                Assert.IsLessThan(TimeSpan.FromSeconds(120), clock.Elapsed, $"waited in vain for {what}");
+                await Task.Delay(100);
+            }
+        }
+
+        // Another member in the middle of making the tables: a session holding the lock.
+        using var holder = BackgroundProcess.Start(
+            Path.Combine(PostgresServer.BinDirectory, "psql"),
+            [.. postgres.PsqlArguments(PostgresServer.Database), "-c", $"SELECT pg_advisory_lock({SchemaLockKey})", "-c", "SELECT pg_sleep(600)"],
+            postgres.Directory);
+        await WaitForAsync(async () => await AdvisoryLocksAsync(granted: true) == "1", "the holder's lock");
+
+        var starting = StartMemberAsync(postgres);
+        try
+        {
+            await WaitForAsync(async () => starting.IsCompleted || await AdvisoryLocksAsync(granted: false) == "1", "the member to wait for the lock");
+            Assert.IsFalse(starting.IsCompleted, "the member started without waiting for the lock");
+        }
+        finally
+        {
+            // The holder's turn ends: its session is ended (a sleeping backend would not see psql go).
+            await postgres.SqlAsync(PostgresServer.Database, "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted");
+        }
+
+        await using var member = await starting;
+        using var client = NewClient(member);
+        await client.LoginOkAsync();
+        Assert.AreEqual("1", await postgres.SqlAsync(PostgresServer.Database, "SELECT version FROM guestops_schema"), "the tables made once the lock was free");
+    }
+
+    [TestMethod]
+    [Timeout(180_000)]
+    public async Task UnreachableDatabase_RefusesToStart_WithOneLineNamingIt_InBoundedTime()
+    {
+        var port = LoopbackPort.Free();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var line = await RefusedStartAsync("GUESTOPS_CLUSTER", $"Host=127.0.0.1;Port={port};Database=guestops;Username=guestops;Password=secret");
+        Assert.StartsWith($"GuestOps cannot start: GuestOps:Cluster (GUESTOPS_CLUSTER): cannot connect to the PostgreSQL database 'guestops' at 127.0.0.1:{port}: ", line);
+        Assert.DoesNotContain("secret", line, "never the password");
+        Assert.IsLessThan(TimeSpan.FromSeconds(90), clock.Elapsed, "refused within the connect timeout, not after a hang");
+    }
+
+    [TestMethod]
+    [Timeout(180_000)]
+    public async Task UserWithoutCreatePrivilege_RefusesToStart_NamingTheTablesItCannotMake()
+    {
+        await using var postgres = await PostgresServer.StartAsync();
+        // PostgreSQL 15 grants no CREATE on schema public to other users.
+        await postgres.SqlAsync(PostgresServer.Database, "CREATE ROLE reader LOGIN");
+        var line = await RefusedStartAsync("GUESTOPS_CLUSTER", postgres.ConnectionString("reader"));
+        Assert.StartsWith($"GuestOps cannot start: GuestOps:Cluster (GUESTOPS_CLUSTER): cannot make the cluster's tables in the PostgreSQL database 'guestops' at 127.0.0.1:{postgres.Port}: 42501: permission denied for schema public", line);
+    }
 }

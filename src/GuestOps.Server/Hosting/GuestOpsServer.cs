@@ -184,9 +184,9 @@ public static partial class GuestOpsServer
         catch (Exception e)
         {
             LogStartFailed(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("GuestOps.Server.Startup"), e);
-            if (Unwrap(e) is GuestOpsConfigurationException configuration)
+            if (Unwrap(e) is var setting and (GuestOpsConfigurationException or ClusterSettingsException))
             {
-                Console.Error.WriteLine($"GuestOps cannot start: {configuration.Message}");
+                Console.Error.WriteLine($"GuestOps cannot start: {setting.Message}");
             }
             else if (e is IOException or SocketException || e.InnerException is SocketException)
             {
@@ -228,7 +228,7 @@ public static partial class GuestOpsServer
 
     private static Exception Unwrap(Exception e)
     {
-        while (e is not GuestOpsConfigurationException && e.InnerException is { } inner)
+        while (e is not (GuestOpsConfigurationException or ClusterSettingsException) && e.InnerException is { } inner)
         {
             e = inner;
         }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
@@ -9,17 +8,15 @@ namespace GuestOps.IntegrationTests.Infrastructure;
 /// A throwaway redis-server (Debian's) on a free loopback port, in a temporary directory, with nothing saved
 /// (<c>--save "" --appendonly no</c>): the membership and grain store of a test's cluster. Killed and removed on dispose.
 /// </summary>
-public sealed class RedisServer : IAsyncDisposable
+public sealed class RedisServer : IClusterStoreServer
 {
     public const string Executable = "/usr/bin/redis-server";
 
-    private readonly Process _process;
-    private readonly StringBuilder _output;
+    private readonly BackgroundProcess _server;
 
-    private RedisServer(Process process, StringBuilder output, string directory, int port)
+    private RedisServer(BackgroundProcess server, string directory, int port)
     {
-        _process = process;
-        _output = output;
+        _server = server;
         Directory = directory;
         Port = port;
     }
@@ -31,16 +28,7 @@ public sealed class RedisServer : IAsyncDisposable
     /// <summary>GUESTOPS_CLUSTER for this server.</summary>
     public string ClusterSetting => $"redis://127.0.0.1:{Port}";
 
-    public string Output
-    {
-        get
-        {
-            lock (_output)
-            {
-                return _output.ToString();
-            }
-        }
-    }
+    public string Output => _server.Output;
 
     public static async Task<RedisServer> StartAsync()
     {
@@ -51,25 +39,11 @@ public sealed class RedisServer : IAsyncDisposable
 
         var directory = System.IO.Directory.CreateTempSubdirectory("guestops-redis-").FullName;
         var port = LoopbackPort.Free();
-        var start = new ProcessStartInfo(Executable)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = directory,
-        };
-        foreach (var argument in new[] { "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--dir", directory, "--save", "", "--appendonly", "no", "--daemonize", "no" })
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        var output = new StringBuilder();
-        var process = Process.Start(start) ?? throw new InvalidOperationException("redis-server did not start.");
-        process.OutputDataReceived += (_, e) => Append(output, e.Data);
-        process.ErrorDataReceived += (_, e) => Append(output, e.Data);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        var redis = new RedisServer(process, output, directory, port);
+        var server = BackgroundProcess.Start(
+            Executable,
+            ["--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--dir", directory, "--save", "", "--appendonly", "no", "--daemonize", "no"],
+            directory);
+        var redis = new RedisServer(server, directory, port);
         try
         {
             await redis.WaitUntilListeningAsync(TimeSpan.FromSeconds(15));
@@ -86,10 +60,10 @@ public sealed class RedisServer : IAsyncDisposable
     {
         try
         {
-            if (!_process.HasExited)
+            if (!_server.Process.HasExited)
             {
-                _process.Kill();
-                await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+                _server.Process.Kill();
+                await _server.Process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
             }
         }
         catch (Exception e) when (e is InvalidOperationException or TimeoutException or System.ComponentModel.Win32Exception)
@@ -97,7 +71,7 @@ public sealed class RedisServer : IAsyncDisposable
         }
         finally
         {
-            _process.Dispose();
+            _server.Dispose();
             try
             {
                 System.IO.Directory.Delete(Directory, recursive: true);
@@ -114,9 +88,9 @@ public sealed class RedisServer : IAsyncDisposable
         var deadline = DateTime.UtcNow + timeout;
         while (true)
         {
-            if (_process.HasExited)
+            if (_server.Process.HasExited)
             {
-                throw new InvalidOperationException($"redis-server exited with code {_process.ExitCode}:{Environment.NewLine}{Output}");
+                throw new InvalidOperationException($"redis-server exited with code {_server.Process.ExitCode}:{Environment.NewLine}{Output}");
             }
 
             try
@@ -142,19 +116,6 @@ public sealed class RedisServer : IAsyncDisposable
             }
 
             await Task.Delay(100);
-        }
-    }
-
-    private static void Append(StringBuilder output, string? line)
-    {
-        if (line is null)
-        {
-            return;
-        }
-
-        lock (output)
-        {
-            output.AppendLine(line);
         }
     }
 }

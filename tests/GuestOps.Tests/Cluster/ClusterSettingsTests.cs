@@ -31,6 +31,24 @@ public sealed class ClusterSettingsTests
     }
 
     [TestMethod]
+    [DataRow("Host=127.0.0.1;Database=guestops;Username=guestops", "127.0.0.1", "database 'guestops' at 127.0.0.1:5432")]
+    [DataRow(" host=db.example; port=6543; database=cluster; username=go; password=secret ", "db.example", "database 'cluster' at db.example:6543")]
+    [DataRow("Server=db1:5433,db2;Database=guestops;Timeout=3", "db1", "database 'guestops' at db1:5433,db2:5432")]
+    [DataRow("Host=/var/run/postgresql;Database=guestops", "localhost", "database 'guestops' at /var/run/postgresql:5432")]
+    public void PostgreSqlStore_IsRead(string cluster, string host, string description)
+    {
+        var settings = ClusterSettings.Parse("all", cluster, null, null);
+        var store = Assert.IsInstanceOfType<PostgreSqlStore>(settings.Store);
+        Assert.IsTrue(settings.Clustered);
+        Assert.AreEqual(host, store.Host, "the host a member advertises from");
+        Assert.AreEqual(description, store.Description);
+        var read = new Npgsql.NpgsqlConnectionStringBuilder(store.ConnectionString);
+        var given = new Npgsql.NpgsqlConnectionStringBuilder(cluster.Trim());
+        Assert.IsTrue(read.EquivalentTo(given), "Npgsql reads the same connection");
+        Assert.DoesNotContain("secret", store.ToString(), "never the password in a message or a log");
+    }
+
+    [TestMethod]
     public void DemoVms_AreReadInOrder()
     {
         var settings = ClusterSettings.Parse(null, null, null, " a, b ,c");
@@ -45,7 +63,9 @@ public sealed class ClusterSettingsTests
     [DataRow(null, "127.0.0.1:6379", null, null, "GuestOps:Cluster (GUESTOPS_CLUSTER) '127.0.0.1:6379' is neither redis://HOST:PORT nor a PostgreSQL connection string (Host=...;Database=...).")]
     [DataRow(null, "redis://127.0.0.1:6379/2", null, null, "GuestOps:Cluster (GUESTOPS_CLUSTER) 'redis://127.0.0.1:6379/2' is not of the form redis://HOST:PORT.")]
     [DataRow(null, "redis://:99999", null, null, "GuestOps:Cluster (GUESTOPS_CLUSTER) 'redis://:99999' is not of the form redis://HOST:PORT.")]
-    [DataRow(null, "Host=127.0.0.1;Database=guestops;Username=guestops", null, null, "GuestOps:Cluster (GUESTOPS_CLUSTER): a PostgreSQL membership store is not supported yet; use redis://HOST:PORT.")]
+    [DataRow(null, "Host=127.0.0.1;Username=guestops", null, null, "GuestOps:Cluster (GUESTOPS_CLUSTER): the PostgreSQL connection string names no Database; the cluster's tables need a database, e.g. Host=127.0.0.1;Database=guestops.")]
+    [DataRow(null, "Host=127.0.0.1;Database=guestops;Pasword=secret", null, null, "GuestOps:Cluster (GUESTOPS_CLUSTER) is not a PostgreSQL connection string that Npgsql accepts: 'pasword' is not one of its keywords")]
+    [DataRow(null, "Host=127.0.0.1;Database=guestops;Port=many", null, null, "GuestOps:Cluster (GUESTOPS_CLUSTER) is not a PostgreSQL connection string that Npgsql accepts: port: The input string 'many' was not in a correct format.")]
     [DataRow(null, null, " ", null, "GuestOps:HostName (GUESTOPS_HOST_NAME) ' ' must be 1 to 80 printable characters.")]
     [DataRow(null, null, null, "a,,b", "GuestOps:DemoVms (GUESTOPS_DEMO_VMS) 'a,,b': '' is not a VM name (1 to 80 printable characters, names separated by commas).")]
     [DataRow(null, null, null, "", "GuestOps:DemoVms (GUESTOPS_DEMO_VMS) '': '' is not a VM name (1 to 80 printable characters, names separated by commas).")]
@@ -55,5 +75,6 @@ public sealed class ClusterSettingsTests
         var e = Assert.ThrowsExactly<ClusterSettingsException>(() => ClusterSettings.Parse(role, cluster, hostName, demoVms));
         Assert.AreEqual(message, e.Message);
         Assert.DoesNotContain("\n", e.Message);
+        Assert.DoesNotContain("secret", e.Message, "a refused connection string is not repeated: it may hold a password");
     }
 }
