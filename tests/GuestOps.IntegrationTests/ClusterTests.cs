@@ -14,8 +14,8 @@ public sealed class ClusterTests : IntegrationTest
     public async Task SessionCookie_FromOneMember_WorksAtTheOther_AndLogoutEndsItEverywhere()
     {
         await using var redis = await RedisServer.StartAsync();
-        await using var a = await StartMemberAsync(redis, "a-vm");
-        await using var b = await StartMemberAsync(redis, "b-vm");
+        await using var a = await StartMemberAsync(redis, "a-vm", "esx-a");
+        await using var b = await StartMemberAsync(redis, "b-vm", "esx-b");
 
         using var atA = NewClient(a);
         var key = await atA.LoginOkAsync();
@@ -33,6 +33,14 @@ public sealed class ClusterTests : IntegrationTest
         async Task<int> FoundAsync(string path) =>
             (await atB.CallAsync("FindByInventoryPath", Moref.SearchIndex, Soap.Element("inventoryPath", path))).ReturnValues("FindByInventoryPath").Count;
         Assert.AreEqual(1, await FoundAsync("ha-datacenter/vm/b-vm"), "B's demo VM");
+        // Role all: each member is a host agent too, and lists the other's VMs once its poll has found them.
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (await FoundAsync("ha-datacenter/vm/a-vm") == 0 && clock.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            await Task.Delay(500);
+        }
+
+        Assert.AreEqual(1, await FoundAsync("ha-datacenter/vm/a-vm"), "A's demo VM, at B");
         Assert.AreEqual(0, await FoundAsync("ha-datacenter/vm/demo-vm-1"), "GUESTOPS_DEMO_VMS replaces the configured VMs");
 
         var active = await atB.CallAsync("SessionIsActive", Moref.SessionManager, Soap.Element("sessionID", key) + Soap.Element("userName", "root"));
@@ -121,14 +129,15 @@ public sealed class ClusterTests : IntegrationTest
     }
 
     /// <summary>A member of the cluster: role all, no guest agent (sessions need none), its own state directory and
-    /// free port (ServerProcess's), GUESTOPS_CLUSTER naming the test's redis-server, its demo VMs named.</summary>
-    private static Task<ServerProcess> StartMemberAsync(RedisServer redis, string demoVms = "demo-vm-1") => ServerProcess.StartAsync(new ServerOptions
+    /// free port (ServerProcess's), GUESTOPS_CLUSTER naming the test's redis-server, its host name and demo VMs named.</summary>
+    private static Task<ServerProcess> StartMemberAsync(RedisServer redis, string demoVms = "demo-vm-1", string? hostName = null) => ServerProcess.StartAsync(new ServerOptions
     {
         Environment = new Dictionary<string, string>
         {
             ["GUESTOPS_CLUSTER"] = redis.ClusterSetting,
             ["GUESTOPS_PROVIDER"] = "none",
             ["GUESTOPS_DEMO_VMS"] = demoVms,
+            ["GUESTOPS_HOST_NAME"] = hostName ?? $"esx-{Guid.NewGuid():N}"[..12],
         },
     });
 }

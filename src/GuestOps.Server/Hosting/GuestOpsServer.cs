@@ -42,7 +42,7 @@ public static partial class GuestOpsServer
         builder.Services.AddSingleton(_ => stateLock); // owned (and disposed) by the container; resolved by MapGuestOps
 
         // External VMs' accounts live in the real VMs: the demo password matters only for simulated ones.
-        var vms = GuestOpsSettings.VirtualMachines(options, options.VirtualMachines.Count > 0 && options.VirtualMachines.All(GuestOpsSettings.IsRealVm) ? "" : DemoGuestPassword.LoadOrCreate(options.DemoGuestPassword, options.StateDirectory, Console.Out)).ToList();
+        var vms = GuestOpsSettings.VirtualMachines(options, cluster.Clustered ? cluster.HostName : null, options.VirtualMachines.Count > 0 && options.VirtualMachines.All(GuestOpsSettings.IsRealVm) ? "" : DemoGuestPassword.LoadOrCreate(options.DemoGuestPassword, options.StateDirectory, Console.Out)).ToList();
         if (workerListener is not null)
         {
             builder.Services.AddSingleton(sp => new ExternalWorkerGateway(
@@ -64,7 +64,10 @@ public static partial class GuestOpsServer
             sp.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddSingleton<IHostAgent>(sp => sp.GetRequiredService<HostAgent>());
         builder.Services.AddSingleton<IInventoryService>(sp => new HostInventory(sp.GetRequiredService<IHostAgent>()));
-        builder.Services.AddHostedService<HostAgentService>();
+        if (cluster.Role != ProcessRole.FrontEnd)
+        {
+            builder.Services.AddHostedService<HostAgentService>();
+        }
         builder.Services.AddSingleton<ITransferTokens>(sp => new TransferTokens(sp.GetRequiredService<TimeProvider>(), options.FileTransferLifetime));
         builder.Services.AddSingleton<VimCallContext>();
         builder.Services.AddSingleton(sp => new Inventory(
@@ -97,6 +100,8 @@ public static partial class GuestOpsServer
         {
             // Sessions, transfer tokens and events in the cluster's grains, in place of this process's memory.
             builder.AddGuestOpsCluster(cluster, options.FileTransferLifetime, options.MaxEvents);
+            // The VMs of every host agent of the cluster, this one's (unless a front end) answered directly.
+            builder.AddGuestOpsRoles(cluster);
         }
 
         builder.Services.AddSingleton(_ => new VimOperationCatalog(VimContracts.All));
