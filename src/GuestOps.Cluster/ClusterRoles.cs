@@ -1,5 +1,6 @@
 using GuestOps.Cluster.HostAgents;
 using GuestOps.Host;
+using GuestOps.Host.Inventory;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -49,6 +50,7 @@ public static class ClusterRoles
             sp.GetService<LocalHostAgent>(),
             sp.GetRequiredService<ILogger<ClusterHostAgent>>()));
         builder.Services.AddSingleton<IHostAgent>(sp => sp.GetRequiredService<ClusterHostAgent>());
+        builder.Services.AddSingleton<IHostSystems>(sp => sp.GetRequiredService<ClusterHostAgent>());
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ClusterHostAgent>());
         return builder;
     }

@@ -9,7 +9,8 @@ namespace GuestOps.IntegrationTests;
 /// two host agents (role hostagent, their own demo VMs). pyVmomi through front end A sees and drives the VMs of both host
 /// agents; A's session works at front end B; a file goes in through a URL from A (naming the host agent) and comes back
 /// through a URL from B; a host agent killed leaves its VMs listed, not ready, their calls failing at once with
-/// HostNotConnected while the other host's VMs answer, and ready again after its restart.
+/// HostNotConnected while the other host's VMs answer, and ready again after its restart. The inventory is vCenter's:
+/// apiType VirtualCenter, a HostSystem per host agent, each VM's runtime.host naming its own.
 /// </summary>
 [TestClass]
 public sealed class ClusterRolesTests : IntegrationTest
@@ -43,6 +44,13 @@ public sealed class ClusterRolesTests : IntegrationTest
                     var vms = facts.GetProperty("vms");
                     CollectionAssert.AreEquivalent(new[] { "a-vm-1", "a-vm-2", "b-vm-1" }, vms.EnumerateObject().Select(p => p.Name).ToArray(), facts.ToString());
                     Assert.AreEqual(3, vms.EnumerateObject().Select(p => p.Value.GetProperty("id").GetString()).Distinct().Count(), "VM ids unique across the cluster");
+                    Assert.AreEqual("VirtualCenter", facts.GetProperty("apiType").GetString());
+                    foreach (var (vm, host) in new[] { ("a-vm-1", "esx-a"), ("a-vm-2", "esx-a"), ("b-vm-1", "esx-b") })
+                    {
+                        Assert.AreEqual(host, vms.GetProperty(vm).GetProperty("host").GetString(), $"{vm}'s runtime.host");
+                    }
+
+                    CollectionAssert.AreEqual(new[] { "esx-a", "esx-b" }, facts.GetProperty("hosts").EnumerateArray().Select(h => h.GetString()).ToArray(), "a HostSystem per host agent");
                     foreach (var name in new[] { "a-vm-1", "b-vm-1" })
                     {
                         var guest = facts.GetProperty("guest").GetProperty(name);

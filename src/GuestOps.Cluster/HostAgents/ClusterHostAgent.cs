@@ -2,6 +2,7 @@ using System.Collections.Frozen;
 using GuestOps.Channel.Messages;
 using GuestOps.Host;
 using GuestOps.Host.Dispatch;
+using GuestOps.Host.Inventory;
 using GuestOps.Host.Transfers;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -22,7 +23,7 @@ public sealed partial class ClusterHostAgent(
     IClusterMembershipService membership,
     ISiloMetadataCache metadata,
     LocalHostAgent? local,
-    ILogger<ClusterHostAgent> logger) : BackgroundService, IHostAgent, IGuestFileServers
+    ILogger<ClusterHostAgent> logger) : BackgroundService, IHostAgent, IGuestFileServers, IHostSystems
 {
     /// <summary>How often every host agent's inventory is asked for.</summary>
     public static TimeSpan PollInterval { get; } = TimeSpan.FromSeconds(1);
@@ -86,6 +87,15 @@ public sealed partial class ClusterHostAgent(
         return host.GuestFileServers.FirstOrDefault(s => s.StartsWith(scheme, StringComparison.Ordinal))
             ?? host.GuestFileServers.FirstOrDefault()
             ?? throw new GuestAgentException(GuestAgentFailure.HostNotConnected, $"Host agent {host.Name} has published no address for file transfers yet.");
+    }
+
+    public IReadOnlyList<HostSystemInfo> HostSystems
+    {
+        get
+        {
+            var remote = _remote;
+            return local is null ? remote.HostSystems : [new HostSystemInfo(local.HostName, true), .. remote.HostSystems];
+        }
     }
 
     /// <summary>The host name of the host agent that runs VM <paramref name="vmId"/>; null when no host agent has it.</summary>
@@ -201,6 +211,7 @@ public sealed partial class ClusterHostAgent(
         {
             Hosts = hosts.ToFrozenDictionary(h => h.Name, StringComparer.Ordinal);
             Vms = hosts.SelectMany(h => h.Vms).ToArray();
+            HostSystems = hosts.Select(h => new HostSystemInfo(h.Name, h.Connected)).ToArray();
             ById = hosts.SelectMany(h => h.Vms.Select(vm => (vm.Configuration.Id, Vm: (h.Name, vm))))
                 .DistinctBy(e => e.Id, StringComparer.Ordinal)
                 .ToFrozenDictionary(e => e.Id, e => e.Vm, StringComparer.Ordinal);
@@ -209,6 +220,8 @@ public sealed partial class ClusterHostAgent(
         public FrozenDictionary<string, HostState> Hosts { get; }
 
         public VmSnapshot[] Vms { get; }
+
+        public HostSystemInfo[] HostSystems { get; }
 
         public FrozenDictionary<string, (string Host, VmSnapshot Snapshot)> ById { get; }
     }

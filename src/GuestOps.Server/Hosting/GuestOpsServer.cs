@@ -56,7 +56,9 @@ public static partial class GuestOpsServer
         builder.Services.AddSingleton(users);
         builder.Services.AddSingleton<IPermissionService>(new PermissionService(RootAccount.OpenStore(options.StateDirectory, users), users, options.GuestOperationsRequireGuestControl));
         builder.Services.AddSingleton<IEventHistory>(new EventHistory(options.MaxEvents));
-        builder.Services.AddSingleton(new ServerIdentity(GuestOpsSettings.StableUuid("server:" + options.StateDirectory)));
+        builder.Services.AddSingleton(cluster.Store is { } store
+            ? new ServerIdentity(GuestOpsSettings.StableUuid("cluster:" + store.ConfigurationString), virtualCenter: true)
+            : new ServerIdentity(GuestOpsSettings.StableUuid("server:" + options.StateDirectory)));
         builder.Services.AddSingleton(sp => new HostAgent(
             vms,
             GuestOpsSettings.HostAgentOptions(options, vms.Any(vm => !vm.External && vm.AgentSocket is null)) with { ExternalWorkers = sp.GetService<ExternalWorkerGateway>() },
@@ -81,7 +83,8 @@ public static partial class GuestOpsServer
             sp.GetRequiredService<IPermissionService>(),
             sp.GetRequiredService<IEventHistory>(),
             sp.GetRequiredService<ISessionService>(),
-            sp.GetRequiredService<IInventoryService>()));
+            sp.GetRequiredService<IInventoryService>(),
+            sp.GetService<IHostSystems>()));
         builder.Services.AddSingleton(sp => new GuestOperationAudit(
             sp.GetRequiredService<IEventHistory>(),
             sp.GetRequiredService<Inventory>(),

@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """pyVmomi run against a GuestOps cluster of front ends and host agents (started by the C# test ClusterRolesTests).
 
---phase main: logs in at front end A, lists every VM through a ContainerView (name, guest.guestOperationsReady,
-runtime.host's name), runs ValidateCredentialsInGuest, ListFilesInGuest and StartProgramInGuest on each VM named by
+--phase main: logs in at front end A, lists every VM and HostSystem through ContainerViews (name,
+guest.guestOperationsReady, runtime.host's name), runs ValidateCredentialsInGuest, ListFilesInGuest and StartProgramInGuest on each VM named by
 --vm; then uses A's session cookie at front end B (RetrieveContent, CurrentTime); then puts --size-mib random bytes
 into the first --vm through a URL from A and gets them back through a URL from B, comparing SHA-256.
 --phase probe: logs in at A and, for every --vm, reads guest.guestOperationsReady and times one ValidateCredentials
@@ -59,6 +59,11 @@ def main():
         gom = content.guestOperationsManager
         vms = by_name(content, vim)
         facts["vms"] = {name: describe(vm) for name, vm in vms.items()}
+        host_view = content.viewManager.CreateContainerView(content.rootFolder, [vim.HostSystem], True)
+        try:
+            facts["hosts"] = sorted(h.name for h in host_view.view)
+        finally:
+            host_view.Destroy()
 
         if args.phase == "probe":
             facts["probe"] = {}
