@@ -89,6 +89,7 @@ public sealed class ClusterRolesTests : IntegrationTest
                 var timeToReady = clock.Elapsed;
                 Console.WriteLine($"Host agent killed: its VM reported not ready with HostNotConnected after {timeToFault.TotalSeconds:0.0} s (the call {failed.Seconds:0.000} s); restarted: ready after {timeToReady.TotalSeconds:0.0} s (process start included)");
                 Assert.IsTrue(back.GetProperty("vms").GetProperty("b-vm-1").GetProperty("guestOperationsReady").GetBoolean());
+                Assert.AreEqual(lost.GetProperty("vms").GetProperty("b-vm-1").GetProperty("id").GetString(), back.GetProperty("vms").GetProperty("b-vm-1").GetProperty("id").GetString(), "the VM's id after its host agent's restart");
 
                 foreach (var server in new[] { frontA, frontB })
                 {
