@@ -92,13 +92,6 @@ public sealed record ClusterSettings(ProcessRole Role, ClusterStore? Store, stri
             throw new ClusterSettingsException($"GuestOps:Role (GUESTOPS_ROLE) '{role!.Trim()}' needs GuestOps:Cluster (GUESTOPS_CLUSTER), the cluster's membership store, e.g. redis://127.0.0.1:6379.");
         }
 
-        if (parsedRole != ProcessRole.All)
-        {
-            // Placing VMs on host-agent silos and reaching them from front ends is not built yet: refuse rather than
-            // run a "frontend" that still holds VMs.
-            throw new ClusterSettingsException($"GuestOps:Role (GUESTOPS_ROLE) '{role!.Trim()}' is not supported yet; members of a cluster run with role all.");
-        }
-
         return new ClusterSettings(parsedRole, store, ParseHostName(hostName), demoVms is null ? null : ParseDemoVms(demoVms));
     }
 

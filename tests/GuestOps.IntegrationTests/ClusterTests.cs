@@ -18,7 +18,7 @@ public abstract class ClusterTests : IntegrationTest
     {
         await using var store = await StartStoreAsync();
         // Both at once: the first start on an empty store makes what the store needs once.
-        var starting = new[] { StartMemberAsync(store, "a-vm"), StartMemberAsync(store, "b-vm") };
+        var starting = new[] { StartMemberAsync(store, "a-vm", "esx-a"), StartMemberAsync(store, "b-vm", "esx-b") };
         try
         {
             await Task.WhenAll(starting);
@@ -52,6 +52,14 @@ public abstract class ClusterTests : IntegrationTest
         async Task<int> FoundAsync(string path) =>
             (await atB.CallAsync("FindByInventoryPath", Moref.SearchIndex, Soap.Element("inventoryPath", path))).ReturnValues("FindByInventoryPath").Count;
         Assert.AreEqual(1, await FoundAsync("ha-datacenter/vm/b-vm"), "B's demo VM");
+        // Role all: each member is a host agent too, and lists the other's VMs once its poll has found them.
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (await FoundAsync("ha-datacenter/vm/a-vm") == 0 && clock.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            await Task.Delay(500);
+        }
+
+        Assert.AreEqual(1, await FoundAsync("ha-datacenter/vm/a-vm"), "A's demo VM, at B");
         Assert.AreEqual(0, await FoundAsync("ha-datacenter/vm/demo-vm-1"), "GUESTOPS_DEMO_VMS replaces the configured VMs");
 
         var active = await atB.CallAsync("SessionIsActive", Moref.SessionManager, Soap.Element("sessionID", key) + Soap.Element("userName", "root"));
@@ -148,14 +156,15 @@ public abstract class ClusterTests : IntegrationTest
     }
 
     /// <summary>A member of the cluster: role all, no guest agent (sessions need none), its own state directory and
-    /// free port (ServerProcess's), GUESTOPS_CLUSTER naming the test's store, its demo VMs named.</summary>
-    protected static Task<ServerProcess> StartMemberAsync(IClusterStoreServer store, string demoVms = "demo-vm-1") => ServerProcess.StartAsync(new ServerOptions
+    /// free port (ServerProcess's), GUESTOPS_CLUSTER naming the test's store, its host name and demo VMs named.</summary>
+    protected static Task<ServerProcess> StartMemberAsync(IClusterStoreServer store, string demoVms = "demo-vm-1", string? hostName = null) => ServerProcess.StartAsync(new ServerOptions
     {
         Environment = new Dictionary<string, string>
         {
             ["GUESTOPS_CLUSTER"] = store.ClusterSetting,
             ["GUESTOPS_PROVIDER"] = "none",
             ["GUESTOPS_DEMO_VMS"] = demoVms,
+            ["GUESTOPS_HOST_NAME"] = hostName ?? $"esx-{Guid.NewGuid():N}"[..12],
         },
     });
 }

@@ -17,6 +17,9 @@ public enum GuestAgentFailure
 
     /// <summary>The VM is not powered on.</summary>
     PoweredOff,
+
+    /// <summary>The host agent that runs the VM cannot be reached (a cluster's host agent that is gone).</summary>
+    HostNotConnected,
 }
 
 /// <summary>A guest call failed before the guest could answer; the front end maps it to a vim fault.</summary>

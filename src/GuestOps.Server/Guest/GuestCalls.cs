@@ -1,6 +1,7 @@
 using GuestOps.Channel.Messages;
 using GuestOps.Host;
 using GuestOps.Host.Dispatch;
+using GuestOps.Host.Transfers;
 using GuestOps.Soap;
 using GuestOps.Vim;
 
@@ -45,6 +46,7 @@ public sealed class GuestCalls(IHostAgent hostAgent)
             {
                 GuestAgentFailure.ComponentsOutOfDate => new GuestComponentsOutOfDate(),
                 GuestAgentFailure.OperationsDisabled => new OperationDisabledByGuest(),
+                GuestAgentFailure.HostNotConnected => new HostNotConnected(),
                 _ => new GuestOperationsUnavailable(),
             }, e.Message);
         }
@@ -55,6 +57,25 @@ public sealed class GuestCalls(IHostAgent hostAgent)
         }
 
         return response.Result as TResult ?? throw GuestFaultMessages.Exception(new SystemError { reason = "unexpected guest answer" }, "The guest agent answered with an unexpected result.");
+    }
+
+    /// <summary>The URL of <paramref name="transfer"/> for VM <paramref name="vm"/>: at the host agent that runs the VM
+    /// when another process does (a cluster), else at this server's port the call came in on.</summary>
+    public string TransferUrl(VimCall call, ManagedObjectReference vm, IssuedTransfer transfer)
+    {
+        string? server;
+        try
+        {
+            server = (hostAgent as IGuestFileServers)?.GuestFileServer(vm.Value, call.Request.IsHttps);
+        }
+        catch (GuestAgentException e)
+        {
+            throw GuestFaultMessages.Exception(e.Failure == GuestAgentFailure.HostNotConnected ? new HostNotConnected() : new GuestOperationsUnavailable(), e.Message);
+        }
+
+        return server is null
+            ? GuestFileUrl.Format(transfer, call.Request.LocalPort ?? (call.Request.IsHttps ? 443 : 80), call.Request.IsHttps)
+            : GuestFileUrl.Format(transfer, server);
     }
 
     /// <summary>The channel credential for <c>auth</c> (a GuestAuthentication): a name and password, or a ticket.</summary>

@@ -56,6 +56,7 @@ public static class GuestFaultMessages
         InvalidArgument { invalidProperty.Length: > 0 } a => $"A specified parameter was not correct: {a.invalidProperty}",
         InvalidArgument => "A specified parameter was not correct",
         SystemError e => $"A general system error occurred: {e.reason}",
+        HostNotConnected => "Unable to communicate with the remote host, since it is disconnected.",
         _ => fault.GetType().Name,
     };
 

@@ -42,7 +42,7 @@ public static partial class GuestOpsServer
         builder.Services.AddSingleton(_ => stateLock); // owned (and disposed) by the container; resolved by MapGuestOps
 
         // External VMs' accounts live in the real VMs: the demo password matters only for simulated ones.
-        var vms = GuestOpsSettings.VirtualMachines(options, options.VirtualMachines.Count > 0 && options.VirtualMachines.All(GuestOpsSettings.IsRealVm) ? "" : DemoGuestPassword.LoadOrCreate(options.DemoGuestPassword, options.StateDirectory, Console.Out)).ToList();
+        var vms = GuestOpsSettings.VirtualMachines(options, cluster.Clustered ? cluster.HostName : null, options.VirtualMachines.Count > 0 && options.VirtualMachines.All(GuestOpsSettings.IsRealVm) ? "" : DemoGuestPassword.LoadOrCreate(options.DemoGuestPassword, options.StateDirectory, Console.Out)).ToList();
         if (workerListener is not null)
         {
             builder.Services.AddSingleton(sp => new ExternalWorkerGateway(
@@ -56,7 +56,9 @@ public static partial class GuestOpsServer
         builder.Services.AddSingleton(users);
         builder.Services.AddSingleton<IPermissionService>(new PermissionService(RootAccount.OpenStore(options.StateDirectory, users), users, options.GuestOperationsRequireGuestControl));
         builder.Services.AddSingleton<IEventHistory>(new EventHistory(options.MaxEvents));
-        builder.Services.AddSingleton(new ServerIdentity(GuestOpsSettings.StableUuid("server:" + options.StateDirectory)));
+        builder.Services.AddSingleton(cluster.Store is { } store
+            ? new ServerIdentity(GuestOpsSettings.StableUuid("cluster:" + store.ConfigurationString), virtualCenter: true)
+            : new ServerIdentity(GuestOpsSettings.StableUuid("server:" + options.StateDirectory)));
         builder.Services.AddSingleton(sp => new HostAgent(
             vms,
             GuestOpsSettings.HostAgentOptions(options, vms.Any(vm => !vm.External && vm.AgentSocket is null)) with { ExternalWorkers = sp.GetService<ExternalWorkerGateway>() },
@@ -64,7 +66,10 @@ public static partial class GuestOpsServer
             sp.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddSingleton<IHostAgent>(sp => sp.GetRequiredService<HostAgent>());
         builder.Services.AddSingleton<IInventoryService>(sp => new HostInventory(sp.GetRequiredService<IHostAgent>()));
-        builder.Services.AddHostedService<HostAgentService>();
+        if (cluster.Role != ProcessRole.FrontEnd)
+        {
+            builder.Services.AddHostedService<HostAgentService>();
+        }
         builder.Services.AddSingleton<ITransferTokens>(sp => new TransferTokens(sp.GetRequiredService<TimeProvider>(), options.FileTransferLifetime));
         builder.Services.AddSingleton<VimCallContext>();
         builder.Services.AddSingleton(sp => new Inventory(
@@ -78,7 +83,8 @@ public static partial class GuestOpsServer
             sp.GetRequiredService<IPermissionService>(),
             sp.GetRequiredService<IEventHistory>(),
             sp.GetRequiredService<ISessionService>(),
-            sp.GetRequiredService<IInventoryService>()));
+            sp.GetRequiredService<IInventoryService>(),
+            sp.GetService<IHostSystems>()));
         builder.Services.AddSingleton(sp => new GuestOperationAudit(
             sp.GetRequiredService<IEventHistory>(),
             sp.GetRequiredService<Inventory>(),
@@ -97,6 +103,8 @@ public static partial class GuestOpsServer
         {
             // Sessions, transfer tokens and events in the cluster's grains, in place of this process's memory.
             builder.AddGuestOpsCluster(cluster, options.FileTransferLifetime, options.MaxEvents);
+            // The VMs of every host agent of the cluster, this one's (unless a front end) answered directly.
+            builder.AddGuestOpsRoles(cluster);
         }
 
         builder.Services.AddSingleton(_ => new VimOperationCatalog(VimContracts.All));

@@ -89,6 +89,14 @@ internal static class GuestOpsSettings
     /// <summary>The id of the configured VM at <paramref name="index"/>: its Id, else <c>vm-N</c>.</summary>
     internal static string VmId(VirtualMachineOptions vm, int index) => vm.Id ?? $"vm-{index + 1}";
 
+    /// <summary>The id of VM <paramref name="vmName"/> of host agent <paramref name="hostName"/> in a cluster:
+    /// <c>vm-</c> and the first 64 bits of the SHA-256 of <c>HOST/NAME</c> in hex, e.g. <c>vm-3f2a9c0d1b7e4a55</c>.</summary>
+    internal static string ClusterVmId(string hostName, string vmName) =>
+        "vm-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(IdentityName(hostName, vmName))).AsSpan(0, 8));
+
+    /// <summary>What a VM's default UUIDs derive from: its name, in a cluster its host agent's host name and its name.</summary>
+    private static string IdentityName(string? clusterHost, string vmName) => clusterHost is null ? vmName : $"{clusterHost}/{vmName}";
+
     /// <summary>Whether a VM's per-VM Provider makes it external (unset: the host-wide provider).</summary>
     internal static bool IsExternal(VirtualMachineOptions vm) => vm.Provider?.Trim().ToLowerInvariant() switch
     {
@@ -119,13 +127,15 @@ internal static class GuestOpsSettings
     /// <summary>VMs whose guest accounts live in the real VM (external, qemu-ga): the demo password is not theirs.</summary>
     internal static bool IsRealVm(VirtualMachineOptions vm) => IsExternal(vm) || AgentSocket(vm) is not null;
 
-    internal static IEnumerable<VmDefinition> VirtualMachines(GuestOpsOptions options, string demoPassword) =>
+    /// <param name="clusterHost">The host name of this host agent in a cluster: the VMs' ids and UUIDs then derive from it
+    /// and the VM's name (<see cref="ClusterVmId"/>), unique across host agents and stable across restarts.</param>
+    internal static IEnumerable<VmDefinition> VirtualMachines(GuestOpsOptions options, string? clusterHost, string demoPassword) =>
         options.VirtualMachines.Select((vm, i) => new VmDefinition(new VmConfiguration
         {
-            Id = VmId(vm, i),
+            Id = vm.Id ?? (clusterHost is null ? VmId(vm, i) : ClusterVmId(clusterHost, vm.Name)),
             Name = vm.Name,
-            Uuid = vm.Uuid ?? StableUuid("bios:" + vm.Name),
-            InstanceUuid = vm.InstanceUuid ?? StableUuid("instance:" + vm.Name),
+            Uuid = vm.Uuid ?? StableUuid("bios:" + IdentityName(clusterHost, vm.Name)),
+            InstanceUuid = vm.InstanceUuid ?? StableUuid("instance:" + IdentityName(clusterHost, vm.Name)),
             GuestId = vm.GuestId,
             GuestFullName = vm.GuestFullName,
             NumCpu = vm.NumCpu,

@@ -2,7 +2,8 @@ using GuestOps.Host.Inventory;
 
 namespace GuestOps.Server.ManagedObjects;
 
-/// <summary>vim.Datacenter: the host's single datacenter (<c>ha-datacenter</c>) and its four folders.</summary>
+/// <summary>vim.Datacenter: the single datacenter (<c>ha-datacenter</c>) and its four folders; in a cluster the host
+/// folder holds a compute resource per host agent.</summary>
 public sealed class Datacenter : ManagedEntity
 {
     private static readonly PropertyTable<Datacenter> Table = new PropertyTable<Datacenter>(EntityProperties)
@@ -11,13 +12,13 @@ public sealed class Datacenter : ManagedEntity
         .Add("datastoreFolder", d => d.DatastoreFolder.Ref)
         .Add("networkFolder", d => d.NetworkFolder.Ref);
 
-    public Datacenter(InventoryDatacenter datacenter, ManagedEntity parent, Func<IEnumerable<ManagedEntity>> virtualMachines, PropertyReader reader)
+    public Datacenter(InventoryDatacenter datacenter, ManagedEntity parent, Func<IEnumerable<ManagedEntity>> virtualMachines, PropertyReader reader, Func<Folder, IEnumerable<ManagedEntity>>? computeResources = null)
         : base(datacenter.Id, reader)
     {
         Name = datacenter.Name;
         Parent = parent;
         VmFolder = new Folder(datacenter.VmFolder, this, virtualMachines, reader);
-        HostFolder = new Folder(datacenter.HostFolder, this, () => [], reader);
+        HostFolder = new Folder(datacenter.HostFolder, this, computeResources is null ? () => [] : () => computeResources(HostFolder!), reader);
         DatastoreFolder = new Folder(datacenter.DatastoreFolder, this, () => [], reader);
         NetworkFolder = new Folder(datacenter.NetworkFolder, this, () => [], reader);
     }

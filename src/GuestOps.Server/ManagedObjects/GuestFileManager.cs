@@ -60,7 +60,7 @@ public sealed class GuestFileManager(string id, GuestCalls guest, ITransferToken
             LifetimeSeconds = GrantLifetimeSeconds,
         });
         var issued = await transfers.IssueAsync(new TransferRequest(vm.Value, GuestFileTransferDirection.ToGuest, guestFilePath, grant.User, fileSize, grant.Grant), call.CancellationToken);
-        return GuestFileUrl.Format(issued, Port(call), call.Request.IsHttps);
+        return guest.TransferUrl(call, vm, issued);
     }
 
     /// <summary>Validates the download in the guest (a regular file the user may read) and returns its size and
@@ -79,14 +79,12 @@ public sealed class GuestFileManager(string id, GuestCalls guest, ITransferToken
         {
             attributes = FileInfo(file).attributes,
             size = file.Size,
-            url = GuestFileUrl.Format(issued, Port(call), call.Request.IsHttps),
+            url = guest.TransferUrl(call, vm, issued),
         };
     }
 
     /// <summary>The worker keeps a grant a little longer than the URL lives, so the URL's own expiry is what users see.</summary>
     private int GrantLifetimeSeconds => (int)Math.Ceiling(transfers.Lifetime.TotalSeconds) + 5;
-
-    private static int Port(VimCall call) => call.Request.LocalPort ?? (call.Request.IsHttps ? 443 : 80);
 
     /// <summary>vSphere file attributes as the guest's attribute changes (a bare GuestFileAttributes counts as POSIX times).</summary>
     private static GuestFileAttributeChanges Changes(GuestFileAttributes attributes)

@@ -37,7 +37,9 @@ public sealed class Inventory : IManagedObjectResolver
 
     private readonly Dictionary<ManagedObjectReference, ManagedObject> _singletons = [];
     private readonly ConcurrentDictionary<string, VirtualMachine> _vms = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, ComputeResource> _computeResources = new(StringComparer.Ordinal);
     private readonly IInventoryService _inventory;
+    private readonly IHostSystems? _hosts;
     private readonly PropertyReader _reader;
 
     /// <param name="calls">The call being dispatched, which managed objects read (the dispatcher enters it).</param>
@@ -47,9 +49,12 @@ public sealed class Inventory : IManagedObjectResolver
     /// <param name="events">The event history (the guest-operation audit trail); default: a new one.</param>
     /// <param name="sessions">The sessions; default: in memory, with <paramref name="sessionIdleTimeout"/> and no lockout.</param>
     /// <param name="inventory">The inventory tree; default: the host agent's (<see cref="HostInventory"/>).</param>
-    public Inventory(IHostAgent hostAgent, IVimCallContext calls, UserStore users, TimeProvider time, ServerIdentity identity, TimeSpan sessionIdleTimeout, ITransferTokens? transfers = null, IPermissionService? permissions = null, IEventHistory? events = null, ISessionService? sessions = null, IInventoryService? inventory = null)
+    /// <param name="hosts">A cluster's host agents: a HostSystem each, in its compute resource under the host folder, and
+    /// every VM's <c>runtime.host</c>; default: none (the single process).</param>
+    public Inventory(IHostAgent hostAgent, IVimCallContext calls, UserStore users, TimeProvider time, ServerIdentity identity, TimeSpan sessionIdleTimeout, ITransferTokens? transfers = null, IPermissionService? permissions = null, IEventHistory? events = null, ISessionService? sessions = null, IInventoryService? inventory = null, IHostSystems? hosts = null)
     {
         _inventory = inventory ?? new HostInventory(hostAgent);
+        _hosts = hosts;
         var layout = Synchronous.Wait(_inventory.GetLayoutAsync());
         permissions ??= new PermissionService(new AuthorizationStore(null, users), users);
         Access = new EntityPermissions(permissions);
@@ -59,7 +64,7 @@ public sealed class Inventory : IManagedObjectResolver
         var guest = new Guest.GuestCalls(hostAgent);
 
         RootFolder = new Folder(layout.RootFolder, null, () => [Datacenter!], _reader);
-        Datacenter = new Datacenter(layout.Datacenter, RootFolder, () => VirtualMachines, _reader);
+        Datacenter = new Datacenter(layout.Datacenter, RootFolder, () => VirtualMachines, _reader, hosts is null ? null : hostFolder => ComputeResources(hostFolder));
         SessionManager = new SessionManager(ids.SessionManager, _reader, sessions ?? new SessionService(users, new LoginLockout(time, 0, TimeSpan.Zero), permissions, time, sessionIdleTimeout));
         PropertyCollector = new PropertyCollector(ids.PropertyCollector, this, _reader);
         ViewManager = new ViewManager(ids.ViewManager, this, _reader);
@@ -132,6 +137,13 @@ public sealed class Inventory : IManagedObjectResolver
 
     public Datacenter Datacenter { get; }
 
+    /// <summary>The compute resource (and HostSystem) of every host agent of the cluster; none for the single process.</summary>
+    public IEnumerable<ComputeResource> ComputeResources(Folder hostFolder) =>
+        _hosts is null ? [] : _hosts.HostSystems.Select(h => _computeResources.GetOrAdd(
+            h.Name,
+            static (name, state) => new ComputeResource(name, state.hostFolder, host => state.self.VirtualMachines.Where(vm => state.self._hosts!.HostNameOf(vm.Ref.Value) == host), state.self._reader),
+            (hostFolder, self: this)));
+
     /// <summary>The VMs the host agent reports now.</summary>
     public IEnumerable<VirtualMachine> VirtualMachines => Synchronous.Wait(_inventory.ListVirtualMachinesAsync()).Select(VirtualMachineFor);
 
@@ -148,6 +160,10 @@ public sealed class Inventory : IManagedObjectResolver
         {
             case "VirtualMachine":
                 return Synchronous.Wait(_inventory.GetVirtualMachineAsync(reference.Value)) is { } snapshot ? VirtualMachineFor(snapshot) : null;
+            case "HostSystem":
+                return ComputeResources(Datacenter.HostFolder).Select(c => c.Host).FirstOrDefault(h => h.Ref.Value == reference.Value);
+            case "ComputeResource":
+                return ComputeResources(Datacenter.HostFolder).FirstOrDefault(c => c.Ref.Value == reference.Value);
             case "ContainerView":
                 return session is not null && session.Views.TryGetValue(reference.Value, out var view) ? view : null;
             default:
@@ -156,5 +172,7 @@ public sealed class Inventory : IManagedObjectResolver
     }
 
     private VirtualMachine VirtualMachineFor(VmSnapshot snapshot) =>
-        _vms.GetOrAdd(snapshot.Configuration.Id, static (_, state) => new VirtualMachine(state.snapshot, state.self.Datacenter.VmFolder, state.self._inventory, state.self._reader), (snapshot, self: this));
+        _vms.GetOrAdd(snapshot.Configuration.Id, static (_, state) => new VirtualMachine(state.snapshot, state.self.Datacenter.VmFolder, state.self._inventory, state.self._reader, state.self._hosts, state.self.HostSystemOf), (snapshot, self: this));
+
+    private HostSystem? HostSystemOf(string hostName) => ComputeResources(Datacenter.HostFolder).FirstOrDefault(c => c.Name == hostName)?.Host;
 }

@@ -17,14 +17,20 @@ public sealed class VirtualMachine : ManagedEntity
         .Add("summary", vm => vm.Views().Summary);
 
     private readonly IInventoryService _inventory;
+    private readonly IHostSystems? _hosts;
+    private readonly Func<string, HostSystem?>? _hostSystem;
     private readonly VmSnapshot _registered;
     private PropertyViews? _views;
 
-    public VirtualMachine(VmSnapshot registered, Folder parent, IInventoryService inventory, PropertyReader reader)
+    /// <param name="hosts">In a cluster: which host agent runs the VM (<c>runtime.host</c>) and whether it answers.</param>
+    /// <param name="hostSystem">The HostSystem of a host agent's name.</param>
+    public VirtualMachine(VmSnapshot registered, Folder parent, IInventoryService inventory, PropertyReader reader, IHostSystems? hosts = null, Func<string, HostSystem?>? hostSystem = null)
         : base(registered.Configuration.Id, reader)
     {
         _registered = registered;
         _inventory = inventory;
+        _hosts = hosts;
+        _hostSystem = hostSystem;
         Parent = parent;
     }
 
@@ -42,27 +48,39 @@ public sealed class VirtualMachine : ManagedEntity
     private PropertyViews Views()
     {
         var snapshot = Snapshot;
+        var host = Host();
         var views = _views;
-        if (views is null || !ReferenceEquals(views.Snapshot, snapshot))
+        if (views is null || !ReferenceEquals(views.Snapshot, snapshot) || views.Host != host)
         {
             var guest = Guest(snapshot);
-            views = new PropertyViews(snapshot, Runtime(snapshot), Config(snapshot), guest, Summary(snapshot, guest));
+            views = new PropertyViews(snapshot, host, Runtime(snapshot, host), Config(snapshot), guest, Summary(snapshot, host, guest));
             _views = views;
         }
 
         return views;
     }
 
-    private sealed record PropertyViews(VmSnapshot Snapshot, VirtualMachineRuntimeInfo Runtime, VirtualMachineConfigInfo Config, GuestInfo Guest, VirtualMachineSummary Summary);
+    private sealed record PropertyViews(VmSnapshot Snapshot, (HostSystem? System, bool Connected) Host, VirtualMachineRuntimeInfo Runtime, VirtualMachineConfigInfo Config, GuestInfo Guest, VirtualMachineSummary Summary);
 
-    private VirtualMachineRuntimeInfo Runtime(VmSnapshot s) => new()
+    /// <summary>In a cluster, the HostSystem that runs this VM and whether its host agent answers now.</summary>
+    private (HostSystem? System, bool Connected) Host()
     {
-        connectionState = VirtualMachineConnectionState.Connected,
-        powerState = PowerState(s.PowerState),
-        toolsInstallerMounted = false,
-        bootTime = s.PowerState == VmPowerState.PoweredOn ? s.BootTime : null,
-        numMksConnections = 0,
-    };
+        var system = _hosts?.HostNameOf(Ref.Value) is { } name ? _hostSystem?.Invoke(name) : null;
+        return (system, system is null || _hosts!.HostSystems.Any(h => h.Name == system.Name && h.Connected));
+    }
+
+    private static VirtualMachineRuntimeInfo Runtime(VmSnapshot s, (HostSystem? System, bool Connected) host)
+    {
+        return new()
+        {
+            host = host.System?.Ref,
+            connectionState = host.Connected ? VirtualMachineConnectionState.Connected : VirtualMachineConnectionState.Disconnected,
+            powerState = PowerState(s.PowerState),
+            toolsInstallerMounted = false,
+            bootTime = s.PowerState == VmPowerState.PoweredOn ? s.BootTime : null,
+            numMksConnections = 0,
+        };
+    }
 
     private VirtualMachineConfigInfo Config(VmSnapshot s) => new()
     {
@@ -104,12 +122,12 @@ public sealed class VirtualMachine : ManagedEntity
         };
     }
 
-    private VirtualMachineSummary Summary(VmSnapshot s, GuestInfo guest)
+    private VirtualMachineSummary Summary(VmSnapshot s, (HostSystem? System, bool Connected) host, GuestInfo guest)
     {
         return new VirtualMachineSummary
         {
             vm = Ref,
-            runtime = Runtime(s),
+            runtime = Runtime(s, host),
             guest = new VirtualMachineGuestSummary
             {
                 guestId = guest.guestId,

@@ -93,7 +93,10 @@ public sealed class SystemError : RuntimeFault
 
 public sealed class RequestCanceled : RuntimeFault { }
 
-public sealed class HostCommunication : RuntimeFault { }
+public class HostCommunication : RuntimeFault { }
+
+/// <summary>The host that runs the object is disconnected (what vCenter answers for a VM of a host it cannot reach).</summary>
+public sealed class HostNotConnected : HostCommunication { }
 
 public class InvalidState : VimFault { }
 

@@ -49,6 +49,17 @@ public sealed class ClusterSettingsTests
     }
 
     [TestMethod]
+    [DataRow("frontend", ProcessRole.FrontEnd)]
+    [DataRow(" HostAgent ", ProcessRole.HostAgent)]
+    [DataRow("all", ProcessRole.All)]
+    public void Roles_AreReadInACluster(string role, ProcessRole expected)
+    {
+        var settings = ClusterSettings.Parse(role, "redis://127.0.0.1:6379", "esx-2", null);
+        Assert.AreEqual(expected, settings.Role);
+        Assert.IsTrue(settings.Clustered);
+    }
+
+    [TestMethod]
     public void DemoVms_AreReadInOrder()
     {
         var settings = ClusterSettings.Parse(null, null, null, " a, b ,c");
@@ -59,7 +70,6 @@ public sealed class ClusterSettingsTests
     [DataRow("primary", null, null, null, "GuestOps:Role (GUESTOPS_ROLE) 'primary' is not one of all, frontend, hostagent.")]
     [DataRow("frontend", null, null, null, "GuestOps:Role (GUESTOPS_ROLE) 'frontend' needs GuestOps:Cluster (GUESTOPS_CLUSTER), the cluster's membership store, e.g. redis://127.0.0.1:6379.")]
     [DataRow("hostagent", " ", null, null, "GuestOps:Role (GUESTOPS_ROLE) 'hostagent' needs GuestOps:Cluster (GUESTOPS_CLUSTER), the cluster's membership store, e.g. redis://127.0.0.1:6379.")]
-    [DataRow("frontend", "redis://127.0.0.1:6379", null, null, "GuestOps:Role (GUESTOPS_ROLE) 'frontend' is not supported yet; members of a cluster run with role all.")]
     [DataRow(null, "127.0.0.1:6379", null, null, "GuestOps:Cluster (GUESTOPS_CLUSTER) '127.0.0.1:6379' is neither redis://HOST:PORT nor a PostgreSQL connection string (Host=...;Database=...).")]
     [DataRow(null, "redis://127.0.0.1:6379/2", null, null, "GuestOps:Cluster (GUESTOPS_CLUSTER) 'redis://127.0.0.1:6379/2' is not of the form redis://HOST:PORT.")]
     [DataRow(null, "redis://:99999", null, null, "GuestOps:Cluster (GUESTOPS_CLUSTER) 'redis://:99999' is not of the form redis://HOST:PORT.")]

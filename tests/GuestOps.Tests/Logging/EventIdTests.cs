@@ -18,6 +18,7 @@ public sealed partial class EventIdTests
         (typeof(GuestOps.Host.HostAgent).Assembly, 3000, 3999),
         (typeof(GuestOps.Server.Hosting.GuestOpsServer).Assembly, 4000, 4999),
         (typeof(GuestOps.Tools.GuestRequestHandler).Assembly, 5000, 5999),
+        (typeof(GuestOps.Cluster.ClusterSettings).Assembly, 6000, 6999),
     ];
 
     [TestMethod]

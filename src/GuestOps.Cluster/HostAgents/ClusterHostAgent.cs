@@ -1,0 +1,228 @@
+using System.Collections.Frozen;
+using GuestOps.Channel.Messages;
+using GuestOps.Host;
+using GuestOps.Host.Dispatch;
+using GuestOps.Host.Inventory;
+using GuestOps.Host.Transfers;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Orleans.Runtime.MembershipService.SiloMetadata;
+
+namespace GuestOps.Cluster.HostAgents;
+
+/// <summary>
+/// The VMs of every host agent of the cluster, as a front end's <see cref="IHostAgent"/>. This process's own host agent
+/// (roles all and hostagent) answers directly; the others' VMs come from a cache that a poll keeps fresh: every
+/// <see cref="PollInterval"/> each host agent's grain is asked for its inventory, which crosses only when its version
+/// changed, so listing VMs never waits on another process. The host agents are the members whose silo metadata names
+/// one (the engine's membership); one that stops answering keeps its VMs listed, with guest operations not ready, and
+/// its guest calls fail at once with <see cref="GuestAgentFailure.HostNotConnected"/> until it answers again.
+/// </summary>
+public sealed partial class ClusterHostAgent(
+    IGrainFactory grains,
+    IClusterMembershipService membership,
+    ISiloMetadataCache metadata,
+    LocalHostAgent? local,
+    ILogger<ClusterHostAgent> logger) : BackgroundService, IHostAgent, IGuestFileServers, IHostSystems
+{
+    /// <summary>How often every host agent's inventory is asked for.</summary>
+    public static TimeSpan PollInterval { get; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long a host agent may take to answer the poll before it counts as disconnected.</summary>
+    public static TimeSpan PollTimeout { get; } = TimeSpan.FromSeconds(2);
+
+    private volatile Remote _remote = Remote.Empty;
+
+    public IReadOnlyList<VmSnapshot> ListVirtualMachines()
+    {
+        var remote = _remote;
+        return local is null ? remote.Vms : [.. local.Agent.ListVirtualMachines(), .. remote.Vms];
+    }
+
+    public VmSnapshot? GetVirtualMachine(string id) =>
+        local?.Agent.GetVirtualMachine(id) ?? (_remote.ById.TryGetValue(id, out var vm) ? vm.Snapshot : null);
+
+    public async Task<ChannelResponse> InvokeGuestAsync(string vmId, ChannelRequest request, CancellationToken cancellationToken)
+    {
+        if (local?.Agent.GetVirtualMachine(vmId) is not null)
+        {
+            return await local.Agent.InvokeGuestAsync(vmId, request, cancellationToken);
+        }
+
+        var host = ConnectedHostOf(vmId);
+        GuestCallOutcome outcome;
+        try
+        {
+            outcome = await grains.GetGrain<IHostAgentGrain>(host.Name).InvokeGuestAsync(vmId, ChannelMessageJson.SerializeRequest(request), cancellationToken);
+        }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw NotConnected(host.Name, e);
+        }
+
+        if (outcome.Failure is { } failure)
+        {
+            throw new GuestAgentException((GuestAgentFailure)failure, outcome.Message ?? "");
+        }
+
+        return ChannelMessageJson.DeserializeResponse(outcome.Response) ?? throw new GuestAgentException(GuestAgentFailure.Unavailable, $"Host agent {host.Name} answered with no guest response.");
+    }
+
+    /// <summary>A transfer's data streams only where the VM runs: here for this process's VMs; another host agent's
+    /// transfer URLs name that host agent (<see cref="GuestFileServer"/>).</summary>
+    public Task<GuestDataCall> StartGuestDataCallAsync(string vmId, ChannelRequest request, CancellationToken cancellationToken) =>
+        local?.Agent.GetVirtualMachine(vmId) is not null
+            ? local.Agent.StartGuestDataCallAsync(vmId, request, cancellationToken)
+            : throw new GuestAgentException(GuestAgentFailure.Unavailable, $"VM {vmId} runs on host agent {HostNameOf(vmId)}: its transfers are served there.");
+
+    public string? GuestFileServer(string vmId, bool https)
+    {
+        if (local?.Agent.GetVirtualMachine(vmId) is not null)
+        {
+            return null;
+        }
+
+        var host = ConnectedHostOf(vmId);
+        var scheme = https ? "https://" : "http://";
+        return host.GuestFileServers.FirstOrDefault(s => s.StartsWith(scheme, StringComparison.Ordinal))
+            ?? host.GuestFileServers.FirstOrDefault()
+            ?? throw new GuestAgentException(GuestAgentFailure.HostNotConnected, $"Host agent {host.Name} has published no address for file transfers yet.");
+    }
+
+    public IReadOnlyList<HostSystemInfo> HostSystems
+    {
+        get
+        {
+            var remote = _remote;
+            return local is null ? remote.HostSystems : [new HostSystemInfo(local.HostName, true), .. remote.HostSystems];
+        }
+    }
+
+    /// <summary>The host name of the host agent that runs VM <paramref name="vmId"/>; null when no host agent has it.</summary>
+    public string? HostNameOf(string vmId) =>
+        local?.Agent.GetVirtualMachine(vmId) is not null ? local.HostName : _remote.ById.TryGetValue(vmId, out var vm) ? vm.Host : null;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(PollInterval);
+        do
+        {
+            try
+            {
+                await PollAsync(stoppingToken);
+            }
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+            {
+                LogPollFailed(logger, e);
+            }
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
+    }
+
+    /// <summary>Asks every host agent for its inventory (the members' now, and every one seen before) and publishes the
+    /// result.</summary>
+    internal async Task PollAsync(CancellationToken cancellationToken)
+    {
+        var before = _remote;
+        var live = membership.CurrentSnapshot.Members.Values
+            .Where(m => m.Status == SiloStatus.Active)
+            .Select(m => ClusterRoles.HostNameOf(metadata.GetSiloMetadata(m.SiloAddress)))
+            .OfType<string>()
+            .ToHashSet(StringComparer.Ordinal);
+        var names = live.Concat(before.Hosts.Keys)
+            .Where(name => name != local?.HostName)
+            .Distinct(StringComparer.Ordinal)
+            .Order(StringComparer.Ordinal)
+            .ToArray();
+        // A host agent no longer a member is not asked (its grain could not be placed): it is disconnected.
+        var hosts = await Task.WhenAll(names.Select(name => live.Contains(name)
+            ? PollAsync(name, before.Hosts.GetValueOrDefault(name), cancellationToken)
+            : Task.FromResult<HostState?>(Disconnected(before.Hosts[name], "not a live member of the cluster"))));
+        var polled = hosts.OfType<HostState>().ToArray();
+        if (polled.Length != before.Hosts.Count || polled.Any(h => !before.Hosts.TryGetValue(h.Name, out var was) || !ReferenceEquals(was, h)))
+        {
+            _remote = new Remote(polled);
+        }
+    }
+
+    private async Task<HostState?> PollAsync(string name, HostState? known, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var inventory = await grains.GetGrain<IHostAgentGrain>(name).GetInventoryAsync(known is { Connected: true } ? known.Version : 0)
+                .WaitAsync(PollTimeout, cancellationToken).ConfigureAwait(false);
+            if (known is not null && known.Connected && inventory.Vms is null && known.GuestFileServers.SequenceEqual(inventory.GuestFileServers))
+            {
+                return known;
+            }
+
+            if (known is not { Connected: true })
+            {
+                LogConnected(logger, name);
+            }
+
+            var vms = inventory.Vms is { } json ? HostAgentJson.Deserialize(json) : known?.Vms ?? [];
+            return new HostState(name, true, inventory.Version, vms, inventory.GuestFileServers);
+        }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+        {
+            if (known is null)
+            {
+                return null; // never answered: nothing to list
+            }
+
+            return Disconnected(known, e.Message);
+        }
+    }
+
+    /// <summary><paramref name="known"/> not connected: its VMs listed with guest operations not ready.</summary>
+    private HostState Disconnected(HostState known, string reason)
+    {
+        if (!known.Connected)
+        {
+            return known;
+        }
+
+        LogDisconnected(logger, known.Name, reason);
+        var unreachable = known.Vms.Select(vm => vm with { Agent = vm.Agent with { Running = false, OperationsReady = false } }).ToArray();
+        return known with { Connected = false, Vms = unreachable };
+    }
+
+    private HostState ConnectedHostOf(string vmId)
+    {
+        var remote = _remote;
+        var host = remote.ById.TryGetValue(vmId, out var vm) ? remote.Hosts[vm.Host] : throw new GuestAgentException(GuestAgentFailure.Unavailable, $"No host agent of the cluster runs VM {vmId}.");
+        return host.Connected ? host : throw NotConnected(host.Name, null);
+    }
+
+    private static GuestAgentException NotConnected(string hostName, Exception? inner) =>
+        new(GuestAgentFailure.HostNotConnected, $"Host agent {hostName} is not connected.", inner);
+
+    /// <summary>One host agent as the last poll found it; <see cref="Vms"/> with guest operations not ready when it did not
+    /// answer.</summary>
+    private sealed record HostState(string Name, bool Connected, long Version, VmSnapshot[] Vms, string[] GuestFileServers);
+
+    /// <summary>The other host agents' VMs, published whole by each poll that changed anything.</summary>
+    private sealed class Remote
+    {
+        public static readonly Remote Empty = new([]);
+
+        public Remote(IReadOnlyList<HostState> hosts)
+        {
+            Hosts = hosts.ToFrozenDictionary(h => h.Name, StringComparer.Ordinal);
+            Vms = hosts.SelectMany(h => h.Vms).ToArray();
+            HostSystems = hosts.Select(h => new HostSystemInfo(h.Name, h.Connected)).ToArray();
+            ById = hosts.SelectMany(h => h.Vms.Select(vm => (vm.Configuration.Id, Vm: (h.Name, vm))))
+                .DistinctBy(e => e.Id, StringComparer.Ordinal)
+                .ToFrozenDictionary(e => e.Id, e => e.Vm, StringComparer.Ordinal);
+        }
+
+        public FrozenDictionary<string, HostState> Hosts { get; }
+
+        public VmSnapshot[] Vms { get; }
+
+        public HostSystemInfo[] HostSystems { get; }
+
+        public FrozenDictionary<string, (string Host, VmSnapshot Snapshot)> ById { get; }
+    }
+}

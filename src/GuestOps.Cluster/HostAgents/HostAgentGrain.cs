@@ -1,0 +1,68 @@
+using GuestOps.Channel.Messages;
+using GuestOps.Host;
+using GuestOps.Host.Dispatch;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Orleans.Concurrency;
+
+namespace GuestOps.Cluster.HostAgents;
+
+/// <summary>
+/// The grain of this process's host agent (<see cref="LocalHostAgent"/>), on its silo: answers the VM snapshots and runs
+/// guest calls on the local <see cref="HostAgent"/>. Reentrant: guest calls from every front end run side by side, as
+/// they do in the single process.
+/// </summary>
+[HostAgentPlacement, Reentrant]
+public sealed class HostAgentGrain(LocalHostAgent local, IServer server) : Grain, IHostAgentGrain
+{
+    // A new activation (after a restart) starts from a version no front end has cached.
+    private long _version = DateTime.UtcNow.Ticks;
+    private IReadOnlyList<VmSnapshot>? _vms;
+    private byte[]? _json;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken) =>
+        this.GetPrimaryKeyString() == local.HostName
+            ? Task.CompletedTask
+            : throw new HostAgentNotConnectedException(this.GetPrimaryKeyString());
+
+    public Task<HostAgentInventory> GetInventoryAsync(long knownVersion)
+    {
+        var vms = local.Agent.ListVirtualMachines();
+        if (_vms is null || !vms.SequenceEqual(_vms))
+        {
+            _vms = vms;
+            _json = null;
+            _version++;
+        }
+
+        var json = knownVersion == _version ? null : _json ??= HostAgentJson.Serialize(vms);
+        return Task.FromResult(new HostAgentInventory(_version, json, GuestFileServers()));
+    }
+
+    public async Task<GuestCallOutcome> InvokeGuestAsync(string vmId, byte[] request, CancellationToken cancellationToken)
+    {
+        var parsed = ChannelMessageJson.DeserializeRequest(request) ?? throw new ArgumentException("Not a channel request.", nameof(request));
+        try
+        {
+            var response = await local.Agent.InvokeGuestAsync(vmId, parsed, cancellationToken);
+            return new GuestCallOutcome(ChannelMessageJson.SerializeResponse(response), null, null);
+        }
+        catch (GuestAgentException e)
+        {
+            return new GuestCallOutcome(null, (int)e.Failure, e.Message);
+        }
+    }
+
+    /// <summary>The addresses this process listens on, a wildcard one as host <c>*</c>.</summary>
+    private string[] GuestFileServers() =>
+        (server.Features.Get<IServerAddressesFeature>()?.Addresses ?? [])
+            .Select(address => Uri.TryCreate(address.Replace("://+", "://0.0.0.0", StringComparison.Ordinal).Replace("://*", "://0.0.0.0", StringComparison.Ordinal), UriKind.Absolute, out var uri)
+                ? $"{uri.Scheme}://{(uri.Host is "0.0.0.0" or "[::]" ? "*" : uri.Host)}:{uri.Port}"
+                : null)
+            .OfType<string>()
+            .ToArray();
+}
+
+/// <summary>This process's host agent and the host name it runs under: registered on host agents (roles hostagent and
+/// all) of a cluster, absent on front ends.</summary>
+public sealed record LocalHostAgent(string HostName, HostAgent Agent);

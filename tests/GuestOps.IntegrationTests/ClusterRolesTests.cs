@@ -1,0 +1,191 @@
+using System.Diagnostics;
+using System.Text.Json;
+using GuestOps.IntegrationTests.Infrastructure;
+
+namespace GuestOps.IntegrationTests;
+
+/// <summary>
+/// A cluster of separate processes through a redis-server of the test's own: two front ends (role frontend, no VMs) and
+/// two host agents (role hostagent, their own demo VMs). pyVmomi through front end A sees and drives the VMs of both host
+/// agents; A's session works at front end B; a file goes in through a URL from A (naming the host agent) and comes back
+/// through a URL from B; a host agent killed leaves its VMs listed, not ready, their calls failing at once with
+/// HostNotConnected while the other host's VMs answer, and ready again after its restart. The inventory is vCenter's:
+/// apiType VirtualCenter, a HostSystem per host agent, each VM's runtime.host naming its own.
+/// </summary>
+[TestClass]
+public sealed class ClusterRolesTests : IntegrationTest
+{
+    private const string GuestPassword = "Cluster-Guest-Pa55!";
+
+    /// <summary>The file that crosses: 64 MiB, streamed by the host agent both ways.</summary>
+    private const int TransferMiB = 64;
+
+    [TestMethod]
+    [Timeout(600_000)]
+    public async Task FrontEndsAndHostAgents_AsSeparateProcesses_ServeEveryHostsVms_AndSurviveAHostAgentsLoss()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        var stateB = Directory.CreateTempSubdirectory("guestops-it-hostagent-b-").FullName;
+        try
+        {
+            await using var hostA = await StartAsync(redis, "hostagent", "esx-a", "a-vm-1,a-vm-2");
+            var hostB = await StartAsync(redis, "hostagent", "esx-b", "b-vm-1", stateB);
+            await using var frontA = await StartAsync(redis, "frontend");
+            await using var frontB = await StartAsync(redis, "frontend");
+            try
+            {
+                // Both host agents' VMs, listed at both front ends once their polls have found them.
+                await WaitForAsync(frontA, facts => facts.GetProperty("vms").EnumerateObject().Count() == 3, ["a-vm-1"], TimeSpan.FromSeconds(90));
+                await WaitForAsync(frontB, facts => facts.GetProperty("vms").EnumerateObject().Count() == 3, ["a-vm-1"], TimeSpan.FromSeconds(90));
+
+                using (var main = await RunPyVmomiAsync("pyvmomi_cluster.py", [.. Arguments(frontA, "main", ["a-vm-1", "b-vm-1"]), "--port-b", frontB.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--size-mib", TransferMiB.ToString(System.Globalization.CultureInfo.InvariantCulture)], TimeSpan.FromMinutes(5)))
+                {
+                    var facts = main.Result.GetProperty("facts");
+                    var vms = facts.GetProperty("vms");
+                    CollectionAssert.AreEquivalent(new[] { "a-vm-1", "a-vm-2", "b-vm-1" }, vms.EnumerateObject().Select(p => p.Name).ToArray(), facts.ToString());
+                    Assert.AreEqual(3, vms.EnumerateObject().Select(p => p.Value.GetProperty("id").GetString()).Distinct().Count(), "VM ids unique across the cluster");
+                    Assert.AreEqual("VirtualCenter", facts.GetProperty("apiType").GetString());
+                    foreach (var (vm, host) in new[] { ("a-vm-1", "esx-a"), ("a-vm-2", "esx-a"), ("b-vm-1", "esx-b") })
+                    {
+                        Assert.AreEqual(host, vms.GetProperty(vm).GetProperty("host").GetString(), $"{vm}'s runtime.host");
+                    }
+
+                    CollectionAssert.AreEqual(new[] { "esx-a", "esx-b" }, facts.GetProperty("hosts").EnumerateArray().Select(h => h.GetString()).ToArray(), "a HostSystem per host agent");
+                    foreach (var name in new[] { "a-vm-1", "b-vm-1" })
+                    {
+                        var guest = facts.GetProperty("guest").GetProperty(name);
+                        Assert.IsTrue(guest.GetProperty("validated").GetBoolean(), name);
+                        CollectionAssert.Contains(guest.GetProperty("listed").EnumerateArray().Select(e => e.GetString()).ToArray(), "tmp", name);
+                        Assert.IsGreaterThan(0, guest.GetProperty("pid").GetInt64(), name);
+                    }
+
+                    Assert.AreEqual("root", facts.GetProperty("sessionAtB").GetString(), "A's session cookie at B");
+                    var upload = new Uri(facts.GetProperty("uploadUrl").GetString()!);
+                    var download = new Uri(facts.GetProperty("downloadUrl").GetString()!);
+                    Assert.AreEqual(hostA.Port, upload.Port, $"the upload URL from A names host agent esx-a: {upload}");
+                    Assert.AreEqual(hostA.Port, download.Port, $"the download URL from B names host agent esx-a: {download}");
+                    Assert.AreEqual(200, facts.GetProperty("putStatus").GetInt32());
+                    Assert.AreEqual(200, facts.GetProperty("getStatus").GetInt32());
+                    Assert.AreEqual(TransferMiB * 1024L * 1024L, facts.GetProperty("receivedSize").GetInt64());
+                    Assert.AreEqual(facts.GetProperty("sentSha256").GetString(), facts.GetProperty("receivedSha256").GetString(), "byte-identical");
+                    TestContext.WriteLine($"{TransferMiB} MiB in through a URL from A and out through one from B: {main.Run.Elapsed.TotalSeconds:0.0} s for the whole pyVmomi run");
+                }
+
+                // Host agent esx-b killed without warning: its VM is still listed, not ready, and a call fails at once.
+                await hostB.StopAsync();
+                var clock = Stopwatch.StartNew();
+                var lost = await WaitForAsync(frontA, facts => Probe(facts, "b-vm-1") is { Ready: false, Fault: "HostNotConnected" }, ["a-vm-1", "b-vm-1"], TimeSpan.FromSeconds(60));
+                var timeToFault = clock.Elapsed;
+                var failed = Probe(lost, "b-vm-1");
+                Assert.IsLessThan(5.0, failed.Seconds, $"the call on a lost host's VM fails fast ({failed.Seconds:0.000} s)");
+                Assert.AreEqual((true, (string?)null), (Probe(lost, "a-vm-1").Ready, Probe(lost, "a-vm-1").Fault), "the other host's VMs still answer");
+                Assert.AreEqual(3, lost.GetProperty("vms").EnumerateObject().Count(), "the lost host's VM stays listed");
+
+                // Restarted (same host name, same state directory): ready again, its VM under the same id.
+                await hostB.DisposeAsync();
+                clock.Restart();
+                hostB = await StartAsync(redis, "hostagent", "esx-b", "b-vm-1", stateB);
+                var back = await WaitForAsync(frontA, facts => Probe(facts, "b-vm-1") is { Ready: true, Fault: null }, ["b-vm-1"], TimeSpan.FromSeconds(120));
+                var timeToReady = clock.Elapsed;
+                Console.WriteLine($"Host agent killed: its VM reported not ready with HostNotConnected after {timeToFault.TotalSeconds:0.0} s (the call {failed.Seconds:0.000} s); restarted: ready after {timeToReady.TotalSeconds:0.0} s (process start included)");
+                Assert.IsTrue(back.GetProperty("vms").GetProperty("b-vm-1").GetProperty("guestOperationsReady").GetBoolean());
+                Assert.AreEqual(lost.GetProperty("vms").GetProperty("b-vm-1").GetProperty("id").GetString(), back.GetProperty("vms").GetProperty("b-vm-1").GetProperty("id").GetString(), "the VM's id after its host agent's restart");
+
+                foreach (var server in new[] { frontA, frontB })
+                {
+                    Assert.IsFalse(server.HasExited, server.AllOutput);
+                }
+            }
+            finally
+            {
+                await hostB.DisposeAsync();
+            }
+        }
+        finally
+        {
+            Directory.Delete(stateB, recursive: true);
+        }
+    }
+
+    /// <summary>A member: its role, host name and demo VMs, its own state directory and free port (ServerProcess's).</summary>
+    private static Task<ServerProcess> StartAsync(RedisServer redis, string role, string? hostName = null, string? demoVms = null, string? stateDirectory = null)
+    {
+        var environment = new Dictionary<string, string>
+        {
+            ["GUESTOPS_CLUSTER"] = redis.ClusterSetting,
+            ["GUESTOPS_ROLE"] = role,
+            ["GUESTOPS_DEMO_GUEST_PASSWORD"] = GuestPassword,
+        };
+        if (hostName is not null)
+        {
+            environment["GUESTOPS_HOST_NAME"] = hostName;
+        }
+
+        if (demoVms is not null)
+        {
+            environment["GUESTOPS_DEMO_VMS"] = demoVms;
+        }
+
+        return ServerProcess.StartAsync(new ServerOptions { Environment = environment, StateDirectory = stateDirectory });
+    }
+
+    private static string[] Arguments(ServerProcess frontEnd, string phase, IEnumerable<string> vms) =>
+    [
+        "--phase", phase,
+        "--port-a", frontEnd.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        "--password", ServerOptions.DefaultRootPassword,
+        "--guest-user", "root",
+        "--guest-password", GuestPassword,
+        .. vms.SelectMany(vm => new[] { "--vm", vm }),
+    ];
+
+    /// <summary>Runs the probe phase at <paramref name="frontEnd"/> until <paramref name="done"/> holds for its facts.</summary>
+    private async Task<JsonElement> WaitForAsync(ServerProcess frontEnd, Func<JsonElement, bool> done, string[] vms, TimeSpan timeout)
+    {
+        var clock = Stopwatch.StartNew();
+        string last = "";
+        while (clock.Elapsed < timeout)
+        {
+            var run = await ProcessRunner.RunAsync(PyVmomiRun.Python, [Path.Combine(AppContext.BaseDirectory, "python", "pyvmomi_cluster.py"), .. Arguments(frontEnd, "probe", vms)], TimeSpan.FromSeconds(60));
+            var json = run.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault(l => l.StartsWith('{'));
+            if (json is not null)
+            {
+                using var document = JsonDocument.Parse(json);
+                var facts = document.RootElement.GetProperty("facts");
+                if (document.RootElement.GetProperty("errors").GetArrayLength() == 0 && facts.TryGetProperty("probe", out _) && vms.All(vm => facts.GetProperty("vms").TryGetProperty(vm, out _)) && done(facts))
+                {
+                    // The answers of the probe that ends the wait (a HostNotConnected fault among them) are schema-checked.
+                    var index = 0;
+                    foreach (var body in document.RootElement.GetProperty("responses").EnumerateArray())
+                    {
+                        Responses.Add(new RecordedResponse($"probe response #{++index}", 0, "text/xml", System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(body.GetString()!)), ExpectSoap: true));
+                    }
+
+                    return facts.Clone();
+                }
+
+                last = json.Length > 4000 ? json[..4000] : json;
+            }
+            else
+            {
+                last = run.ToString();
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(500));
+        }
+
+        Assert.Fail($"Not reached within {timeout.TotalSeconds:0} s at {frontEnd}; last probe:{Environment.NewLine}{last}");
+        return default;
+    }
+
+    private static (bool Ready, string? Fault, double Seconds) Probe(JsonElement facts, string vm)
+    {
+        if (!facts.GetProperty("probe").TryGetProperty(vm, out var entry))
+        {
+            return (false, "not probed", 0);
+        }
+
+        var fault = entry.GetProperty("fault");
+        return (entry.GetProperty("guestOperationsReady").GetBoolean(), fault.ValueKind == JsonValueKind.Null ? null : fault.GetProperty("wsdlName").GetString(), entry.GetProperty("seconds").GetDouble());
+    }
+}
