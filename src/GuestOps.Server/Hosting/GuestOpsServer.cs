@@ -56,8 +56,8 @@ public static partial class GuestOpsServer
         builder.Services.AddSingleton(users);
         builder.Services.AddSingleton<IPermissionService>(new PermissionService(RootAccount.OpenStore(options.StateDirectory, users), users, options.GuestOperationsRequireGuestControl));
         builder.Services.AddSingleton<IEventHistory>(new EventHistory(options.MaxEvents));
-        builder.Services.AddSingleton(cluster.Store is { } store
-            ? new ServerIdentity(GuestOpsSettings.StableUuid("cluster:" + store.ConfigurationString), virtualCenter: true)
+        builder.Services.AddSingleton(cluster.Clustered
+            ? new ServerIdentity(GuestOpsSettings.StableUuid("cluster:" + ClusterHosting.ClusterId), virtualCenter: true)
             : new ServerIdentity(GuestOpsSettings.StableUuid("server:" + options.StateDirectory)));
         builder.Services.AddSingleton(sp => new HostAgent(
             vms,
