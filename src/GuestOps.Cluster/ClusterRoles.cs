@@ -10,18 +10,12 @@ namespace GuestOps.Cluster;
 
 /// <summary>
 /// What a member of the cluster is, and the front end's view of every host agent. Each silo publishes its role and, on
-/// a host agent (roles hostagent and all), its host name as silo metadata (the engine's membership carries it); the
+/// a host agent (roles hostagent and all), its host name as silo metadata (<see cref="MemberMetadata"/>); the
 /// host agent's grain (<see cref="IHostAgentGrain"/>) is placed on the silo of that name; every member's
 /// <see cref="IHostAgent"/> is a <see cref="ClusterHostAgent"/> over all of them.
 /// </summary>
 public static class ClusterRoles
 {
-    /// <summary>Silo metadata: the member's role (<c>all</c>, <c>frontend</c>, <c>hostagent</c>).</summary>
-    public const string RoleKey = "guestops.role";
-
-    /// <summary>Silo metadata: the host name of the member's host agent; absent on a front end.</summary>
-    public const string HostNameKey = "guestops.host";
-
     /// <summary>Registers this member's role: its silo metadata, the host agents' placement, the grain's view of the
     /// local host agent (unless a front end) and <see cref="ClusterHostAgent"/> as <see cref="IHostAgent"/>.</summary>
     public static IHostApplicationBuilder AddGuestOpsRoles(this IHostApplicationBuilder builder, ClusterSettings settings)
@@ -29,11 +23,11 @@ public static class ClusterRoles
         var runsVms = settings.Role != ProcessRole.FrontEnd;
         var siloMetadata = new Dictionary<string, string>
         {
-            [RoleKey] = settings.Role switch { ProcessRole.FrontEnd => "frontend", ProcessRole.HostAgent => "hostagent", _ => "all" },
+            [MemberMetadata.RoleKey] = settings.Role switch { ProcessRole.FrontEnd => "frontend", ProcessRole.HostAgent => "hostagent", _ => "all" },
         };
         if (runsVms)
         {
-            siloMetadata[HostNameKey] = settings.HostName;
+            siloMetadata[MemberMetadata.HostNameKey] = settings.HostName;
             builder.Services.AddSingleton(sp => new LocalHostAgent(settings.HostName, sp.GetRequiredService<HostAgent>()));
         }
 
@@ -54,7 +48,4 @@ public static class ClusterRoles
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ClusterHostAgent>());
         return builder;
     }
-
-    /// <summary>The host name a member's silo metadata names; null for a front end (or metadata not known yet).</summary>
-    public static string? HostNameOf(SiloMetadata metadata) => metadata.Metadata.GetValueOrDefault(HostNameKey);
 }

@@ -126,7 +126,7 @@ public sealed partial class ClusterHostAgent(
         var before = _remote;
         var live = membership.CurrentSnapshot.Members.Values
             .Where(m => m.Status == SiloStatus.Active)
-            .Select(m => ClusterRoles.HostNameOf(metadata.GetSiloMetadata(m.SiloAddress)))
+            .Select(m => MemberMetadata.HostNameOf(metadata.GetSiloMetadata(m.SiloAddress)))
             .OfType<string>()
             .ToHashSet(StringComparer.Ordinal);
         var names = live.Concat(before.Hosts.Keys)

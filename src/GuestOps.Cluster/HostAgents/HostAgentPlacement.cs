@@ -5,7 +5,7 @@ using Orleans.Runtime.Placement;
 namespace GuestOps.Cluster.HostAgents;
 
 /// <summary>Places a grain keyed by a host name on the live silo of the host agent of that name (its silo metadata,
-/// <see cref="ClusterRoles.HostNameKey"/>): the newest such silo when a restarted host agent's old one is not yet
+/// <see cref="MemberMetadata.HostNameKey"/>): the newest such silo when a restarted host agent's old one is not yet
 /// declared dead. With none, the activation is refused: a host agent's grain never runs anywhere else.</summary>
 public sealed class HostAgentPlacementStrategy : PlacementStrategy
 {
@@ -23,7 +23,7 @@ public sealed class HostAgentPlacementDirector(ISiloMetadataCache metadata) : IP
     {
         var hostName = target.GrainIdentity.Key.ToString();
         var silo = context.GetCompatibleSilos(target)
-            .Where(s => ClusterRoles.HostNameOf(metadata.GetSiloMetadata(s)) == hostName)
+            .Where(s => MemberMetadata.HostNameOf(metadata.GetSiloMetadata(s)) == hostName)
             .MaxBy(s => s.Generation);
         return silo is not null
             ? Task.FromResult(silo)
