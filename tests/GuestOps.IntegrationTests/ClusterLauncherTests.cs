@@ -13,6 +13,7 @@ namespace GuestOps.IntegrationTests;
 /// every member and redis-server.
 /// </summary>
 [TestClass]
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed partial class ClusterLauncherTests : IntegrationTest
 {
     private const string GuestPassword = "Launcher-Guest-Pa55!";
@@ -27,6 +28,8 @@ public sealed partial class ClusterLauncherTests : IntegrationTest
         }
 
         var state = Directory.CreateTempSubdirectory("guestops-it-launcher-").FullName;
+        // Traversable by the demo VMs' sandboxes (unprivileged host ids), as the server requires.
+        File.SetUnixFileMode(state, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.OtherExecute | UnixFileMode.GroupExecute);
         var start = new ProcessStartInfo(ServerProcess.DotnetHost())
         {
             RedirectStandardOutput = true,
@@ -152,10 +155,11 @@ public sealed partial class ClusterLauncherTests : IntegrationTest
     private const int Sigint = 2;
 
     /// <summary>The launcher's members and everything they started: processes whose state directory (GUESTOPS_STATE_DIR,
-    /// or redis-server's working directory, its --dir) lies under <paramref name="state"/>; <paramref name="serversOnly"/>: only the GuestOps
+    /// or redis-server's working directory, its --dir) lies under <c>cluster/</c> in <paramref name="state"/>; <paramref name="serversOnly"/>: only the GuestOps
     /// servers and redis-server themselves (not the demo VMs' sandboxes and workers).</summary>
     private static List<int> MemberProcesses(string state, bool serversOnly = false)
     {
+        state = Path.Combine(state, "cluster"); // the launcher's members' state directories
         var members = new List<int>();
         foreach (var directory in Directory.EnumerateDirectories("/proc"))
         {
