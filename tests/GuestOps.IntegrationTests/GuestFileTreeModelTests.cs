@@ -96,10 +96,9 @@ public sealed class GuestFileTreeModelTests : IntegrationTest
         var random = new Random(seed);
 
         var server = _server ?? throw new AssertFailedException("The guest server did not start.");
-        await using var connection = await VimConnection.ConnectAsync(server.Server.SdkUri, new VimConnectionOptions { AcceptAnyServerCertificate = true });
-        await connection.LoginAsync("root", server.Server.RootPassword!);
-        var (port, files, vm) = (connection.Port, (await connection.GuestManagersAsync()).FileManager, new ManagedObjectReference("VirtualMachine", "vm-1"));
-        var demo = new NamePasswordAuthentication { username = "demo", password = GuestServer.GuestPassword, interactiveSession = false };
+        await using var client = await TypedGuestClient.ConnectAsync(server.Server);
+        var (port, files, vm) = (client.Port, client.Managers.FileManager, client.Vm);
+        var demo = TypedGuestClient.Auth("demo", GuestServer.GuestPassword);
         async Task<List<GuestFileInfo>> ListAsync(string path) => [.. (await port.ListFilesInGuestAsync(files, vm, demo, path, null, null, null)).files ?? []];
         async Task<Dictionary<string, string>> ChildrenAsync(string directory) =>
             (await ListAsync(directory)).Where(f => f.path is not "." and not "..").ToDictionary(f => f.path, f => f.type);

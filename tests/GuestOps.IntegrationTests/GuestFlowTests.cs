@@ -1,4 +1,3 @@
-using GuestOps.Client;
 using GuestOps.IntegrationTests.Infrastructure;
 using GuestOps.Vim;
 
@@ -34,11 +33,9 @@ public sealed class GuestFlowTests : IntegrationTest
     public async Task CreateTemporaryDirectory_RunAShellProgramThatWritesALog_WaitForItsExitCode_ListMoveAndDeleteRecursively()
     {
         var server = _server ?? throw new AssertFailedException("The guest server did not start.");
-        await using var connection = await VimConnection.ConnectAsync(server.Server.SdkUri, new VimConnectionOptions { AcceptAnyServerCertificate = true });
-        await connection.LoginAsync("root", server.Server.RootPassword!);
-        var managers = await connection.GuestManagersAsync();
-        var (port, vm) = (connection.Port, new ManagedObjectReference("VirtualMachine", "vm-1"));
-        var demo = new NamePasswordAuthentication { username = "demo", password = GuestServer.GuestPassword, interactiveSession = false };
+        await using var client = await TypedGuestClient.ConnectAsync(server.Server);
+        var (port, managers, vm) = (client.Port, client.Managers, client.Vm);
+        var demo = TypedGuestClient.Auth("demo", GuestServer.GuestPassword);
 
         async Task<Dictionary<string, GuestFileInfo>> Children(string directory) =>
             (await port.ListFilesInGuestAsync(managers.FileManager, vm, demo, directory, null, null, null)).files!
@@ -46,13 +43,6 @@ public sealed class GuestFlowTests : IntegrationTest
 
         async Task<GuestProcessInfo> Listed(long pid) =>
             (await port.ListProcessesInGuestAsync(managers.ProcessManager, vm, demo, [pid])).Single();
-
-        async Task AssertFault<TFault>(Func<Task> call)
-            where TFault : MethodFault
-        {
-            var fault = await Assert.ThrowsAsync<VimFaultException>(() => VimFaults.Translate(call));
-            Assert.IsInstanceOfType<TFault>(fault.Fault, fault.Message);
-        }
 
         var work = await port.CreateTemporaryDirectoryInGuestAsync(managers.FileManager, vm, demo, "flow-", "-work", null);
         TestContext.WriteLine($"work directory {work}");
@@ -80,9 +70,9 @@ public sealed class GuestFlowTests : IntegrationTest
         CollectionAssert.AreEquivalent(new[] { "logs" }, (await Children(work)).Keys.ToList());
         Assert.AreEqual(log.size, (await Children($"{work}/logs/archive"))["run-1.log"].size);
 
-        await AssertFault<DirectoryNotEmpty>(() => port.DeleteDirectoryInGuestAsync(managers.FileManager, vm, demo, work, false));
+        await TypedGuestClient.AssertFaultAsync<DirectoryNotEmpty>(() => port.DeleteDirectoryInGuestAsync(managers.FileManager, vm, demo, work, false));
         await port.DeleteDirectoryInGuestAsync(managers.FileManager, vm, demo, work, true);
-        await AssertFault<FileNotFound>(() => port.ListFilesInGuestAsync(managers.FileManager, vm, demo, work, null, null, null));
+        await TypedGuestClient.AssertFaultAsync<FileNotFound>(() => port.ListFilesInGuestAsync(managers.FileManager, vm, demo, work, null, null, null));
 
         // The exit data stays listed after the directory is gone.
         Assert.AreEqual(7, (await Listed(pid)).exitCode);

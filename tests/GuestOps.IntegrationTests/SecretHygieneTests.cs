@@ -22,22 +22,16 @@ public sealed class SecretHygieneTests : IntegrationTest
         const string WrongVspherePassword = "Wrong-vSphere-Secret-7781";
         const string WrongGuestPassword = "Wrong-Guest-Secret-5531";
 
-        var sdk = new VimConnectionOptions { AcceptAnyServerCertificate = true };
-        await using (var bad = await VimConnection.ConnectAsync(server.Server.SdkUri, sdk))
+        await using (var bad = await VimConnection.ConnectAsync(server.Server.SdkUri, new VimConnectionOptions { AcceptAnyServerCertificate = true }))
         {
-            var refused = await Assert.ThrowsAsync<VimFaultException>(() => VimFaults.Translate(() => bad.LoginAsync("root", WrongVspherePassword)));
-            Assert.IsInstanceOfType<InvalidLogin>(refused.Fault);
+            await TypedGuestClient.AssertFaultAsync<InvalidLogin>(() => bad.LoginAsync("root", WrongVspherePassword));
         }
 
-        await using var client = await VimConnection.ConnectAsync(server.Server.SdkUri, sdk);
-        await client.LoginAsync("root", server.Server.RootPassword!);
-        var sessionKey = client.SessionCookie![(VimConnection.SessionCookieName.Length + 1)..].Trim('"'); // as the cookie carries it
-        var managers = await client.GuestManagersAsync();
-        var vm = new ManagedObjectReference("VirtualMachine", "vm-1");
-        var demo = new NamePasswordAuthentication { username = "demo", password = GuestServer.GuestPassword, interactiveSession = false };
-        var wrong = await Assert.ThrowsAsync<VimFaultException>(() => VimFaults.Translate(() =>
-            client.Port.ValidateCredentialsInGuestAsync(managers.AuthManager, vm, new NamePasswordAuthentication { username = "demo", password = WrongGuestPassword })));
-        Assert.IsInstanceOfType<InvalidGuestLogin>(wrong.Fault);
+        await using var client = await TypedGuestClient.ConnectAsync(server.Server);
+        var sessionKey = client.Connection.SessionCookie![(VimConnection.SessionCookieName.Length + 1)..].Trim('"'); // as the cookie carries it
+        var (managers, vm) = (client.Managers, client.Vm);
+        var demo = TypedGuestClient.Auth("demo", GuestServer.GuestPassword);
+        await TypedGuestClient.AssertFaultAsync<InvalidGuestLogin>(() => client.Port.ValidateCredentialsInGuestAsync(managers.AuthManager, vm, TypedGuestClient.Auth("demo", WrongGuestPassword)));
         await client.Port.ListFilesInGuestAsync(managers.FileManager, vm, demo, "/tmp", null, null, null);
         var url = await client.Port.InitiateFileTransferToGuestAsync(managers.FileManager, vm, demo, "/tmp/secret-hygiene.txt", new GuestFileAttributes(), 5, true);
 
