@@ -1,3 +1,5 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
 using System.Globalization;
 
 namespace GuestOps.Benchmarks;
@@ -180,172 +182,120 @@ internal sealed record BenchOptions
         Exit code is 0 after a measurement; a missed target prints a "BELOW TARGET" line (soap: ratio < 0.8).
         """;
 
-    /// <summary>Parses the command line; null (after printing why) when it is not valid or help was asked.</summary>
+    /// <summary>Parses the command line (System.CommandLine; <c>--name=value</c> works too); null (after printing why)
+    /// when it is not valid or help was asked.</summary>
     public static BenchOptions? Parse(string[] args, TextWriter output)
     {
-        var options = new BenchOptions();
-        for (var i = 0; i < args.Length; i++)
+        var command = new Command("GuestOps.Benchmarks");
+        var appliers = new List<Func<ParseResult, BenchOptions, BenchOptions>>();
+
+        // An option with one value: parse gets the value and the name it was given by (for its error text), apply sets it.
+        void Value<T>(string name, string[] aliases, Func<string, string, T> parse, Func<BenchOptions, T, BenchOptions> apply)
         {
-            var arg = args[i];
-            string? inline = null;
-            var eq = arg.IndexOf('=', StringComparison.Ordinal);
-            if (arg.StartsWith("--", StringComparison.Ordinal) && eq > 0)
+            var option = new Option<T>(name, aliases)
             {
-                inline = arg[(eq + 1)..];
-                arg = arg[..eq];
-            }
-
-            string Value()
-            {
-                if (inline is not null)
+                Arity = ArgumentArity.OneOrMore,
+                AllowMultipleArgumentsPerToken = false,
+                CustomParser = result =>
                 {
-                    return inline;
-                }
-
-                if (i + 1 >= args.Length)
-                {
-                    throw new FormatException($"{arg} needs a value.");
-                }
-
-                return args[++i];
-            }
-
-            try
-            {
-                switch (arg)
-                {
-                    case "-h" or "--help" or "-?":
-                        output.WriteLine(Usage);
-                        return null;
-                    case "--suite":
-                        options = options with
-                        {
-                            Suite = Value().ToLowerInvariant() switch
-                            {
-                                "soap" or "dispatch" => BenchSuite.Soap,
-                                "worker" or "tools" => BenchSuite.Worker,
-                                "chain" => BenchSuite.Chain,
-                                "transfer" or "transfers" => BenchSuite.Transfer,
-                                "sspi" => BenchSuite.Sspi,
-                                "qemu-ga" or "qga" => BenchSuite.QemuGa,
-                                var other => throw new FormatException($"--suite: '{other}' is not soap, worker, chain, transfer, sspi or qemu-ga."),
-                            },
-                        };
-                        break;
-                    case "--transfer-mib":
-                        options = options with { TransferBytes = (long)Positive(Value(), arg) << 20 };
-                        break;
-                    case "--rss-mib":
-                        options = options with { RssBytes = (long)Positive(Value(), arg) << 20 };
-                        break;
-                    case "--qemu-mib":
-                        options = options with { QemuBytes = (long)Positive(Value(), arg) << 20 };
-                        break;
-                    case "--qemu-chunk-kib":
-                        options = options with { QemuChunk = Positive(Value(), arg) << 10 };
-                        break;
-                    case "--calls":
-                        options = options with { QgaCalls = Positive(Value(), arg) };
-                        break;
-                    case "--qga-mib":
-                        options = options with { QgaBytes = (long)Positive(Value(), arg) << 20 };
-                        break;
-                    case "--worker-path":
-                        options = options with { WorkerPath = Value() };
-                        break;
-                    case "--runs":
-                        options = options with { WorkerRuns = Positive(Value(), arg) };
-                        break;
-                    case "--sandbox-runs":
-                        options = options with { SandboxRuns = int.TryParse(Value(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var runs) && runs >= 0 ? runs : throw new FormatException($"{arg}: not a count.") };
-                        break;
-                    case "--idle":
-                        options = options with { Idle = Seconds(Value(), arg, allowZero: true) };
-                        break;
-                    case "--cache":
-                        options = options with
-                        {
-                            CacheModes = Value().ToLowerInvariant() switch
-                            {
-                                "on" => [true],
-                                "off" => [false],
-                                "both" => [false, true],
-                                var other => throw new FormatException($"--cache: '{other}' is not on, off or both."),
-                            },
-                        };
-                        break;
-                    case "--cache-seconds":
-                        options = options with { CacheSeconds = Positive(Value(), arg) };
-                        break;
-                    case "--guest-user":
-                        var user = Value();
-                        options = options with { GuestUser = user is "root" or "demo" ? user : throw new FormatException("--guest-user: root or demo.") };
-                        break;
-                    case "--entries":
-                        options = options with { Entries = Positive(Value(), arg) };
-                        break;
-                    case "-d" or "--duration":
-                        options = options with { Duration = Seconds(Value(), arg) };
-                        break;
-                    case "-w" or "--warmup":
-                        options = options with { Warmup = Seconds(Value(), arg, allowZero: true) };
-                        break;
-                    case "-c" or "--connections":
-                        options = options with { Connections = Positive(Value(), arg) };
-                        break;
-                    case "-r" or "--rounds":
-                        options = options with { Rounds = Positive(Value(), arg) };
-                        break;
-                    case "-o" or "--operations":
-                        options = options with { Operations = ParseOperations(Value()) };
-                        break;
-                    case "--client":
-                        options = options with
-                        {
-                            ClientsGiven = true,
-                            Clients = Value().ToLowerInvariant() switch
-                            {
-                                "inproc" or "in-process" or "httpclient" => [ClientKind.InProcess],
-                                "wrk" => [ClientKind.Wrk],
-                                "both" => [ClientKind.InProcess, ClientKind.Wrk],
-                                "none" => [],
-                                var other => throw new FormatException($"--client: '{other}' is not inproc, wrk or both."),
-                            },
-                        };
-                        break;
-                    case "--wrk":
-                        options = options with { WrkPath = Value() };
-                        break;
-                    case "--wrk-threads":
-                        options = options with { WrkThreads = Positive(Value(), arg) };
-                        break;
-                    case "--busy-retries":
-                        options = options with { BusyRetriesGiven = true, BusyRetries = int.TryParse(Value(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n >= 0 ? n : throw new FormatException($"{arg}: not a count.") };
-                        break;
-                    case "--profile-iterations":
-                        options = options with { ProfileIterations = Positive(Value(), arg), Profile = true };
-                        break;
-                    case "--logons":
-                        options = options with { SspiLogons = Positive(Value(), arg) };
-                        break;
-                    case "--no-profile":
-                        options = options with { Profile = false };
-                        break;
-                    default:
-                        throw new FormatException($"Unknown option '{args[i]}'.");
-                }
-            }
-            catch (FormatException e)
-            {
-                output.WriteLine(e.Message);
-                output.WriteLine();
-                output.WriteLine(Usage);
-                return null;
-            }
+                    var given = (result.Parent as OptionResult)?.IdentifierToken?.Value ?? name;
+                    try
+                    {
+                        return parse(result.Tokens.Count > 0 ? result.Tokens[^1].Value : throw new FormatException($"{given} needs a value."), given);
+                    }
+                    catch (FormatException e)
+                    {
+                        result.AddError(e.Message);
+                        return default!;
+                    }
+                },
+            };
+            command.Options.Add(option);
+            appliers.Add((parsed, options) => parsed.GetResult(option) is null ? options : apply(options, parsed.GetValue(option)!));
         }
 
-        return options;
+        void Flag(string name, Func<BenchOptions, BenchOptions> apply)
+        {
+            var option = new Option<bool>(name) { Arity = ArgumentArity.Zero };
+            command.Options.Add(option);
+            appliers.Add((parsed, options) => parsed.GetValue(option) ? apply(options) : options);
+        }
+
+        var help = new Option<bool>("--help", "-h", "-?") { Arity = ArgumentArity.Zero };
+        command.Options.Add(help);
+        Value("--suite", [], (v, _) => v.ToLowerInvariant() switch
+        {
+            "soap" or "dispatch" => BenchSuite.Soap,
+            "worker" or "tools" => BenchSuite.Worker,
+            "chain" => BenchSuite.Chain,
+            "transfer" or "transfers" => BenchSuite.Transfer,
+            "sspi" => BenchSuite.Sspi,
+            "qemu-ga" or "qga" => BenchSuite.QemuGa,
+            var other => throw new FormatException($"--suite: '{other}' is not soap, worker, chain, transfer, sspi or qemu-ga."),
+        }, (o, v) => o with { Suite = v });
+        Value("--transfer-mib", [], Positive, (o, v) => o with { TransferBytes = (long)v << 20 });
+        Value("--rss-mib", [], Positive, (o, v) => o with { RssBytes = (long)v << 20 });
+        Value("--qemu-mib", [], Positive, (o, v) => o with { QemuBytes = (long)v << 20 });
+        Value("--qemu-chunk-kib", [], Positive, (o, v) => o with { QemuChunk = v << 10 });
+        Value("--calls", [], Positive, (o, v) => o with { QgaCalls = v });
+        Value("--qga-mib", [], Positive, (o, v) => o with { QgaBytes = (long)v << 20 });
+        Value("--worker-path", [], (v, _) => v, (o, v) => o with { WorkerPath = v });
+        Value("--runs", [], Positive, (o, v) => o with { WorkerRuns = v });
+        Value("--sandbox-runs", [], Count, (o, v) => o with { SandboxRuns = v });
+        Value("--idle", [], (v, name) => Seconds(v, name, allowZero: true), (o, v) => o with { Idle = v });
+        Value<IReadOnlyList<bool>>("--cache", [], (v, _) => v.ToLowerInvariant() switch
+        {
+            "on" => [true],
+            "off" => [false],
+            "both" => [false, true],
+            var other => throw new FormatException($"--cache: '{other}' is not on, off or both."),
+        }, (o, v) => o with { CacheModes = v });
+        Value("--cache-seconds", [], Positive, (o, v) => o with { CacheSeconds = v });
+        Value("--guest-user", [], (v, _) => v is "root" or "demo" ? v : throw new FormatException("--guest-user: root or demo."), (o, v) => o with { GuestUser = v });
+        Value("--entries", [], Positive, (o, v) => o with { Entries = v });
+        Value("--duration", ["-d"], (v, name) => Seconds(v, name), (o, v) => o with { Duration = v });
+        Value("--warmup", ["-w"], (v, name) => Seconds(v, name, allowZero: true), (o, v) => o with { Warmup = v });
+        Value("--connections", ["-c"], Positive, (o, v) => o with { Connections = v });
+        Value("--rounds", ["-r"], Positive, (o, v) => o with { Rounds = v });
+        Value("--operations", ["-o"], (v, _) => ParseOperations(v), (o, v) => o with { Operations = v });
+        Value<IReadOnlyList<ClientKind>>("--client", [], (v, _) => v.ToLowerInvariant() switch
+        {
+            "inproc" or "in-process" or "httpclient" => [ClientKind.InProcess],
+            "wrk" => [ClientKind.Wrk],
+            "both" => [ClientKind.InProcess, ClientKind.Wrk],
+            "none" => [],
+            var other => throw new FormatException($"--client: '{other}' is not inproc, wrk or both."),
+        }, (o, v) => o with { ClientsGiven = true, Clients = v });
+        Value("--wrk", [], (v, _) => v, (o, v) => o with { WrkPath = v });
+        Value("--wrk-threads", [], Positive, (o, v) => o with { WrkThreads = v });
+        Value("--busy-retries", [], Count, (o, v) => o with { BusyRetriesGiven = true, BusyRetries = v });
+        Value("--profile-iterations", [], Positive, (o, v) => o with { ProfileIterations = v, Profile = true });
+        Value("--logons", [], Positive, (o, v) => o with { SspiLogons = v });
+        Flag("--no-profile", o => o with { Profile = false });
+
+        var parsed = command.Parse(args, new ParserConfiguration { EnablePosixBundling = false, ResponseFileTokenReplacer = null });
+        if (parsed.GetValue(help))
+        {
+            output.WriteLine(Usage);
+            return null;
+        }
+
+        if (parsed.Errors.Count > 0)
+        {
+            output.WriteLine(
+                parsed.UnmatchedTokens.Count > 0 ? $"Unknown option '{parsed.UnmatchedTokens[0]}'."
+                : parsed.Errors[0].SymbolResult is OptionResult { Tokens.Count: 0 } missing ? $"{missing.IdentifierToken?.Value ?? missing.Option.Name} needs a value."
+                : parsed.Errors[0].Message);
+            output.WriteLine();
+            output.WriteLine(Usage);
+            return null;
+        }
+
+        return appliers.Aggregate(new BenchOptions(), (options, apply) => apply(parsed, options));
     }
+
+    private static int Count(string value, string option) =>
+        int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n >= 0 ? n : throw new FormatException($"{option}: not a count.");
 
     private static IReadOnlyList<BenchOperation> ParseOperations(string list)
     {

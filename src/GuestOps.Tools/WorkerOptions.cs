@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using GuestOps.Channel.Messages;
 using GuestOps.Channel.Transport;
@@ -68,148 +69,101 @@ public sealed record WorkerOptions
     /// <summary>Parses arguments. Returns null with <paramref name="error"/> set on bad input; null without error for --help/--version (text in <paramref name="info"/>).</summary>
     public static WorkerOptions? Parse(IReadOnlyList<string> args, out string? error, out string? info)
     {
-        error = null;
         info = null;
-        ChannelEndpoint? endpoint = null;
-        var pam = "guestops-tools";
-        var ttl = TimeSpan.Zero;
-        var disabled = new HashSet<string>(StringComparer.Ordinal);
-        var hbInterval = TimeSpan.FromSeconds(1);
-        var hbTimeout = TimeSpan.FromSeconds(4);
-        var reconnect = TimeSpan.FromSeconds(2);
-        var threads = 4;
-        string? cert = null, key = null, ca = null, serverName = null;
-        var level = LogLevel.Information;
-        var sspi = new SspiOptions();
-        var domains = new List<string>();
-        try
+        var help = ToolsCommandLine.Flag("--help", "-h");
+        var version = ToolsCommandLine.Flag("--version");
+        var connect = ToolsCommandLine.Value<ChannelEndpoint?>("--connect", ChannelEndpoint.Parse, null);
+        var pam = ToolsCommandLine.Value("--pam-service", PlainServiceName, "guestops-tools");
+        var ttl = ToolsCommandLine.Value("--credential-cache-ttl", v => TimeSpan.FromSeconds(Number(v, 0, 3600)), TimeSpan.Zero);
+        var disable = ToolsCommandLine.Repeatable("--disable", v => GuestMethods.Find(v)?.Name
+            ?? throw new FormatException($"--disable {v}: no such guest method (names as in vSphere, e.g. ListFilesInGuest)."));
+        var hbInterval = ToolsCommandLine.Value("--heartbeat-interval", v => TimeSpan.FromMilliseconds(Number(v, 0, 600_000)), TimeSpan.FromSeconds(1));
+        var hbTimeout = ToolsCommandLine.Value("--heartbeat-timeout", v => TimeSpan.FromMilliseconds(Number(v, 10, 3_600_000)), TimeSpan.FromSeconds(4));
+        var reconnect = ToolsCommandLine.Value("--reconnect-max", v => TimeSpan.FromMilliseconds(Number(v, 10, 600_000)), TimeSpan.FromSeconds(2));
+        var threads = ToolsCommandLine.Value("--user-threads", v => Number(v, 1, 64), 4);
+        var ntlmUsers = ToolsCommandLine.Value<string?>("--ntlm-user-file", v => v, null);
+        var keytab = ToolsCommandLine.Value<string?>("--krb5-keytab", v => v, null);
+        var domains = ToolsCommandLine.Repeatable("--sspi-domain", v => v);
+        var ticketTtl = ToolsCommandLine.Value<TimeSpan?>("--ticket-ttl", v => TimeSpan.FromSeconds(Number(v, 1, 7 * 24 * 3600)), null);
+        var maxTickets = ToolsCommandLine.Value<int?>("--max-tickets", v => Number(v, 1, 1_000_000), null);
+        var cert = ToolsCommandLine.Value<string?>("--tls-cert", v => v, null);
+        var key = ToolsCommandLine.Value<string?>("--tls-key", v => v, null);
+        var ca = ToolsCommandLine.Value<string?>("--tls-ca", v => v, null);
+        var serverName = ToolsCommandLine.Value<string?>("--tls-server-name", v => v, null);
+        var level = ToolsCommandLine.Value("--log-level", Level, LogLevel.Information);
+        var command = new Command("guestops-tools")
         {
-            for (var i = 0; i < args.Count; i++)
-            {
-                var a = args[i];
-                string Next() => i + 1 < args.Count ? args[++i] : throw new FormatException($"{a} needs a value.");
-                switch (a)
-                {
-                    case "--help" or "-h":
-                        info = Usage;
-                        return null;
-                    case "--version":
-                        info = "guestops-tools " + typeof(WorkerOptions).Assembly.GetName().Version?.ToString(3);
-                        return null;
-                    case "--connect":
-                        endpoint = ChannelEndpoint.Parse(Next());
-                        break;
-                    case "--pam-service":
-                        pam = Next();
-                        if (pam.Length == 0 || pam.Contains('/') || pam.Contains('\0'))
-                        {
-                            throw new FormatException("--pam-service must be a plain service name.");
-                        }
+            help, version, connect, pam, ttl, disable, hbInterval, hbTimeout, reconnect, threads, ntlmUsers, keytab, domains, ticketTtl, maxTickets,
+            cert, key, ca, serverName, level,
+        };
 
-                        break;
-                    case "--credential-cache-ttl":
-                        ttl = TimeSpan.FromSeconds(Number(Next(), 0, 3600));
-                        break;
-                    case "--disable":
-                        var operation = Next();
-                        disabled.Add(GuestMethods.Find(operation)?.Name
-                            ?? throw new FormatException($"--disable {operation}: no such guest method (names as in vSphere, e.g. ListFilesInGuest)."));
-                        break;
-                    case "--heartbeat-interval":
-                        hbInterval = TimeSpan.FromMilliseconds(Number(Next(), 0, 600_000));
-                        break;
-                    case "--heartbeat-timeout":
-                        hbTimeout = TimeSpan.FromMilliseconds(Number(Next(), 10, 3_600_000));
-                        break;
-                    case "--reconnect-max":
-                        reconnect = TimeSpan.FromMilliseconds(Number(Next(), 10, 600_000));
-                        break;
-                    case "--user-threads":
-                        threads = Number(Next(), 1, 64);
-                        break;
-                    case "--ntlm-user-file":
-                        sspi = sspi with { NtlmUserFile = Next() };
-                        break;
-                    case "--krb5-keytab":
-                        sspi = sspi with { Keytab = Next() };
-                        break;
-                    case "--sspi-domain":
-                        domains.Add(Next());
-                        break;
-                    case "--ticket-ttl":
-                        sspi = sspi with { TicketIdleTimeout = TimeSpan.FromSeconds(Number(Next(), 1, 7 * 24 * 3600)) };
-                        break;
-                    case "--max-tickets":
-                        sspi = sspi with { MaxTickets = Number(Next(), 1, 1_000_000) };
-                        break;
-                    case "--tls-cert":
-                        cert = Next();
-                        break;
-                    case "--tls-key":
-                        key = Next();
-                        break;
-                    case "--tls-ca":
-                        ca = Next();
-                        break;
-                    case "--tls-server-name":
-                        serverName = Next();
-                        break;
-                    case "--log-level":
-                        level = Next().ToLowerInvariant() switch
-                        {
-                            "trace" => LogLevel.Trace,
-                            "debug" => LogLevel.Debug,
-                            "information" or "info" => LogLevel.Information,
-                            "warning" or "warn" => LogLevel.Warning,
-                            "error" => LogLevel.Error,
-                            "none" => LogLevel.None,
-                            var other => throw new FormatException($"Unknown log level '{other}'."),
-                        };
-                        break;
-                    default:
-                        throw new FormatException($"Unknown argument '{a}'.");
-                }
-            }
-
-            if (endpoint is null)
-            {
-                throw new FormatException("--connect is required.");
-            }
-
-            if (endpoint.Kind == ChannelTransportKind.Tcp && (cert is null || key is null || ca is null))
-            {
-                throw new FormatException("tcp: needs --tls-cert, --tls-key and --tls-ca (mutual TLS).");
-            }
-
-            if (endpoint.Kind == ChannelTransportKind.Vsock)
-            {
-                throw new FormatException("vsock: is not implemented yet.");
-            }
-        }
-        catch (FormatException ex)
+        var result = ToolsCommandLine.Parse(command, args, out error);
+        if (result.GetValue(help))
         {
-            error = ex.Message;
+            info = Usage;
+            error = null;
             return null;
         }
 
+        if (result.GetValue(version))
+        {
+            info = "guestops-tools " + typeof(WorkerOptions).Assembly.GetName().Version?.ToString(3);
+            error = null;
+            return null;
+        }
+
+        var endpoint = error is null ? result.GetValue(connect) : null;
+        error ??= endpoint is null ? "--connect is required."
+            : endpoint.Kind == ChannelTransportKind.Tcp && (result.GetValue(cert) is null || result.GetValue(key) is null || result.GetValue(ca) is null) ? "tcp: needs --tls-cert, --tls-key and --tls-ca (mutual TLS)."
+            : endpoint.Kind == ChannelTransportKind.Vsock ? "vsock: is not implemented yet."
+            : null;
+        if (error is not null)
+        {
+            return null;
+        }
+
+        var sspi = new SspiOptions();
+        sspi = sspi with
+        {
+            NtlmUserFile = result.GetValue(ntlmUsers) ?? sspi.NtlmUserFile,
+            Keytab = result.GetValue(keytab) ?? sspi.Keytab,
+            TicketIdleTimeout = result.GetValue(ticketTtl) ?? sspi.TicketIdleTimeout,
+            MaxTickets = result.GetValue(maxTickets) ?? sspi.MaxTickets,
+            Domains = result.GetValue(domains)!.ToList(),
+        };
         return new WorkerOptions
         {
-            Endpoint = endpoint,
-            PamService = pam,
-            CredentialCacheTtl = ttl,
-            DisabledOperations = disabled,
-            HeartbeatInterval = hbInterval,
-            HeartbeatTimeout = hbTimeout,
-            ReconnectMax = reconnect,
-            UserThreads = threads,
-            Sspi = sspi with { Domains = domains },
-            TlsCertificate = cert,
-            TlsKey = key,
-            TlsCa = ca,
-            TlsServerName = serverName,
-            LogLevel = level,
+            Endpoint = endpoint!,
+            PamService = result.GetValue(pam)!,
+            CredentialCacheTtl = result.GetValue(ttl),
+            DisabledOperations = result.GetValue(disable)!.ToHashSet(StringComparer.Ordinal),
+            HeartbeatInterval = result.GetValue(hbInterval),
+            HeartbeatTimeout = result.GetValue(hbTimeout),
+            ReconnectMax = result.GetValue(reconnect),
+            UserThreads = result.GetValue(threads),
+            Sspi = sspi,
+            TlsCertificate = result.GetValue(cert),
+            TlsKey = result.GetValue(key),
+            TlsCa = result.GetValue(ca),
+            TlsServerName = result.GetValue(serverName),
+            LogLevel = result.GetValue(level),
         };
     }
+
+    private static string PlainServiceName(string name) => name.Length == 0 || name.Contains('/') || name.Contains('\0')
+        ? throw new FormatException("--pam-service must be a plain service name.")
+        : name;
+
+    private static LogLevel Level(string name) => name.ToLowerInvariant() switch
+    {
+        "trace" => LogLevel.Trace,
+        "debug" => LogLevel.Debug,
+        "information" or "info" => LogLevel.Information,
+        "warning" or "warn" => LogLevel.Warning,
+        "error" => LogLevel.Error,
+        "none" => LogLevel.None,
+        var other => throw new FormatException($"Unknown log level '{other}'."),
+    };
 
     private static int Number(string text, int min, int max)
     {

@@ -1,15 +1,18 @@
 using System.Diagnostics;
 using System.Globalization;
+using GuestOps.Client;
 using GuestOps.IntegrationTests.Infrastructure;
+using GuestOps.Vim;
 
 namespace GuestOps.IntegrationTests;
 
 /// <summary>
 /// Issue 4's property-style test: a seeded random sequence of MakeDirectoryInGuest, MoveFileInGuest (a staged empty
 /// file moved into the tree, or a file of the tree moved), DeleteFileInGuest, DeleteDirectoryInGuest,
-/// MoveDirectoryInGuest and ListFilesInGuest on a sandboxed VM, under a fresh temporary directory, mirrored on a plain
-/// in-memory file tree. After every step the VM and the model agree: same names and types in every directory, and when
-/// the model says an operation must fail, the VM answers that fault type (reference 3.4, 5.1) and changes nothing.
+/// MoveDirectoryInGuest and ListFilesInGuest on a sandboxed VM through the typed client (GuestOps.Client), under a
+/// fresh temporary directory, mirrored on a plain in-memory file tree. After every step the VM and the model agree: same
+/// names and types in every directory, and when the model says an operation must fail, the VM answers that fault type
+/// and changes nothing.
 /// The seed is printed; GUESTOPS_MODEL_SEED=&lt;n&gt; replays a run. Bounded: 150 steps or 20 s.
 /// </summary>
 [TestClass]
@@ -93,14 +96,18 @@ public sealed class GuestFileTreeModelTests : IntegrationTest
         var random = new Random(seed);
 
         var server = _server ?? throw new AssertFailedException("The guest server did not start.");
-        using var soap = NewClient(server.Server);
-        await soap.LoginOkAsync();
-        var demo = new GuestOpsClient(soap, "vm-1", "demo", GuestServer.GuestPassword);
-        var top = await demo.CreateTemporaryDirectoryOk("model-", "");
+        await using var client = await TypedGuestClient.ConnectAsync(server.Server);
+        var (port, files, vm) = (client.Port, client.Managers.FileManager, client.Vm);
+        var demo = TypedGuestClient.Auth("demo", GuestServer.GuestPassword);
+        async Task<List<GuestFileInfo>> ListAsync(string path) => [.. (await port.ListFilesInGuestAsync(files, vm, demo, path, null, null, null)).files ?? []];
+        async Task<Dictionary<string, string>> ChildrenAsync(string directory) =>
+            (await ListAsync(directory)).Where(f => f.path is not "." and not "..").ToDictionary(f => f.path, f => f.type);
+
+        var top = await port.CreateTemporaryDirectoryInGuestAsync(files, vm, demo, "model-", "", null);
         var root = $"{top}/tree";
         var stage = $"{top}/stage";
-        await demo.Ok(demo.MakeDirectory(root, false), "MakeDirectoryInGuest");
-        await demo.Ok(demo.MakeDirectory(stage, false), "MakeDirectoryInGuest");
+        await port.MakeDirectoryInGuestAsync(files, vm, demo, root, false);
+        await port.MakeDirectoryInGuestAsync(files, vm, demo, stage, false);
 
         var model = new Tree();
         var history = new List<string>();
@@ -120,41 +127,34 @@ public sealed class GuestFileTreeModelTests : IntegrationTest
             return string.Join("/", Enumerable.Range(0, depth).Select(_ => Pool[random.Next(Pool.Length)]));
         }
 
-        async Task Expect(SoapResponse response, string operation, string? fault)
+        // Runs the step's call: it must succeed when the model says so (fault null), else fail with that fault type.
+        async Task Expect(Func<Task> call, string? fault)
         {
-            if (fault is null)
+            string? actual = null;
+            try
             {
-                if (response.StatusCode != 200)
-                {
-                    throw new AssertFailedException($"The model says {response.Description} succeeds; the VM answered {response.ReadFault().Type}.{Environment.NewLine}{Context()}{Environment.NewLine}{response}");
-                }
-
-                response.AssertOk(operation);
+                await VimFaults.Translate(call);
             }
-            else
+            catch (VimFaultException e)
             {
-                if (response.StatusCode == 200)
+                actual = e.Fault.GetType().Name;
+                if (fault is null || actual != fault)
                 {
-                    throw new AssertFailedException($"The model says {response.Description} fails with {fault}; the VM did it.{Environment.NewLine}{Context()}");
+                    throw new AssertFailedException($"The model says {history[^1]} {(fault is null ? "succeeds" : $"fails with {fault}")}; the VM answered {actual}: {e.Message}{Environment.NewLine}{Context()}");
                 }
-
-                var actual = response.ReadFault().Type;
-                if (actual != fault)
-                {
-                    throw new AssertFailedException($"The model says {response.Description} fails with {fault}; the VM answered {actual}.{Environment.NewLine}{Context()}{Environment.NewLine}{response}");
-                }
-
-                response.AssertFault(fault);
             }
 
-            await Task.CompletedTask;
+            if (fault is not null && actual is null)
+            {
+                throw new AssertFailedException($"The model says {history[^1]} fails with {fault}; the VM did it.{Environment.NewLine}{Context()}");
+            }
         }
 
         async Task CompareAsync()
         {
             foreach (var dir in model.Directories.ToList())
             {
-                var listed = (await demo.ChildrenOk(Guest(dir))).ToDictionary(e => e.Key, e => e.Value.Type);
+                var listed = await ChildrenAsync(Guest(dir));
                 var expected = model.Children(dir).ToDictionary(c => c[(c.LastIndexOf('/') + 1)..], c => model.Entries[c] ? "directory" : "file");
                 var same = listed.Count == expected.Count && expected.All(e => listed.TryGetValue(e.Key, out var t) && t == e.Value);
                 if (!same)
@@ -185,7 +185,7 @@ public sealed class GuestFileTreeModelTests : IntegrationTest
                     fault = model.AncestorIsFile(p) ? "NotADirectory" : model.Kind(p) == false ? "FileAlreadyExists" : null;
                 }
 
-                await Expect(await demo.MakeDirectory(Guest(p), parents), "MakeDirectoryInGuest", fault);
+                await Expect(() => port.MakeDirectoryInGuestAsync(files, vm, demo, Guest(p), parents), fault);
                 if (fault is null)
                 {
                     foreach (var a in Tree.Ancestors(p).Append(p))
@@ -199,16 +199,16 @@ public sealed class GuestFileTreeModelTests : IntegrationTest
                 var p = RandomPath();
                 var overwrite = random.Next(2) == 0;
                 history.Add($"MoveFile (new staged file) -> {p} overwrite={overwrite}");
-                var staged = await demo.CreateTemporaryFileOk("s-", "", stage);
+                var staged = await port.CreateTemporaryFileInGuestAsync(files, vm, demo, "s-", "", stage);
                 fault = FileDestinationFault(model, p, overwrite);
-                await Expect(await demo.MoveFile(staged, Guest(p), overwrite), "MoveFileInGuest", fault);
+                await Expect(() => port.MoveFileInGuestAsync(files, vm, demo, staged, Guest(p), overwrite), fault);
                 if (fault is null)
                 {
                     model.Entries[p] = false;
                 }
                 else
                 {
-                    await demo.Ok(demo.DeleteFile(staged), "DeleteFileInGuest");
+                    await port.DeleteFileInGuestAsync(files, vm, demo, staged);
                 }
             }
             else if (roll < 52)
@@ -216,7 +216,7 @@ public sealed class GuestFileTreeModelTests : IntegrationTest
                 var p = RandomPath();
                 history.Add($"DeleteFile {p}");
                 fault = model.Kind(p) switch { null => "FileNotFound", true => "NotAFile", false => null };
-                await Expect(await demo.DeleteFile(Guest(p)), "DeleteFileInGuest", fault);
+                await Expect(() => port.DeleteFileInGuestAsync(files, vm, demo, Guest(p)), fault);
                 if (fault is null)
                 {
                     model.Remove(p);
@@ -234,7 +234,7 @@ public sealed class GuestFileTreeModelTests : IntegrationTest
                     true when !recursive && model.Children(p).Any() => "DirectoryNotEmpty",
                     _ => null,
                 };
-                await Expect(await demo.DeleteDirectory(Guest(p), recursive), "DeleteDirectoryInGuest", fault);
+                await Expect(() => port.DeleteDirectoryInGuestAsync(files, vm, demo, Guest(p), recursive), fault);
                 if (fault is null)
                 {
                     model.Remove(p);
@@ -252,7 +252,7 @@ public sealed class GuestFileTreeModelTests : IntegrationTest
                 var overwrite = random.Next(2) == 0;
                 history.Add($"MoveFile {p} -> {q} overwrite={overwrite}");
                 fault = model.Kind(p) switch { null => "FileNotFound", true => "NotAFile", false => FileDestinationFault(model, q, overwrite) };
-                await Expect(await demo.MoveFile(Guest(p), Guest(q), overwrite), "MoveFileInGuest", fault);
+                await Expect(() => port.MoveFileInGuestAsync(files, vm, demo, Guest(p), Guest(q), overwrite), fault);
                 if (fault is null)
                 {
                     model.Move(p, q);
@@ -273,7 +273,7 @@ public sealed class GuestFileTreeModelTests : IntegrationTest
                     _ when q.StartsWith(p + "/", StringComparison.Ordinal) => "InvalidArgument",
                     _ => null,
                 };
-                await Expect(await demo.MoveDirectory(Guest(p), Guest(q)), "MoveDirectoryInGuest", fault);
+                await Expect(() => port.MoveDirectoryInGuestAsync(files, vm, demo, Guest(p), Guest(q)), fault);
                 if (fault is null)
                 {
                     model.Move(p, q);
@@ -283,20 +283,19 @@ public sealed class GuestFileTreeModelTests : IntegrationTest
             {
                 var p = random.Next(4) == 0 ? "" : RandomPath();
                 history.Add($"ListFiles {(p.Length == 0 ? "(root)" : p)}");
-                var response = await demo.ListFiles(Guest(p));
                 fault = model.Kind(p) is null ? "FileNotFound" : null;
                 if (fault is not null)
                 {
-                    await Expect(response, "ListFilesInGuest", fault);
+                    await Expect(() => ListAsync(Guest(p)), fault);
                 }
                 else if (model.Kind(p) == false)
                 {
-                    var files = GuestSoap.ReadListing(response).Files;
-                    Assert.IsTrue(files.Count == 1 && files[0].Type == "file", $"ListFilesInGuest of the file {p}: {string.Join(", ", files)}{Environment.NewLine}{Context()}");
+                    var listing = await ListAsync(Guest(p));
+                    Assert.IsTrue(listing.Count == 1 && listing[0].type == "file", $"ListFilesInGuest of the file {p}: {string.Join(", ", listing.Select(f => $"{f.path}:{f.type}"))}{Environment.NewLine}{Context()}");
                 }
                 else
                 {
-                    var names = GuestSoap.ReadListing(response).Names.Where(n => n is not "." and not "..").Order(StringComparer.Ordinal).ToList();
+                    var names = (await ListAsync(Guest(p))).Select(f => f.path).Where(n => n is not "." and not "..").Order(StringComparer.Ordinal).ToList();
                     var expected = model.Children(p).Select(c => c[(c.LastIndexOf('/') + 1)..]).Order(StringComparer.Ordinal).ToList();
                     CollectionAssert.AreEqual(expected, names, $"ListFilesInGuest {p}{Environment.NewLine}{Context()}");
                 }
@@ -311,8 +310,8 @@ public sealed class GuestFileTreeModelTests : IntegrationTest
         }
 
         // The staging directory holds nothing left over, and the tree can be removed as a whole.
-        Assert.AreEqual(0, (await demo.ChildrenOk(stage)).Count, Context());
-        await demo.Ok(demo.DeleteDirectory(top, recursive: true), "DeleteDirectoryInGuest");
+        Assert.AreEqual(0, (await ChildrenAsync(stage)).Count, Context());
+        await port.DeleteDirectoryInGuestAsync(files, vm, demo, top, true);
         var summary = $"seed {seed}: {step} steps in {clock.Elapsed.TotalSeconds:0.0} s, {model.Entries.Count} entries at the end, expected faults {string.Join(", ", faults.OrderBy(f => f.Key).Select(f => $"{f.Key}×{f.Value}"))}";
         TestContext.WriteLine(summary);
         Console.WriteLine(summary);

@@ -14,6 +14,7 @@ namespace GuestOps.IntegrationTests;
 /// request, the worker's CPU time against the number of pids, the server's resident memory), and the server keeps
 /// serving without logging an internal error. How fast they are answered is measured by the benchmarks, not here.
 /// </summary>
+// Hand-built SOAP on purpose: this class tests the wire itself (oversized, deep, invalid and unknown-element envelopes), not a typed client.
 [TestClass]
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class HostileSoapTests : IntegrationTest

@@ -8,6 +8,7 @@ namespace GuestOps.IntegrationTests;
 /// recursion (capture govc/004, govc/008), all=true on a VM (govc/016), currentSession with and without a session,
 /// the VM properties issue 2 lists, datacenter folder traversal, SearchIndex and ContainerView lifetimes.
 /// </summary>
+// Hand-built SOAP on purpose: this class tests the wire itself (the exact PropertyCollector requests of clients: govc's traversal specs as captured), not a typed client.
 [TestClass]
 public sealed class InventoryTests : IntegrationTest
 {

@@ -4,6 +4,7 @@ using GuestOps.IntegrationTests.Infrastructure;
 namespace GuestOps.IntegrationTests;
 
 /// <summary>SessionManager and ServiceInstance over the wire: Login, SessionIsActive, CurrentTime, Logout, ServiceContent.</summary>
+// Hand-built SOAP on purpose: this class tests the wire itself (the UserSession and ServiceContent elements, their order and dateTime form), not a typed client.
 [TestClass]
 public sealed class SessionTests : IntegrationTest
 {

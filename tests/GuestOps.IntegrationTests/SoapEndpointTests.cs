@@ -12,6 +12,7 @@ namespace GuestOps.IntegrationTests;
 /// ServerFaultCode, detail named after the declared fault, xsi:type the concrete one) or the right HTTP status,
 /// quickly and without a stack trace, and the server keeps serving.
 /// </summary>
+// Hand-built SOAP on purpose: this class tests the wire itself (malformed and unusual envelopes, headers and HTTP methods), not a typed client.
 [TestClass]
 public sealed class SoapEndpointTests : IntegrationTest
 {

@@ -17,6 +17,7 @@ namespace GuestOps.IntegrationTests;
 /// the guest's state is the replay's own (the files of the capture's harness directory, the pids asked for, the bytes
 /// downloaded against the bytes uploaded). An exchange that is not replayed is listed with its reason.
 /// </summary>
+// Hand-built SOAP on purpose: this class tests the wire itself (captured requests replayed byte for byte), not a typed client.
 [TestClass]
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed partial class WireCaptureReplayTests : IntegrationTest

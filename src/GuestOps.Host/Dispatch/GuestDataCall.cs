@@ -1,3 +1,4 @@
+using System.IO.Pipelines;
 using GuestOps.Channel;
 using GuestOps.Channel.Connection;
 using GuestOps.Channel.Messages;
@@ -5,32 +6,116 @@ using GuestOps.Channel.Messages;
 namespace GuestOps.Host.Dispatch;
 
 /// <summary>
-/// A guest call with data streams (a file transfer): write <see cref="RequestData"/> and complete it, or read
-/// <see cref="ResponseData"/> to its end, then await <see cref="GetResponseAsync"/>. Disposing it before the response
-/// cancels the call in the guest (an upload then leaves nothing behind) and frees its transfer slot.
+/// A guest call with data (a file transfer). An upload sends its bytes with <see cref="SendRequestDataAsync"/> (or
+/// gives up with <see cref="AbortRequestDataAsync"/>); a download reads <see cref="ResponseData"/> to its end. Either
+/// then awaits <see cref="GetResponseAsync"/>. Disposing it before the response cancels the call in the guest (an
+/// upload then leaves nothing behind) and frees its transfer slot.
 /// </summary>
 public sealed class GuestDataCall : IAsyncDisposable
 {
     private readonly ChannelCall _call;
     private readonly string _vmId;
     private Action? _release;
+    private long _requestBytes;
 
     internal GuestDataCall(ChannelCall call, string vmId, Action release)
     {
         _call = call;
         _vmId = vmId;
         _release = release;
+        ResponseData = new ResponseDataStream(call.ResponseData);
     }
 
-    /// <summary>Bytes to the guest; backpressure comes from the worker's credit.</summary>
-    public ChannelDataWriter RequestData => _call.RequestData;
+    /// <summary>Bytes of the request data the guest has been sent so far.</summary>
+    public long RequestBytes => Interlocked.Read(ref _requestBytes);
 
-    /// <summary>Bytes from the guest; ends (0) when the worker finished sending, throws when it aborted.</summary>
-    public ChannelDataReader ResponseData => _call.ResponseData;
+    /// <summary>Bytes from the guest: a read-only stream that ends (0) when the worker finished sending and throws
+    /// <see cref="GuestDataAbortedException"/> (an <see cref="IOException"/>) when it aborted or the call ended.</summary>
+    public Stream ResponseData { get; }
 
-    /// <summary>Completes (in any state) once the call is over for the worker: it answered, or the channel ended.
-    /// A side waiting on something else (e.g. a client's request body) watches this to stop waiting.</summary>
-    public Task Finished => _call.Response;
+    /// <summary>
+    /// Sends <paramref name="source"/> to the end as the request data, then its end-of-data. The worker's credit is
+    /// the backpressure: at most one window is in flight and nothing is held here. Returns true when the whole source
+    /// went to the guest; false when the worker finished the call first (it failed or went away; the response says
+    /// why), in which case the source is left unread from there. An exception of <paramref name="source"/> (the client
+    /// went away, or sent more than allowed) or a cancellation propagates, after the source's buffer is handed back;
+    /// the caller then tells the guest with <see cref="AbortRequestDataAsync"/>.
+    /// </summary>
+    public async Task<bool> SendRequestDataAsync(PipeReader source, CancellationToken cancellationToken)
+    {
+        var data = _call.RequestData;
+
+        // Waiting for the source must end when the worker is done early: the pending read is cancelled the Pipelines
+        // way (a token would leave a reader such as Kestrel's request body mid-read).
+        var workerDone = false;
+        _ = _call.Response.ContinueWith(
+            _ =>
+            {
+                Volatile.Write(ref workerDone, true);
+                source.CancelPendingRead();
+            },
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
+        try
+        {
+            while (true)
+            {
+                var read = await source.ReadAsync(cancellationToken).ConfigureAwait(false);
+                var buffer = read.Buffer;
+                if (read.IsCanceled && Volatile.Read(ref workerDone))
+                {
+                    source.AdvanceTo(buffer.Start);
+                    return false;
+                }
+
+                if (buffer.Length < data.ChunkSize && !read.IsCompleted)
+                {
+                    // Kestrel hands a body out in small segments: gather a whole frame's worth first.
+                    source.AdvanceTo(buffer.Start, buffer.End);
+                    continue;
+                }
+
+                try
+                {
+                    await data.WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
+                }
+                catch
+                {
+                    // Hand the buffer back, or the source stays mid-read (Kestrel then fails to finish the request:
+                    // "Reading is already in progress").
+                    source.AdvanceTo(buffer.Start, buffer.End);
+                    throw;
+                }
+
+                Interlocked.Add(ref _requestBytes, buffer.Length);
+                source.AdvanceTo(buffer.End);
+                if (read.IsCompleted)
+                {
+                    await data.CompleteAsync(cancellationToken).ConfigureAwait(false);
+                    return true;
+                }
+            }
+        }
+        catch (ChannelDataAbortedException)
+        {
+            // The worker finished the call early; its response says why.
+            return false;
+        }
+    }
+
+    /// <summary>Tells the guest the request data is incomplete (it drops what it received). Idempotent.</summary>
+    public async Task AbortRequestDataAsync(string reason)
+    {
+        try
+        {
+            await _call.RequestData.AbortAsync(reason).ConfigureAwait(false);
+        }
+        catch (ChannelException)
+        {
+            // The connection is gone: the guest drops the partial data anyway.
+        }
+    }
 
     /// <summary>The worker's answer (success or guest error). Throws <see cref="GuestAgentException"/> when the
     /// worker went away.</summary>
@@ -51,4 +136,64 @@ public sealed class GuestDataCall : IAsyncDisposable
         await _call.DisposeAsync().ConfigureAwait(false);
         Interlocked.Exchange(ref _release, null)?.Invoke();
     }
+
+    /// <summary>The channel's data reader as a plain read-only stream: its aborts surface as
+    /// <see cref="GuestDataAbortedException"/>.</summary>
+    private sealed class ResponseDataStream(ChannelDataReader inner) : Stream
+    {
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position
+        {
+            get => throw new NotSupportedException();
+            set => throw new NotSupportedException();
+        }
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            try
+            {
+                return await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+            }
+            catch (ChannelDataAbortedException e)
+            {
+                throw new GuestDataAbortedException(e.Message, e);
+            }
+        }
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override int Read(byte[] buffer, int offset, int count) =>
+            ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                inner.Dispose();
+            }
+
+            base.Dispose(disposing);
+        }
+    }
 }
+
+/// <summary>The data of a guest call ended short: the worker aborted it, or the call or its channel ended.</summary>
+public sealed class GuestDataAbortedException(string message, Exception? inner = null) : IOException(message, inner);

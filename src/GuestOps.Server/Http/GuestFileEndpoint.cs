@@ -1,5 +1,4 @@
 using System.Buffers;
-using GuestOps.Channel;
 using GuestOps.Channel.Messages;
 using GuestOps.Host;
 using GuestOps.Host.Dispatch;
@@ -118,76 +117,19 @@ public sealed partial class GuestFileEndpoint(ITransferTokens transfers, IHostAg
         }
 
         await using var call = await hostAgent.StartGuestDataCallAsync(transfer.VmId, new UploadRequest { Grant = transfer.Grant }, aborted);
-        var body = context.Request.BodyReader;
-        long received = 0;
-        string? clientFailure = null;
-
-        // Waiting for the client's body must end when the worker is done early (it failed, or it went away): the
-        // pending read is cancelled the Pipelines way (a token would leave Kestrel's body reader mid-read).
-        var workerDone = false;
         var bodyComplete = false;
-        _ = call.Finished.ContinueWith(
-            _ =>
-            {
-                Volatile.Write(ref workerDone, true);
-                body.CancelPendingRead();
-            },
-            CancellationToken.None,
-            TaskContinuationOptions.ExecuteSynchronously,
-            TaskScheduler.Default);
+        string? clientFailure = null;
         try
         {
-            while (true)
-            {
-                var read = await body.ReadAsync(aborted);
-                var buffer = read.Buffer;
-                if (read.IsCanceled && Volatile.Read(ref workerDone))
-                {
-                    body.AdvanceTo(buffer.Start);
-                    break;
-                }
-
-                if (buffer.Length < call.RequestData.ChunkSize && !read.IsCompleted)
-                {
-                    // Kestrel hands the body out in small segments: gather a whole frame's worth first.
-                    body.AdvanceTo(buffer.Start, buffer.End);
-                    continue;
-                }
-
-                try
-                {
-                    await call.RequestData.WriteAsync(buffer, aborted);
-                }
-                catch
-                {
-                    // The worker went away mid-write: hand the buffer back, or Kestrel's body reader stays mid-read and
-                    // fails to finish the request ("Reading is already in progress").
-                    body.AdvanceTo(buffer.Start, buffer.End);
-                    throw;
-                }
-
-                received += buffer.Length;
-                body.AdvanceTo(buffer.End);
-                if (read.IsCompleted)
-                {
-                    bodyComplete = true;
-                    break;
-                }
-            }
-
-            await call.RequestData.CompleteAsync(aborted);
-        }
-        catch (ChannelDataAbortedException)
-        {
-            // The worker finished early (it failed or went away); its response says why.
+            bodyComplete = await call.SendRequestDataAsync(context.Request.BodyReader, aborted);
         }
         catch (Exception e) when (e is BadHttpRequestException or IOException or OperationCanceledException)
         {
             // The client went away or sent more than it announced: the worker must drop the partial file.
             clientFailure = e is BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge }
                 ? $"The body is longer than the fileSize {transfer.Size} given to InitiateFileTransferToGuest."
-                : $"The upload was interrupted after {received} bytes.";
-            await call.RequestData.AbortAsync(clientFailure);
+                : $"The upload was interrupted after {call.RequestBytes} bytes.";
+            await call.AbortRequestDataAsync(clientFailure);
         }
 
         if (!bodyComplete && !context.Response.HasStarted)
@@ -198,12 +140,12 @@ public sealed partial class GuestFileEndpoint(ITransferTokens transfers, IHostAg
         var response = await call.GetResponseAsync(CancellationToken.None);
         if (response.Error is { } error)
         {
-            LogTransferFailed(transfer.Id, transfer.VmId, "PUT", error.Code.ToString(), received);
+            LogTransferFailed(transfer.Id, transfer.VmId, "PUT", error.Code.ToString(), call.RequestBytes);
             await RefuseAsync(context, clientFailure is null ? Status(error.Code) : StatusCodes.Status400BadRequest, clientFailure ?? error.Message);
             return;
         }
 
-        LogTransferred(transfer.Id, transfer.VmId, "PUT", received);
+        LogTransferred(transfer.Id, transfer.VmId, "PUT", call.RequestBytes);
         context.Response.StatusCode = StatusCodes.Status200OK;
         context.Response.ContentLength = 0;
     }
@@ -223,7 +165,7 @@ public sealed partial class GuestFileEndpoint(ITransferTokens transfers, IHostAg
             {
                 n = transfer.Size == 0 ? 0 : await data.ReadAsync(first, aborted);
             }
-            catch (ChannelDataAbortedException)
+            catch (GuestDataAbortedException)
             {
                 n = 0;
             }
@@ -270,12 +212,12 @@ public sealed partial class GuestFileEndpoint(ITransferTokens transfers, IHostAg
             var response = await call.GetResponseAsync(aborted);
             if (response.Error is { } failure || sent != transfer.Size)
             {
-                throw new ChannelDataAbortedException(response.Error?.Message ?? $"the guest sent {sent} of {transfer.Size} bytes");
+                throw new GuestDataAbortedException(response.Error?.Message ?? $"the guest sent {sent} of {transfer.Size} bytes");
             }
 
             LogTransferred(transfer.Id, transfer.VmId, "GET", sent);
         }
-        catch (Exception e) when (e is ChannelDataAbortedException or IOException or OperationCanceledException)
+        catch (Exception e) when (e is IOException or OperationCanceledException)
         {
             // Headers are out: the only honest signal left is to cut the connection short of Content-Length.
             LogTransferFailed(transfer.Id, transfer.VmId, "GET", e.Message, sent);

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using System.Net.Security;
 using System.Net.Sockets;
@@ -44,39 +45,34 @@ internal static class EnrollCommand
 
     public static async Task<int> RunAsync(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
     {
-        string? bundlePath = null, outDir = null, serverName = null;
-        var timeout = TimeSpan.FromSeconds(30);
-        for (var i = 0; i < args.Count; i++)
+        var help = ToolsCommandLine.Flag("--help", "-h");
+        var bundleOption = ToolsCommandLine.Value<string?>("--bundle", v => v, null);
+        var outOption = ToolsCommandLine.Value<string?>("--out", v => v, null);
+        var serverNameOption = ToolsCommandLine.Value<string?>("--server-name", v => v, null);
+        var timeoutOption = ToolsCommandLine.Value("--timeout", Seconds, TimeSpan.FromSeconds(30));
+        var command = new Command("enroll") { help, bundleOption, outOption, serverNameOption, timeoutOption };
+        var parsed = ToolsCommandLine.Parse(command, args, out var error);
+        if (parsed.GetValue(help))
         {
-            var a = args[i];
-            string? Next() => i + 1 < args.Count ? args[++i] : null;
-            switch (a)
-            {
-                case "--help" or "-h":
-                    stdout.WriteLine(Usage);
-                    return 0;
-                case "--bundle":
-                    bundlePath = Next();
-                    break;
-                case "--out":
-                    outDir = Next();
-                    break;
-                case "--server-name":
-                    serverName = Next();
-                    break;
-                case "--timeout":
-                    if (!int.TryParse(Next(), NumberStyles.None, CultureInfo.InvariantCulture, out var seconds) || seconds is < 1 or > 3600)
-                    {
-                        return Usage2(stderr, "--timeout needs seconds in 1..3600.");
-                    }
-
-                    timeout = TimeSpan.FromSeconds(seconds);
-                    break;
-                default:
-                    return Usage2(stderr, $"Unknown argument '{a}'.");
-            }
+            stdout.WriteLine(Usage);
+            return 0;
         }
 
+        error = error switch
+        {
+            "--timeout needs a value." => "--timeout needs seconds in 1..3600.",
+            "--bundle needs a value." or "--out needs a value." or "--server-name needs a value." => null, // as not given
+            _ => error,
+        };
+        if (error is not null)
+        {
+            return Usage2(stderr, error);
+        }
+
+        // The three paths as given (a missing value counts as not given), the timeout once it is known to be valid.
+        string? Given(Option<string?> option) => parsed.GetResult(option) is { Tokens.Count: > 0 } given ? given.Tokens[^1].Value : null;
+        var (bundlePath, outDir, serverName) = (Given(bundleOption), Given(outOption), Given(serverNameOption));
+        var timeout = parsed.GetValue(timeoutOption);
         if (string.IsNullOrEmpty(bundlePath) || string.IsNullOrEmpty(outDir))
         {
             return Usage2(stderr, "--bundle and --out are required.");
@@ -292,6 +288,11 @@ internal static class EnrollCommand
 
         File.Move(temp, path, overwrite: true);
     }
+
+    private static TimeSpan Seconds(string text) =>
+        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds) && seconds is >= 1 and <= 3600
+            ? TimeSpan.FromSeconds(seconds)
+            : throw new FormatException("--timeout needs seconds in 1..3600.");
 
     private static int Usage2(TextWriter stderr, string message)
     {

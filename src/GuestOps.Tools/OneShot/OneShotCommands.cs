@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Security.Cryptography;
 using GuestOps.Channel.Messages;
@@ -316,49 +317,39 @@ internal static class OneShotCommands
 
     internal sealed record Options(string StateDirectory, string PamService, string? Staging, string? User, string? Sha256, string? Token, int CredentialCacheSeconds)
     {
+        private const string GuestOpsPamService = "guestops-tools";
+
+        /// <summary>Parses a one-shot command line (its mode first, as <see cref="Handles"/> saw it); null when it is not valid.</summary>
         public static Options? Parse(string[] args)
         {
-            string state = ToolsStateDirectory.Default, pam = GuestOpsPamService;
-            string? staging = null, user = null, sha = null, token = null;
-            var cacheSeconds = 0;
-            var first = 1;
+            var stateDir = ToolsCommandLine.Value("--state-dir", v => v, ToolsStateDirectory.Default);
+            var pam = ToolsCommandLine.Value("--pam-service", v => v, GuestOpsPamService);
+            var staging = ToolsCommandLine.Value<string?>("--staging", v => v, null);
+            var user = ToolsCommandLine.Value<string?>("--user", v => v, null);
+            var sha = ToolsCommandLine.Value<string?>("--sha256", v => v, null);
+            var token = ToolsCommandLine.Value<string?>("--token", v => v, null);
+            var cache = ToolsCommandLine.Value("--credential-cache-ttl", CacheSeconds, 0);
+            var command = new Command(args[0]) { stateDir, pam, staging, user, sha, token, cache };
+            var discard = new Argument<string>("name");
             if (args[0] == "--discard-staging")
             {
-                if (args.Length < 2)
-                {
-                    return null;
-                }
-
-                staging = args[1];
-                first = 2;
+                command.Arguments.Add(discard); // --discard-staging NAME: the staging file comes first, without --staging
             }
 
-            for (var i = first; i < args.Length; i += 2)
-            {
-                if (i + 1 >= args.Length)
-                {
-                    return null;
-                }
-
-                var value = args[i + 1];
-                switch (args[i])
-                {
-                    case "--state-dir": state = value; break;
-                    case "--pam-service": pam = value; break;
-                    case "--staging": staging = value; break;
-                    case "--user": user = value; break;
-                    case "--sha256": sha = value; break;
-                    case "--token": token = value; break;
-                    case "--credential-cache-ttl" when int.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds is >= 0 and <= 3600:
-                        cacheSeconds = seconds;
-                        break;
-                    default: return null;
-                }
-            }
-
-            return new Options(state, pam, staging, user, sha, token, cacheSeconds);
+            var result = ToolsCommandLine.Parse(command, args[1..], out var error);
+            return error is not null ? null : new Options(
+                result.GetValue(stateDir)!,
+                result.GetValue(pam)!,
+                command.Arguments.Count > 0 ? result.GetValue(discard) : result.GetValue(staging),
+                result.GetValue(user),
+                result.GetValue(sha),
+                result.GetValue(token),
+                result.GetValue(cache));
         }
 
-        private const string GuestOpsPamService = "guestops-tools";
+        private static int CacheSeconds(string text) =>
+            int.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds is >= 0 and <= 3600
+                ? seconds
+                : throw new FormatException("--credential-cache-ttl: 0..3600");
     }
 }

@@ -61,7 +61,7 @@ public sealed partial class NamespaceFolderTests
         CollectionAssert.AreEqual(new[] { "A.B", "C" }, names.ToArray());
     }
 
-    private static string RepositoryRoot()
+    internal static string RepositoryRoot()
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
         while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "GuestOps.sln")))
