@@ -8,9 +8,11 @@ using GuestOps.IntegrationTests.Infrastructure;
 namespace GuestOps.IntegrationTests;
 
 /// <summary>
-/// <c>GuestOps.Server cluster</c>, as the README runs it: redis-server, two host agents and a front end, each its own
-/// process on free ports. pyVmomi at the front end sees both hosts' VMs ready and answering; SIGINT to the launcher stops
-/// every member and redis-server.
+/// <c>GuestOps.Server cluster</c> with the README's arguments (two front ends, two host agents with two demo VMs each):
+/// redis-server and every member, each its own process on free ports. pyVmomi at a front end sees both hosts' VMs ready
+/// and answering; SIGTERM to the launcher stops every member and redis-server. (At a terminal, Ctrl-C's SIGINT reaches
+/// the launcher and its members alike; a test's background process may inherit SIGINT ignored, so it sends SIGTERM,
+/// which the launcher handles the same way.)
 /// </summary>
 [TestClass]
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
@@ -20,7 +22,7 @@ public sealed partial class ClusterLauncherTests : IntegrationTest
 
     [TestMethod]
     [Timeout(420_000)]
-    public async Task Cluster_StartsEveryMember_ServesBothHostsVms_AndStopsThemAllOnSigint()
+    public async Task ReadmeClusterCommand_StartsEveryMember_ServesBothHostsVms_AndStopsThemAllOnSigterm()
     {
         if (!File.Exists(RedisServer.Executable))
         {
@@ -36,7 +38,11 @@ public sealed partial class ClusterLauncherTests : IntegrationTest
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var argument in new[] { RepositoryLayout.ServerDll, "cluster", "--frontends", "1", "--hostagents", "2", "--vms-per-host", "1", "--state-dir", state })
+        // The README's command line after "--" (its own state directory added).
+        var readme = Readme.RunCommand(c => c.Contains(" -- cluster", StringComparison.Ordinal), "loopback cluster command (-- cluster)");
+        var arguments = readme[(readme.IndexOf(" -- ", StringComparison.Ordinal) + 4)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        CollectionAssert.AreEqual(new[] { "cluster", "--frontends", "2", "--hostagents", "2" }, arguments, readme);
+        foreach (var argument in (string[])[RepositoryLayout.ServerDll, .. arguments, "--state-dir", state])
         {
             start.ArgumentList.Add(argument);
         }
@@ -84,7 +90,7 @@ public sealed partial class ClusterLauncherTests : IntegrationTest
             Assert.IsTrue(frontEnd.Success, Output());
             var port = int.Parse(frontEnd.Groups[1].Value, CultureInfo.InvariantCulture);
             var members = MemberProcesses(state, serversOnly: true);
-            Assert.AreEqual(4, members.Count, $"redis-server, two host agents and a front end: {string.Join(", ", members)}");
+            Assert.AreEqual(5, members.Count, $"redis-server, two host agents and two front ends: {string.Join(", ", members)}");
 
             // Both host agents' VMs, found by the front end's inventory once their grains answered.
             var clock = Stopwatch.StartNew();
@@ -94,7 +100,7 @@ public sealed partial class ClusterLauncherTests : IntegrationTest
             {
                 var run = await ProcessRunner.RunAsync(PyVmomiRun.Python,
                     [Path.Combine(AppContext.BaseDirectory, "python", "pyvmomi_cluster.py"), "--phase", "probe", "--port-a", port.ToString(CultureInfo.InvariantCulture),
-                        "--password", ServerOptions.DefaultRootPassword, "--guest-user", "root", "--guest-password", GuestPassword, "--vm", "host-1-vm-1", "--vm", "host-2-vm-1"],
+                        "--password", ServerOptions.DefaultRootPassword, "--guest-user", "root", "--guest-password", GuestPassword, "--vm", "host-1-vm-1", "--vm", "host-2-vm-2"],
                     TimeSpan.FromSeconds(60));
                 last = run.ToString();
                 var json = run.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault(l => l.StartsWith('{'));
@@ -103,7 +109,7 @@ public sealed partial class ClusterLauncherTests : IntegrationTest
                     using var document = JsonDocument.Parse(json);
                     var probed = document.RootElement.GetProperty("facts");
                     if (probed.TryGetProperty("probe", out var probe)
-                        && new[] { "host-1-vm-1", "host-2-vm-1" }.All(vm => probe.TryGetProperty(vm, out var entry) && entry.GetProperty("guestOperationsReady").GetBoolean() && entry.GetProperty("fault").ValueKind == JsonValueKind.Null))
+                        && new[] { "host-1-vm-1", "host-2-vm-2" }.All(vm => probe.TryGetProperty(vm, out var entry) && entry.GetProperty("guestOperationsReady").GetBoolean() && entry.GetProperty("fault").ValueKind == JsonValueKind.Null))
                     {
                         facts = probed.Clone();
                         break;
@@ -116,10 +122,10 @@ public sealed partial class ClusterLauncherTests : IntegrationTest
             Assert.AreNotEqual(JsonValueKind.Undefined, facts.ValueKind, $"the front end did not serve both hosts' VMs within 120 s; last probe:{Environment.NewLine}{last}{Environment.NewLine}{Output()}");
             Assert.AreEqual("VirtualCenter", facts.GetProperty("apiType").GetString());
             Assert.AreEqual("host-1", facts.GetProperty("vms").GetProperty("host-1-vm-1").GetProperty("host").GetString());
-            Assert.AreEqual("host-2", facts.GetProperty("vms").GetProperty("host-2-vm-1").GetProperty("host").GetString());
+            Assert.AreEqual("host-2", facts.GetProperty("vms").GetProperty("host-2-vm-2").GetProperty("host").GetString());
 
-            // Ctrl-C: every member and redis-server stop, and the launcher exits 0.
-            Assert.AreEqual(0, Kill(launcher.Id, Sigint));
+            // Stopped: every member and redis-server stop, and the launcher exits 0.
+            Assert.AreEqual(0, Kill(launcher.Id, Sigterm));
             using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90)))
             {
                 await launcher.WaitForExitAsync(timeout.Token);
@@ -152,7 +158,7 @@ public sealed partial class ClusterLauncherTests : IntegrationTest
         }
     }
 
-    private const int Sigint = 2;
+    private const int Sigterm = 15;
 
     /// <summary>The launcher's members and everything they started: processes whose state directory (GUESTOPS_STATE_DIR,
     /// or redis-server's working directory, its --dir) lies under <c>cluster/</c> in <paramref name="state"/>; <paramref name="serversOnly"/>: only the GuestOps
@@ -179,7 +185,7 @@ public sealed partial class ClusterLauncherTests : IntegrationTest
                     continue;
                 }
 
-                if (!isLauncher && (environment.Contains($"GUESTOPS_STATE_DIR={Path.Combine(state, "frontend-1")}")
+                if (!isLauncher && (environment.Any(e => e.StartsWith($"GUESTOPS_STATE_DIR={Path.Combine(state, "frontend-")}", StringComparison.Ordinal))
                     || environment.Any(e => e.StartsWith($"GUESTOPS_STATE_DIR={Path.Combine(state, "host-")}", StringComparison.Ordinal))
                     || (commandLine[0].Contains("redis-server", StringComparison.Ordinal) && new DirectoryInfo(Path.Combine(directory, "cwd")).LinkTarget == Path.Combine(state, "redis"))))
                 {

@@ -285,8 +285,8 @@ public sealed class ClusterLauncher(ClusterLaunch launch, TextWriter stdout, Tex
         }
     }
 
-    /// <summary>SIGTERM to the members (front ends and host agents first, redis-server last), each given
-    /// <see cref="StopTimeout"/> to shut down before it is killed.</summary>
+    /// <summary>SIGTERM to the members (front ends and host agents first, redis-server last); each group is given
+    /// <see cref="StopTimeout"/> to shut down, then what still runs of it is killed.</summary>
     private async Task StopAllAsync()
     {
         var redis = _members.Where(m => m.Name == "redis").ToList();
@@ -297,9 +297,9 @@ public sealed class ClusterLauncher(ClusterLaunch launch, TextWriter stdout, Tex
                 _ = kill(member.Process.Id, SIGTERM);
             }
 
-            foreach (var member in group)
+            using var timeout = new CancellationTokenSource(StopTimeout);
+            await Task.WhenAll(group.Select(async member =>
             {
-                using var timeout = new CancellationTokenSource(StopTimeout);
                 try
                 {
                     await member.Process.WaitForExitAsync(timeout.Token).ConfigureAwait(false);
@@ -312,7 +312,7 @@ public sealed class ClusterLauncher(ClusterLaunch launch, TextWriter stdout, Tex
                 }
 
                 member.Process.Dispose();
-            }
+            })).ConfigureAwait(false);
         }
 
         Write("cluster", "stopped");
