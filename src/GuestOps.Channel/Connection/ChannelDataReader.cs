@@ -14,7 +14,7 @@ namespace GuestOps.Channel.Connection;
 /// to stop it.
 /// </para>
 /// </summary>
-public sealed class ChannelDataReader : Stream
+public sealed class ChannelDataReader : SequentialReadStream
 {
     private readonly object _lock = new();
     private readonly Queue<Segment> _segments = new();
@@ -57,20 +57,6 @@ public sealed class ChannelDataReader : Stream
 
     /// <summary>Total bytes received so far.</summary>
     public long TotalReceived => Interlocked.Read(ref _totalReceived);
-
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
 
     /// <summary>Called by the read loop with a pooled payload (ownership moves here). Never blocks.</summary>
     internal void OnData(byte[]? pooled, int length)
@@ -181,12 +167,6 @@ public sealed class ChannelDataReader : Stream
         }
     }
 
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override int Read(byte[] buffer, int offset, int count) =>
-        ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-
     private int CopyOut(Span<byte> destination)
     {
         // Caller holds _lock.
@@ -271,16 +251,6 @@ public sealed class ChannelDataReader : Stream
 
         base.Dispose(disposing);
     }
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     private readonly record struct Segment(byte[] Buffer, int Length);
 }

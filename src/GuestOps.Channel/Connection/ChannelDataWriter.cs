@@ -10,7 +10,7 @@ namespace GuestOps.Channel.Connection;
 /// window buffered, and this side never has more than one window queued, so memory stays bounded on both sides
 /// however slow the reader is. Finish with <see cref="CompleteAsync"/> (or dispose) or <see cref="AbortAsync"/>.
 /// </summary>
-public sealed class ChannelDataWriter : Stream
+public sealed class ChannelDataWriter : SequentialWriteStream
 {
     private readonly object _lock = new();
     private readonly FrameWriter _frames;
@@ -60,20 +60,6 @@ public sealed class ChannelDataWriter : Stream
                 return _finished || _error is not null;
             }
         }
-    }
-
-    public override bool CanRead => false;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => true;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
     }
 
     internal void AddCredit(int bytes)
@@ -206,12 +192,6 @@ public sealed class ChannelDataWriter : Stream
         Interlocked.Add(ref _bytesSent, chunk.Length);
     }
 
-    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override void Write(byte[] buffer, int offset, int count) =>
-        WriteAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-
     /// <summary>Sends end-of-data. Idempotent; does nothing if the stream already failed.</summary>
     public async Task CompleteAsync(CancellationToken cancellationToken = default)
     {
@@ -295,16 +275,4 @@ public sealed class ChannelDataWriter : Stream
 
         base.Dispose(disposing);
     }
-
-    public override void Flush()
-    {
-    }
-
-    public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
 }

@@ -139,22 +139,8 @@ public sealed class GuestDataCall : IAsyncDisposable
 
     /// <summary>The channel's data reader as a plain read-only stream: its aborts surface as
     /// <see cref="GuestDataAbortedException"/>.</summary>
-    private sealed class ResponseDataStream(ChannelDataReader inner) : Stream
+    private sealed class ResponseDataStream(ChannelDataReader inner) : SequentialReadStream
     {
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position
-        {
-            get => throw new NotSupportedException();
-            set => throw new NotSupportedException();
-        }
-
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
             try
@@ -166,22 +152,6 @@ public sealed class GuestDataCall : IAsyncDisposable
                 throw new GuestDataAbortedException(e.Message, e);
             }
         }
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        public override int Read(byte[] buffer, int offset, int count) =>
-            ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
         protected override void Dispose(bool disposing)
         {
