@@ -247,7 +247,7 @@ internal static partial class WorkerSuite
         var listener = UnixSocketChannelListener.Start(Path.Combine(channel, "channel.sock"), (UnixFileMode)0b110_110_110);
         var password = Convert.ToHexString(RandomNumberGenerator.GetBytes(8));
         var launch = new VmLaunch(
-            new VmConfiguration { Id = id, Name = id, Uuid = Guid.NewGuid().ToString("D"), InstanceUuid = Guid.NewGuid().ToString("D") },
+            id,
             [new GuestAccount("root", password, 0), new GuestAccount("demo", password, 1000)],
             Path.Combine(vmDirectory, "guest"),
             channel,

@@ -111,7 +111,7 @@ public sealed partial class HostAgent : IHostAgent, IAsyncDisposable
         {
             var directory = Path.Combine(_options.StateDirectory, "vms", vm.Definition.Configuration.Id);
             var channelSocket = StartLocalDispatcher(vm);
-            var launch = new VmLaunch(vm.Definition.Configuration, vm.Definition.Accounts, Path.Combine(directory, "guest"), Path.GetDirectoryName(channelSocket)!, workerPath, vm.Index, _options.WorkerArguments, vm.Definition.Kerberos);
+            var launch = new VmLaunch(vm.Definition.Configuration.Name, vm.Definition.Accounts, Path.Combine(directory, "guest"), Path.GetDirectoryName(channelSocket)!, workerPath, vm.Index, _options.WorkerArguments, vm.Definition.Kerberos);
             if (provider.AgentSocket(launch) is { } agentSocket)
             {
                 StartBridge(vm, agentSocket, channelSocket);

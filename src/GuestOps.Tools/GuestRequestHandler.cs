@@ -7,6 +7,7 @@ using GuestOps.Tools.Identity;
 using GuestOps.Tools.Impersonation;
 using GuestOps.Tools.Processes;
 using Microsoft.Extensions.Logging;
+using GuestOps.Tools.Errors;
 
 namespace GuestOps.Tools;
 

@@ -16,17 +16,17 @@ public static partial class GuestImage
 
     /// <summary>The guest's NTLM domain: its NetBIOS computer name, the VM name upper-cased, at most 15 characters (as a
     /// Windows machine's local accounts are <c>COMPUTER\user</c>).</summary>
-    public static string NtlmDomain(VmConfiguration configuration)
+    public static string NtlmDomain(string vmName)
     {
-        var name = configuration.Name.Split('.')[0].ToUpperInvariant();
+        var name = vmName.Split('.')[0].ToUpperInvariant();
         return name.Length > 15 ? name[..15] : name;
     }
 
     /// <summary>The worker arguments that turn SSPI logons on for this guest: NTLM always, Kerberos with a keytab.</summary>
-    public static IReadOnlyList<string> SspiWorkerArguments(VmConfiguration configuration, GuestKerberos? kerberos = null) =>
+    public static IReadOnlyList<string> SspiWorkerArguments(string vmName, GuestKerberos? kerberos = null) =>
         kerberos is null
-            ? ["--ntlm-user-file", NtlmUserFile, "--sspi-domain", NtlmDomain(configuration)]
-            : ["--ntlm-user-file", NtlmUserFile, "--sspi-domain", NtlmDomain(configuration), "--krb5-keytab", KerberosKeytab, "--sspi-domain", kerberos.Realm];
+            ? ["--ntlm-user-file", NtlmUserFile, "--sspi-domain", NtlmDomain(vmName)]
+            : ["--ntlm-user-file", NtlmUserFile, "--sspi-domain", NtlmDomain(vmName), "--krb5-keytab", KerberosKeytab, "--sspi-domain", kerberos.Realm];
 
     /// <summary>Writes the NTLM user database of the configured accounts and the GSSAPI mechanism registrations (the guest
     /// shares the host's /usr, so it has the host's GSSAPI plugins; their registrations live in /etc, which is the
@@ -39,7 +39,7 @@ public static partial class GuestImage
         File.SetUnixFileMode(tools, (UnixFileMode)0b111_000_000);
         Chown(tools, hostIdOffset, hostIdOffset);
 
-        var domain = NtlmDomain(launch.Configuration);
+        var domain = NtlmDomain(launch.VmName);
         var users = new StringBuilder();
         foreach (var account in launch.Accounts)
         {

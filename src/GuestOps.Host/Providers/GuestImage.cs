@@ -57,8 +57,8 @@ public static partial class GuestImage
         Write(etc, "passwd", passwd.ToString(), 0b110_100_100);
         Write(etc, "group", group.ToString(), 0b110_100_100);
         Write(etc, "shadow", shadow.ToString(), 0b110_000_000);
-        Write(etc, "hostname", launch.Configuration.Name + "\n", 0b110_100_100);
-        Write(etc, "hosts", $"127.0.0.1 localhost\n127.0.1.1 {launch.Configuration.Name}\n", 0b110_100_100);
+        Write(etc, "hostname", launch.VmName + "\n", 0b110_100_100);
+        Write(etc, "hosts", $"127.0.0.1 localhost\n127.0.1.1 {launch.VmName}\n", 0b110_100_100);
         Write(etc, "nsswitch.conf", "passwd: files\ngroup: files\nshadow: files\nhosts: files\n", 0b110_100_100);
         Write(etc, "shells", "/bin/sh\n/bin/bash\n/usr/bin/bash\n", 0b110_100_100);
         Write(etc, "pam.d/" + PamService, "auth required pam_unix.so\naccount required pam_unix.so\nsession required pam_permit.so\n", 0b110_100_100);

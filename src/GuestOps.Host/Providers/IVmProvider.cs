@@ -9,8 +9,9 @@ public sealed record GuestAccount(string Name, string Password, int Uid);
 public sealed record GuestKerberos(string Keytab, string Realm);
 
 /// <summary>Everything a provider needs to power on one VM and run its tools worker.</summary>
+/// <param name="VmName">The VM's name: the guest's host name (and its NTLM domain).</param>
 public sealed record VmLaunch(
-    VmConfiguration Configuration,
+    string VmName,
     IReadOnlyList<GuestAccount> Accounts,
     string VmDirectory,
     string ChannelDirectory,

@@ -105,7 +105,7 @@ public sealed class SandboxVmProvider : IVmProvider
         var vm = launch.VmDirectory;
         var args = new List<string>
         {
-            "--die-with-parent", "--unshare-pid", "--unshare-uts", "--unshare-ipc", "--hostname", launch.Configuration.Name,
+            "--die-with-parent", "--unshare-pid", "--unshare-uts", "--unshare-ipc", "--hostname", launch.VmName,
             "--ro-bind", "/usr", "/usr",
             "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64", "--symlink", "usr/sbin", "/sbin",
             "--proc", "/proc", "--dev", "/dev",
@@ -139,7 +139,7 @@ public sealed class SandboxVmProvider : IVmProvider
         {
             args.AddRange(["--bind", launch.ChannelDirectory, "/run/guestops", "--ro-bind", launch.WorkerPath, "/opt/guestops/guestops-tools"]);
             agent = ["/opt/guestops/guestops-tools", "--connect", "unix:/run/guestops/channel.sock", "--pam-service", GuestImage.PamService];
-            agent.AddRange(GuestImage.SspiWorkerArguments(launch.Configuration, launch.Kerberos));
+            agent.AddRange(GuestImage.SspiWorkerArguments(launch.VmName, launch.Kerberos));
             agent.AddRange(launch.WorkerArguments);
         }
 

@@ -1,6 +1,7 @@
 using GuestOps.Channel.Messages;
 using GuestOps.Tools.Identity;
 using Microsoft.Extensions.Logging;
+using GuestOps.Tools.Errors;
 
 namespace GuestOps.Tools.Auth;
 

@@ -3,6 +3,7 @@ using GuestOps.Channel.Messages;
 using GuestOps.Tools.Identity;
 using GuestOps.Tools.Native;
 using static GuestOps.Tools.Files.FileOperations;
+using GuestOps.Tools.Errors;
 
 namespace GuestOps.Tools.Files;
 

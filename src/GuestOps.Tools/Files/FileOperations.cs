@@ -1,5 +1,6 @@
 using GuestOps.Channel.Messages;
 using GuestOps.Tools.Native;
+using GuestOps.Tools.Errors;
 
 namespace GuestOps.Tools.Files;
 

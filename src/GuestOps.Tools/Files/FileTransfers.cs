@@ -7,6 +7,7 @@ using GuestOps.Channel.Messages;
 using GuestOps.Tools.Identity;
 using GuestOps.Tools.Impersonation;
 using GuestOps.Tools.Native;
+using GuestOps.Tools.Errors;
 
 namespace GuestOps.Tools.Files;
 

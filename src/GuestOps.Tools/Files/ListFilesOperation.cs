@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using GuestOps.Channel.Messages;
 using GuestOps.Tools.Native;
+using GuestOps.Tools.Errors;
 
 namespace GuestOps.Tools.Files;
 

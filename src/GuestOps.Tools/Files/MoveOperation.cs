@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using GuestOps.Channel.Messages;
 using GuestOps.Tools.Native;
 using static GuestOps.Tools.Files.FileOperations;
+using GuestOps.Tools.Errors;
 
 namespace GuestOps.Tools.Files;
 

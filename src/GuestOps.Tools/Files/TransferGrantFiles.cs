@@ -1,7 +1,8 @@
 using System.Text.Json;
 using GuestOps.Channel.Messages;
 using GuestOps.Tools.Identity;
-using GuestOps.Tools.OneShot;
+using GuestOps.Tools.Errors;
+using GuestOps.Tools.State;
 
 namespace GuestOps.Tools.Files;
 
@@ -38,7 +39,7 @@ internal sealed class TransferGrantFiles(string directory, TimeProvider time)
         var path = Path.Combine(directory, id + ".json");
         using (var stream = ToolsStateDirectory.CreateRootOnlyFile(path))
         {
-            JsonSerializer.Serialize(stream, record, OneShotJsonContext.Default.GrantRecord);
+            JsonSerializer.Serialize(stream, record, ToolsStateJsonContext.Default.GrantRecord);
         }
     }
 
@@ -87,7 +88,7 @@ internal sealed class TransferGrantFiles(string directory, TimeProvider time)
     {
         try
         {
-            return JsonSerializer.Deserialize(File.ReadAllBytes(file), OneShotJsonContext.Default.GrantRecord);
+            return JsonSerializer.Deserialize(File.ReadAllBytes(file), ToolsStateJsonContext.Default.GrantRecord);
         }
         catch (Exception e) when (e is JsonException or IOException)
         {

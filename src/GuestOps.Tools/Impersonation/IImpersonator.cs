@@ -1,4 +1,5 @@
 using GuestOps.Tools.Identity;
+using GuestOps.Tools.Errors;
 
 namespace GuestOps.Tools.Impersonation;
 

@@ -2,6 +2,7 @@ using GuestOps.Channel.Messages;
 using GuestOps.Tools.Identity;
 using GuestOps.Tools.Native;
 using Microsoft.Extensions.Logging;
+using GuestOps.Tools.Errors;
 
 namespace GuestOps.Tools.Impersonation;
 

@@ -10,6 +10,8 @@ using GuestOps.Tools.Logging;
 using GuestOps.Tools.Native;
 using GuestOps.Tools.Processes;
 using Microsoft.Extensions.Logging;
+using GuestOps.Tools.Errors;
+using GuestOps.Tools.State;
 
 namespace GuestOps.Tools.OneShot;
 

@@ -4,6 +4,7 @@ using GuestOps.Tools.Impersonation;
 using GuestOps.Tools.Logging;
 using GuestOps.Tools.Processes;
 using Microsoft.Extensions.Logging;
+using GuestOps.Tools.State;
 
 namespace GuestOps.Tools.OneShot;
 

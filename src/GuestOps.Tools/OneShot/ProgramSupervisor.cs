@@ -3,6 +3,8 @@ using GuestOps.Tools.Identity;
 using GuestOps.Tools.Impersonation;
 using GuestOps.Tools.Processes;
 using Microsoft.Extensions.Logging.Abstractions;
+using GuestOps.Tools.Errors;
+using GuestOps.Tools.State;
 
 namespace GuestOps.Tools.OneShot;
 

@@ -3,6 +3,8 @@ using System.Runtime.InteropServices;
 using GuestOps.Channel.Messages;
 using GuestOps.Tools.Auth;
 using GuestOps.Tools.Native;
+using GuestOps.Tools.Errors;
+using GuestOps.Tools.State;
 
 namespace GuestOps.Tools.OneShot;
 
@@ -34,8 +36,6 @@ internal static partial class ResidentMode
 {
     /// <summary>Largest request the host sends through the pipe (larger ones go through <c>--exec</c>).</summary>
     public const int MaxRequestBytes = 60 * 1024;
-
-    public const string Directory = "resident";
 
     private const int PipeSize = 1 << 20;
 

@@ -4,6 +4,7 @@ using GuestOps.Tools.Files;
 using GuestOps.Tools.Identity;
 using GuestOps.Tools.Impersonation;
 using GuestOps.Tools.Native;
+using GuestOps.Tools.Errors;
 
 namespace GuestOps.Tools.Processes;
 

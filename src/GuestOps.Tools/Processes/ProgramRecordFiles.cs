@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
-using GuestOps.Tools.OneShot;
+using GuestOps.Tools.State;
 
 namespace GuestOps.Tools.Processes;
 
@@ -28,7 +28,7 @@ internal sealed class ProgramRecordFiles(string directory)
         var temporary = path + ".tmp-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
         using (var stream = ToolsStateDirectory.CreateRootOnlyFile(temporary, FileMode.Create))
         {
-            JsonSerializer.Serialize(stream, record, OneShotJsonContext.Default.ProgramRecord);
+            JsonSerializer.Serialize(stream, record, ToolsStateJsonContext.Default.ProgramRecord);
         }
 
         File.Move(temporary, path, overwrite: true);
@@ -89,7 +89,7 @@ internal sealed class ProgramRecordFiles(string directory)
         ProgramRecord? record;
         try
         {
-            record = JsonSerializer.Deserialize(File.ReadAllBytes(file), OneShotJsonContext.Default.ProgramRecord);
+            record = JsonSerializer.Deserialize(File.ReadAllBytes(file), ToolsStateJsonContext.Default.ProgramRecord);
         }
         catch (Exception e) when (e is JsonException or IOException)
         {

@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using GuestOps.Channel.Messages;
 using GuestOps.Tools.Native;
+using GuestOps.Tools.State;
 
 namespace GuestOps.Tools.Processes;
 
@@ -254,7 +255,7 @@ internal sealed class StartedPrograms : IDisposable
 
     private void Reload()
     {
-        List<OneShot.ProgramRecord> records;
+        List<ProgramRecord> records;
         try
         {
             records = _records!.ReadAll(_time.GetUtcNow(), Retention);

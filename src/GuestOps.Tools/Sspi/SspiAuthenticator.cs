@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using GuestOps.Channel.Messages;
 using GuestOps.Tools.Auth;
 using Microsoft.Extensions.Logging;
+using GuestOps.Tools.Errors;
 
 namespace GuestOps.Tools.Sspi;
 

@@ -10,8 +10,7 @@ namespace GuestOps.Tests.Host;
 public sealed class GuestImageSspiTests
 {
     private static VmLaunch Launch(string directory, string name, params GuestAccount[] accounts) => new(
-        new VmConfiguration { Id = "vm-1", Name = name, Uuid = Guid.NewGuid().ToString(), InstanceUuid = Guid.NewGuid().ToString() },
-        accounts, directory, directory, "/bin/true", 0, []);
+        name, accounts, directory, directory, "/bin/true", 0, []);
 
     [TestMethod]
     public void Prepare_CopiesTheConfiguredKeytab_OnlyTheWorkerCanReadIt_AndRemovesItWhenUnset()
@@ -28,7 +27,7 @@ public sealed class GuestImageSspiTests
             Assert.AreEqual(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(keytab));
             CollectionAssert.AreEqual(
                 new[] { "--ntlm-user-file", GuestImage.NtlmUserFile, "--sspi-domain", "DEMO-VM-1", "--krb5-keytab", GuestImage.KerberosKeytab, "--sspi-domain", "EXAMPLE.ORG" },
-                GuestImage.SspiWorkerArguments(new VmConfiguration { Id = "vm-1", Name = "demo-vm-1", Uuid = "u", InstanceUuid = "i" }, kerberos).ToArray());
+                GuestImage.SspiWorkerArguments("demo-vm-1", kerberos).ToArray());
 
             // Power-on again without the setting: the guest has no keytab any more.
             GuestImage.Prepare(Launch(directory, "demo-vm-1", new GuestAccount("demo", "Demo-Pa55", 1000)), 0);
@@ -76,9 +75,9 @@ public sealed class GuestImageSspiTests
     [TestMethod]
     public void NtlmDomain_IsTheNetBiosName_AndTheWorkerIsToldAboutIt()
     {
-        var config = new VmConfiguration { Id = "vm-1", Name = "a-very-long-vm-name.example.org", Uuid = "u", InstanceUuid = "i" };
-        Assert.AreEqual("A-VERY-LONG-VM-", GuestImage.NtlmDomain(config), "upper-cased first label, at most 15 characters");
+        const string name = "a-very-long-vm-name.example.org";
+        Assert.AreEqual("A-VERY-LONG-VM-", GuestImage.NtlmDomain(name), "upper-cased first label, at most 15 characters");
         CollectionAssert.AreEqual(new[] { "--ntlm-user-file", GuestImage.NtlmUserFile, "--sspi-domain", "A-VERY-LONG-VM-" },
-            GuestImage.SspiWorkerArguments(config).ToArray());
+            GuestImage.SspiWorkerArguments(name).ToArray());
     }
 }

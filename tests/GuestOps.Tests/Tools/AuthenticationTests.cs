@@ -5,6 +5,7 @@ using GuestOps.Tools.Identity;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Moq;
+using GuestOps.Tools.Errors;
 
 namespace GuestOps.Tests.Tools;
 

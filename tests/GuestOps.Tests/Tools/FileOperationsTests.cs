@@ -2,6 +2,7 @@ using GuestOps.Channel.Messages;
 using GuestOps.Tools;
 using GuestOps.Tools.Files;
 using GuestOps.Tools.Identity;
+using GuestOps.Tools.Errors;
 
 namespace GuestOps.Tests.Tools;
 

@@ -5,6 +5,7 @@ using GuestOps.Tools.Identity;
 using GuestOps.Tools.Impersonation;
 using GuestOps.Tools.Native;
 using Microsoft.Extensions.Logging.Abstractions;
+using GuestOps.Tools.Errors;
 
 namespace GuestOps.Tests.Tools;
 

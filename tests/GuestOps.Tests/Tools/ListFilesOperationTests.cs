@@ -1,6 +1,7 @@
 using GuestOps.Channel.Messages;
 using GuestOps.Tools;
 using GuestOps.Tools.Files;
+using GuestOps.Tools.Errors;
 
 namespace GuestOps.Tests.Tools;
 

@@ -2,8 +2,9 @@ using GuestOps.Channel.Messages;
 using GuestOps.Tests.Host;
 using GuestOps.Tools.Files;
 using GuestOps.Tools.Identity;
-using GuestOps.Tools.OneShot;
 using GuestOps.Tools.Processes;
+using GuestOps.Tools.Errors;
+using GuestOps.Tools.State;
 
 namespace GuestOps.Tests.Tools;
 
@@ -112,7 +113,7 @@ public sealed class OneShotStateTests
             Assert.AreEqual((UnixFileMode)0b111_000_000, File.GetUnixFileMode(directory), directory);
         }
 
-        Assert.ThrowsExactly<GuestOps.Tools.GuestOperationException>(() => state.StagingFile("../grants/x"));
+        Assert.ThrowsExactly<GuestOperationException>(() => state.StagingFile("../grants/x"));
         StringAssert.EndsWith(state.StagingFile(new string('a', 32)), "/staging/" + new string('a', 32));
     }
 }

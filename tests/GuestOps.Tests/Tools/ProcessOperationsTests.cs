@@ -5,6 +5,7 @@ using GuestOps.Tools.Identity;
 using GuestOps.Tools.Impersonation;
 using GuestOps.Tools.Native;
 using GuestOps.Tools.Processes;
+using GuestOps.Tools.Errors;
 
 namespace GuestOps.Tests.Tools;
 

@@ -8,6 +8,7 @@ using GuestOps.Tools.Native;
 using GuestOps.Tools.Sspi;
 using Microsoft.Extensions.Logging.Abstractions;
 using Moq;
+using GuestOps.Tools.Errors;
 
 namespace GuestOps.Tests.Tools;
 

@@ -1,4 +1,6 @@
-namespace GuestOps.Tools.OneShot;
+using GuestOps.Tools.Errors;
+
+namespace GuestOps.Tools.State;
 
 /// <summary>
 /// The root-only directory of tools that are pushed into a guest and run once per call (<c>guestops-tools --exec</c>
@@ -27,8 +29,8 @@ internal sealed class ToolsStateDirectory
 
     public string Staging => Path.Combine(Root, "staging");
 
-    /// <summary>The resident tools' pipes (<see cref="ResidentMode"/>).</summary>
-    public string Resident => Path.Combine(Root, ResidentMode.Directory);
+    /// <summary>The resident tools' pipes (<c>guestops-tools --resident</c>).</summary>
+    public string Resident => Path.Combine(Root, "resident");
 
     /// <summary>Creates the directories (0700) and refuses a root that is a symbolic link.</summary>
     public ToolsStateDirectory Ensure()

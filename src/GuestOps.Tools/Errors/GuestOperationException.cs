@@ -1,6 +1,6 @@
 using GuestOps.Channel.Messages;
 
-namespace GuestOps.Tools;
+namespace GuestOps.Tools.Errors;
 
 /// <summary>A guest-side failure with its wire error code; becomes a <see cref="GuestError"/> response.</summary>
 public sealed class GuestOperationException(GuestErrorCode code, string message) : Exception(message)

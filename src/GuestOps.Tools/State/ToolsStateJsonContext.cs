@@ -1,7 +1,7 @@
 using System.Text.Json.Serialization;
 using GuestOps.Channel.Messages;
 
-namespace GuestOps.Tools.OneShot;
+namespace GuestOps.Tools.State;
 
 /// <summary>A file-transfer grant kept in the tools' state directory between the one-shot runs of Initiate and the
 /// transfer: the user's identity (never the password), the path, the direction, the size and the expiry.</summary>
@@ -33,4 +33,4 @@ internal sealed record ProgramRecord(
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(GrantRecord))]
 [JsonSerializable(typeof(ProgramRecord))]
-internal sealed partial class OneShotJsonContext : JsonSerializerContext;
+internal sealed partial class ToolsStateJsonContext : JsonSerializerContext;
