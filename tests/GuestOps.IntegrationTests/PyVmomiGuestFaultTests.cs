@@ -43,7 +43,7 @@ public sealed class PyVmomiGuestFaultTests : IntegrationTest
         Assert.AreEqual("ok", Fault(facts, "validated"), "the powered-on VM answers");
         Assert.IsTrue(facts.GetProperty("ready").GetProperty("guestOperationsReady").GetBoolean());
 
-        // A powered-off VM (reference 3.2, 5.1): InvalidPowerState with requestedState poweredOn, existingState poweredOff.
+        // A powered-off VM: InvalidPowerState with requestedState poweredOn, existingState poweredOff.
         Assert.AreEqual("poweredOff", facts.GetProperty("off").GetProperty("powerState").GetString(), "runtime.powerState of the powered-off VM");
         Assert.IsFalse(facts.GetProperty("off").GetProperty("guestOperationsReady").GetBoolean());
         foreach (var call in new[] { "offList", "offStart", "offValidate" })
@@ -54,7 +54,7 @@ public sealed class PyVmomiGuestFaultTests : IntegrationTest
             Assert.AreEqual("poweredOff", fault.GetProperty("existingState").GetString(), $"{call}: existingState");
         }
 
-        // interactiveSession=true (reference 3.5): the guest has no desktop session, and says so before running anything.
+        // interactiveSession=true: the guest has no desktop session, and says so before running anything.
         Assert.IsFalse(facts.GetProperty("ready").GetProperty("interactiveGuestOperationsReady").GetBoolean(), "guest.interactiveGuestOperationsReady of a headless guest");
         Assert.AreEqual("GuestOperationsUnavailable", Fault(facts, "interactiveStart"), "StartProgramInGuest with interactiveSession=true");
         Assert.AreEqual("GuestOperationsUnavailable", Fault(facts, "interactiveList"), "ListFilesInGuest with interactiveSession=true");
@@ -64,7 +64,7 @@ public sealed class PyVmomiGuestFaultTests : IntegrationTest
         Assert.AreEqual("FileLocked", locked.GetProperty("wsdlName").GetString(), locked.ToString());
         Assert.AreEqual("/proc", locked.GetProperty("file").GetString(), "FileLocked.file");
 
-        // SSPI logons begun and never finished (reference 6): a challenge each, up to the guest's limit; then
+        // SSPI logons begun and never finished: a challenge each, up to the guest's limit; then
         // TooManyGuestLogons. Name-and-password calls hold no logon session and still work.
         Assert.AreEqual(MaxPendingLogons, facts.GetProperty("challenges").GetInt32(), "first legs answered with GuestAuthenticationChallenge before the limit");
         Assert.AreEqual("TooManyGuestLogons", facts.GetProperty("logonRefused").GetProperty("wsdlName").GetString(), facts.GetProperty("logonRefused").ToString());

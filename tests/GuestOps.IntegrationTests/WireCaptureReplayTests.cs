@@ -34,7 +34,7 @@ public sealed partial class WireCaptureReplayTests : IntegrationTest
     /// Captured exchanges GuestOps answers differently from the simulator on purpose, with the answer expected instead.
     /// govc 094/095 (and the same pair later in the upload/download flows): the simulator is a vCenter
     /// (about.apiType VirtualCenter), so govmomi's guest transfer code asked it for the VM's host and that host's SSL
-    /// thumbprint (reference 7.4). GuestOps is a host agent (apiType HostAgent) without HostSystem objects, so govc
+    /// thumbprint. GuestOps is a host agent (apiType HostAgent) without HostSystem objects, so govc
     /// never sends these to it; replayed anyway, the HostSystem read must be a clean ManagedObjectNotFound fault.
     /// </summary>
     private static readonly Dictionary<string, string> ExpectedFaultInsteadOfCaptured = new(StringComparer.Ordinal)
@@ -444,7 +444,7 @@ public sealed partial class WireCaptureReplayTests : IntegrationTest
             Assert.AreEqual("namespaces", root.Name.LocalName);
             Assert.AreEqual("1.0", (string?)root.Attribute("version"));
             var names = root.Elements("namespace").Select(n => (string?)n.Element("name")).ToList();
-            CollectionAssert.AreEqual(new[] { "urn:vim25" }, names, "vimServiceVersions.xml must publish urn:vim25 only (reference 1.2)");
+            CollectionAssert.AreEqual(new[] { "urn:vim25" }, names, "vimServiceVersions.xml must publish urn:vim25 only");
         }
     }
 

@@ -142,7 +142,7 @@ public sealed class SampleConnection : IAsyncDisposable
         throw new InvalidOperationException($"no VM is named {name}");
     }
 
-    /// <summary>The transfer URL with its "*" host replaced by the host this sample called (reference 7.4).</summary>
+    /// <summary>The transfer URL with its "*" host replaced by the host this sample called.</summary>
     public Uri TransferUrl(string url) => new(Regex.Replace(url, @"^(https?)://\*", "$1://" + _endpoint.Host));
 
     public async Task PutAsync(string url, string localPath)

@@ -9,7 +9,7 @@ using GuestOps.Vim.Contracts;
 namespace GuestOps.IntegrationTests.Authorization;
 
 /// <summary>
-/// Acceptance of issue 6: the privilege matrix (tests/conformance/privilege-matrix.csv, reference 8.1) against the
+/// Acceptance of issue 6: the privilege matrix (tests/conformance/privilege-matrix.csv) against the
 /// server over SOAP. For every subset of {Query, Modify, Execute, GuestControl} a role, a user and a permission; every
 /// guest-operation method of the contracts is called by every user with the permission on the VM, on its folder with
 /// propagate, and on its folder without propagate. A call is allowed exactly when the role covers the method's

@@ -10,7 +10,7 @@ public sealed record TransferResponse(HttpStatusCode Status, string Text, long B
 }
 
 /// <summary>
-/// The HTTP side of file transfers as clients do it (reference 7): a fresh HttpClient without the SOAP session cookie
+/// The HTTP side of file transfers as clients do it: a fresh HttpClient without the SOAP session cookie
 /// (like the pyVmomi samples), the URL's <c>*</c> host replaced by the host the client called, certificate validation
 /// off. Bodies are generated and hashed on the fly, so a 1 GiB transfer never sits in memory here either.
 /// </summary>

@@ -119,7 +119,7 @@ public sealed class SoapResponse
     }
 
     /// <summary>
-    /// Asserts a vim fault as reference 1.6/1.6.1 describes it: HTTP 500, text/xml, faultcode ServerFaultCode, one detail
+    /// Asserts a vim fault as vSphere sends it: HTTP 500, text/xml, faultcode ServerFaultCode, one detail
     /// element in urn:vim25 named <c>&lt;Declared&gt;Fault</c> whose xsi:type is <paramref name="type"/>, no stack trace.
     /// </summary>
     public VimFault AssertFault(string type, string? detailElement = null)
