@@ -191,7 +191,7 @@ internal sealed partial class ChildServer : IAsyncDisposable
         }
     }
 
-    private static string DotnetHost()
+    internal static string DotnetHost()
     {
         var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
         return !string.IsNullOrEmpty(host) && File.Exists(host) ? host : "dotnet";
