@@ -258,8 +258,9 @@ internal static class ClusterScaleCommand
             var change = await ChangeLatencyAsync(cluster, admin, sandboxed[^1]);
             Console.WriteLine($"a change on one VM of {options.TotalVms} (its worker's sandbox killed): seen not ready at the front end after {change.Down:0} ms, ready again after {change.Up:0} ms (polling RetrieveProperties of that VM every 20 ms; "
                 + "WaitForUpdatesEx is not implemented: the PropertyCollector has no CreateFilter)");
-            result["changeSeenMilliseconds"] = Math.Round(change.Down);
-            result["readyAgainMilliseconds"] = Math.Round(change.Up);
+            // -1: not seen within 60 s (a worker restarted within the front end's 1 s inventory poll is never seen).
+            result["changeSeenMilliseconds"] = double.IsNaN(change.Down) ? -1 : Math.Round(change.Down);
+            result["readyAgainMilliseconds"] = double.IsNaN(change.Up) ? -1 : Math.Round(change.Up);
             result["internalErrors"] = cluster.InternalErrors;
             Console.WriteLine($"internal errors logged by the members: {cluster.InternalErrors}{(cluster.InternalErrors > 0 ? Environment.NewLine + cluster.ErrorLines : "")}");
             return correct && errors == 0 && cluster.InternalErrors == 0;
