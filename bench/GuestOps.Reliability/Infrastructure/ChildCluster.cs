@@ -73,27 +73,7 @@ internal sealed partial class ChildCluster : IAsyncDisposable
     /// <summary>Starts the launcher with these <c>cluster</c> arguments and waits until it reports every member answering.</summary>
     public static async Task<ChildCluster> StartAsync(string serverDll, IEnumerable<string> clusterArguments, IEnumerable<(string Name, string Value)> environment, TimeSpan timeout)
     {
-        var state = Directory.CreateTempSubdirectory("guestops-scale-").FullName;
-        File.SetUnixFileMode(state, (UnixFileMode)0b111_101_101);
-        var start = new ProcessStartInfo(ChildServer.DotnetHost())
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-            WorkingDirectory = state,
-        };
-        start.ArgumentList.Add(serverDll);
-        start.ArgumentList.Add("cluster");
-        foreach (var argument in clusterArguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        foreach (var name in start.Environment.Keys.Where(n => n.StartsWith("GUESTOPS_", StringComparison.OrdinalIgnoreCase) || n.StartsWith("GuestOps__", StringComparison.OrdinalIgnoreCase)).ToList())
-        {
-            start.Environment.Remove(name);
-        }
+        var (start, state) = ChildServer.ServerProcess(serverDll, "guestops-scale-", ["cluster", .. clusterArguments]);
 
         // The members inherit the launcher's environment, then get their own role, store, URL and state directory.
         start.Environment["GUESTOPS_STATE_DIR"] = state;
