@@ -14,6 +14,7 @@ var root = new RootCommand("GuestOps reliability programs: fuzz, load and scale 
     Fuzz(),
     Load(),
     Scale(),
+    ClusterScale(),
 };
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0 && parse.Action is not System.CommandLine.Help.HelpAction)
@@ -82,6 +83,35 @@ static Command Scale()
     command.SetAction(result => ScaleCommand.RunAsync(new ScaleOptions(
         result.GetValue(vms), result.GetValue(callers), TimeSpan.FromSeconds(result.GetValue(duration)), result.GetValue(rounds),
         TimeSpan.FromSeconds(result.GetValue(warmup)), result.GetValue(credentialCache), result.GetValue(maxDeviation), result.GetValue(serverDll), result.GetValue(measure))));
+    return command;
+}
+
+static Command ClusterScale()
+{
+    var ci = Option("--ci", "The test suite's variant: 2 host agents, 1 front end, 1,000 VMs (8 sandboxed, 8 echo); correctness only", false);
+    var hostAgents = new Option<int?>("--hostagents") { Description = "Host agents [4; --ci 2]" };
+    var frontEnds = new Option<int?>("--frontends") { Description = "Front ends [2; --ci 1]" };
+    var vms = new Option<int?>("--vms") { Description = "VMs in all, spread evenly over the host agents [10000; --ci 1000]" };
+    var sandboxed = new Option<int?>("--sandboxed") { Description = "Of them, VMs with a sandboxed tools worker [200; --ci 8]" };
+    var echo = new Option<int?>("--echo") { Description = "Of them, VMs with the echo provider (the worker's cost removed) [200; --ci 8]" };
+    var callers = Option("--callers", "Concurrent vSphere clients of the throughput rounds", 16);
+    var duration = Option("--duration", "Seconds of one measured side", 5.0);
+    var rounds = Option("--rounds", "Measured rounds (each: workers one VM, spread; echo one VM, spread)", 3);
+    var pageSize = new Option<int?>("--page-size") { Description = "maxObjects of the paged RetrievePropertiesEx [1000; --ci 100]" };
+    var slope = Option("--slope-counts", "VM counts of the memory runs, comma-separated (empty: none) [--ci: none]", "1000,4000,10000");
+    var serverDll = new Option<string?>("--server-dll") { Description = "The server build to start (default: the one next to this program)" };
+    var command = new Command("cluster-scale", "A loopback cluster (the server's launcher) with thousands of VMs: inventory, paging, memory per VM, throughput, logins") { ci, hostAgents, frontEnds, vms, sandboxed, echo, callers, duration, rounds, pageSize, slope, serverDll };
+    command.SetAction(result =>
+    {
+        var isCi = result.GetValue(ci);
+        var counts = isCi ? "" : result.GetValue(slope)!;
+        return ClusterScaleCommand.RunAsync(new ClusterScaleOptions(
+            result.GetValue(hostAgents) ?? (isCi ? 2 : 4), result.GetValue(frontEnds) ?? (isCi ? 1 : 2), result.GetValue(vms) ?? (isCi ? 1000 : 10_000),
+            result.GetValue(sandboxed) ?? (isCi ? 8 : 200), result.GetValue(echo) ?? (isCi ? 8 : 200), result.GetValue(callers),
+            TimeSpan.FromSeconds(result.GetValue(duration)), result.GetValue(rounds), result.GetValue(pageSize) ?? (isCi ? 100 : 1000),
+            counts.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(c => int.Parse(c, CultureInfo.InvariantCulture)).ToArray(),
+            !isCi, result.GetValue(serverDll)));
+    });
     return command;
 }
 

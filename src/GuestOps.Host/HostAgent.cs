@@ -15,8 +15,25 @@ namespace GuestOps.Host;
 /// realm for Kerberos SSPI logons (null: NTLM only). <paramref name="PowerState"/>: the state the host agent keeps the VM
 /// in; a powered-off VM gets no guest and no tools worker. <paramref name="AgentSocket"/>: provider <c>qemu-ga</c> — no
 /// process is started; the VM runs qemu-guest-agent on this unix socket (its QGA channel) and the host agent pushes the
-/// tools through it and runs every guest operation with guest-exec.</summary>
-public sealed record VmDefinition(VmConfiguration Configuration, IReadOnlyList<GuestAccount> Accounts, bool GuestCommandsEnabled = true, bool External = false, GuestKerberos? Kerberos = null, VmPowerState PowerState = VmPowerState.PoweredOn, string? AgentSocket = null);
+/// tools through it and runs every guest operation with guest-exec. <paramref name="Tools"/>: whether the provider runs a
+/// tools worker in the guest (the default), the VM has no tools at all, or its dispatcher answers itself (benchmarks).</summary>
+public sealed record VmDefinition(VmConfiguration Configuration, IReadOnlyList<GuestAccount> Accounts, bool GuestCommandsEnabled = true, bool External = false, GuestKerberos? Kerberos = null, VmPowerState PowerState = VmPowerState.PoweredOn, string? AgentSocket = null, VmTools Tools = VmTools.Worker);
+
+/// <summary>What answers a VM's guest operations.</summary>
+public enum VmTools
+{
+    /// <summary>A tools worker: the host-wide provider's, an external VM's or one pushed through qemu-guest-agent.</summary>
+    Worker,
+
+    /// <summary>No tools in the guest (per-VM provider <c>none</c>): <c>guest.guestOperationsReady</c> is false and every
+    /// guest operation fails at once with GuestOperationsUnavailable, as vSphere answers when VMware Tools is not running.</summary>
+    None,
+
+    /// <summary>For benchmarks only (per-VM provider <c>echo</c>): the VM's dispatcher answers each call itself where it
+    /// would send it to a worker (<see cref="VmDispatcher.Echo"/>), so a run measures the service's own cost per call
+    /// without any guest's.</summary>
+    Echo,
+}
 
 public sealed record HostAgentOptions
 {
@@ -88,7 +105,12 @@ public sealed partial class HostAgent : IHostAgent, IAsyncDisposable
             StartBridge(vm, vm.Definition.AgentSocket!, channelSocket);
         }
 
-        var local = _ordered.Where(v => !v.Definition.External && v.Definition.AgentSocket is null && v.IsPoweredOn).ToList();
+        foreach (var vm in _ordered.Where(v => v.Definition.Tools == VmTools.Echo && v.IsPoweredOn))
+        {
+            vm.Dispatcher = VmDispatcher.Echo(vm.Definition.Configuration.Id, _options.Dispatcher, _loggerFactory);
+        }
+
+        var local = _ordered.Where(v => v.Definition.Tools == VmTools.Worker && !v.Definition.External && v.Definition.AgentSocket is null && v.IsPoweredOn).ToList();
         if (local.Count == 0)
         {
             return;

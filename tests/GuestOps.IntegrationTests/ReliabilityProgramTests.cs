@@ -10,7 +10,7 @@ namespace GuestOps.IntegrationTests;
 /// corpus of past findings (tests/fuzz-corpus) and then 600 inputs (the wire captures' requests, then mutations) with a
 /// printed seed (from GUESTOPS_FUZZ_SEED when set): no finding. The load run: 16 callers for 5 s against 4 sandboxed VMs: no fault, every
 /// download and every file at the end matches its SHA-256, nothing lost or left over, no internal error. The scale run:
-/// 8 VMs, every one ready and answering, no error, no internal error.
+/// 8 VMs, every one ready and answering, no error, no internal error. The cluster scale run: see its test.
 /// </summary>
 [TestClass]
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
@@ -56,6 +56,23 @@ public sealed class ReliabilityProgramTests
         var result = await RunAsync(["scale", "--vms", "8", "--callers", "8", "--measure", "false"], TimeSpan.FromSeconds(160));
         Assert.AreEqual(8, result.GetProperty("vms").GetInt32());
         Assert.AreEqual(8, result.GetProperty("answered").GetInt32(), "every VM answered ListFilesInGuest");
+        Assert.AreEqual(0, result.GetProperty("internalErrors").GetInt32());
+    }
+
+    /// <summary>Issue 19's cluster scale run, CI-sized (<c>cluster-scale --ci</c>): the server's launcher starts redis-server,
+    /// 2 host agents and a front end; 1,000 VMs, 8 with sandboxed workers, 8 echo, the rest without tools. Every VM is
+    /// found by name, the paged RetrievePropertiesEx (maxObjects 100) returns every VM exactly once, every worker and echo
+    /// VM answers ListFilesInGuest, a VM without tools fails with GuestOperationsUnavailable, no internal error.</summary>
+    [TestMethod]
+    [Timeout(300_000)]
+    public async Task ClusterScale_ThousandVms_EveryVmFound_PagedOnce_EveryReadyVmAnswers()
+    {
+        var result = await RunAsync(["cluster-scale", "--ci"], TimeSpan.FromSeconds(280));
+        Assert.IsTrue(result.GetProperty("everyVmFound").GetBoolean(), "every VM of every host agent is in the front end's inventory");
+        Assert.IsTrue(result.GetProperty("pagedExactlyOnce").GetBoolean(), "paging returned every VM exactly once");
+        Assert.IsGreaterThan(1, result.GetProperty("pages").GetInt32(), "the retrieval was paged");
+        Assert.IsTrue(result.GetProperty("everyReadyVmAnswers").GetBoolean(), "every worker and echo VM answered");
+        Assert.AreEqual("GuestOperationsUnavailable", result.GetProperty("withoutToolsFault").GetString());
         Assert.AreEqual(0, result.GetProperty("internalErrors").GetInt32());
     }
 

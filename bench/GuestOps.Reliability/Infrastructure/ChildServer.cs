@@ -58,28 +58,7 @@ internal sealed partial class ChildServer : IAsyncDisposable
 
     public static async Task<ChildServer> StartAsync(string serverDll, int vms, string vmPrefix, IEnumerable<string> extraArguments, TimeSpan timeout)
     {
-        var state = Directory.CreateTempSubdirectory("guestops-rel-").FullName;
-        File.SetUnixFileMode(state, (UnixFileMode)0b111_101_101);
-        var start = new ProcessStartInfo(DotnetHost())
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-            WorkingDirectory = state,
-        };
-        start.ArgumentList.Add(serverDll);
-        start.ArgumentList.Add("--Logging:LogLevel:Default=Warning");
-        foreach (var argument in extraArguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        foreach (var name in start.Environment.Keys.Where(n => n.StartsWith("GUESTOPS_", StringComparison.OrdinalIgnoreCase) || n.StartsWith("GuestOps__", StringComparison.OrdinalIgnoreCase)).ToList())
-        {
-            start.Environment.Remove(name);
-        }
-
+        var (start, state) = ServerProcess(serverDll, "guestops-rel-", ["--Logging:LogLevel:Default=Warning", .. extraArguments]);
         start.Environment["GUESTOPS_URLS"] = "https://127.0.0.1:0";
         start.Environment["GUESTOPS_STATE_DIR"] = state;
         start.Environment["GUESTOPS_ROOT_PASSWORD"] = RootPassword;
@@ -109,6 +88,34 @@ internal sealed partial class ChildServer : IAsyncDisposable
         }
 
         return server;
+    }
+
+    /// <summary><c>dotnet SERVER.dll ARGUMENTS</c> in a new temporary state directory the sandboxes can reach (0755), its
+    /// output redirected, with no GUESTOPS_* or GuestOps__* setting of this process passed on.</summary>
+    internal static (ProcessStartInfo Start, string StateDirectory) ServerProcess(string serverDll, string statePrefix, IEnumerable<string> arguments)
+    {
+        var state = Directory.CreateTempSubdirectory(statePrefix).FullName;
+        File.SetUnixFileMode(state, (UnixFileMode)0b111_101_101);
+        var start = new ProcessStartInfo(DotnetHost())
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+            WorkingDirectory = state,
+        };
+        start.ArgumentList.Add(serverDll);
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        foreach (var name in start.Environment.Keys.Where(n => n.StartsWith("GUESTOPS_", StringComparison.OrdinalIgnoreCase) || n.StartsWith("GuestOps__", StringComparison.OrdinalIgnoreCase)).ToList())
+        {
+            start.Environment.Remove(name);
+        }
+
+        return (start, state);
     }
 
     /// <summary>VmRSS of the server process, MiB.</summary>

@@ -74,6 +74,48 @@ internal sealed class VimCaller : IDisposable
         return ready;
     }
 
+    /// <summary>A ContainerView of every VirtualMachine below the root folder (recursive), in this caller's session.</summary>
+    public async Task<string> CreateVmContainerViewAsync(string rootFolder, CancellationToken ct) =>
+        (await CallAsync("CreateContainerView", "ViewManager", "ViewManager",
+            $"<container type=\"Folder\">{Escape(rootFolder)}</container><type>VirtualMachine</type><recursive>true</recursive>", ct)).Element(Vim + "returnval")!.Value;
+
+    /// <summary>RetrievePropertiesEx of <paramref name="paths"/> of every VirtualMachine in ContainerView
+    /// <paramref name="viewId"/>, <paramref name="pageSize"/> objects a page, then ContinueRetrievePropertiesEx to the
+    /// last page: the ids in the order received, the pages, and the bytes of the SOAP responses as sent (the body's
+    /// length; the server does not compress).</summary>
+    public async Task<(List<string> Ids, int Pages, long Bytes)> RetrievePagedAsync(string viewId, IReadOnlyList<string> paths, int pageSize, CancellationToken ct)
+    {
+        var ids = new List<string>();
+        long bytes = 0;
+        var pages = 0;
+        var pathSet = string.Concat(paths.Select(p => $"<pathSet>{Escape(p)}</pathSet>"));
+        var (body, length) = await CallWithLengthAsync("RetrievePropertiesEx", "PropertyCollector", "propertyCollector",
+            $"<specSet><propSet><type>VirtualMachine</type>{pathSet}</propSet><objectSet><obj type=\"ContainerView\">{Escape(viewId)}</obj><skip>true</skip>"
+            + "<selectSet xsi:type=\"TraversalSpec\"><name>traverseEntities</name><type>ContainerView</type><path>view</path><skip>false</skip></selectSet></objectSet></specSet>"
+            + $"<options><maxObjects>{pageSize}</maxObjects></options>", ct);
+        while (true)
+        {
+            pages++;
+            bytes += length;
+            var result = body.Element(Vim + "returnval");
+            ids.AddRange(result?.Elements(Vim + "objects").Select(o => o.Element(Vim + "obj")!.Value) ?? []);
+            if (result?.Element(Vim + "token")?.Value is not { Length: > 0 } token)
+            {
+                return (ids, pages, bytes);
+            }
+
+            (body, length) = await CallWithLengthAsync("ContinueRetrievePropertiesEx", "PropertyCollector", "propertyCollector", $"<token>{Escape(token)}</token>", ct);
+        }
+    }
+
+    private async Task<(XElement Body, long Length)> CallWithLengthAsync(string operation, string type, string value, string parameters, CancellationToken ct)
+    {
+        using var request = Envelope($"<{operation} xmlns=\"urn:vim25\"><_this type=\"{type}\">{value}</_this>{parameters}</{operation}>");
+        using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseContentRead, ct);
+        var length = response.Content.Headers.ContentLength ?? (await response.Content.ReadAsByteArrayAsync(ct)).LongLength;
+        return (await ReadAsync(response, operation, ct), length);
+    }
+
     public Task ValidateCredentialsAsync(string vmId, CancellationToken ct) =>
         CallAsync("ValidateCredentialsInGuest", "GuestAuthManager", "guestOperationsAuthManager", Head(vmId), ct);
 

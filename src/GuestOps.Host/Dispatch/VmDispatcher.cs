@@ -30,12 +30,14 @@ public sealed record VmDispatcherOptions
 /// <summary>
 /// The VMX-like dispatcher of one VM: owns the channel to that VM's tools worker (a unix socket the worker connects
 /// to), multiplexes calls over it with a per-call deadline and a bound on calls in flight, and fails fast when no
-/// worker answers. A newer worker connection replaces an older one.
+/// worker answers. A newer worker connection replaces an older one. An echo dispatcher (<see cref="Echo"/>, benchmarks
+/// only) has no worker: it answers each call itself at the point where it would send it.
 /// </summary>
 public sealed partial class VmDispatcher : IAsyncDisposable
 {
     private readonly string _vmId;
-    private readonly IChannelListener _listener;
+    private readonly IChannelListener? _listener;
+    private readonly ChannelHello? _echo;
     private readonly VmDispatcherOptions _options;
     private readonly ILoggerFactory _loggerFactory;
     private readonly ILogger _logger;
@@ -47,9 +49,15 @@ public sealed partial class VmDispatcher : IAsyncDisposable
     private Task _acceptLoop = Task.CompletedTask;
 
     public VmDispatcher(string vmId, IChannelListener listener, VmDispatcherOptions options, ILoggerFactory loggerFactory)
+        : this(vmId, listener, null, options, loggerFactory)
+    {
+    }
+
+    private VmDispatcher(string vmId, IChannelListener? listener, ChannelHello? echo, VmDispatcherOptions options, ILoggerFactory loggerFactory)
     {
         _vmId = vmId;
         _listener = listener;
+        _echo = echo;
         _options = options;
         _loggerFactory = loggerFactory;
         _logger = loggerFactory.CreateLogger<VmDispatcher>();
@@ -57,24 +65,40 @@ public sealed partial class VmDispatcher : IAsyncDisposable
         _transfers = new SemaphoreSlim(options.MaxTransfers, options.MaxTransfers);
     }
 
-    /// <summary>The connected worker's handshake, or null.</summary>
-    public ChannelHello? Worker => _current is { IsOpen: true } c ? c.PeerHello : null;
+    /// <summary>For benchmarks only: a dispatcher with no worker that answers ValidateCredentialsInGuest (any credential)
+    /// and ListFilesInGuest (an empty directory) itself, and every other operation with NotSupported. A call takes the
+    /// same path as one to a worker (deadline, in-flight slot) up to the send, so a benchmark through it measures the
+    /// service's own cost per call. It is always ready; file transfers are not answered.</summary>
+    public static VmDispatcher Echo(string vmId, VmDispatcherOptions options, ILoggerFactory loggerFactory) =>
+        new(vmId, null, new ChannelHello { Role = ChannelRole.Worker, Software = EchoSoftware }, options, loggerFactory);
 
-    /// <summary>True when a worker is connected and speaks a protocol this dispatcher accepts.</summary>
-    public bool IsReady => _current is { IsOpen: true };
+    /// <summary>The tools version an echo dispatcher reports.</summary>
+    public const string EchoSoftware = "guestops-echo";
 
-    public void Start() => _acceptLoop = AcceptLoopAsync(_stopping.Token);
+    /// <summary>The connected worker's handshake (an echo dispatcher's own), or null.</summary>
+    public ChannelHello? Worker => _echo ?? (_current is { IsOpen: true } c ? c.PeerHello : null);
+
+    /// <summary>True when a worker is connected and speaks a protocol this dispatcher accepts (an echo dispatcher: always).</summary>
+    public bool IsReady => _echo is not null || _current is { IsOpen: true };
+
+    public void Start()
+    {
+        if (_listener is not null)
+        {
+            _acceptLoop = AcceptLoopAsync(_listener, _stopping.Token);
+        }
+    }
 
     /// <summary>Sends one request to the worker and returns its response (success or guest error).</summary>
     public async Task<ChannelResponse> InvokeAsync(ChannelRequest request, CancellationToken cancellationToken)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(_options.CallTimeout);
-        var connection = Connected(request);
+        var connection = _echo is null ? Connected(request) : null;
         await WaitForSlotAsync(_inFlight, deadline.Token, cancellationToken).ConfigureAwait(false);
         try
         {
-            return await connection.SendAsync(request, deadline.Token).ConfigureAwait(false);
+            return connection is null ? EchoAnswer(request) : await connection.SendAsync(request, deadline.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
@@ -143,7 +167,11 @@ public sealed partial class VmDispatcher : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _stopping.CancelAsync().ConfigureAwait(false);
-        await _listener.DisposeAsync().ConfigureAwait(false);
+        if (_listener is not null)
+        {
+            await _listener.DisposeAsync().ConfigureAwait(false);
+        }
+
         try
         {
             await _acceptLoop.ConfigureAwait(false);
@@ -160,8 +188,20 @@ public sealed partial class VmDispatcher : IAsyncDisposable
         _stopping.Dispose();
     }
 
+    private static ChannelResponse EchoAnswer(ChannelRequest request) => request switch
+    {
+        ValidateCredentialsRequest => ChannelResponse.Success(EmptyResult.Instance),
+        ListFilesRequest => ChannelResponse.Success(new ListFilesResult()),
+        _ => ChannelResponse.Failure(GuestErrorCode.NotSupported, $"The echo provider (benchmarks only) does not answer {request.Operation}."),
+    };
+
     private ChannelConnection Connected(ChannelRequest request)
     {
+        if (_echo is not null)
+        {
+            throw new GuestAgentException(GuestAgentFailure.Unavailable, $"VM {_vmId} has the echo provider (benchmarks only), which answers no {request.Operation}.");
+        }
+
         var connection = _current;
         if (connection is not { IsOpen: true })
         {
@@ -181,14 +221,14 @@ public sealed partial class VmDispatcher : IAsyncDisposable
         return connection;
     }
 
-    private async Task AcceptLoopAsync(CancellationToken stopping)
+    private async Task AcceptLoopAsync(IChannelListener listener, CancellationToken stopping)
     {
         while (!stopping.IsCancellationRequested)
         {
             ChannelTransportConnection transport;
             try
             {
-                transport = await _listener.AcceptAsync(stopping).ConfigureAwait(false);
+                transport = await listener.AcceptAsync(stopping).ConfigureAwait(false);
             }
             catch (Exception) when (stopping.IsCancellationRequested)
             {

@@ -8,8 +8,10 @@ using System.Security.Cryptography;
 
 namespace GuestOps.Server.Hosting;
 
-/// <summary>What <c>cluster</c> starts: how many front ends and host agents, where their state lives, which redis-server.</summary>
-public sealed record ClusterLaunch(int FrontEnds, int HostAgents, int VmsPerHost, string StateDirectory, string RedisServer);
+/// <summary>What <c>cluster</c> starts: how many front ends and host agents, where their state lives, which redis-server;
+/// each host agent's VMs: <see cref="VmsPerHost"/> with a tools worker, <see cref="VmsWithoutToolsPerHost"/> without tools
+/// and <see cref="EchoVmsPerHost"/> with the echo provider (benchmarks only).</summary>
+public sealed record ClusterLaunch(int FrontEnds, int HostAgents, int VmsPerHost, string StateDirectory, string RedisServer, int VmsWithoutToolsPerHost = 0, int EchoVmsPerHost = 0);
 
 /// <summary>
 /// The <c>cluster</c> command: a whole GuestOps cluster on this machine's loopback, each member its own process of this
@@ -29,20 +31,23 @@ public sealed class ClusterLauncher(ClusterLaunch launch, TextWriter stdout, Tex
 
     private readonly List<Member> _members = [];
 
-    /// <summary><c>GuestOps.Server cluster [--frontends N] [--hostagents M] [--vms-per-host K]</c>: the members' state goes
+    /// <summary><c>GuestOps.Server cluster [--frontends N] [--hostagents M] [--vms-per-host K] [--vms-without-tools-per-host T]
+    /// [--echo-vms-per-host E]</c>: the members' state goes
     /// under <c>cluster/</c> in the state directory (<c>--state-dir</c>).</summary>
     public static Command Command(ServerCommandLine commandLine, TextWriter stdout, TextWriter stderr)
     {
         var frontEnds = Count("--frontends", "Front ends (GUESTOPS_ROLE=frontend), each on its own HTTPS port", 1);
         var hostAgents = Count("--hostagents", "Host agents (GUESTOPS_ROLE=hostagent), host-1 ... host-M", 2);
         var vms = Count("--vms-per-host", "Demo VMs of each host agent (host-1-vm-1 ...)", 2);
+        var withoutTools = Count("--vms-without-tools-per-host", "VMs without tools of each host agent (host-1-notools-1 ...; GUESTOPS_VMS_WITHOUT_TOOLS)", 0, 0, 100_000);
+        var echo = Count("--echo-vms-per-host", "For benchmarks only: VMs whose dispatcher answers itself, of each host agent (host-1-echo-1 ...; GUESTOPS_ECHO_VMS)", 0, 0, 100_000);
         var redis = new Option<string>("--redis-server") { Description = "The redis-server executable (the membership store)", DefaultValueFactory = _ => "/usr/bin/redis-server" };
         var command = new Command(
             "cluster",
             "Runs a whole GuestOps cluster on this machine's loopback, each member its own process: redis-server on a free port, "
             + "the host agents, then the front ends, each on a free HTTPS port; prints their URLs when all answer. Ctrl-C stops them all.")
         {
-            frontEnds, hostAgents, vms, redis,
+            frontEnds, hostAgents, vms, withoutTools, echo, redis,
         };
         command.SetAction(async (result, cancellationToken) =>
         {
@@ -57,20 +62,20 @@ public sealed class ClusterLauncher(ClusterLaunch launch, TextWriter stdout, Tex
                 return ServerCommandLine.UsageExitCode;
             }
 
-            var launch = new ClusterLaunch(result.GetValue(frontEnds), result.GetValue(hostAgents), result.GetValue(vms), Path.Combine(options.StateDirectory, "cluster"), result.GetValue(redis)!);
+            var launch = new ClusterLaunch(result.GetValue(frontEnds), result.GetValue(hostAgents), result.GetValue(vms), Path.Combine(options.StateDirectory, "cluster"), result.GetValue(redis)!, result.GetValue(withoutTools), result.GetValue(echo));
             return await new ClusterLauncher(launch, stdout, stderr).RunAsync(cancellationToken).ConfigureAwait(false);
         });
         return command;
     }
 
-    private static Option<int> Count(string name, string description, int defaultValue)
+    private static Option<int> Count(string name, string description, int defaultValue, int min = 1, int max = 64)
     {
         var option = new Option<int>(name) { Description = $"{description} [default {defaultValue}]", DefaultValueFactory = _ => defaultValue };
         option.Validators.Add(result =>
         {
-            if (result.GetValueOrDefault<int>() is < 1 or > 64)
+            if (result.GetValueOrDefault<int>() < min || result.GetValueOrDefault<int>() > max)
             {
-                result.AddError($"{name} needs a number in 1..64.");
+                result.AddError($"{name} needs a number in {min}..{max}.");
             }
         });
         return option;
@@ -109,7 +114,12 @@ public sealed class ClusterLauncher(ClusterLaunch launch, TextWriter stdout, Tex
             {
                 var name = $"host-{i}";
                 var vms = string.Join(',', Enumerable.Range(1, launch.VmsPerHost).Select(v => $"{name}-vm-{v}"));
-                endpoints.Add((name, StartMember(name, "hostagent", store, rootPassword, guestPassword, [("GUESTOPS_HOST_NAME", name), ("GUESTOPS_DEMO_VMS", vms)]), $"host agent, VMs {vms}"));
+                var counted = (launch.VmsWithoutToolsPerHost > 0 ? $", {launch.VmsWithoutToolsPerHost} without tools" : "") + (launch.EchoVmsPerHost > 0 ? $", {launch.EchoVmsPerHost} echo" : "");
+                endpoints.Add((name, StartMember(name, "hostagent", store, rootPassword, guestPassword,
+                [
+                    ("GUESTOPS_HOST_NAME", name), ("GUESTOPS_DEMO_VMS", vms),
+                    ("GUESTOPS_VMS_WITHOUT_TOOLS", Invariant(launch.VmsWithoutToolsPerHost)), ("GUESTOPS_ECHO_VMS", Invariant(launch.EchoVmsPerHost)),
+                ]), $"host agent, VMs {vms}{counted}"));
             }
 
             for (var i = 1; i <= launch.FrontEnds; i++)

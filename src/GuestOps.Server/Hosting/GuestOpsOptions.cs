@@ -109,6 +109,14 @@ public sealed class GuestOpsOptions
     /// <summary>Names of the demo VMs (<c>a,b,c</c>), in place of <see cref="VirtualMachines"/>; unset: those.</summary>
     public string? DemoVms { get; set; }
 
+    /// <summary>This many more VMs without tools (per-VM provider <c>none</c>), named <c>notools-1</c> ... (in a cluster
+    /// <c>HOST-notools-1</c> ...), after the others: inventory at scale without a worker per VM.</summary>
+    public int VmsWithoutTools { get; set; }
+
+    /// <summary>For benchmarks only: this many more VMs with per-VM provider <c>echo</c> (their dispatcher answers
+    /// ValidateCredentialsInGuest and ListFilesInGuest itself), named <c>echo-1</c> ... (<c>HOST-echo-1</c> ...).</summary>
+    public int EchoVms { get; set; }
+
     /// <summary>The VMs of the embedded host agent.</summary>
     public List<VirtualMachineOptions> VirtualMachines { get; set; } = [];
 
@@ -131,6 +139,8 @@ public sealed class GuestOpsOptions
         ["GUESTOPS_CLUSTER"] = $"{Section}:{nameof(Cluster)}",
         ["GUESTOPS_HOST_NAME"] = $"{Section}:{nameof(HostName)}",
         ["GUESTOPS_DEMO_VMS"] = $"{Section}:{nameof(DemoVms)}",
+        ["GUESTOPS_VMS_WITHOUT_TOOLS"] = $"{Section}:{nameof(VmsWithoutTools)}",
+        ["GUESTOPS_ECHO_VMS"] = $"{Section}:{nameof(EchoVms)}",
     };
 
     /// <summary>Command-line switches.</summary>
@@ -167,7 +177,9 @@ public sealed class VirtualMachineOptions
     /// <summary>Per-VM provider: unset for the host-wide <c>GuestOps:Provider</c>; <c>external</c>: no process is
     /// started; the VM's worker runs in a real VM, enrolls (<c>GuestOps.Server enroll --vm NAME</c>) and connects to
     /// <c>GuestOps:WorkerListenUrl</c>; <c>qemu-ga</c>: no process is started; the VM (libvirt, Proxmox, plain QEMU) runs
-    /// qemu-guest-agent on the channel <see cref="AgentSocket"/>, and the host agent pushes the tools through it.</summary>
+    /// qemu-guest-agent on the channel <see cref="AgentSocket"/>, and the host agent pushes the tools through it; <c>none</c>:
+    /// no tools in the guest (guest operations answer GuestOperationsUnavailable); <c>echo</c>, for benchmarks only: no
+    /// guest, the VM's dispatcher answers ValidateCredentialsInGuest and ListFilesInGuest itself.</summary>
     public string? Provider { get; set; }
 
     /// <summary><c>runtime.powerState</c> the VM is kept in: <c>poweredOn</c> (default) or <c>poweredOff</c> (no guest is

@@ -31,6 +31,8 @@ internal static class GuestOpsSettings
             options.VirtualMachines = demoVms.Select(name => new VirtualMachineOptions { Name = name, GuestId = "debian12_64Guest", GuestFullName = "Debian GNU/Linux 12 (64-bit)" }).ToList();
         }
 
+        options.VirtualMachines.AddRange(CountedVms(options, cluster.Store is null ? "" : cluster.HostName + "-"));
+
         var endpoints = ListenEndpoints(options.Urls);
         var workerListener = WorkerListenerSettings.From(options);
         if (workerListener is null && options.VirtualMachines.FirstOrDefault(IsExternal) is { } unreachable)
@@ -40,6 +42,24 @@ internal static class GuestOpsSettings
 
         return (options, endpoints, workerListener, cluster);
     }
+
+    /// <summary>The VMs <c>GuestOps:VmsWithoutTools</c> and <c>GuestOps:EchoVms</c> ask for, after the named ones:
+    /// <c>PREFIXnotools-1</c> ... with per-VM provider <c>none</c>, then <c>PREFIXecho-1</c> ... with <c>echo</c>.</summary>
+    private static IEnumerable<VirtualMachineOptions> CountedVms(GuestOpsOptions options, string prefix)
+    {
+        foreach (var (count, setting) in new[] { (options.VmsWithoutTools, "VmsWithoutTools (GUESTOPS_VMS_WITHOUT_TOOLS)"), (options.EchoVms, "EchoVms (GUESTOPS_ECHO_VMS)") })
+        {
+            if (count is < 0 or > MaxCountedVms)
+            {
+                throw new GuestOpsConfigurationException($"GuestOps:{setting} is {count}: it must be 0 to {MaxCountedVms}.");
+            }
+        }
+
+        return Enumerable.Range(1, options.VmsWithoutTools).Select(i => new VirtualMachineOptions { Name = $"{prefix}notools-{i}", Provider = NoToolsProvider })
+            .Concat(Enumerable.Range(1, options.EchoVms).Select(i => new VirtualMachineOptions { Name = $"{prefix}echo-{i}", Provider = EchoProvider }));
+    }
+
+    private const int MaxCountedVms = 100_000;
 
     /// <summary>Parses <c>GuestOps:Urls</c>: scheme http or https, host <c>*</c>/<c>+</c>/<c>0.0.0.0</c> (any), <c>localhost</c> or an IP.</summary>
     private static List<(System.Net.IPAddress? Host, int Port, bool Https)> ListenEndpoints(string urls)
@@ -100,12 +120,26 @@ internal static class GuestOpsSettings
     /// <summary>Whether a VM's per-VM Provider makes it external (unset: the host-wide provider).</summary>
     internal static bool IsExternal(VirtualMachineOptions vm) => vm.Provider?.Trim().ToLowerInvariant() switch
     {
-        null or "" or "default" or QemuGuestAgentProvider => false,
+        null or "" or "default" or QemuGuestAgentProvider or NoToolsProvider or EchoProvider => false,
         "external" => true,
-        _ => throw new GuestOpsConfigurationException($"GuestOps:VirtualMachines (VM {vm.Name}): Provider '{vm.Provider}' is not 'external' or '{QemuGuestAgentProvider}'; leave it unset for the host-wide GuestOps:Provider."),
+        _ => throw new GuestOpsConfigurationException($"GuestOps:VirtualMachines (VM {vm.Name}): Provider '{vm.Provider}' is not 'external', '{QemuGuestAgentProvider}', '{NoToolsProvider}' or '{EchoProvider}'; leave it unset for the host-wide GuestOps:Provider."),
     };
 
     private const string QemuGuestAgentProvider = "qemu-ga";
+
+    /// <summary>Per-VM provider of a VM without tools.</summary>
+    private const string NoToolsProvider = "none";
+
+    /// <summary>Per-VM provider whose dispatcher answers itself (benchmarks only).</summary>
+    private const string EchoProvider = "echo";
+
+    /// <summary>What answers a VM's guest operations, from its per-VM provider.</summary>
+    private static VmTools Tools(VirtualMachineOptions vm) => vm.Provider?.Trim().ToLowerInvariant() switch
+    {
+        NoToolsProvider => VmTools.None,
+        EchoProvider => VmTools.Echo,
+        _ => VmTools.Worker,
+    };
 
     /// <summary>A per-VM <c>qemu-ga</c> VM's QGA socket (required for it, refused for any other).</summary>
     internal static string? AgentSocket(VirtualMachineOptions vm)
@@ -148,7 +182,8 @@ internal static class GuestOpsSettings
         IsExternal(vm),
         Kerberos(vm),
         PowerState(vm),
-        AgentSocket(vm)));
+        AgentSocket(vm),
+        Tools(vm)));
 
     /// <summary>A VM's configured power state, in vSphere's terms (VirtualMachinePowerState).</summary>
     private static VmPowerState PowerState(VirtualMachineOptions vm) => vm.PowerState.Trim() switch
