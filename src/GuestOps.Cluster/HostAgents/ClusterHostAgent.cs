@@ -16,7 +16,10 @@ namespace GuestOps.Cluster.HostAgents;
 /// <see cref="PollInterval"/> each host agent's grain is asked for its inventory, which crosses only when its version
 /// changed, so listing VMs never waits on another process. The host agents are the members whose silo metadata names
 /// one (the engine's membership); one that stops answering keeps its VMs listed, with guest operations not ready, and
-/// its guest calls fail at once with <see cref="GuestAgentFailure.HostNotConnected"/> until it answers again.
+/// its guest calls fail at once with <see cref="GuestAgentFailure.HostNotConnected"/> until it answers again. A host
+/// agent stops answering when the membership no longer lists it, when its poll fails, or when it leaves more than
+/// <see cref="MissedPollsAllowed"/> polls in a row without an answer within <see cref="PollTimeout"/>: a live member
+/// that is slow for a moment (a loaded machine) keeps its VMs.
 /// </summary>
 public sealed partial class ClusterHostAgent(
     IGrainFactory grains,
@@ -30,6 +33,10 @@ public sealed partial class ClusterHostAgent(
 
     /// <summary>How long a host agent may take to answer the poll before it counts as disconnected.</summary>
     public static TimeSpan PollTimeout { get; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>How many polls in a row a live member may leave unanswered within <see cref="PollTimeout"/> and still
+    /// count as connected; the next one unanswered disconnects it.</summary>
+    public const int MissedPollsAllowed = 2;
 
     private volatile Remote _remote = Remote.Empty;
 
@@ -121,14 +128,20 @@ public sealed partial class ClusterHostAgent(
 
     /// <summary>Asks every host agent for its inventory (the members' now, and every one seen before) and publishes the
     /// result.</summary>
-    internal async Task PollAsync(CancellationToken cancellationToken)
+    internal Task PollAsync(CancellationToken cancellationToken) =>
+        PollAsync(
+            membership.CurrentSnapshot.Members.Values
+                .Where(m => m.Status == SiloStatus.Active)
+                .Select(m => MemberMetadata.HostNameOf(metadata.GetSiloMetadata(m.SiloAddress)))
+                .OfType<string>()
+                .ToHashSet(StringComparer.Ordinal),
+            cancellationToken);
+
+    /// <summary>Asks the host agents of <paramref name="live"/> members, and every one seen before, for their
+    /// inventory and publishes the result.</summary>
+    internal async Task PollAsync(IReadOnlySet<string> live, CancellationToken cancellationToken)
     {
         var before = _remote;
-        var live = membership.CurrentSnapshot.Members.Values
-            .Where(m => m.Status == SiloStatus.Active)
-            .Select(m => MemberMetadata.HostNameOf(metadata.GetSiloMetadata(m.SiloAddress)))
-            .OfType<string>()
-            .ToHashSet(StringComparer.Ordinal);
         var names = live.Concat(before.Hosts.Keys)
             .Where(name => name != local?.HostName)
             .Distinct(StringComparer.Ordinal)
@@ -153,7 +166,7 @@ public sealed partial class ClusterHostAgent(
                 .WaitAsync(PollTimeout, cancellationToken).ConfigureAwait(false);
             if (known is not null && known.Connected && inventory.Vms is null && known.GuestFileServers.SequenceEqual(inventory.GuestFileServers))
             {
-                return known;
+                return known.MissedPolls == 0 ? known : known with { MissedPolls = 0 };
             }
 
             if (known is not { Connected: true })
@@ -163,6 +176,10 @@ public sealed partial class ClusterHostAgent(
 
             var vms = inventory.Vms is { } json ? HostAgentJson.Deserialize(json) : known?.Vms ?? [];
             return new HostState(name, true, inventory.Version, vms, inventory.GuestFileServers);
+        }
+        catch (TimeoutException) when (known is { Connected: true } && known.MissedPolls < MissedPollsAllowed && !cancellationToken.IsCancellationRequested)
+        {
+            return known with { MissedPolls = known.MissedPolls + 1 };
         }
         catch (Exception e) when (!cancellationToken.IsCancellationRequested)
         {
@@ -185,7 +202,7 @@ public sealed partial class ClusterHostAgent(
 
         LogDisconnected(logger, known.Name, reason);
         var unreachable = known.Vms.Select(vm => vm with { Agent = vm.Agent with { Running = false, OperationsReady = false } }).ToArray();
-        return known with { Connected = false, Vms = unreachable };
+        return known with { Connected = false, Vms = unreachable, MissedPolls = 0 };
     }
 
     private HostState ConnectedHostOf(string vmId)
@@ -200,7 +217,11 @@ public sealed partial class ClusterHostAgent(
 
     /// <summary>One host agent as the last poll found it; <see cref="Vms"/> with guest operations not ready when it did not
     /// answer.</summary>
-    private sealed record HostState(string Name, bool Connected, long Version, VmSnapshot[] Vms, string[] GuestFileServers);
+    private sealed record HostState(string Name, bool Connected, long Version, VmSnapshot[] Vms, string[] GuestFileServers)
+    {
+        /// <summary>Polls in a row this connected host agent left unanswered within <see cref="PollTimeout"/>.</summary>
+        public int MissedPolls { get; init; }
+    }
 
     /// <summary>The other host agents' VMs, published whole by each poll that changed anything.</summary>
     private sealed class Remote

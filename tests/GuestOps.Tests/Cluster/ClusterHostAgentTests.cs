@@ -1,0 +1,103 @@
+using GuestOps.Cluster.HostAgents;
+using GuestOps.Host;
+using GuestOps.Host.Dispatch;
+using Microsoft.Extensions.Logging.Abstractions;
+using Moq;
+using Orleans.Runtime.MembershipService.SiloMetadata;
+
+namespace GuestOps.Tests.Cluster;
+
+/// <summary>
+/// A front end's view of another host agent through its polls: a live member whose poll times out now and then keeps
+/// its VMs ready; one that times out more than <see cref="ClusterHostAgent.MissedPollsAllowed"/> times in a row, whose
+/// poll fails, or that the membership no longer lists is disconnected at once, and connected again when it answers.
+/// </summary>
+[TestClass]
+public sealed class ClusterHostAgentTests
+{
+    private const string Host = "esx-a";
+
+    private static readonly VmSnapshot Vm = new(
+        new VmConfiguration { Id = "vm-a1", Name = "a-vm-1", Uuid = "u", InstanceUuid = "i" },
+        VmPowerState.PoweredOn,
+        null,
+        new GuestAgentState { Running = true, OperationsReady = true });
+
+    private readonly Queue<Func<Task<HostAgentInventory>>> _answers = new();
+
+    private ClusterHostAgent NewAgent()
+    {
+        var grain = new Mock<IHostAgentGrain>();
+        grain.Setup(g => g.GetInventoryAsync(It.IsAny<long>())).Returns(() => _answers.Dequeue()());
+        var grains = new Mock<IGrainFactory>();
+        grains.Setup(f => f.GetGrain<IHostAgentGrain>(Host, null)).Returns(grain.Object);
+        return new ClusterHostAgent(grains.Object, Mock.Of<IClusterMembershipService>(), Mock.Of<ISiloMetadataCache>(), null, NullLogger<ClusterHostAgent>.Instance);
+    }
+
+    private void Answer(long version) => _answers.Enqueue(() => Task.FromResult(new HostAgentInventory(version, HostAgentJson.Serialize([Vm]), ["https://esx-a:8443"])));
+
+    private void AnswerTooLate() => _answers.Enqueue(() => new TaskCompletionSource<HostAgentInventory>().Task);
+
+    private void Fail() => _answers.Enqueue(() => Task.FromException<HostAgentInventory>(new SiloUnavailableException("gone")));
+
+    private static readonly HashSet<string> Live = new([Host], StringComparer.Ordinal);
+
+    private static bool Ready(ClusterHostAgent agent) => agent.GetVirtualMachine(Vm.Configuration.Id)!.Agent.OperationsReady;
+
+    [TestMethod]
+    [Timeout(60_000)]
+    public async Task ALiveMember_SlowForAsManyPollsAsAllowed_StaysConnected_OneMoreDisconnects_AnAnswerReconnects()
+    {
+        var agent = NewAgent();
+        Answer(1);
+        await agent.PollAsync(Live, CancellationToken.None);
+        Assert.IsTrue(Ready(agent));
+
+        for (var missed = 1; missed <= ClusterHostAgent.MissedPollsAllowed; missed++)
+        {
+            AnswerTooLate();
+            await agent.PollAsync(Live, CancellationToken.None);
+            Assert.IsTrue(Ready(agent), $"after {missed} slow poll(s)");
+            Assert.AreEqual("https://esx-a:8443", agent.GuestFileServer(Vm.Configuration.Id, https: true), "its transfers still go to it");
+        }
+
+        // An answer in time resets the count.
+        Answer(1);
+        await agent.PollAsync(Live, CancellationToken.None);
+        for (var missed = 1; missed <= ClusterHostAgent.MissedPollsAllowed; missed++)
+        {
+            AnswerTooLate();
+            await agent.PollAsync(Live, CancellationToken.None);
+            Assert.IsTrue(Ready(agent), $"after {missed} slow poll(s) following an answer");
+        }
+
+        AnswerTooLate();
+        await agent.PollAsync(Live, CancellationToken.None);
+        Assert.IsFalse(Ready(agent), "one slow poll more than allowed");
+        var e = Assert.ThrowsExactly<GuestAgentException>(() => agent.GuestFileServer(Vm.Configuration.Id, https: true));
+        Assert.AreEqual(GuestAgentFailure.HostNotConnected, e.Failure);
+
+        Answer(1);
+        await agent.PollAsync(Live, CancellationToken.None);
+        Assert.IsTrue(Ready(agent), "connected again when it answers");
+    }
+
+    [TestMethod]
+    [Timeout(60_000)]
+    public async Task AFailedPoll_OrAMemberNoLongerListed_DisconnectsAtOnce()
+    {
+        var agent = NewAgent();
+        Answer(1);
+        await agent.PollAsync(Live, CancellationToken.None);
+        Fail();
+        await agent.PollAsync(Live, CancellationToken.None);
+        Assert.IsFalse(Ready(agent), "a poll that fails");
+
+        Answer(1);
+        await agent.PollAsync(Live, CancellationToken.None);
+        Assert.IsTrue(Ready(agent));
+        await agent.PollAsync(new HashSet<string>(StringComparer.Ordinal), CancellationToken.None);
+        Assert.IsFalse(Ready(agent), "a member the membership no longer lists");
+        Assert.HasCount(1, agent.ListVirtualMachines(), "its VMs stay listed");
+    }
+}
