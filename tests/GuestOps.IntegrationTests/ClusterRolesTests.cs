@@ -20,6 +20,9 @@ public sealed class ClusterRolesTests : IntegrationTest
     /// <summary>The file that crosses: 64 MiB, streamed by the host agent both ways.</summary>
     private const int TransferMiB = 64;
 
+    /// <summary>How much a front end that streams a transfer through may grow: well under the file's size.</summary>
+    private const double MaxFrontEndGrowthMiB = 24;
+
     [TestMethod]
     [Timeout(600_000)]
     public async Task FrontEndsAndHostAgents_AsSeparateProcesses_ServeEveryHostsVms_AndSurviveAHostAgentsLoss()
@@ -108,6 +111,43 @@ public sealed class ClusterRolesTests : IntegrationTest
     }
 
     /// <summary>
+    /// A front end that streams transfers through (GUESTOPS_TRANSFERS=frontend): the URLs InitiateFileTransfer* return
+    /// name the front end the client called, which passes the bytes on to the host agent that runs the VM and back.
+    /// 64 MiB go in and come back byte-identical, and the front end's peak resident memory grows by far less than the
+    /// file (it streams, it does not hold the body).
+    /// </summary>
+    [TestMethod]
+    [Timeout(600_000)]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public async Task TransfersThroughTheFrontEnd_StreamBothWays_WithoutHoldingTheFile()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var host = await StartAsync(redis, "hostagent", "esx-a", "a-vm-1");
+        await using var front = await StartAsync(redis, "frontend", transfers: "frontend");
+        await WaitForAsync(front, facts => Probe(facts, "a-vm-1") is { Ready: true, Fault: null }, ["a-vm-1"], TimeSpan.FromSeconds(90));
+
+        // The peak resident set starts again from the current one (clear_refs 5), so VmHWM afterwards is the transfer's.
+        var before = ResidentKiB(front.ProcessId, "VmRSS");
+        await File.WriteAllTextAsync($"/proc/{front.ProcessId}/clear_refs", "5");
+        using var run = await RunPyVmomiAsync("pyvmomi_cluster.py", [.. Arguments(front, "transfer", ["a-vm-1"]), "--size-mib", TransferMiB.ToString(System.Globalization.CultureInfo.InvariantCulture)], TimeSpan.FromMinutes(5));
+        var peak = ResidentKiB(front.ProcessId, "VmHWM");
+
+        var facts = run.Result.GetProperty("facts");
+        var upload = new Uri(facts.GetProperty("uploadUrl").GetString()!.Replace("://*:", "://127.0.0.1:", StringComparison.Ordinal));
+        var download = new Uri(facts.GetProperty("downloadUrl").GetString()!.Replace("://*:", "://127.0.0.1:", StringComparison.Ordinal));
+        Assert.AreEqual(front.Port, upload.Port, $"the upload URL names the front end: {upload}");
+        Assert.AreEqual(front.Port, download.Port, $"the download URL names the front end: {download}");
+        Assert.AreEqual(200, facts.GetProperty("putStatus").GetInt32());
+        Assert.AreEqual(200, facts.GetProperty("getStatus").GetInt32());
+        Assert.AreEqual(TransferMiB * 1024L * 1024L, facts.GetProperty("receivedSize").GetInt64());
+        Assert.AreEqual(facts.GetProperty("sentSha256").GetString(), facts.GetProperty("receivedSha256").GetString(), "byte-identical");
+        var growthMiB = (peak - before) / 1024.0;
+        Console.WriteLine($"{TransferMiB} MiB through the front end: up {facts.GetProperty("putSeconds").GetDouble():0.00} s, down {facts.GetProperty("getSeconds").GetDouble():0.00} s; the front end's resident memory {before / 1024.0:0.0} MiB before, peak {peak / 1024.0:0.0} MiB (+{growthMiB:0.0} MiB)");
+        Assert.IsLessThan(MaxFrontEndGrowthMiB, growthMiB, $"the front end's peak resident memory grew by {growthMiB:0.0} MiB for a {TransferMiB} MiB file each way");
+        Assert.IsFalse(front.HasExited, front.AllOutput);
+    }
+
+    /// <summary>
     /// The membership and grain store restarted as a service manager restarts a production redis-server (SIGTERM, its
     /// append-only file kept): no member restarts, yet the session from before answers, a new login and a guest call on
     /// the host agent's VM work, and a host agent killed and restarted afterwards is found again by the front end (the
@@ -193,7 +233,7 @@ public sealed class ClusterRolesTests : IntegrationTest
     }
 
     /// <summary>A member: its role, host name and demo VMs, its own state directory and free port (ServerProcess's).</summary>
-    private static Task<ServerProcess> StartAsync(RedisServer redis, string role, string? hostName = null, string? demoVms = null, string? stateDirectory = null)
+    private static Task<ServerProcess> StartAsync(RedisServer redis, string role, string? hostName = null, string? demoVms = null, string? stateDirectory = null, string? transfers = null)
     {
         var environment = new Dictionary<string, string>
         {
@@ -209,6 +249,11 @@ public sealed class ClusterRolesTests : IntegrationTest
         if (demoVms is not null)
         {
             environment["GUESTOPS_DEMO_VMS"] = demoVms;
+        }
+
+        if (transfers is not null)
+        {
+            environment["GUESTOPS_TRANSFERS"] = transfers;
         }
 
         return ServerProcess.StartAsync(new ServerOptions { Environment = environment, StateDirectory = stateDirectory });
@@ -262,6 +307,10 @@ public sealed class ClusterRolesTests : IntegrationTest
         Assert.Fail($"Not reached within {timeout.TotalSeconds:0} s at {frontEnd}; last probe:{Environment.NewLine}{last}");
         return default;
     }
+
+    /// <summary>A line of /proc/PID/status in KiB (VmRSS: resident now; VmHWM: the peak since the last reset).</summary>
+    private static long ResidentKiB(int processId, string field) =>
+        long.Parse(File.ReadLines($"/proc/{processId}/status").Single(l => l.StartsWith(field + ":", StringComparison.Ordinal))[(field.Length + 1)..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
 
     private static (bool Ready, string? Fault, double Seconds) Probe(JsonElement facts, string vm)
     {

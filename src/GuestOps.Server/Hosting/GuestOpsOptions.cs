@@ -109,6 +109,10 @@ public sealed class GuestOpsOptions
     /// <summary>Names of the demo VMs (<c>a,b,c</c>), in place of <see cref="VirtualMachines"/>; unset: those.</summary>
     public string? DemoVms { get; set; }
 
+    /// <summary>Where a cluster's transfer URLs point: <c>hostagent</c> (default: the host agent that runs the VM) or
+    /// <c>frontend</c> (the front end the client called, which streams the bytes through to the host agent).</summary>
+    public string Transfers { get; set; } = "hostagent";
+
     /// <summary>The VMs of the embedded host agent.</summary>
     public List<VirtualMachineOptions> VirtualMachines { get; set; } = [];
 
@@ -131,6 +135,7 @@ public sealed class GuestOpsOptions
         ["GUESTOPS_CLUSTER"] = $"{Section}:{nameof(Cluster)}",
         ["GUESTOPS_HOST_NAME"] = $"{Section}:{nameof(HostName)}",
         ["GUESTOPS_DEMO_VMS"] = $"{Section}:{nameof(DemoVms)}",
+        ["GUESTOPS_TRANSFERS"] = $"{Section}:{nameof(Transfers)}",
     };
 
     /// <summary>Command-line switches.</summary>
