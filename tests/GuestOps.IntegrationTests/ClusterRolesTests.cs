@@ -5,36 +5,37 @@ using GuestOps.IntegrationTests.Infrastructure;
 namespace GuestOps.IntegrationTests;
 
 /// <summary>
-/// A cluster of separate processes through a redis-server of the test's own: two front ends (role frontend, no VMs) and
+/// A cluster of separate processes through a store server of the test's own: two front ends (role frontend, no VMs) and
 /// two host agents (role hostagent, their own demo VMs). pyVmomi through front end A sees and drives the VMs of both host
 /// agents; A's session works at front end B; a file goes in through a URL from A (naming the host agent) and comes back
 /// through a URL from B; a host agent killed leaves its VMs listed, not ready, their calls failing at once with
 /// HostNotConnected while the other host's VMs answer, and ready again after its restart. The inventory is vCenter's:
 /// apiType VirtualCenter, a HostSystem per host agent, each VM's runtime.host naming its own.
+/// Run once per kind of store: Redis (<see cref="RedisClusterRolesTests"/>, which also restarts the store and streams
+/// transfers through a front end) and PostgreSQL (<see cref="PostgreSqlClusterRolesTests"/>).
 /// </summary>
-[TestClass]
-public sealed class ClusterRolesTests : IntegrationTest
+public abstract class ClusterRolesTests : IntegrationTest
 {
-    private const string GuestPassword = "Cluster-Guest-Pa55!";
+    protected const string GuestPassword = "Cluster-Guest-Pa55!";
 
     /// <summary>The file that crosses: 64 MiB, streamed by the host agent both ways.</summary>
-    private const int TransferMiB = 64;
+    protected const int TransferMiB = 64;
 
-    /// <summary>How much a front end that streams a transfer through may grow: well under the file's size.</summary>
-    private const double MaxFrontEndGrowthMiB = 24;
+    /// <summary>Starts the test's own membership and grain store.</summary>
+    protected abstract Task<IClusterStoreServer> StartStoreAsync();
 
     [TestMethod]
     [Timeout(600_000)]
     public async Task FrontEndsAndHostAgents_AsSeparateProcesses_ServeEveryHostsVms_AndSurviveAHostAgentsLoss()
     {
-        await using var redis = await RedisServer.StartAsync();
+        await using var store = await StartStoreAsync();
         var stateB = Directory.CreateTempSubdirectory("guestops-it-hostagent-b-").FullName;
         try
         {
-            await using var hostA = await StartAsync(redis, "hostagent", "esx-a", "a-vm-1,a-vm-2");
-            var hostB = await StartAsync(redis, "hostagent", "esx-b", "b-vm-1", stateB);
-            await using var frontA = await StartAsync(redis, "frontend");
-            await using var frontB = await StartAsync(redis, "frontend");
+            await using var hostA = await StartAsync(store, "hostagent", "esx-a", "a-vm-1,a-vm-2");
+            var hostB = await StartAsync(store, "hostagent", "esx-b", "b-vm-1", stateB);
+            await using var frontA = await StartAsync(store, "frontend");
+            await using var frontB = await StartAsync(store, "frontend");
             try
             {
                 // Both host agents' VMs, listed at both front ends once their polls have found them.
@@ -87,7 +88,7 @@ public sealed class ClusterRolesTests : IntegrationTest
                 // Restarted (same host name, same state directory): ready again, its VM under the same id.
                 await hostB.DisposeAsync();
                 clock.Restart();
-                hostB = await StartAsync(redis, "hostagent", "esx-b", "b-vm-1", stateB);
+                hostB = await StartAsync(store, "hostagent", "esx-b", "b-vm-1", stateB);
                 var back = await WaitForAsync(frontA, facts => Probe(facts, "b-vm-1") is { Ready: true, Fault: null }, ["b-vm-1"], TimeSpan.FromSeconds(120));
                 var timeToReady = clock.Elapsed;
                 Console.WriteLine($"Host agent killed: its VM reported not ready with HostNotConnected after {timeToFault.TotalSeconds:0.0} s (the call {failed.Seconds:0.000} s); restarted: ready after {timeToReady.TotalSeconds:0.0} s (process start included)");
@@ -109,6 +110,108 @@ public sealed class ClusterRolesTests : IntegrationTest
             Directory.Delete(stateB, recursive: true);
         }
     }
+
+    /// <summary>A member: its role, host name and demo VMs, its own state directory and free port (ServerProcess's).</summary>
+    protected static Task<ServerProcess> StartAsync(IClusterStoreServer store, string role, string? hostName = null, string? demoVms = null, string? stateDirectory = null, string? transfers = null)
+    {
+        var environment = new Dictionary<string, string>
+        {
+            ["GUESTOPS_CLUSTER"] = store.ClusterSetting,
+            ["GUESTOPS_ROLE"] = role,
+            ["GUESTOPS_DEMO_GUEST_PASSWORD"] = GuestPassword,
+        };
+        if (hostName is not null)
+        {
+            environment["GUESTOPS_HOST_NAME"] = hostName;
+        }
+
+        if (demoVms is not null)
+        {
+            environment["GUESTOPS_DEMO_VMS"] = demoVms;
+        }
+
+        if (transfers is not null)
+        {
+            environment["GUESTOPS_TRANSFERS"] = transfers;
+        }
+
+        return ServerProcess.StartAsync(new ServerOptions { Environment = environment, StateDirectory = stateDirectory });
+    }
+
+    protected static string[] Arguments(ServerProcess frontEnd, string phase, IEnumerable<string> vms) =>
+    [
+        "--phase", phase,
+        "--port-a", frontEnd.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        "--password", ServerOptions.DefaultRootPassword,
+        "--guest-user", "root",
+        "--guest-password", GuestPassword,
+        .. vms.SelectMany(vm => new[] { "--vm", vm }),
+    ];
+
+    /// <summary>Runs the probe phase at <paramref name="frontEnd"/> until <paramref name="done"/> holds for its facts.</summary>
+    protected async Task<JsonElement> WaitForAsync(ServerProcess frontEnd, Func<JsonElement, bool> done, string[] vms, TimeSpan timeout)
+    {
+        var clock = Stopwatch.StartNew();
+        string last = "";
+        while (clock.Elapsed < timeout)
+        {
+            var run = await ProcessRunner.RunAsync(PyVmomiRun.Python, [Path.Combine(AppContext.BaseDirectory, "python", "pyvmomi_cluster.py"), .. Arguments(frontEnd, "probe", vms)], TimeSpan.FromSeconds(60));
+            var json = run.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault(l => l.StartsWith('{'));
+            if (json is not null)
+            {
+                using var document = JsonDocument.Parse(json);
+                var facts = document.RootElement.GetProperty("facts");
+                if (document.RootElement.GetProperty("errors").GetArrayLength() == 0 && facts.TryGetProperty("probe", out _) && vms.All(vm => facts.GetProperty("vms").TryGetProperty(vm, out _)) && done(facts))
+                {
+                    // The answers of the probe that ends the wait (a HostNotConnected fault among them) are schema-checked.
+                    var index = 0;
+                    foreach (var body in document.RootElement.GetProperty("responses").EnumerateArray())
+                    {
+                        Responses.Add(new RecordedResponse($"probe response #{++index}", 0, "text/xml", System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(body.GetString()!)), ExpectSoap: true));
+                    }
+
+                    return facts.Clone();
+                }
+
+                last = json.Length > 4000 ? json[..4000] : json;
+            }
+            else
+            {
+                last = run.ToString();
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(500));
+        }
+
+        Assert.Fail($"Not reached within {timeout.TotalSeconds:0} s at {frontEnd}; last probe:{Environment.NewLine}{last}");
+        return default;
+    }
+
+    /// <summary>A line of /proc/PID/status in KiB (VmRSS: resident now; VmHWM: the peak since the last reset).</summary>
+    protected static long ResidentKiB(int processId, string field) =>
+        long.Parse(File.ReadLines($"/proc/{processId}/status").Single(l => l.StartsWith(field + ":", StringComparison.Ordinal))[(field.Length + 1)..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
+
+    protected static (bool Ready, string? Fault, double Seconds) Probe(JsonElement facts, string vm)
+    {
+        if (!facts.GetProperty("probe").TryGetProperty(vm, out var entry))
+        {
+            return (false, "not probed", 0);
+        }
+
+        var fault = entry.GetProperty("fault");
+        return (entry.GetProperty("guestOperationsReady").GetBoolean(), fault.ValueKind == JsonValueKind.Null ? null : fault.GetProperty("wsdlName").GetString(), entry.GetProperty("seconds").GetDouble());
+    }
+}
+
+/// <summary><see cref="ClusterRolesTests"/> with a redis-server as the store, and what is tested on Redis only: the store
+/// restarted, and transfers streamed through a front end.</summary>
+[TestClass]
+public sealed class RedisClusterRolesTests : ClusterRolesTests
+{
+    /// <summary>How much a front end that streams a transfer through may grow: well under the file's size.</summary>
+    private const double MaxFrontEndGrowthMiB = 24;
+
+    protected override async Task<IClusterStoreServer> StartStoreAsync() => await RedisServer.StartAsync();
 
     /// <summary>
     /// A front end that streams transfers through (GUESTOPS_TRANSFERS=frontend): the URLs InitiateFileTransfer* return
@@ -231,95 +334,13 @@ public sealed class ClusterRolesTests : IntegrationTest
 
         Assert.Fail($"The session did not answer within {timeout.TotalSeconds:0} s; last answer:{Environment.NewLine}{last}");
     }
+}
 
-    /// <summary>A member: its role, host name and demo VMs, its own state directory and free port (ServerProcess's).</summary>
-    private static Task<ServerProcess> StartAsync(RedisServer redis, string role, string? hostName = null, string? demoVms = null, string? stateDirectory = null, string? transfers = null)
-    {
-        var environment = new Dictionary<string, string>
-        {
-            ["GUESTOPS_CLUSTER"] = redis.ClusterSetting,
-            ["GUESTOPS_ROLE"] = role,
-            ["GUESTOPS_DEMO_GUEST_PASSWORD"] = GuestPassword,
-        };
-        if (hostName is not null)
-        {
-            environment["GUESTOPS_HOST_NAME"] = hostName;
-        }
-
-        if (demoVms is not null)
-        {
-            environment["GUESTOPS_DEMO_VMS"] = demoVms;
-        }
-
-        if (transfers is not null)
-        {
-            environment["GUESTOPS_TRANSFERS"] = transfers;
-        }
-
-        return ServerProcess.StartAsync(new ServerOptions { Environment = environment, StateDirectory = stateDirectory });
-    }
-
-    private static string[] Arguments(ServerProcess frontEnd, string phase, IEnumerable<string> vms) =>
-    [
-        "--phase", phase,
-        "--port-a", frontEnd.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        "--password", ServerOptions.DefaultRootPassword,
-        "--guest-user", "root",
-        "--guest-password", GuestPassword,
-        .. vms.SelectMany(vm => new[] { "--vm", vm }),
-    ];
-
-    /// <summary>Runs the probe phase at <paramref name="frontEnd"/> until <paramref name="done"/> holds for its facts.</summary>
-    private async Task<JsonElement> WaitForAsync(ServerProcess frontEnd, Func<JsonElement, bool> done, string[] vms, TimeSpan timeout)
-    {
-        var clock = Stopwatch.StartNew();
-        string last = "";
-        while (clock.Elapsed < timeout)
-        {
-            var run = await ProcessRunner.RunAsync(PyVmomiRun.Python, [Path.Combine(AppContext.BaseDirectory, "python", "pyvmomi_cluster.py"), .. Arguments(frontEnd, "probe", vms)], TimeSpan.FromSeconds(60));
-            var json = run.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault(l => l.StartsWith('{'));
-            if (json is not null)
-            {
-                using var document = JsonDocument.Parse(json);
-                var facts = document.RootElement.GetProperty("facts");
-                if (document.RootElement.GetProperty("errors").GetArrayLength() == 0 && facts.TryGetProperty("probe", out _) && vms.All(vm => facts.GetProperty("vms").TryGetProperty(vm, out _)) && done(facts))
-                {
-                    // The answers of the probe that ends the wait (a HostNotConnected fault among them) are schema-checked.
-                    var index = 0;
-                    foreach (var body in document.RootElement.GetProperty("responses").EnumerateArray())
-                    {
-                        Responses.Add(new RecordedResponse($"probe response #{++index}", 0, "text/xml", System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(body.GetString()!)), ExpectSoap: true));
-                    }
-
-                    return facts.Clone();
-                }
-
-                last = json.Length > 4000 ? json[..4000] : json;
-            }
-            else
-            {
-                last = run.ToString();
-            }
-
-            await Task.Delay(TimeSpan.FromMilliseconds(500));
-        }
-
-        Assert.Fail($"Not reached within {timeout.TotalSeconds:0} s at {frontEnd}; last probe:{Environment.NewLine}{last}");
-        return default;
-    }
-
-    /// <summary>A line of /proc/PID/status in KiB (VmRSS: resident now; VmHWM: the peak since the last reset).</summary>
-    private static long ResidentKiB(int processId, string field) =>
-        long.Parse(File.ReadLines($"/proc/{processId}/status").Single(l => l.StartsWith(field + ":", StringComparison.Ordinal))[(field.Length + 1)..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
-
-    private static (bool Ready, string? Fault, double Seconds) Probe(JsonElement facts, string vm)
-    {
-        if (!facts.GetProperty("probe").TryGetProperty(vm, out var entry))
-        {
-            return (false, "not probed", 0);
-        }
-
-        var fault = entry.GetProperty("fault");
-        return (entry.GetProperty("guestOperationsReady").GetBoolean(), fault.ValueKind == JsonValueKind.Null ? null : fault.GetProperty("wsdlName").GetString(), entry.GetProperty("seconds").GetDouble());
-    }
+/// <summary><see cref="ClusterRolesTests"/> with a PostgreSQL server as the store (its tables made by the members that
+/// join).</summary>
+[TestClass]
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
+public sealed class PostgreSqlClusterRolesTests : ClusterRolesTests
+{
+    protected override async Task<IClusterStoreServer> StartStoreAsync() => await PostgresServer.StartAsync();
 }
