@@ -66,14 +66,7 @@ public abstract class ClusterRolesTests : IntegrationTest
                     }
 
                     Assert.AreEqual("root", facts.GetProperty("sessionAtB").GetString(), "A's session cookie at B");
-                    var upload = new Uri(facts.GetProperty("uploadUrl").GetString()!);
-                    var download = new Uri(facts.GetProperty("downloadUrl").GetString()!);
-                    Assert.AreEqual(hostA.Port, upload.Port, $"the upload URL from A names host agent esx-a: {upload}");
-                    Assert.AreEqual(hostA.Port, download.Port, $"the download URL from B names host agent esx-a: {download}");
-                    Assert.AreEqual(200, facts.GetProperty("putStatus").GetInt32());
-                    Assert.AreEqual(200, facts.GetProperty("getStatus").GetInt32());
-                    Assert.AreEqual(TransferMiB * 1024L * 1024L, facts.GetProperty("receivedSize").GetInt64());
-                    Assert.AreEqual(facts.GetProperty("sentSha256").GetString(), facts.GetProperty("receivedSha256").GetString(), "byte-identical");
+                    AssertRoundTrip(facts, hostA.Port, "host agent esx-a");
                     TestContext.WriteLine($"{TransferMiB} MiB in through a URL from A and out through one from B: {main.Run.Elapsed.TotalSeconds:0.0} s for the whole pyVmomi run");
                 }
 
@@ -274,6 +267,22 @@ public abstract class ClusterRolesTests : IntegrationTest
         return default;
     }
 
+    /// <summary>The file's round trip of a pyVmomi run: both URLs at <paramref name="port"/> (<paramref name="server"/>'s),
+    /// both answered 200, the file back whole and byte-identical.</summary>
+    protected static void AssertRoundTrip(JsonElement facts, int port, string server)
+    {
+        foreach (var url in new[] { "uploadUrl", "downloadUrl" })
+        {
+            var uri = new Uri(facts.GetProperty(url).GetString()!.Replace("://*:", "://127.0.0.1:", StringComparison.Ordinal));
+            Assert.AreEqual(port, uri.Port, $"the {url} names {server}: {uri}");
+        }
+
+        Assert.AreEqual(200, facts.GetProperty("putStatus").GetInt32());
+        Assert.AreEqual(200, facts.GetProperty("getStatus").GetInt32());
+        Assert.AreEqual(TransferMiB * 1024L * 1024L, facts.GetProperty("receivedSize").GetInt64());
+        Assert.AreEqual(facts.GetProperty("sentSha256").GetString(), facts.GetProperty("receivedSha256").GetString(), "byte-identical");
+    }
+
     /// <summary>A line of /proc/PID/status in KiB (VmRSS: resident now; VmHWM: the peak since the last reset).</summary>
     protected static long ResidentKiB(int processId, string field) =>
         long.Parse(File.ReadLines($"/proc/{processId}/status").Single(l => l.StartsWith(field + ":", StringComparison.Ordinal))[(field.Length + 1)..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
@@ -323,14 +332,7 @@ public sealed class RedisClusterRolesTests : ClusterRolesTests
         var peak = ResidentKiB(front.ProcessId, "VmHWM");
 
         var facts = run.Result.GetProperty("facts");
-        var upload = new Uri(facts.GetProperty("uploadUrl").GetString()!.Replace("://*:", "://127.0.0.1:", StringComparison.Ordinal));
-        var download = new Uri(facts.GetProperty("downloadUrl").GetString()!.Replace("://*:", "://127.0.0.1:", StringComparison.Ordinal));
-        Assert.AreEqual(front.Port, upload.Port, $"the upload URL names the front end: {upload}");
-        Assert.AreEqual(front.Port, download.Port, $"the download URL names the front end: {download}");
-        Assert.AreEqual(200, facts.GetProperty("putStatus").GetInt32());
-        Assert.AreEqual(200, facts.GetProperty("getStatus").GetInt32());
-        Assert.AreEqual(TransferMiB * 1024L * 1024L, facts.GetProperty("receivedSize").GetInt64());
-        Assert.AreEqual(facts.GetProperty("sentSha256").GetString(), facts.GetProperty("receivedSha256").GetString(), "byte-identical");
+        AssertRoundTrip(facts, front.Port, "the front end");
         var growthMiB = (peak - before) / 1024.0;
         Console.WriteLine($"{TransferMiB} MiB through the front end: up {facts.GetProperty("putSeconds").GetDouble():0.00} s, down {facts.GetProperty("getSeconds").GetDouble():0.00} s; the front end's resident memory {before / 1024.0:0.0} MiB before, peak {peak / 1024.0:0.0} MiB (+{growthMiB:0.0} MiB)");
         Assert.IsLessThan(MaxFrontEndGrowthMiB, growthMiB, $"the front end's peak resident memory grew by {growthMiB:0.0} MiB for a {TransferMiB} MiB file each way");
