@@ -12,7 +12,9 @@ namespace GuestOps.Server.Guest;
 /// from <c>auth</c>, the call through the host agent, and the translation of guest errors and agent failures into the
 /// vim faults the vSphere Web Services API Reference lists for guest operations.
 /// </summary>
-public sealed class GuestCalls(IHostAgent hostAgent)
+/// <param name="transfersThroughFrontEnd">Transfer URLs name this process even when another host agent runs the VM
+/// (this process streams them through to it).</param>
+public sealed class GuestCalls(IHostAgent hostAgent, bool transfersThroughFrontEnd = false)
 {
     public Task<TResult> InvokeAsync<TResult>(VimCall call, ManagedObjectReference vm, GuestAuthentication auth, ChannelRequest request)
         where TResult : ChannelResult =>
@@ -60,7 +62,8 @@ public sealed class GuestCalls(IHostAgent hostAgent)
     }
 
     /// <summary>The URL of <paramref name="transfer"/> for VM <paramref name="vm"/>: at the host agent that runs the VM
-    /// when another process does (a cluster), else at this server's port the call came in on.</summary>
+    /// when another process does (a cluster) and transfers are not streamed through this one, else at this server's port
+    /// the call came in on. The host agent must be connected either way.</summary>
     public string TransferUrl(VimCall call, ManagedObjectReference vm, IssuedTransfer transfer)
     {
         string? server;
@@ -73,7 +76,7 @@ public sealed class GuestCalls(IHostAgent hostAgent)
             throw GuestFaultMessages.Exception(e.Failure == GuestAgentFailure.HostNotConnected ? new HostNotConnected() : new GuestOperationsUnavailable(), e.Message);
         }
 
-        return server is null
+        return server is null || transfersThroughFrontEnd
             ? GuestFileUrl.Format(transfer, call.Request.LocalPort ?? (call.Request.IsHttps ? 443 : 80), call.Request.IsHttps)
             : GuestFileUrl.Format(transfer, server);
     }

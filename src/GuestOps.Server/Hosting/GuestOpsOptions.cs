@@ -117,6 +117,10 @@ public sealed class GuestOpsOptions
     /// ValidateCredentialsInGuest and ListFilesInGuest itself), named <c>echo-1</c> ... (<c>HOST-echo-1</c> ...).</summary>
     public int EchoVms { get; set; }
 
+    /// <summary>Where a cluster's transfer URLs point: <c>hostagent</c> (default: the host agent that runs the VM) or
+    /// <c>frontend</c> (the front end the client called, which streams the bytes through to the host agent).</summary>
+    public string Transfers { get; set; } = "hostagent";
+
     /// <summary>The VMs of the embedded host agent.</summary>
     public List<VirtualMachineOptions> VirtualMachines { get; set; } = [];
 
@@ -141,6 +145,7 @@ public sealed class GuestOpsOptions
         ["GUESTOPS_DEMO_VMS"] = $"{Section}:{nameof(DemoVms)}",
         ["GUESTOPS_VMS_WITHOUT_TOOLS"] = $"{Section}:{nameof(VmsWithoutTools)}",
         ["GUESTOPS_ECHO_VMS"] = $"{Section}:{nameof(EchoVms)}",
+        ["GUESTOPS_TRANSFERS"] = $"{Section}:{nameof(Transfers)}",
     };
 
     /// <summary>Command-line switches.</summary>

@@ -36,6 +36,7 @@ public static partial class GuestOpsServer
 
         // Bound and checked once, before anything starts: IOptions<GuestOpsOptions> is this instance.
         var (options, endpoints, workerListener, cluster) = GuestOpsSettings.Read(builder.Configuration);
+        var transfersThroughFrontEnd = GuestOpsSettings.TransfersThroughFrontEnd(options, cluster);
         builder.Services.AddSingleton(Options.Create(options));
         StateDirectory.Prepare(options.StateDirectory);
         var stateLock = StateDirectoryLock.Acquire(options.StateDirectory); // before anything in the directory is read or written
@@ -84,7 +85,8 @@ public static partial class GuestOpsServer
             sp.GetRequiredService<IEventHistory>(),
             sp.GetRequiredService<ISessionService>(),
             sp.GetRequiredService<IInventoryService>(),
-            sp.GetService<IHostSystems>()));
+            sp.GetService<IHostSystems>(),
+            transfersThroughFrontEnd));
         builder.Services.AddSingleton(sp => new GuestOperationAudit(
             sp.GetRequiredService<IEventHistory>(),
             sp.GetRequiredService<Inventory>(),
@@ -119,6 +121,7 @@ public static partial class GuestOpsServer
             sp.GetRequiredService<GuestOperationAudit>()));
         builder.Services.AddSingleton(new SdkRequestLimits(options.MaxSoapRequestBytes, options.MaxDiscardedSoapRequestBytes, options.DiscardedSoapRequestTimeout));
         builder.Services.AddSingleton<SdkEndpoint>();
+        builder.Services.AddSingleton<GuestFileRelay>();
         builder.Services.AddSingleton<GuestFileEndpoint>();
         builder.Services.AddSingleton<VersionDocuments>();
         builder.Services.AddHostedService<SessionReaper>();

@@ -109,6 +109,17 @@ internal static class GuestOpsSettings
     /// <summary>The id of the configured VM at <paramref name="index"/>: its Id, else <c>vm-N</c>.</summary>
     internal static string VmId(VirtualMachineOptions vm, int index) => vm.Id ?? $"vm-{index + 1}";
 
+    /// <summary>Whether transfer URLs name the front end the client called, which then streams the bytes through to the
+    /// host agent (<c>GUESTOPS_TRANSFERS=frontend</c>), rather than the host agent that runs the VM (<c>hostagent</c>,
+    /// the default).</summary>
+    internal static bool TransfersThroughFrontEnd(GuestOpsOptions options, ClusterSettings cluster) => options.Transfers.Trim().ToLowerInvariant() switch
+    {
+        "" or "hostagent" => false,
+        "frontend" when cluster.Clustered => true,
+        "frontend" => throw new GuestOpsConfigurationException("GuestOps:Transfers (GUESTOPS_TRANSFERS) 'frontend' needs GuestOps:Cluster (GUESTOPS_CLUSTER): without a cluster this process serves every transfer itself."),
+        _ => throw new GuestOpsConfigurationException($"GuestOps:Transfers (GUESTOPS_TRANSFERS) '{options.Transfers}' is not one of hostagent, frontend."),
+    };
+
     /// <summary>The id of VM <paramref name="vmName"/> of host agent <paramref name="hostName"/> in a cluster:
     /// <c>vm-</c> and the first 64 bits of the SHA-256 of <c>HOST/NAME</c> in hex, e.g. <c>vm-3f2a9c0d1b7e4a55</c>.</summary>
     internal static string ClusterVmId(string hostName, string vmName) =>

@@ -15,7 +15,10 @@ namespace GuestOps.Server.Http;
 /// buffer at a time; nothing is held in memory. Refusals get an HTTP status and a one-line text reason, and change
 /// nothing: a URL is used up only when its transfer starts.
 /// </summary>
-public sealed partial class GuestFileEndpoint(ITransferTokens transfers, IHostAgent hostAgent, ILogger<GuestFileEndpoint> logger)
+/// <remarks>A URL of a VM that another host agent of the cluster runs is passed on to that host agent
+/// (<see cref="GuestFileRelay"/>): a front end that hands out its own URLs (<c>GUESTOPS_TRANSFERS=frontend</c>) streams
+/// the bytes through.</remarks>
+public sealed partial class GuestFileEndpoint(ITransferTokens transfers, IHostAgent hostAgent, GuestFileRelay relay, ILogger<GuestFileEndpoint> logger)
 {
     private const int CopyBufferSize = 64 * 1024;
 
@@ -75,6 +78,25 @@ public sealed partial class GuestFileEndpoint(ITransferTokens transfers, IHostAg
         if (upload && request.ContentLength is { } length && length != transfer.Size)
         {
             await RefuseAsync(context, StatusCodes.Status400BadRequest, $"Content-Length {length} differs from the fileSize {transfer.Size} given to InitiateFileTransferToGuest.");
+            return;
+        }
+
+        string? hostAgentServer;
+        try
+        {
+            hostAgentServer = (hostAgent as IGuestFileServers)?.GuestFileServer(transfer.VmId, request.IsHttps);
+        }
+        catch (GuestAgentException e)
+        {
+            LogAgentFailed(transfer.Id, transfer.VmId, e.Message);
+            await RefuseAsync(context, StatusCodes.Status503ServiceUnavailable, e.Message);
+            return;
+        }
+
+        if (hostAgentServer is not null)
+        {
+            // The host agent that runs the VM checks and redeems the URL; this process only streams.
+            await relay.ForwardAsync(context, hostAgentServer, upload, transfer.Id, token!, transfer.Size);
             return;
         }
 
@@ -242,7 +264,7 @@ public sealed partial class GuestFileEndpoint(ITransferTokens transfers, IHostAg
         _ => StatusCodes.Status500InternalServerError,
     };
 
-    private static async Task RefuseAsync(HttpContext context, int status, string message)
+    internal static async Task RefuseAsync(HttpContext context, int status, string message)
     {
         if (context.Response.HasStarted)
         {

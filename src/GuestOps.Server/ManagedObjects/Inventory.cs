@@ -51,7 +51,9 @@ public sealed class Inventory : IManagedObjectResolver
     /// <param name="inventory">The inventory tree; default: the host agent's (<see cref="HostInventory"/>).</param>
     /// <param name="hosts">A cluster's host agents: a HostSystem each, in its compute resource under the host folder, and
     /// every VM's <c>runtime.host</c>; default: none (the single process).</param>
-    public Inventory(IHostAgent hostAgent, IVimCallContext calls, UserStore users, TimeProvider time, ServerIdentity identity, TimeSpan sessionIdleTimeout, ITransferTokens? transfers = null, IPermissionService? permissions = null, IEventHistory? events = null, ISessionService? sessions = null, IInventoryService? inventory = null, IHostSystems? hosts = null)
+    /// <param name="transfersThroughFrontEnd">Transfer URLs name this process even for another host agent's VMs (it
+    /// streams them through); default: the host agent that runs the VM.</param>
+    public Inventory(IHostAgent hostAgent, IVimCallContext calls, UserStore users, TimeProvider time, ServerIdentity identity, TimeSpan sessionIdleTimeout, ITransferTokens? transfers = null, IPermissionService? permissions = null, IEventHistory? events = null, ISessionService? sessions = null, IInventoryService? inventory = null, IHostSystems? hosts = null, bool transfersThroughFrontEnd = false)
     {
         _inventory = inventory ?? new HostInventory(hostAgent);
         _hosts = hosts;
@@ -61,7 +63,7 @@ public sealed class Inventory : IManagedObjectResolver
         Events = events ?? new EventHistory();
         _reader = new PropertyReader(calls, Access);
         var ids = new InventoryIds();
-        var guest = new Guest.GuestCalls(hostAgent);
+        var guest = new Guest.GuestCalls(hostAgent, transfersThroughFrontEnd);
 
         RootFolder = new Folder(layout.RootFolder, null, () => [Datacenter!], _reader);
         Datacenter = new Datacenter(layout.Datacenter, RootFolder, () => VirtualMachines, _reader, hosts is null ? null : hostFolder => ComputeResources(hostFolder));

@@ -22,11 +22,16 @@ public sealed class PostgresServer : IClusterStoreServer
 
     private const string SystemUser = "postgres";
 
-    private readonly BackgroundProcess _server;
+    private readonly string[] _arguments;
 
-    private PostgresServer(BackgroundProcess server, string directory, int port)
+    private BackgroundProcess _server;
+
+    private string _earlierOutput = "";
+
+    private PostgresServer(string[] arguments, string directory, int port)
     {
-        _server = server;
+        _arguments = arguments;
+        _server = BackgroundProcess.Start("setpriv", arguments, directory);
         Directory = directory;
         Port = port;
     }
@@ -38,7 +43,7 @@ public sealed class PostgresServer : IClusterStoreServer
     /// <summary>GUESTOPS_CLUSTER for this server's database, as its superuser.</summary>
     public string ClusterSetting => ConnectionString(Superuser);
 
-    public string Output => _server.Output;
+    public string Output => _earlierOutput + _server.Output;
 
     /// <summary>A connection string to <see cref="Database"/> as <paramref name="user"/> (trust: no password).</summary>
     public string ConnectionString(string user) => $"Host=127.0.0.1;Port={Port};Database={Database};Username={user}";
@@ -72,11 +77,10 @@ public sealed class PostgresServer : IClusterStoreServer
         }
 
         var port = LoopbackPort.Free();
-        var process = BackgroundProcess.Start(
-            "setpriv",
+        var server = new PostgresServer(
             [.. AsSystemUser, Path.Combine(BinDirectory, "postgres"), "-D", data, "-h", "127.0.0.1", "-p", port.ToString(CultureInfo.InvariantCulture), "-k", directory, "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"],
-            directory);
-        var server = new PostgresServer(process, directory, port);
+            directory,
+            port);
         try
         {
             await server.WaitUntilReadyAsync(TimeSpan.FromSeconds(30));
@@ -100,6 +104,22 @@ public sealed class PostgresServer : IClusterStoreServer
 
     /// <summary>psql's arguments to connect to <paramref name="database"/> as the superuser.</summary>
     public IEnumerable<string> PsqlArguments(string database) => ["-h", "127.0.0.1", "-p", Port.ToString(CultureInfo.InvariantCulture), "-U", Superuser, "-d", database];
+
+    /// <summary>Stops the server (SIGINT: fast shutdown, its tables written out) and starts it again on the same port and
+    /// data directory; returns once it accepts connections. Its earlier output is kept in <see cref="Output"/>.</summary>
+    public async Task RestartAsync()
+    {
+        if (!_server.Process.HasExited && GuestWorkers.Signal(_server.Process.Id, 2))
+        {
+            await _server.Process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        }
+
+        var earlier = Output;
+        _server.Dispose();
+        _server = BackgroundProcess.Start("setpriv", _arguments, Directory);
+        _earlierOutput = earlier;
+        await WaitUntilReadyAsync(TimeSpan.FromSeconds(30));
+    }
 
     public async ValueTask DisposeAsync()
     {

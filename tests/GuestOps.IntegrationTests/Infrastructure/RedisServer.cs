@@ -5,18 +5,25 @@ using System.Text;
 namespace GuestOps.IntegrationTests.Infrastructure;
 
 /// <summary>
-/// A throwaway redis-server (Debian's) on a free loopback port, in a temporary directory, with nothing saved
-/// (<c>--save "" --appendonly no</c>): the membership and grain store of a test's cluster. Killed and removed on dispose.
+/// A throwaway redis-server (Debian's) on a free loopback port, in a temporary directory: the membership and grain store
+/// of a test's cluster. By default nothing is saved (<c>--save "" --appendonly no</c>); a persisted one keeps an
+/// append-only file, as a production redis-server would, so <see cref="RestartAsync"/> brings its data back. Killed and
+/// removed on dispose.
 /// </summary>
 public sealed class RedisServer : IClusterStoreServer
 {
     public const string Executable = "/usr/bin/redis-server";
 
-    private readonly BackgroundProcess _server;
+    private readonly string[] _arguments;
 
-    private RedisServer(BackgroundProcess server, string directory, int port)
+    private BackgroundProcess _server;
+
+    private string _earlierOutput = "";
+
+    private RedisServer(string[] arguments, string directory, int port)
     {
-        _server = server;
+        _arguments = arguments;
+        _server = BackgroundProcess.Start(Executable, arguments, directory);
         Directory = directory;
         Port = port;
     }
@@ -28,9 +35,10 @@ public sealed class RedisServer : IClusterStoreServer
     /// <summary>GUESTOPS_CLUSTER for this server.</summary>
     public string ClusterSetting => $"redis://127.0.0.1:{Port}";
 
-    public string Output => _server.Output;
+    public string Output => _earlierOutput + _server.Output;
 
-    public static async Task<RedisServer> StartAsync()
+    /// <param name="persisted">Keep the data in an append-only file (<c>--appendonly yes</c>, fsync every second).</param>
+    public static async Task<RedisServer> StartAsync(bool persisted = false)
     {
         if (!File.Exists(Executable))
         {
@@ -39,11 +47,10 @@ public sealed class RedisServer : IClusterStoreServer
 
         var directory = System.IO.Directory.CreateTempSubdirectory("guestops-redis-").FullName;
         var port = LoopbackPort.Free();
-        var server = BackgroundProcess.Start(
-            Executable,
-            ["--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--dir", directory, "--save", "", "--appendonly", "no", "--daemonize", "no"],
-            directory);
-        var redis = new RedisServer(server, directory, port);
+        var redis = new RedisServer(
+            ["--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--dir", directory, "--save", "", "--appendonly", persisted ? "yes" : "no", "--appendfsync", "everysec", "--daemonize", "no"],
+            directory,
+            port);
         try
         {
             await redis.WaitUntilListeningAsync(TimeSpan.FromSeconds(15));
@@ -54,6 +61,22 @@ public sealed class RedisServer : IClusterStoreServer
             await redis.DisposeAsync();
             throw;
         }
+    }
+
+    /// <summary>Stops the server as its service manager would (SIGTERM: a persisted one writes its data out) and starts it
+    /// again on the same port and directory; returns once it answers. Its earlier output is kept in <see cref="Output"/>.</summary>
+    public async Task RestartAsync()
+    {
+        if (OperatingSystem.IsLinux() && !_server.Process.HasExited && GuestWorkers.Signal(_server.Process.Id, 15))
+        {
+            await _server.Process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        }
+
+        var earlier = Output;
+        _server.Dispose();
+        _server = BackgroundProcess.Start(Executable, _arguments, Directory);
+        await WaitUntilListeningAsync(TimeSpan.FromSeconds(15));
+        _earlierOutput = earlier;
     }
 
     public async ValueTask DisposeAsync()

@@ -5,6 +5,7 @@
 guest.guestOperationsReady, runtime.host's name), runs ValidateCredentialsInGuest, ListFilesInGuest and StartProgramInGuest on each VM named by
 --vm; then uses A's session cookie at front end B (RetrieveContent, CurrentTime); then puts --size-mib random bytes
 into the first --vm through a URL from A and gets them back through a URL from B, comparing SHA-256.
+--phase transfer: only the file's round trip (--port-b defaults to A).
 --phase probe: logs in at A and, for every --vm, reads guest.guestOperationsReady and times one ValidateCredentials
 (its fault, if any). Facts go to one JSON object on stdout with every raw SOAP response body (base64) for the schema
 check; the C# test asserts. Exit code 0 when the run completed, 3 when pyVmomi or requests cannot be imported.
@@ -25,7 +26,7 @@ from pyvmomi_harness import fault_info, record_responses
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--phase", choices=["main", "probe"], required=True)
+    parser.add_argument("--phase", choices=["main", "probe", "transfer"], required=True)
     parser.add_argument("--port-a", type=int, required=True)
     parser.add_argument("--port-b", type=int)
     parser.add_argument("--password", required=True)
@@ -81,7 +82,7 @@ def main():
             return 0
 
         facts["guest"] = {}
-        for name in args.vm:
+        for name in args.vm if args.phase == "main" else []:
             vm = vms[name]
             entry = {}
             gom.authManager.ValidateCredentialsInGuest(vm=vm, auth=creds)
@@ -93,7 +94,7 @@ def main():
             facts["guest"][name] = entry
 
         # A's session cookie at front end B: no Login there.
-        stub_b = SoapAdapter.SoapStubAdapter(host=host, port=args.port_b, version=si._stub.version, sslContext=context)
+        stub_b = SoapAdapter.SoapStubAdapter(host=host, port=args.port_b or args.port_a, version=si._stub.version, sslContext=context)
         stub_b.cookie = si._stub.cookie
         si_b = vim.ServiceInstance("ServiceInstance", stub_b)
         content_b = si_b.RetrieveContent()
@@ -109,11 +110,15 @@ def main():
         path = "/tmp/cluster-transfer.bin"
         url = gom.fileManager.InitiateFileTransferToGuest(vm_a, creds, path, vim.vm.guest.FileManager.FileAttributes(), len(data), True)
         facts["uploadUrl"] = url
+        started = time.monotonic()
         put = requests.put(re.sub(r"^(https?)://\*:", r"\1://" + host + ":", url), data=data, verify=False)
+        facts["putSeconds"] = time.monotonic() - started
         facts["putStatus"] = put.status_code
         info = content_b.guestOperationsManager.fileManager.InitiateFileTransferFromGuest(vm_b, creds, path)
         facts["downloadUrl"] = info.url
+        started = time.monotonic()
         got = requests.get(re.sub(r"^(https?)://\*:", r"\1://" + host + ":", info.url), verify=False)
+        facts["getSeconds"] = time.monotonic() - started
         facts["getStatus"] = got.status_code
         facts["receivedSha256"] = hashlib.sha256(got.content).hexdigest()
         facts["receivedSize"] = len(got.content)
