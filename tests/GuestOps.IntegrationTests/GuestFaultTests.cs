@@ -57,7 +57,7 @@ public sealed partial class GuestFaultTests : IntegrationTest
     {
         using var client = await ReadyClientAsync(Server);
         using var http = new GuestFileTransferClient(Server.Server);
-        var demo = new GuestOpsClient(client, Vm1, "demo", Password);
+        var demo = new SoapGuestOpsClient(client, Vm1, "demo", Password);
         var dir = await demo.CreateTemporaryDirectoryOk("killed-upload-", "");
         var path = $"{dir}/file.bin";
         var before = new GeneratedContent(1000, 11);

@@ -47,11 +47,11 @@ public sealed class GuestFileManagerTests : IntegrationTest
 
     private static GuestServer Server => _server ?? throw new AssertFailedException("The guest server did not start.");
 
-    private async Task<(SoapClient Soap, GuestOpsClient Demo, string Dir)> SetUpAsync()
+    private async Task<(SoapClient Soap, SoapGuestOpsClient Demo, string Dir)> SetUpAsync()
     {
         var soap = NewClient(Server.Server);
         await soap.LoginOkAsync();
-        var demo = new GuestOpsClient(soap, Vm, "demo", GuestServer.GuestPassword);
+        var demo = new SoapGuestOpsClient(soap, Vm, "demo", GuestServer.GuestPassword);
         var dir = await demo.CreateTemporaryDirectoryOk("fm-", "");
         return (soap, demo, dir);
     }
@@ -255,7 +255,7 @@ public sealed class GuestFileManagerTests : IntegrationTest
         var entry = await demo.StatOk(file);
         Assert.AreEqual(0b110_100_000, entry.Permissions & 0xFFF, entry.ToString());
         Assert.AreEqual(modified, entry.ModificationTime, entry.ToString());
-        Assert.AreEqual(modified.ToString("O"), DateTime.Parse(entry.Attribute("accessTime")!, null, System.Globalization.DateTimeStyles.AdjustToUniversal).ToString("O"));
+        Assert.AreEqual(modified.ToString("O"), entry.AccessTime?.ToString("O"));
 
         // Unset attributes stay: only the time changes.
         var later = modified.AddDays(1);

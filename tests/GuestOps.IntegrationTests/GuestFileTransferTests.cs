@@ -45,16 +45,16 @@ public sealed class GuestFileTransferTests : IntegrationTest
 
     private static GuestServer Server => _server ?? throw new AssertFailedException("The guest server did not start.");
 
-    private async Task<(SoapClient Soap, GuestOpsClient Demo, GuestFileTransferClient Http, string Dir)> SetUpAsync(string vm = Vm)
+    private async Task<(SoapClient Soap, SoapGuestOpsClient Demo, GuestFileTransferClient Http, string Dir)> SetUpAsync(string vm = Vm)
     {
         var soap = NewClient(Server.Server);
         await soap.LoginOkAsync();
-        var demo = new GuestOpsClient(soap, vm, "demo", GuestServer.GuestPassword);
+        var demo = new SoapGuestOpsClient(soap, vm, "demo", GuestServer.GuestPassword);
         var dir = await demo.CreateTemporaryDirectoryOk("xfer-", "");
         return (soap, demo, new GuestFileTransferClient(Server.Server), dir);
     }
 
-    private static async Task<string> UploadOk(GuestOpsClient client, GuestFileTransferClient http, string path, GeneratedContent content, long size, bool overwrite = false, string? attributes = null)
+    private static async Task<string> UploadOk(SoapGuestOpsClient client, GuestFileTransferClient http, string path, GeneratedContent content, long size, bool overwrite = false, string? attributes = null)
     {
         var url = await client.InitiateFileTransferToGuestOk(path, size, overwrite, attributes);
         var put = await http.PutAsync(url, content);
@@ -62,7 +62,7 @@ public sealed class GuestFileTransferTests : IntegrationTest
         return url;
     }
 
-    private static async Task<TransferResponse> DownloadOk(GuestOpsClient client, GuestFileTransferClient http, string path, long expectedSize)
+    private static async Task<TransferResponse> DownloadOk(SoapGuestOpsClient client, GuestFileTransferClient http, string path, long expectedSize)
     {
         var (url, size, _) = await client.InitiateFileTransferFromGuestOk(path);
         Assert.AreEqual(expectedSize, size, $"FileTransferInformation.size of {path}");
@@ -133,7 +133,7 @@ public sealed class GuestFileTransferTests : IntegrationTest
         (await demo.InitiateFileTransferToGuest("/root/x", 5, overwrite: false)).AssertFault("GuestPermissionDenied");
         (await demo.InitiateFileTransferToGuest("relative/x", 5, overwrite: false)).AssertFault("InvalidArgument");
         (await demo.InitiateFileTransferToGuest($"{dir}/neg", -1, overwrite: false)).AssertFault("InvalidArgument");
-        (await demo.InitiateFileTransferToGuest($"{dir}/chown", 5, overwrite: false, GuestOpsClient.PosixAttributes(ownerId: 0))).AssertFault("GuestPermissionDenied");
+        (await demo.InitiateFileTransferToGuest($"{dir}/chown", 5, overwrite: false, SoapGuestOpsClient.PosixAttributes(ownerId: 0))).AssertFault("GuestPermissionDenied");
         (await demo.InitiateFileTransferToGuest($"{dir}/win", 5, overwrite: false, "<fileAttributes xsi:type=\"GuestWindowsFileAttributes\"><hidden>true</hidden></fileAttributes>")).AssertFault("OperationNotSupportedByGuest");
         (await demo.As("demo", "wrong-password").InitiateFileTransferToGuest($"{dir}/x", 5, overwrite: false)).AssertFault("InvalidGuestLogin");
         (await demo.InitiateFileTransferToGuest($"{dir}/huge", 1L << 55, overwrite: false)).AssertFault("NoDiskSpace", "FileFaultFault");
@@ -176,15 +176,15 @@ public sealed class GuestFileTransferTests : IntegrationTest
         using var __ = http;
         var mtime = new DateTime(2021, 3, 4, 5, 6, 7, DateTimeKind.Utc);
         var atime = new DateTime(2022, 1, 2, 3, 4, 5, DateTimeKind.Utc);
-        await UploadOk(demo, http, $"{dir}/attrs", new GeneratedContent(100, 3), 100, attributes: GuestOpsClient.PosixAttributes(mtime, atime, permissions: 0b111_101_000));
+        await UploadOk(demo, http, $"{dir}/attrs", new GeneratedContent(100, 3), 100, attributes: SoapGuestOpsClient.PosixAttributes(mtime, atime, permissions: 0b111_101_000));
         var entry = await demo.StatOk($"{dir}/attrs");
         Assert.AreEqual(0x8000 | 0b111_101_000, entry.Permissions, entry.ToString());
         Assert.AreEqual(mtime, entry.ModificationTime);
-        Assert.AreEqual(atime, DateTime.Parse(entry.Attribute("accessTime")!, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal));
+        Assert.AreEqual(atime, entry.AccessTime);
 
         // root can give the file away.
         var root = demo.As("root", GuestServer.GuestPassword);
-        await UploadOk(root, http, $"{dir}/given", new GeneratedContent(5, 4), 5, attributes: GuestOpsClient.PosixAttributes(ownerId: DemoUid, groupId: DemoUid));
+        await UploadOk(root, http, $"{dir}/given", new GeneratedContent(5, 4), 5, attributes: SoapGuestOpsClient.PosixAttributes(ownerId: DemoUid, groupId: DemoUid));
         var given = await demo.StatOk($"{dir}/given");
         Assert.AreEqual(DemoUid, given.OwnerId);
         Assert.AreEqual(DemoUid, given.GroupId);
@@ -289,7 +289,7 @@ public sealed class GuestFileTransferTests : IntegrationTest
         var (soap, demo, http, dir) = await SetUpAsync();
         using var _ = soap;
         using var __ = http;
-        var other = new GuestOpsClient(soap, "vm-2", "demo", GuestServer.GuestPassword);
+        var other = new SoapGuestOpsClient(soap, "vm-2", "demo", GuestServer.GuestPassword);
         const int size = 64 << 20;
         var url = http.Resolve(await demo.InitiateFileTransferToGuestOk($"{dir}/stalled.bin", size, overwrite: false));
         await using var raw = await RawHttpConnection.OpenAsync(Server.Server.BaseUri, CancellationToken.None);

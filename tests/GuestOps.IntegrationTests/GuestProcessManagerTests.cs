@@ -36,11 +36,11 @@ public sealed class GuestProcessManagerTests : IntegrationTest
 
     private static GuestServer Server => _server ?? throw new AssertFailedException("The guest server did not start.");
 
-    private async Task<(SoapClient Soap, GuestOpsClient Demo, string Dir)> SetUpAsync()
+    private async Task<(SoapClient Soap, SoapGuestOpsClient Demo, string Dir)> SetUpAsync()
     {
         var soap = NewClient(Server.Server);
         await soap.LoginOkAsync();
-        var demo = new GuestOpsClient(soap, Vm, "demo", GuestServer.GuestPassword);
+        var demo = new SoapGuestOpsClient(soap, Vm, "demo", GuestServer.GuestPassword);
         var dir = await demo.CreateTemporaryDirectoryOk("pm-", "");
         return (soap, demo, dir);
     }

@@ -54,7 +54,7 @@ public sealed class GuestStallAndDiskTests : IntegrationTest
         using var client = NewClient(Server.Server);
         await client.LoginOkAsync();
         await GuestSoap.WaitForReadinessAsync(client, Vm, ready: true, TimeSpan.FromSeconds(10));
-        var demo = new GuestOpsClient(client, Vm, "demo", GuestServer.GuestPassword);
+        var demo = new SoapGuestOpsClient(client, Vm, "demo", GuestServer.GuestPassword);
         var dir = await demo.CreateTemporaryDirectoryOk("stall-", "");
         using var http = new GuestFileTransferClient(Server.Server);
 
@@ -146,7 +146,7 @@ public sealed class GuestStallAndDiskTests : IntegrationTest
         Assert.AreEqual(0, mount.ExitCode, $"mounting a tmpfs inside the sandbox: {mount}");
         Assert.IsFalse(File.ReadAllText("/proc/self/mountinfo").Contains("guestops-small-disk", StringComparison.Ordinal), "the host does not see the small disk");
 
-        var demo = new GuestOpsClient(client, Vm, "demo", GuestServer.GuestPassword);
+        var demo = new SoapGuestOpsClient(client, Vm, "demo", GuestServer.GuestPassword);
         using var http = new GuestFileTransferClient(Server.Server);
         const string Dir = "/tmp/small";
 

@@ -93,7 +93,7 @@ public sealed class QemuGuestAgentProviderTests : IntegrationTest
         await using var server = await GuestServer.StartAsync(vmNames: ["demo-vm-1"], environment: QemuGuestAgentDemo, readyTimeout: TimeSpan.FromSeconds(90));
         using var client = NewClient(server.Server);
         await client.LoginOkAsync();
-        var guest = new GuestOpsClient(client, "vm-1", "demo", GuestServer.GuestPassword);
+        var guest = new SoapGuestOpsClient(client, "vm-1", "demo", GuestServer.GuestPassword);
         var tools = Path.Combine(server.StateDirectory, "vms", "vm-1", "guest", "var", "lib", "guestops-tools");
 
         // The resident's pipes, in a root-only directory, only root may open them.

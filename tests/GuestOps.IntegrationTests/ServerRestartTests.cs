@@ -59,7 +59,7 @@ public sealed class ServerRestartTests : IntegrationTest
             }
 
             // Transfers of the old process: an upload never used, and a download never used.
-            var demo = new GuestOpsClient(client, "vm-1", "demo", GuestServer.GuestPassword);
+            var demo = new SoapGuestOpsClient(client, "vm-1", "demo", GuestServer.GuestPassword);
             var dir = await demo.CreateTemporaryDirectoryOk("restart-", "");
             var oldUpload = await demo.InitiateFileTransferToGuestOk($"{dir}/never.bin", 3, overwrite: false);
             var source = $"{dir}/source.txt";
@@ -109,7 +109,7 @@ public sealed class ServerRestartTests : IntegrationTest
             Assert.IsTrue(external.HasExited is false, "the external worker ran through the restart and reconnected");
 
             // Old URLs: refused cleanly with 404, also once the new process has handed out URLs of its own.
-            var demo2 = new GuestOpsClient(again, "vm-1", "demo", GuestServer.GuestPassword);
+            var demo2 = new SoapGuestOpsClient(again, "vm-1", "demo", GuestServer.GuestPassword);
             using var http2 = new GuestFileTransferClient(second);
             var fresh = await demo2.InitiateFileTransferToGuestOk($"{dir}/fresh.txt", 2, overwrite: false);
             var put = await http2.PutAsync(oldUpload, "abc"u8.ToArray());

@@ -79,7 +79,7 @@ public sealed partial class SimulatedGuestTests : IntegrationTest
                 using var client = NewClient(server);
                 await client.LoginOkAsync();
                 await GuestSoap.WaitForReadinessAsync(client, "vm-1", ready: true, TimeSpan.FromSeconds(60));
-                var demo = new GuestOpsClient(client, "vm-1", "demo", GuestServer.GuestPassword);
+                var demo = new SoapGuestOpsClient(client, "vm-1", "demo", GuestServer.GuestPassword);
 
                 var listing = await demo.ListFiles("/home/demo");
                 Assert.AreEqual(200, listing.StatusCode, $"GuestIdRange={range}: demo lists its home{Environment.NewLine}{listing.Body}");
@@ -91,7 +91,7 @@ public sealed partial class SimulatedGuestTests : IntegrationTest
                 }
 
                 files.Add(await demo.CreateTemporaryFileOk("kept-", ".txt", "/home/demo"));
-                var root = new GuestOpsClient(client, "vm-1", "root", GuestServer.GuestPassword);
+                var root = new SoapGuestOpsClient(client, "vm-1", "root", GuestServer.GuestPassword);
                 foreach (var earlier in rootFiles)
                 {
                     Assert.AreEqual(0L, (await root.StatOk(earlier)).OwnerId, $"GuestIdRange={range}: {earlier} is still guest root's");
@@ -119,7 +119,7 @@ public sealed partial class SimulatedGuestTests : IntegrationTest
         Assert.AreEqual("192.0.2.12", second);
 
         // The guest's view: every process ListProcessesInGuest shows, and every process in the VM's PID namespace.
-        var root = new GuestOpsClient(client, "vm-1", "root", GuestServer.GuestPassword);
+        var root = new SoapGuestOpsClient(client, "vm-1", "root", GuestServer.GuestPassword);
         var processes = await root.ListProcessesOk();
         Assert.IsTrue(processes.Count >= 2, $"the guest's init and its tools worker at least: {string.Join("; ", processes)}");
         var state = Path.GetFullPath(guest.StateDirectory);

@@ -89,7 +89,7 @@ public sealed class SspiTests : IntegrationTest
         var marker = "sspi-" + Guid.NewGuid().ToString("N")[..8];
         var started = await GuestSspi.StartProgramAsync(soap, Vm1, logon.Ticket, "/bin/sh", $"-c 'touch \"/home/demo/{marker}-$(id -un)-$(id -u)\"'");
         var pid = long.Parse(started.ReturnValues("StartProgramInGuest").Single().Value, CultureInfo.InvariantCulture);
-        var exited = await new GuestOpsClient(soap, Vm1, "demo", Password).WaitForExitAsync(pid);
+        var exited = await new SoapGuestOpsClient(soap, Vm1, "demo", Password).WaitForExitAsync(pid);
         Assert.AreEqual(0, exited.ExitCode, exited.ToString());
         Assert.AreEqual("demo", exited.Owner, exited.ToString());
         var names = GuestSoap.ReadListing(await GuestSspi.ListFilesAsync(soap, Vm1, logon.Ticket, "/home/demo")).Names;

@@ -1,37 +1,31 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Xml.Linq;
+using GuestOps.Vim;
 
 namespace GuestOps.IntegrationTests.Infrastructure;
 
-/// <summary>One entry of a ListFilesInGuest answer.</summary>
-public sealed record GuestFileEntry(string Path, string Type, long Size, XElement Attributes)
+/// <summary>One GuestFileInfo of a ListFilesInGuest answer.</summary>
+public sealed record GuestFileEntry(string Path, string Type, long Size, GuestFileAttributes Attributes)
 {
-    /// <summary>The xsi:type of <c>attributes</c> (local name), e.g. GuestPosixFileAttributes.</summary>
-    public string AttributesType
-    {
-        get
-        {
-            var type = (string?)Attributes.Attribute(Soap.Xsi + "type") ?? "";
-            return type[(type.IndexOf(':', StringComparison.Ordinal) + 1)..];
-        }
-    }
+    public static GuestFileEntry From(GuestFileInfo file) => new(file.path, file.type, file.size, file.attributes);
 
-    public string? Attribute(string name) => (string?)Attributes.Element(Soap.Vim + name);
+    /// <summary>The type of <c>attributes</c> (its xsi:type), e.g. GuestPosixFileAttributes.</summary>
+    public string AttributesType => Attributes.GetType().Name;
 
-    public long? Number(string name) => Attribute(name) is { } v ? long.Parse(v, CultureInfo.InvariantCulture) : null;
+    private GuestPosixFileAttributes? Posix => Attributes as GuestPosixFileAttributes;
 
-    public DateTime? ModificationTime => Attribute("modificationTime") is { } v
-        ? DateTime.Parse(v, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal)
-        : null;
+    public DateTime? ModificationTime => Attributes.modificationTime?.ToUniversalTime();
 
-    public long? OwnerId => Number("ownerId");
+    public DateTime? AccessTime => Attributes.accessTime?.ToUniversalTime();
 
-    public long? GroupId => Number("groupId");
+    public long? OwnerId => Posix?.ownerId;
 
-    public long? Permissions => Number("permissions");
+    public long? GroupId => Posix?.groupId;
 
-    public string? SymlinkTarget => Attribute("symlinkTarget");
+    public long? Permissions => Posix?.permissions;
+
+    public string? SymlinkTarget => Attributes.symlinkTarget;
 
     public override string ToString() => $"{Path} ({Type}, {Size} B, owner {OwnerId}:{GroupId}, mode {Convert.ToString(Permissions ?? 0, 8)}{(SymlinkTarget is null ? "" : " -> " + SymlinkTarget)})";
 }
@@ -39,6 +33,8 @@ public sealed record GuestFileEntry(string Path, string Type, long Size, XElemen
 /// <summary>A GuestListFileInfo.</summary>
 public sealed record GuestListing(IReadOnlyList<GuestFileEntry> Files, int Remaining)
 {
+    public static GuestListing From(GuestListFileInfo info) => new((info.files ?? []).Select(GuestFileEntry.From).ToList(), info.remaining);
+
     public IReadOnlyList<string> Names => Files.Select(f => f.Path).ToList();
 }
 
@@ -47,6 +43,7 @@ public static class GuestSoap
 {
     public static readonly Moref AuthManager = new("GuestAuthManager", "guestOperationsAuthManager");
     public static readonly Moref FileManager = new("GuestFileManager", "guestOperationsFileManager");
+    public static readonly Moref ProcessManager = new("GuestProcessManager", "guestOperationsProcessManager");
 
     /// <summary>A NamePasswordAuthentication <c>auth</c> element (govmomi's shape, reference 4.1).</summary>
     public static string Auth(string user, string password) =>
@@ -81,9 +78,33 @@ public static class GuestSoap
             (string?)f.Element(Soap.Vim + "path") ?? throw new AssertFailedException($"{response.Description}: a file without path"),
             (string?)f.Element(Soap.Vim + "type") ?? throw new AssertFailedException($"{response.Description}: a file without type"),
             (long?)f.Element(Soap.Vim + "size") ?? throw new AssertFailedException($"{response.Description}: a file without size"),
-            f.Element(Soap.Vim + "attributes") ?? throw new AssertFailedException($"{response.Description}: a file without attributes"))).ToList();
+            ReadAttributes(f.Element(Soap.Vim + "attributes") ?? throw new AssertFailedException($"{response.Description}: a file without attributes")))).ToList();
         var remaining = (int?)info.Element(Soap.Vim + "remaining") ?? throw new AssertFailedException($"{response.Description}: no remaining");
         return new GuestListing(files, remaining);
+    }
+
+    /// <summary>The GuestFileAttributes of an <c>attributes</c> element, by its xsi:type.</summary>
+    private static GuestFileAttributes ReadAttributes(XElement attributes)
+    {
+        string? Text(string name) => (string?)attributes.Element(Soap.Vim + name);
+        DateTime? Time(string name) => Text(name) is { } v ? DateTime.Parse(v, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal) : null;
+        int? Int(string name) => Text(name) is { } v ? int.Parse(v, CultureInfo.InvariantCulture) : null;
+        var type = (string?)attributes.Attribute(Soap.Xsi + "type") ?? "";
+        GuestFileAttributes result = type[(type.IndexOf(':', StringComparison.Ordinal) + 1)..] switch
+        {
+            "GuestPosixFileAttributes" => new GuestPosixFileAttributes
+            {
+                ownerId = Int("ownerId"),
+                groupId = Int("groupId"),
+                permissions = Text("permissions") is { } p ? long.Parse(p, CultureInfo.InvariantCulture) : null,
+            },
+            "GuestWindowsFileAttributes" => new GuestWindowsFileAttributes(),
+            _ => new GuestFileAttributes(),
+        };
+        result.modificationTime = Time("modificationTime");
+        result.accessTime = Time("accessTime");
+        result.symlinkTarget = Text("symlinkTarget");
+        return result;
     }
 
     /// <summary>Reads some properties of a VM (RetrieveProperties); missing ones are absent from the result.</summary>

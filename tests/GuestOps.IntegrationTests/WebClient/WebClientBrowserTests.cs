@@ -261,7 +261,7 @@ public sealed class WebClientBrowserTests : IntegrationTest
         // A long-running guest program (started over SOAP) shows in the process list and is terminated from the page.
         using var soap = NewClient(_guest.Server);
         await soap.LoginOkAsync();
-        var guest = new GuestOpsClient(soap, "vm-2", "demo", GuestServer.GuestPassword);
+        var guest = new SoapGuestOpsClient(soap, "vm-2", "demo", GuestServer.GuestPassword);
         var pid = await guest.StartProgramOk("/bin/sleep", "300");
         await page.ClickAsync("#processes");
         var process = page.Locator("#process-list tr", new PageLocatorOptions { Has = page.Locator($"td.num:text-is('{pid}')") });
