@@ -275,9 +275,9 @@ public sealed class GuestOpsClient(TypedGuestClient client, ManagedObjectReferen
         (await StartProgram(programPath, arguments, workingDirectory, environment)).Value;
 
     public async Task<IReadOnlyList<GuestProcess>> ListProcessesOk(params long[] pids) =>
-        (await ListProcesses(pids)).Value.Select(GuestProcess.From).ToList();
+        ((await ListProcesses(pids)).Value ?? []).Select(GuestProcess.From).ToList();
 
-    public async Task<IReadOnlyList<string>> ReadEnvironmentOk(params string[] names) => (await ReadEnvironment(names)).Value;
+    public async Task<IReadOnlyList<string>> ReadEnvironmentOk(params string[] names) => (await ReadEnvironment(names)).Value ?? [];
 
     /// <summary>Polls ListProcessesInGuest(pids=[pid]) until the program has an endTime (bounded).</summary>
     public async Task<GuestProcess> WaitForExitAsync(long pid, TimeSpan? timeout = null)
