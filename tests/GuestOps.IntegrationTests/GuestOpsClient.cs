@@ -35,6 +35,8 @@ public class GuestCallResult
 
     public TimeSpan Elapsed { get; }
 
+    public bool IsOk => Exception is null;
+
     /// <summary>The concrete vim fault (the detail's xsi:type), or null on success.</summary>
     public MethodFault? Fault => Exception is null ? null : VimFaults.Detail(Exception);
 
@@ -142,8 +144,14 @@ public sealed class GuestCallResult<T> : GuestCallResult
 /// Issue 4's GuestFileManager and GuestProcessManager calls through the typed client (GuestOps.Client), for one VM and
 /// one guest account. Methods return the call's <see cref="GuestCallResult"/>; the *Ok variants assert success.
 /// </summary>
-public sealed class GuestOpsClient(TypedGuestClient client, ManagedObjectReference vm, string user, string password)
+/// <param name="user">Who <paramref name="auth"/> is, for the descriptions.</param>
+public sealed class GuestOpsClient(TypedGuestClient client, ManagedObjectReference vm, GuestAuthentication auth, string user)
 {
+    public GuestOpsClient(TypedGuestClient client, ManagedObjectReference vm, string user, string password)
+        : this(client, vm, TypedGuestClient.Auth(user, password), user)
+    {
+    }
+
     public GuestOpsClient(TypedGuestClient client, string vmId, string user, string password)
         : this(client, TypedGuestClient.VmRef(vmId), user, password)
     {
@@ -161,7 +169,7 @@ public sealed class GuestOpsClient(TypedGuestClient client, ManagedObjectReferen
 
     private GuestManagers Managers => Client.Managers;
 
-    private NamePasswordAuthentication Auth { get; } = TypedGuestClient.Auth(user, password);
+    private GuestAuthentication Auth { get; } = auth;
 
     public GuestOpsClient As(string otherUser, string otherPassword) => new(Client, Vm, otherUser, otherPassword);
 
@@ -173,6 +181,14 @@ public sealed class GuestOpsClient(TypedGuestClient client, ManagedObjectReferen
 
     public Task<GuestCallResult> ValidateCredentials() =>
         Call("ValidateCredentialsInGuest", "", () => Port.ValidateCredentialsInGuestAsync(Managers.AuthManager, Vm, Auth));
+
+    /// <summary>AcquireCredentialsInGuest (this client's own auth is not sent: <paramref name="requestedAuth"/> is).</summary>
+    public Task<GuestCallResult<GuestAuthentication>> AcquireCredentials(GuestAuthentication requestedAuth, long? sessionId = null) =>
+        Call("AcquireCredentialsInGuest", $"{requestedAuth.GetType().Name}{(sessionId is null ? "" : " session " + sessionId)}",
+            () => Port.AcquireCredentialsInGuestAsync(Managers.AuthManager, Vm, requestedAuth, sessionId));
+
+    public Task<GuestCallResult> ReleaseCredentials() =>
+        Call("ReleaseCredentialsInGuest", "", () => Port.ReleaseCredentialsInGuestAsync(Managers.AuthManager, Vm, Auth));
 
     public Task<GuestCallResult> MakeDirectory(string path, bool createParents) =>
         Call("MakeDirectoryInGuest", $"{path} parents={createParents}", () => Port.MakeDirectoryInGuestAsync(Managers.FileManager, Vm, Auth, path, createParents));
