@@ -70,43 +70,6 @@ public static class GuestSoap
     public static string Element(string name, string value) =>
         $"<{name}>{Soap.Escape(value).Replace("\r", "&#xD;", StringComparison.Ordinal)}</{name}>";
 
-    /// <summary>Asserts a successful ListFilesInGuest and reads its GuestListFileInfo.</summary>
-    public static GuestListing ReadListing(SoapResponse response)
-    {
-        var info = response.ReturnValues("ListFilesInGuest").Single();
-        var files = info.Elements(Soap.Vim + "files").Select(f => new GuestFileEntry(
-            (string?)f.Element(Soap.Vim + "path") ?? throw new AssertFailedException($"{response.Description}: a file without path"),
-            (string?)f.Element(Soap.Vim + "type") ?? throw new AssertFailedException($"{response.Description}: a file without type"),
-            (long?)f.Element(Soap.Vim + "size") ?? throw new AssertFailedException($"{response.Description}: a file without size"),
-            ReadAttributes(f.Element(Soap.Vim + "attributes") ?? throw new AssertFailedException($"{response.Description}: a file without attributes")))).ToList();
-        var remaining = (int?)info.Element(Soap.Vim + "remaining") ?? throw new AssertFailedException($"{response.Description}: no remaining");
-        return new GuestListing(files, remaining);
-    }
-
-    /// <summary>The GuestFileAttributes of an <c>attributes</c> element, by its xsi:type.</summary>
-    private static GuestFileAttributes ReadAttributes(XElement attributes)
-    {
-        string? Text(string name) => (string?)attributes.Element(Soap.Vim + name);
-        DateTime? Time(string name) => Text(name) is { } v ? DateTime.Parse(v, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal) : null;
-        int? Int(string name) => Text(name) is { } v ? int.Parse(v, CultureInfo.InvariantCulture) : null;
-        var type = (string?)attributes.Attribute(Soap.Xsi + "type") ?? "";
-        GuestFileAttributes result = type[(type.IndexOf(':', StringComparison.Ordinal) + 1)..] switch
-        {
-            "GuestPosixFileAttributes" => new GuestPosixFileAttributes
-            {
-                ownerId = Int("ownerId"),
-                groupId = Int("groupId"),
-                permissions = Text("permissions") is { } p ? long.Parse(p, CultureInfo.InvariantCulture) : null,
-            },
-            "GuestWindowsFileAttributes" => new GuestWindowsFileAttributes(),
-            _ => new GuestFileAttributes(),
-        };
-        result.modificationTime = Time("modificationTime");
-        result.accessTime = Time("accessTime");
-        result.symlinkTarget = Text("symlinkTarget");
-        return result;
-    }
-
     /// <summary>Reads some properties of a VM (RetrieveProperties); missing ones are absent from the result.</summary>
     public static async Task<Dictionary<string, string>> VmPropertiesAsync(SoapClient client, string vmId, params string[] paths)
     {
