@@ -252,8 +252,6 @@ public sealed class GuestOpsClient(TypedGuestClient client, ManagedObjectReferen
 
     // ------------------------------------------------------------ asserting variants
 
-    public static async Task Ok(Task<GuestCallResult> call) => (await call).AssertOk();
-
     public async Task<string> CreateTemporaryFileOk(string prefix, string suffix, string? directory = null) =>
         (await CreateTemporaryFile(prefix, suffix, directory)).Value;
 

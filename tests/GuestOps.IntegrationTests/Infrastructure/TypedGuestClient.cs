@@ -59,7 +59,7 @@ public sealed class TypedGuestClient : IAsyncDisposable
     }
 
     /// <summary>The guest managers as vSphere names them (what a client without a session cannot read).</summary>
-    public static readonly GuestManagers WellKnownManagers = new(
+    private static readonly GuestManagers WellKnownManagers = new(
         new ManagedObjectReference("GuestAuthManager", "guestOperationsAuthManager"),
         new ManagedObjectReference("GuestFileManager", "guestOperationsFileManager"),
         new ManagedObjectReference("GuestProcessManager", "guestOperationsProcessManager"));
