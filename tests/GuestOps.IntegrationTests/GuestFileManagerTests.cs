@@ -3,7 +3,7 @@ using GuestOps.IntegrationTests.Infrastructure;
 namespace GuestOps.IntegrationTests;
 
 /// <summary>
-/// Acceptance of issue 4, GuestFileManager, through the SOAP endpoint against a sandboxed VM (reference 3.4, 5, 5.1): one
+/// Acceptance of issue 4, GuestFileManager, through the typed client against a sandboxed VM: one
 /// test per method and per documented fault. Each test works in its own temporary directory of the guest user demo
 /// (uid 1000); root is used where only root can act (chown, another user's file). One server for the class (vm-1).
 /// </summary>

@@ -7,8 +7,8 @@ using GuestOps.Vim;
 namespace GuestOps.IntegrationTests;
 
 /// <summary>
-/// Acceptance of issue 5, file transfers (reference 3.4, 7): InitiateFileTransferToGuest / FromGuest through the SOAP
-/// endpoint, then HTTP PUT / GET of the returned URL without a session cookie, against sandboxed VMs, with generated,
+/// Acceptance of issue 5, file transfers: InitiateFileTransferToGuest / FromGuest through the typed
+/// client, then HTTP PUT / GET of the returned URL without a session cookie, against sandboxed VMs, with generated,
 /// checksummed contents. The server's URLs live 4 s here (GUESTOPS_FILE_TRANSFER_LIFETIME) so expiry is testable; every
 /// other test uses its URL at once.
 /// </summary>
@@ -155,7 +155,7 @@ public sealed class GuestFileTransferTests : IntegrationTest
         (await demo.InitiateFileTransferFromGuest(dir)).AssertFault("NotAFile");
         (await demo.InitiateFileTransferFromGuest($"{dir}/missing")).AssertFault("FileNotFound");
 
-        // root may read it: size and attributes come back with the URL (reference 9.4).
+        // root may read it: size and attributes come back with the URL.
         var root = demo.As("root", GuestServer.GuestPassword);
         var info = await root.InitiateFileTransferFromGuestOk("/root/secret.txt");
         Assert.AreEqual("root only".Length, info.size);
@@ -199,7 +199,7 @@ public sealed class GuestFileTransferTests : IntegrationTest
         using var __ = http;
         var path = $"{dir}/bound.txt";
         var url = await demo.InitiateFileTransferToGuestOk(path, 4, overwrite: false);
-        StringAssert.Matches(url, new System.Text.RegularExpressions.Regex(@"^https://\*:\d+/guestFile\?id=\d+&token=[A-Za-z0-9_-]+$"), "reference 7.1/7.4 form");
+        StringAssert.Matches(url, new System.Text.RegularExpressions.Regex(@"^https://\*:\d+/guestFile\?id=\d+&token=[A-Za-z0-9_-]+$"), "the documented URL form");
         var other = await demo.InitiateFileTransferToGuestOk($"{dir}/other.txt", 4, overwrite: false);
         var download = (await demo.InitiateFileTransferFromGuestOk(PublicFile)).url;
 

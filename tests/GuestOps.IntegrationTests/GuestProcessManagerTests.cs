@@ -5,9 +5,9 @@ using GuestOps.Vim;
 namespace GuestOps.IntegrationTests;
 
 /// <summary>
-/// Acceptance of issue 4, GuestProcessManager, through the SOAP endpoint against a sandboxed VM (reference 3.5, 4.3,
-/// 9.1, 9.2): StartProgramInGuest (through the shell, as the user, default working directory home, envVariables as the
-/// whole environment, relative path InvalidArgument, missing program FileNotFound), ListProcessesInGuest (all, by pids,
+/// Acceptance of issue 4, GuestProcessManager, through the typed client against a sandboxed VM: StartProgramInGuest
+/// (through the shell, as the user, default working directory home, envVariables as the whole environment, relative
+/// path InvalidArgument, missing program FileNotFound), ListProcessesInGuest (all, by pids,
 /// unknown pids skipped, endTime/exitCode only once exited), TerminateProcessInGuest (SIGTERM: 143; unknown pid
 /// GuestProcessNotFound; another user's process GuestPermissionDenied) and ReadEnvironmentVariableInGuest. A started
 /// program reports what it saw by creating a file whose name carries it, read back with ListFilesInGuest. One server
@@ -169,7 +169,7 @@ public sealed class GuestProcessManagerTests : IntegrationTest
         var (typed, demo, dir) = await SetUpAsync();
         await using var _ = typed;
         var file = await demo.CreateTemporaryFileOk("noexec-", "", dir);
-        // Reference 3.5: CannotAccessFile when the program path is not accessible (here: not executable).
+        // CannotAccessFile when the program path is not accessible (here: not executable).
         (await demo.StartProgram(file, "")).AssertFault("CannotAccessFile");
         (await demo.StartProgram(dir, "")).AssertFault("NotAFile");
 

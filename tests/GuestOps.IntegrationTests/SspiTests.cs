@@ -7,7 +7,7 @@ using GuestOps.Vim;
 namespace GuestOps.IntegrationTests;
 
 /// <summary>
-/// Acceptance of issue 7 through the typed client against sandboxed VMs (reference 3.3, 4.1, 6): a C# client using
+/// Acceptance of issue 7 through the typed client against sandboxed VMs: a C# client using
 /// NegotiateAuthentication with explicit credentials completes AcquireCredentialsInGuest (NTLM: two calls, one
 /// GuestAuthenticationChallenge; Negotiate: the same, plus the guest's final token with the ticket), uses the
 /// TicketedSessionAuthentication for ValidateCredentialsInGuest, ListFilesInGuest and StartProgramInGuest (the program

@@ -48,7 +48,7 @@ public static class GuestSoap
     public static readonly Moref FileManager = new("GuestFileManager", "guestOperationsFileManager");
     public static readonly Moref ProcessManager = new("GuestProcessManager", "guestOperationsProcessManager");
 
-    /// <summary>A NamePasswordAuthentication <c>auth</c> element (govmomi's shape, reference 4.1).</summary>
+    /// <summary>A NamePasswordAuthentication <c>auth</c> element (govmomi's shape).</summary>
     public static string Auth(string user, string password) =>
         "<auth xsi:type=\"NamePasswordAuthentication\"><interactiveSession>false</interactiveSession>"
         + Soap.Element("username", user) + Soap.Element("password", password) + "</auth>";
