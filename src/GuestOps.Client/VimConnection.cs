@@ -60,6 +60,11 @@ public sealed class VimConnection : IAsyncDisposable
         binding.SendTimeout = options.Timeout;
         binding.ReceiveTimeout = options.Timeout;
         var factory = new ChannelFactory<IVimPort>(binding, new EndpointAddress(url));
+        foreach (var behavior in options.EndpointBehaviors)
+        {
+            factory.Endpoint.EndpointBehaviors.Add(behavior);
+        }
+
         var handler = new SocketsHttpHandler { UseCookies = false };
         if (options.ServerCertificateValidation is { } validation)
         {

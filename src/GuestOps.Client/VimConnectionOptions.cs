@@ -1,4 +1,5 @@
 using System.Net.Security;
+using System.ServiceModel.Description;
 
 namespace GuestOps.Client;
 
@@ -30,4 +31,8 @@ public sealed record VimConnectionOptions
 
     /// <summary>The largest SOAP response accepted (large listings, event queries).</summary>
     public long MaxReceivedMessageSize { get; init; } = 64 * 1024 * 1024;
+
+    /// <summary>WCF endpoint behaviors added to the SOAP channel, e.g. one whose binding parameter
+    /// <c>Func&lt;HttpClientHandler, HttpMessageHandler&gt;</c> wraps the HTTP handler to see every answer.</summary>
+    public IReadOnlyList<IEndpointBehavior> EndpointBehaviors { get; init; } = [];
 }

@@ -101,12 +101,11 @@ public sealed class CredentialThrottlingTests : IntegrationTest
     [Timeout(60_000)]
     public async Task GuestLogin_FailuresOfOneUserInOneVm_SlowOnlyThatUserInThatVm()
     {
-        using var client = NewClient(Server.Server);
-        await client.LoginOkAsync();
+        await using var client = await ConnectAsync(Server.Server);
         var elapsed = new List<double>();
         for (var i = 0; i < 6; i++)
         {
-            var response = await GuestSoap.ValidateCredentialsAsync(client, "vm-1", "demo", "wrong-guess-" + i);
+            var response = await new GuestOpsClient(client, "vm-1", "demo", "wrong-guess-" + i).ValidateCredentials();
             response.AssertFault("InvalidGuestLogin", "GuestOperationsFaultFault");
             elapsed.Add(response.Elapsed.TotalMilliseconds);
         }
@@ -119,15 +118,16 @@ public sealed class CredentialThrottlingTests : IntegrationTest
         // Other users of the VM, and the same user in another VM, are not slowed.
         foreach (var (vm, user) in new[] { ("vm-1", "root"), ("vm-2", "demo") })
         {
-            var ok = await GuestSoap.ValidateCredentialsAsync(client, vm, user, GuestServer.GuestPassword);
-            ok.AssertOk("ValidateCredentialsInGuest");
+            var ok = await new GuestOpsClient(client, vm, user, GuestServer.GuestPassword).ValidateCredentials();
+            ok.AssertOk();
             Assert.IsTrue(ok.Elapsed < TimeSpan.FromSeconds(1.5), $"{user} in {vm} is not throttled: {ok.Elapsed.TotalMilliseconds:0} ms");
         }
 
         // demo in vm-1 with the right password still gets in (after its wait), which clears the record.
-        (await GuestSoap.ValidateCredentialsAsync(client, "vm-1", "demo", GuestServer.GuestPassword)).AssertOk("ValidateCredentialsInGuest");
-        var after = await GuestSoap.ValidateCredentialsAsync(client, "vm-1", "demo", GuestServer.GuestPassword);
-        after.AssertOk("ValidateCredentialsInGuest");
+        var demo = new GuestOpsClient(client, "vm-1", "demo", GuestServer.GuestPassword);
+        (await demo.ValidateCredentials()).AssertOk();
+        var after = await demo.ValidateCredentials();
+        after.AssertOk();
         Assert.IsTrue(after.Elapsed < TimeSpan.FromSeconds(1.5), $"a success clears the throttle: {after.Elapsed.TotalMilliseconds:0} ms");
     }
 }

@@ -24,7 +24,6 @@ public sealed class ExternalProviderTests : IntegrationTest
     private const string SandboxedVm = "vm-3";
     private const string GuestUser = "owner";
     private const string GuestPassword = "Ext-Guest-Pa55!";
-    private static readonly Moref AuthManager = new("GuestAuthManager", "guestOperationsAuthManager");
 
     [TestMethod]
     [Timeout(240_000, CooperativeCancellation = true)]
@@ -52,9 +51,8 @@ public sealed class ExternalProviderTests : IntegrationTest
         try
         {
             await WaitForLogAsync(server, $"Worker listener for external VMs: tcp:127.0.0.1:{port}", TimeSpan.FromSeconds(10));
-            using var client = NewClient(server);
-            await client.LoginOkAsync();
-            Assert.IsFalse(await IsReadyAsync(client, VmA), "no worker has connected yet");
+            await using var client = await ConnectAsync(server);
+            Assert.IsFalse(await client.IsReadyAsync(VmA), "no worker has connected yet");
 
             // The admin: a one-time bundle for ext-vm-a.
             var adminEnvironment = new Dictionary<string, string>(settings) { ["GUESTOPS_STATE_DIR"] = server.StateDirectory };
@@ -91,17 +89,17 @@ public sealed class ExternalProviderTests : IntegrationTest
 
             // ... and connect: the VM becomes ready and answers guest calls with its own accounts.
             workers.Add(guestA.StartWorker(workerBinary, port, "pki"));
-            await WaitForReadyAsync(client, VmA, true, TimeSpan.FromSeconds(20), workers[^1]);
-            var properties = await VmPropertiesAsync(client, VmA, "guest.hostName", "guest.toolsRunningStatus");
+            await WaitForReadyAsync(client, server, VmA, true, TimeSpan.FromSeconds(20), workers[^1]);
+            var properties = await client.Connection.PropertiesAsync(TypedGuestClient.VmRef(VmA), ["guest.hostName", "guest.toolsRunningStatus"]);
             Assert.AreEqual("guestToolsRunning", properties["guest.toolsRunningStatus"]);
             if (sandboxed)
             {
                 Assert.AreEqual("ext-guest-a", properties["guest.hostName"]);
-                (await ValidateAsync(client, VmA, GuestUser, GuestPassword)).AssertOk("ValidateCredentialsInGuest");
+                (await new GuestOpsClient(client, VmA, GuestUser, GuestPassword).ValidateCredentials()).AssertOk();
             }
 
-            (await ValidateAsync(client, VmA, GuestUser, GuestPassword + "-wrong")).AssertFault("InvalidGuestLogin", "GuestOperationsFaultFault");
-            Assert.IsFalse(await IsReadyAsync(client, VmB), "VM A's certificate serves VM A only");
+            (await new GuestOpsClient(client, VmA, GuestUser, GuestPassword + "-wrong").ValidateCredentials()).AssertFault("InvalidGuestLogin", "GuestOperationsFaultFault");
+            Assert.IsFalse(await client.IsReadyAsync(VmB), "VM A's certificate serves VM A only");
 
             // Certificates that are not the one enrolled for the VM they name are refused: one this CA signed for VM B
             // without an enrollment (as if someone had the CA's signature but not the record), and one for the
@@ -112,8 +110,8 @@ public sealed class ExternalProviderTests : IntegrationTest
             workers.Add(guestA.StartWorker(workerBinary, port, forgedSandboxed));
             await WaitForLogAsync(server, $"is not the enrolled certificate of VM {VmB}", TimeSpan.FromSeconds(15));
             await WaitForLogAsync(server, $"VM {SandboxedVm} is not an external VM", TimeSpan.FromSeconds(15));
-            Assert.IsFalse(await IsReadyAsync(client, VmB), "a certificate not enrolled for VM B cannot connect as VM B");
-            Assert.IsTrue(await IsReadyAsync(client, VmA), "refused workers do not disturb the connected one");
+            Assert.IsFalse(await client.IsReadyAsync(VmB), "a certificate not enrolled for VM B cannot connect as VM B");
+            Assert.IsTrue(await client.IsReadyAsync(VmA), "refused workers do not disturb the connected one");
             foreach (var refused in workers.Skip(1))
             {
                 refused.Stop();
@@ -127,13 +125,13 @@ public sealed class ExternalProviderTests : IntegrationTest
             enrolled = await guestA.RunToolsAsync(workerBinary, ["enroll", "--bundle", guestA.InGuest("bundle-2.json"), "--out", guestA.InGuest("pki-2")]);
             Assert.AreEqual(0, enrolled.ExitCode, enrolled.ToString());
             await WaitForLogAsync(server, "no longer admitted", TimeSpan.FromSeconds(15));
-            await WaitForReadyAsync(client, VmA, false, TimeSpan.FromSeconds(10), workers[0]);
+            await WaitForReadyAsync(client, server, VmA, false, TimeSpan.FromSeconds(10), workers[0]);
             workers.Add(guestA.StartWorker(workerBinary, port, "pki-2"));
-            await WaitForReadyAsync(client, VmA, true, TimeSpan.FromSeconds(20), workers[^1]);
+            await WaitForReadyAsync(client, server, VmA, true, TimeSpan.FromSeconds(20), workers[^1]);
 
             if (sandboxed)
             {
-                await WaitForReadyAsync(client, SandboxedVm, true, TimeSpan.FromSeconds(30), null);
+                await WaitForReadyAsync(client, server, SandboxedVm, true, TimeSpan.FromSeconds(30), null);
             }
 
             await AssertStillServingAsync(server);
@@ -151,34 +149,15 @@ public sealed class ExternalProviderTests : IntegrationTest
         }
     }
 
-    private static async Task<SoapResponse> ValidateAsync(SoapClient client, string vmId, string user, string password) =>
-        await client.PostAsync(
-            Soap.Call("ValidateCredentialsInGuest", AuthManager, Moref.Vm(vmId).Xml("vm")
-                + "<auth xsi:type=\"NamePasswordAuthentication\"><interactiveSession>false</interactiveSession>"
-                + Soap.Element("username", user) + Soap.Element("password", password) + "</auth>"),
-            $"ValidateCredentialsInGuest on {vmId} as {user}");
-
-    private static async Task<Dictionary<string, string>> VmPropertiesAsync(SoapClient client, string vmId, params string[] paths)
+    private static async Task WaitForReadyAsync(TypedGuestClient client, ServerProcess server, string vmId, bool ready, TimeSpan timeout, GuestWorker? worker)
     {
-        var response = await client.PostAsync(Soap.RetrieveProperties(Moref.Vm(vmId), paths), $"RetrieveProperties {vmId} {string.Join(",", paths)}");
-        return response.ReturnValues("RetrieveProperties").Single().Elements(Soap.Vim + "propSet")
-            .ToDictionary(p => (string)p.Element(Soap.Vim + "name")!, p => p.Element(Soap.Vim + "val")!.Value);
-    }
-
-    private static async Task<bool> IsReadyAsync(SoapClient client, string vmId) =>
-        (await VmPropertiesAsync(client, vmId, "guest.guestOperationsReady")).GetValueOrDefault("guest.guestOperationsReady") == "true";
-
-    private static async Task WaitForReadyAsync(SoapClient client, string vmId, bool ready, TimeSpan timeout, GuestWorker? worker)
-    {
-        var clock = Stopwatch.StartNew();
-        while (await IsReadyAsync(client, vmId) != ready)
+        try
         {
-            if (clock.Elapsed > timeout)
-            {
-                throw new AssertFailedException($"{vmId}: guest.guestOperationsReady did not become {ready.ToString().ToLowerInvariant()} within {timeout.TotalSeconds:0} s.{Environment.NewLine}{client.Server.AllOutput}{Environment.NewLine}--- worker ---{Environment.NewLine}{worker?.Output}");
-            }
-
-            await Task.Delay(100);
+            await client.WaitForReadinessAsync(vmId, ready, timeout, TimeSpan.FromMilliseconds(100));
+        }
+        catch (AssertFailedException e)
+        {
+            throw new AssertFailedException($"{e.Message}{Environment.NewLine}{server.AllOutput}{Environment.NewLine}--- worker ---{Environment.NewLine}{worker?.Output}", e);
         }
     }
 

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Text.RegularExpressions;
+using GuestOps.Client;
 using GuestOps.IntegrationTests.Infrastructure;
+using GuestOps.Vim;
 
 namespace GuestOps.IntegrationTests;
 
@@ -55,9 +57,9 @@ public sealed partial class GuestFaultTests : IntegrationTest
     [Timeout(60_000)]
     public async Task KilledWorker_MidUpload_LeavesNoPartialFile_KeepsTheOldContents_AndTheVmIsReadyAgain()
     {
-        using var client = await ReadyClientAsync(Server);
+        await using var client = await ReadyClientAsync(Server);
         using var http = new GuestFileTransferClient(Server.Server);
-        var demo = new GuestOpsClient(client, Vm1, "demo", Password);
+        var demo = Demo(client, Vm1);
         var dir = await demo.CreateTemporaryDirectoryOk("killed-upload-", "");
         var path = $"{dir}/file.bin";
         var before = new GeneratedContent(1000, 11);
@@ -78,20 +80,20 @@ public sealed partial class GuestFaultTests : IntegrationTest
         }
 
         // The other VM never noticed; vm-1 comes back with the old file and nothing else.
-        (await GuestSoap.ValidateCredentialsAsync(client, Vm2, "demo", Password)).AssertOk("ValidateCredentialsInGuest");
+        (await Demo(client, Vm2).ValidateCredentials()).AssertOk();
         await Server.WorkerAsync(Vm1, TimeSpan.FromSeconds(10), except: worker);
-        await GuestSoap.WaitForReadinessAsync(client, Vm1, ready: true, TimeSpan.FromSeconds(10));
+        await client.WaitForReadinessAsync(Vm1, ready: true, TimeSpan.FromSeconds(10));
         CollectionAssert.AreEquivalent(new[] { ".", "..", "file.bin" }, (await demo.ListOk(dir)).Names.ToList(), "no partial or staging file");
-        var (downloadUrl, downloadSize, _) = await demo.InitiateFileTransferFromGuestOk(path);
-        Assert.AreEqual(1000, downloadSize);
-        Assert.AreEqual(before.Sha256, (await http.GetAsync(downloadUrl)).Sha256, "the previous contents are intact");
+        var download = await demo.InitiateFileTransferFromGuestOk(path);
+        Assert.AreEqual(1000, download.size);
+        Assert.AreEqual(before.Sha256, (await http.GetAsync(download.url)).Sha256, "the previous contents are intact");
     }
 
     [TestMethod]
     [Timeout(30_000)]
     public async Task KilledWorker_VmIsUnavailableAtOnce_OtherVmAnswers_WorkerIsRestarted()
     {
-        using var client = await ReadyClientAsync(Server);
+        await using var client = await ReadyClientAsync(Server);
         var worker = await Server.WorkerAsync(Vm1);
         var init = GuestWorkers.ParentPid(worker) ?? throw new AssertFailedException($"The worker {worker} has no parent.");
         Assert.AreEqual(1, GuestWorkers.NamespacePid(init), "the worker's parent is the sandbox's init (pid 1 in the VM)");
@@ -104,13 +106,13 @@ public sealed partial class GuestFaultTests : IntegrationTest
         Assert.IsTrue(GuestWorkers.Signal(worker, GuestWorkers.SIGKILL), "kill -9 of the worker");
         var killed = Stopwatch.StartNew();
 
-        var becameUnready = await GuestSoap.WaitForReadinessAsync(client, Vm1, ready: false, TimeSpan.FromSeconds(2), TimeSpan.FromMilliseconds(20));
+        var becameUnready = await client.WaitForReadinessAsync(Vm1, ready: false, TimeSpan.FromSeconds(2), TimeSpan.FromMilliseconds(20));
         TestContext.WriteLine($"guest.guestOperationsReady false {becameUnready.TotalMilliseconds:0} ms after kill -9");
 
-        foreach (var call in new Func<Task<SoapResponse>>[]
+        foreach (var call in new Func<Task<GuestCallResult>>[]
         {
-            () => GuestSoap.ValidateCredentialsAsync(client, Vm1, "demo", Password),
-            () => GuestSoap.ListFilesAsync(client, Vm1, "demo", Password, "/tmp"),
+            async () => await Demo(client, Vm1).ValidateCredentials(),
+            async () => await Demo(client, Vm1).ListFiles("/tmp"),
         })
         {
             var response = await call();
@@ -118,18 +120,18 @@ public sealed partial class GuestFaultTests : IntegrationTest
         }
 
         // The other VM is not affected.
-        Assert.IsTrue(await GuestSoap.IsReadyAsync(client, Vm2));
-        (await GuestSoap.ValidateCredentialsAsync(client, Vm2, "demo", Password)).AssertOk("ValidateCredentialsInGuest");
-        GuestSoap.ReadListing(await GuestSoap.ListFilesAsync(client, Vm2, "demo", Password, "/tmp"));
+        Assert.IsTrue(await client.IsReadyAsync(Vm2));
+        (await Demo(client, Vm2).ValidateCredentials()).AssertOk();
+        await Demo(client, Vm2).ListOk("/tmp");
 
         // Release init: the sandbox ends, the host agent starts a new one, its worker connects.
         Stopped.Continue(init);
         var released = Stopwatch.StartNew();
         var newWorker = await Server.WorkerAsync(Vm1, TimeSpan.FromSeconds(5), except: worker);
-        var ready = await GuestSoap.WaitForReadinessAsync(client, Vm1, ready: true, TimeSpan.FromSeconds(5) - released.Elapsed);
+        var ready = await client.WaitForReadinessAsync(Vm1, ready: true, TimeSpan.FromSeconds(5) - released.Elapsed);
         TestContext.WriteLine($"new worker {newWorker}; ready again {released.Elapsed.TotalMilliseconds:0} ms after the sandbox could end");
-        (await GuestSoap.ValidateCredentialsAsync(client, Vm1, "demo", Password)).AssertOk("ValidateCredentialsInGuest");
-        GuestSoap.ReadListing(await GuestSoap.ListFilesAsync(client, Vm1, "demo", Password, "/tmp"));
+        (await Demo(client, Vm1).ValidateCredentials()).AssertOk();
+        await Demo(client, Vm1).ListOk("/tmp");
         StringAssert.Contains(Server.Server.AllOutput, "VM demo-vm-1: guest exited", "the host agent logs the guest's exit");
         await AssertStillServingAsync(Server.Server);
     }
@@ -138,9 +140,8 @@ public sealed partial class GuestFaultTests : IntegrationTest
     [Timeout(30_000)]
     public async Task KilledWorker_IsRestartedWithBackoff_AndReadyWithin5Seconds()
     {
-        using var client = await ReadyClientAsync(Server);
-        using var other = NewClient(Server.Server, TimeSpan.FromSeconds(10));
-        await other.LoginOkAsync();
+        await using var client = await ReadyClientAsync(Server);
+        await using var other = await ConnectAsync(Server.Server, timeout: TimeSpan.FromSeconds(10));
         var worker = await Server.WorkerAsync(Vm1);
         var connectedBefore = ConnectedCount(Server, Vm1);
 
@@ -151,7 +152,7 @@ public sealed partial class GuestFaultTests : IntegrationTest
             var count = 0;
             while (!stopOther.IsCancellationRequested)
             {
-                (await GuestSoap.ValidateCredentialsAsync(other, Vm2, "demo", Password)).AssertOk("ValidateCredentialsInGuest");
+                (await Demo(other, Vm2).ValidateCredentials()).AssertOk();
                 count++;
                 await Task.Delay(50);
             }
@@ -166,8 +167,8 @@ public sealed partial class GuestFaultTests : IntegrationTest
         var observed = new List<long>();
         while (killed.Elapsed < TimeSpan.FromSeconds(5) && ConnectedCount(Server, Vm1) == connectedBefore)
         {
-            var response = await GuestSoap.ValidateCredentialsAsync(client, Vm1, "demo", Password);
-            if (response.StatusCode != 200)
+            var response = await Demo(client, Vm1).ValidateCredentials();
+            if (!response.IsOk)
             {
                 response.AssertFault("GuestOperationsUnavailable", "GuestOperationsFaultFault");
                 observed.Add(killed.ElapsedMilliseconds);
@@ -177,11 +178,11 @@ public sealed partial class GuestFaultTests : IntegrationTest
         }
 
         var newWorker = await Server.WorkerAsync(Vm1, TimeSpan.FromSeconds(5) - killed.Elapsed, except: worker);
-        await GuestSoap.WaitForReadinessAsync(client, Vm1, ready: true, TimeSpan.FromSeconds(5) - killed.Elapsed);
+        await client.WaitForReadinessAsync(Vm1, ready: true, TimeSpan.FromSeconds(5) - killed.Elapsed);
         var readyAfter = killed.Elapsed;
         await WaitForConnectionLogAsync(Server, Vm1, connectedBefore);
-        (await GuestSoap.ValidateCredentialsAsync(client, Vm1, "demo", Password)).AssertOk("ValidateCredentialsInGuest");
-        GuestSoap.ReadListing(await GuestSoap.ListFilesAsync(client, Vm1, "demo", Password, "/tmp"));
+        (await Demo(client, Vm1).ValidateCredentials()).AssertOk();
+        await Demo(client, Vm1).ListOk("/tmp");
         TestContext.WriteLine($"worker {worker} killed; new worker {newWorker}; vm-1 ready again after {readyAfter.TotalMilliseconds:0} ms; GuestOperationsUnavailable meanwhile: {(observed.Count == 0 ? "never (the restart was quicker than a call)" : $"{observed.Count} times, {observed[0]} to {observed[^1]} ms after the kill")}");
 
         await stopOther.CancelAsync();
@@ -194,16 +195,16 @@ public sealed partial class GuestFaultTests : IntegrationTest
     [Timeout(40_000)]
     public async Task HungWorker_CallsFailWithGuestOperationsUnavailable_InsteadOfHanging()
     {
-        using var client = await ReadyClientAsync(Server);
+        await using var client = await ReadyClientAsync(Server);
         var worker = await Server.WorkerAsync(Vm1);
         var connectedBefore = ConnectedCount(Server, Vm1);
         var heartbeatsLostBefore = Occurrences(Server.Server.AllOutput, "Heartbeat lost");
         Stopped.Stop(worker);
 
         // The default GuestCallTimeout is 30 s; the dispatcher's heartbeat (5 s of silence) ends the call much sooner.
-        var hung = await GuestSoap.ListFilesAsync(client, Vm1, "demo", Password, "/tmp");
+        var hung = await Demo(client, Vm1).ListFiles("/tmp");
         hung.AssertFault("GuestOperationsUnavailable", "GuestOperationsFaultFault");
-        TestContext.WriteLine($"call to the stopped worker failed after {hung.Elapsed.TotalMilliseconds:0} ms: {hung.ReadFault().FaultString}");
+        TestContext.WriteLine($"call to the stopped worker failed after {hung.Elapsed.TotalMilliseconds:0} ms: {hung.FaultMessage}");
 
         // What ended it: the heartbeat (the worker was dropped as gone), not the call's 30 s deadline. The server's log
         // reaches this test through its console pipe, which may trail the SOAP answer: wait for the line.
@@ -217,16 +218,16 @@ public sealed partial class GuestFaultTests : IntegrationTest
         Assert.IsGreaterThan(heartbeatsLostBefore, Occurrences(output, "Heartbeat lost"), "the dispatcher's heartbeat noticed the silent worker");
         Assert.IsFalse(output.Contains(": ListFilesInGuest timed out", StringComparison.Ordinal), $"the call did not wait for its deadline{Environment.NewLine}{output}");
 
-        await GuestSoap.WaitForReadinessAsync(client, Vm1, ready: false, TimeSpan.FromSeconds(3));
-        var next = await GuestSoap.ValidateCredentialsAsync(client, Vm1, "demo", Password);
+        await client.WaitForReadinessAsync(Vm1, ready: false, TimeSpan.FromSeconds(3));
+        var next = await Demo(client, Vm1).ValidateCredentials();
         next.AssertFault("GuestOperationsUnavailable", "GuestOperationsFaultFault");
         Assert.IsFalse(Server.Server.AllOutput.Contains(": ValidateCredentialsInGuest timed out", StringComparison.Ordinal), "once the worker counts as gone, a call is refused, not sent to wait for its deadline");
-        (await GuestSoap.ValidateCredentialsAsync(client, Vm2, "demo", Password)).AssertOk("ValidateCredentialsInGuest");
+        (await Demo(client, Vm2).ValidateCredentials()).AssertOk();
 
         // Continued, the worker connects again and the VM is ready.
         Stopped.Continue(worker);
-        await GuestSoap.WaitForReadinessAsync(client, Vm1, ready: true, TimeSpan.FromSeconds(10));
-        (await GuestSoap.ValidateCredentialsAsync(client, Vm1, "demo", Password)).AssertOk("ValidateCredentialsInGuest");
+        await client.WaitForReadinessAsync(Vm1, ready: true, TimeSpan.FromSeconds(10));
+        (await Demo(client, Vm1).ValidateCredentials()).AssertOk();
         await WaitForConnectionLogAsync(Server, Vm1, connectedBefore);
         await AssertStillServingAsync(Server.Server);
     }
@@ -236,22 +237,22 @@ public sealed partial class GuestFaultTests : IntegrationTest
     public async Task HungWorker_WithAOneSecondGuestCallTimeout_CallsFailWithinAboutASecond()
     {
         await using var server = await GuestServer.StartAsync(arguments: ["--GuestOps:GuestCallTimeout=00:00:01"]);
-        using var client = await ReadyClientAsync(server);
+        await using var client = await ReadyClientAsync(server);
         var worker = await server.WorkerAsync(Vm1);
         Stopped.Stop(worker);
 
-        var hung = await GuestSoap.ValidateCredentialsAsync(client, Vm1, "demo", Password);
-        var fault = hung.AssertFault("GuestOperationsUnavailable", "GuestOperationsFaultFault");
-        TestContext.WriteLine($"call to the stopped worker failed after {hung.Elapsed.TotalMilliseconds:0} ms: {fault.FaultString}");
+        var hung = await Demo(client, Vm1).ValidateCredentials();
+        hung.AssertFault("GuestOperationsUnavailable", "GuestOperationsFaultFault");
+        TestContext.WriteLine($"call to the stopped worker failed after {hung.Elapsed.TotalMilliseconds:0} ms: {hung.FaultMessage}");
         var output = server.Server.AllOutput;
         Assert.IsTrue(output.Contains(": ValidateCredentialsInGuest timed out", StringComparison.Ordinal) || output.Contains("Heartbeat lost", StringComparison.Ordinal),
             $"the call ended at its 1 s deadline (or by the 5 s heartbeat){Environment.NewLine}{output}");
-        (await GuestSoap.ListFilesAsync(client, Vm1, "demo", Password, "/tmp")).AssertFault("GuestOperationsUnavailable", "GuestOperationsFaultFault");
-        (await GuestSoap.ValidateCredentialsAsync(client, Vm2, "demo", Password)).AssertOk("ValidateCredentialsInGuest");
+        (await Demo(client, Vm1).ListFiles("/tmp")).AssertFault("GuestOperationsUnavailable", "GuestOperationsFaultFault");
+        (await Demo(client, Vm2).ValidateCredentials()).AssertOk();
 
         Stopped.Continue(worker);
-        await GuestSoap.WaitForReadinessAsync(client, Vm1, ready: true, TimeSpan.FromSeconds(10));
-        (await GuestSoap.ValidateCredentialsAsync(client, Vm1, "demo", Password)).AssertOk("ValidateCredentialsInGuest");
+        await client.WaitForReadinessAsync(Vm1, ready: true, TimeSpan.FromSeconds(10));
+        (await Demo(client, Vm1).ValidateCredentials()).AssertOk();
         await AssertStillServingAsync(server.Server);
     }
 
@@ -259,34 +260,29 @@ public sealed partial class GuestFaultTests : IntegrationTest
     [Timeout(30_000)]
     public async Task GuestCommandsDisabledOnOneVm_IsOperationDisabledByGuest_OtherVmWorks()
     {
-        using var client = await ReadyClientAsync(Server);
-        (await GuestSoap.ValidateCredentialsAsync(client, DisabledVm, "demo", Password)).AssertFault("OperationDisabledByGuest", "GuestOperationsFaultFault");
-        (await GuestSoap.ListFilesAsync(client, DisabledVm, "demo", Password, "/tmp")).AssertFault("OperationDisabledByGuest", "GuestOperationsFaultFault");
+        await using var client = await ReadyClientAsync(Server);
+        (await Demo(client, DisabledVm).ValidateCredentials()).AssertFault("OperationDisabledByGuest", "GuestOperationsFaultFault");
+        (await Demo(client, DisabledVm).ListFiles("/tmp")).AssertFault("OperationDisabledByGuest", "GuestOperationsFaultFault");
 
         // The switch is checked before the guest is asked: wrong credentials make no difference.
-        (await GuestSoap.ValidateCredentialsAsync(client, DisabledVm, "demo", "wrong")).AssertFault("OperationDisabledByGuest", "GuestOperationsFaultFault");
+        (await Demo(client, DisabledVm, "wrong").ValidateCredentials()).AssertFault("OperationDisabledByGuest", "GuestOperationsFaultFault");
 
-        (await GuestSoap.ValidateCredentialsAsync(client, Vm1, "demo", Password)).AssertOk("ValidateCredentialsInGuest");
-        GuestSoap.ReadListing(await GuestSoap.ListFilesAsync(client, Vm2, "demo", Password, "/tmp"));
+        (await Demo(client, Vm1).ValidateCredentials()).AssertOk();
+        await Demo(client, Vm2).ListOk("/tmp");
     }
 
     [TestMethod]
     [Timeout(30_000)]
     public async Task UnknownVm_IsManagedObjectNotFound()
     {
-        using var client = await ReadyClientAsync(Server);
-        foreach (var vm in new[] { Moref.Vm("vm-99"), Moref.Vm("no-such-vm"), new Moref("HostSystem", Vm1) })
+        await using var client = await ReadyClientAsync(Server);
+        foreach (var vm in new ManagedObjectReference[] { new("VirtualMachine", "vm-99"), new("VirtualMachine", "no-such-vm"), new("HostSystem", Vm1) })
         {
-            foreach (var response in new[]
+            var demo = new GuestOpsClient(client, vm, "demo", Password);
+            foreach (var response in new GuestCallResult[] { await demo.ValidateCredentials(), await demo.ListFiles("/tmp") })
             {
-                await GuestSoap.ValidateCredentialsAsync(client, vm.Value, "demo", Password, vm),
-                await GuestSoap.ListFilesAsync(client, vm.Value, "demo", Password, "/tmp", vm: vm),
-            })
-            {
-                var fault = response.AssertFault("ManagedObjectNotFound", "RuntimeFaultFault");
-                var obj = fault.Detail.Element(Soap.Vim + "obj");
-                Assert.IsNotNull(obj, $"ManagedObjectNotFound.obj names the reference: {response}");
-                Assert.AreEqual(vm, Moref.From(obj), $"ManagedObjectNotFound.obj: {response}");
+                var fault = response.AssertFault<ManagedObjectNotFound>("RuntimeFaultFault");
+                Assert.AreEqual(vm, fault.obj, $"ManagedObjectNotFound.obj names the reference: {response}");
             }
         }
     }
@@ -295,30 +291,43 @@ public sealed partial class GuestFaultTests : IntegrationTest
     [Timeout(30_000)]
     public async Task GuestCallsWithoutASession_AreNotAuthenticated()
     {
-        using var anonymous = NewClient(Server.Server);
-        (await GuestSoap.ValidateCredentialsAsync(anonymous, Vm1, "demo", Password)).AssertFault("NotAuthenticated", "RuntimeFaultFault");
-        (await GuestSoap.ListFilesAsync(anonymous, Vm1, "demo", Password, "/tmp")).AssertFault("NotAuthenticated", "RuntimeFaultFault");
+        await using (var anonymous = await ConnectAsync(Server.Server, login: false))
+        {
+            (await Demo(anonymous, Vm1).ValidateCredentials()).AssertFault("NotAuthenticated", "RuntimeFaultFault");
+            (await Demo(anonymous, Vm1).ListFiles("/tmp")).AssertFault("NotAuthenticated", "RuntimeFaultFault");
+        }
 
-        anonymous.Cookie = SoapClient.CookieName + "=\"no-such-session\"";
-        (await GuestSoap.ListFilesAsync(anonymous, Vm1, "demo", Password, "/tmp")).AssertFault("NotAuthenticated", "RuntimeFaultFault");
+        await using (var unknown = await ConnectAsync(Server.Server, login: false, sessionCookie: $"{VimConnection.SessionCookieName}=\"no-such-session\""))
+        {
+            (await Demo(unknown, Vm1).ListFiles("/tmp")).AssertFault("NotAuthenticated", "RuntimeFaultFault");
+        }
 
         // After Logout the session's cookie no longer works either.
-        using var client = NewClient(Server.Server);
-        await client.LoginOkAsync();
-        (await GuestSoap.ValidateCredentialsAsync(client, Vm1, "demo", Password)).AssertOk("ValidateCredentialsInGuest");
-        (await client.CallAsync("Logout", Moref.SessionManager)).AssertOk("Logout");
-        (await GuestSoap.ValidateCredentialsAsync(client, Vm1, "demo", Password)).AssertFault("NotAuthenticated", "RuntimeFaultFault");
+        await using var client = await ConnectAsync(Server.Server);
+        (await Demo(client, Vm1).ValidateCredentials()).AssertOk();
+        await client.Connection.LogoutAsync();
+        (await Demo(client, Vm1).ValidateCredentials()).AssertFault("NotAuthenticated", "RuntimeFaultFault");
     }
 
     /// <summary>A logged-in client, once vm-1 and vm-2 are ready (an earlier test may have restarted a worker).</summary>
-    private async Task<SoapClient> ReadyClientAsync(GuestServer server)
+    private async Task<TypedGuestClient> ReadyClientAsync(GuestServer server)
     {
-        var client = NewClient(server.Server);
-        await client.LoginOkAsync();
-        await GuestSoap.WaitForReadinessAsync(client, Vm1, ready: true, TimeSpan.FromSeconds(10));
-        await GuestSoap.WaitForReadinessAsync(client, Vm2, ready: true, TimeSpan.FromSeconds(10));
-        return client;
+        var client = await ConnectAsync(server.Server);
+        try
+        {
+            await client.WaitForReadinessAsync(Vm1, ready: true, TimeSpan.FromSeconds(10));
+            await client.WaitForReadinessAsync(Vm2, ready: true, TimeSpan.FromSeconds(10));
+            return client;
+        }
+        catch
+        {
+            await client.DisposeAsync();
+            throw;
+        }
     }
+
+    /// <summary>The guest user demo on <paramref name="vmId"/>.</summary>
+    private static GuestOpsClient Demo(TypedGuestClient client, string vmId, string password = Password) => new(client, vmId, "demo", password);
 
     /// <summary>How many times the server logged a worker connection of the VM.</summary>
     private static int ConnectedCount(GuestServer server, string vmId) =>

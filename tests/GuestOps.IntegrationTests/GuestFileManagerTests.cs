@@ -3,7 +3,7 @@ using GuestOps.IntegrationTests.Infrastructure;
 namespace GuestOps.IntegrationTests;
 
 /// <summary>
-/// Acceptance of issue 4, GuestFileManager, through the SOAP endpoint against a sandboxed VM (reference 3.4, 5, 5.1): one
+/// Acceptance of issue 4, GuestFileManager, through the typed client against a sandboxed VM: one
 /// test per method and per documented fault. Each test works in its own temporary directory of the guest user demo
 /// (uid 1000); root is used where only root can act (chown, another user's file). One server for the class (vm-1).
 /// </summary>
@@ -47,23 +47,22 @@ public sealed class GuestFileManagerTests : IntegrationTest
 
     private static GuestServer Server => _server ?? throw new AssertFailedException("The guest server did not start.");
 
-    private async Task<(SoapClient Soap, GuestOpsClient Demo, string Dir)> SetUpAsync()
+    private async Task<(TypedGuestClient Typed, GuestOpsClient Demo, string Dir)> SetUpAsync()
     {
-        var soap = NewClient(Server.Server);
-        await soap.LoginOkAsync();
-        var demo = new GuestOpsClient(soap, Vm, "demo", GuestServer.GuestPassword);
+        var typed = await ConnectAsync(Server.Server, Vm);
+        var demo = new GuestOpsClient(typed, Vm, "demo", GuestServer.GuestPassword);
         var dir = await demo.CreateTemporaryDirectoryOk("fm-", "");
-        return (soap, demo, dir);
+        return (typed, demo, dir);
     }
 
     [TestMethod]
     [Timeout(30_000)]
     public async Task MakeDirectoryInGuest_WithAndWithoutParents_ExistingIsFileAlreadyExists_MissingParentIsFileNotFound()
     {
-        var (soap, demo, dir) = await SetUpAsync();
-        using var _ = soap;
-        await demo.Ok(demo.MakeDirectory($"{dir}/a", createParents: false), "MakeDirectoryInGuest");
-        await demo.Ok(demo.MakeDirectory($"{dir}/p/q/r", createParents: true), "MakeDirectoryInGuest");
+        var (typed, demo, dir) = await SetUpAsync();
+        await using var _ = typed;
+        (await demo.MakeDirectory($"{dir}/a", createParents: false)).AssertOk();
+        (await demo.MakeDirectory($"{dir}/p/q/r", createParents: true)).AssertOk();
         Assert.AreEqual("directory", (await demo.ChildrenOk($"{dir}/p/q"))["r"].Type);
         Assert.AreEqual("directory", (await demo.ChildrenOk(dir))["a"].Type);
         var created = (await demo.ChildrenOk(dir))["a"];
@@ -72,7 +71,7 @@ public sealed class GuestFileManagerTests : IntegrationTest
         (await demo.MakeDirectory($"{dir}/a", createParents: false)).AssertFault("FileAlreadyExists");
         (await demo.MakeDirectory($"{dir}/missing/child", createParents: false)).AssertFault("FileNotFound");
         // mkdir -p of an existing directory is fine; of an existing file it is FileAlreadyExists.
-        await demo.Ok(demo.MakeDirectory($"{dir}/p/q", createParents: true), "MakeDirectoryInGuest");
+        (await demo.MakeDirectory($"{dir}/p/q", createParents: true)).AssertOk();
         await demo.CreateFileOk($"{dir}/file");
         (await demo.MakeDirectory($"{dir}/file", createParents: true)).AssertFault("FileAlreadyExists");
         (await demo.MakeDirectory($"{dir}/file", createParents: false)).AssertFault("FileAlreadyExists");
@@ -86,26 +85,26 @@ public sealed class GuestFileManagerTests : IntegrationTest
     [Timeout(30_000)]
     public async Task DeleteFileInGuest_FileAndSymlinkNotItsTarget_DirectoryIsNotAFile_MissingIsFileNotFound_OtherUsersFileIsGuestPermissionDenied()
     {
-        var (soap, demo, dir) = await SetUpAsync();
-        using var _ = soap;
+        var (typed, demo, dir) = await SetUpAsync();
+        await using var _ = typed;
         await demo.CreateFileOk($"{dir}/f");
-        await demo.Ok(demo.DeleteFile($"{dir}/f"), "DeleteFileInGuest");
+        (await demo.DeleteFile($"{dir}/f")).AssertOk();
         Assert.IsFalse((await demo.ChildrenOk(dir)).ContainsKey("f"));
         (await demo.DeleteFile($"{dir}/f")).AssertFault("FileNotFound");
 
-        await demo.Ok(demo.DeleteFile($"{HostDirectory}/link"), "DeleteFileInGuest");
+        (await demo.DeleteFile($"{HostDirectory}/link")).AssertOk();
         var left = await demo.ChildrenOk(HostDirectory);
         Assert.IsFalse(left.ContainsKey("link"), "the symlink is deleted");
         Assert.AreEqual("file", left["target"].Type, "the symlink's target stays");
 
-        await demo.Ok(demo.MakeDirectory($"{dir}/d", false), "MakeDirectoryInGuest");
+        (await demo.MakeDirectory($"{dir}/d", false)).AssertOk();
         (await demo.DeleteFile($"{dir}/d")).AssertFault("NotAFile");
         (await demo.DeleteFile("relative")).AssertFault("InvalidArgument");
 
         // root's file in root's 0755 directory: demo may not delete it.
         var root = demo.As("root", GuestServer.GuestPassword);
         var rootDir = await root.CreateTemporaryDirectoryOk("root-", "", "/tmp");
-        await root.Ok(root.ChangePosixAttributes(rootDir, permissions: 0b111_101_101), "ChangeFileAttributesInGuest");
+        (await root.ChangePosixAttributes(rootDir, permissions: 0b111_101_101)).AssertOk();
         var rootFile = await root.CreateTemporaryFileOk("r-", "", rootDir);
         (await demo.DeleteFile(rootFile)).AssertFault("GuestPermissionDenied");
         Assert.AreEqual(0, (await root.StatOk(rootFile)).OwnerId, "root's file is still there");
@@ -115,14 +114,14 @@ public sealed class GuestFileManagerTests : IntegrationTest
     [Timeout(30_000)]
     public async Task SymlinkToADirectory_IsNotADirectoryForDirectoryOperations_DeleteFileRemovesTheLinkOnly()
     {
-        var (soap, demo, dir) = await SetUpAsync();
-        using var _ = soap;
+        var (typed, demo, dir) = await SetUpAsync();
+        await using var _ = typed;
         (await demo.MoveDirectory($"{HostDirectory}/dir-link", $"{dir}/moved")).AssertFault("NotADirectory");
         (await demo.DeleteDirectory($"{HostDirectory}/dir-link", recursive: true)).AssertFault("NotADirectory");
         Assert.AreEqual("file", (await demo.ChildrenOk($"{HostDirectory}/real-dir"))["inside"].Type, "a refused recursive delete through a link leaves the target's files");
 
-        await demo.Ok(demo.MoveFile($"{HostDirectory}/dir-link-2", $"{HostDirectory}/dir-link-renamed", overwrite: false), "MoveFileInGuest");
-        await demo.Ok(demo.DeleteFile($"{HostDirectory}/dir-link"), "DeleteFileInGuest");
+        (await demo.MoveFile($"{HostDirectory}/dir-link-2", $"{HostDirectory}/dir-link-renamed", overwrite: false)).AssertOk();
+        (await demo.DeleteFile($"{HostDirectory}/dir-link")).AssertOk();
         var left = await demo.ChildrenOk(HostDirectory);
         Assert.IsFalse(left.ContainsKey("dir-link"));
         Assert.AreEqual("symlink", left["dir-link-renamed"].Type, "MoveFileInGuest renames a symlink, even one to a directory");
@@ -137,16 +136,16 @@ public sealed class GuestFileManagerTests : IntegrationTest
     [Timeout(30_000)]
     public async Task DeleteDirectoryInGuest_Recursive_NonEmptyWithoutRecursiveIsDirectoryNotEmpty_FileIsNotADirectory()
     {
-        var (soap, demo, dir) = await SetUpAsync();
-        using var _ = soap;
-        await demo.Ok(demo.MakeDirectory($"{dir}/t/u/v", true), "MakeDirectoryInGuest");
+        var (typed, demo, dir) = await SetUpAsync();
+        await using var _ = typed;
+        (await demo.MakeDirectory($"{dir}/t/u/v", true)).AssertOk();
         await demo.CreateFileOk($"{dir}/t/u/file");
         (await demo.DeleteDirectory($"{dir}/t", recursive: false)).AssertFault("DirectoryNotEmpty");
         Assert.IsTrue((await demo.ChildrenOk(dir)).ContainsKey("t"), "a failed delete changes nothing");
         (await demo.DeleteDirectory($"{dir}/t/u/file", recursive: false)).AssertFault("NotADirectory");
         (await demo.DeleteDirectory($"{dir}/t/u/file", recursive: true)).AssertFault("NotADirectory");
-        await demo.Ok(demo.DeleteDirectory($"{dir}/t/u/v", recursive: false), "DeleteDirectoryInGuest");
-        await demo.Ok(demo.DeleteDirectory($"{dir}/t", recursive: true), "DeleteDirectoryInGuest");
+        (await demo.DeleteDirectory($"{dir}/t/u/v", recursive: false)).AssertOk();
+        (await demo.DeleteDirectory($"{dir}/t", recursive: true)).AssertOk();
         Assert.AreEqual(0, (await demo.ChildrenOk(dir)).Count);
         (await demo.DeleteDirectory($"{dir}/t", recursive: true)).AssertFault("FileNotFound");
         (await demo.DeleteDirectory("", recursive: true)).AssertFault("InvalidArgument");
@@ -156,21 +155,21 @@ public sealed class GuestFileManagerTests : IntegrationTest
     [Timeout(30_000)]
     public async Task MoveFileInGuest_OverwriteFalseAndTrue_DestinationDirectoryIsFileAlreadyExists_SourceDirectoryIsNotAFile()
     {
-        var (soap, demo, dir) = await SetUpAsync();
-        using var _ = soap;
+        var (typed, demo, dir) = await SetUpAsync();
+        await using var _ = typed;
         await demo.CreateFileOk($"{dir}/a");
         await demo.CreateFileOk($"{dir}/b");
-        await demo.Ok(demo.MakeDirectory($"{dir}/d", false), "MakeDirectoryInGuest");
+        (await demo.MakeDirectory($"{dir}/d", false)).AssertOk();
 
         (await demo.MoveFile($"{dir}/a", $"{dir}/b", overwrite: false)).AssertFault("FileAlreadyExists");
         CollectionAssert.AreEquivalent(new[] { "a", "b", "d" }, (await demo.ChildrenOk(dir)).Keys.ToList());
-        await demo.Ok(demo.ChangePosixAttributes($"{dir}/a", permissions: 0b111_000_000), "ChangeFileAttributesInGuest");
-        await demo.Ok(demo.MoveFile($"{dir}/a", $"{dir}/b", overwrite: true), "MoveFileInGuest");
+        (await demo.ChangePosixAttributes($"{dir}/a", permissions: 0b111_000_000)).AssertOk();
+        (await demo.MoveFile($"{dir}/a", $"{dir}/b", overwrite: true)).AssertOk();
         var children = await demo.ChildrenOk(dir);
         CollectionAssert.AreEquivalent(new[] { "b", "d" }, children.Keys.ToList());
         Assert.AreEqual(0b111_000_000, children["b"].Permissions & 0xFFF, $"b is the moved a: {children["b"]}");
 
-        await demo.Ok(demo.MoveFile($"{dir}/b", $"{dir}/d/c", overwrite: false), "MoveFileInGuest");
+        (await demo.MoveFile($"{dir}/b", $"{dir}/d/c", overwrite: false)).AssertOk();
         Assert.AreEqual("file", (await demo.ChildrenOk($"{dir}/d"))["c"].Type);
         await demo.CreateFileOk($"{dir}/e");
         (await demo.MoveFile($"{dir}/e", $"{dir}/d", overwrite: false)).AssertFault("FileAlreadyExists");
@@ -184,15 +183,15 @@ public sealed class GuestFileManagerTests : IntegrationTest
     [Timeout(30_000)]
     public async Task MoveDirectoryInGuest_Renames_DestinationExistsIsFileAlreadyExists_SourceFileIsNotADirectory()
     {
-        var (soap, demo, dir) = await SetUpAsync();
-        using var _ = soap;
-        await demo.Ok(demo.MakeDirectory($"{dir}/src/inner", true), "MakeDirectoryInGuest");
+        var (typed, demo, dir) = await SetUpAsync();
+        await using var _ = typed;
+        (await demo.MakeDirectory($"{dir}/src/inner", true)).AssertOk();
         await demo.CreateFileOk($"{dir}/src/inner/f");
-        await demo.Ok(demo.MoveDirectory($"{dir}/src", $"{dir}/dst"), "MoveDirectoryInGuest");
+        (await demo.MoveDirectory($"{dir}/src", $"{dir}/dst")).AssertOk();
         CollectionAssert.AreEquivalent(new[] { "dst" }, (await demo.ChildrenOk(dir)).Keys.ToList());
         Assert.AreEqual("file", (await demo.ChildrenOk($"{dir}/dst/inner"))["f"].Type, "the tree moved with the directory");
 
-        await demo.Ok(demo.MakeDirectory($"{dir}/other", false), "MakeDirectoryInGuest");
+        (await demo.MakeDirectory($"{dir}/other", false)).AssertOk();
         await demo.CreateFileOk($"{dir}/file");
         (await demo.MoveDirectory($"{dir}/dst", $"{dir}/other")).AssertFault("FileAlreadyExists");
         (await demo.MoveDirectory($"{dir}/dst", $"{dir}/file")).AssertFault("FileAlreadyExists");
@@ -205,8 +204,8 @@ public sealed class GuestFileManagerTests : IntegrationTest
     [Timeout(30_000)]
     public async Task CreateTemporaryFileAndDirectoryInGuest_PrefixSuffix_DefaultDirectory_Permissions0600And0700_OwnedByTheUser()
     {
-        var (soap, demo, dir) = await SetUpAsync();
-        using var _ = soap;
+        var (typed, demo, dir) = await SetUpAsync();
+        await using var _ = typed;
         Assert.IsTrue(dir.StartsWith("/tmp/vmware-demo/fm-", StringComparison.Ordinal), $"default directory /tmp/vmware-demo: {dir}");
 
         var file = await demo.CreateTemporaryFileOk("pre-", ".suf");
@@ -246,20 +245,20 @@ public sealed class GuestFileManagerTests : IntegrationTest
     [Timeout(30_000)]
     public async Task ChangeFileAttributesInGuest_PermissionsTimesOwnerAsRoot_WindowsAttributesNotSupported_SymlinkChangesTarget()
     {
-        var (soap, demo, dir) = await SetUpAsync();
-        using var _ = soap;
+        var (typed, demo, dir) = await SetUpAsync();
+        await using var _ = typed;
         var file = $"{dir}/f";
         await demo.CreateFileOk(file);
         var modified = new DateTime(2024, 5, 1, 10, 20, 31, DateTimeKind.Utc);
-        await demo.Ok(demo.ChangePosixAttributes(file, permissions: 0b110_100_000, modificationTime: modified, accessTime: modified), "ChangeFileAttributesInGuest");
+        (await demo.ChangePosixAttributes(file, permissions: 0b110_100_000, modificationTime: modified, accessTime: modified)).AssertOk();
         var entry = await demo.StatOk(file);
         Assert.AreEqual(0b110_100_000, entry.Permissions & 0xFFF, entry.ToString());
         Assert.AreEqual(modified, entry.ModificationTime, entry.ToString());
-        Assert.AreEqual(modified.ToString("O"), DateTime.Parse(entry.Attribute("accessTime")!, null, System.Globalization.DateTimeStyles.AdjustToUniversal).ToString("O"));
+        Assert.AreEqual(modified.ToString("O"), entry.AccessTime?.ToString("O"));
 
         // Unset attributes stay: only the time changes.
         var later = modified.AddDays(1);
-        await demo.Ok(demo.ChangePosixAttributes(file, modificationTime: later), "ChangeFileAttributesInGuest");
+        (await demo.ChangePosixAttributes(file, modificationTime: later)).AssertOk();
         entry = await demo.StatOk(file);
         Assert.AreEqual(later, entry.ModificationTime);
         Assert.AreEqual(0b110_100_000, entry.Permissions & 0xFFF, "permissions unchanged");
@@ -268,7 +267,7 @@ public sealed class GuestFileManagerTests : IntegrationTest
         (await demo.ChangePosixAttributes(file, ownerId: 0)).AssertFault("GuestPermissionDenied");
         var root = demo.As("root", GuestServer.GuestPassword);
         var rootFile = await root.CreateTemporaryFileOk("chown-", "", "/tmp");
-        await root.Ok(root.ChangePosixAttributes(rootFile, ownerId: DemoUid, groupId: DemoUid), "ChangeFileAttributesInGuest");
+        (await root.ChangePosixAttributes(rootFile, ownerId: DemoUid, groupId: DemoUid)).AssertOk();
         var chowned = await root.StatOk(rootFile);
         Assert.AreEqual(DemoUid, chowned.OwnerId, chowned.ToString());
         Assert.AreEqual(DemoUid, chowned.GroupId, chowned.ToString());
@@ -278,7 +277,7 @@ public sealed class GuestFileManagerTests : IntegrationTest
         (await demo.ChangePosixAttributes("relative", permissions: 0b110_000_000)).AssertFault("InvalidArgument");
 
         // A symlink path changes its target.
-        await demo.Ok(demo.ChangePosixAttributes($"{HostDirectory}/attr-link", permissions: 0b111_000_000), "ChangeFileAttributesInGuest");
+        (await demo.ChangePosixAttributes($"{HostDirectory}/attr-link", permissions: 0b111_000_000)).AssertOk();
         var children = await demo.ChildrenOk(HostDirectory);
         Assert.AreEqual(0b111_000_000, children["attr-target"].Permissions & 0xFFF, $"the target changed: {children["attr-target"]}");
         Assert.AreEqual("symlink", children["attr-link"].Type);

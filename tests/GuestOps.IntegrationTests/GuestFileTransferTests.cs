@@ -2,12 +2,13 @@ using System.Globalization;
 using System.Net;
 using System.Security.Cryptography;
 using GuestOps.IntegrationTests.Infrastructure;
+using GuestOps.Vim;
 
 namespace GuestOps.IntegrationTests;
 
 /// <summary>
-/// Acceptance of issue 5, file transfers (reference 3.4, 7): InitiateFileTransferToGuest / FromGuest through the SOAP
-/// endpoint, then HTTP PUT / GET of the returned URL without a session cookie, against sandboxed VMs, with generated,
+/// Acceptance of issue 5, file transfers: InitiateFileTransferToGuest / FromGuest through the typed
+/// client, then HTTP PUT / GET of the returned URL without a session cookie, against sandboxed VMs, with generated,
 /// checksummed contents. The server's URLs live 4 s here (GUESTOPS_FILE_TRANSFER_LIFETIME) so expiry is testable; every
 /// other test uses its URL at once.
 /// </summary>
@@ -45,16 +46,15 @@ public sealed class GuestFileTransferTests : IntegrationTest
 
     private static GuestServer Server => _server ?? throw new AssertFailedException("The guest server did not start.");
 
-    private async Task<(SoapClient Soap, GuestOpsClient Demo, GuestFileTransferClient Http, string Dir)> SetUpAsync(string vm = Vm)
+    private async Task<(TypedGuestClient Typed, GuestOpsClient Demo, GuestFileTransferClient Http, string Dir)> SetUpAsync(string vm = Vm)
     {
-        var soap = NewClient(Server.Server);
-        await soap.LoginOkAsync();
-        var demo = new GuestOpsClient(soap, vm, "demo", GuestServer.GuestPassword);
+        var typed = await ConnectAsync(Server.Server, vm);
+        var demo = new GuestOpsClient(typed, vm, "demo", GuestServer.GuestPassword);
         var dir = await demo.CreateTemporaryDirectoryOk("xfer-", "");
-        return (soap, demo, new GuestFileTransferClient(Server.Server), dir);
+        return (typed, demo, new GuestFileTransferClient(Server.Server), dir);
     }
 
-    private static async Task<string> UploadOk(GuestOpsClient client, GuestFileTransferClient http, string path, GeneratedContent content, long size, bool overwrite = false, string? attributes = null)
+    private static async Task<string> UploadOk(GuestOpsClient client, GuestFileTransferClient http, string path, GeneratedContent content, long size, bool overwrite = false, GuestFileAttributes? attributes = null)
     {
         var url = await client.InitiateFileTransferToGuestOk(path, size, overwrite, attributes);
         var put = await http.PutAsync(url, content);
@@ -64,9 +64,9 @@ public sealed class GuestFileTransferTests : IntegrationTest
 
     private static async Task<TransferResponse> DownloadOk(GuestOpsClient client, GuestFileTransferClient http, string path, long expectedSize)
     {
-        var (url, size, _) = await client.InitiateFileTransferFromGuestOk(path);
-        Assert.AreEqual(expectedSize, size, $"FileTransferInformation.size of {path}");
-        var get = await http.GetAsync(url);
+        var info = await client.InitiateFileTransferFromGuestOk(path);
+        Assert.AreEqual(expectedSize, info.size, $"FileTransferInformation.size of {path}");
+        var get = await http.GetAsync(info.url);
         Assert.AreEqual(HttpStatusCode.OK, get.Status, $"GET {path}: {get}");
         Assert.AreEqual(expectedSize, get.ContentLength, "Content-Length");
         Assert.AreEqual(expectedSize, get.Bytes, "bytes received");
@@ -77,8 +77,8 @@ public sealed class GuestFileTransferTests : IntegrationTest
     [Timeout(60_000)]
     public async Task UploadThenDownload_0B_1B_1MiB_BytesIdentical()
     {
-        var (soap, demo, http, dir) = await SetUpAsync();
-        using var _ = soap;
+        var (typed, demo, http, dir) = await SetUpAsync();
+        await using var _ = typed;
         using var __ = http;
         foreach (var size in new long[] { 0, 1, 1 << 20 })
         {
@@ -101,8 +101,8 @@ public sealed class GuestFileTransferTests : IntegrationTest
     [Timeout(300_000)]
     public async Task UploadThenDownload_1GiB_StreamsAndIsIdentical()
     {
-        var (soap, demo, http, dir) = await SetUpAsync();
-        using var _ = soap;
+        var (typed, demo, http, dir) = await SetUpAsync();
+        await using var _ = typed;
         using var __ = http;
         const long size = 1L << 30;
         var path = $"{dir}/big.bin";
@@ -121,8 +121,8 @@ public sealed class GuestFileTransferTests : IntegrationTest
     [Timeout(60_000)]
     public async Task InitiateFileTransferToGuest_ChecksUpFront_ExistingDirectoryMissingParentPermissions()
     {
-        var (soap, demo, http, dir) = await SetUpAsync();
-        using var _ = soap;
+        var (typed, demo, http, dir) = await SetUpAsync();
+        await using var _ = typed;
         using var __ = http;
         var path = $"{dir}/exists.txt";
         await UploadOk(demo, http, path, new GeneratedContent(10, 1), 10);
@@ -134,7 +134,7 @@ public sealed class GuestFileTransferTests : IntegrationTest
         (await demo.InitiateFileTransferToGuest("relative/x", 5, overwrite: false)).AssertFault("InvalidArgument");
         (await demo.InitiateFileTransferToGuest($"{dir}/neg", -1, overwrite: false)).AssertFault("InvalidArgument");
         (await demo.InitiateFileTransferToGuest($"{dir}/chown", 5, overwrite: false, GuestOpsClient.PosixAttributes(ownerId: 0))).AssertFault("GuestPermissionDenied");
-        (await demo.InitiateFileTransferToGuest($"{dir}/win", 5, overwrite: false, "<fileAttributes xsi:type=\"GuestWindowsFileAttributes\"><hidden>true</hidden></fileAttributes>")).AssertFault("OperationNotSupportedByGuest");
+        (await demo.InitiateFileTransferToGuest($"{dir}/win", 5, overwrite: false, new GuestWindowsFileAttributes { hidden = true })).AssertFault("OperationNotSupportedByGuest");
         (await demo.As("demo", "wrong-password").InitiateFileTransferToGuest($"{dir}/x", 5, overwrite: false)).AssertFault("InvalidGuestLogin");
         (await demo.InitiateFileTransferToGuest($"{dir}/huge", 1L << 55, overwrite: false)).AssertFault("NoDiskSpace", "FileFaultFault");
 
@@ -148,21 +148,21 @@ public sealed class GuestFileTransferTests : IntegrationTest
     [Timeout(60_000)]
     public async Task InitiateFileTransferFromGuest_UnreadableDirectoryMissing_FaultAtInitiate()
     {
-        var (soap, demo, http, dir) = await SetUpAsync();
-        using var _ = soap;
+        var (typed, demo, http, dir) = await SetUpAsync();
+        await using var _ = typed;
         using var __ = http;
         (await demo.InitiateFileTransferFromGuest("/root/secret.txt")).AssertFault("GuestPermissionDenied");
         (await demo.InitiateFileTransferFromGuest(dir)).AssertFault("NotAFile");
         (await demo.InitiateFileTransferFromGuest($"{dir}/missing")).AssertFault("FileNotFound");
 
-        // root may read it: size and attributes come back with the URL (reference 9.4).
+        // root may read it: size and attributes come back with the URL.
         var root = demo.As("root", GuestServer.GuestPassword);
-        var (url, size, attributes) = await root.InitiateFileTransferFromGuestOk("/root/secret.txt");
-        Assert.AreEqual("root only".Length, size);
-        Assert.AreEqual("GuestPosixFileAttributes", ((string?)attributes.Attribute(Soap.Xsi + "type"))?.Split(':').Last());
-        Assert.AreEqual("33152", (string?)attributes.Element(Soap.Vim + "permissions"), "0600 regular file");
-        Assert.AreEqual("0", (string?)attributes.Element(Soap.Vim + "ownerId"));
-        var get = await http.GetAsync(url);
+        var info = await root.InitiateFileTransferFromGuestOk("/root/secret.txt");
+        Assert.AreEqual("root only".Length, info.size);
+        var attributes = info.attributes as GuestPosixFileAttributes ?? throw new AssertFailedException($"attributes of type {info.attributes.GetType().Name}");
+        Assert.AreEqual(33152, attributes.permissions, "0600 regular file");
+        Assert.AreEqual(0, attributes.ownerId);
+        var get = await http.GetAsync(info.url);
         Assert.AreEqual(HttpStatusCode.OK, get.Status, get.ToString());
         Assert.AreEqual(Convert.ToHexStringLower(SHA256.HashData("root only"u8)), get.Sha256);
     }
@@ -171,8 +171,8 @@ public sealed class GuestFileTransferTests : IntegrationTest
     [Timeout(60_000)]
     public async Task FileAttributes_PermissionsTimesAndOwner_AreApplied()
     {
-        var (soap, demo, http, dir) = await SetUpAsync();
-        using var _ = soap;
+        var (typed, demo, http, dir) = await SetUpAsync();
+        await using var _ = typed;
         using var __ = http;
         var mtime = new DateTime(2021, 3, 4, 5, 6, 7, DateTimeKind.Utc);
         var atime = new DateTime(2022, 1, 2, 3, 4, 5, DateTimeKind.Utc);
@@ -180,7 +180,7 @@ public sealed class GuestFileTransferTests : IntegrationTest
         var entry = await demo.StatOk($"{dir}/attrs");
         Assert.AreEqual(0x8000 | 0b111_101_000, entry.Permissions, entry.ToString());
         Assert.AreEqual(mtime, entry.ModificationTime);
-        Assert.AreEqual(atime, DateTime.Parse(entry.Attribute("accessTime")!, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal));
+        Assert.AreEqual(atime, entry.AccessTime);
 
         // root can give the file away.
         var root = demo.As("root", GuestServer.GuestPassword);
@@ -194,14 +194,14 @@ public sealed class GuestFileTransferTests : IntegrationTest
     [Timeout(60_000)]
     public async Task Urls_AreOneTime_BoundAndUnforgeable_RefusalsHaveNoSideEffect()
     {
-        var (soap, demo, http, dir) = await SetUpAsync();
-        using var _ = soap;
+        var (typed, demo, http, dir) = await SetUpAsync();
+        await using var _ = typed;
         using var __ = http;
         var path = $"{dir}/bound.txt";
         var url = await demo.InitiateFileTransferToGuestOk(path, 4, overwrite: false);
-        StringAssert.Matches(url, new System.Text.RegularExpressions.Regex(@"^https://\*:\d+/guestFile\?id=\d+&token=[A-Za-z0-9_-]+$"), "reference 7.1/7.4 form");
+        StringAssert.Matches(url, new System.Text.RegularExpressions.Regex(@"^https://\*:\d+/guestFile\?id=\d+&token=[A-Za-z0-9_-]+$"), "the documented URL form");
         var other = await demo.InitiateFileTransferToGuestOk($"{dir}/other.txt", 4, overwrite: false);
-        var download = (await demo.InitiateFileTransferFromGuestOk(PublicFile)).Url;
+        var download = (await demo.InitiateFileTransferFromGuestOk(PublicFile)).url;
 
         string Token(string u) => u[(u.IndexOf("token=", StringComparison.Ordinal) + 6)..];
         string Id(string u) => u[(u.IndexOf("id=", StringComparison.Ordinal) + 3)..u.IndexOf('&', StringComparison.Ordinal)];
@@ -230,8 +230,8 @@ public sealed class GuestFileTransferTests : IntegrationTest
     [Timeout(60_000)]
     public async Task Urls_Expire()
     {
-        var (soap, demo, http, dir) = await SetUpAsync();
-        using var _ = soap;
+        var (typed, demo, http, dir) = await SetUpAsync();
+        await using var _ = typed;
         using var __ = http;
         var url = await demo.InitiateFileTransferToGuestOk($"{dir}/late.txt", 1, overwrite: false);
         await Task.Delay(UrlLifetime + TimeSpan.FromSeconds(1));
@@ -243,8 +243,8 @@ public sealed class GuestFileTransferTests : IntegrationTest
     [Timeout(60_000)]
     public async Task UploadCutOffHalfway_LeavesNoFile_AndKeepsPreviousContents()
     {
-        var (soap, demo, http, dir) = await SetUpAsync();
-        using var _ = soap;
+        var (typed, demo, http, dir) = await SetUpAsync();
+        await using var _ = typed;
         using var __ = http;
         var files = await Server.FilesAsync(Vm);
         var path = $"{dir}/precious.txt";
@@ -286,10 +286,10 @@ public sealed class GuestFileTransferTests : IntegrationTest
     [Timeout(60_000)]
     public async Task StalledUpload_DoesNotBlockCallsToThisOrOtherVms()
     {
-        var (soap, demo, http, dir) = await SetUpAsync();
-        using var _ = soap;
+        var (typed, demo, http, dir) = await SetUpAsync();
+        await using var _ = typed;
         using var __ = http;
-        var other = new GuestOpsClient(soap, "vm-2", "demo", GuestServer.GuestPassword);
+        var other = new GuestOpsClient(typed, "vm-2", "demo", GuestServer.GuestPassword);
         const int size = 64 << 20;
         var url = http.Resolve(await demo.InitiateFileTransferToGuestOk($"{dir}/stalled.bin", size, overwrite: false));
         await using var raw = await RawHttpConnection.OpenAsync(Server.Server.BaseUri, CancellationToken.None);
@@ -310,10 +310,10 @@ public sealed class GuestFileTransferTests : IntegrationTest
     [Timeout(120_000)]
     public async Task ConcurrentTransfers_ToBothVms_AllIdentical()
     {
-        var (soap, demo, http, dir) = await SetUpAsync();
-        var (soap2, demo2, _, dir2) = await SetUpAsync("vm-2");
-        using var _1 = soap;
-        using var _2 = soap2;
+        var (typed, demo, http, dir) = await SetUpAsync();
+        var (typed2, demo2, _, dir2) = await SetUpAsync("vm-2");
+        await using var _1 = typed;
+        await using var _2 = typed2;
         using var __ = http;
         var jobs = Enumerable.Range(0, 8).Select(async i =>
         {

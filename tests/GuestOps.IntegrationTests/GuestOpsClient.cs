@@ -1,147 +1,278 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Xml.Linq;
+using System.ServiceModel;
+using GuestOps.Client;
 using GuestOps.IntegrationTests.Infrastructure;
+using GuestOps.Vim;
 
 namespace GuestOps.IntegrationTests;
 
 /// <summary>One GuestProcessInfo of a ListProcessesInGuest answer.</summary>
 public sealed record GuestProcess(string Name, long Pid, string Owner, string CmdLine, DateTime StartTime, DateTime? EndTime, int? ExitCode)
 {
+    public static GuestProcess From(GuestProcessInfo p) =>
+        new(p.name, p.pid, p.owner, p.cmdLine, p.startTime.ToUniversalTime(), p.endTime?.ToUniversalTime(), p.exitCode);
+
     public override string ToString() => $"pid {Pid} {Name} ({Owner}) '{CmdLine}' start {StartTime:O} end {EndTime?.ToString("O") ?? "-"} exit {ExitCode?.ToString(CultureInfo.InvariantCulture) ?? "-"}";
 }
 
-/// <summary>
-/// Issue 4's GuestFileManager and GuestProcessManager requests through the SOAP endpoint, as pyVmomi sends them (WSDL
-/// parameter order), for one VM and one guest account. Methods return the raw answer; the *Ok variants assert success.
-/// </summary>
-public sealed class GuestOpsClient(SoapClient client, string vmId, string user, string password)
+/// <summary>What a guest call answered: success, or the vim fault it failed with (as WCF received it).</summary>
+public class GuestCallResult
 {
-    public static readonly Moref ProcessManager = new("GuestProcessManager", "guestOperationsProcessManager");
+    private static readonly string[] InternalsMarkers = ["   at ", ".cs:line", "Exception:", "System.Xml.", "System.InvalidOperationException", "--- End of"];
 
-    public SoapClient Client { get; } = client;
+    protected GuestCallResult(string description, FaultException? exception, TimeSpan elapsed)
+    {
+        Description = description;
+        Exception = exception;
+        Elapsed = elapsed;
+    }
 
-    public string VmId { get; } = vmId;
+    public string Description { get; }
+
+    /// <summary>The fault WCF threw; <c>FaultException&lt;TDeclared&gt;</c> when the detail element matched a declared fault.</summary>
+    public FaultException? Exception { get; }
+
+    public TimeSpan Elapsed { get; }
+
+    public bool IsOk => Exception is null;
+
+    /// <summary>The concrete vim fault (the detail's xsi:type), or null on success.</summary>
+    public MethodFault? Fault => Exception is null ? null : VimFaults.Detail(Exception);
+
+    /// <summary>The faultstring.</summary>
+    public string FaultMessage => Exception?.Message ?? "";
+
+    /// <summary>The declared fault the detail element names (FileFault for <c>FileFaultFault</c>), or null.</summary>
+    public string? DeclaredFault => Exception?.GetType() is { IsGenericType: true } type ? type.GetGenericArguments()[0].Name : null;
+
+    public static async Task<GuestCallResult> RunAsync(Func<Task> call, string description)
+    {
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            await call();
+            return new GuestCallResult(description, null, clock.Elapsed);
+        }
+        catch (FaultException e)
+        {
+            return new GuestCallResult(description, e, clock.Elapsed);
+        }
+    }
+
+    /// <summary>Asserts success.</summary>
+    public void AssertOk()
+    {
+        if (Exception is not null)
+        {
+            throw new AssertFailedException($"{Description}: expected success, got {Describe()}");
+        }
+    }
+
+    /// <summary>
+    /// Asserts a vim fault: faultcode ServerFaultCode, a detail element named <c>&lt;Declared&gt;Fault</c> after a fault
+    /// the operation declares (<paramref name="declared"/> when given), whose xsi:type is <paramref name="type"/>, and a
+    /// faultstring that says something without .NET internals. Returns the typed fault for detail checks.
+    /// </summary>
+    public MethodFault AssertFault(string type, string? declared = null)
+    {
+        if (Exception is null)
+        {
+            throw new AssertFailedException($"{Description}: expected the fault {type}, the call succeeded.");
+        }
+
+        var fault = Fault ?? throw new AssertFailedException($"{Description}: expected the fault {type}; the fault's detail is no fault the operation declares: {Describe()}");
+        Assert.AreEqual("ServerFaultCode", Exception.Code.Name, $"{Description}: faultcode");
+        Assert.AreEqual(type, fault.GetType().Name, $"{Description}: fault type (xsi:type of the detail): {Describe()}");
+        if (declared is not null)
+        {
+            Assert.AreEqual(declared, DeclaredFault + "Fault", $"{Description}: detail element name (the fault the operation declares)");
+        }
+
+        Assert.IsFalse(string.IsNullOrWhiteSpace(FaultMessage), $"{Description}: faultstring must say something");
+        foreach (var marker in InternalsMarkers)
+        {
+            Assert.IsFalse(FaultMessage.Contains(marker, StringComparison.Ordinal), $"{Description}: the faultstring leaks internals ('{marker}'): {FaultMessage}");
+        }
+
+        return fault;
+    }
+
+    /// <summary>Asserts the fault <typeparamref name="TFault"/> as <see cref="AssertFault(string, string?)"/> does.</summary>
+    public TFault AssertFault<TFault>(string? declared = null)
+        where TFault : MethodFault => (TFault)AssertFault(typeof(TFault).Name, declared);
+
+    public override string ToString() => Exception is null ? $"{Description}: ok ({Elapsed.TotalMilliseconds:0} ms)" : $"{Description}: {Describe()}";
+
+    private string Describe() => Exception is null ? "success" : $"{Fault?.GetType().Name ?? "(no vim fault)"} [{DeclaredFault ?? "undeclared"}Fault, {Exception.Code.Name}]: {FaultMessage}";
+}
+
+/// <summary>A guest call's answer with its value.</summary>
+public sealed class GuestCallResult<T> : GuestCallResult
+{
+    private readonly T? _value;
+
+    private GuestCallResult(string description, T? value, FaultException? exception, TimeSpan elapsed)
+        : base(description, exception, elapsed) => _value = value;
+
+    /// <summary>The returned value; asserts success.</summary>
+    public T Value
+    {
+        get
+        {
+            AssertOk();
+            return _value!;
+        }
+    }
+
+    public static async Task<GuestCallResult<T>> RunAsync(Func<Task<T>> call, string description)
+    {
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            var value = await call();
+            return new GuestCallResult<T>(description, value, null, clock.Elapsed);
+        }
+        catch (FaultException e)
+        {
+            return new GuestCallResult<T>(description, default, e, clock.Elapsed);
+        }
+    }
+}
+
+/// <summary>
+/// Issue 4's GuestFileManager and GuestProcessManager calls through the typed client (GuestOps.Client), for one VM and
+/// one guest account. Methods return the call's <see cref="GuestCallResult"/>; the *Ok variants assert success.
+/// </summary>
+/// <param name="user">Who <paramref name="auth"/> is, for the descriptions.</param>
+public sealed class GuestOpsClient(TypedGuestClient client, ManagedObjectReference vm, GuestAuthentication auth, string user)
+{
+    public GuestOpsClient(TypedGuestClient client, ManagedObjectReference vm, string user, string password)
+        : this(client, vm, TypedGuestClient.Auth(user, password), user)
+    {
+    }
+
+    public GuestOpsClient(TypedGuestClient client, string vmId, string user, string password)
+        : this(client, TypedGuestClient.VmRef(vmId), user, password)
+    {
+    }
+
+    public TypedGuestClient Client { get; } = client;
+
+    public ManagedObjectReference Vm { get; } = vm;
+
+    public string VmId => Vm.Value;
 
     public string User { get; } = user;
 
-    public GuestOpsClient As(string otherUser, string otherPassword) => new(Client, VmId, otherUser, otherPassword);
+    private IVimPort Port => Client.Port;
 
-    private string Head => Moref.Vm(VmId).Xml("vm") + GuestSoap.Auth(User, password);
+    private GuestManagers Managers => Client.Managers;
 
-    private static string Bool(bool value) => value ? "true" : "false";
+    private GuestAuthentication Auth { get; } = auth;
 
-    private static string Time(DateTime value) => value.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+    public GuestOpsClient As(string otherUser, string otherPassword) => new(Client, Vm, otherUser, otherPassword);
 
-    private Task<SoapResponse> File(string operation, string parameters, string description) =>
-        Client.PostAsync(Soap.Call(operation, GuestSoap.FileManager, Head + parameters), $"{operation} on {VmId} as {User}: {description}");
+    private string Describe(string operation, string details) => $"{operation} on {VmId} as {User}: {details}";
 
-    private Task<SoapResponse> Process(string operation, string parameters, string description) =>
-        Client.PostAsync(Soap.Call(operation, ProcessManager, Head + parameters), $"{operation} on {VmId} as {User}: {description}");
+    private Task<GuestCallResult> Call(string operation, string details, Func<Task> call) => GuestCallResult.RunAsync(call, Describe(operation, details));
 
-    public Task<SoapResponse> MakeDirectory(string path, bool createParents) =>
-        File("MakeDirectoryInGuest", GuestSoap.Element("directoryPath", path) + Soap.Element("createParentDirectories", Bool(createParents)), $"{path} parents={createParents}");
+    private Task<GuestCallResult<T>> Call<T>(string operation, string details, Func<Task<T>> call) => GuestCallResult<T>.RunAsync(call, Describe(operation, details));
 
-    public Task<SoapResponse> DeleteFile(string path) =>
-        File("DeleteFileInGuest", GuestSoap.Element("filePath", path), path);
+    public Task<GuestCallResult> ValidateCredentials() =>
+        Call("ValidateCredentialsInGuest", "", () => Port.ValidateCredentialsInGuestAsync(Managers.AuthManager, Vm, Auth));
 
-    public Task<SoapResponse> DeleteDirectory(string path, bool recursive) =>
-        File("DeleteDirectoryInGuest", GuestSoap.Element("directoryPath", path) + Soap.Element("recursive", Bool(recursive)), $"{path} recursive={recursive}");
+    /// <summary>AcquireCredentialsInGuest (this client's own auth is not sent: <paramref name="requestedAuth"/> is).</summary>
+    public Task<GuestCallResult<GuestAuthentication>> AcquireCredentials(GuestAuthentication requestedAuth, long? sessionId = null) =>
+        Call("AcquireCredentialsInGuest", $"{requestedAuth.GetType().Name}{(sessionId is null ? "" : " session " + sessionId)}",
+            () => Port.AcquireCredentialsInGuestAsync(Managers.AuthManager, Vm, requestedAuth, sessionId));
 
-    public Task<SoapResponse> MoveFile(string source, string destination, bool overwrite) =>
-        File("MoveFileInGuest", GuestSoap.Element("srcFilePath", source) + GuestSoap.Element("dstFilePath", destination) + Soap.Element("overwrite", Bool(overwrite)), $"{source} -> {destination} overwrite={overwrite}");
+    public Task<GuestCallResult> ReleaseCredentials() =>
+        Call("ReleaseCredentialsInGuest", "", () => Port.ReleaseCredentialsInGuestAsync(Managers.AuthManager, Vm, Auth));
 
-    public Task<SoapResponse> MoveDirectory(string source, string destination) =>
-        File("MoveDirectoryInGuest", GuestSoap.Element("srcDirectoryPath", source) + GuestSoap.Element("dstDirectoryPath", destination), $"{source} -> {destination}");
+    public Task<GuestCallResult> MakeDirectory(string path, bool createParents) =>
+        Call("MakeDirectoryInGuest", $"{path} parents={createParents}", () => Port.MakeDirectoryInGuestAsync(Managers.FileManager, Vm, Auth, path, createParents));
 
-    public Task<SoapResponse> CreateTemporaryFile(string prefix, string suffix, string? directory = null) =>
-        File("CreateTemporaryFileInGuest", Soap.Element("prefix", prefix) + Soap.Element("suffix", suffix) + (directory is null ? "" : GuestSoap.Element("directoryPath", directory)), $"'{prefix}' '{suffix}' in {directory ?? "(default)"}");
+    public Task<GuestCallResult> DeleteFile(string path) =>
+        Call("DeleteFileInGuest", path, () => Port.DeleteFileInGuestAsync(Managers.FileManager, Vm, Auth, path));
 
-    public Task<SoapResponse> CreateTemporaryDirectory(string prefix, string suffix, string? directory = null) =>
-        File("CreateTemporaryDirectoryInGuest", Soap.Element("prefix", prefix) + Soap.Element("suffix", suffix) + (directory is null ? "" : GuestSoap.Element("directoryPath", directory)), $"'{prefix}' '{suffix}' in {directory ?? "(default)"}");
+    public Task<GuestCallResult> DeleteDirectory(string path, bool recursive) =>
+        Call("DeleteDirectoryInGuest", $"{path} recursive={recursive}", () => Port.DeleteDirectoryInGuestAsync(Managers.FileManager, Vm, Auth, path, recursive));
 
-    /// <summary>GuestPosixFileAttributes with the given fields (the others absent: unchanged).</summary>
-    public Task<SoapResponse> ChangePosixAttributes(string path, DateTime? modificationTime = null, DateTime? accessTime = null, long? ownerId = null, long? groupId = null, long? permissions = null)
-    {
-        var attributes = "<fileAttributes xsi:type=\"GuestPosixFileAttributes\">"
-            + (modificationTime is { } m ? Soap.Element("modificationTime", Time(m)) : "")
-            + (accessTime is { } a ? Soap.Element("accessTime", Time(a)) : "")
-            + (ownerId is { } o ? Soap.Element("ownerId", o.ToString(CultureInfo.InvariantCulture)) : "")
-            + (groupId is { } g ? Soap.Element("groupId", g.ToString(CultureInfo.InvariantCulture)) : "")
-            + (permissions is { } p ? Soap.Element("permissions", p.ToString(CultureInfo.InvariantCulture)) : "")
-            + "</fileAttributes>";
-        return File("ChangeFileAttributesInGuest", GuestSoap.Element("guestFilePath", path) + attributes, $"{path} posix");
-    }
+    public Task<GuestCallResult> MoveFile(string source, string destination, bool overwrite) =>
+        Call("MoveFileInGuest", $"{source} -> {destination} overwrite={overwrite}", () => Port.MoveFileInGuestAsync(Managers.FileManager, Vm, Auth, source, destination, overwrite));
 
-    public Task<SoapResponse> ChangeWindowsAttributes(string path, bool hidden, bool readOnly) =>
-        File("ChangeFileAttributesInGuest", GuestSoap.Element("guestFilePath", path)
-            + $"<fileAttributes xsi:type=\"GuestWindowsFileAttributes\">{Soap.Element("hidden", Bool(hidden))}{Soap.Element("readOnly", Bool(readOnly))}</fileAttributes>", $"{path} windows");
+    public Task<GuestCallResult> MoveDirectory(string source, string destination) =>
+        Call("MoveDirectoryInGuest", $"{source} -> {destination}", () => Port.MoveDirectoryInGuestAsync(Managers.FileManager, Vm, Auth, source, destination));
 
-    /// <summary>InitiateFileTransferToGuest; <paramref name="attributes"/> is the whole fileAttributes element (default:
-    /// pyVmomi's bare <c>&lt;fileAttributes&gt;&lt;/fileAttributes&gt;</c>).</summary>
-    public Task<SoapResponse> InitiateFileTransferToGuest(string path, long fileSize, bool overwrite, string? attributes = null) =>
-        File("InitiateFileTransferToGuest", GuestSoap.Element("guestFilePath", path) + (attributes ?? "<fileAttributes></fileAttributes>")
-            + Soap.Element("fileSize", fileSize.ToString(CultureInfo.InvariantCulture)) + Soap.Element("overwrite", Bool(overwrite)), $"{path} size={fileSize} overwrite={overwrite}");
+    public Task<GuestCallResult<string>> CreateTemporaryFile(string prefix, string suffix, string? directory = null) =>
+        Call("CreateTemporaryFileInGuest", $"'{prefix}' '{suffix}' in {directory ?? "(default)"}", () => Port.CreateTemporaryFileInGuestAsync(Managers.FileManager, Vm, Auth, prefix, suffix, directory));
 
-    public Task<SoapResponse> InitiateFileTransferFromGuest(string path) =>
-        File("InitiateFileTransferFromGuest", GuestSoap.Element("guestFilePath", path), path);
+    public Task<GuestCallResult<string>> CreateTemporaryDirectory(string prefix, string suffix, string? directory = null) =>
+        Call("CreateTemporaryDirectoryInGuest", $"'{prefix}' '{suffix}' in {directory ?? "(default)"}", () => Port.CreateTemporaryDirectoryInGuestAsync(Managers.FileManager, Vm, Auth, prefix, suffix, directory));
 
-    /// <summary>GuestPosixFileAttributes as govc sends them (only the fields set).</summary>
-    public static string PosixAttributes(DateTime? modificationTime = null, DateTime? accessTime = null, long? ownerId = null, long? groupId = null, long? permissions = null) =>
-        "<fileAttributes xsi:type=\"GuestPosixFileAttributes\">"
-        + (modificationTime is { } m ? Soap.Element("modificationTime", Time(m)) : "")
-        + (accessTime is { } a ? Soap.Element("accessTime", Time(a)) : "")
-        + (ownerId is { } o ? Soap.Element("ownerId", o.ToString(CultureInfo.InvariantCulture)) : "")
-        + (groupId is { } g ? Soap.Element("groupId", g.ToString(CultureInfo.InvariantCulture)) : "")
-        + (permissions is { } p ? Soap.Element("permissions", p.ToString(CultureInfo.InvariantCulture)) : "")
-        + "</fileAttributes>";
+    /// <summary>ChangeFileAttributesInGuest with GuestPosixFileAttributes of the given fields (the others absent: unchanged).</summary>
+    public Task<GuestCallResult> ChangePosixAttributes(string path, DateTime? modificationTime = null, DateTime? accessTime = null, int? ownerId = null, int? groupId = null, long? permissions = null) =>
+        ChangeAttributes(path, PosixAttributes(modificationTime, accessTime, ownerId, groupId, permissions));
 
-    public async Task<string> InitiateFileTransferToGuestOk(string path, long fileSize, bool overwrite, string? attributes = null) =>
-        (await InitiateFileTransferToGuest(path, fileSize, overwrite, attributes)).ReturnValues("InitiateFileTransferToGuest").Single().Value;
+    public Task<GuestCallResult> ChangeWindowsAttributes(string path, bool hidden, bool readOnly) =>
+        ChangeAttributes(path, new GuestWindowsFileAttributes { hidden = hidden, readOnly = readOnly });
 
-    /// <summary>The FileTransferInformation: url, size and the attributes element.</summary>
-    public async Task<(string Url, long Size, System.Xml.Linq.XElement Attributes)> InitiateFileTransferFromGuestOk(string path)
-    {
-        var info = (await InitiateFileTransferFromGuest(path)).ReturnValues("InitiateFileTransferFromGuest").Single();
-        return ((string)info.Element(Soap.Vim + "url")!, (long)info.Element(Soap.Vim + "size")!, info.Element(Soap.Vim + "attributes")!);
-    }
+    public Task<GuestCallResult> ChangeAttributes(string path, GuestFileAttributes attributes) =>
+        Call("ChangeFileAttributesInGuest", $"{path} {attributes.GetType().Name}", () => Port.ChangeFileAttributesInGuestAsync(Managers.FileManager, Vm, Auth, path, attributes));
 
-    public Task<SoapResponse> ListFiles(string path) => GuestSoap.ListFilesAsync(Client, VmId, User, password, path, maxResults: 1000);
+    /// <summary>GuestPosixFileAttributes with only the fields set, as govc sends them.</summary>
+    public static GuestPosixFileAttributes PosixAttributes(DateTime? modificationTime = null, DateTime? accessTime = null, int? ownerId = null, int? groupId = null, long? permissions = null) =>
+        new() { modificationTime = modificationTime, accessTime = accessTime, ownerId = ownerId, groupId = groupId, permissions = permissions };
 
-    public Task<SoapResponse> StartProgram(string programPath, string arguments, string? workingDirectory = null, IReadOnlyList<string>? environment = null) =>
-        Process("StartProgramInGuest", "<spec xsi:type=\"GuestProgramSpec\">" + GuestSoap.Element("programPath", programPath) + GuestSoap.Element("arguments", arguments)
-            + (workingDirectory is null ? "" : GuestSoap.Element("workingDirectory", workingDirectory))
-            + string.Concat((environment ?? []).Select(e => GuestSoap.Element("envVariables", e))) + "</spec>",
-            $"{programPath} {arguments}");
+    /// <summary>InitiateFileTransferToGuest; <paramref name="attributes"/> default: pyVmomi's bare GuestFileAttributes.</summary>
+    public Task<GuestCallResult<string>> InitiateFileTransferToGuest(string path, long fileSize, bool overwrite, GuestFileAttributes? attributes = null) =>
+        Call("InitiateFileTransferToGuest", $"{path} size={fileSize} overwrite={overwrite}",
+            () => Port.InitiateFileTransferToGuestAsync(Managers.FileManager, Vm, Auth, path, attributes ?? new GuestFileAttributes(), fileSize, overwrite));
 
-    public Task<SoapResponse> ListProcesses(params long[] pids) =>
-        Process("ListProcessesInGuest", string.Concat(pids.Select(p => Soap.Element("pids", p.ToString(CultureInfo.InvariantCulture)))), pids.Length == 0 ? "all" : string.Join(",", pids));
+    public Task<GuestCallResult<FileTransferInformation>> InitiateFileTransferFromGuest(string path) =>
+        Call("InitiateFileTransferFromGuest", path, () => Port.InitiateFileTransferFromGuestAsync(Managers.FileManager, Vm, Auth, path));
 
-    public Task<SoapResponse> TerminateProcess(long pid) =>
-        Process("TerminateProcessInGuest", Soap.Element("pid", pid.ToString(CultureInfo.InvariantCulture)), pid.ToString(CultureInfo.InvariantCulture));
+    public Task<GuestCallResult<GuestListFileInfo>> ListFiles(string path, int? index = null, int? maxResults = 1000, string? matchPattern = null) =>
+        Call("ListFilesInGuest", $"{path} index={index?.ToString(CultureInfo.InvariantCulture) ?? "-"} maxResults={maxResults?.ToString(CultureInfo.InvariantCulture) ?? "-"} matchPattern={matchPattern ?? "-"}",
+            () => Port.ListFilesInGuestAsync(Managers.FileManager, Vm, Auth, path, index, maxResults, matchPattern));
 
-    public Task<SoapResponse> ReadEnvironment(params string[] names) =>
-        Process("ReadEnvironmentVariableInGuest", string.Concat(names.Select(n => GuestSoap.Element("names", n))), names.Length == 0 ? "all" : string.Join(",", names));
+    public Task<GuestCallResult<long>> StartProgram(string programPath, string arguments, string? workingDirectory = null, IReadOnlyList<string>? environment = null) =>
+        Call("StartProgramInGuest", $"{programPath} {arguments}", () => Port.StartProgramInGuestAsync(Managers.ProcessManager, Vm, Auth,
+            new GuestProgramSpec { programPath = programPath, arguments = arguments, workingDirectory = workingDirectory, envVariables = environment?.ToArray() }));
+
+    public Task<GuestCallResult<GuestProcessInfo[]>> ListProcesses(params long[] pids) =>
+        Call("ListProcessesInGuest", pids.Length == 0 ? "all" : string.Join(",", pids), () => Port.ListProcessesInGuestAsync(Managers.ProcessManager, Vm, Auth, pids.Length == 0 ? null : pids));
+
+    public Task<GuestCallResult> TerminateProcess(long pid) =>
+        Call("TerminateProcessInGuest", pid.ToString(CultureInfo.InvariantCulture), () => Port.TerminateProcessInGuestAsync(Managers.ProcessManager, Vm, Auth, pid));
+
+    public Task<GuestCallResult<string[]>> ReadEnvironment(params string[] names) =>
+        Call("ReadEnvironmentVariableInGuest", names.Length == 0 ? "all" : string.Join(",", names), () => Port.ReadEnvironmentVariableInGuestAsync(Managers.ProcessManager, Vm, Auth, names.Length == 0 ? null : names));
 
     // ------------------------------------------------------------ asserting variants
 
-    public async Task Ok(Task<SoapResponse> call, string operation) => (await call).AssertOk(operation);
-
     public async Task<string> CreateTemporaryFileOk(string prefix, string suffix, string? directory = null) =>
-        (await CreateTemporaryFile(prefix, suffix, directory)).ReturnValues("CreateTemporaryFileInGuest").Single().Value;
+        (await CreateTemporaryFile(prefix, suffix, directory)).Value;
 
     public async Task<string> CreateTemporaryDirectoryOk(string prefix, string suffix, string? directory = null) =>
-        (await CreateTemporaryDirectory(prefix, suffix, directory)).ReturnValues("CreateTemporaryDirectoryInGuest").Single().Value;
+        (await CreateTemporaryDirectory(prefix, suffix, directory)).Value;
+
+    public async Task<string> InitiateFileTransferToGuestOk(string path, long fileSize, bool overwrite, GuestFileAttributes? attributes = null) =>
+        (await InitiateFileTransferToGuest(path, fileSize, overwrite, attributes)).Value;
+
+    public async Task<FileTransferInformation> InitiateFileTransferFromGuestOk(string path) => (await InitiateFileTransferFromGuest(path)).Value;
 
     /// <summary>Creates an empty file at an exact path: a temporary file in its directory, renamed.</summary>
     public async Task CreateFileOk(string path)
     {
         var directory = path[..path.LastIndexOf('/')];
         var temporary = await CreateTemporaryFileOk("new-", ".tmp", directory.Length == 0 ? "/" : directory);
-        (await MoveFile(temporary, path, overwrite: false)).AssertOk("MoveFileInGuest");
+        (await MoveFile(temporary, path, overwrite: false)).AssertOk();
     }
 
-    public async Task<GuestListing> ListOk(string path) => GuestSoap.ReadListing(await ListFiles(path));
+    public async Task<GuestListing> ListOk(string path, int? index = null, int? maxResults = 1000, string? matchPattern = null) =>
+        GuestListing.From((await ListFiles(path, index, maxResults, matchPattern)).Value);
 
     /// <summary>The entries of a directory without . and ..</summary>
     public async Task<Dictionary<string, GuestFileEntry>> ChildrenOk(string directory) =>
@@ -155,13 +286,12 @@ public sealed class GuestOpsClient(SoapClient client, string vmId, string user, 
     }
 
     public async Task<long> StartProgramOk(string programPath, string arguments, string? workingDirectory = null, IReadOnlyList<string>? environment = null) =>
-        long.Parse((await StartProgram(programPath, arguments, workingDirectory, environment)).ReturnValues("StartProgramInGuest").Single().Value, CultureInfo.InvariantCulture);
+        (await StartProgram(programPath, arguments, workingDirectory, environment)).Value;
 
     public async Task<IReadOnlyList<GuestProcess>> ListProcessesOk(params long[] pids) =>
-        (await ListProcesses(pids)).ReturnValues("ListProcessesInGuest").Select(ReadProcess).ToList();
+        ((await ListProcesses(pids)).Value ?? []).Select(GuestProcess.From).ToList();
 
-    public async Task<IReadOnlyList<string>> ReadEnvironmentOk(params string[] names) =>
-        (await ReadEnvironment(names)).ReturnValues("ReadEnvironmentVariableInGuest").Select(e => e.Value).ToList();
+    public async Task<IReadOnlyList<string>> ReadEnvironmentOk(params string[] names) => (await ReadEnvironment(names)).Value ?? [];
 
     /// <summary>Polls ListProcessesInGuest(pids=[pid]) until the program has an endTime (bounded).</summary>
     public async Task<GuestProcess> WaitForExitAsync(long pid, TimeSpan? timeout = null)
@@ -184,16 +314,5 @@ public sealed class GuestOpsClient(SoapClient client, string vmId, string user, 
 
             await Task.Delay(50);
         }
-    }
-
-    public static GuestProcess ReadProcess(XElement p)
-    {
-        string Text(string name) => (string?)p.Element(Soap.Vim + name) ?? throw new AssertFailedException($"GuestProcessInfo without {name}: {p}");
-        DateTime? Date(string name) => p.Element(Soap.Vim + name) is { } e
-            ? DateTime.Parse(e.Value, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal)
-            : null;
-        return new GuestProcess(Text("name"), long.Parse(Text("pid"), CultureInfo.InvariantCulture), Text("owner"), Text("cmdLine"),
-            Date("startTime") ?? throw new AssertFailedException($"GuestProcessInfo without startTime: {p}"), Date("endTime"),
-            p.Element(Soap.Vim + "exitCode") is { } x ? int.Parse(x.Value, CultureInfo.InvariantCulture) : null);
     }
 }

@@ -1,12 +1,13 @@
 using System.Diagnostics;
 using GuestOps.IntegrationTests.Infrastructure;
+using GuestOps.Vim;
 
 namespace GuestOps.IntegrationTests;
 
 /// <summary>
-/// Acceptance of issue 4, GuestProcessManager, through the SOAP endpoint against a sandboxed VM (reference 3.5, 4.3,
-/// 9.1, 9.2): StartProgramInGuest (through the shell, as the user, default working directory home, envVariables as the
-/// whole environment, relative path InvalidArgument, missing program FileNotFound), ListProcessesInGuest (all, by pids,
+/// Acceptance of issue 4, GuestProcessManager, through the typed client against a sandboxed VM: StartProgramInGuest
+/// (through the shell, as the user, default working directory home, envVariables as the whole environment, relative
+/// path InvalidArgument, missing program FileNotFound), ListProcessesInGuest (all, by pids,
 /// unknown pids skipped, endTime/exitCode only once exited), TerminateProcessInGuest (SIGTERM: 143; unknown pid
 /// GuestProcessNotFound; another user's process GuestPermissionDenied) and ReadEnvironmentVariableInGuest. A started
 /// program reports what it saw by creating a file whose name carries it, read back with ListFilesInGuest. One server
@@ -36,21 +37,20 @@ public sealed class GuestProcessManagerTests : IntegrationTest
 
     private static GuestServer Server => _server ?? throw new AssertFailedException("The guest server did not start.");
 
-    private async Task<(SoapClient Soap, GuestOpsClient Demo, string Dir)> SetUpAsync()
+    private async Task<(TypedGuestClient Typed, GuestOpsClient Demo, string Dir)> SetUpAsync()
     {
-        var soap = NewClient(Server.Server);
-        await soap.LoginOkAsync();
-        var demo = new GuestOpsClient(soap, Vm, "demo", GuestServer.GuestPassword);
+        var typed = await ConnectAsync(Server.Server, Vm);
+        var demo = new GuestOpsClient(typed, Vm, "demo", GuestServer.GuestPassword);
         var dir = await demo.CreateTemporaryDirectoryOk("pm-", "");
-        return (soap, demo, dir);
+        return (typed, demo, dir);
     }
 
     [TestMethod]
     [Timeout(30_000)]
     public async Task StartProgramInGuest_RunsThroughTheShellAsTheUser_InTheHomeDirectory_ExitCodeListed()
     {
-        var (soap, demo, dir) = await SetUpAsync();
-        using var _ = soap;
+        var (typed, demo, dir) = await SetUpAsync();
+        await using var _ = typed;
         var before = DateTime.UtcNow.AddSeconds(-5);
         var pid = await demo.StartProgramOk("/bin/sh", $"-c 'touch \"{dir}/uid_$(id -u)\" \"{dir}/cwd$(pwd | tr / _)\"; exit 3'");
         Assert.IsTrue(pid > 1, $"pid {pid}");
@@ -73,8 +73,8 @@ public sealed class GuestProcessManagerTests : IntegrationTest
     [Timeout(30_000)]
     public async Task StartProgramInGuest_EnvVariablesAreTheWholeEnvironment()
     {
-        var (soap, demo, dir) = await SetUpAsync();
-        using var _ = soap;
+        var (typed, demo, dir) = await SetUpAsync();
+        await using var _ = typed;
         var pid = await demo.StartProgramOk("/bin/bash", $"-c 'touch \"{dir}/env_${{FOO}}_${{HOME:-nohome}}_${{USER:-nouser}}\"'", environment: ["FOO=bar", "PATH=/usr/bin:/bin"]);
         Assert.AreEqual(0, (await demo.WaitForExitAsync(pid)).ExitCode);
         var withEnv = await demo.StartProgramOk("/bin/bash", $"-c 'touch \"{dir}/default_${{FOO:-nofoo}}_$(echo $HOME | tr / _)_${{USER}}\"'");
@@ -86,8 +86,8 @@ public sealed class GuestProcessManagerTests : IntegrationTest
     [Timeout(30_000)]
     public async Task StartProgramInGuest_RelativePathIsInvalidArgument_MissingProgramIsFileNotFound()
     {
-        var (soap, demo, dir) = await SetUpAsync();
-        using var _ = soap;
+        var (typed, demo, dir) = await SetUpAsync();
+        await using var _ = typed;
         (await demo.StartProgram("bin/sh", "-c true")).AssertFault("InvalidArgument");
         (await demo.StartProgram("sh", "-c true")).AssertFault("InvalidArgument");
         (await demo.StartProgram("", "")).AssertFault("InvalidArgument");
@@ -99,8 +99,8 @@ public sealed class GuestProcessManagerTests : IntegrationTest
     [Timeout(40_000)]
     public async Task ListAndTerminate_RunningHasNoEndTimeNorExitCode_TerminatedIs143_UnknownPidsSkippedOrGuestProcessNotFound()
     {
-        var (soap, demo, _) = await SetUpAsync();
-        using var __ = soap;
+        var (typed, demo, _) = await SetUpAsync();
+        await using var __ = typed;
         var pid = await demo.StartProgramOk("/bin/sleep", "300");
         var all = await demo.ListProcessesOk();
         Assert.IsTrue(all.Count >= 2, $"all processes of the guest: {all.Count}");
@@ -123,25 +123,25 @@ public sealed class GuestProcessManagerTests : IntegrationTest
         Assert.IsNull((await root.ListProcessesOk(rootPid)).Single().EndTime, "root's process still runs");
 
         var clock = Stopwatch.StartNew();
-        await demo.Ok(demo.TerminateProcess(pid), "TerminateProcessInGuest");
+        (await demo.TerminateProcess(pid)).AssertOk();
         Assert.IsTrue(clock.Elapsed < TimeSpan.FromSeconds(4), $"sleep goes on SIGTERM, no need to wait for SIGKILL ({clock.Elapsed})");
         var ended = await demo.WaitForExitAsync(pid, TimeSpan.FromSeconds(5));
         Assert.AreEqual(143, ended.ExitCode, $"killed by SIGTERM: 128 + 15. {ended}");
         Assert.IsNotNull(ended.EndTime);
 
-        await root.Ok(root.TerminateProcess(rootPid), "TerminateProcessInGuest");
+        (await root.TerminateProcess(rootPid)).AssertOk();
         Assert.AreEqual(143, (await root.WaitForExitAsync(rootPid, TimeSpan.FromSeconds(5))).ExitCode);
 
-        var fault = (await demo.TerminateProcess(999_999)).AssertFault("GuestProcessNotFound");
-        Assert.AreEqual("999999", (string?)fault.Detail.Element(Soap.Vim + "pid"), $"GuestProcessNotFound.pid: {fault.Detail}");
+        var fault = (await demo.TerminateProcess(999_999)).AssertFault<GuestProcessNotFound>();
+        Assert.AreEqual(999_999, fault.pid, "GuestProcessNotFound.pid");
     }
 
     [TestMethod]
     [Timeout(40_000)]
     public async Task StartedProgram_NewSession_StdioOnDevNull_TerminateEndsItsWholeProcessGroup()
     {
-        var (soap, demo, dir) = await SetUpAsync();
-        using var _ = soap;
+        var (typed, demo, dir) = await SetUpAsync();
+        await using var _ = typed;
         var pid = await demo.StartProgramOk("/bin/sh",
             $"-c 'touch \"{dir}/sid_$(cut -d\" \" -f6 /proc/$$/stat)\" \"{dir}/in$(readlink /proc/$$/fd/0 | tr / _)\" \"{dir}/out$(readlink /proc/$$/fd/1 | tr / _)\"; sleep 300 & sleep 300'");
         var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -155,7 +155,7 @@ public sealed class GuestProcessManagerTests : IntegrationTest
         var sleepers = (await demo.ListProcessesOk()).Where(p => p.Owner == "demo" && p.Name.Contains("sleep", StringComparison.Ordinal) && p.EndTime is null).ToList();
         Assert.AreEqual(2, sleepers.Count, "the two sleeps of the group: " + string.Join("; ", sleepers));
 
-        await demo.Ok(demo.TerminateProcess(pid), "TerminateProcessInGuest");
+        (await demo.TerminateProcess(pid)).AssertOk();
         var ended = await demo.WaitForExitAsync(pid, TimeSpan.FromSeconds(5));
         Assert.IsNotNull(ended.ExitCode, ended.ToString());
         var left = (await demo.ListProcessesOk(sleepers.Select(s => s.Pid).ToArray())).Where(p => p.EndTime is null).ToList();
@@ -166,24 +166,24 @@ public sealed class GuestProcessManagerTests : IntegrationTest
     [Timeout(30_000)]
     public async Task StartProgramInGuest_NotExecutableIsCannotAccessFile_DirectoryIsNotAFile_UnreachableIsRefused()
     {
-        var (soap, demo, dir) = await SetUpAsync();
-        using var _ = soap;
+        var (typed, demo, dir) = await SetUpAsync();
+        await using var _ = typed;
         var file = await demo.CreateTemporaryFileOk("noexec-", "", dir);
-        // Reference 3.5: CannotAccessFile when the program path is not accessible (here: not executable).
+        // CannotAccessFile when the program path is not accessible (here: not executable).
         (await demo.StartProgram(file, "")).AssertFault("CannotAccessFile");
         (await demo.StartProgram(dir, "")).AssertFault("NotAFile");
 
         // Behind a directory the user cannot search: either fault says so.
-        var hidden = (await demo.StartProgram("/root/.profile", "")).ReadFault();
-        Assert.IsTrue(hidden.Type is "GuestPermissionDenied" or "CannotAccessFile", $"a program in root's 0700 home: {hidden.Type}: {hidden.FaultString}");
+        var hidden = await demo.StartProgram("/root/.profile", "");
+        Assert.IsTrue(hidden.Fault is GuestPermissionDenied or CannotAccessFile, $"a program in root's 0700 home: {hidden}");
     }
 
     [TestMethod]
     [Timeout(30_000)]
     public async Task ReadEnvironmentVariableInGuest_NamedAndAll_TheUsersEnvironment()
     {
-        var (soap, demo, _) = await SetUpAsync();
-        using var __ = soap;
+        var (typed, demo, _) = await SetUpAsync();
+        await using var __ = typed;
         var named = await demo.ReadEnvironmentOk("HOME", "USER", "NO_SUCH_VARIABLE_X");
         CollectionAssert.AreEquivalent(new[] { "HOME=/home/demo", "USER=demo" }, named.ToList(), "named variables; unset ones omitted");
 

@@ -51,10 +51,9 @@ public sealed class GuestStallAndDiskTests : IntegrationTest
     [Timeout(90_000)]
     public async Task StoppedWorker_DuringUpload_ServerMemoryStaysFlat_UploadFails503_NothingPartial_VmReadyAgain()
     {
-        using var client = NewClient(Server.Server);
-        await client.LoginOkAsync();
-        await GuestSoap.WaitForReadinessAsync(client, Vm, ready: true, TimeSpan.FromSeconds(10));
-        var demo = new GuestOpsClient(client, Vm, "demo", GuestServer.GuestPassword);
+        await using var typed = await ConnectAsync(Server.Server, Vm);
+        await typed.WaitForReadinessAsync(Vm, ready: true, TimeSpan.FromSeconds(10));
+        var demo = new GuestOpsClient(typed, Vm, "demo", GuestServer.GuestPassword);
         var dir = await demo.CreateTemporaryDirectoryOk("stall-", "");
         using var http = new GuestFileTransferClient(Server.Server);
 
@@ -124,7 +123,7 @@ public sealed class GuestStallAndDiskTests : IntegrationTest
         Assert.IsTrue(peak - baseline < 64, $"server RSS rose from {baseline:0} to {peak:0} MiB while the worker was stopped");
 
         Stopped.Continue(worker);
-        await GuestSoap.WaitForReadinessAsync(client, Vm, ready: true, TimeSpan.FromSeconds(10));
+        await typed.WaitForReadinessAsync(Vm, ready: true, TimeSpan.FromSeconds(10));
         var names = (await demo.ListOk(dir)).Names.ToList();
         CollectionAssert.AreEquivalent(new[] { ".", "..", "warm.bin" }, names, "no partial or staging file");
         await AssertStillServingAsync(Server.Server);
@@ -134,9 +133,8 @@ public sealed class GuestStallAndDiskTests : IntegrationTest
     [Timeout(90_000)]
     public async Task FullGuestDisk_RefusedAtInitiate_OrWith507BeforeAnyData_PreallocatedUploadsKeepTheirSpace()
     {
-        using var client = NewClient(Server.Server);
-        await client.LoginOkAsync();
-        await GuestSoap.WaitForReadinessAsync(client, Vm, ready: true, TimeSpan.FromSeconds(10));
+        await using var typed = await ConnectAsync(Server.Server, Vm);
+        await typed.WaitForReadinessAsync(Vm, ready: true, TimeSpan.FromSeconds(10));
         var worker = await Server.WorkerAsync(Vm);
         var files = await Server.FilesAsync(Vm);
         System.IO.Directory.CreateDirectory(files.HostPath("/tmp/small"));
@@ -146,7 +144,7 @@ public sealed class GuestStallAndDiskTests : IntegrationTest
         Assert.AreEqual(0, mount.ExitCode, $"mounting a tmpfs inside the sandbox: {mount}");
         Assert.IsFalse(File.ReadAllText("/proc/self/mountinfo").Contains("guestops-small-disk", StringComparison.Ordinal), "the host does not see the small disk");
 
-        var demo = new GuestOpsClient(client, Vm, "demo", GuestServer.GuestPassword);
+        var demo = new GuestOpsClient(typed, Vm, "demo", GuestServer.GuestPassword);
         using var http = new GuestFileTransferClient(Server.Server);
         const string Dir = "/tmp/small";
 
@@ -168,14 +166,14 @@ public sealed class GuestStallAndDiskTests : IntegrationTest
         (await demo.InitiateFileTransferToGuest($"{Dir}/third.bin", size, overwrite: false)).AssertFault("NoDiskSpace", "FileFaultFault");
         var listing = await demo.ChildrenOk(Dir);
         CollectionAssert.AreEquivalent(new[] { "keep.bin", "first.bin" }, listing.Keys.ToList(), "no partial or staging file");
-        var (keepUrl, keepSize, _) = await demo.InitiateFileTransferFromGuestOk($"{Dir}/keep.bin");
-        Assert.AreEqual(100_000, keepSize);
-        Assert.AreEqual(keep.Sha256, (await http.GetAsync(keepUrl)).Sha256, "the old contents are intact");
-        var (firstUrl, _, _) = await demo.InitiateFileTransferFromGuestOk($"{Dir}/first.bin");
-        Assert.AreEqual(firstBody.Sha256, (await http.GetAsync(firstUrl)).Sha256);
+        var keepInfo = await demo.InitiateFileTransferFromGuestOk($"{Dir}/keep.bin");
+        Assert.AreEqual(100_000, keepInfo.size);
+        Assert.AreEqual(keep.Sha256, (await http.GetAsync(keepInfo.url)).Sha256, "the old contents are intact");
+        var firstInfo = await demo.InitiateFileTransferFromGuestOk($"{Dir}/first.bin");
+        Assert.AreEqual(firstBody.Sha256, (await http.GetAsync(firstInfo.url)).Sha256);
 
         // Free the space; an upload under way holds its space while a guest program fills the disk.
-        (await demo.DeleteFile($"{Dir}/first.bin")).AssertOk("DeleteFileInGuest");
+        (await demo.DeleteFile($"{Dir}/first.bin")).AssertOk();
         var slow = http.Resolve(await demo.InitiateFileTransferToGuestOk($"{Dir}/slow.bin", size, overwrite: false));
         using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(40));
         await using var raw = await RawHttpConnection.OpenAsync(Server.Server.BaseUri, cancel.Token);
@@ -192,9 +190,9 @@ public sealed class GuestStallAndDiskTests : IntegrationTest
         await raw.Stream.WriteAsync(body.AsMemory(1 << 20), cancel.Token);
         var done = await raw.ReadResponseAsync(cancel.Token);
         Assert.AreEqual(200, done.StatusCode, $"the preallocated upload completed on the full disk: {done.BodyText}");
-        var (slowUrl, slowSize, _) = await demo.InitiateFileTransferFromGuestOk($"{Dir}/slow.bin");
-        Assert.AreEqual(size, slowSize);
-        Assert.AreEqual(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(body)), (await http.GetAsync(slowUrl)).Sha256, "the upload is complete and intact");
+        var slowInfo = await demo.InitiateFileTransferFromGuestOk($"{Dir}/slow.bin");
+        Assert.AreEqual(size, slowInfo.size);
+        Assert.AreEqual(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(body)), (await http.GetAsync(slowInfo.url)).Sha256, "the upload is complete and intact");
         await AssertStillServingAsync(Server.Server);
     }
 }

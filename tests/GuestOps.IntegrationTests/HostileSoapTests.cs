@@ -126,7 +126,7 @@ public sealed class HostileSoapTests : IntegrationTest
             "SessionManager" => Moref.SessionManager,
             "PropertyCollector" => Moref.PropertyCollector,
             "GuestFileManager" => GuestSoap.FileManager,
-            _ => GuestOpsClient.ProcessManager,
+            _ => GuestSoap.ProcessManager,
         };
         var body = Soap.Call(operation, @this, parameters.Replace("@vm", Vm, StringComparison.Ordinal).Replace("@auth", Auth, StringComparison.Ordinal));
         var fault = await AssertFaultAsync(client, body, what, "InvalidArgument");
@@ -150,13 +150,13 @@ public sealed class HostileSoapTests : IntegrationTest
         // call cost 1.7x the ten small ones (800 against 470 ms of worker CPU), hence the bound of 1.25x.
         var worker = await _server!.WorkerAsync("vm-1");
         var cpuBefore = WorkerCpuTicks(worker);
-        var processes = await client.PostAsync(Soap.Call("ListProcessesInGuest", GuestOpsClient.ProcessManager, Vm + Auth + Pids(1, 100_000)), "ListProcessesInGuest with 100000 pids");
+        var processes = await client.PostAsync(Soap.Call("ListProcessesInGuest", GuestSoap.ProcessManager, Vm + Auth + Pids(1, 100_000)), "ListProcessesInGuest with 100000 pids");
         Report(processes);
         var oneLarge = WorkerCpuTicks(worker) - cpuBefore;
         cpuBefore = WorkerCpuTicks(worker);
         for (var i = 0; i < 10; i++)
         {
-            var part = await client.PostAsync(Soap.Call("ListProcessesInGuest", GuestOpsClient.ProcessManager, Vm + Auth + Pids(1 + (i * 10_000), 10_000)), $"ListProcessesInGuest with pids {1 + (i * 10_000)}..{(i + 1) * 10_000}");
+            var part = await client.PostAsync(Soap.Call("ListProcessesInGuest", GuestSoap.ProcessManager, Vm + Auth + Pids(1 + (i * 10_000), 10_000)), $"ListProcessesInGuest with pids {1 + (i * 10_000)}..{(i + 1) * 10_000}");
             Report(part);
         }
 
@@ -168,12 +168,12 @@ public sealed class HostileSoapTests : IntegrationTest
 
         // 100 000 variable names go to the guest; 50 000 environment strings with a program.
         var names = string.Concat(Enumerable.Range(1, 100_000).Select(i => $"<names>V{i}</names>"));
-        var environment = await client.PostAsync(Soap.Call("ReadEnvironmentVariableInGuest", GuestOpsClient.ProcessManager, Vm + Auth + names), "ReadEnvironmentVariableInGuest with 100000 names");
+        var environment = await client.PostAsync(Soap.Call("ReadEnvironmentVariableInGuest", GuestSoap.ProcessManager, Vm + Auth + names), "ReadEnvironmentVariableInGuest with 100000 names");
         Report(environment);
 
         var variables = string.Concat(Enumerable.Range(1, 50_000).Select(i => $"<envVariables>V{i}=x</envVariables>"));
         var started = await client.PostAsync(
-            Soap.Call("StartProgramInGuest", GuestOpsClient.ProcessManager, Vm + Auth + $"<spec xsi:type=\"GuestProgramSpec\"><programPath>/bin/true</programPath><arguments></arguments>{variables}</spec>"),
+            Soap.Call("StartProgramInGuest", GuestSoap.ProcessManager, Vm + Auth + $"<spec xsi:type=\"GuestProgramSpec\"><programPath>/bin/true</programPath><arguments></arguments>{variables}</spec>"),
             "StartProgramInGuest with 50000 envVariables");
         Report(started);
 

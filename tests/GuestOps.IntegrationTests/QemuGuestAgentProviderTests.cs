@@ -27,14 +27,13 @@ public sealed class QemuGuestAgentProviderTests : IntegrationTest
         using var pyvmomi = await RunPyVmomiAsync("pyvmomi_acceptance.py", PyVmomiAcceptanceTests.Arguments(server.Server, names), TimeSpan.FromSeconds(90));
         PyVmomiAcceptanceTests.AssertAcceptance(pyvmomi, names);
 
-        using var client = NewClient(server.Server);
-        await client.LoginOkAsync();
+        await using var client = await ConnectAsync(server.Server);
         for (var i = 0; i < names.Length; i++)
         {
-            var properties = await GuestSoap.VmPropertiesAsync(client, GuestServer.VmId(i), "guest.toolsVersionStatus", "guest.toolsRunningStatus", "guest.guestOperationsReady", "guest.hostName");
+            var properties = await client.Connection.PropertiesAsync(TypedGuestClient.VmRef(GuestServer.VmId(i)), ["guest.toolsVersionStatus", "guest.toolsRunningStatus", "guest.guestOperationsReady", "guest.hostName"]);
             Assert.AreEqual("guestToolsCurrent", properties["guest.toolsVersionStatus"], $"{names[i]}: the pushed tools");
             Assert.AreEqual("guestToolsRunning", properties["guest.toolsRunningStatus"]);
-            Assert.AreEqual("true", properties["guest.guestOperationsReady"]);
+            Assert.IsTrue(properties["guest.guestOperationsReady"] is true, "guest.guestOperationsReady");
             Assert.AreEqual(names[i], properties["guest.hostName"], "guest-get-host-name of the sandbox");
             var image = Path.Combine(server.StateDirectory, "vms", GuestServer.VmId(i), "guest");
             Assert.IsFalse(File.Exists(Path.Combine(image, "opt", "guestops", "guestops-tools")), "no worker in the image");
@@ -91,8 +90,7 @@ public sealed class QemuGuestAgentProviderTests : IntegrationTest
     public async Task ResidentTools_ServeCalls_AndAnotherStartsWhenTheyAreKilled()
     {
         await using var server = await GuestServer.StartAsync(vmNames: ["demo-vm-1"], environment: QemuGuestAgentDemo, readyTimeout: TimeSpan.FromSeconds(90));
-        using var client = NewClient(server.Server);
-        await client.LoginOkAsync();
+        await using var client = await ConnectAsync(server.Server);
         var guest = new GuestOpsClient(client, "vm-1", "demo", GuestServer.GuestPassword);
         var tools = Path.Combine(server.StateDirectory, "vms", "vm-1", "guest", "var", "lib", "guestops-tools");
 
@@ -190,21 +188,21 @@ public sealed class QemuGuestAgentProviderTests : IntegrationTest
                 Environment = new Dictionary<string, string> { ["GUESTOPS_PROVIDER"] = "none" },
                 Arguments = ["--GuestOps:VirtualMachines:0:Provider=qemu-ga", $"--GuestOps:VirtualMachines:0:AgentSocket={socket}"],
             });
-            using var client = NewClient(server);
-            await client.LoginOkAsync();
+            await using var client = await ConnectAsync(server);
             var clock = Stopwatch.StartNew();
-            Dictionary<string, string> properties;
-            while ((properties = await GuestSoap.VmPropertiesAsync(client, "vm-1", "guest.toolsRunningStatus", "guest.toolsVersionStatus", "guest.guestOperationsReady"))
-                   .GetValueOrDefault("guest.toolsRunningStatus") != "guestToolsRunning")
+            IReadOnlyDictionary<string, object?> properties;
+            while ((properties = await client.Connection.PropertiesAsync(client.Vm, ["guest.toolsRunningStatus", "guest.toolsVersionStatus", "guest.guestOperationsReady"]))
+                   .GetValueOrDefault("guest.toolsRunningStatus") as string != "guestToolsRunning")
             {
                 Assert.IsTrue(clock.Elapsed < TimeSpan.FromSeconds(30), $"qemu-ga was never reached: {string.Join(", ", properties)}{Environment.NewLine}{server.AllOutput}");
                 await Task.Delay(100);
             }
 
             Assert.AreEqual("guestToolsNotInstalled", properties["guest.toolsVersionStatus"], "the tools cannot be pushed without guest-exec");
-            Assert.AreEqual("false", properties["guest.guestOperationsReady"]);
-            var fault = (await GuestSoap.ValidateCredentialsAsync(client, "vm-1", "demo", "whatever")).AssertFault("OperationDisabledByGuest", "GuestOperationsFaultFault");
-            StringAssert.Contains(fault.FaultString, "guest-exec", "the fault names the blocked command");
+            Assert.IsTrue(properties["guest.guestOperationsReady"] is false, "guest.guestOperationsReady");
+            var refused = await new GuestOpsClient(client, "vm-1", "demo", "whatever").ValidateCredentials();
+            refused.AssertFault("OperationDisabledByGuest", "GuestOperationsFaultFault");
+            StringAssert.Contains(refused.FaultMessage, "guest-exec", "the fault names the blocked command");
             await AssertStillServingAsync(server);
         }
         finally

@@ -1,5 +1,6 @@
 using System.Globalization;
 using GuestOps.IntegrationTests.Infrastructure;
+using GuestOps.Vim;
 
 namespace GuestOps.IntegrationTests;
 
@@ -94,38 +95,41 @@ public sealed class RelayChainTests : IntegrationTest
 
     private static GuestServer Server => _server ?? throw new AssertFailedException("The guest server did not start.");
 
-    private async Task<SoapClient> LoggedInAsync()
-    {
-        var client = NewClient(Server.Server);
-        await client.LoginOkAsync();
-        return client;
-    }
+    private Task<TypedGuestClient> LoggedInAsync() => ConnectAsync(Server.Server);
+
+    /// <summary>ListFilesInGuest as <paramref name="user"/>; index, maxResults and matchPattern absent unless given.</summary>
+    private static Task<GuestCallResult<GuestListFileInfo>> ListAsync(TypedGuestClient client, string vmId, string user, string password, string path, int? index = null, int? maxResults = null, string? matchPattern = null) =>
+        new GuestOpsClient(client, vmId, user, password).ListFiles(path, index, maxResults, matchPattern);
+
+    private static GuestListing ListingOk(GuestCallResult<GuestListFileInfo> result) => GuestListing.From(result.Value);
+
+    private static Task<GuestCallResult> ValidateAsync(TypedGuestClient client, string vmId, string user, string password) =>
+        new GuestOpsClient(client, vmId, user, password).ValidateCredentials();
 
     [TestMethod]
     [Timeout(30_000)]
     public async Task ValidateCredentialsInGuest_AcceptsTheGuestAccount_RejectsWrongPasswordAndUnknownUser()
     {
-        using var client = await LoggedInAsync();
+        await using var client = await LoggedInAsync();
         foreach (var vm in new[] { Vm1, Vm2 })
         {
-            var ok = await GuestSoap.ValidateCredentialsAsync(client, vm, "demo", Password);
-            var payload = ok.AssertOk("ValidateCredentialsInGuest");
-            Assert.IsFalse(payload.HasElements, $"ValidateCredentialsInGuest returns void: {ok}");
+            // The answer returns nothing (an empty ValidateCredentialsInGuestResponse): the schema check of every answer says so.
+            (await ValidateAsync(client, vm, "demo", Password)).AssertOk();
         }
 
-        (await GuestSoap.ValidateCredentialsAsync(client, Vm1, "alice", AlicePassword)).AssertOk("ValidateCredentialsInGuest");
-        (await GuestSoap.ValidateCredentialsAsync(client, Vm1, "root", Password)).AssertOk("ValidateCredentialsInGuest");
+        (await ValidateAsync(client, Vm1, "alice", AlicePassword)).AssertOk();
+        (await ValidateAsync(client, Vm1, "root", Password)).AssertOk();
 
         // Each VM checks against its own accounts: alice exists in vm-1 only.
-        (await GuestSoap.ValidateCredentialsAsync(client, Vm2, "alice", AlicePassword)).AssertFault("InvalidGuestLogin", "GuestOperationsFaultFault");
+        (await ValidateAsync(client, Vm2, "alice", AlicePassword)).AssertFault("InvalidGuestLogin", "GuestOperationsFaultFault");
 
-        (await GuestSoap.ValidateCredentialsAsync(client, Vm1, "demo", Password + "-wrong")).AssertFault("InvalidGuestLogin", "GuestOperationsFaultFault");
-        (await GuestSoap.ValidateCredentialsAsync(client, Vm2, "demo", "")).AssertFault("InvalidGuestLogin", "GuestOperationsFaultFault");
-        (await GuestSoap.ValidateCredentialsAsync(client, Vm1, "no-such-user", Password)).AssertFault("InvalidGuestLogin", "GuestOperationsFaultFault");
+        (await ValidateAsync(client, Vm1, "demo", Password + "-wrong")).AssertFault("InvalidGuestLogin", "GuestOperationsFaultFault");
+        (await ValidateAsync(client, Vm2, "demo", "")).AssertFault("InvalidGuestLogin", "GuestOperationsFaultFault");
+        (await ValidateAsync(client, Vm1, "no-such-user", Password)).AssertFault("InvalidGuestLogin", "GuestOperationsFaultFault");
 
         // Bad guest credentials are not an outage: the right ones still work.
-        (await GuestSoap.ValidateCredentialsAsync(client, Vm1, "demo", Password)).AssertOk("ValidateCredentialsInGuest");
-        (await GuestSoap.ListFilesAsync(client, Vm2, "demo", Password + "-wrong", "/tmp")).AssertFault("InvalidGuestLogin", "GuestOperationsFaultFault");
+        (await ValidateAsync(client, Vm1, "demo", Password)).AssertOk();
+        (await ListAsync(client, Vm2, "demo", Password + "-wrong", "/tmp")).AssertFault("InvalidGuestLogin", "GuestOperationsFaultFault");
         await AssertStillServingAsync(Server.Server);
     }
 
@@ -133,7 +137,7 @@ public sealed class RelayChainTests : IntegrationTest
     [Timeout(30_000)]
     public async Task ListFilesInGuest_PagesOverA120EntryDirectoryWithTheDefaultPageSize()
     {
-        using var client = await LoggedInAsync();
+        await using var client = await LoggedInAsync();
         var expected = ExpectedPagingNames();
 
         // Default maxResults (absent) is 50: pages of 50/50/20 with remaining 70/20/0, as govc pages (index += received).
@@ -141,7 +145,7 @@ public sealed class RelayChainTests : IntegrationTest
         var index = 0;
         for (var i = 0; i < 3; i++)
         {
-            var page = GuestSoap.ReadListing(await GuestSoap.ListFilesAsync(client, Vm1, "demo", Password, PagingDirectory, index: i == 0 ? null : index));
+            var page = ListingOk(await ListAsync(client, Vm1, "demo", Password, PagingDirectory, index: i == 0 ? null : index));
             pages.Add(page);
             index += page.Files.Count;
         }
@@ -155,7 +159,7 @@ public sealed class RelayChainTests : IntegrationTest
         CollectionAssert.AreEquivalent(expected, all, "the pages together are the directory (+ . and ..)");
 
         // The whole listing in one page has the same order as the pages (the guest's directory order).
-        var whole = GuestSoap.ReadListing(await GuestSoap.ListFilesAsync(client, Vm1, "demo", Password, PagingDirectory, 0, 500));
+        var whole = ListingOk(await ListAsync(client, Vm1, "demo", Password, PagingDirectory, 0, 500));
         CollectionAssert.AreEqual(all, whole.Names.ToList(), "one page of 500 lists what the three pages listed, in the same order");
         Assert.AreEqual(0, whole.Remaining);
 
@@ -166,14 +170,14 @@ public sealed class RelayChainTests : IntegrationTest
             (119, 50, 1, 0), (119, 1, 1, 0), (120, 50, 0, 0), (500, 10, 0, 0),
         })
         {
-            var page = GuestSoap.ReadListing(await GuestSoap.ListFilesAsync(client, Vm1, "demo", Password, PagingDirectory, i, max));
+            var page = ListingOk(await ListAsync(client, Vm1, "demo", Password, PagingDirectory, i, max));
             Assert.AreEqual(count, page.Files.Count, $"index {i} maxResults {max}: entries");
             Assert.AreEqual(remaining, page.Remaining, $"index {i} maxResults {max}: remaining");
             CollectionAssert.AreEqual(all.Skip(i).Take(max).ToList(), page.Names.ToList(), $"index {i} maxResults {max}: the entries at those positions");
         }
 
         // An index with maxResults absent: the default page size from there.
-        var tail = GuestSoap.ReadListing(await GuestSoap.ListFilesAsync(client, Vm1, "demo", Password, PagingDirectory, index: 60));
+        var tail = ListingOk(await ListAsync(client, Vm1, "demo", Password, PagingDirectory, index: 60));
         Assert.AreEqual(50, tail.Files.Count);
         Assert.AreEqual(10, tail.Remaining);
     }
@@ -182,36 +186,36 @@ public sealed class RelayChainTests : IntegrationTest
     [Timeout(30_000)]
     public async Task ListFilesInGuest_MatchPatternIsARegularExpressionOverNames_IndexCountsWithinTheMatches()
     {
-        using var client = await LoggedInAsync();
+        await using var client = await LoggedInAsync();
 
         // f000..f049: 50 names; . and .. do not match and are not listed.
-        var first = GuestSoap.ReadListing(await GuestSoap.ListFilesAsync(client, Vm1, "demo", Password, PagingDirectory, 0, 20, "^f0[0-4][0-9]$"));
+        var first = ListingOk(await ListAsync(client, Vm1, "demo", Password, PagingDirectory, 0, 20, "^f0[0-4][0-9]$"));
         Assert.AreEqual(20, first.Files.Count);
         Assert.AreEqual(30, first.Remaining, "remaining counts matching names only");
-        var rest = GuestSoap.ReadListing(await GuestSoap.ListFilesAsync(client, Vm1, "demo", Password, PagingDirectory, 20, null, "^f0[0-4][0-9]$"));
+        var rest = ListingOk(await ListAsync(client, Vm1, "demo", Password, PagingDirectory, 20, null, "^f0[0-4][0-9]$"));
         Assert.AreEqual(30, rest.Files.Count, "index counts within the filtered list");
         Assert.AreEqual(0, rest.Remaining);
         CollectionAssert.AreEquivalent(Enumerable.Range(0, 50).Select(i => $"f{i:000}").ToList(), first.Names.Concat(rest.Names).ToList());
 
         // A pattern is searched in the name (not anchored), as Perl's =~ does.
-        var dirs = GuestSoap.ReadListing(await GuestSoap.ListFilesAsync(client, Vm1, "demo", Password, PagingDirectory, matchPattern: "d[0-9]"));
+        var dirs = ListingOk(await ListAsync(client, Vm1, "demo", Password, PagingDirectory, matchPattern: "d[0-9]"));
         CollectionAssert.AreEquivalent(Enumerable.Range(0, 8).Select(i => $"d{i}").ToList(), dirs.Names.ToList());
         Assert.IsTrue(dirs.Files.All(f => f.Type == "directory" && f.Size == 0), string.Join(", ", dirs.Files));
 
-        var dots = GuestSoap.ReadListing(await GuestSoap.ListFilesAsync(client, Vm1, "demo", Password, PagingDirectory, matchPattern: @"^\.+$"));
+        var dots = ListingOk(await ListAsync(client, Vm1, "demo", Password, PagingDirectory, matchPattern: @"^\.+$"));
         CollectionAssert.AreEqual(new[] { ".", ".." }, dots.Names.ToArray());
 
         // .* is every entry; no match is an empty answer (no files element), not a fault.
-        var everything = GuestSoap.ReadListing(await GuestSoap.ListFilesAsync(client, Vm1, "demo", Password, PagingDirectory, 0, 500, ".*"));
+        var everything = ListingOk(await ListAsync(client, Vm1, "demo", Password, PagingDirectory, 0, 500, ".*"));
         Assert.AreEqual(120, everything.Files.Count);
-        var none = await GuestSoap.ListFilesAsync(client, Vm1, "demo", Password, PagingDirectory, matchPattern: "^nothing-matches-this$");
-        var noneListing = GuestSoap.ReadListing(none);
+        var none = await ListAsync(client, Vm1, "demo", Password, PagingDirectory, matchPattern: "^nothing-matches-this$");
+        var noneListing = ListingOk(none);
         Assert.AreEqual(0, noneListing.Files.Count);
         Assert.AreEqual(0, noneListing.Remaining);
 
         foreach (var bad in new[] { "(", "[a-", "*f", "f{2,1}" })
         {
-            (await GuestSoap.ListFilesAsync(client, Vm1, "demo", Password, PagingDirectory, matchPattern: bad)).AssertFault("InvalidArgument", "RuntimeFaultFault");
+            (await ListAsync(client, Vm1, "demo", Password, PagingDirectory, matchPattern: bad)).AssertFault("InvalidArgument", "RuntimeFaultFault");
         }
     }
 
@@ -219,8 +223,8 @@ public sealed class RelayChainTests : IntegrationTest
     [Timeout(30_000)]
     public async Task ListFilesInGuest_AttributesSymlinksSingleFilesAndPathFaults()
     {
-        using var client = await LoggedInAsync();
-        var listing = GuestSoap.ReadListing(await GuestSoap.ListFilesAsync(client, Vm1, "demo", Password, PagingDirectory, 0, 500));
+        await using var client = await LoggedInAsync();
+        var listing = ListingOk(await ListAsync(client, Vm1, "demo", Password, PagingDirectory, 0, 500));
         var byName = listing.Files.ToDictionary(f => f.Path);
 
         // Every POSIX entry carries modificationTime, ownerId and groupId (govc dereferences them), in guest ids.
@@ -274,40 +278,40 @@ public sealed class RelayChainTests : IntegrationTest
         Assert.IsTrue(listing.Files.Where(f => !f.Path.StartsWith('l')).All(f => f.SymlinkTarget is null), "only symlinks have symlinkTarget");
 
         // A single file: one entry whose path is the given path.
-        var single = GuestSoap.ReadListing(await GuestSoap.ListFilesAsync(client, Vm1, "demo", Password, PagingDirectory + "/f042"));
+        var single = ListingOk(await ListAsync(client, Vm1, "demo", Password, PagingDirectory + "/f042"));
         Assert.AreEqual(1, single.Files.Count);
         Assert.AreEqual(0, single.Remaining);
         Assert.AreEqual(PagingDirectory + "/f042", single.Files[0].Path);
         Assert.AreEqual("file", single.Files[0].Type);
         Assert.AreEqual(42L, single.Files[0].Size);
         Assert.AreEqual(DemoUid, single.Files[0].OwnerId);
-        var singleLink = GuestSoap.ReadListing(await GuestSoap.ListFilesAsync(client, Vm1, "demo", Password, PagingDirectory + "/l9"));
+        var singleLink = ListingOk(await ListAsync(client, Vm1, "demo", Password, PagingDirectory + "/l9"));
         Assert.AreEqual(1, singleLink.Files.Count);
         Assert.AreEqual(PagingDirectory + "/l9", singleLink.Files[0].Path);
         Assert.AreEqual("symlink", singleLink.Files[0].Type);
         Assert.AreEqual("missing-target", singleLink.Files[0].SymlinkTarget);
 
         // Faults: a missing path, a relative one, an empty one.
-        var missing = await GuestSoap.ListFilesAsync(client, Vm1, "demo", Password, PagingDirectory + "/no-such-file");
-        var fault = missing.AssertFault("FileNotFound", "FileFaultFault");
-        Assert.AreEqual(PagingDirectory + "/no-such-file", (string?)fault.Detail.Element(Soap.Vim + "file"), "FileNotFound.file names the path");
-        (await GuestSoap.ListFilesAsync(client, Vm1, "demo", Password, "/no-such-directory/x")).AssertFault("FileNotFound", "FileFaultFault");
-        (await GuestSoap.ListFilesAsync(client, Vm1, "demo", Password, "tmp/paging")).AssertFault("InvalidArgument", "RuntimeFaultFault");
-        (await GuestSoap.ListFilesAsync(client, Vm1, "demo", Password, "./tmp")).AssertFault("InvalidArgument", "RuntimeFaultFault");
-        (await GuestSoap.ListFilesAsync(client, Vm1, "demo", Password, "")).AssertFault("InvalidArgument", "RuntimeFaultFault");
+        var missing = await ListAsync(client, Vm1, "demo", Password, PagingDirectory + "/no-such-file");
+        var fault = missing.AssertFault<FileNotFound>("FileFaultFault");
+        Assert.AreEqual(PagingDirectory + "/no-such-file", fault.file, "FileNotFound.file names the path");
+        (await ListAsync(client, Vm1, "demo", Password, "/no-such-directory/x")).AssertFault("FileNotFound", "FileFaultFault");
+        (await ListAsync(client, Vm1, "demo", Password, "tmp/paging")).AssertFault("InvalidArgument", "RuntimeFaultFault");
+        (await ListAsync(client, Vm1, "demo", Password, "./tmp")).AssertFault("InvalidArgument", "RuntimeFaultFault");
+        (await ListAsync(client, Vm1, "demo", Password, "")).AssertFault("InvalidArgument", "RuntimeFaultFault");
     }
 
     [TestMethod]
     [Timeout(30_000)]
     public async Task ListFilesInGuest_AnotherUsersPrivateHome_IsGuestPermissionDenied_ItsOwnerListsIt()
     {
-        using var client = await LoggedInAsync();
+        await using var client = await LoggedInAsync();
 
-        var asBob = await GuestSoap.ListFilesAsync(client, Vm1, "bob", BobPassword, "/home/alice");
+        var asBob = await ListAsync(client, Vm1, "bob", BobPassword, "/home/alice");
         asBob.AssertFault("GuestPermissionDenied", "GuestOperationsFaultFault");
-        (await GuestSoap.ListFilesAsync(client, Vm1, "bob", BobPassword, "/home/alice/secret.txt")).AssertFault("GuestPermissionDenied", "GuestOperationsFaultFault");
+        (await ListAsync(client, Vm1, "bob", BobPassword, "/home/alice/secret.txt")).AssertFault("GuestPermissionDenied", "GuestOperationsFaultFault");
 
-        var asAlice = GuestSoap.ReadListing(await GuestSoap.ListFilesAsync(client, Vm1, "alice", AlicePassword, "/home/alice"));
+        var asAlice = ListingOk(await ListAsync(client, Vm1, "alice", AlicePassword, "/home/alice"));
         CollectionAssert.AreEquivalent(new[] { ".", "..", "secret.txt" }, asAlice.Names.ToList());
         var home = asAlice.Files.Single(f => f.Path == ".");
         Assert.AreEqual(AliceUid, home.OwnerId);
@@ -317,11 +321,11 @@ public sealed class RelayChainTests : IntegrationTest
         Assert.AreEqual(Convert.ToInt64("100600", 8), secret.Permissions);
 
         // bob's own home works for bob; alice cannot look into it either.
-        GuestSoap.ReadListing(await GuestSoap.ListFilesAsync(client, Vm1, "bob", BobPassword, "/home/bob"));
-        (await GuestSoap.ListFilesAsync(client, Vm1, "alice", AlicePassword, "/home/bob")).AssertFault("GuestPermissionDenied", "GuestOperationsFaultFault");
+        ListingOk(await ListAsync(client, Vm1, "bob", BobPassword, "/home/bob"));
+        (await ListAsync(client, Vm1, "alice", AlicePassword, "/home/bob")).AssertFault("GuestPermissionDenied", "GuestOperationsFaultFault");
 
         // Guest root (root of the VM's user namespace) may read everything in its guest.
-        var asRoot = GuestSoap.ReadListing(await GuestSoap.ListFilesAsync(client, Vm1, "root", Password, "/home/alice"));
+        var asRoot = ListingOk(await ListAsync(client, Vm1, "root", Password, "/home/alice"));
         CollectionAssert.Contains(asRoot.Names.ToList(), "secret.txt");
     }
 
@@ -329,18 +333,19 @@ public sealed class RelayChainTests : IntegrationTest
     [Timeout(30_000)]
     public async Task TwoVms_HaveTheirOwnFileSystemsAndHostNames()
     {
-        using var client = await LoggedInAsync();
+        await using var client = await LoggedInAsync();
 
-        var inVm1 = GuestSoap.ReadListing(await GuestSoap.ListFilesAsync(client, Vm1, "demo", Password, "/tmp/" + _marker));
+        var inVm1 = ListingOk(await ListAsync(client, Vm1, "demo", Password, "/tmp/" + _marker));
         Assert.AreEqual("/tmp/" + _marker, inVm1.Files.Single().Path);
-        (await GuestSoap.ListFilesAsync(client, Vm2, "demo", Password, "/tmp/" + _marker)).AssertFault("FileNotFound", "FileFaultFault");
-        var vm2Tmp = GuestSoap.ReadListing(await GuestSoap.ListFilesAsync(client, Vm2, "demo", Password, "/tmp", 0, 500));
+        (await ListAsync(client, Vm2, "demo", Password, "/tmp/" + _marker)).AssertFault("FileNotFound", "FileFaultFault");
+        var vm2Tmp = ListingOk(await ListAsync(client, Vm2, "demo", Password, "/tmp", 0, 500));
         CollectionAssert.DoesNotContain(vm2Tmp.Names.ToList(), _marker);
         CollectionAssert.DoesNotContain(vm2Tmp.Names.ToList(), "paging");
-        (await GuestSoap.ListFilesAsync(client, Vm2, "root", Password, "/home/alice")).AssertFault("FileNotFound", "FileFaultFault");
+        (await ListAsync(client, Vm2, "root", Password, "/home/alice")).AssertFault("FileNotFound", "FileFaultFault");
 
-        var vm1 = await GuestSoap.VmPropertiesAsync(client, Vm1, "name", "guest.hostName", "guest.guestFamily", "guest.toolsRunningStatus", "guest.guestOperationsReady");
-        var vm2 = await GuestSoap.VmPropertiesAsync(client, Vm2, "name", "guest.hostName", "guest.guestFamily", "guest.toolsRunningStatus", "guest.guestOperationsReady");
+        string[] paths = ["name", "guest.hostName", "guest.guestFamily", "guest.toolsRunningStatus", "guest.guestOperationsReady"];
+        var vm1 = await client.Connection.PropertiesAsync(TypedGuestClient.VmRef(Vm1), paths);
+        var vm2 = await client.Connection.PropertiesAsync(TypedGuestClient.VmRef(Vm2), paths);
         Assert.AreEqual("demo-vm-1", vm1["guest.hostName"], "the worker reports its sandbox's host name (the VM name)");
         Assert.AreEqual("demo-vm-2", vm2["guest.hostName"]);
         Assert.AreNotEqual(vm1["guest.hostName"], vm2["guest.hostName"]);
@@ -348,7 +353,7 @@ public sealed class RelayChainTests : IntegrationTest
         {
             Assert.AreEqual("linuxGuest", vm["guest.guestFamily"]);
             Assert.AreEqual("guestToolsRunning", vm["guest.toolsRunningStatus"]);
-            Assert.AreEqual("true", vm["guest.guestOperationsReady"]);
+            Assert.IsTrue(vm["guest.guestOperationsReady"] is true, "guest.guestOperationsReady");
         }
     }
 
@@ -356,7 +361,7 @@ public sealed class RelayChainTests : IntegrationTest
     [Timeout(30_000)]
     public async Task ListFilesInGuest_NamesWithXmlSpecialCharactersUnicodeAndWhitespace_RoundTripExactly()
     {
-        using var client = await LoggedInAsync();
+        await using var client = await LoggedInAsync();
         var files = await Server.FilesAsync(Vm1);
         files.CreateDirectory("/tmp/names", DemoUid, DemoUid, (UnixFileMode)0b111_101_101);
         string[] names = ["a<&>\"'b", "]]>", "sp ace", " lead", "ünïcødé ✓ 日本", "emoji-\U0001F600", "tab\tx", "nl\nx", "&amp;"];
@@ -365,17 +370,17 @@ public sealed class RelayChainTests : IntegrationTest
             files.CreateFile("/tmp/names/" + name, name, DemoUid, DemoUid, (UnixFileMode)0b110_100_100);
         }
 
-        var listing = GuestSoap.ReadListing(await GuestSoap.ListFilesAsync(client, Vm1, "demo", Password, "/tmp/names"));
+        var listing = ListingOk(await ListAsync(client, Vm1, "demo", Password, "/tmp/names"));
         CollectionAssert.AreEquivalent(new[] { ".", ".." }.Concat(names).ToList(), listing.Names.ToList(), "every name exactly as in the guest");
         foreach (var name in names)
         {
-            var single = GuestSoap.ReadListing(await GuestSoap.ListFilesAsync(client, Vm1, "demo", Password, "/tmp/names/" + name));
+            var single = ListingOk(await ListAsync(client, Vm1, "demo", Password, "/tmp/names/" + name));
             Assert.AreEqual("/tmp/names/" + name, single.Files.Single().Path, "a name received from a listing can be used as a path");
             Assert.AreEqual((long)System.Text.Encoding.UTF8.GetByteCount(name), single.Files.Single().Size);
         }
 
         // matchPattern sees the name as the guest has it.
-        var pattern = GuestSoap.ReadListing(await GuestSoap.ListFilesAsync(client, Vm1, "demo", Password, "/tmp/names", matchPattern: @"^a<&>""'b$|\t|日本"));
+        var pattern = ListingOk(await ListAsync(client, Vm1, "demo", Password, "/tmp/names", matchPattern: @"^a<&>""'b$|\t|日本"));
         CollectionAssert.AreEquivalent(new[] { "a<&>\"'b", "tab\tx", "ünïcødé ✓ 日本" }, pattern.Names.ToList());
     }
 
@@ -388,22 +393,22 @@ public sealed class RelayChainTests : IntegrationTest
     [Timeout(30_000)]
     public async Task ListFilesInGuest_NamesWithCarriageReturnOrControlCharacters_DoNotBreakTheListing()
     {
-        using var client = await LoggedInAsync();
+        await using var client = await LoggedInAsync();
         var files = await Server.FilesAsync(Vm1);
         files.CreateDirectory("/tmp/cr", DemoUid, DemoUid, (UnixFileMode)0b111_101_101);
         files.CreateFile("/tmp/cr/cr\rx", "cr", DemoUid, DemoUid, (UnixFileMode)0b110_100_100);
         files.CreateFile("/tmp/cr/cr\nx", "lf", DemoUid, DemoUid, (UnixFileMode)0b110_100_100);
-        var listing = GuestSoap.ReadListing(await GuestSoap.ListFilesAsync(client, Vm1, "demo", Password, "/tmp/cr"));
+        var listing = ListingOk(await ListAsync(client, Vm1, "demo", Password, "/tmp/cr"));
         CollectionAssert.AreEquivalent(new[] { ".", "..", "cr\rx", "cr\nx" }, listing.Names.ToList(), "a CR in a name is not turned into LF (which names another file here)");
-        var single = GuestSoap.ReadListing(await GuestSoap.ListFilesAsync(client, Vm1, "demo", Password, "/tmp/cr/cr\rx"));
+        var single = ListingOk(await ListAsync(client, Vm1, "demo", Password, "/tmp/cr/cr\rx"));
         Assert.AreEqual("/tmp/cr/cr\rx", single.Files.Single().Path);
         Assert.AreEqual(2L, single.Files.Single().Size);
 
         files.CreateDirectory("/tmp/control", DemoUid, DemoUid, (UnixFileMode)0b111_101_101);
         files.CreateFile("/tmp/control/ok", "", DemoUid, DemoUid, (UnixFileMode)0b110_100_100);
         files.CreateFile("/tmp/control/ctl\u0001x", "", DemoUid, DemoUid, (UnixFileMode)0b110_100_100);
-        var response = await GuestSoap.ListFilesAsync(client, Vm1, "demo", Password, "/tmp/control");
-        var names = GuestSoap.ReadListing(response).Names.ToList();
+        var response = await ListAsync(client, Vm1, "demo", Password, "/tmp/control");
+        var names = ListingOk(response).Names.ToList();
         CollectionAssert.IsSubsetOf(new[] { ".", "..", "ok" }, names, "the listing works and shows the representable names");
         Assert.IsTrue(names.Count <= 4, string.Join(", ", names));
         Assert.AreEqual(0, Server.Server.InternalErrorLines().Count, string.Join(Environment.NewLine, Server.Server.InternalErrorLines()));
@@ -423,7 +428,7 @@ public sealed class RelayChainTests : IntegrationTest
     [Timeout(30_000)]
     public async Task ProcessListInsideAVm_ShowsOnlyItsOwnPidNamespace()
     {
-        using var client = await LoggedInAsync();
+        await using var client = await LoggedInAsync();
         var workers = new Dictionary<string, int> { [Vm1] = await Server.WorkerAsync(Vm1), [Vm2] = await Server.WorkerAsync(Vm2) };
         var namespaces = workers.ToDictionary(w => w.Key, w => GuestWorkers.PidNamespace(w.Value));
         Assert.AreNotEqual(namespaces[Vm1], namespaces[Vm2], "each VM has a PID namespace of its own");
@@ -432,7 +437,7 @@ public sealed class RelayChainTests : IntegrationTest
         foreach (var (vm, other) in new[] { (Vm1, Vm2), (Vm2, Vm1) })
         {
             var before = GuestWorkers.ProcessesIn(namespaces[vm]);
-            var listing = GuestSoap.ReadListing(await GuestSoap.ListFilesAsync(client, vm, "root", Password, "/proc", 0, 10_000, "^([0-9]+|self)$"));
+            var listing = ListingOk(await ListAsync(client, vm, "root", Password, "/proc", 0, 10_000, "^([0-9]+|self)$"));
             var after = GuestWorkers.ProcessesIn(namespaces[vm]);
             var listed = listing.Files.Where(f => f.Path != "self").Select(f => int.Parse(f.Path, CultureInfo.InvariantCulture)).ToHashSet();
             var description = $"{vm} lists /proc pids [{string.Join(", ", listed.Order())}]; host view of its namespace {namespaces[vm]}: "

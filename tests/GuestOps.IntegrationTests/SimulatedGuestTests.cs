@@ -76,14 +76,13 @@ public sealed partial class SimulatedGuestTests : IntegrationTest
                     Environment = new Dictionary<string, string> { ["GUESTOPS_DEMO_GUEST_PASSWORD"] = GuestServer.GuestPassword },
                 };
                 await using var server = await ServerProcess.StartAsync(options);
-                using var client = NewClient(server);
-                await client.LoginOkAsync();
-                await GuestSoap.WaitForReadinessAsync(client, "vm-1", ready: true, TimeSpan.FromSeconds(60));
+                await using var client = await ConnectAsync(server);
+                await client.WaitForReadinessAsync("vm-1", ready: true, TimeSpan.FromSeconds(60));
                 var demo = new GuestOpsClient(client, "vm-1", "demo", GuestServer.GuestPassword);
 
                 var listing = await demo.ListFiles("/home/demo");
-                Assert.AreEqual(200, listing.StatusCode, $"GuestIdRange={range}: demo lists its home{Environment.NewLine}{listing.Body}");
-                var names = GuestSoap.ReadListing(listing).Names;
+                Assert.IsTrue(listing.IsOk, $"GuestIdRange={range}: demo lists its home: {listing}");
+                var names = GuestListing.From(listing.Value).Names;
                 foreach (var earlier in files)
                 {
                     CollectionAssert.Contains(names.ToList(), Path.GetFileName(earlier), $"GuestIdRange={range}: files of earlier starts are still demo's");
@@ -111,10 +110,9 @@ public sealed partial class SimulatedGuestTests : IntegrationTest
     public async Task DemoVms_ReportDistinctAddresses_AndNoGuestProcessShowsAHostPath()
     {
         await using var guest = await GuestServer.StartAsync(["addr-vm-1", "addr-vm-2"]);
-        using var client = NewClient(guest.Server);
-        await client.LoginOkAsync();
-        var first = (await GuestSoap.VmPropertiesAsync(client, "vm-1", "guest.ipAddress"))["guest.ipAddress"];
-        var second = (await GuestSoap.VmPropertiesAsync(client, "vm-2", "guest.ipAddress"))["guest.ipAddress"];
+        await using var client = await ConnectAsync(guest.Server);
+        var first = (await client.Connection.PropertiesAsync(TypedGuestClient.VmRef("vm-1"), ["guest.ipAddress"]))["guest.ipAddress"];
+        var second = (await client.Connection.PropertiesAsync(TypedGuestClient.VmRef("vm-2"), ["guest.ipAddress"]))["guest.ipAddress"];
         Assert.AreEqual("192.0.2.11", first);
         Assert.AreEqual("192.0.2.12", second);
 
@@ -146,13 +144,12 @@ public sealed partial class SimulatedGuestTests : IntegrationTest
 
     private async Task AssertGuestLoginAsync(ServerProcess server, string user, string password, bool ok)
     {
-        using var client = NewClient(server);
-        await client.LoginOkAsync();
-        await GuestSoap.WaitForReadinessAsync(client, "vm-1", ready: true, TimeSpan.FromSeconds(60));
-        var response = await GuestSoap.ValidateCredentialsAsync(client, "vm-1", user, password);
+        await using var client = await ConnectAsync(server);
+        await client.WaitForReadinessAsync("vm-1", ready: true, TimeSpan.FromSeconds(60));
+        var response = await new GuestOpsClient(client, "vm-1", user, password).ValidateCredentials();
         if (ok)
         {
-            response.AssertOk("ValidateCredentialsInGuest");
+            response.AssertOk();
         }
         else
         {

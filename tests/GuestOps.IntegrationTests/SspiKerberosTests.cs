@@ -97,8 +97,7 @@ public sealed class SspiKerberosTests : IntegrationTest
     public async Task KerberosFromTheKdc_GetsATicketForTheMappedAccount_ThatListsFiles(string package, bool mutual)
     {
         RequireKdcTools();
-        using var soap = NewClient(Server.Server);
-        await soap.LoginOkAsync();
+        await using var soap = await ConnectAsync(Server.Server);
         using var context = Client(package, mutual: mutual);
         SspiLogon logon;
         try
@@ -124,14 +123,15 @@ public sealed class SspiKerberosTests : IntegrationTest
         Assert.IsTrue(context.IsAuthenticated, "the client context is complete");
         Assert.AreEqual(32, Convert.FromBase64String(logon.Ticket).Length, "a base64 256-bit ticket");
 
-        var home = GuestSoap.ReadListing(await GuestSspi.ListFilesAsync(soap, Vm1, logon.Ticket, "/home/demo"));
+        var ticketed = GuestSspi.Ticketed(soap, Vm1, logon.Ticket);
+        var home = await ticketed.ListOk("/home/demo");
         CollectionAssert.Contains(home.Names.ToList(), ".");
         var output = Server.Server.AllOutput;
         StringAssert.Contains(output, $"logon of demo@{Realm} as guest user demo", "user@REALM maps to the guest account user");
         Assert.IsFalse(output.Contains(logon.Ticket, StringComparison.Ordinal), "the ticket is never logged");
 
-        (await GuestSspi.ReleaseAsync(soap, Vm1, logon.Ticket)).AssertOk("ReleaseCredentialsInGuest");
-        (await GuestSspi.ListFilesAsync(soap, Vm1, logon.Ticket, "/home/demo")).AssertFault("InvalidGuestLogin", "GuestOperationsFaultFault");
+        (await ticketed.ReleaseCredentials()).AssertOk();
+        (await ticketed.ListFiles("/home/demo")).AssertFault("InvalidGuestLogin", "GuestOperationsFaultFault");
         await AssertStillServingAsync(Server.Server);
     }
 
@@ -140,15 +140,15 @@ public sealed class SspiKerberosTests : IntegrationTest
     public async Task AGuestWithoutAKeytab_RefusesKerberos_AndAWrongKdcPasswordGetsNoToken()
     {
         RequireKdcTools();
-        using var soap = NewClient(Server.Server);
-        await soap.LoginOkAsync();
+        await using var soap = await ConnectAsync(Server.Server);
 
         // vm-2 has no keytab: a Kerberos token is a mechanism it is not set up for.
         using var context = Client("Kerberos");
         var token = context.GetOutgoingBlob(ReadOnlySpan<byte>.Empty, out var status);
         Assert.AreEqual(NegotiateAuthenticationStatusCode.Completed, status, Kdc.Log);
-        var refused = (await GuestSspi.AcquireAsync(soap, Vm2, Convert.ToBase64String(token!), null)).AssertFault("OperationNotSupportedByGuest", "GuestOperationsFaultFault");
-        StringAssert.Contains(refused.FaultString, "Kerberos");
+        var refused = await GuestSspi.AcquireAsync(soap, Vm2, Convert.ToBase64String(token!), null);
+        refused.AssertFault("OperationNotSupportedByGuest", "GuestOperationsFaultFault");
+        StringAssert.Contains(refused.FaultMessage, "Kerberos");
 
         // The KDC refuses a wrong password before anything reaches the guest.
         using var wrong = Client("Kerberos", KerberosPassword + "-wrong");

@@ -1,13 +1,13 @@
 using System.Diagnostics;
-using System.Globalization;
 using System.Net;
 using System.Net.Security;
 using GuestOps.IntegrationTests.Infrastructure;
+using GuestOps.Vim;
 
 namespace GuestOps.IntegrationTests;
 
 /// <summary>
-/// Acceptance of issue 7 through the SOAP endpoint against sandboxed VMs (reference 3.3, 4.1, 6): a C# client using
+/// Acceptance of issue 7 through the typed client against sandboxed VMs: a C# client using
 /// NegotiateAuthentication with explicit credentials completes AcquireCredentialsInGuest (NTLM: two calls, one
 /// GuestAuthenticationChallenge; Negotiate: the same, plus the guest's final token with the ticket), uses the
 /// TicketedSessionAuthentication for ValidateCredentialsInGuest, ListFilesInGuest and StartProgramInGuest (the program
@@ -56,49 +56,42 @@ public sealed class SspiTests : IntegrationTest
             TargetName = "host/" + Server.VmName(vmId),
         });
 
-    private async Task<SoapClient> LoggedInAsync()
-    {
-        var soap = NewClient(Server.Server);
-        await soap.LoginOkAsync();
-        return soap;
-    }
+    private Task<TypedGuestClient> LoggedInAsync() => ConnectAsync(Server.Server);
 
     [TestMethod]
     [Timeout(60_000)]
     public async Task Ntlm_TwoCalls_TicketListsFilesAndStartsProgramsAsTheMappedUser_ReleaseEndsIt()
     {
-        using var soap = await LoggedInAsync();
+        await using var soap = await LoggedInAsync();
         using var context = Client("NTLM", Vm1);
         var logon = await GuestSspi.LogonAsync(soap, Vm1, context);
         Assert.AreEqual(2, logon.Calls, "NTLM: NEGOTIATE -> challenge, AUTHENTICATE -> ticket");
         Assert.IsTrue(context.IsAuthenticated);
         Assert.IsNull(logon.FinalToken, "NTLM has no final server token");
-        var challenge = logon.Challenges.Single().AssertFault("GuestAuthenticationChallenge", "GuestOperationsFaultFault");
-        var serverChallenge = challenge.Detail.Element(Soap.Vim + "serverChallenge")!;
-        StringAssert.EndsWith((string?)serverChallenge.Attribute(Soap.Xsi + "type"), "SSPIAuthentication");
-        Assert.IsTrue(long.Parse(challenge.Detail.Element(Soap.Vim + "sessionID")!.Value, CultureInfo.InvariantCulture) > 0);
-        var returned = logon.Completion.ReturnValues("AcquireCredentialsInGuest").Single();
-        StringAssert.EndsWith((string?)returned.Attribute(Soap.Xsi + "type"), "TicketedSessionAuthentication");
+        var challenge = logon.Challenges.Single().AssertFault<GuestAuthenticationChallenge>("GuestOperationsFaultFault");
+        Assert.IsInstanceOfType<SSPIAuthentication>(challenge.serverChallenge);
+        Assert.IsTrue(challenge.sessionID > 0);
+        Assert.IsInstanceOfType<TicketedSessionAuthentication>(logon.Completion);
         Assert.AreEqual(32, Convert.FromBase64String(logon.Ticket).Length, "a base64 256-bit ticket");
 
-        (await GuestSspi.ValidateAsync(soap, Vm1, logon.Ticket)).AssertOk("ValidateCredentialsInGuest");
-        var home = GuestSoap.ReadListing(await GuestSspi.ListFilesAsync(soap, Vm1, logon.Ticket, "/home/demo"));
+        var ticketed = GuestSspi.Ticketed(soap, Vm1, logon.Ticket);
+        (await ticketed.ValidateCredentials()).AssertOk();
+        var home = await ticketed.ListOk("/home/demo");
         CollectionAssert.Contains(home.Names.ToList(), ".");
 
         // The program runs as demo: it names a file after the user and uid it ran as.
         var marker = "sspi-" + Guid.NewGuid().ToString("N")[..8];
-        var started = await GuestSspi.StartProgramAsync(soap, Vm1, logon.Ticket, "/bin/sh", $"-c 'touch \"/home/demo/{marker}-$(id -un)-$(id -u)\"'");
-        var pid = long.Parse(started.ReturnValues("StartProgramInGuest").Single().Value, CultureInfo.InvariantCulture);
+        var pid = await ticketed.StartProgramOk("/bin/sh", $"-c 'touch \"/home/demo/{marker}-$(id -un)-$(id -u)\"'");
         var exited = await new GuestOpsClient(soap, Vm1, "demo", Password).WaitForExitAsync(pid);
         Assert.AreEqual(0, exited.ExitCode, exited.ToString());
         Assert.AreEqual("demo", exited.Owner, exited.ToString());
-        var names = GuestSoap.ReadListing(await GuestSspi.ListFilesAsync(soap, Vm1, logon.Ticket, "/home/demo")).Names;
+        var names = (await ticketed.ListOk("/home/demo")).Names;
         CollectionAssert.Contains(names.ToList(), $"{marker}-demo-1000", "the program ran as demo (uid 1000)");
 
-        (await GuestSspi.ReleaseAsync(soap, Vm1, logon.Ticket)).AssertOk("ReleaseCredentialsInGuest");
-        (await GuestSspi.ListFilesAsync(soap, Vm1, logon.Ticket, "/home/demo")).AssertFault("InvalidGuestLogin", "GuestOperationsFaultFault");
-        (await GuestSspi.ValidateAsync(soap, Vm1, logon.Ticket)).AssertFault("InvalidGuestLogin", "GuestOperationsFaultFault");
-        (await GuestSspi.ReleaseAsync(soap, Vm1, logon.Ticket)).AssertFault("InvalidGuestLogin", "GuestOperationsFaultFault");
+        (await ticketed.ReleaseCredentials()).AssertOk();
+        (await ticketed.ListFiles("/home/demo")).AssertFault("InvalidGuestLogin", "GuestOperationsFaultFault");
+        (await ticketed.ValidateCredentials()).AssertFault("InvalidGuestLogin", "GuestOperationsFaultFault");
+        (await ticketed.ReleaseCredentials()).AssertFault("InvalidGuestLogin", "GuestOperationsFaultFault");
         var output = Server.Server.AllOutput;
         Assert.IsFalse(output.Contains(logon.Ticket, StringComparison.Ordinal), "the ticket is never logged");
         StringAssert.Contains(output, "as guest user demo", "the worker logs the logon (without secrets)");
@@ -109,7 +102,7 @@ public sealed class SspiTests : IntegrationTest
     [Timeout(60_000)]
     public async Task Negotiate_Works_TheFinalTokenComesWithTheTicket()
     {
-        using var soap = await LoggedInAsync();
+        await using var soap = await LoggedInAsync();
         using var context = Client("Negotiate", Vm1);
         var clock = Stopwatch.StartNew();
         var logon = await GuestSspi.LogonAsync(soap, Vm1, context);
@@ -117,15 +110,15 @@ public sealed class SspiTests : IntegrationTest
         Assert.AreEqual(2, logon.Calls);
         Assert.IsNotNull(logon.FinalToken, "SPNEGO's final token (mechListMIC) travels back as the ticket's dynamicProperty sspiToken");
         Assert.IsTrue(context.IsAuthenticated, "the client context completed with the final token");
-        GuestSoap.ReadListing(await GuestSspi.ListFilesAsync(soap, Vm1, logon.Ticket, "/home/demo"));
-        (await GuestSspi.ReleaseAsync(soap, Vm1, logon.Ticket)).AssertOk("ReleaseCredentialsInGuest");
+        await GuestSspi.Ticketed(soap, Vm1, logon.Ticket).ListOk("/home/demo");
+        (await GuestSspi.Ticketed(soap, Vm1, logon.Ticket).ReleaseCredentials()).AssertOk();
     }
 
     [TestMethod]
     [Timeout(60_000)]
     public async Task WrongPassword_IsInvalidGuestLogin()
     {
-        using var soap = await LoggedInAsync();
+        await using var soap = await LoggedInAsync();
         using var context = Client("NTLM", Vm1, password: Password + "-wrong");
         var failed = await Assert.ThrowsExactlyAsync<SspiLogonFailedException>(() => GuestSspi.LogonAsync(soap, Vm1, context));
         Assert.AreEqual(2, failed.Calls, "the guest refuses the AUTHENTICATE message");
@@ -140,43 +133,41 @@ public sealed class SspiTests : IntegrationTest
     [Timeout(60_000)]
     public async Task TicketOfOneVm_IsRefusedByTheOther()
     {
-        using var soap = await LoggedInAsync();
+        await using var soap = await LoggedInAsync();
         using var context = Client("NTLM", Vm1);
         var ticket = (await GuestSspi.LogonAsync(soap, Vm1, context)).Ticket;
-        (await GuestSspi.ListFilesAsync(soap, Vm2, ticket, "/home/demo")).AssertFault("InvalidGuestLogin", "GuestOperationsFaultFault");
-        (await GuestSspi.ReleaseAsync(soap, Vm2, ticket)).AssertFault("InvalidGuestLogin", "GuestOperationsFaultFault");
-        GuestSoap.ReadListing(await GuestSspi.ListFilesAsync(soap, Vm1, ticket, "/home/demo"));
+        (await GuestSspi.Ticketed(soap, Vm2, ticket).ListFiles("/home/demo")).AssertFault("InvalidGuestLogin", "GuestOperationsFaultFault");
+        (await GuestSspi.Ticketed(soap, Vm2, ticket).ReleaseCredentials()).AssertFault("InvalidGuestLogin", "GuestOperationsFaultFault");
+        await GuestSspi.Ticketed(soap, Vm1, ticket).ListOk("/home/demo");
 
         // vm-2 issues its own, for its own domain.
         using var second = Client("NTLM", Vm2);
         var ticket2 = (await GuestSspi.LogonAsync(soap, Vm2, second)).Ticket;
-        GuestSoap.ReadListing(await GuestSspi.ListFilesAsync(soap, Vm2, ticket2, "/home/demo"));
-        (await GuestSspi.ListFilesAsync(soap, Vm1, ticket2, "/home/demo")).AssertFault("InvalidGuestLogin", "GuestOperationsFaultFault");
-        (await GuestSspi.ReleaseAsync(soap, Vm1, ticket)).AssertOk("ReleaseCredentialsInGuest");
-        (await GuestSspi.ReleaseAsync(soap, Vm2, ticket2)).AssertOk("ReleaseCredentialsInGuest");
+        await GuestSspi.Ticketed(soap, Vm2, ticket2).ListOk("/home/demo");
+        (await GuestSspi.Ticketed(soap, Vm1, ticket2).ListFiles("/home/demo")).AssertFault("InvalidGuestLogin", "GuestOperationsFaultFault");
+        (await GuestSspi.Ticketed(soap, Vm1, ticket).ReleaseCredentials()).AssertOk();
+        (await GuestSspi.Ticketed(soap, Vm2, ticket2).ReleaseCredentials()).AssertOk();
     }
 
     [TestMethod]
     [Timeout(60_000)]
     public async Task UnknownSession_NamePassword_NoSspiToken_AreClearFaults()
     {
-        using var soap = await LoggedInAsync();
+        await using var soap = await LoggedInAsync();
         using var context = Client("NTLM", Vm1);
         var first = context.GetOutgoingBlob(ReadOnlySpan<byte>.Empty, out _)!;
-        var challenge = (await GuestSspi.AcquireAsync(soap, Vm1, Convert.ToBase64String(first), null)).AssertFault("GuestAuthenticationChallenge");
-        var token = context.GetOutgoingBlob(Convert.FromBase64String(challenge.Detail.Element(Soap.Vim + "serverChallenge")!.Element(Soap.Vim + "sspiToken")!.Value), out _)!;
-        var unknown = (await GuestSspi.AcquireAsync(soap, Vm1, Convert.ToBase64String(token), 4242)).AssertFault("InvalidArgument", "RuntimeFaultFault");
-        Assert.AreEqual("sessionID", (string?)unknown.Detail.Element(Soap.Vim + "invalidProperty"));
+        var challenge = (await GuestSspi.AcquireAsync(soap, Vm1, Convert.ToBase64String(first), null)).AssertFault<GuestAuthenticationChallenge>();
+        var token = context.GetOutgoingBlob(Convert.FromBase64String(((SSPIAuthentication)challenge.serverChallenge).sspiToken), out _)!;
+        var unknown = (await GuestSspi.AcquireAsync(soap, Vm1, Convert.ToBase64String(token), 4242)).AssertFault<InvalidArgument>("RuntimeFaultFault");
+        Assert.AreEqual("sessionID", unknown.invalidProperty);
 
-        var namePassword = await soap.PostAsync(Soap.Call("AcquireCredentialsInGuest", GuestSoap.AuthManager,
-            Moref.Vm(Vm1).Xml("vm") + GuestSoap.Auth("demo", Password).Replace("<auth ", "<requestedAuth ", StringComparison.Ordinal).Replace("</auth>", "</requestedAuth>", StringComparison.Ordinal)),
-            "AcquireCredentialsInGuest with a NamePasswordAuthentication");
-        Assert.AreEqual("requestedAuth", (string?)namePassword.AssertFault("InvalidArgument", "RuntimeFaultFault").Detail.Element(Soap.Vim + "invalidProperty"));
+        var demo = new GuestOpsClient(soap, Vm1, "demo", Password);
+        var namePassword = await demo.AcquireCredentials(TypedGuestClient.Auth("demo", Password));
+        Assert.AreEqual("requestedAuth", namePassword.AssertFault<InvalidArgument>("RuntimeFaultFault").invalidProperty);
 
         (await GuestSspi.AcquireAsync(soap, Vm1, Convert.ToBase64String("not an SSPI token"u8.ToArray()), null)).AssertFault("OperationNotSupportedByGuest", "GuestOperationsFaultFault");
         (await GuestSspi.AcquireAsync(soap, Vm1, "***", null)).AssertFault("InvalidArgument", "RuntimeFaultFault");
-        (await soap.PostAsync(Soap.Call("ReleaseCredentialsInGuest", GuestSoap.AuthManager, Moref.Vm(Vm1).Xml("vm") + GuestSoap.Auth("demo", Password)), "ReleaseCredentialsInGuest with a password"))
-            .AssertFault("InvalidArgument", "RuntimeFaultFault");
+        (await demo.ReleaseCredentials()).AssertFault("InvalidArgument", "RuntimeFaultFault");
         await AssertStillServingAsync(Server.Server);
     }
 
@@ -184,17 +175,17 @@ public sealed class SspiTests : IntegrationTest
     [Timeout(60_000)]
     public async Task WorkerRestart_InvalidatesEveryTicket()
     {
-        using var soap = await LoggedInAsync();
+        await using var soap = await LoggedInAsync();
         using var context = Client("NTLM", Vm2);
         var ticket = (await GuestSspi.LogonAsync(soap, Vm2, context)).Ticket;
-        GuestSoap.ReadListing(await GuestSspi.ListFilesAsync(soap, Vm2, ticket, "/home/demo"));
+        await GuestSspi.Ticketed(soap, Vm2, ticket).ListOk("/home/demo");
         var worker = await Server.WorkerAsync(Vm2);
         Assert.IsTrue(GuestWorkers.Signal(worker, GuestWorkers.SIGKILL));
         await Server.WorkerAsync(Vm2, TimeSpan.FromSeconds(10), except: worker);
-        await GuestSoap.WaitForReadinessAsync(soap, Vm2, ready: true, TimeSpan.FromSeconds(10));
-        (await GuestSspi.ListFilesAsync(soap, Vm2, ticket, "/home/demo")).AssertFault("InvalidGuestLogin", "GuestOperationsFaultFault");
+        await soap.WaitForReadinessAsync(Vm2, ready: true, TimeSpan.FromSeconds(10));
+        (await GuestSspi.Ticketed(soap, Vm2, ticket).ListFiles("/home/demo")).AssertFault("InvalidGuestLogin", "GuestOperationsFaultFault");
         using var again = Client("NTLM", Vm2);
-        GuestSoap.ReadListing(await GuestSspi.ListFilesAsync(soap, Vm2, (await GuestSspi.LogonAsync(soap, Vm2, again)).Ticket, "/home/demo"));
+        await GuestSspi.Ticketed(soap, Vm2, (await GuestSspi.LogonAsync(soap, Vm2, again)).Ticket).ListOk("/home/demo");
     }
 }
 
@@ -208,20 +199,19 @@ public sealed class SspiTicketExpiryTests : IntegrationTest
     public async Task Ticket_ExpiresWhenUnusedForTheConfiguredTimeout()
     {
         await using var server = await GuestServer.StartAsync(vmNames: ["demo-vm-1"], arguments: ["--GuestOps:GuestTicketTimeout=00:00:02"]);
-        using var soap = NewClient(server.Server);
-        await soap.LoginOkAsync();
+        await using var soap = await ConnectAsync(server.Server);
         using var context = new NegotiateAuthentication(new NegotiateAuthenticationClientOptions
         {
             Package = "NTLM",
             Credential = new NetworkCredential("demo", GuestServer.GuestPassword, "DEMO-VM-1"),
             TargetName = "host/demo-vm-1",
         });
-        var ticket = (await GuestSspi.LogonAsync(soap, "vm-1", context)).Ticket;
-        (await GuestSspi.ValidateAsync(soap, "vm-1", ticket)).AssertOk("ValidateCredentialsInGuest");
+        var ticketed = GuestSspi.Ticketed(soap, "vm-1", (await GuestSspi.LogonAsync(soap, "vm-1", context)).Ticket);
+        (await ticketed.ValidateCredentials()).AssertOk();
         await Task.Delay(TimeSpan.FromSeconds(1));
-        (await GuestSspi.ValidateAsync(soap, "vm-1", ticket)).AssertOk("ValidateCredentialsInGuest"); // use keeps it alive
+        (await ticketed.ValidateCredentials()).AssertOk(); // use keeps it alive
         await Task.Delay(TimeSpan.FromSeconds(3));
-        (await GuestSspi.ValidateAsync(soap, "vm-1", ticket)).AssertFault("InvalidGuestLogin", "GuestOperationsFaultFault");
-        (await GuestSspi.ListFilesAsync(soap, "vm-1", ticket, "/home/demo")).AssertFault("InvalidGuestLogin", "GuestOperationsFaultFault");
+        (await ticketed.ValidateCredentials()).AssertFault("InvalidGuestLogin", "GuestOperationsFaultFault");
+        (await ticketed.ListFiles("/home/demo")).AssertFault("InvalidGuestLogin", "GuestOperationsFaultFault");
     }
 }

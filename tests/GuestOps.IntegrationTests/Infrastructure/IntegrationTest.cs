@@ -13,6 +13,11 @@ public abstract class IntegrationTest
 
     protected SoapClient NewClient(ServerProcess server, TimeSpan? timeout = null) => new(server, Responses, timeout);
 
+    /// <summary>The typed client (see <see cref="TypedGuestClient.ConnectAsync"/>), logged in as root unless told
+    /// otherwise; its answers are validated like those of <see cref="NewClient"/>.</summary>
+    protected Task<TypedGuestClient> ConnectAsync(ServerProcess server, string vmId = "vm-1", bool login = true, string? sessionCookie = null, TimeSpan? timeout = null) =>
+        TypedGuestClient.ConnectAsync(server, vmId, Responses, login, sessionCookie, timeout);
+
     /// <summary>Runs a pyVmomi script of python/ (see <see cref="PyVmomiRun.StartAsync"/>).</summary>
     protected Task<PyVmomiRun> RunPyVmomiAsync(string script, IEnumerable<string> arguments, TimeSpan timeout) =>
         PyVmomiRun.StartAsync(script, arguments, timeout, Responses, TestContext);

@@ -258,10 +258,9 @@ public sealed class WebClientBrowserTests : IntegrationTest
         Assert.AreEqual("hostname", download.SuggestedFilename);
         Assert.AreEqual("demo-vm-2\n", await File.ReadAllTextAsync((await download.PathAsync())!));
 
-        // A long-running guest program (started over SOAP) shows in the process list and is terminated from the page.
-        using var soap = NewClient(_guest.Server);
-        await soap.LoginOkAsync();
-        var guest = new GuestOpsClient(soap, "vm-2", "demo", GuestServer.GuestPassword);
+        // A long-running guest program (started through the typed client) shows in the process list and is terminated from the page.
+        await using var typed = await ConnectAsync(_guest.Server);
+        var guest = new GuestOpsClient(typed, "vm-2", "demo", GuestServer.GuestPassword);
         var pid = await guest.StartProgramOk("/bin/sleep", "300");
         await page.ClickAsync("#processes");
         var process = page.Locator("#process-list tr", new PageLocatorOptions { Has = page.Locator($"td.num:text-is('{pid}')") });

@@ -1,58 +1,40 @@
-using System.Globalization;
 using System.Net.Security;
 using System.Runtime.InteropServices;
+using GuestOps.IntegrationTests.Infrastructure;
+using GuestOps.Vim;
 
-namespace GuestOps.IntegrationTests.Infrastructure;
+namespace GuestOps.IntegrationTests;
 
 /// <summary>What an SSPI logon through AcquireCredentialsInGuest ended with.</summary>
 /// <param name="Ticket">The TicketedSessionAuthentication's ticket (secret).</param>
 /// <param name="Calls">AcquireCredentialsInGuest calls made (one per client token).</param>
-/// <param name="Challenges">The GuestAuthenticationChallenge faults received, in order.</param>
+/// <param name="Challenges">The calls answered with a GuestAuthenticationChallenge, in order.</param>
+/// <param name="Completion">What the last call returned (a TicketedSessionAuthentication).</param>
 /// <param name="FinalToken">The guest's token after completion (DynamicProperty <c>sspiToken</c> of the ticket), if any.</param>
-public sealed record SspiLogon(string Ticket, int Calls, IReadOnlyList<SoapResponse> Challenges, SoapResponse Completion, string? FinalToken);
+public sealed record SspiLogon(string Ticket, int Calls, IReadOnlyList<GuestCallResult> Challenges, GuestAuthentication Completion, string? FinalToken);
 
 /// <summary>
-/// The client side of vSphere's SSPI challenge/response (reference 6) for our own callers: drives a client
+/// The client side of vSphere's SSPI challenge/response for our own callers, on the typed client: drives a client
 /// <see cref="NegotiateAuthentication"/> (Package NTLM, Negotiate or Kerberos; the current user or explicit credentials)
 /// against GuestAuthManager.AcquireCredentialsInGuest until the guest answers with a ticket, feeding each
 /// GuestAuthenticationChallenge's serverChallenge back and the final token (if any) to the client context. The ticket is
-/// then passed as <c>auth</c> like a name and password (<see cref="Auth"/>). Meant to move into a client library the
-/// CLI's <c>--sspi</c> shares.
+/// then passed as <c>auth</c> like a name and password (<see cref="Ticketed"/>).
 /// </summary>
 public static class GuestSspi
 {
-    /// <summary>A TicketedSessionAuthentication <c>auth</c> element.</summary>
-    public static string Auth(string ticket) =>
-        "<auth xsi:type=\"TicketedSessionAuthentication\"><interactiveSession>false</interactiveSession>" + Soap.Element("ticket", ticket) + "</auth>";
+    /// <summary>The guest calls of <paramref name="vmId"/> with a TicketedSessionAuthentication.</summary>
+    public static GuestOpsClient Ticketed(TypedGuestClient client, string vmId, string ticket) =>
+        new(client, TypedGuestClient.VmRef(vmId), new TicketedSessionAuthentication { ticket = ticket, interactiveSession = false }, "a ticket");
 
     /// <summary>One AcquireCredentialsInGuest call with an SSPIAuthentication.</summary>
-    public static Task<SoapResponse> AcquireAsync(SoapClient client, string vmId, string token, long? sessionId) =>
-        client.PostAsync(
-            Soap.Call("AcquireCredentialsInGuest", GuestSoap.AuthManager, Moref.Vm(vmId).Xml("vm")
-                + "<requestedAuth xsi:type=\"SSPIAuthentication\"><interactiveSession>false</interactiveSession>" + Soap.Element("sspiToken", token) + "</requestedAuth>"
-                + (sessionId is { } id ? Soap.Element("sessionID", id.ToString(CultureInfo.InvariantCulture)) : "")),
-            $"AcquireCredentialsInGuest on {vmId}{(sessionId is null ? "" : " session " + sessionId)}");
-
-    public static Task<SoapResponse> ReleaseAsync(SoapClient client, string vmId, string ticket) =>
-        client.PostAsync(Soap.Call("ReleaseCredentialsInGuest", GuestSoap.AuthManager, Moref.Vm(vmId).Xml("vm") + Auth(ticket)), $"ReleaseCredentialsInGuest on {vmId}");
-
-    public static Task<SoapResponse> ValidateAsync(SoapClient client, string vmId, string ticket) =>
-        client.PostAsync(Soap.Call("ValidateCredentialsInGuest", GuestSoap.AuthManager, Moref.Vm(vmId).Xml("vm") + Auth(ticket)), $"ValidateCredentialsInGuest on {vmId} with a ticket");
-
-    public static Task<SoapResponse> ListFilesAsync(SoapClient client, string vmId, string ticket, string path) =>
-        client.PostAsync(Soap.Call("ListFilesInGuest", GuestSoap.FileManager, Moref.Vm(vmId).Xml("vm") + Auth(ticket) + GuestSoap.Element("filePath", path) + Soap.Element("maxResults", "1000")),
-            $"ListFilesInGuest on {vmId} with a ticket: {path}");
-
-    public static Task<SoapResponse> StartProgramAsync(SoapClient client, string vmId, string ticket, string programPath, string arguments) =>
-        client.PostAsync(Soap.Call("StartProgramInGuest", new Moref("GuestProcessManager", "guestOperationsProcessManager"), Moref.Vm(vmId).Xml("vm") + Auth(ticket)
-                + "<spec xsi:type=\"GuestProgramSpec\">" + GuestSoap.Element("programPath", programPath) + GuestSoap.Element("arguments", arguments) + "</spec>"),
-            $"StartProgramInGuest on {vmId} with a ticket: {programPath} {arguments}");
+    public static Task<GuestCallResult<GuestAuthentication>> AcquireAsync(TypedGuestClient client, string vmId, string token, long? sessionId) =>
+        new GuestOpsClient(client, vmId, "(sspi)", "").AcquireCredentials(new SSPIAuthentication { sspiToken = token, interactiveSession = false }, sessionId);
 
     /// <summary>
     /// Runs the whole exchange; returns the ticket, or throws <see cref="SspiLogonFailedException"/> with the fault that
     /// ended it. The client context has received every guest token when this returns (check its IsAuthenticated).
     /// </summary>
-    public static async Task<SspiLogon> LogonAsync(SoapClient client, string vmId, NegotiateAuthentication context, int maxCalls = 10)
+    public static async Task<SspiLogon> LogonAsync(TypedGuestClient client, string vmId, NegotiateAuthentication context, int maxCalls = 10)
     {
         // Kerberos without mutual authentication is complete on the client's side with its first token (the AP-REQ).
         var token = context.GetOutgoingBlob(ReadOnlySpan<byte>.Empty, out var status);
@@ -62,18 +44,15 @@ public static class GuestSspi
         }
 
         long? session = null;
-        var challenges = new List<SoapResponse>();
+        var challenges = new List<GuestCallResult>();
         for (var calls = 1; calls <= maxCalls; calls++)
         {
             var response = await AcquireAsync(client, vmId, Convert.ToBase64String(token ?? []), session);
-            if (response.StatusCode == 200)
+            if (response.IsOk)
             {
-                var returned = response.ReturnValues("AcquireCredentialsInGuest").Single();
-                var ticket = (string?)returned.Element(Soap.Vim + "ticket") ?? throw new AssertFailedException($"A ticket-less answer: {response}");
-                var final = returned.Elements(Soap.Vim + "dynamicProperty")
-                    .Where(p => (string?)p.Element(Soap.Vim + "name") == "sspiToken")
-                    .Select(p => (string?)p.Element(Soap.Vim + "val"))
-                    .FirstOrDefault();
+                var returned = response.Value;
+                var ticket = (returned as TicketedSessionAuthentication)?.ticket ?? throw new AssertFailedException($"A ticket-less answer: {returned.GetType().Name}");
+                var final = (returned.dynamicProperty ?? []).Where(p => p.name == "sspiToken").Select(p => p.val as string).FirstOrDefault();
                 if (final is not null)
                 {
                     context.GetOutgoingBlob(Convert.FromBase64String(final), out status);
@@ -83,19 +62,18 @@ public static class GuestSspi
                     }
                 }
 
-                return new SspiLogon(ticket, calls, challenges, response, final);
+                return new SspiLogon(ticket, calls, challenges, returned, final);
             }
 
-            var fault = response.ReadFault();
-            if (fault.Type != "GuestAuthenticationChallenge")
+            if (response.Fault is not GuestAuthenticationChallenge challenge)
             {
                 throw new SspiLogonFailedException(response, calls);
             }
 
             challenges.Add(response);
-            var challenge = fault.Detail.Element(Soap.Vim + "serverChallenge") ?? throw new AssertFailedException($"A challenge without serverChallenge: {response}");
-            session = long.Parse(fault.Detail.Element(Soap.Vim + "sessionID")!.Value, CultureInfo.InvariantCulture);
-            token = context.GetOutgoingBlob(Convert.FromBase64String(challenge.Element(Soap.Vim + "sspiToken")!.Value), out status);
+            session = challenge.sessionID;
+            var serverToken = (challenge.serverChallenge as SSPIAuthentication)?.sspiToken ?? throw new AssertFailedException($"A challenge without an SSPI serverChallenge: {response}");
+            token = context.GetOutgoingBlob(Convert.FromBase64String(serverToken), out status);
             if (status is not (NegotiateAuthenticationStatusCode.ContinueNeeded or NegotiateAuthenticationStatusCode.Completed))
             {
                 throw new InvalidOperationException($"The client's security context refused the guest's challenge: {status}.");
@@ -171,10 +149,10 @@ public static class GuestSspi
 }
 
 /// <summary>AcquireCredentialsInGuest ended with a fault other than a challenge.</summary>
-public sealed class SspiLogonFailedException(SoapResponse response, int calls)
-    : Exception($"The SSPI logon failed at call {calls}: {response.ReadFault().Type}")
+public sealed class SspiLogonFailedException(GuestCallResult response, int calls)
+    : Exception($"The SSPI logon failed at call {calls}: {response}")
 {
-    public SoapResponse Response { get; } = response;
+    public GuestCallResult Response { get; } = response;
 
     public int Calls { get; } = calls;
 }
