@@ -42,8 +42,10 @@ public static partial class GuestOpsServer
         var stateLock = StateDirectoryLock.Acquire(options.StateDirectory); // before anything in the directory is read or written
         builder.Services.AddSingleton(_ => stateLock); // owned (and disposed) by the container; resolved by MapGuestOps
 
-        // External VMs' accounts live in the real VMs: the demo password matters only for simulated ones.
-        var vms = GuestOpsSettings.VirtualMachines(options, cluster.Clustered ? cluster.HostName : null, options.VirtualMachines.Count > 0 && options.VirtualMachines.All(GuestOpsSettings.IsRealVm) ? "" : DemoGuestPassword.LoadOrCreate(options.DemoGuestPassword, options.StateDirectory, Console.Out)).ToList();
+        // External VMs' accounts live in the real VMs: the demo password matters only for simulated ones, and a front
+        // end runs none.
+        var simulatesVms = cluster.Role != ProcessRole.FrontEnd && !(options.VirtualMachines.Count > 0 && options.VirtualMachines.All(GuestOpsSettings.IsRealVm));
+        var vms = GuestOpsSettings.VirtualMachines(options, cluster.Clustered ? cluster.HostName : null, simulatesVms ? DemoGuestPassword.LoadOrCreate(options.DemoGuestPassword, options.StateDirectory, Console.Out) : "").ToList();
         if (workerListener is not null)
         {
             builder.Services.AddSingleton(sp => new ExternalWorkerGateway(
