@@ -54,7 +54,7 @@ public sealed class AuthorizationStore
     ];
 
     private readonly IStateDocument<AuthorizationFile> _document;
-    private Snapshot _current;
+    private readonly DocumentView<AuthorizationFile, Snapshot> _snapshots;
 
     /// <summary>Opens the store of <paramref name="stateDirectory"/> (null: in memory only, for tests).</summary>
     /// <exception cref="AuthorizationFileException">The file exists but cannot be read.</exception>
@@ -66,7 +66,7 @@ public sealed class AuthorizationStore
     public AuthorizationStore(IStateDocument<AuthorizationFile> document)
     {
         _document = document;
-        _current = new Snapshot(document.Current);
+        _snapshots = new DocumentView<AuthorizationFile, Snapshot>(document, source => new Snapshot(source));
     }
 
     /// <summary>The JSON form of the document, as the engine keeps it.</summary>
@@ -76,21 +76,7 @@ public sealed class AuthorizationStore
     public IStateDocument<AuthorizationFile> Document => _document;
 
     /// <summary>The current state; immutable.</summary>
-    public Snapshot Current
-    {
-        get
-        {
-            var document = _document.Current;
-            var snapshot = Volatile.Read(ref _current);
-            if (!ReferenceEquals(snapshot.Source, document))
-            {
-                snapshot = new Snapshot(document);
-                Volatile.Write(ref _current, snapshot);
-            }
-
-            return snapshot;
-        }
-    }
+    public Snapshot Current => _snapshots.Current;
 
     /// <summary>Grants Admin on the root folder to a user (the first user of a new server).</summary>
     public static StoredPermission AdminOnRoot(string user) => new(RootFolder.Type, RootFolder.Id, user, false, AdminRoleId, true);
@@ -270,7 +256,6 @@ public sealed class AuthorizationStore
         internal Snapshot(Versioned<AuthorizationFile> source)
         {
             var file = source.Value;
-            Source = source;
             File = file;
             Version = source.Version;
             var roles = SystemRoles.Concat(file.Roles.Select(r => new RoleDefinition(
@@ -289,9 +274,6 @@ public sealed class AuthorizationStore
         }
 
         public AuthorizationFile File { get; }
-
-        /// <summary>The version of the document this snapshot is of.</summary>
-        internal Versioned<AuthorizationFile> Source { get; }
 
         /// <summary>Grows with every change.</summary>
         public long Version { get; }

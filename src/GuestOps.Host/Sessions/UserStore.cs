@@ -27,7 +27,7 @@ public sealed class UserStore
     public const int Iterations = 210_000;
 
     private readonly IStateDocument<UsersAndGroups> _document;
-    private Index _index;
+    private readonly DocumentView<UsersAndGroups, Index> _index;
 
     /// <summary>The users and groups of a state directory, in its files.</summary>
     public UserStore(string stateDirectory)
@@ -38,7 +38,7 @@ public sealed class UserStore
     public UserStore(IStateDocument<UsersAndGroups> document)
     {
         _document = document;
-        _index = new Index(document.Current);
+        _index = new DocumentView<UsersAndGroups, Index>(document, source => new Index(source.Value));
     }
 
     /// <summary>The JSON form of the document, as the engine keeps it.</summary>
@@ -185,27 +185,14 @@ public sealed class UserStore
         });
     }
 
-    /// <summary>The users and groups of one version of the document, by name (the last of a name wins).</summary>
-    private Index Indexed()
+    private Index Indexed() => _index.Current;
+
+    /// <summary>The users and groups of one version of the document, by name (the first of a name wins).</summary>
+    private sealed class Index(UsersAndGroups source)
     {
-        var current = _document.Current;
-        var index = Volatile.Read(ref _index);
-        if (!ReferenceEquals(index.Source, current))
-        {
-            index = new Index(current);
-            Volatile.Write(ref _index, index);
-        }
+        public FrozenDictionary<string, LocalUser> Users { get; } = source.Users.DistinctBy(u => u.Name, StringComparer.Ordinal).ToFrozenDictionary(u => u.Name, StringComparer.Ordinal);
 
-        return index;
-    }
-
-    private sealed class Index(Versioned<UsersAndGroups> source)
-    {
-        public Versioned<UsersAndGroups> Source { get; } = source;
-
-        public FrozenDictionary<string, LocalUser> Users { get; } = source.Value.Users.DistinctBy(u => u.Name, StringComparer.Ordinal).ToFrozenDictionary(u => u.Name, StringComparer.Ordinal);
-
-        public FrozenDictionary<string, LocalGroup> Groups { get; } = source.Value.Groups.DistinctBy(g => g.Name, StringComparer.Ordinal).ToFrozenDictionary(g => g.Name, StringComparer.Ordinal);
+        public FrozenDictionary<string, LocalGroup> Groups { get; } = source.Groups.DistinctBy(g => g.Name, StringComparer.Ordinal).ToFrozenDictionary(g => g.Name, StringComparer.Ordinal);
     }
 }
 

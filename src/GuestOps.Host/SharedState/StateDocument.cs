@@ -68,3 +68,29 @@ public sealed class LocalDocument<T>(T initial, Action<T, T>? save = null) : ISt
         }
     }
 }
+
+/// <summary>What readers use of a document (an index, a snapshot), made from <paramref name="document"/>'s current
+/// version by <paramref name="make"/> and made again only when that version changes.</summary>
+public sealed class DocumentView<T, TView>(IStateDocument<T> document, Func<Versioned<T>, TView> make)
+    where T : class
+{
+    private Made _made = new(document.Current, make(document.Current));
+
+    public TView Current
+    {
+        get
+        {
+            var source = document.Current;
+            var made = Volatile.Read(ref _made);
+            if (!ReferenceEquals(made.Source, source))
+            {
+                made = new Made(source, make(source));
+                Volatile.Write(ref _made, made);
+            }
+
+            return made.View;
+        }
+    }
+
+    private sealed record Made(Versioned<T> Source, TView View);
+}
