@@ -89,7 +89,7 @@ public sealed record ClusterSettings(ProcessRole Role, ClusterStore? Store, stri
         var store = string.IsNullOrWhiteSpace(cluster) ? null : ParseStore(cluster.Trim());
         if (store is null && parsedRole != ProcessRole.All)
         {
-            throw new ClusterSettingsException($"GuestOps:Role (GUESTOPS_ROLE) '{role!.Trim()}' needs GuestOps:Cluster (GUESTOPS_CLUSTER), the cluster's membership store, e.g. redis://127.0.0.1:6379.");
+            throw new ClusterSettingsException($"GuestOps:Role (GUESTOPS_ROLE) '{role!.Trim()}' needs GuestOps:Cluster (GUESTOPS_CLUSTER), the cluster's membership store, e.g. redis://127.0.0.1:6379 or a PostgreSQL connection string Host=127.0.0.1;Database=guestops;Username=guestops;Password=...");
         }
 
         return new ClusterSettings(parsedRole, store, ParseHostName(hostName), demoVms is null ? null : ParseDemoVms(demoVms));

@@ -124,7 +124,7 @@ public abstract class ClusterTests : IntegrationTest
 
     [TestMethod]
     [Timeout(180_000)]
-    [DataRow("GUESTOPS_ROLE", "frontend", "GuestOps:Role (GUESTOPS_ROLE) 'frontend' needs GuestOps:Cluster (GUESTOPS_CLUSTER), the cluster's membership store, e.g. redis://127.0.0.1:6379.")]
+    [DataRow("GUESTOPS_ROLE", "frontend", "GuestOps:Role (GUESTOPS_ROLE) 'frontend' needs GuestOps:Cluster (GUESTOPS_CLUSTER), the cluster's membership store, e.g. redis://127.0.0.1:6379 or a PostgreSQL connection string Host=127.0.0.1;Database=guestops;Username=guestops;Password=...")]
     [DataRow("GUESTOPS_TRANSFERS", "frontend", "GuestOps:Transfers (GUESTOPS_TRANSFERS) 'frontend' needs GuestOps:Cluster (GUESTOPS_CLUSTER): without a cluster this process serves every transfer itself.")]
     [DataRow("GUESTOPS_CLUSTER", "127.0.0.1:6379", "GuestOps:Cluster (GUESTOPS_CLUSTER) '127.0.0.1:6379' is neither redis://HOST:PORT nor a PostgreSQL connection string (Host=...;Database=...).")]
     public async Task BadClusterSetting_RefusesToStart_WithOneLineNamingIt(string variable, string value, string message)

@@ -1,9 +1,11 @@
 using System.Collections.Frozen;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 using GuestOps.Host.Enrollment;
 using GuestOps.Host.Inventory;
 using GuestOps.Host.Sessions;
+using GuestOps.Host.SharedState;
 
 namespace GuestOps.Host.Authorization;
 
@@ -23,8 +25,9 @@ public sealed record AuthorizationFile(StoredRole[] Roles, StoredPermission[] Pe
 
 /// <summary>
 /// vSphere's authorization model for this server: the system roles (Admin -1, ReadOnly -2, View -3, Anonymous -4,
-/// NoAccess -5), custom roles, and permissions on inventory entities, persisted as <c>authorization.json</c> (0600)
-/// in the state directory. Readers get an immutable snapshot; every change writes the file and replaces it.
+/// NoAccess -5), custom roles, and permissions on inventory entities, one document (<see cref="AuthorizationFile"/>):
+/// in a single process persisted as <c>authorization.json</c> (0600) in the state directory, in a cluster in the
+/// engine. Readers get an immutable snapshot of the latest version; every change stores the document and replaces it.
 /// A store without a file starts with Admin on the root folder for <c>root</c> and for every user that exists then
 /// (what a server that had no authorization before gave every user).
 /// </summary>
@@ -50,64 +53,51 @@ public sealed class AuthorizationStore
         new(AdminRoleId, "Admin", true, "Administrator", "Full access rights", [.. PrivilegeCatalog.AllIds.Order(StringComparer.Ordinal)]),
     ];
 
-    private readonly string? _path;
-    private readonly Lock _lock = new();
-    private Snapshot _current;
+    private readonly IStateDocument<AuthorizationFile> _document;
+    private readonly DocumentView<AuthorizationFile, Snapshot> _snapshots;
 
     /// <summary>Opens the store of <paramref name="stateDirectory"/> (null: in memory only, for tests).</summary>
     /// <exception cref="AuthorizationFileException">The file exists but cannot be read.</exception>
     public AuthorizationStore(string? stateDirectory, UserStore users)
+        : this(File(stateDirectory, users))
     {
-        _path = stateDirectory is null ? null : Path.Combine(stateDirectory, FileName);
-        AuthorizationFile file;
-        if (_path is not null && File.Exists(_path))
-        {
-            try
-            {
-                file = JsonSerializer.Deserialize(File.ReadAllText(_path), AuthorizationJson.Default.AuthorizationFile)
-                    ?? throw new JsonException("empty");
-            }
-            catch (JsonException e)
-            {
-                throw new AuthorizationFileException($"{_path} (roles and permissions) cannot be read: {e.Message}. Restore it from a backup, or remove it to start again with Admin on the root folder for every user.", e);
-            }
-        }
-        else
-        {
-            var admins = users.Users.Select(u => u.Name).Append("root").Distinct(StringComparer.Ordinal);
-            file = new AuthorizationFile([], admins.Select(AdminOnRoot).ToArray(), FirstCustomRoleId);
-            if (_path is not null)
-            {
-                Write(file);
-            }
-        }
-
-        _current = new Snapshot(file, 0);
     }
 
+    public AuthorizationStore(IStateDocument<AuthorizationFile> document)
+    {
+        _document = document;
+        _snapshots = new DocumentView<AuthorizationFile, Snapshot>(document, source => new Snapshot(source));
+    }
+
+    /// <summary>The JSON form of the document, as the engine keeps it.</summary>
+    public static JsonTypeInfo<AuthorizationFile> DocumentJson => AuthorizationJson.Default.AuthorizationFile;
+
+    /// <summary>Where the roles and permissions are kept.</summary>
+    public IStateDocument<AuthorizationFile> Document => _document;
+
     /// <summary>The current state; immutable.</summary>
-    public Snapshot Current => Volatile.Read(ref _current);
+    public Snapshot Current => _snapshots.Current;
 
     /// <summary>Grants Admin on the root folder to a user (the first user of a new server).</summary>
     public static StoredPermission AdminOnRoot(string user) => new(RootFolder.Type, RootFolder.Id, user, false, AdminRoleId, true);
 
-    public int AddRole(string name, IEnumerable<string> privileges)
+    public ValueTask<int> AddRoleAsync(string name, IEnumerable<string> privileges, CancellationToken cancellationToken = default)
     {
         var privilegeIds = Validated(privileges);
-        return Change(file =>
+        return _document.ChangeAsync(file =>
         {
             CheckNewName(file, name, exceptId: null);
             var id = file.NextRoleId;
             return (file with { Roles = [.. file.Roles, new StoredRole(id, name, privilegeIds)], NextRoleId = id + 1 }, id);
-        });
+        }, cancellationToken);
     }
 
-    public void UpdateRole(int roleId, string newName, IEnumerable<string>? privileges)
+    public ValueTask UpdateRoleAsync(int roleId, string newName, IEnumerable<string>? privileges, CancellationToken cancellationToken = default)
     {
         var privilegeIds = privileges is null ? null : Validated(privileges);
-        Change(file =>
+        return Change(file =>
         {
-            if (roleId < 0 && Current.Role(roleId) is not null)
+            if (SystemRoles.Any(r => r.Id == roleId))
             {
                 throw new PermissionException(PermissionFault.InvalidArgument, $"The system role {roleId} cannot be changed.", "roleId");
             }
@@ -116,12 +106,11 @@ public sealed class AuthorizationStore
                 ?? throw new PermissionException(PermissionFault.NotFound, $"The role {roleId} does not exist.");
             CheckNewName(file, newName, roleId);
             var updated = existing with { Name = newName, Privileges = privilegeIds ?? existing.Privileges };
-            return (file with { Roles = file.Roles.Select(r => r.Id == roleId ? updated : r).ToArray() }, 0);
-        });
+            return file with { Roles = file.Roles.Select(r => r.Id == roleId ? updated : r).ToArray() };
+        }, cancellationToken);
     }
 
-    public void RemoveRole(int roleId, bool failIfUsed)
-    {
+    public ValueTask RemoveRoleAsync(int roleId, bool failIfUsed, CancellationToken cancellationToken = default) =>
         Change(file =>
         {
             if (roleId < 0)
@@ -139,19 +128,17 @@ public sealed class AuthorizationStore
                 throw new PermissionException(PermissionFault.RemoveFailed, $"The role {roleId} is used by permissions.");
             }
 
-            return (file with { Roles = file.Roles.Where(r => r.Id != roleId).ToArray(), Permissions = file.Permissions.Where(p => p.RoleId != roleId).ToArray() }, 0);
-        });
-    }
+            return file with { Roles = file.Roles.Where(r => r.Id != roleId).ToArray(), Permissions = file.Permissions.Where(p => p.RoleId != roleId).ToArray() };
+        }, cancellationToken);
 
     /// <summary>Sets permissions: each replaces the permission of the same principal on the same entity.</summary>
-    public void SetPermissions(IReadOnlyList<PermissionEntry> permissions)
-    {
+    public ValueTask SetPermissionsAsync(IReadOnlyList<PermissionEntry> permissions, CancellationToken cancellationToken = default) =>
         Change(file =>
         {
             var current = file.Permissions.ToList();
             foreach (var permission in permissions)
             {
-                if (Current.Role(permission.RoleId) is null && file.Roles.All(r => r.Id != permission.RoleId))
+                if (SystemRoles.All(r => r.Id != permission.RoleId) && file.Roles.All(r => r.Id != permission.RoleId))
                 {
                     throw new PermissionException(PermissionFault.NotFound, $"The role {permission.RoleId} does not exist.");
                 }
@@ -160,12 +147,10 @@ public sealed class AuthorizationStore
                 current.Add(new StoredPermission(permission.Entity.Type, permission.Entity.Id, permission.Principal, permission.Group, permission.RoleId, permission.Propagate));
             }
 
-            return (CheckAdmin(file with { Permissions = current.ToArray() }), 0);
-        });
-    }
+            return CheckAdmin(file with { Permissions = current.ToArray() });
+        }, cancellationToken);
 
-    public void RemovePermission(EntityRef entity, string principal, bool isGroup)
-    {
+    public ValueTask RemovePermissionAsync(EntityRef entity, string principal, bool isGroup, CancellationToken cancellationToken = default) =>
         Change(file =>
         {
             if (!file.Permissions.Any(p => Same(p, entity, principal, isGroup)))
@@ -173,13 +158,12 @@ public sealed class AuthorizationStore
                 throw new PermissionException(PermissionFault.NotFound, $"No permission for {principal} is defined on {entity}.");
             }
 
-            return (CheckAdmin(file with { Permissions = file.Permissions.Where(p => !Same(p, entity, principal, isGroup)).ToArray() }), 0);
-        });
-    }
+            return CheckAdmin(file with { Permissions = file.Permissions.Where(p => !Same(p, entity, principal, isGroup)).ToArray() });
+        }, cancellationToken);
 
     /// <summary>Removes every permission of a principal (its account was removed).</summary>
-    public void RemovePrincipal(string principal, bool isGroup) =>
-        Change(file => (file with { Permissions = file.Permissions.Where(p => p.Principal != principal || p.Group != isGroup).ToArray() }, 0));
+    public ValueTask RemovePrincipalAsync(string principal, bool isGroup, CancellationToken cancellationToken = default) =>
+        Change(file => file with { Permissions = file.Permissions.Where(p => p.Principal != principal || p.Group != isGroup).ToArray() }, cancellationToken);
 
     /// <summary>Refuses a change that would remove the last permission of a principal that holds Admin on the root folder.</summary>
     public void CheckRemovable(string principal, bool isGroup)
@@ -225,23 +209,42 @@ public sealed class AuthorizationStore
         }
     }
 
-    private T Change<T>(Func<AuthorizationFile, (AuthorizationFile File, T Result)> change)
-    {
-        lock (_lock)
-        {
-            var (file, result) = change(_current.File);
-            if (_path is not null)
-            {
-                Write(file);
-            }
+    private async ValueTask Change(Func<AuthorizationFile, AuthorizationFile> change, CancellationToken cancellationToken) =>
+        await _document.ChangeAsync(file => (change(file), 0), cancellationToken).ConfigureAwait(false);
 
-            Volatile.Write(ref _current, new Snapshot(file, _current.Version + 1));
-            return result;
+    /// <summary>The roles and permissions of <c>authorization.json</c> (null: in memory only); without the file, Admin on
+    /// the root folder for root and every user, written at once.</summary>
+    private static LocalDocument<AuthorizationFile> File(string? stateDirectory, UserStore users)
+    {
+        var path = stateDirectory is null ? null : Path.Combine(stateDirectory, FileName);
+        AuthorizationFile file;
+        if (path is not null && System.IO.File.Exists(path))
+        {
+            try
+            {
+                file = JsonSerializer.Deserialize(System.IO.File.ReadAllText(path), AuthorizationJson.Default.AuthorizationFile)
+                    ?? throw new JsonException("empty");
+            }
+            catch (JsonException e)
+            {
+                throw new AuthorizationFileException($"{path} (roles and permissions) cannot be read: {e.Message}. Restore it from a backup, or remove it to start again with Admin on the root folder for every user.", e);
+            }
         }
+        else
+        {
+            var admins = users.Users.Select(u => u.Name).Append("root").Distinct(StringComparer.Ordinal);
+            file = new AuthorizationFile([], admins.Select(AdminOnRoot).ToArray(), FirstCustomRoleId);
+            if (path is not null)
+            {
+                Write(path, file);
+            }
+        }
+
+        return path is null ? new LocalDocument<AuthorizationFile>(file) : new LocalDocument<AuthorizationFile>(file, (_, next) => Write(path, next));
     }
 
-    private void Write(AuthorizationFile file) =>
-        StateFiles.WriteAtomically(_path!, JsonSerializer.Serialize(file, AuthorizationJson.Default.AuthorizationFile));
+    private static void Write(string path, AuthorizationFile file) =>
+        StateFiles.WriteAtomically(path, JsonSerializer.Serialize(file, AuthorizationJson.Default.AuthorizationFile));
 
     /// <summary>One immutable state of the store.</summary>
     public sealed class Snapshot
@@ -250,10 +253,11 @@ public sealed class AuthorizationStore
         private readonly FrozenDictionary<int, FrozenSet<string>> _rolePrivileges;
         private readonly FrozenDictionary<EntityRef, StoredPermission[]> _byEntity;
 
-        internal Snapshot(AuthorizationFile file, long version)
+        internal Snapshot(Versioned<AuthorizationFile> source)
         {
+            var file = source.Value;
             File = file;
-            Version = version;
+            Version = source.Version;
             var roles = SystemRoles.Concat(file.Roles.Select(r => new RoleDefinition(
                 r.Id,
                 r.Name,

@@ -27,19 +27,13 @@ public sealed class PermissionService(AuthorizationStore store, UserStore users,
         ValueTask.FromResult(Store.Current.Roles);
 
     public ValueTask<int> AddRoleAsync(string name, IReadOnlyList<string> privileges, CancellationToken cancellationToken = default) =>
-        ValueTask.FromResult(Store.AddRole(name, privileges));
+        Store.AddRoleAsync(name, privileges, cancellationToken);
 
-    public ValueTask UpdateRoleAsync(int roleId, string newName, IReadOnlyList<string>? privileges, CancellationToken cancellationToken = default)
-    {
-        Store.UpdateRole(roleId, newName, privileges);
-        return ValueTask.CompletedTask;
-    }
+    public ValueTask UpdateRoleAsync(int roleId, string newName, IReadOnlyList<string>? privileges, CancellationToken cancellationToken = default) =>
+        Store.UpdateRoleAsync(roleId, newName, privileges, cancellationToken);
 
-    public ValueTask RemoveRoleAsync(int roleId, bool failIfUsed, CancellationToken cancellationToken = default)
-    {
-        Store.RemoveRole(roleId, failIfUsed);
-        return ValueTask.CompletedTask;
-    }
+    public ValueTask RemoveRoleAsync(int roleId, bool failIfUsed, CancellationToken cancellationToken = default) =>
+        Store.RemoveRoleAsync(roleId, failIfUsed, cancellationToken);
 
     public ValueTask<IReadOnlyList<PermissionEntry>> GetPermissionsAsync(CancellationToken cancellationToken = default) =>
         ValueTask.FromResult(Store.Current.Entries);
@@ -56,23 +50,14 @@ public sealed class PermissionService(AuthorizationStore store, UserStore users,
         return ValueTask.FromResult<IReadOnlyList<PermissionEntry>>(result);
     }
 
-    public ValueTask SetPermissionsAsync(IReadOnlyList<PermissionEntry> permissions, CancellationToken cancellationToken = default)
-    {
-        Store.SetPermissions(permissions);
-        return ValueTask.CompletedTask;
-    }
+    public ValueTask SetPermissionsAsync(IReadOnlyList<PermissionEntry> permissions, CancellationToken cancellationToken = default) =>
+        Store.SetPermissionsAsync(permissions, cancellationToken);
 
-    public ValueTask RemovePermissionAsync(EntityRef entity, string principal, bool isGroup, CancellationToken cancellationToken = default)
-    {
-        Store.RemovePermission(entity, principal, isGroup);
-        return ValueTask.CompletedTask;
-    }
+    public ValueTask RemovePermissionAsync(EntityRef entity, string principal, bool isGroup, CancellationToken cancellationToken = default) =>
+        Store.RemovePermissionAsync(entity, principal, isGroup, cancellationToken);
 
-    public ValueTask RemovePrincipalAsync(string principal, bool isGroup, CancellationToken cancellationToken = default)
-    {
-        Store.RemovePrincipal(principal, isGroup);
-        return ValueTask.CompletedTask;
-    }
+    public ValueTask RemovePrincipalAsync(string principal, bool isGroup, CancellationToken cancellationToken = default) =>
+        Store.RemovePrincipalAsync(principal, isGroup, cancellationToken);
 
     public ValueTask CheckRemovableAsync(string principal, bool isGroup, CancellationToken cancellationToken = default)
     {

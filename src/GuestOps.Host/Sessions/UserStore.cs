@@ -1,7 +1,10 @@
+using System.Collections.Frozen;
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 using GuestOps.Host.Enrollment;
+using GuestOps.Host.SharedState;
 
 namespace GuestOps.Host.Sessions;
 
@@ -11,213 +14,131 @@ public sealed record LocalUser(string Name, string FullName, string Salt, string
 /// <summary>A local group of users (a principal of permissions, as on ESXi).</summary>
 public sealed record LocalGroup(string Name, string Description, string[] Members);
 
+/// <summary>The users and groups of a server: one document (<see cref="IStateDocument{T}"/>).</summary>
+public sealed record UsersAndGroups(LocalUser[] Users, LocalGroup[] Groups);
+
 /// <summary>
-/// The server's local users and groups, persisted as <c>users.json</c> and <c>groups.json</c> under the state
-/// directory. Passwords are verified with PBKDF2-HMAC-SHA512 and a constant-time comparison; they are never logged
-/// or stored.
+/// The server's local users and groups (<see cref="UsersAndGroups"/>): in a single process persisted as
+/// <c>users.json</c> and <c>groups.json</c> under the state directory; in a cluster in the engine. Passwords are
+/// verified with PBKDF2-HMAC-SHA512 and a constant-time comparison; they are never logged or stored.
 /// </summary>
 public sealed class UserStore
 {
     public const int Iterations = 210_000;
 
-    private readonly string _path;
-    private readonly string _groupsPath;
-    private readonly Lock _lock = new();
-    private Dictionary<string, LocalUser> _users;
-    private Dictionary<string, LocalGroup> _groups;
-    private long _version;
+    private readonly IStateDocument<UsersAndGroups> _document;
+    private readonly DocumentView<UsersAndGroups, Index> _index;
 
+    /// <summary>The users and groups of a state directory, in its files.</summary>
     public UserStore(string stateDirectory)
+        : this(Files(stateDirectory))
     {
-        _path = Path.Combine(stateDirectory, "users.json");
-        _groupsPath = Path.Combine(stateDirectory, "groups.json");
-        _users = File.Exists(_path)
-            ? (JsonSerializer.Deserialize(File.ReadAllText(_path), UserStoreJson.Default.LocalUserArray) ?? [])
-                .ToDictionary(u => u.Name, StringComparer.Ordinal)
-            : new Dictionary<string, LocalUser>(StringComparer.Ordinal);
-        _groups = File.Exists(_groupsPath)
-            ? (JsonSerializer.Deserialize(File.ReadAllText(_groupsPath), UserStoreJson.Default.LocalGroupArray) ?? [])
-                .ToDictionary(g => g.Name, StringComparer.Ordinal)
-            : new Dictionary<string, LocalGroup>(StringComparer.Ordinal);
     }
+
+    public UserStore(IStateDocument<UsersAndGroups> document)
+    {
+        _document = document;
+        _index = new DocumentView<UsersAndGroups, Index>(document, source => new Index(source.Value));
+    }
+
+    /// <summary>The JSON form of the document, as the engine keeps it.</summary>
+    public static JsonTypeInfo<UsersAndGroups> DocumentJson => UserStoreJson.Default.UsersAndGroups;
+
+    /// <summary>Where the users and groups are kept.</summary>
+    public IStateDocument<UsersAndGroups> Document => _document;
 
     /// <summary>Changes with every change of users or groups (for caches of what a user may do).</summary>
-    public long Version => Interlocked.Read(ref _version);
+    public long Version => _document.Current.Version;
 
-    public IReadOnlyList<LocalUser> Users
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _users.Values.ToArray();
-            }
-        }
-    }
+    public IReadOnlyList<LocalUser> Users => _document.Current.Value.Users;
 
-    public IReadOnlyList<LocalGroup> Groups
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _groups.Values.ToArray();
-            }
-        }
-    }
+    public IReadOnlyList<LocalGroup> Groups => _document.Current.Value.Groups;
 
-    public LocalGroup? FindGroup(string name)
-    {
-        lock (_lock)
-        {
-            return _groups.GetValueOrDefault(name);
-        }
-    }
+    public bool IsEmpty => _document.Current.Value.Users.Length == 0;
+
+    public LocalUser? Find(string name) => Indexed().Users.GetValueOrDefault(name);
+
+    public LocalGroup? FindGroup(string name) => Indexed().Groups.GetValueOrDefault(name);
 
     /// <summary>The groups <paramref name="user"/> belongs to.</summary>
-    public IReadOnlyList<string> GroupsOf(string user)
-    {
-        lock (_lock)
-        {
-            return _groups.Values.Where(g => g.Members.Contains(user, StringComparer.Ordinal)).Select(g => g.Name).ToArray();
-        }
-    }
+    public IReadOnlyList<string> GroupsOf(string user) =>
+        Indexed().Groups.Values.Where(g => g.Members.Contains(user, StringComparer.Ordinal)).Select(g => g.Name).ToArray();
 
     /// <summary>Creates a user; false when one of that name exists.</summary>
-    public bool Create(string name, string fullName, string password)
+    public ValueTask<bool> CreateAsync(string name, string fullName, string password, CancellationToken cancellationToken = default)
     {
         var user = Hashed(name, fullName, password);
-        lock (_lock)
-        {
-            if (_users.ContainsKey(name))
-            {
-                return false;
-            }
+        return _document.ChangeAsync(d => d.Users.Any(u => u.Name == name) ? (d, false) : (d with { Users = [.. d.Users, user] }, true), cancellationToken);
+    }
 
-            _users = new Dictionary<string, LocalUser>(_users, StringComparer.Ordinal) { [name] = user };
-            Save();
-            return true;
-        }
+    /// <summary>Creates a user when there is none yet (the first user of a server); false when there are users.</summary>
+    public ValueTask<bool> CreateFirstAsync(string name, string fullName, string password, CancellationToken cancellationToken = default)
+    {
+        var user = Hashed(name, fullName, password);
+        return _document.ChangeAsync(d => d.Users.Length > 0 ? (d, false) : (d with { Users = [user] }, true), cancellationToken);
     }
 
     /// <summary>Changes a user's description and, when given, password. False when there is no such user.</summary>
-    public bool Update(string name, string? fullName, string? password)
+    public ValueTask<bool> UpdateAsync(string name, string? fullName, string? password, CancellationToken cancellationToken = default)
     {
-        lock (_lock)
-        {
-            if (!_users.TryGetValue(name, out var user))
+        var hashed = password is null ? null : Hashed(name, "", password);
+        return _document.ChangeAsync(
+            d =>
             {
-                return false;
-            }
+                if (d.Users.FirstOrDefault(u => u.Name == name) is not { } user)
+                {
+                    return (d, false);
+                }
 
-            var updated = password is null ? user : Hashed(name, user.FullName, password);
-            updated = updated with { FullName = fullName ?? user.FullName };
-            _users = new Dictionary<string, LocalUser>(_users, StringComparer.Ordinal) { [name] = updated };
-            Save();
-            return true;
-        }
+                var updated = (hashed ?? user) with { FullName = fullName ?? user.FullName };
+                return (d with { Users = d.Users.Select(u => u.Name == name ? updated : u).ToArray() }, true);
+            },
+            cancellationToken);
     }
 
     /// <summary>Removes a user and its group memberships. False when there is no such user.</summary>
-    public bool Remove(string name)
-    {
-        lock (_lock)
-        {
-            if (!_users.ContainsKey(name))
-            {
-                return false;
-            }
-
-            var users = new Dictionary<string, LocalUser>(_users, StringComparer.Ordinal);
-            users.Remove(name);
-            _users = users;
-            _groups = _groups.Values
-                .Select(g => g with { Members = g.Members.Where(m => m != name).ToArray() })
-                .ToDictionary(g => g.Name, StringComparer.Ordinal);
-            Save();
-            SaveGroups();
-            return true;
-        }
-    }
+    public ValueTask<bool> RemoveAsync(string name, CancellationToken cancellationToken = default) =>
+        _document.ChangeAsync(
+            d => d.Users.All(u => u.Name != name)
+                ? (d, false)
+                : (new UsersAndGroups(
+                    d.Users.Where(u => u.Name != name).ToArray(),
+                    d.Groups.Select(g => g with { Members = g.Members.Where(m => m != name).ToArray() }).ToArray()), true),
+            cancellationToken);
 
     /// <summary>Creates a group; false when it exists.</summary>
-    public bool CreateGroup(string name, string description)
-    {
-        lock (_lock)
-        {
-            if (_groups.ContainsKey(name))
-            {
-                return false;
-            }
+    public ValueTask<bool> CreateGroupAsync(string name, string description, CancellationToken cancellationToken = default) =>
+        _document.ChangeAsync(
+            d => d.Groups.Any(g => g.Name == name) ? (d, false) : (d with { Groups = [.. d.Groups, new LocalGroup(name, description, [])] }, true),
+            cancellationToken);
 
-            _groups = new Dictionary<string, LocalGroup>(_groups, StringComparer.Ordinal) { [name] = new LocalGroup(name, description, []) };
-            SaveGroups();
-            return true;
-        }
-    }
-
-    public bool RemoveGroup(string name)
-    {
-        lock (_lock)
-        {
-            if (!_groups.ContainsKey(name))
-            {
-                return false;
-            }
-
-            var groups = new Dictionary<string, LocalGroup>(_groups, StringComparer.Ordinal);
-            groups.Remove(name);
-            _groups = groups;
-            SaveGroups();
-            return true;
-        }
-    }
+    public ValueTask<bool> RemoveGroupAsync(string name, CancellationToken cancellationToken = default) =>
+        _document.ChangeAsync(
+            d => d.Groups.All(g => g.Name != name) ? (d, false) : (d with { Groups = d.Groups.Where(g => g.Name != name).ToArray() }, true),
+            cancellationToken);
 
     /// <summary>Adds or removes a member. The caller checks that both exist.</summary>
-    public bool SetMembership(string group, string user, bool member)
-    {
-        lock (_lock)
-        {
-            if (!_groups.TryGetValue(group, out var existing) || existing.Members.Contains(user, StringComparer.Ordinal) == member)
+    public ValueTask<bool> SetMembershipAsync(string group, string user, bool member, CancellationToken cancellationToken = default) =>
+        _document.ChangeAsync(
+            d =>
             {
-                return false;
-            }
+                if (d.Groups.FirstOrDefault(g => g.Name == group) is not { } existing || existing.Members.Contains(user, StringComparer.Ordinal) == member)
+                {
+                    return (d, false);
+                }
 
-            var members = member ? existing.Members.Append(user).ToArray() : existing.Members.Where(m => m != user).ToArray();
-            _groups = new Dictionary<string, LocalGroup>(_groups, StringComparer.Ordinal) { [group] = existing with { Members = members } };
-            SaveGroups();
-            return true;
-        }
-    }
-
-    public bool IsEmpty
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _users.Count == 0;
-            }
-        }
-    }
-
-    public LocalUser? Find(string name)
-    {
-        lock (_lock)
-        {
-            return _users.GetValueOrDefault(name);
-        }
-    }
+                var changed = existing with { Members = member ? [.. existing.Members, user] : existing.Members.Where(m => m != user).ToArray() };
+                return (d with { Groups = d.Groups.Select(g => g.Name == group ? changed : g).ToArray() }, true);
+            },
+            cancellationToken);
 
     /// <summary>Creates or replaces a user and persists the store.</summary>
-    public void Set(string name, string fullName, string password)
+    public async ValueTask SetAsync(string name, string fullName, string password, CancellationToken cancellationToken = default)
     {
         var user = Hashed(name, fullName, password);
-        lock (_lock)
-        {
-            _users = new Dictionary<string, LocalUser>(_users, StringComparer.Ordinal) { [name] = user };
-            Save();
-        }
+        await _document.ChangeAsync(
+            d => (d with { Users = d.Users.Any(u => u.Name == name) ? d.Users.Select(u => u.Name == name ? user : u).ToArray() : [.. d.Users, user] }, true),
+            cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The user when the password is right, else null. Costs the same time for unknown users.</summary>
@@ -237,20 +158,46 @@ public sealed class UserStore
         return new LocalUser(name, fullName, Convert.ToBase64String(salt), Convert.ToBase64String(hash), Iterations);
     }
 
-    private void Save()
+    /// <summary>The users and groups of <c>users.json</c> and <c>groups.json</c>; a change writes the file of what it changed.</summary>
+    private static LocalDocument<UsersAndGroups> Files(string stateDirectory)
     {
-        StateFiles.WriteAtomically(_path, JsonSerializer.Serialize(_users.Values.ToArray(), UserStoreJson.Default.LocalUserArray));
-        Interlocked.Increment(ref _version);
+        var usersPath = Path.Combine(stateDirectory, "users.json");
+        var groupsPath = Path.Combine(stateDirectory, "groups.json");
+        var users = File.Exists(usersPath)
+            ? (JsonSerializer.Deserialize(File.ReadAllText(usersPath), UserStoreJson.Default.LocalUserArray) ?? [])
+                .ToDictionary(u => u.Name, StringComparer.Ordinal).Values.ToArray()
+            : [];
+        var groups = File.Exists(groupsPath)
+            ? (JsonSerializer.Deserialize(File.ReadAllText(groupsPath), UserStoreJson.Default.LocalGroupArray) ?? [])
+                .ToDictionary(g => g.Name, StringComparer.Ordinal).Values.ToArray()
+            : [];
+        return new LocalDocument<UsersAndGroups>(new UsersAndGroups(users, groups), (before, after) =>
+        {
+            if (!ReferenceEquals(before.Users, after.Users))
+            {
+                StateFiles.WriteAtomically(usersPath, JsonSerializer.Serialize(after.Users, UserStoreJson.Default.LocalUserArray));
+            }
+
+            if (!ReferenceEquals(before.Groups, after.Groups))
+            {
+                StateFiles.WriteAtomically(groupsPath, JsonSerializer.Serialize(after.Groups, UserStoreJson.Default.LocalGroupArray));
+            }
+        });
     }
 
-    private void SaveGroups()
+    private Index Indexed() => _index.Current;
+
+    /// <summary>The users and groups of one version of the document, by name (the first of a name wins).</summary>
+    private sealed class Index(UsersAndGroups source)
     {
-        StateFiles.WriteAtomically(_groupsPath, JsonSerializer.Serialize(_groups.Values.ToArray(), UserStoreJson.Default.LocalGroupArray));
-        Interlocked.Increment(ref _version);
+        public FrozenDictionary<string, LocalUser> Users { get; } = source.Users.DistinctBy(u => u.Name, StringComparer.Ordinal).ToFrozenDictionary(u => u.Name, StringComparer.Ordinal);
+
+        public FrozenDictionary<string, LocalGroup> Groups { get; } = source.Groups.DistinctBy(g => g.Name, StringComparer.Ordinal).ToFrozenDictionary(g => g.Name, StringComparer.Ordinal);
     }
 }
 
 [JsonSerializable(typeof(LocalUser[]))]
 [JsonSerializable(typeof(LocalGroup[]))]
+[JsonSerializable(typeof(UsersAndGroups))]
 [JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
 internal sealed partial class UserStoreJson : JsonSerializerContext;

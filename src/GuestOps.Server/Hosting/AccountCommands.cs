@@ -43,7 +43,7 @@ public static class AccountCommands
                 }
             }
 
-            command.SetAction(result => Run(request(result), commandLine.Settings(result), stdin, stdout, stderr));
+            command.SetAction((result, cancellationToken) => RunAsync(request(result), commandLine.Settings(result), stdin, stdout, stderr, cancellationToken));
             return command;
         }
 
@@ -108,7 +108,7 @@ public static class AccountCommands
     }
 
     /// <summary>Runs one command; returns the process exit code (0 ok, 1 failed, 2 usage or settings).</summary>
-    private static int Run(AccountRequest request, IReadOnlyList<string> settings, TextReader stdin, TextWriter stdout, TextWriter stderr)
+    private static async Task<int> RunAsync(AccountRequest request, IReadOnlyList<string> settings, TextReader stdin, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
     {
         List<string> positional = [request.Command, request.Action, .. request.Names];
         var (password, passwordStdin, description, privileges) = (request.Password, request.PasswordStdin, request.Description, request.Privileges);
@@ -120,7 +120,7 @@ public static class AccountCommands
             StateDirectory.Prepare(state);
             var users = new UserStore(state);
             var store = RootAccount.OpenStore(state, users);
-            RootAccount.EnsureCreated(users, new PermissionService(store, users), options.RootPassword, stdout); // a fresh state directory gets root first, as the server would create it
+            await RootAccount.EnsureCreatedAsync(users, new PermissionService(store, users), options.RootPassword, stdout, cancellationToken); // a fresh state directory gets root first, as the server would create it
             string? Arg(int index) => positional.Count > index ? positional[index] : null;
             string Password()
             {
@@ -132,7 +132,7 @@ public static class AccountCommands
             {
                 case ("user", "add"):
                     var name = Arg(2) ?? throw new ArgumentException("user add NAME");
-                    if (!users.Create(name, description ?? "", Password()))
+                    if (!await users.CreateAsync(name, description ?? "", Password(), cancellationToken))
                     {
                         return Fail(stderr, $"The user '{name}' already exists.");
                     }
@@ -141,7 +141,7 @@ public static class AccountCommands
                     return 0;
                 case ("user", "passwd"):
                     var who = Arg(2) ?? throw new ArgumentException("user passwd NAME");
-                    return users.Update(who, description, Password()) ? Ok(stdout, $"Password of '{who}' changed.") : Fail(stderr, $"No user '{who}'.");
+                    return await users.UpdateAsync(who, description, Password(), cancellationToken) ? Ok(stdout, $"Password of '{who}' changed.") : Fail(stderr, $"No user '{who}'.");
                 case ("user", "remove"):
                     var removed = Arg(2) ?? throw new ArgumentException("user remove NAME");
                     if (users.Find(removed) is null)
@@ -150,8 +150,8 @@ public static class AccountCommands
                     }
 
                     store.CheckRemovable(removed, isGroup: false);
-                    users.Remove(removed);
-                    store.RemovePrincipal(removed, isGroup: false);
+                    await users.RemoveAsync(removed, cancellationToken);
+                    await store.RemovePrincipalAsync(removed, isGroup: false, cancellationToken);
                     return Ok(stdout, $"User '{removed}' and its permissions removed.");
                 case ("user", "list"):
                     foreach (var u in users.Users.OrderBy(u => u.Name, StringComparer.Ordinal))
@@ -162,15 +162,15 @@ public static class AccountCommands
                     return 0;
                 case ("group", "add"):
                     var g = Arg(2) ?? throw new ArgumentException("group add NAME");
-                    return users.CreateGroup(g, description ?? "") ? Ok(stdout, $"Group '{g}' created.") : Fail(stderr, $"The group '{g}' already exists.");
+                    return await users.CreateGroupAsync(g, description ?? "", cancellationToken) ? Ok(stdout, $"Group '{g}' created.") : Fail(stderr, $"The group '{g}' already exists.");
                 case ("group", "remove"):
                     var gr = Arg(2) ?? throw new ArgumentException("group remove NAME");
-                    if (!users.RemoveGroup(gr))
+                    if (!await users.RemoveGroupAsync(gr, cancellationToken))
                     {
                         return Fail(stderr, $"No group '{gr}'.");
                     }
 
-                    store.RemovePrincipal(gr, isGroup: true);
+                    await store.RemovePrincipalAsync(gr, isGroup: true, cancellationToken);
                     return Ok(stdout, $"Group '{gr}' and its permissions removed.");
                 case ("group", "list"):
                     foreach (var each in users.Groups.OrderBy(x => x.Name, StringComparer.Ordinal))
@@ -187,15 +187,15 @@ public static class AccountCommands
                     }
 
                     var add = positional[1] == "add-member";
-                    users.SetMembership(groupName, userName, add);
+                    await users.SetMembershipAsync(groupName, userName, add, cancellationToken);
                     return Ok(stdout, add ? $"'{userName}' is a member of '{groupName}'." : $"'{userName}' is not a member of '{groupName}'.");
                 case ("role", "add"):
                     var roleName = Arg(2) ?? throw new ArgumentException("role add NAME");
-                    var id = store.AddRole(roleName, privileges);
+                    var id = await store.AddRoleAsync(roleName, privileges, cancellationToken);
                     return Ok(stdout, $"Role '{roleName}' created with id {id}.");
                 case ("role", "remove"):
                     var doomed = RoleId(store, Arg(2) ?? throw new ArgumentException("role remove NAME"));
-                    store.RemoveRole(doomed, failIfUsed: false);
+                    await store.RemoveRoleAsync(doomed, failIfUsed: false, cancellationToken);
                     return Ok(stdout, $"Role {doomed} and its permissions removed.");
                 case ("role", "list"):
                     foreach (var r in store.Current.Roles)
@@ -214,11 +214,11 @@ public static class AccountCommands
                         return Fail(stderr, $"No {(group ? "group" : "user")} '{who2}'.");
                     }
 
-                    store.SetPermissions([new PermissionEntry(target, who2, group, roleId, propagate)]);
+                    await store.SetPermissionsAsync([new PermissionEntry(target, who2, group, roleId, propagate)], cancellationToken);
                     return Ok(stdout, $"{who2} has role {roleId} on {target}{(propagate ? " and below" : "")}.");
                 case ("permission", "remove"):
                     var from = Entity(options, entity ?? throw new ArgumentException("--entity is required."));
-                    store.RemovePermission(from, principal ?? throw new ArgumentException("--principal is required."), group);
+                    await store.RemovePermissionAsync(from, principal ?? throw new ArgumentException("--principal is required."), group, cancellationToken);
                     return Ok(stdout, $"Permission of {principal} on {from} removed.");
                 case ("permission", "list"):
                     foreach (var p in store.Current.Permissions)

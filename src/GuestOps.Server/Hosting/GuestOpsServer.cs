@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using GuestOps.Cluster;
+using GuestOps.Cluster.Accounts;
 using GuestOps.Host;
 using GuestOps.Host.Authorization;
 using GuestOps.Host.Enrollment;
@@ -42,8 +43,10 @@ public static partial class GuestOpsServer
         var stateLock = StateDirectoryLock.Acquire(options.StateDirectory); // before anything in the directory is read or written
         builder.Services.AddSingleton(_ => stateLock); // owned (and disposed) by the container; resolved by MapGuestOps
 
-        // External VMs' accounts live in the real VMs: the demo password matters only for simulated ones.
-        var vms = GuestOpsSettings.VirtualMachines(options, cluster.Clustered ? cluster.HostName : null, options.VirtualMachines.Count > 0 && options.VirtualMachines.All(GuestOpsSettings.IsRealVm) ? "" : DemoGuestPassword.LoadOrCreate(options.DemoGuestPassword, options.StateDirectory, Console.Out)).ToList();
+        // External VMs' accounts live in the real VMs: the demo password matters only for simulated ones, and a front
+        // end runs none.
+        var simulatesVms = cluster.Role != ProcessRole.FrontEnd && !(options.VirtualMachines.Count > 0 && options.VirtualMachines.All(GuestOpsSettings.IsRealVm));
+        var vms = GuestOpsSettings.VirtualMachines(options, cluster.Clustered ? cluster.HostName : null, simulatesVms ? DemoGuestPassword.LoadOrCreate(options.DemoGuestPassword, options.StateDirectory, Console.Out) : "").ToList();
         if (workerListener is not null)
         {
             builder.Services.AddSingleton(sp => new ExternalWorkerGateway(
@@ -54,8 +57,10 @@ public static partial class GuestOpsServer
 
         builder.Services.AddSingleton(TimeProvider.System);
         var users = new UserStore(options.StateDirectory);
+        var authorization = RootAccount.OpenStore(options.StateDirectory, users);
         builder.Services.AddSingleton(users);
-        builder.Services.AddSingleton<IPermissionService>(new PermissionService(RootAccount.OpenStore(options.StateDirectory, users), users, options.GuestOperationsRequireGuestControl));
+        builder.Services.AddSingleton(authorization);
+        builder.Services.AddSingleton<IPermissionService>(sp => new PermissionService(sp.GetRequiredService<AuthorizationStore>(), sp.GetRequiredService<UserStore>(), options.GuestOperationsRequireGuestControl));
         builder.Services.AddSingleton<IEventHistory>(new EventHistory(options.MaxEvents));
         builder.Services.AddSingleton(cluster.Clustered
             ? new ServerIdentity(GuestOpsSettings.StableUuid("cluster:" + ClusterHosting.ClusterId), virtualCenter: true)
@@ -107,6 +112,10 @@ public static partial class GuestOpsServer
             builder.AddGuestOpsCluster(cluster, options.FileTransferLifetime, options.MaxEvents);
             // The VMs of every host agent of the cluster, this one's (unless a front end) answered directly.
             builder.AddGuestOpsRoles(cluster);
+            // Users, groups, roles and permissions in the engine, seeded from this state directory's when it has none;
+            // root is created there, not here, once this member has read them.
+            builder.AddGuestOpsAccounts(users, authorization);
+            builder.Services.AddHostedService(sp => new ClusterRootAccount(sp.GetRequiredService<UserStore>(), sp.GetRequiredService<IPermissionService>(), options.RootPassword));
         }
 
         builder.Services.AddSingleton(_ => new VimOperationCatalog(VimContracts.All));
@@ -178,7 +187,11 @@ public static partial class GuestOpsServer
         });
         app.Map("/guestFile", guestFile.HandleAsync);
         app.MapGuestOpsWebClient();
-        EnsureRootUser(app);
+        if (app.Services.GetService<ClusterAccounts>() is null)
+        {
+            EnsureRootUser(app);
+        }
+
         return app;
     }
 
@@ -248,11 +261,11 @@ public static partial class GuestOpsServer
     }
 
     private static void EnsureRootUser(WebApplication app) =>
-        RootAccount.EnsureCreated(
+        RootAccount.EnsureCreatedAsync(
             app.Services.GetRequiredService<UserStore>(),
             app.Services.GetRequiredService<IPermissionService>(),
             app.Services.GetRequiredService<IOptions<GuestOpsOptions>>().Value.RootPassword,
-            Console.Out); // printed once, on the console only: never through logging
+            Console.Out).GetAwaiter().GetResult(); // printed once, on the console only: never through logging; the state directory's files answer at once
 
     /// <summary>Loads the certificate once, when the first HTTPS endpoint needs it.</summary>
     private sealed class X509CertificateHolder(Func<System.Security.Cryptography.X509Certificates.X509Certificate2> load)

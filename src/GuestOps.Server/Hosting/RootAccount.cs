@@ -27,9 +27,9 @@ internal static class RootAccount
         }
     }
 
-    /// <summary>Creates root when there is no user yet. Runs once at start-up, before any call is served: it waits
-    /// for the permission service's answers.</summary>
-    public static void EnsureCreated(UserStore users, IPermissionService permissions, string? configuredPassword, TextWriter console)
+    /// <summary>Creates root when there is no user yet (in a cluster: no user in the cluster). Runs once at start-up,
+    /// before any call is served. The password is printed only by the process whose root was created.</summary>
+    public static async Task EnsureCreatedAsync(UserStore users, IPermissionService permissions, string? configuredPassword, TextWriter console, CancellationToken cancellationToken = default)
     {
         if (!users.IsEmpty)
         {
@@ -37,17 +37,36 @@ internal static class RootAccount
         }
 
         var password = configuredPassword;
-        if (string.IsNullOrEmpty(password))
+        var made = string.IsNullOrEmpty(password);
+        if (made)
         {
             password = Convert.ToBase64String(RandomNumberGenerator.GetBytes(12)).Replace('/', 'x').Replace('+', 'y');
+        }
+
+        if (!await users.CreateFirstAsync(Name, "Administrator", password!, cancellationToken).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        if (made)
+        {
             console.WriteLine($"Created vSphere user '{Name}' with password: {password}");
         }
 
-        users.Set(Name, "Administrator", password);
-        if (!permissions.MayLogInAsync(Name).AsTask().GetAwaiter().GetResult())
+        if (!await permissions.MayLogInAsync(Name, cancellationToken).ConfigureAwait(false))
         {
             // The first user of a new server administers it (ESXi: root holds Admin on the root folder).
-            permissions.SetPermissionsAsync([AuthorizationStore.AdminOnRoot(Name).ToEntry()]).AsTask().GetAwaiter().GetResult();
+            await permissions.SetPermissionsAsync([AuthorizationStore.AdminOnRoot(Name).ToEntry()], cancellationToken).ConfigureAwait(false);
         }
     }
+}
+
+/// <summary>Creates root in a cluster's users (<see cref="RootAccount.EnsureCreatedAsync"/>) once this member has
+/// joined the cluster and read them: registered after the cluster's services, so it starts after them.</summary>
+internal sealed class ClusterRootAccount(UserStore users, IPermissionService permissions, string? configuredPassword) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken) =>
+        RootAccount.EnsureCreatedAsync(users, permissions, configuredPassword, Console.Out, cancellationToken);
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

@@ -25,23 +25,26 @@ public sealed class HostLocalAccountManager(string id, UserStore users, IPermiss
         }
 
         // PBKDF2 is deliberately slow: keep it off the request thread pool's fast path.
-        return Task.Run(() =>
+        return Task.Run(async () =>
         {
-            if (!users.Create(user.id, user.description ?? "", user.password))
+            if (!await users.CreateAsync(user.id, user.description ?? "", user.password, call.CancellationToken).ConfigureAwait(false))
             {
                 throw new VimFaultException(new AlreadyExists { name = user.id }, $"The user '{user.id}' already exists.");
             }
         }, call.CancellationToken);
     }
 
-    public Task UpdateUserAsync(ManagedObjectReference _this, HostAccountSpec user) =>
-        Task.Run(() =>
+    public Task UpdateUserAsync(ManagedObjectReference _this, HostAccountSpec user)
+    {
+        var cancellationToken = Call.CancellationToken;
+        return Task.Run(async () =>
         {
-            if (!users.Update(user.id, user.description, string.IsNullOrEmpty(user.password) ? null : user.password))
+            if (!await users.UpdateAsync(user.id, user.description, string.IsNullOrEmpty(user.password) ? null : user.password, cancellationToken).ConfigureAwait(false))
             {
                 throw UserNotFound(user.id);
             }
-        }, Call.CancellationToken);
+        }, cancellationToken);
+    }
 
     public Task RemoveUserAsync(ManagedObjectReference _this, string userName)
     {
@@ -54,52 +57,47 @@ public sealed class HostLocalAccountManager(string id, UserStore users, IPermiss
         return EntityPermissions.ChangeAsync(async () =>
         {
             await permissions.CheckRemovableAsync(userName, isGroup: false, cancellationToken).ConfigureAwait(false);
-            users.Remove(userName);
+            await users.RemoveAsync(userName, cancellationToken).ConfigureAwait(false);
             await permissions.RemovePrincipalAsync(userName, isGroup: false, cancellationToken).ConfigureAwait(false);
         });
     }
 
-    public Task CreateGroupAsync(ManagedObjectReference _this, HostAccountSpec group)
+    public async Task CreateGroupAsync(ManagedObjectReference _this, HostAccountSpec group)
     {
         CheckName(group.id, "group");
-        if (!users.CreateGroup(group.id, group.description ?? ""))
+        if (!await users.CreateGroupAsync(group.id, group.description ?? "", Call.CancellationToken).ConfigureAwait(false))
         {
             throw new VimFaultException(new AlreadyExists { name = group.id }, $"The group '{group.id}' already exists.");
         }
-
-        return Task.CompletedTask;
     }
 
-    public Task RemoveGroupAsync(ManagedObjectReference _this, string groupName)
+    public async Task RemoveGroupAsync(ManagedObjectReference _this, string groupName)
     {
-        if (!users.RemoveGroup(groupName))
+        var cancellationToken = Call.CancellationToken;
+        if (!await users.RemoveGroupAsync(groupName, cancellationToken).ConfigureAwait(false))
         {
             throw UserNotFound(groupName);
         }
 
-        return permissions.RemovePrincipalAsync(groupName, isGroup: true, Call.CancellationToken).AsTask();
+        await permissions.RemovePrincipalAsync(groupName, isGroup: true, cancellationToken).ConfigureAwait(false);
     }
 
-    public Task AssignUserToGroupAsync(ManagedObjectReference _this, string user, string group)
+    public async Task AssignUserToGroupAsync(ManagedObjectReference _this, string user, string group)
     {
         Exist(user, group);
-        if (!users.SetMembership(group, user, member: true))
+        if (!await users.SetMembershipAsync(group, user, member: true, Call.CancellationToken).ConfigureAwait(false))
         {
             throw new VimFaultException(new AlreadyExists { name = user }, $"The user '{user}' is already a member of '{group}'.");
         }
-
-        return Task.CompletedTask;
     }
 
-    public Task UnassignUserFromGroupAsync(ManagedObjectReference _this, string user, string group)
+    public async Task UnassignUserFromGroupAsync(ManagedObjectReference _this, string user, string group)
     {
         Exist(user, group);
-        if (!users.SetMembership(group, user, member: false))
+        if (!await users.SetMembershipAsync(group, user, member: false, Call.CancellationToken).ConfigureAwait(false))
         {
             throw UserNotFound(user);
         }
-
-        return Task.CompletedTask;
     }
 
     private void Exist(string user, string group)

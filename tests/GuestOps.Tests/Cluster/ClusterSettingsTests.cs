@@ -68,8 +68,8 @@ public sealed class ClusterSettingsTests
 
     [TestMethod]
     [DataRow("primary", null, null, null, "GuestOps:Role (GUESTOPS_ROLE) 'primary' is not one of all, frontend, hostagent.")]
-    [DataRow("frontend", null, null, null, "GuestOps:Role (GUESTOPS_ROLE) 'frontend' needs GuestOps:Cluster (GUESTOPS_CLUSTER), the cluster's membership store, e.g. redis://127.0.0.1:6379.")]
-    [DataRow("hostagent", " ", null, null, "GuestOps:Role (GUESTOPS_ROLE) 'hostagent' needs GuestOps:Cluster (GUESTOPS_CLUSTER), the cluster's membership store, e.g. redis://127.0.0.1:6379.")]
+    [DataRow("frontend", null, null, null, "GuestOps:Role (GUESTOPS_ROLE) 'frontend' needs GuestOps:Cluster (GUESTOPS_CLUSTER), the cluster's membership store, e.g. redis://127.0.0.1:6379 or a PostgreSQL connection string Host=127.0.0.1;Database=guestops;Username=guestops;Password=...")]
+    [DataRow("hostagent", " ", null, null, "GuestOps:Role (GUESTOPS_ROLE) 'hostagent' needs GuestOps:Cluster (GUESTOPS_CLUSTER), the cluster's membership store, e.g. redis://127.0.0.1:6379 or a PostgreSQL connection string Host=127.0.0.1;Database=guestops;Username=guestops;Password=...")]
     [DataRow(null, "127.0.0.1:6379", null, null, "GuestOps:Cluster (GUESTOPS_CLUSTER) '127.0.0.1:6379' is neither redis://HOST:PORT nor a PostgreSQL connection string (Host=...;Database=...).")]
     [DataRow(null, "redis://127.0.0.1:6379/2", null, null, "GuestOps:Cluster (GUESTOPS_CLUSTER) 'redis://127.0.0.1:6379/2' is not of the form redis://HOST:PORT.")]
     [DataRow(null, "redis://:99999", null, null, "GuestOps:Cluster (GUESTOPS_CLUSTER) 'redis://:99999' is not of the form redis://HOST:PORT.")]

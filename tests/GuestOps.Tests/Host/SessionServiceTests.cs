@@ -15,12 +15,12 @@ public sealed class SessionServiceTests
     private HashSet<string> _permitted = null!;
 
     [TestInitialize]
-    public void SetUp()
+    public async Task SetUp()
     {
         _state = Directory.CreateTempSubdirectory("guestops-sessions-");
         _users = new UserStore(_state.FullName);
-        _users.Set("root", "Administrator", "secret");
-        _users.Set("nobody", "No permission", "secret");
+        await _users.SetAsync("root", "Administrator", "secret");
+        await _users.SetAsync("nobody", "No permission", "secret");
         _time = new ManualTime(Start);
         _permitted = ["root"];
     }

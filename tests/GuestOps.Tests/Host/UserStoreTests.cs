@@ -6,14 +6,14 @@ namespace GuestOps.Tests.Host;
 public sealed class UserStoreTests
 {
     [TestMethod]
-    public void VerifiesPasswordsAndPersistsOnlyHashes()
+    public async Task VerifiesPasswordsAndPersistsOnlyHashes()
     {
         var dir = Directory.CreateTempSubdirectory("guestops-users-");
         try
         {
             var store = new UserStore(dir.FullName);
             Assert.IsTrue(store.IsEmpty);
-            store.Set("root", "Administrator", "s3cret!");
+            await store.SetAsync("root", "Administrator", "s3cret!");
 
             var reloaded = new UserStore(dir.FullName);
             Assert.IsNotNull(reloaded.Verify("root", "s3cret!"));

@@ -27,18 +27,18 @@ public sealed class AccessControlTests
     private readonly VimCallContext _calls = new();
 
     [TestInitialize]
-    public void SetUp()
+    public async Task SetUp()
     {
         _state = Directory.CreateTempSubdirectory("guestops-access-");
         _users = new UserStore(_state.FullName);
-        _users.Set("root", "Administrator", "x");
-        _users.Set("alice", "Alice", "x");
-        _users.CreateGroup("ops", "");
-        _users.CreateGroup("audit", "");
-        _users.SetMembership("ops", "alice", member: true);
-        _users.SetMembership("audit", "alice", member: true);
+        await _users.SetAsync("root", "Administrator", "x");
+        await _users.SetAsync("alice", "Alice", "x");
+        await _users.CreateGroupAsync("ops", "");
+        await _users.CreateGroupAsync("audit", "");
+        await _users.SetMembershipAsync("ops", "alice", member: true);
+        await _users.SetMembershipAsync("audit", "alice", member: true);
         _store = new AuthorizationStore(_state.FullName, _users);
-        _store.RemovePrincipal("alice", isGroup: false); // only root is an admin here
+        await _store.RemovePrincipalAsync("alice", isGroup: false); // only root is an admin here
         _permissions = new PermissionService(_store, _users);
         _access = new EntityPermissions(_permissions);
         var agent = new Mock<IHostAgent>();
@@ -67,24 +67,24 @@ public sealed class AccessControlTests
     }
 
     [TestMethod]
-    public void FolderPermission_PropagatesOnlyWhenAsked()
+    public async Task FolderPermission_PropagatesOnlyWhenAsked()
     {
-        var role = _store.AddRole("q", GuestQuery);
-        _store.SetPermissions([Entry(VmFolder.Ref, "alice", role, false)]);
+        var role = await _store.AddRoleAsync("q", GuestQuery);
+        await _store.SetPermissionsAsync([Entry(VmFolder.Ref, "alice", role, false)]);
         Assert.IsTrue(_access.Has("alice", VmFolder, Privileges.GuestOperationsQuery));
         Assert.IsFalse(_access.Has("alice", Vm1, Privileges.GuestOperationsQuery));
 
-        _store.SetPermissions([Entry(VmFolder.Ref, "alice", role, true)]);
+        await _store.SetPermissionsAsync([Entry(VmFolder.Ref, "alice", role, true)]);
         Assert.IsTrue(_access.Has("alice", Vm1, Privileges.GuestOperationsQuery));
         Assert.IsTrue(_access.Has("alice", Vm1, Privileges.SystemRead), "every custom role holds System.Anonymous, View and Read");
         Assert.IsFalse(_access.Has("alice", Vm1, Privileges.GuestOperationsModify));
     }
 
     [TestMethod]
-    public void TheMostSpecificEntityWins_NoAccessHidesOneVm()
+    public async Task TheMostSpecificEntityWins_NoAccessHidesOneVm()
     {
-        _store.SetPermissions([Entry(_inventory.RootFolder.Ref, "alice", AuthorizationStore.AdminRoleId, true)]);
-        _store.SetPermissions([Entry(Vm2.Ref, "alice", AuthorizationStore.NoAccessRoleId, true)]);
+        await _store.SetPermissionsAsync([Entry(_inventory.RootFolder.Ref, "alice", AuthorizationStore.AdminRoleId, true)]);
+        await _store.SetPermissionsAsync([Entry(Vm2.Ref, "alice", AuthorizationStore.NoAccessRoleId, true)]);
         Assert.IsTrue(_access.Has("alice", Vm1, Privileges.GuestOperationsExecute));
         Assert.IsFalse(_access.Has("alice", Vm2, Privileges.SystemView));
         Assert.IsFalse(_access.CanView("alice", Vm2));
@@ -92,45 +92,45 @@ public sealed class AccessControlTests
     }
 
     [TestMethod]
-    public void UserPermissionWinsOverGroupsOnTheSameEntity_GroupsAddUp()
+    public async Task UserPermissionWinsOverGroupsOnTheSameEntity_GroupsAddUp()
     {
-        var query = _store.AddRole("q", GuestQuery);
-        var execute = _store.AddRole("x", [Privileges.GuestOperationsExecute]);
-        _store.SetPermissions([Entry(Vm1.Ref, "ops", query, true, group: true), Entry(Vm1.Ref, "audit", execute, true, group: true)]);
+        var query = await _store.AddRoleAsync("q", GuestQuery);
+        var execute = await _store.AddRoleAsync("x", [Privileges.GuestOperationsExecute]);
+        await _store.SetPermissionsAsync([Entry(Vm1.Ref, "ops", query, true, group: true), Entry(Vm1.Ref, "audit", execute, true, group: true)]);
         Assert.IsTrue(_access.Has("alice", Vm1, Privileges.GuestOperationsQuery));
         Assert.IsTrue(_access.Has("alice", Vm1, Privileges.GuestOperationsExecute), "roles of several groups add up");
 
-        _store.SetPermissions([Entry(Vm1.Ref, "alice", AuthorizationStore.ReadOnlyRoleId, true)]);
+        await _store.SetPermissionsAsync([Entry(Vm1.Ref, "alice", AuthorizationStore.ReadOnlyRoleId, true)]);
         Assert.IsFalse(_access.Has("alice", Vm1, Privileges.GuestOperationsQuery), "the user's own permission wins over its groups'");
         Assert.IsTrue(_access.Has("alice", Vm1, Privileges.SystemRead));
 
-        _users.SetMembership("ops", "alice", member: false);
-        _store.RemovePermission(EntityPermissions.ToEntity(Vm1.Ref), "alice", isGroup: false);
+        await _users.SetMembershipAsync("ops", "alice", member: false);
+        await _store.RemovePermissionAsync(EntityPermissions.ToEntity(Vm1.Ref), "alice", isGroup: false);
         Assert.IsFalse(_access.Has("alice", Vm1, Privileges.GuestOperationsQuery), "membership changes apply at once");
         Assert.IsTrue(_access.Has("alice", Vm1, Privileges.GuestOperationsExecute));
     }
 
     [TestMethod]
-    public void AGroupPermissionOnTheVmBeatsAUserPermissionOnAnAncestor()
+    public async Task AGroupPermissionOnTheVmBeatsAUserPermissionOnAnAncestor()
     {
-        _store.SetPermissions([Entry(_inventory.RootFolder.Ref, "alice", AuthorizationStore.AdminRoleId, true)]);
-        _store.SetPermissions([Entry(Vm1.Ref, "ops", AuthorizationStore.ReadOnlyRoleId, true, group: true)]);
+        await _store.SetPermissionsAsync([Entry(_inventory.RootFolder.Ref, "alice", AuthorizationStore.AdminRoleId, true)]);
+        await _store.SetPermissionsAsync([Entry(Vm1.Ref, "ops", AuthorizationStore.ReadOnlyRoleId, true, group: true)]);
         Assert.IsFalse(_access.Has("alice", Vm1, Privileges.GuestOperationsQuery));
         Assert.IsTrue(_access.Has("alice", Vm2, Privileges.GuestOperationsQuery));
     }
 
     [TestMethod]
-    public void StoreRules_NamesPrivilegesLastAdmin_AndPersistence()
+    public async Task StoreRules_NamesPrivilegesLastAdmin_AndPersistence()
     {
-        var id = _store.AddRole("operator", GuestQuery);
-        Assert.AreEqual(PermissionFault.AlreadyExists, Assert.Throws<PermissionException>(() => _store.AddRole("operator", [])).Fault);
-        Assert.AreEqual(PermissionFault.AlreadyExists, Assert.Throws<PermissionException>(() => _store.AddRole("Admin", [])).Fault);
-        Assert.AreEqual(PermissionFault.InvalidArgument, Assert.Throws<PermissionException>(() => _store.AddRole("bad", ["No.Such.Privilege"])).Fault);
-        Assert.AreEqual(PermissionFault.MinimumAdminPermission, Assert.Throws<PermissionException>(() => _store.RemovePermission(AuthorizationStore.RootFolder, "root", false)).Fault);
-        Assert.AreEqual(PermissionFault.InvalidArgument, Assert.Throws<PermissionException>(() => _store.RemoveRole(AuthorizationStore.AdminRoleId, false)).Fault);
-        _store.SetPermissions([Entry(Vm1.Ref, "ops", id, false, group: true)]);
-        Assert.AreEqual(PermissionFault.RemoveFailed, Assert.Throws<PermissionException>(() => _store.RemoveRole(id, failIfUsed: true)).Fault);
-        _store.UpdateRole(id, "operators", [Privileges.GuestOperationsModify]);
+        var id = await _store.AddRoleAsync("operator", GuestQuery);
+        Assert.AreEqual(PermissionFault.AlreadyExists, (await Assert.ThrowsAsync<PermissionException>(async () => await _store.AddRoleAsync("operator", []))).Fault);
+        Assert.AreEqual(PermissionFault.AlreadyExists, (await Assert.ThrowsAsync<PermissionException>(async () => await _store.AddRoleAsync("Admin", []))).Fault);
+        Assert.AreEqual(PermissionFault.InvalidArgument, (await Assert.ThrowsAsync<PermissionException>(async () => await _store.AddRoleAsync("bad", ["No.Such.Privilege"]))).Fault);
+        Assert.AreEqual(PermissionFault.MinimumAdminPermission, (await Assert.ThrowsAsync<PermissionException>(async () => await _store.RemovePermissionAsync(AuthorizationStore.RootFolder, "root", false))).Fault);
+        Assert.AreEqual(PermissionFault.InvalidArgument, (await Assert.ThrowsAsync<PermissionException>(async () => await _store.RemoveRoleAsync(AuthorizationStore.AdminRoleId, false))).Fault);
+        await _store.SetPermissionsAsync([Entry(Vm1.Ref, "ops", id, false, group: true)]);
+        Assert.AreEqual(PermissionFault.RemoveFailed, (await Assert.ThrowsAsync<PermissionException>(async () => await _store.RemoveRoleAsync(id, failIfUsed: true))).Fault);
+        await _store.UpdateRoleAsync(id, "operators", [Privileges.GuestOperationsModify]);
 
         var reopened = new AuthorizationStore(_state.FullName, _users);
         var role = reopened.Current.Role(id)!;
@@ -144,8 +144,8 @@ public sealed class AccessControlTests
     [TestMethod]
     public async Task Authorizer_NoPermissionNamesTheVmAndTheMissingPrivileges_ForNewClientsAll()
     {
-        var role = _store.AddRole("q", GuestQuery);
-        _store.SetPermissions([Entry(Vm1.Ref, "alice", role, true)]);
+        var role = await _store.AddRoleAsync("q", GuestQuery);
+        await _store.SetPermissionsAsync([Entry(Vm1.Ref, "alice", role, true)]);
         var session = await LoginAsync("alice");
         var strict = new EntityPermissions(new PermissionService(_store, _users, requireGuestControl: true));
 
@@ -185,7 +185,7 @@ public sealed class AccessControlTests
     {
         var e = await Assert.ThrowsAsync<VimFaultException>(() => LoginAsync("alice"));
         Assert.IsInstanceOfType<NoPermission>(e.Fault);
-        _store.SetPermissions([Entry(Vm2.Ref, "audit", AuthorizationStore.ReadOnlyRoleId, false, group: true)]);
+        await _store.SetPermissionsAsync([Entry(Vm2.Ref, "audit", AuthorizationStore.ReadOnlyRoleId, false, group: true)]);
         Assert.AreEqual("alice", (await LoginAsync("alice")).UserName);
     }
 
