@@ -15,6 +15,7 @@ var root = new RootCommand("GuestOps reliability programs: fuzz, load and scale 
     Load(),
     Scale(),
     ClusterScale(),
+    FrontEndHop(),
 };
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0 && parse.Action is not System.CommandLine.Help.HelpAction)
@@ -24,7 +25,7 @@ if (parse.Errors.Count > 0 && parse.Action is not System.CommandLine.Help.HelpAc
         Console.WriteLine(error.Message);
     }
 
-    Console.WriteLine("usage: GuestOps.Reliability fuzz|load|scale [options]  (see docs/reliability.md)");
+    Console.WriteLine("usage: GuestOps.Reliability fuzz|load|scale|cluster-scale|frontend-hop [options]  (see docs/reliability.md)");
     return 2;
 }
 
@@ -83,6 +84,19 @@ static Command Scale()
     command.SetAction(result => ScaleCommand.RunAsync(new ScaleOptions(
         result.GetValue(vms), result.GetValue(callers), TimeSpan.FromSeconds(result.GetValue(duration)), result.GetValue(rounds),
         TimeSpan.FromSeconds(result.GetValue(warmup)), result.GetValue(credentialCache), result.GetValue(maxDeviation), result.GetValue(serverDll), result.GetValue(measure))));
+    return command;
+}
+
+static Command FrontEndHop()
+{
+    var callers = Option("--callers", "Concurrent vSphere clients on each side", 4);
+    var duration = Option("--duration", "Seconds of one measured side", 5.0);
+    var rounds = Option("--rounds", "Measured rounds (each: both sides, alternating which goes first)", 5);
+    var cache = Option("--credential-cache", "GuestCredentialCacheSeconds on both sides (0: a PAM check per call)", 30);
+    var serverDll = new Option<string?>("--server-dll") { Description = "The server build to start (default: the one next to this program)" };
+    var command = new Command("frontend-hop", "ListFilesInGuest through a front end and a host agent (two processes) against the single process, side by side") { callers, duration, rounds, cache, serverDll };
+    command.SetAction(result => FrontEndHopCommand.RunAsync(new FrontEndHopOptions(
+        result.GetValue(callers), result.GetValue(duration), result.GetValue(rounds), result.GetValue(cache), result.GetValue(serverDll))));
     return command;
 }
 

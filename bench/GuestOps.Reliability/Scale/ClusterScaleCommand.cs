@@ -375,7 +375,7 @@ internal static class ClusterScaleCommand
         return process.ExitCode == 0 ? output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length : -1;
     }
 
-    private sealed record Roles(IReadOnlyList<int> FrontEnds, IReadOnlyList<int> HostAgents, IReadOnlyList<int> Redis)
+    internal sealed record Roles(IReadOnlyList<int> FrontEnds, IReadOnlyList<int> HostAgents, IReadOnlyList<int> Redis)
     {
         public (double FrontEnd, double HostAgent, double Redis) Cpu() =>
             (FrontEnds.Sum(ProcFs.CpuSeconds), HostAgents.Sum(ProcFs.CpuSeconds), Redis.Sum(ProcFs.CpuSeconds));
@@ -390,14 +390,14 @@ internal static class ClusterScaleCommand
         return ((after.FrontEnd - before.FrontEnd) / seconds / roles.FrontEnds.Count, (after.HostAgent - before.HostAgent) / seconds / roles.HostAgents.Count, (after.Redis - before.Redis) / seconds);
     }
 
-    private sealed record Measurement(double OpsPerSecond, double P50, double P99, long Errors, double FrontEndMicros, double HostAgentMicros, double RedisMicros, double RestMicros)
+    internal sealed record Measurement(double OpsPerSecond, double P50, double P99, long Errors, double FrontEndMicros, double HostAgentMicros, double RedisMicros, double RestMicros)
     {
         public override string ToString() => $"{OpsPerSecond:0} ops/s (p50 {P50:0.0} ms, p99 {P99:0.0} ms{(Errors > 0 ? $", ERRORS {Errors}" : "")})";
     }
 
-    private static double Median(List<Measurement> values) => values.Select(m => m.OpsPerSecond).Order().ElementAt(values.Count / 2);
+    internal static double Median(List<Measurement> values) => values.Select(m => m.OpsPerSecond).Order().ElementAt(values.Count / 2);
 
-    private static Task<Measurement> MeasureAsync(List<Caller> callers, Func<int, ManagedObjectReference> vm, TimeSpan duration, Roles roles) =>
+    internal static Task<Measurement> MeasureAsync(List<Caller> callers, Func<int, ManagedObjectReference> vm, TimeSpan duration, Roles roles) =>
         LoadAsync(callers, (caller, i) => caller.ListFilesAsync(vm(i)), duration, roles);
 
     private static Task<Measurement> LoginsAsync(List<Caller> callers, TimeSpan duration, Roles roles) =>
@@ -490,7 +490,7 @@ internal static class ClusterScaleCommand
         return (down, double.NaN);
     }
 
-    private static async Task<VimConnection> ConnectAsync(Uri sdk)
+    internal static async Task<VimConnection> ConnectAsync(Uri sdk)
     {
         var connection = await VimConnection.ConnectAsync(sdk, new VimConnectionOptions { AcceptAnyServerCertificate = true, Timeout = TimeSpan.FromMinutes(2) });
         await connection.LoginAsync("root", ChildServer.RootPassword);
@@ -513,7 +513,7 @@ internal static class ClusterScaleCommand
     private static string Invariant(int value) => value.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>One vSphere client of the run: the typed client logged in as root, with the guest file manager.</summary>
-    private sealed class Caller : IAsyncDisposable
+    internal sealed class Caller : IAsyncDisposable
     {
         private static readonly NamePasswordAuthentication Demo = new() { username = "demo", password = ChildServer.GuestPassword, interactiveSession = false };
 
