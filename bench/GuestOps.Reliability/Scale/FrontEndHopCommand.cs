@@ -55,7 +55,8 @@ internal static class FrontEndHopCommand
             var duration = TimeSpan.FromSeconds(options.DurationSeconds);
             for (var s = 0; s < sides.Length; s++)
             {
-                await ClusterScaleCommand.MeasureAsync(callers[s], _ => vms[s], TimeSpan.FromSeconds(2), sides[s].Roles); // warm-up
+                // Warm-up: both servers' code paths jitted and tiered up (2 s left the single process at a third of its speed).
+                await ClusterScaleCommand.MeasureAsync(callers[s], _ => vms[s], TimeSpan.FromSeconds(10), sides[s].Roles);
             }
 
             var measured = sides.Select(_ => new List<ClusterScaleCommand.Measurement>()).ToArray();
