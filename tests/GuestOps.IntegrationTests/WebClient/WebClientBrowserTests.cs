@@ -17,7 +17,10 @@ public sealed class WebClientBrowserTests : IntegrationTest
 {
     private const string Viewer = "ui-viewer";
     private const string ViewerPassword = "Viewer-Test-Pa55!";
-    private const float Timeout = 30_000;
+
+    /// <summary>How long a page step may take: a hang guard, not a speed check (on 2 cores beside another test class's
+    /// cluster, a first sign-in has taken over 30 s).</summary>
+    private const float Timeout = 90_000;
 
     private static GuestServer _guest = null!;
     private static IPlaywright _playwright = null!;
