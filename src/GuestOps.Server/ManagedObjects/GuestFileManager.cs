@@ -98,21 +98,11 @@ public sealed class GuestFileManager(string id, GuestCalls guest, ITransferToken
         };
     }
 
-    public async Task<string> CreateTemporaryDirectoryInGuestAsync(ManagedObjectReference _this, ManagedObjectReference vm, GuestAuthentication auth, string prefix, string suffix, string? directoryPath) =>
-        (await guest.InvokeAsync<PathResult>(Call, vm, auth, new CreateTemporaryDirectoryRequest
-        {
-            Prefix = prefix,
-            Suffix = suffix,
-            Directory = string.IsNullOrEmpty(directoryPath) ? null : directoryPath,
-        })).Path;
+    public Task<string> CreateTemporaryDirectoryInGuestAsync(ManagedObjectReference _this, ManagedObjectReference vm, GuestAuthentication auth, string prefix, string suffix, string? directoryPath) =>
+        CreateTemporaryAsync(vm, auth, new CreateTemporaryDirectoryRequest { Prefix = prefix, Suffix = suffix, Directory = NullIfEmpty(directoryPath) });
 
-    public async Task<string> CreateTemporaryFileInGuestAsync(ManagedObjectReference _this, ManagedObjectReference vm, GuestAuthentication auth, string prefix, string suffix, string? directoryPath) =>
-        (await guest.InvokeAsync<PathResult>(Call, vm, auth, new CreateTemporaryFileRequest
-        {
-            Prefix = prefix,
-            Suffix = suffix,
-            Directory = string.IsNullOrEmpty(directoryPath) ? null : directoryPath,
-        })).Path;
+    public Task<string> CreateTemporaryFileInGuestAsync(ManagedObjectReference _this, ManagedObjectReference vm, GuestAuthentication auth, string prefix, string suffix, string? directoryPath) =>
+        CreateTemporaryAsync(vm, auth, new CreateTemporaryFileRequest { Prefix = prefix, Suffix = suffix, Directory = NullIfEmpty(directoryPath) });
 
     public Task DeleteDirectoryInGuestAsync(ManagedObjectReference _this, ManagedObjectReference vm, GuestAuthentication auth, string directoryPath, bool recursive) =>
         guest.InvokeAsync<EmptyResult>(Call, vm, auth, new DeleteDirectoryRequest { Path = directoryPath, Recursive = recursive });
@@ -128,6 +118,12 @@ public sealed class GuestFileManager(string id, GuestCalls guest, ITransferToken
 
     public Task MoveFileInGuestAsync(ManagedObjectReference _this, ManagedObjectReference vm, GuestAuthentication auth, string srcFilePath, string dstFilePath, bool overwrite) =>
         guest.InvokeAsync<EmptyResult>(Call, vm, auth, new MoveFileRequest { Source = srcFilePath, Destination = dstFilePath, Overwrite = overwrite });
+
+    /// <summary>Both temporary-path methods: the guest's own temporary directory when none (or "") is given.</summary>
+    private async Task<string> CreateTemporaryAsync(ManagedObjectReference vm, GuestAuthentication auth, CreateTemporaryRequest request) =>
+        (await guest.InvokeAsync<PathResult>(Call, vm, auth, request)).Path;
+
+    private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
 
     public static GuestFileInfo FileInfo(GuestFileEntry entry) => new()
     {

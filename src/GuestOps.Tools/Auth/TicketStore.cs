@@ -53,12 +53,11 @@ public sealed class TicketStore(TimeProvider time, TimeSpan idleTimeout, int max
     /// <summary>The account a live ticket stands for (and marks it used), or null.</summary>
     public string? Find(string ticket)
     {
-        if (string.IsNullOrEmpty(ticket) || ticket.Length > 1024)
+        if (KeyOf(ticket) is not { } key)
         {
             return null;
         }
 
-        var key = Key(ticket);
         lock (_lock)
         {
             if (!_entries.TryGetValue(key, out var entry))
@@ -81,12 +80,11 @@ public sealed class TicketStore(TimeProvider time, TimeSpan idleTimeout, int max
     /// <summary>Ends a ticket; false when it was not live.</summary>
     public bool Revoke(string ticket)
     {
-        if (string.IsNullOrEmpty(ticket) || ticket.Length > 1024)
+        if (KeyOf(ticket) is not { } key)
         {
             return false;
         }
 
-        var key = Key(ticket);
         lock (_lock)
         {
             if (!_entries.Remove(key, out var entry))
@@ -105,6 +103,9 @@ public sealed class TicketStore(TimeProvider time, TimeSpan idleTimeout, int max
             _entries.Remove(key);
         }
     }
+
+    /// <summary>The stored key of a ticket; null for one no ticket can be (empty, or longer than any issued).</summary>
+    private static string? KeyOf(string ticket) => string.IsNullOrEmpty(ticket) || ticket.Length > 1024 ? null : Key(ticket);
 
     private static string Key(string ticket) => Convert.ToBase64String(SHA256.HashData(Encoding.UTF8.GetBytes(ticket)));
 

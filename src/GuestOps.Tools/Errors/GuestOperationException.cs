@@ -54,4 +54,12 @@ public sealed class GuestOperationException(GuestErrorCode code, string message)
     /// <summary>A failure with a fixed code about <paramref name="path"/>.</summary>
     public static GuestOperationException ForPath(GuestErrorCode code, string path, string message, int? errno = null) =>
         new(code, message) { Path = path, OsError = errno };
+
+    /// <summary>NotAFile: <paramref name="path"/> names a directory where a file was expected.</summary>
+    public static GuestOperationException IsADirectory(string path, int? errno = null) =>
+        ForPath(GuestErrorCode.NotAFile, path, $"'{path}' is a directory, not a file.", errno);
+
+    /// <summary>NotADirectory: <paramref name="path"/> names something else where a directory was expected.</summary>
+    public static GuestOperationException NotADirectory(string path, int? errno = null) =>
+        ForPath(GuestErrorCode.NotADirectory, path, $"'{path}' is not a directory.", errno);
 }

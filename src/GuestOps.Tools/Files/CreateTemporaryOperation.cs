@@ -49,7 +49,7 @@ internal static class CreateTemporaryOperation
 
             if (!status.IsDirectory)
             {
-                throw GuestOperationException.ForPath(GuestErrorCode.NotADirectory, dir.Original, $"'{dir.Original}' is not a directory.");
+                throw GuestOperationException.NotADirectory(dir.Original);
             }
 
             for (var attempt = 0; attempt < TemporaryAttempts; attempt++)

@@ -20,13 +20,13 @@ internal static class DeleteOperation
             var own = LStat(path);
             if (own.IsDirectory)
             {
-                throw GuestOperationException.ForPath(GuestErrorCode.NotAFile, path.Original, $"'{path.Original}' is a directory, not a file.");
+                throw GuestOperationException.IsADirectory(path.Original);
             }
 
             var rc = PosixIo.UnlinkAt(LibC.AT_FDCWD, path.Z, directory: false);
             if (rc == LibC.EISDIR)
             {
-                throw GuestOperationException.ForPath(GuestErrorCode.NotAFile, path.Original, $"'{path.Original}' is a directory, not a file.", rc);
+                throw GuestOperationException.IsADirectory(path.Original, rc);
             }
 
             if (rc != 0)
@@ -53,7 +53,7 @@ internal static class DeleteOperation
             var own = LStat(path);
             if (!own.IsDirectory)
             {
-                throw GuestOperationException.ForPath(GuestErrorCode.NotADirectory, path.Original, $"'{path.Original}' is not a directory.");
+                throw GuestOperationException.NotADirectory(path.Original);
             }
 
             if (request.Recursive)

@@ -68,7 +68,7 @@ internal sealed class FileTransfers(TimeProvider time, TransferGrantFiles? store
 
                 if (existing.IsDirectory)
                 {
-                    throw GuestOperationException.ForPath(GuestErrorCode.NotAFile, path.Original, $"'{path.Original}' is a directory, not a file.");
+                    throw GuestOperationException.IsADirectory(path.Original);
                 }
 
                 if (!request.Overwrite)
@@ -90,7 +90,7 @@ internal sealed class FileTransfers(TimeProvider time, TransferGrantFiles? store
 
             if (!directory.IsDirectory)
             {
-                throw GuestOperationException.ForPath(GuestErrorCode.NotADirectory, parent.Original, $"'{parent.Original}' is not a directory.");
+                throw GuestOperationException.NotADirectory(parent.Original);
             }
 
             // The upload creates a file in the directory and renames it into place: both need write and search.
@@ -542,7 +542,7 @@ internal sealed class FileTransfers(TimeProvider time, TransferGrantFiles? store
             case LibC.EEXIST when !grant.Overwrite:
                 throw FileOperations.Exists(grant.Path, rc);
             case LibC.EISDIR or LibC.EEXIST or LibC.ENOTEMPTY:
-                throw GuestOperationException.ForPath(GuestErrorCode.NotAFile, grant.Path.Original, $"'{grant.Path.Original}' is a directory, not a file.", rc);
+                throw GuestOperationException.IsADirectory(grant.Path.Original, rc);
             default:
                 throw GuestOperationException.FromErrno(rc, grant.Path.Original, "Cannot store");
         }

@@ -44,7 +44,7 @@ internal static class FileTree
         var rc = PosixIo.OpenDirectoryNoFollow(LibC.AT_FDCWD, top.Z, out var topFd);
         if (rc is LibC.ELOOP or LibC.ENOTDIR)
         {
-            throw GuestOperationException.ForPath(GuestErrorCode.NotADirectory, top.Original, $"'{top.Original}' is not a directory.", rc);
+            throw GuestOperationException.NotADirectory(top.Original, rc);
         }
 
         if (rc != 0)
@@ -205,7 +205,7 @@ internal static class FileTree
         if (rc != 0)
         {
             throw rc is LibC.ELOOP or LibC.ENOTDIR
-                ? GuestOperationException.ForPath(GuestErrorCode.NotADirectory, source.Original, $"'{source.Original}' is not a directory.", rc)
+                ? GuestOperationException.NotADirectory(source.Original, rc)
                 : GuestOperationException.FromErrno(rc, source.Original, "Cannot open directory");
         }
 

@@ -28,7 +28,7 @@ internal static class MoveOperation
             var src = LStat(source);
             if (src.IsDirectory)
             {
-                throw GuestOperationException.ForPath(GuestErrorCode.NotAFile, source.Original, $"'{source.Original}' is a directory, not a file.");
+                throw GuestOperationException.IsADirectory(source.Original);
             }
 
             var dstRc = PosixFs.Stat(LibC.AT_FDCWD, destination.Z, follow: false, out var dst);
@@ -97,7 +97,7 @@ internal static class MoveOperation
             var src = LStat(source);
             if (!src.IsDirectory)
             {
-                throw GuestOperationException.ForPath(GuestErrorCode.NotADirectory, source.Original, $"'{source.Original}' is not a directory.");
+                throw GuestOperationException.NotADirectory(source.Original);
             }
 
             var dstRc = PosixFs.Stat(LibC.AT_FDCWD, destination.Z, follow: false, out _);
