@@ -30,11 +30,17 @@ public sealed partial class ClusterAccounts : BackgroundService
     /// <param name="seedAuthorization">This member's roles and permissions, likewise.</param>
     public ClusterAccounts(IGrainFactory grains, UsersAndGroups seedUsers, AuthorizationFile seedAuthorization, ILogger<ClusterAccounts> logger)
     {
-        Users = new ClusterDocument<UsersAndGroups>(grains, "users", UserStore.DocumentJson, seedUsers);
-        Authorization = new ClusterDocument<AuthorizationFile>(grains, "authorization", AuthorizationStore.DocumentJson, seedAuthorization);
+        Users = new ClusterDocument<UsersAndGroups>(grains, UsersDocument, UserStore.DocumentJson, seedUsers);
+        Authorization = new ClusterDocument<AuthorizationFile>(grains, AuthorizationDocument, AuthorizationStore.DocumentJson, seedAuthorization);
         _documents = [Users, Authorization];
         _logger = logger;
     }
+
+    /// <summary>The grain key of the users and groups document.</summary>
+    public const string UsersDocument = "users";
+
+    /// <summary>The grain key of the roles and permissions document.</summary>
+    public const string AuthorizationDocument = "authorization";
 
     public ClusterDocument<UsersAndGroups> Users { get; }
 

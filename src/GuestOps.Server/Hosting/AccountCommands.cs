@@ -1,20 +1,27 @@
 using System.CommandLine;
+using GuestOps.Cluster;
+using GuestOps.Cluster.Accounts;
 using GuestOps.Host.Authorization;
 using GuestOps.Host.Sessions;
 
 namespace GuestOps.Server.Hosting;
 
 /// <summary>
-/// Admin commands that bootstrap users, groups, roles and permissions without SOAP (the same state directory and
-/// settings as the server; a running server reads them at its next start): <c>user</c>, <c>group</c>, <c>role</c>
-/// and <c>permission</c>. Over SOAP the same is done with HostLocalAccountManager and AuthorizationManager.
+/// Admin commands that bootstrap users, groups, roles and permissions without SOAP (the same settings as the server):
+/// <c>user</c>, <c>group</c>, <c>role</c> and <c>permission</c>. A single server's are in its state directory and a
+/// running server reads them at its next start; a cluster's (<c>GuestOps:Cluster</c>) are changed in the running
+/// cluster. Over SOAP the same is done with HostLocalAccountManager and AuthorizationManager.
 /// </summary>
 public static class AccountCommands
 {
     private const string Footer =
         " ROLE: a role name (Admin, ReadOnly, NoAccess or a custom role) or id. ENTITY: root (the root folder group-d1), datacenter-2, "
         + "folder-3 (the VM folder), a VM id (vm-1) or a configured VM name, or Type:id. A new user has no permission, and cannot log in, "
-        + "until one is set. The server reads these files at start: restart a running server to apply changes.";
+        + "until one is set. " + Effect;
+
+    private const string Effect =
+        "Without GUESTOPS_CLUSTER the commands change the state directory's files, which the server reads at start (restart a running server to apply them); "
+        + "with it they change the running cluster's accounts, which every member sees within a second.";
 
     /// <summary>The <c>user</c>, <c>group</c>, <c>role</c> and <c>permission</c> commands.</summary>
     public static IEnumerable<Command> Create(ServerCommandLine commandLine, TextReader stdin, TextWriter stdout, TextWriter stderr)
@@ -65,7 +72,7 @@ public static class AccountCommands
         var removedUser = Name("NAME", "User name");
         yield return Family(
             "user",
-            "Local vSphere users (HostLocalAccountManager without SOAP). A running server reads changes at its next start.",
+            "Local vSphere users (HostLocalAccountManager without SOAP). " + Effect,
             Action("add", "Creates a user (with no permission yet).", r => new AccountRequest("user", "add") { Names = [r.GetValue(userName)!], Password = r.GetValue(addPassword), PasswordStdin = r.GetValue(addStdin), Description = r.GetValue(addDescription) }, userName, addPassword, addStdin, addDescription),
             Action("passwd", "Changes a user's password (and description).", r => new AccountRequest("user", "passwd") { Names = [r.GetValue(passwdName)!], Password = r.GetValue(passwdPassword), PasswordStdin = r.GetValue(passwdStdin), Description = r.GetValue(passwdDescription) }, passwdName, passwdPassword, passwdStdin, passwdDescription),
             Action("remove", "Removes a user and its permissions.", r => new AccountRequest("user", "remove") { Names = [r.GetValue(removedUser)!] }, removedUser),
@@ -120,7 +127,13 @@ public static class AccountCommands
             StateDirectory.Prepare(state);
             var users = new UserStore(state);
             var store = RootAccount.OpenStore(state, users);
-            await RootAccount.EnsureCreatedAsync(users, new PermissionService(store, users), options.RootPassword, stdout, cancellationToken); // a fresh state directory gets root first, as the server would create it
+            await using var cluster = await ClusterAccountsAsync(options, users, store, cancellationToken);
+            if (cluster is not null)
+            {
+                (users, store) = (cluster.Users, cluster.Authorization);
+            }
+
+            await RootAccount.EnsureCreatedAsync(users, new PermissionService(store, users), options.RootPassword, stdout, cancellationToken); // a fresh state directory (or cluster) gets root first, as the server would create it
             string? Arg(int index) => positional.Count > index ? positional[index] : null;
             string Password()
             {
@@ -243,10 +256,48 @@ public static class AccountCommands
         {
             return Fail(stderr, e.Message, code: 2);
         }
+        catch (ClusterSettingsException e)
+        {
+            return Fail(stderr, e.Message, code: 2);
+        }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or System.Text.Json.JsonException)
         {
             return Fail(stderr, e.Message);
         }
+    }
+
+    /// <summary>With <c>GuestOps:Cluster</c> set, the cluster's users, groups, roles and permissions (the documents every
+    /// member reads, changed through their grains: every member sees a change within a second), reached as an Orleans
+    /// client of the running cluster; a cluster that has none yet is seeded with this state directory's, as its first
+    /// member would. Without it, null: the commands change the state directory's files.</summary>
+    private static async Task<ClusterAccountStores?> ClusterAccountsAsync(GuestOpsOptions options, UserStore localUsers, AuthorizationStore localAuthorization, CancellationToken cancellationToken)
+    {
+        var settings = ClusterSettings.Parse(options.Role, options.Cluster, options.HostName, options.DemoVms);
+        if (!settings.Clustered)
+        {
+            return null;
+        }
+
+        var connection = await ClusterConnection.ConnectAsync(settings, cancellationToken);
+        try
+        {
+            var users = new ClusterDocument<UsersAndGroups>(connection.Grains, ClusterAccounts.UsersDocument, UserStore.DocumentJson, localUsers.Document.Current.Value);
+            var authorization = new ClusterDocument<AuthorizationFile>(connection.Grains, ClusterAccounts.AuthorizationDocument, AuthorizationStore.DocumentJson, localAuthorization.Document.Current.Value);
+            await users.JoinAsync(cancellationToken);
+            await authorization.JoinAsync(cancellationToken);
+            return new ClusterAccountStores(connection, new UserStore(users), new AuthorizationStore(authorization));
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>The cluster's account stores and the connection they go through.</summary>
+    private sealed record ClusterAccountStores(ClusterConnection Connection, UserStore Users, AuthorizationStore Authorization) : IAsyncDisposable
+    {
+        public ValueTask DisposeAsync() => Connection.DisposeAsync();
     }
 
     /// <summary>An entity argument: root, a managed object id, Type:id, or a configured VM's name.</summary>
