@@ -1,8 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Orleans.Configuration;
-using StackExchange.Redis;
 
 namespace GuestOps.Cluster;
 
@@ -33,29 +31,7 @@ public sealed class ClusterConnection : IAsyncDisposable
         var store = settings.Store ?? throw new ArgumentException("The settings name no cluster store.", nameof(settings));
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.AddFilter(_ => false); // an admin command prints its own lines; the client's would bury them
-        builder.UseOrleansClient(client =>
-        {
-            client.Configure<ClusterOptions>(o =>
-            {
-                o.ClusterId = ClusterHosting.ClusterId;
-                o.ServiceId = ClusterHosting.ClusterId;
-            });
-            switch (store)
-            {
-                case RedisStore redis:
-                    client.UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(redis.ConfigurationString));
-                    break;
-                case PostgreSqlStore postgreSql:
-                    client.UseAdoNetClustering(o =>
-                    {
-                        o.Invariant = PostgreSqlStoreHosting.Invariant;
-                        o.ConnectionString = postgreSql.ConnectionString;
-                    });
-                    break;
-                default:
-                    throw new ArgumentException($"Unknown cluster store {store.GetType().Name}.", nameof(settings));
-            }
-        });
+        builder.UseOrleansClient(client => client.UseGuestOpsCluster(store));
 
         var host = builder.Build();
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

@@ -78,6 +78,27 @@ public static class ClusterHosting
         return builder;
     }
 
+    /// <summary>Makes an Orleans client (not a member) find the members of the cluster in <paramref name="store"/>: the
+    /// same cluster id and membership store as <see cref="AddGuestOpsCluster"/> gives the members.</summary>
+    public static IClientBuilder UseGuestOpsCluster(this IClientBuilder client, ClusterStore store)
+    {
+        client.Configure<ClusterOptions>(o =>
+        {
+            o.ClusterId = ClusterId;
+            o.ServiceId = ClusterId;
+        });
+        return store switch
+        {
+            RedisStore redis => client.UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(redis.ConfigurationString)),
+            PostgreSqlStore postgreSql => client.UseAdoNetClustering(o =>
+            {
+                o.Invariant = PostgreSqlStoreHosting.Invariant;
+                o.ConnectionString = postgreSql.ConnectionString;
+            }),
+            _ => throw new ArgumentException($"Unknown cluster store {store.GetType().Name}.", nameof(store)),
+        };
+    }
+
     /// <summary>The address other members reach this one at: loopback when the store is on this machine's loopback
     /// (a cluster of processes on one machine), else this machine's first IPv4 address that is up.</summary>
     private static IPAddress AdvertisedAddress(string storeHost)
