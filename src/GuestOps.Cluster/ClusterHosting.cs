@@ -28,11 +28,13 @@ public static class ClusterHosting
     /// <summary>The Orleans cluster and service id: one GuestOps cluster per membership store.</summary>
     public const string ClusterId = "guestops";
 
-    public static IHostApplicationBuilder AddGuestOpsCluster(this IHostApplicationBuilder builder, ClusterSettings settings, TimeSpan transferLifetime, int maxEvents)
+    /// <param name="stateDirectory">This member's state directory, where it keeps its ports for its next start
+    /// (<see cref="MemberPorts"/>).</param>
+    public static IHostApplicationBuilder AddGuestOpsCluster(this IHostApplicationBuilder builder, ClusterSettings settings, string stateDirectory, TimeSpan transferLifetime, int maxEvents)
     {
         var store = settings.Store ?? throw new ArgumentException("The settings name no cluster store.", nameof(settings));
         var advertised = AdvertisedAddress(store.Host);
-        var (siloPort, gatewayPort) = FreePorts(advertised);
+        var (siloPort, gatewayPort) = MemberPorts(advertised, Path.Combine(stateDirectory, PortsFile));
 
         // The Information lines of Orleans and of its retry pipelines (Polly: one per grain placement) would bury the server's.
         builder.Logging.AddFilter("Orleans", LogLevel.Warning);
@@ -115,6 +117,69 @@ public static class ClusterHosting
             .Select(a => a.Address)
             .FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork && !IPAddress.IsLoopback(a))
             ?? IPAddress.Loopback;
+    }
+
+    /// <summary>The file in a member's state directory that keeps its silo and gateway ports.</summary>
+    public const string PortsFile = "cluster-ports";
+
+    /// <summary>
+    /// The ports this member used last time (kept in <paramref name="path"/>) while both are still free, else two new
+    /// free ports, which are kept for the next start. A member restarted on its old address and silo port replaces its
+    /// previous incarnation at once: Orleans declares an older silo of the same address dead when the newer one joins,
+    /// instead of after the failed probes a new address would wait for (a killed host agent's VMs come back sooner).
+    /// </summary>
+    internal static (int Silo, int Gateway) MemberPorts(IPAddress address, string path)
+    {
+        if (ReadPorts(path) is { } kept && ArePortsFree(address, kept.Silo, kept.Gateway))
+        {
+            return kept;
+        }
+
+        var ports = FreePorts(address);
+        try
+        {
+            File.WriteAllText(path, FormattableString.Invariant($"{ports.Silo} {ports.Gateway}\n"));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Only the next start's speed depends on the file.
+        }
+
+        return ports;
+    }
+
+    private static (int Silo, int Gateway)? ReadPorts(string path)
+    {
+        try
+        {
+            var parts = File.ReadAllText(path).Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            return parts.Length == 2
+                && int.TryParse(parts[0], System.Globalization.CultureInfo.InvariantCulture, out var silo)
+                && int.TryParse(parts[1], System.Globalization.CultureInfo.InvariantCulture, out var gateway)
+                && silo is > 0 and <= IPEndPoint.MaxPort && gateway is > 0 and <= IPEndPoint.MaxPort && silo != gateway
+                ? (silo, gateway)
+                : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    private static bool ArePortsFree(IPAddress address, int silo, int gateway)
+    {
+        try
+        {
+            using var first = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            using var second = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            first.Bind(new IPEndPoint(address, silo));
+            second.Bind(new IPEndPoint(address, gateway));
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
     }
 
     /// <summary>Two distinct ports free on <paramref name="address"/> now (both held until both are chosen).</summary>

@@ -109,7 +109,7 @@ public static partial class GuestOpsServer
         if (cluster.Clustered)
         {
             // Sessions, transfer tokens and events in the cluster's grains, in place of this process's memory.
-            builder.AddGuestOpsCluster(cluster, options.FileTransferLifetime, options.MaxEvents);
+            builder.AddGuestOpsCluster(cluster, options.StateDirectory, options.FileTransferLifetime, options.MaxEvents);
             // The VMs of every host agent of the cluster, this one's (unless a front end) answered directly.
             builder.AddGuestOpsRoles(cluster);
             // Users, groups, roles and permissions in the engine, seeded from this state directory's when it has none;
