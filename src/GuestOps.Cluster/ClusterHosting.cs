@@ -76,7 +76,9 @@ public static class ClusterHosting
         builder.Services.AddSingleton(new EventHistoryOptions(maxEvents));
         builder.Services.AddSingleton<ISessionTable>(sp => new GrainSessionTable(sp.GetRequiredService<IGrainFactory>()));
         builder.Services.AddSingleton<ITransferTokens>(sp => new ClusterTransferTokens(sp.GetRequiredService<IGrainFactory>(), sp.GetRequiredService<TimeProvider>(), transferLifetime));
-        builder.Services.AddSingleton<IEventHistory>(sp => new ClusterEventHistory(sp.GetRequiredService<IGrainFactory>()));
+        builder.Services.AddSingleton(sp => new ClusterEventHistory(sp.GetRequiredService<IGrainFactory>(), sp.GetRequiredService<EventHistoryOptions>(), sp.GetRequiredService<ILogger<ClusterEventHistory>>()));
+        builder.Services.AddSingleton<IEventHistory>(sp => sp.GetRequiredService<ClusterEventHistory>());
+        builder.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<ClusterEventHistory>());
         return builder;
     }
 

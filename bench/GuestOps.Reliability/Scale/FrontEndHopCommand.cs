@@ -80,6 +80,11 @@ internal static class FrontEndHopCommand
             Console.WriteLine($"median ops/s: {sides[0].Name} {ClusterScaleCommand.Median(measured[0]):0}, {sides[1].Name} {ClusterScaleCommand.Median(measured[1]):0}; "
                 + $"ratio median {median:0.00} (rounds {string.Join(", ", ratios.Select(r => r.ToString("0.00", CultureInfo.InvariantCulture)))}; goal >= 0.7); "
                 + $"CPU per call in the cluster: front end {hop.Select(h => h.FrontEndMicros).Order().ElementAt(hop.Count / 2):0} us, host agent {hop.Select(h => h.HostAgentMicros).Order().ElementAt(hop.Count / 2):0} us, redis-server {hop.Select(h => h.RedisMicros).Order().ElementAt(hop.Count / 2):0} us");
+            if (single.InternalErrors + cluster.InternalErrors > 0)
+            {
+                Console.WriteLine($"internal errors logged: single process {single.InternalErrors}, cluster {cluster.InternalErrors}{(cluster.InternalErrors > 0 ? Environment.NewLine + cluster.ErrorLines : "")}");
+            }
+
             Console.WriteLine("RESULT " + JsonSerializer.Serialize(new Dictionary<string, object>
             {
                 ["ratioMedian"] = Math.Round(median, 3),

@@ -11,9 +11,10 @@ public interface ISessionGrain : IGrainWithStringKey
     [Alias("Start")]
     Task StartAsync(SessionInfo session);
 
-    /// <summary>As <see cref="ISessionTable.FindAsync"/>.</summary>
+    /// <summary>As <see cref="ISessionTable.FindAsync"/>, touched when <paramref name="calls"/> is above 0 (the calls a
+    /// front end answered since it last asked, this one included), each counted.</summary>
     [Alias("Find")]
-    Task<SessionInfo?> FindAsync(bool touch, DateTime now, TimeSpan idleTimeout);
+    Task<SessionInfo?> FindAsync(long calls, DateTime now, TimeSpan idleTimeout);
 
     /// <summary>Whether the session has been idle for longer than <paramref name="idleTimeout"/>; null when there is none.</summary>
     [Alias("IsExpired")]
@@ -58,7 +59,7 @@ public sealed class SessionGrain([PersistentState("session", ClusterStorage.Name
         await WriteAsync();
     }
 
-    public async Task<SessionInfo?> FindAsync(bool touch, DateTime now, TimeSpan idleTimeout)
+    public async Task<SessionInfo?> FindAsync(long calls, DateTime now, TimeSpan idleTimeout)
     {
         if (state.State.Session is not { } session)
         {
@@ -71,12 +72,12 @@ public sealed class SessionGrain([PersistentState("session", ClusterStorage.Name
             return null;
         }
 
-        if (!touch)
+        if (calls <= 0)
         {
             return session;
         }
 
-        session = session with { LastActiveTime = now > session.LastActiveTime ? now : session.LastActiveTime, CallCount = session.CallCount + 1 };
+        session = session with { LastActiveTime = now > session.LastActiveTime ? now : session.LastActiveTime, CallCount = session.CallCount + calls };
         state.State.Session = session;
         if (session.LastActiveTime - _storedLastActive > StaleAfter(idleTimeout))
         {

@@ -27,7 +27,8 @@ public sealed record EventRecord(
 /// <summary>The events of this server: append one, read them back oldest first.</summary>
 public interface IEventHistory
 {
-    /// <summary>Gives the event the next key and keeps it; returns it as kept.</summary>
+    /// <summary>Gives the event the next key and keeps it; returns it as kept (with key 0 from a history that sends events
+    /// on in batches: the key is given where they land).</summary>
     ValueTask<EventRecord> AppendAsync(EventRecord e, CancellationToken cancellationToken = default);
 
     /// <summary>Every kept event, oldest first.</summary>
