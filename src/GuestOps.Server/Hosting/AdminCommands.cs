@@ -89,6 +89,7 @@ public static class AdminCommands
             {
                 var count = store.Revoke(vmId);
                 stdout.WriteLine($"VM {definition.Name} ({vmId}): {count} certificate(s) revoked and unused enrollment bundles cancelled. A connected worker is disconnected within seconds.");
+                WarnIfClustered(clusterHost, stdout);
                 return 0;
             }
 
@@ -120,6 +121,7 @@ public static class AdminCommands
             stdout.WriteLine("In the VM, run:");
             stdout.WriteLine($"  guestops-tools enroll --bundle {Path.GetFileName(path)} --out /etc/guestops-tools");
             stdout.WriteLine($"  guestops-tools --connect {string.Join(",", bundle.AllAddresses())} --tls-cert /etc/guestops-tools/worker.crt --tls-key /etc/guestops-tools/worker.key --tls-ca /etc/guestops-tools/ca.crt");
+            WarnIfClustered(clusterHost, stdout);
             return 0;
         }
         catch (GuestOpsConfigurationException e)
@@ -129,6 +131,17 @@ public static class AdminCommands
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or System.Security.Cryptography.CryptographicException)
         {
             return Fail(stderr, e.Message);
+        }
+    }
+
+    /// <summary>In a cluster the host agents use the cluster's enrollment document, which this state directory's files
+    /// only seed: says so, since the command changed those files alone.</summary>
+    private static void WarnIfClustered(string? clusterHost, TextWriter stdout)
+    {
+        if (clusterHost is not null)
+        {
+            stdout.WriteLine("Note: GUESTOPS_CLUSTER is set. This changed this state directory's enrollment files, which the cluster uses only "
+                + "when this host agent is the first to join a store without enrollment records; a running cluster keeps its own.");
         }
     }
 
