@@ -67,7 +67,7 @@ IChannelConnector connector;
 if (options.Endpoint.Kind == ChannelTransportKind.Tcp)
 {
     // Re-reads the files when `guestops-tools enroll` replaces them, so a re-enrolled worker needs no restart.
-    connector = new CertificateFilesConnector(options.Endpoint, options.TlsCertificate!, options.TlsKey!, options.TlsCa!, options.TlsServerName);
+    connector = new CertificateFilesConnector(options.Endpoints, options.TlsCertificate!, options.TlsKey!, options.TlsCa!, options.TlsServerName);
 }
 else
 {
@@ -97,7 +97,7 @@ var service = new WorkerService(
 var log = loggers.CreateLogger("guestops-tools");
 log.LogInformation(
     "guestops-tools {Version} starting as uid {Uid} ({Mode}); endpoint {Endpoint}; PAM service {Service}; credential cache {Cache}",
-    version, workerUid, impersonator.CanImpersonateOthers ? "impersonating" : "own user only", options.Endpoint, options.PamService,
+    version, workerUid, impersonator.CanImpersonateOthers ? "impersonating" : "own user only", string.Join(",", options.Endpoints), options.PamService,
     cache is null ? "off" : $"{options.CredentialCacheTtl.TotalSeconds:F0} s");
 await service.RunAsync(stop.Token);
 (impersonator as IDisposable)?.Dispose();

@@ -16,7 +16,8 @@ public sealed record WorkerOptions
                guestops-tools --exec [--state-dir DIR] [--pam-service NAME] [--staging NAME]
                                       (one request on stdin, its response on stdout: pushed tools run through qemu-ga)
 
-          --connect ENDPOINT          unix:/path/to.sock | tcp:HOST:PORT (needs --tls-*) | vsock:CID:PORT (not yet)
+          --connect ENDPOINT          unix:/path/to.sock | tcp:HOST:PORT (needs --tls-*) | vsock:CID:PORT (not yet);
+                                      several tcp:HOST:PORT,tcp:HOST:PORT are tried in turn (host agents of a cluster)
           --pam-service NAME          PAM service used to check passwords (default guestops-tools)
           --credential-cache-ttl SEC  cache verified credentials for SEC seconds (default 0 = off)
           --disable OPERATION         answer OPERATION (e.g. ListFilesInGuest) with "disabled" (repeatable)
@@ -37,7 +38,11 @@ public sealed record WorkerOptions
           --version | --help
         """;
 
-    public required ChannelEndpoint Endpoint { get; init; }
+    /// <summary>The first of <see cref="Endpoints"/>.</summary>
+    public ChannelEndpoint Endpoint => Endpoints[0];
+
+    /// <summary>Where the host agents listen, in the order they are tried (one, or several tcp: ones).</summary>
+    public required IReadOnlyList<ChannelEndpoint> Endpoints { get; init; }
 
     public string PamService { get; init; } = "guestops-tools";
 
@@ -72,7 +77,7 @@ public sealed record WorkerOptions
         info = null;
         var help = ToolsCommandLine.Flag("--help", "-h");
         var version = ToolsCommandLine.Flag("--version");
-        var connect = ToolsCommandLine.Value<ChannelEndpoint?>("--connect", ChannelEndpoint.Parse, null);
+        var connect = ToolsCommandLine.Value<IReadOnlyList<ChannelEndpoint>?>("--connect", ParseEndpoints, null);
         var pam = ToolsCommandLine.Value("--pam-service", PlainServiceName, "guestops-tools");
         var ttl = ToolsCommandLine.Value("--credential-cache-ttl", v => TimeSpan.FromSeconds(Number(v, 0, 3600)), TimeSpan.Zero);
         var disable = ToolsCommandLine.Repeatable("--disable", v => GuestMethods.Find(v)?.Name
@@ -112,8 +117,10 @@ public sealed record WorkerOptions
             return null;
         }
 
-        var endpoint = error is null ? result.GetValue(connect) : null;
+        var endpoints = error is null ? result.GetValue(connect) : null;
+        var endpoint = endpoints?[0];
         error ??= endpoint is null ? "--connect is required."
+            : endpoints!.Count > 1 && endpoints.Any(e => e.Kind != ChannelTransportKind.Tcp) ? "--connect lists several endpoints only as tcp:HOST:PORT,tcp:HOST:PORT."
             : endpoint.Kind == ChannelTransportKind.Tcp && (result.GetValue(cert) is null || result.GetValue(key) is null || result.GetValue(ca) is null) ? "tcp: needs --tls-cert, --tls-key and --tls-ca (mutual TLS)."
             : endpoint.Kind == ChannelTransportKind.Vsock ? "vsock: is not implemented yet."
             : null;
@@ -133,7 +140,7 @@ public sealed record WorkerOptions
         };
         return new WorkerOptions
         {
-            Endpoint = endpoint!,
+            Endpoints = endpoints!,
             PamService = result.GetValue(pam)!,
             CredentialCacheTtl = result.GetValue(ttl),
             DisabledOperations = result.GetValue(disable)!.ToHashSet(StringComparer.Ordinal),
@@ -148,6 +155,15 @@ public sealed record WorkerOptions
             TlsServerName = result.GetValue(serverName),
             LogLevel = result.GetValue(level),
         };
+    }
+
+    /// <summary><c>--connect</c>: one endpoint, or several separated by commas (each once, in the order given).</summary>
+    private static IReadOnlyList<ChannelEndpoint> ParseEndpoints(string text)
+    {
+        var parts = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        return parts.Length == 0
+            ? throw new FormatException("--connect needs an endpoint.")
+            : parts.Distinct(StringComparer.Ordinal).Select(ChannelEndpoint.Parse).ToArray();
     }
 
     private static string PlainServiceName(string name) => name.Length == 0 || name.Contains('/') || name.Contains('\0')

@@ -22,8 +22,8 @@ public sealed class ExternalProviderTests : IntegrationTest
     private const string VmA = "vm-1";
     private const string VmB = "vm-2";
     private const string SandboxedVm = "vm-3";
-    private const string GuestUser = "owner";
-    private const string GuestPassword = "Ext-Guest-Pa55!";
+    internal const string GuestUser = "owner";
+    internal const string GuestPassword = "Ext-Guest-Pa55!";
 
     [TestMethod]
     [Timeout(240_000, CooperativeCancellation = true)]
@@ -175,18 +175,18 @@ public sealed class ExternalProviderTests : IntegrationTest
         }
     }
 
-    private static bool SandboxAvailable() =>
+    internal static bool SandboxAvailable() =>
         Environment.UserName == "root" && File.Exists("/usr/bin/bwrap") && File.Exists("/usr/bin/mkpasswd")
         && RuntimeInformation.ProcessArchitecture is Architecture.X64 or Architecture.Arm64;
 
-    private static string DotnetHost()
+    internal static string DotnetHost()
     {
         var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
         return !string.IsNullOrEmpty(host) && File.Exists(host) ? host : "dotnet";
     }
 
     /// <summary>A long-running worker process; its output is kept for failure messages.</summary>
-    private sealed class GuestWorker(Process process, StringBuilder output)
+    internal sealed class GuestWorker(Process process, StringBuilder output)
     {
         public string Output
         {
@@ -221,7 +221,7 @@ public sealed class ExternalProviderTests : IntegrationTest
     /// host's network (the listener is on loopback). <see cref="Exchange"/> is its /var/lib/guestops, where the bundle
     /// goes in and the certificate comes out. Without a sandbox, the same folder is used directly.
     /// </summary>
-    private sealed class Guest
+    internal sealed class Guest
     {
         private const string GuestDirectory = "/var/lib/guestops";
 
@@ -275,11 +275,14 @@ public sealed class ExternalProviderTests : IntegrationTest
             return ProcessRunner.RunAsync(file, args, TimeSpan.FromSeconds(60), Root);
         }
 
-        public GuestWorker StartWorker(string workerBinary, int port, string pkiFolder)
+        public GuestWorker StartWorker(string workerBinary, int port, string pkiFolder) => StartWorker(workerBinary, $"tcp:127.0.0.1:{port}", pkiFolder);
+
+        /// <summary>The worker with <c>--connect <paramref name="connect"/></c> (one endpoint, or several separated by commas).</summary>
+        public GuestWorker StartWorker(string workerBinary, string connect, string pkiFolder)
         {
             var (file, args) = Command(workerBinary,
             [
-                "--connect", $"tcp:127.0.0.1:{port}",
+                "--connect", connect,
                 "--tls-cert", InGuest($"{pkiFolder}/worker.crt"), "--tls-key", InGuest($"{pkiFolder}/worker.key"), "--tls-ca", InGuest($"{pkiFolder}/ca.crt"),
                 "--pam-service", "guestops-tools", "--reconnect-max", "300", "--log-level", "debug",
             ]);

@@ -127,8 +127,21 @@ public sealed record EnrollmentBundle
 
     public string VmName { get; init; } = "";
 
-    /// <summary>The worker listener, <c>tcp:HOST:PORT</c>, as the admin configured it.</summary>
+    /// <summary>The worker listener, <c>tcp:HOST:PORT</c>, as the admin configured it: the first of
+    /// <see cref="Addresses"/>, and the only address of a bundle written before there were several.</summary>
     public string Address { get; init; } = "";
+
+    /// <summary>Every host agent's worker listener the VM may connect to (<c>tcp:HOST:PORT</c>), in the order the worker
+    /// tries them: in a cluster, each host agent that has the VM configured. Absent in a one-host bundle.</summary>
+    public IReadOnlyList<string>? Addresses { get; init; }
+
+    /// <summary>The listeners to try, in order: <see cref="Addresses"/> when it lists any, else <see cref="Address"/>
+    /// (empty entries dropped, each once).</summary>
+    public IReadOnlyList<string> AllAddresses()
+    {
+        IEnumerable<string?> listed = Addresses is { Count: > 0 } addresses ? addresses : [Address];
+        return listed.OfType<string>().Where(a => !string.IsNullOrWhiteSpace(a)).Distinct(StringComparer.Ordinal).ToArray();
+    }
 
     /// <summary>The name the listener's certificate carries for <see cref="Address"/> (its host).</summary>
     public string? ServerName { get; init; }

@@ -20,7 +20,9 @@ namespace GuestOps.Cluster.HostAgents;
 /// its guest calls fail at once with <see cref="GuestAgentFailure.HostNotConnected"/> until it answers again. A host
 /// agent stops answering when the membership no longer lists it, when its poll fails, or when it leaves more than
 /// <see cref="MissedPollsAllowed"/> polls in a row without an answer within <see cref="PollTimeout"/>: a live member
-/// that is slow for a moment (a loaded machine) keeps its VMs.
+/// that is slow for a moment (a loaded machine) keeps its VMs. A VM that several host agents list (an external VM
+/// configured on each, as a vSphere VM is registered on hosts that share its datastore) is listed once, where
+/// <see cref="Prefers"/> places it, and its calls go there.
 /// </summary>
 public sealed partial class ClusterHostAgent(
     IGrainFactory grains,
@@ -48,17 +50,53 @@ public sealed partial class ClusterHostAgent(
     public IReadOnlyList<VmSnapshot> ListVirtualMachines()
     {
         var remote = _remote;
-        return local is null ? remote.Vms : [.. local.Agent.ListVirtualMachines(), .. remote.Vms];
+        if (local is null)
+        {
+            return remote.Vms;
+        }
+
+        var mine = local.Agent.ListVirtualMachines();
+        if (!remote.Shared(mine))
+        {
+            return [.. mine, .. remote.Vms];
+        }
+
+        // A VM this host agent and another both list: once, from where it is placed.
+        var here = mine.Where(vm => IsHere(vm, remote)).ToArray();
+        var placedHere = here.Select(vm => vm.Configuration.Id).ToHashSet(StringComparer.Ordinal);
+        return [.. here, .. remote.Vms.Where(vm => !placedHere.Contains(vm.Configuration.Id))];
     }
 
-    public VmSnapshot? GetVirtualMachine(string id) =>
-        local?.Agent.GetVirtualMachine(id) ?? (_remote.ById.TryGetValue(id, out var vm) ? vm.Snapshot : null);
+    public VmSnapshot? GetVirtualMachine(string id)
+    {
+        var remote = _remote;
+        return local?.Agent.GetVirtualMachine(id) is { } mine && IsHere(mine, remote) ? mine
+            : remote.ById.TryGetValue(id, out var vm) ? vm.Snapshot : null;
+    }
+
+    /// <summary>
+    /// Which of two host agents that both list a VM serves it: the one where its worker is connected (guest operations
+    /// ready), else one that answers the polls, else the first by host name. Every member decides alike from what the
+    /// polls show, and a VM stays where its worker is when another host agent that lists it comes back.
+    /// </summary>
+    internal static bool Prefers((string Host, bool Connected, VmSnapshot Vm) a, (string Host, bool Connected, VmSnapshot Vm) b) =>
+        a.Vm.Agent.OperationsReady != b.Vm.Agent.OperationsReady ? a.Vm.Agent.OperationsReady
+        : a.Connected != b.Connected ? a.Connected
+        : string.CompareOrdinal(a.Host, b.Host) <= 0;
+
+    /// <summary>Whether this process's own host agent serves <paramref name="mine"/> (no other lists it, or it is preferred).</summary>
+    private bool IsHere(VmSnapshot mine, Remote remote) =>
+        !remote.ById.TryGetValue(mine.Configuration.Id, out var theirs)
+        || Prefers((local!.HostName, true, mine), (theirs.Host, remote.Hosts[theirs.Host].Connected, theirs.Snapshot));
+
+    /// <summary>Whether this process's own host agent serves VM <paramref name="vmId"/>.</summary>
+    private bool ServesHere(string vmId) => local?.Agent.GetVirtualMachine(vmId) is { } mine && IsHere(mine, _remote);
 
     public async Task<ChannelResponse> InvokeGuestAsync(string vmId, ChannelRequest request, CancellationToken cancellationToken)
     {
-        if (local?.Agent.GetVirtualMachine(vmId) is not null)
+        if (ServesHere(vmId))
         {
-            return await local.Agent.InvokeGuestAsync(vmId, request, cancellationToken);
+            return await local!.Agent.InvokeGuestAsync(vmId, request, cancellationToken);
         }
 
         var host = ConnectedHostOf(vmId);
@@ -84,13 +122,13 @@ public sealed partial class ClusterHostAgent(
     /// <summary>A transfer's data streams only where the VM runs: here for this process's VMs; another host agent's
     /// transfer URLs name that host agent (<see cref="GuestFileServer"/>).</summary>
     public Task<GuestDataCall> StartGuestDataCallAsync(string vmId, ChannelRequest request, CancellationToken cancellationToken) =>
-        local?.Agent.GetVirtualMachine(vmId) is not null
-            ? local.Agent.StartGuestDataCallAsync(vmId, request, cancellationToken)
+        ServesHere(vmId)
+            ? local!.Agent.StartGuestDataCallAsync(vmId, request, cancellationToken)
             : throw new GuestAgentException(GuestAgentFailure.Unavailable, $"VM {vmId} runs on host agent {HostNameOf(vmId)}: its transfers are served there.");
 
     public string? GuestFileServer(string vmId, bool https)
     {
-        if (local?.Agent.GetVirtualMachine(vmId) is not null)
+        if (ServesHere(vmId))
         {
             return null;
         }
@@ -113,7 +151,7 @@ public sealed partial class ClusterHostAgent(
 
     /// <summary>The host name of the host agent that runs VM <paramref name="vmId"/>; null when no host agent has it.</summary>
     public string? HostNameOf(string vmId) =>
-        local?.Agent.GetVirtualMachine(vmId) is not null ? local.HostName : _remote.ById.TryGetValue(vmId, out var vm) ? vm.Host : null;
+        ServesHere(vmId) ? local!.HostName : _remote.ById.TryGetValue(vmId, out var vm) ? vm.Host : null;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -237,12 +275,16 @@ public sealed partial class ClusterHostAgent(
         public Remote(IReadOnlyList<HostState> hosts)
         {
             Hosts = hosts.ToFrozenDictionary(h => h.Name, StringComparer.Ordinal);
-            Vms = hosts.SelectMany(h => h.Vms).ToArray();
             HostSystems = hosts.Select(h => new HostSystemInfo(h.Name, h.Connected)).ToArray();
-            ById = hosts.SelectMany(h => h.Vms.Select(vm => (vm.Configuration.Id, Vm: (h.Name, vm))))
-                .DistinctBy(e => e.Id, StringComparer.Ordinal)
-                .ToFrozenDictionary(e => e.Id, e => e.Vm, StringComparer.Ordinal);
+            // A VM that several host agents list is placed on one of them (Prefers) and listed once, from there.
+            ById = hosts.SelectMany(h => h.Vms.Select(vm => (h.Name, h.Connected, vm)))
+                .GroupBy(e => e.vm.Configuration.Id, StringComparer.Ordinal)
+                .ToFrozenDictionary(g => g.Key, g => g.Aggregate((a, b) => Prefers(a, b) ? a : b) is var (host, _, vm) ? (host, vm) : default, StringComparer.Ordinal);
+            Vms = hosts.SelectMany(h => h.Vms).Where(vm => ReferenceEquals(ById[vm.Configuration.Id].Snapshot, vm)).ToArray();
         }
+
+        /// <summary>Whether another host agent lists one of <paramref name="mine"/> too.</summary>
+        public bool Shared(IReadOnlyList<VmSnapshot> mine) => ById.Count > 0 && mine.Any(vm => ById.ContainsKey(vm.Configuration.Id));
 
         public FrozenDictionary<string, HostState> Hosts { get; }
 

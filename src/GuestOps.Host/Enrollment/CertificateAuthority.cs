@@ -55,15 +55,22 @@ public sealed class CertificateAuthority : IDisposable
             }
         }
 
-        var certificate = X509CertificateLoader.LoadCertificateFromFile(certificatePath);
+        return FromPem(File.ReadAllText(certificatePath), File.ReadAllText(keyPath), $"{keyPath} is not the key of {certificatePath}.");
+    }
+
+    /// <summary>The CA of a certificate and its private key (PEM), as a cluster's shared enrollment document holds them.</summary>
+    /// <exception cref="CryptographicException">The key is not the certificate's, or either is unreadable.</exception>
+    public static CertificateAuthority FromPem(string certificatePem, string keyPem, string? mismatch = null)
+    {
+        var certificate = X509Certificate2.CreateFromPem(certificatePem);
         var key = ECDsa.Create();
         try
         {
-            key.ImportFromPem(File.ReadAllText(keyPath));
+            key.ImportFromPem(keyPem);
             using var publicKey = certificate.GetECDsaPublicKey();
             if (publicKey is null || !publicKey.ExportSubjectPublicKeyInfo().AsSpan().SequenceEqual(key.ExportSubjectPublicKeyInfo()))
             {
-                throw new CryptographicException($"{keyPath} is not the key of {certificatePath}.");
+                throw new CryptographicException(mismatch ?? "The CA key is not the key of the CA certificate.");
             }
 
             return new CertificateAuthority(certificate, key);

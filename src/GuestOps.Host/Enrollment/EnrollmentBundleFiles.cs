@@ -15,12 +15,14 @@ public static class EnrollmentBundleFiles
     }
 }
 
-/// <summary>The store file (<see cref="EnrollmentStore"/>), which people may read: indented.</summary>
+/// <summary>The store file (<see cref="EnrollmentStore"/>), which people may read: indented; and a cluster's shared
+/// <see cref="EnrollmentDocument"/>.</summary>
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     WriteIndented = true)]
 [JsonSerializable(typeof(EnrollmentStoreFile))]
+[JsonSerializable(typeof(EnrollmentDocument))]
 internal sealed partial class EnrollmentStoreJsonContext : JsonSerializerContext
 {
 }

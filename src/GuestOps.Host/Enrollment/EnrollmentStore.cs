@@ -2,6 +2,8 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using GuestOps.Host.SharedState;
 
 namespace GuestOps.Host.Enrollment;
 
@@ -87,7 +89,22 @@ public sealed record EnrollmentStoreFile
 }
 
 /// <summary>
-/// Enrollment tokens and issued worker certificates, in <c>&lt;state&gt;/enrollment/enrollments.json</c> (0600).
+/// The enrollment state of a cluster's host agents as one shared document: the CA every host agent issues and checks
+/// with (its certificate and private key, PEM) and the records of tokens and certificates, so a worker enrolled at one
+/// host agent is admitted at each, and a revocation holds at each.
+/// </summary>
+public sealed record EnrollmentDocument
+{
+    public string CaCertificate { get; init; } = "";
+
+    public string CaKey { get; init; } = "";
+
+    public EnrollmentStoreFile Records { get; init; } = new();
+}
+
+/// <summary>
+/// Enrollment tokens and issued worker certificates, in <c>&lt;state&gt;/enrollment/enrollments.json</c> (0600), or,
+/// in a cluster, in the records of the shared <see cref="EnrollmentDocument"/>.
 /// Tokens are stored only as SHA-256 hashes with an expiry and are single-use; a VM admits one certificate at a time
 /// (a new enrollment revokes the previous one). Every operation re-reads the file, so the running server sees
 /// enrollments and revocations the admin command makes while it runs; changes take an exclusive file lock and
@@ -102,11 +119,37 @@ public sealed class EnrollmentStore
     private static readonly TimeSpan Retention = TimeSpan.FromDays(30);
 
     private readonly TimeProvider _time;
+    private readonly IStateDocument<EnrollmentDocument>? _shared;
 
     public EnrollmentStore(string directory, TimeProvider? time = null)
     {
         Directory = StateFiles.EnsureDirectory(directory);
         _time = time ?? TimeProvider.System;
+    }
+
+    /// <summary>The records of a cluster's shared document: read from this member's copy, changed through the document
+    /// (<see cref="RedeemAsync"/>; the synchronous changes are the single process's).</summary>
+    public EnrollmentStore(IStateDocument<EnrollmentDocument> shared, TimeProvider? time = null)
+    {
+        Directory = "";
+        _shared = shared;
+        _time = time ?? TimeProvider.System;
+    }
+
+    /// <summary>The shared document's JSON (the cluster keeps it in this form).</summary>
+    public static JsonTypeInfo<EnrollmentDocument> DocumentJson => EnrollmentStoreJsonContext.Default.EnrollmentDocument;
+
+    /// <summary>The enrollment directory's CA (created when absent) and records as a document: what a member seeds a
+    /// cluster with when the cluster has none.</summary>
+    public static EnrollmentDocument SeedDocument(string directory, TimeProvider? time = null)
+    {
+        CertificateAuthority.LoadOrCreate(directory, time).Dispose();
+        return new EnrollmentDocument
+        {
+            CaCertificate = File.ReadAllText(Path.Combine(directory, CertificateAuthority.CertificateFileName)),
+            CaKey = File.ReadAllText(Path.Combine(directory, CertificateAuthority.KeyFileName)),
+            Records = new EnrollmentStore(directory, time).Read(),
+        };
     }
 
     public string Directory { get; }
@@ -122,6 +165,11 @@ public sealed class EnrollmentStore
     /// <summary>Reads the current records (a missing file is an empty store).</summary>
     public EnrollmentStoreFile Read()
     {
+        if (_shared is not null)
+        {
+            return _shared.Current.Value.Records;
+        }
+
         string json;
         try
         {
@@ -146,6 +194,21 @@ public sealed class EnrollmentStore
     /// <paramref name="lifetime"/>. Older unused tokens of the VM are cancelled: only the newest bundle works.</summary>
     public IssuedToken CreateToken(string vmId, TimeSpan lifetime)
     {
+        var (token, change) = NewToken(vmId, lifetime);
+        Update(change);
+        return token;
+    }
+
+    /// <summary><see cref="CreateToken"/>, also through a cluster's shared document.</summary>
+    public async ValueTask<IssuedToken> CreateTokenAsync(string vmId, TimeSpan lifetime, CancellationToken cancellationToken)
+    {
+        var (token, change) = NewToken(vmId, lifetime);
+        await UpdateAsync(change, cancellationToken).ConfigureAwait(false);
+        return token;
+    }
+
+    private (IssuedToken Token, Action<EnrollmentStoreFile> Change) NewToken(string vmId, TimeSpan lifetime)
+    {
         ArgumentException.ThrowIfNullOrEmpty(vmId);
         if (lifetime <= TimeSpan.Zero)
         {
@@ -155,12 +218,11 @@ public sealed class EnrollmentStore
         var token = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
         var now = _time.GetUtcNow();
         var expires = now + lifetime;
-        Update(state =>
+        return (new IssuedToken(vmId, token, expires), state =>
         {
             CancelOpenTokens(state, vmId, now);
             state.Tokens.Add(new TokenRecord { VmId = vmId, TokenHash = HashToken(token), Created = now, Expires = expires });
         });
-        return new IssuedToken(vmId, token, expires);
     }
 
     /// <summary>
@@ -171,10 +233,26 @@ public sealed class EnrollmentStore
     /// <exception cref="EnrollmentException">The token is refused.</exception>
     public CertificateRecord Redeem(string vmId, string token, Func<X509Certificate2> issue)
     {
+        CertificateRecord? issued = null;
+        Update(RedeemChange(vmId, token, issue, record => issued = record));
+        return issued!;
+    }
+
+    /// <summary><see cref="Redeem"/>, also through a cluster's shared document (where <paramref name="issue"/> runs
+    /// again when another change was stored first).</summary>
+    /// <exception cref="EnrollmentException">The token is refused.</exception>
+    public async ValueTask<CertificateRecord> RedeemAsync(string vmId, string token, Func<X509Certificate2> issue, CancellationToken cancellationToken)
+    {
+        CertificateRecord? issued = null;
+        await UpdateAsync(RedeemChange(vmId, token, issue, record => issued = record), cancellationToken).ConfigureAwait(false);
+        return issued!;
+    }
+
+    private Action<EnrollmentStoreFile> RedeemChange(string vmId, string token, Func<X509Certificate2> issue, Action<CertificateRecord> issued)
+    {
         ArgumentNullException.ThrowIfNull(issue);
         var hash = Convert.FromHexString(HashToken(token ?? ""));
-        CertificateRecord? issued = null;
-        Update(state =>
+        return state =>
         {
             var now = _time.GetUtcNow();
             var index = state.Tokens.FindIndex(t => t.TokenHash.Length == 64
@@ -198,7 +276,7 @@ public sealed class EnrollmentStore
             using var certificate = issue();
             var thumbprint = CertificateAuthority.ThumbprintOf(certificate);
             RevokeCertificates(state, vmId, now, "replaced by a new enrollment");
-            issued = new CertificateRecord
+            var issuedRecord = new CertificateRecord
             {
                 VmId = vmId,
                 Thumbprint = thumbprint,
@@ -206,10 +284,10 @@ public sealed class EnrollmentStore
                 Issued = now,
                 NotAfter = certificate.NotAfter.ToUniversalTime(),
             };
-            state.Certificates.Add(issued);
+            state.Certificates.Add(issuedRecord);
             state.Tokens[index] = record with { Used = now, IssuedThumbprint = thumbprint };
-        });
-        return issued!;
+            issued(issuedRecord);
+        };
     }
 
     /// <summary>The record admitting <paramref name="thumbprint"/> for <paramref name="vmId"/> now, or null (unknown,
@@ -224,14 +302,25 @@ public sealed class EnrollmentStore
     public int Revoke(string vmId, string reason = "revoked by the administrator")
     {
         var count = 0;
-        Update(state =>
-        {
-            var now = _time.GetUtcNow();
-            count = RevokeCertificates(state, vmId, now, reason);
-            CancelOpenTokens(state, vmId, now);
-        });
+        Update(RevokeChange(vmId, reason, c => count = c));
         return count;
     }
+
+    /// <summary><see cref="Revoke"/>, also through a cluster's shared document: every host agent then refuses the
+    /// VM's certificate and drops its connected worker at its next check.</summary>
+    public async ValueTask<int> RevokeAsync(string vmId, CancellationToken cancellationToken, string reason = "revoked by the administrator")
+    {
+        var count = 0;
+        await UpdateAsync(RevokeChange(vmId, reason, c => count = c), cancellationToken).ConfigureAwait(false);
+        return count;
+    }
+
+    private Action<EnrollmentStoreFile> RevokeChange(string vmId, string reason, Action<int> revoked) => state =>
+    {
+        var now = _time.GetUtcNow();
+        revoked(RevokeCertificates(state, vmId, now, reason));
+        CancelOpenTokens(state, vmId, now);
+    };
 
     private static int RevokeCertificates(EnrollmentStoreFile state, string vmId, DateTimeOffset now, string reason)
     {
@@ -259,14 +348,44 @@ public sealed class EnrollmentStore
         }
     }
 
+    /// <summary>A change of the records: through the shared document in a cluster (on a copy, again on a newer document
+    /// when another change came first), else in the file.</summary>
+    private async ValueTask UpdateAsync(Action<EnrollmentStoreFile> change, CancellationToken cancellationToken)
+    {
+        if (_shared is null)
+        {
+            Update(change);
+            return;
+        }
+
+        await _shared.ChangeAsync(
+            document =>
+            {
+                var records = new EnrollmentStoreFile { Version = document.Records.Version, Tokens = [.. document.Records.Tokens], Certificates = [.. document.Records.Certificates] };
+                change(records);
+                Prune(records, _time.GetUtcNow());
+                return (document with { Records = records }, true);
+            },
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    private static void Prune(EnrollmentStoreFile state, DateTimeOffset now)
+    {
+        state.Tokens.RemoveAll(t => t.Expires + Retention < now);
+        state.Certificates.RemoveAll(c => c.NotAfter + Retention < now);
+    }
+
     private void Update(Action<EnrollmentStoreFile> change)
     {
+        if (_shared is not null)
+        {
+            throw new InvalidOperationException("A cluster's enrollment records change through the shared document (RedeemAsync).");
+        }
+
         using var gate = StateFiles.Lock(Path.Combine(Directory, LockFileName));
         var state = Read();
         change(state);
-        var now = _time.GetUtcNow();
-        state.Tokens.RemoveAll(t => t.Expires + Retention < now);
-        state.Certificates.RemoveAll(c => c.NotAfter + Retention < now);
+        Prune(state, _time.GetUtcNow());
         StateFiles.WriteAtomically(FilePath, JsonSerializer.Serialize(state, EnrollmentStoreJsonContext.Default.EnrollmentStoreFile));
     }
 }

@@ -8,6 +8,7 @@ using System.Security.Cryptography.X509Certificates;
 using System.Threading.Channels;
 using GuestOps.Channel.Enrollment;
 using GuestOps.Channel.Transport;
+using GuestOps.Host.SharedState;
 using Microsoft.Extensions.Logging;
 
 namespace GuestOps.Host.Enrollment;
@@ -34,6 +35,10 @@ public sealed record ExternalWorkerGatewayOptions
 
     /// <summary>How often connected workers are checked against the store (revocation, expiry).</summary>
     public TimeSpan RecheckInterval { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>In a cluster: the CA and the records every host agent shares, in place of the state directory's
+    /// (which only seed a cluster that has none).</summary>
+    public IStateDocument<EnrollmentDocument>? Shared { get; init; }
 }
 
 /// <summary>
@@ -59,7 +64,7 @@ public sealed partial class ExternalWorkerGateway : IAsyncDisposable
     private readonly ConcurrentDictionary<ActiveWorker, byte> _active = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly SemaphoreSlim _pending;
-    private CertificateAuthority? _ca;
+    private volatile CertificateAuthority? _ca;
     private EnrollmentStore? _store;
     private TcpListener? _listener;
     private volatile SslStreamCertificateContext? _serverCertificate;
@@ -84,8 +89,17 @@ public sealed partial class ExternalWorkerGateway : IAsyncDisposable
     public void Start()
     {
         var directory = EnrollmentStore.DirectoryOf(_options.StateDirectory);
-        _ca = CertificateAuthority.LoadOrCreate(directory, _time);
-        _store = new EnrollmentStore(directory, _time);
+        if (_options.Shared is { } shared)
+        {
+            _ca = CertificateAuthority.FromPem(shared.Current.Value.CaCertificate, shared.Current.Value.CaKey);
+            _store = new EnrollmentStore(shared, _time);
+        }
+        else
+        {
+            _ca = CertificateAuthority.LoadOrCreate(directory, _time);
+            _store = new EnrollmentStore(directory, _time);
+        }
+
         RenewServerCertificate();
         var listener = new TcpListener(_options.ListenEndPoint);
         if (_options.ListenEndPoint.AddressFamily == AddressFamily.InterNetworkV6 && _options.ListenEndPoint.Address.Equals(IPAddress.IPv6Any))
@@ -332,7 +346,7 @@ public sealed partial class ExternalWorkerGateway : IAsyncDisposable
             return;
         }
 
-        var response = Enroll(request, remote);
+        var response = await EnrollAsync(request, remote, cancellationToken).ConfigureAwait(false);
         await EnrollmentProtocol.WriteAsync(ssl, response, EnrollmentJsonContext.Default.EnrollmentResponse, cancellationToken).ConfigureAwait(false);
         try
         {
@@ -343,7 +357,7 @@ public sealed partial class ExternalWorkerGateway : IAsyncDisposable
         }
     }
 
-    private EnrollmentResponse Enroll(EnrollmentRequest request, string remote)
+    private async Task<EnrollmentResponse> EnrollAsync(EnrollmentRequest request, string remote, CancellationToken cancellationToken)
     {
         try
         {
@@ -359,10 +373,11 @@ public sealed partial class ExternalWorkerGateway : IAsyncDisposable
 
             var ca = CertificateAuthority;
             X509Certificate2? issued = null;
-            var record = _store!.Redeem(request.VmId, request.Token, () =>
+            var record = await _store!.RedeemAsync(request.VmId, request.Token, () =>
             {
                 try
                 {
+                    issued?.Dispose(); // issued again when another change of the shared records came first
                     issued = ca.IssueWorkerCertificate(request.Csr, request.VmId, _time.GetUtcNow(), _options.WorkerCertificateLifetime);
                     return X509CertificateLoader.LoadCertificate(issued.RawDataMemory.Span);
                 }
@@ -370,7 +385,7 @@ public sealed partial class ExternalWorkerGateway : IAsyncDisposable
                 {
                     throw new EnrollmentException(EnrollmentFailure.BadRequest, $"The certificate request was refused: {e.Message}", e);
                 }
-            });
+            }, cancellationToken).ConfigureAwait(false);
             using (issued)
             {
                 LogEnrolled(_logger, request.VmId, remote, record.Thumbprint, record.NotAfter);
@@ -383,7 +398,7 @@ public sealed partial class ExternalWorkerGateway : IAsyncDisposable
             LogEnrollmentRefused(_logger, remote, request.VmId, e.Code, e.Message);
             return new EnrollmentResponse { Error = e.Code, Message = e.Message };
         }
-        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException or TimeoutException)
         {
             LogEnrollmentRefused(_logger, remote, request.VmId, "unavailable", e.Message);
             return new EnrollmentResponse { Error = "unavailable", Message = "The host agent cannot enroll now; try again later." };
@@ -430,6 +445,11 @@ public sealed partial class ExternalWorkerGateway : IAsyncDisposable
                     CloseReplaced(null);
                 }
 
+                if (_options.Shared?.Current.Value is { } shared && shared.CaCertificate.Trim() != CertificateAuthority.CertificatePem.Trim())
+                {
+                    AdoptSharedCertificateAuthority(shared);
+                }
+
                 if (_time.GetUtcNow() >= _serverCertificateRenewAt)
                 {
                     try
@@ -445,6 +465,23 @@ public sealed partial class ExternalWorkerGateway : IAsyncDisposable
         }
         catch (OperationCanceledException)
         {
+        }
+    }
+
+    /// <summary>Takes the cluster's CA when it is not the one this listener issues with (this member started before it
+    /// joined the shared document, or the cluster was seeded by another member): workers trust only the cluster's.</summary>
+    private void AdoptSharedCertificateAuthority(EnrollmentDocument shared)
+    {
+        try
+        {
+            // The previous CA is not disposed: a handshake may still be checking with it.
+            _ca = CertificateAuthority.FromPem(shared.CaCertificate, shared.CaKey);
+            RenewServerCertificate();
+            LogAdoptedCertificateAuthority(_logger, _ca.Thumbprint);
+        }
+        catch (CryptographicException e)
+        {
+            LogRenewFailed(_logger, e);
         }
     }
 
@@ -571,6 +608,9 @@ public sealed partial class ExternalWorkerGateway : IAsyncDisposable
 
     [LoggerMessage(EventId = 3211, Level = LogLevel.Error, Message = "Worker listener: renewing the listener certificate failed")]
     private static partial void LogRenewFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 3212, Level = LogLevel.Information, Message = "Worker listener: issuing with the cluster's CA, SHA-256 {CaThumbprint}")]
+    private static partial void LogAdoptedCertificateAuthority(ILogger logger, string caThumbprint);
 
     [LoggerMessage(EventId = 3210, Level = LogLevel.Error, Message = "Worker listener: the connection from {Remote} failed")]
     private static partial void LogConnectionFailed(ILogger logger, string remote, Exception exception);

@@ -1,5 +1,7 @@
 using System.CommandLine;
 using GuestOps.Channel.Enrollment;
+using GuestOps.Channel.Transport;
+using GuestOps.Cluster;
 using GuestOps.Host.Enrollment;
 
 namespace GuestOps.Server.Hosting;
@@ -24,15 +26,20 @@ public static class AdminCommands
                 result.AddError("--valid-hours needs a number of hours in 1..720.");
             }
         });
+        var addresses = new Option<string?>("--addresses")
+        {
+            Description = "The worker listeners the VM's worker may connect to, tried in this order: tcp:HOST:PORT,tcp:HOST:PORT "
+                + "(in a cluster, every host agent configured with the VM) [default: this host agent's]",
+        };
         var command = new Command(
             "enroll",
             "Creates a one-time enrollment bundle for a VM with Provider=external: the host agent's CA certificate, the worker "
             + "listener's address, the VM id and a random token (only its hash is kept; it expires after --valid-hours). Hand the "
             + "bundle to the VM's owner, who runs `guestops-tools enroll --bundle FILE --out DIR` in the VM. A newer bundle cancels older unused ones.")
         {
-            vm, output, validHours,
+            vm, output, validHours, addresses,
         };
-        command.SetAction(result => Run("enroll", result.GetValue(vm)!, result.GetValue(output), result.GetValue(validHours), commandLine.Settings(result), stdout, stderr));
+        command.SetAction(result => Run("enroll", result.GetValue(vm)!, result.GetValue(output), result.GetValue(validHours), result.GetValue(addresses), commandLine.Settings(result), stdout, stderr));
         return command;
     }
 
@@ -40,14 +47,14 @@ public static class AdminCommands
     {
         var vm = VmOption();
         var command = new Command("revoke", "Revokes the VM's worker certificate (its worker is disconnected within seconds) and cancels its unused enrollment bundles.") { vm };
-        command.SetAction(result => Run("revoke", result.GetValue(vm)!, null, 0, commandLine.Settings(result), stdout, stderr));
+        command.SetAction(result => Run("revoke", result.GetValue(vm)!, null, 0, null, commandLine.Settings(result), stdout, stderr));
         return command;
     }
 
-    private static Option<string> VmOption() => new("--vm") { Description = "The VM: its configured name or id (vm-N)", Required = true };
+    private static Option<string> VmOption() => new("--vm") { Description = "The VM: its configured name or id (vm-N; in a cluster vm- and 16 hex digits)", Required = true };
 
     /// <summary>Runs enroll or revoke; returns the process exit code (0 ok, 1 failed, 2 settings).</summary>
-    private static int Run(string command, string vm, string? output, int validHours, IReadOnlyList<string> settings, TextWriter stdout, TextWriter stderr)
+    private static int Run(string command, string vm, string? output, int validHours, string? addresses, IReadOnlyList<string> settings, TextWriter stdout, TextWriter stderr)
     {
         if (output is not null && output.Length == 0)
         {
@@ -57,10 +64,11 @@ public static class AdminCommands
         try
         {
             var options = GuestOpsSettings.ReadOptions(Configuration(settings));
+            var clusterHost = ClusterHost(options);
             var index = options.VirtualMachines.FindIndex(v => v.Name == vm);
             if (index < 0)
             {
-                index = options.VirtualMachines.Select((v, i) => (v, i)).FirstOrDefault(p => GuestOpsSettings.VmId(p.v, p.i) == vm, (null!, -1)).Item2;
+                index = options.VirtualMachines.Select((v, i) => (v, i)).FirstOrDefault(p => GuestOpsSettings.VmId(p.v, p.i, clusterHost) == vm, (null!, -1)).Item2;
             }
 
             if (index < 0)
@@ -69,7 +77,7 @@ public static class AdminCommands
             }
 
             var definition = options.VirtualMachines[index];
-            var vmId = GuestOpsSettings.VmId(definition, index);
+            var vmId = GuestOpsSettings.VmId(definition, index, clusterHost);
             if (!GuestOpsSettings.IsExternal(definition))
             {
                 return Fail(stderr, $"VM {definition.Name} ({vmId}) does not have Provider=external (GuestOps:VirtualMachines:{index}:Provider); only external VMs enroll.");
@@ -81,6 +89,7 @@ public static class AdminCommands
             {
                 var count = store.Revoke(vmId);
                 stdout.WriteLine($"VM {definition.Name} ({vmId}): {count} certificate(s) revoked and unused enrollment bundles cancelled. A connected worker is disconnected within seconds.");
+                WarnIfClustered(clusterHost, stdout);
                 return 0;
             }
 
@@ -91,13 +100,15 @@ public static class AdminCommands
                 throw new GuestOpsConfigurationException("GuestOps:WorkerListenUrl has port 0: set a fixed port, or GuestOps:WorkerAdvertisedAddress with one.");
             }
 
+            var listed = ListenerAddresses(listener.AdvertisedAddress, addresses);
             using var ca = CertificateAuthority.LoadOrCreate(enrollmentDirectory);
             var token = store.CreateToken(vmId, TimeSpan.FromHours(validHours));
             var bundle = new EnrollmentBundle
             {
                 VmId = vmId,
                 VmName = definition.Name,
-                Address = listener.AdvertisedAddress,
+                Address = listed[0],
+                Addresses = listed.Count > 1 ? listed : null,
                 ServerName = listener.AdvertisedHost,
                 CaCertificate = ca.CertificatePem,
                 Token = token.Token,
@@ -106,10 +117,11 @@ public static class AdminCommands
             var path = Path.GetFullPath(output ?? $"{SafeFileName(definition.Name)}.guestops-enroll.json");
             bundle.Save(path);
             stdout.WriteLine($"Enrollment bundle for VM {definition.Name} ({vmId}) written to {path}");
-            stdout.WriteLine($"It holds a one-time token valid until {token.Expires:u}; keep it secret (mode 0600). Workers connect to {bundle.Address}.");
+            stdout.WriteLine($"It holds a one-time token valid until {token.Expires:u}; keep it secret (mode 0600). Workers connect to {string.Join(", ", bundle.AllAddresses())}.");
             stdout.WriteLine("In the VM, run:");
             stdout.WriteLine($"  guestops-tools enroll --bundle {Path.GetFileName(path)} --out /etc/guestops-tools");
-            stdout.WriteLine($"  guestops-tools --connect {bundle.Address} --tls-cert /etc/guestops-tools/worker.crt --tls-key /etc/guestops-tools/worker.key --tls-ca /etc/guestops-tools/ca.crt");
+            stdout.WriteLine($"  guestops-tools --connect {string.Join(",", bundle.AllAddresses())} --tls-cert /etc/guestops-tools/worker.crt --tls-key /etc/guestops-tools/worker.key --tls-ca /etc/guestops-tools/ca.crt");
+            WarnIfClustered(clusterHost, stdout);
             return 0;
         }
         catch (GuestOpsConfigurationException e)
@@ -120,6 +132,59 @@ public static class AdminCommands
         {
             return Fail(stderr, e.Message);
         }
+    }
+
+    /// <summary>In a cluster the host agents use the cluster's enrollment document, which this state directory's files
+    /// only seed: says so, since the command changed those files alone.</summary>
+    private static void WarnIfClustered(string? clusterHost, TextWriter stdout)
+    {
+        if (clusterHost is not null)
+        {
+            stdout.WriteLine("Note: GUESTOPS_CLUSTER is set. This changed this state directory's enrollment files, which the cluster uses only "
+                + "when this host agent is the first to join a store without enrollment records; a running cluster keeps its own.");
+        }
+    }
+
+    /// <summary>This host agent's host name when it is a member of a cluster (its VMs' ids derive from it), else null.</summary>
+    private static string? ClusterHost(GuestOpsOptions options)
+    {
+        try
+        {
+            var cluster = ClusterSettings.Parse(options.Role, options.Cluster, options.HostName, options.DemoVms);
+            return cluster.Clustered ? cluster.HostName : null;
+        }
+        catch (ClusterSettingsException e)
+        {
+            throw new GuestOpsConfigurationException(e.Message, e);
+        }
+    }
+
+    /// <summary>The bundle's listeners: <paramref name="listed"/> (comma-separated tcp:HOST:PORT) when given, else this
+    /// host agent's <paramref name="advertised"/> one.</summary>
+    internal static IReadOnlyList<string> ListenerAddresses(string advertised, string? listed)
+    {
+        if (listed is null)
+        {
+            return [advertised];
+        }
+
+        var addresses = listed.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Distinct(StringComparer.Ordinal).ToArray();
+        foreach (var address in addresses)
+        {
+            try
+            {
+                if (ChannelEndpoint.Parse(address).Kind != ChannelTransportKind.Tcp)
+                {
+                    throw new FormatException("not tcp");
+                }
+            }
+            catch (FormatException)
+            {
+                throw new GuestOpsConfigurationException($"--addresses: '{address}' is not tcp:HOST:PORT.");
+            }
+        }
+
+        return addresses.Length > 0 ? addresses : throw new GuestOpsConfigurationException("--addresses needs at least one tcp:HOST:PORT.");
     }
 
     internal static IConfiguration Configuration(IReadOnlyList<string> settings)

@@ -2,11 +2,13 @@ using System.Net;
 using System.Net.Sockets;
 using GuestOps.Cluster;
 using GuestOps.Cluster.Accounts;
+using GuestOps.Cluster.Enrollment;
 using GuestOps.Host;
 using GuestOps.Host.Authorization;
 using GuestOps.Host.Enrollment;
 using GuestOps.Host.Events;
 using GuestOps.Host.Inventory;
+using GuestOps.Host.SharedState;
 using GuestOps.Host.Transfers;
 using GuestOps.Server.Authorization;
 using GuestOps.Server.Events;
@@ -50,7 +52,7 @@ public static partial class GuestOpsServer
         if (workerListener is not null)
         {
             builder.Services.AddSingleton(sp => new ExternalWorkerGateway(
-                workerListener.GatewayOptions(options.StateDirectory),
+                workerListener.GatewayOptions(options.StateDirectory) with { Shared = sp.GetService<IStateDocument<EnrollmentDocument>>() },
                 sp.GetRequiredService<TimeProvider>(),
                 sp.GetRequiredService<ILoggerFactory>()));
         }
@@ -115,6 +117,13 @@ public static partial class GuestOpsServer
             // Users, groups, roles and permissions in the engine, seeded from this state directory's when it has none;
             // root is created there, not here, once this member has read them.
             builder.AddGuestOpsAccounts(users, authorization);
+            if (workerListener is not null && cluster.Role != ProcessRole.FrontEnd)
+            {
+                // External VMs' CA and enrollment records in the engine, seeded from this state directory's when it
+                // has none, so their workers are admitted at every host agent configured with their VM.
+                builder.AddGuestOpsEnrollment(EnrollmentStore.DirectoryOf(options.StateDirectory));
+            }
+
             builder.Services.AddHostedService(sp => new ClusterRootAccount(sp.GetRequiredService<UserStore>(), sp.GetRequiredService<IPermissionService>(), options.RootPassword));
         }
 

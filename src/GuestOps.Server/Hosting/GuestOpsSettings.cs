@@ -125,6 +125,24 @@ internal static class GuestOpsSettings
     internal static string ClusterVmId(string hostName, string vmName) =>
         "vm-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(IdentityName(hostName, vmName))).AsSpan(0, 8));
 
+    /// <summary>
+    /// The id of a configured VM: its Id, else in a single process <c>vm-N</c>, else in a cluster
+    /// <see cref="ClusterVmId"/> of its scope (<see cref="ClusterScope"/>). The server and the admin commands name a VM
+    /// with this one rule.
+    /// </summary>
+    internal static string VmId(VirtualMachineOptions vm, int index, string? clusterHost) =>
+        vm.Id ?? (clusterHost is null ? VmId(vm, index) : ClusterVmId(ClusterScope(vm, clusterHost), vm.Name));
+
+    /// <summary>
+    /// What a VM's identity in a cluster derives from besides its name: its host agent's host name, except for an
+    /// external VM, which is a real machine that every host agent configured with it names alike
+    /// (<see cref="ExternalScope"/>), so its id, UUIDs and worker certificate (CN = the id) hold at each of them.
+    /// </summary>
+    private static string ClusterScope(VirtualMachineOptions vm, string clusterHost) => IsExternal(vm) ? ExternalScope : clusterHost;
+
+    /// <summary>The scope of external VMs' identities in a cluster, in place of a host name: <c>external:/NAME</c>.</summary>
+    private const string ExternalScope = "external:";
+
     /// <summary>What a VM's default UUIDs derive from: its name, in a cluster its host agent's host name and its name.</summary>
     private static string IdentityName(string? clusterHost, string vmName) => clusterHost is null ? vmName : $"{clusterHost}/{vmName}";
 
@@ -173,14 +191,15 @@ internal static class GuestOpsSettings
     internal static bool IsRealVm(VirtualMachineOptions vm) => IsExternal(vm) || AgentSocket(vm) is not null;
 
     /// <param name="clusterHost">The host name of this host agent in a cluster: the VMs' ids and UUIDs then derive from it
-    /// and the VM's name (<see cref="ClusterVmId"/>), unique across host agents and stable across restarts.</param>
+    /// and the VM's name (<see cref="ClusterVmId"/>), unique across host agents and stable across restarts; an external
+    /// VM's from its name alone, the same at every host agent configured with it.</param>
     internal static IEnumerable<VmDefinition> VirtualMachines(GuestOpsOptions options, string? clusterHost, string demoPassword) =>
         options.VirtualMachines.Select((vm, i) => new VmDefinition(new VmConfiguration
         {
-            Id = vm.Id ?? (clusterHost is null ? VmId(vm, i) : ClusterVmId(clusterHost, vm.Name)),
+            Id = VmId(vm, i, clusterHost),
             Name = vm.Name,
-            Uuid = vm.Uuid ?? StableUuid("bios:" + IdentityName(clusterHost, vm.Name)),
-            InstanceUuid = vm.InstanceUuid ?? StableUuid("instance:" + IdentityName(clusterHost, vm.Name)),
+            Uuid = vm.Uuid ?? StableUuid("bios:" + IdentityName(clusterHost is null ? null : ClusterScope(vm, clusterHost), vm.Name)),
+            InstanceUuid = vm.InstanceUuid ?? StableUuid("instance:" + IdentityName(clusterHost is null ? null : ClusterScope(vm, clusterHost), vm.Name)),
             GuestId = vm.GuestId,
             GuestFullName = vm.GuestFullName,
             NumCpu = vm.NumCpu,

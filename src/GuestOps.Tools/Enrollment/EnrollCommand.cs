@@ -40,7 +40,7 @@ internal static class EnrollCommand
           --server-name NAME   name expected in the listener's certificate (default: from the bundle)
           --timeout SEC        give up after SEC seconds (default 30)
 
-        then: guestops-tools --connect tcp:HOST:PORT --tls-cert DIR/worker.crt --tls-key DIR/worker.key --tls-ca DIR/ca.crt
+        then: guestops-tools --connect tcp:HOST:PORT[,tcp:HOST:PORT...] --tls-cert DIR/worker.crt --tls-key DIR/worker.key --tls-ca DIR/ca.crt
         """;
 
     public static async Task<int> RunAsync(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
@@ -95,7 +95,7 @@ internal static class EnrollCommand
             stdout.WriteLine($"Enrolled as VM {(string.IsNullOrEmpty(bundle.VmName) ? result.VmId : bundle.VmName)} ({result.VmId}); certificate valid until {result.NotAfter.ToUniversalTime():u}.");
             stdout.WriteLine($"Wrote {result.KeyPath} (0600), {result.CertificatePath}, {result.CaPath}.");
             var nameArgument = result.ServerName is { } name && name != ChannelEndpoint.Parse(result.Address).Host ? $" --tls-server-name {name}" : "";
-            stdout.WriteLine($"Connect with: guestops-tools --connect {result.Address} --tls-cert {result.CertificatePath} --tls-key {result.KeyPath} --tls-ca {result.CaPath}{nameArgument}");
+            stdout.WriteLine($"Connect with: guestops-tools --connect {string.Join(",", bundle.AllAddresses())} --tls-cert {result.CertificatePath} --tls-key {result.KeyPath} --tls-ca {result.CaPath}{nameArgument}");
             return 0;
         }
         catch (EnrollmentFailedException e)

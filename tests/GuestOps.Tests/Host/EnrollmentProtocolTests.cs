@@ -88,6 +88,22 @@ public sealed class EnrollmentProtocolTests
     }
 
     [TestMethod]
+    public void Bundle_OfSeveralHostAgents_KeepsAddressAsTheFirst_AndOldBundlesStillRead()
+    {
+        var several = SampleBundle with { Addresses = ["tcp:h:1", "tcp:g:2"] };
+        var json = several.ToJson();
+        StringAssert.Contains(json, "\"address\": \"tcp:h:1\"", StringComparison.Ordinal);
+        StringAssert.Contains(json, "\"addresses\": [", StringComparison.Ordinal);
+        CollectionAssert.AreEqual(new[] { "tcp:h:1", "tcp:g:2" }, EnrollmentBundle.FromJson(json)!.AllAddresses().ToArray());
+
+        // A bundle written before there were several addresses (no "addresses") lists its one address.
+        CollectionAssert.AreEqual(new[] { "tcp:h:1" }, EnrollmentBundle.FromJson(SampleBundle.ToJson())!.AllAddresses().ToArray());
+        Assert.DoesNotContain("addresses", SampleBundle.ToJson(), "a one-host bundle is written as before");
+        CollectionAssert.AreEqual(new[] { "tcp:h:1" }, (SampleBundle with { Addresses = [] }).AllAddresses().ToArray());
+        CollectionAssert.AreEqual(new[] { "tcp:g:2", "tcp:h:1" }, (SampleBundle with { Addresses = ["tcp:g:2", "", "tcp:h:1", "tcp:g:2"] }).AllAddresses().ToArray());
+    }
+
+    [TestMethod]
     public void Bundle_IsSavedForItsOwnerOnly()
     {
         var dir = Directory.CreateTempSubdirectory("guestops-bundle-").FullName;

@@ -192,6 +192,30 @@ public sealed class ExternalWorkerGatewayTests
 
     [TestMethod]
     [Timeout(60_000, CooperativeCancellation = true)]
+    public async Task AWorkerWithSeveralHostAgents_MovesPastOneItCannotReach_AndStaysWhereItConnected()
+    {
+        var ct = TestContext.CancellationToken;
+        var dir = await EnrollAsync(Bundle("vm-a"), ct);
+        using var closed = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        closed.Start();
+        var unreachable = ChannelEndpoint.Tcp("127.0.0.1", ((System.Net.IPEndPoint)closed.LocalEndpoint).Port);
+        closed.Stop(); // nothing listens there now: connection refused, as from a host agent that was killed
+
+        var connector = FilesConnector(dir, unreachable);
+        Assert.AreEqual(unreachable, connector.Endpoint, "the first listed host agent is tried first");
+        Assert.IsTrue(await ConnectAsync(connector, ct), "the worker reaches the next host agent in the same attempt");
+        Assert.AreEqual(Port, connector.Endpoint.Port, "the next attempt starts where the worker connected");
+        await WaitUntilAsync(() => _vmA.IsReady, ct);
+
+        await _workers[^1].DisposeAsync();
+        _workers.RemoveAt(_workers.Count - 1);
+        await WaitUntilAsync(() => !_vmA.IsReady, ct);
+        Assert.IsTrue(await ConnectAsync(connector, ct), "a reconnect goes back to the host agent it was on");
+        Assert.AreEqual(Port, connector.Endpoint.Port);
+    }
+
+    [TestMethod]
+    [Timeout(60_000, CooperativeCancellation = true)]
     public async Task WithoutACertificate_OnlyEnrollmentIsPossible()
     {
         var ct = TestContext.CancellationToken;
@@ -269,8 +293,8 @@ public sealed class ExternalWorkerGatewayTests
         return dir;
     }
 
-    private IChannelConnector FilesConnector(string dir) => new CertificateFilesConnector(
-        ChannelEndpoint.Tcp("127.0.0.1", Port),
+    private IChannelConnector FilesConnector(string dir, params ChannelEndpoint[] before) => new CertificateFilesConnector(
+        [.. before, ChannelEndpoint.Tcp("127.0.0.1", Port)],
         Path.Combine(dir, EnrollCommand.CertificateFileName),
         Path.Combine(dir, EnrollCommand.KeyFileName),
         Path.Combine(dir, EnrollCommand.CaFileName),

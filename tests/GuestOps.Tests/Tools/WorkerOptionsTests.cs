@@ -35,6 +35,21 @@ public sealed class WorkerOptionsTests
     }
 
     [TestMethod]
+    public void Parses_SeveralTcpEndpoints_InOrder()
+    {
+        var o = WorkerOptions.Parse(
+            ["--connect", "tcp:a:1, tcp:b:2,tcp:a:1", "--tls-cert", "c.pem", "--tls-key", "k.pem", "--tls-ca", "ca.pem"],
+            out var error,
+            out _);
+        Assert.IsNull(error, error);
+        CollectionAssert.AreEqual(new[] { "a:1", "b:2" }, o!.Endpoints.Select(e => $"{e.Host}:{e.Port}").ToArray());
+        Assert.AreEqual("a", o.Endpoint.Host);
+
+        WorkerOptions.Parse(["--connect", "tcp:a:1,unix:/run/x.sock", "--tls-cert", "c", "--tls-key", "k", "--tls-ca", "ca"], out error, out _);
+        StringAssert.Contains(error, "several", StringComparison.Ordinal);
+    }
+
+    [TestMethod]
     public void Rejects_BadInput()
     {
         foreach (var args in new[]
