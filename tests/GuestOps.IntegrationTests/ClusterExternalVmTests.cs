@@ -8,9 +8,10 @@ namespace GuestOps.IntegrationTests;
 /// <summary>
 /// The HA-restart story of an external VM, as separate processes on loopback: a redis-server of the test's own, host
 /// agents esx-a and esx-b both configured with the external VM ext-db (each its own worker listener and state
-/// directory) and a front end. The admin enrolls the VM once, listing both listeners; the real worker (in a sandbox
-/// standing in for the VM) enrolls at esx-a and connects there. esx-a is killed: the worker reconnects to esx-b, and
-/// the front end lists the VM on esx-b, ready, and runs guest calls there. When esx-a comes back, the VM stays on esx-b.
+/// directory) and a front end. The admin enrolls the VM once through the running cluster, listing both listeners; the
+/// real worker (in a sandbox standing in for the VM) enrolls at esx-a and connects there. esx-a is killed: the worker
+/// reconnects to esx-b, and the front end lists the VM on esx-b, ready, and runs guest calls there. When esx-a comes
+/// back, the VM stays on esx-b. The admin then revokes the VM's certificate through the cluster, and esx-b drops it.
 /// </summary>
 [TestClass]
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
@@ -40,21 +41,15 @@ public sealed class ClusterExternalVmTests : IntegrationTest
         ExternalProviderTests.GuestWorker? worker = null;
         try
         {
-            // The admin, before the first host agent starts (its state directory then seeds the cluster's CA and records).
-            var bundlePath = Path.Combine(work, "ext-db.json");
-            var admin = await ProcessRunner.RunAsync(
-                ExternalProviderTests.DotnetHost(),
-                [RepositoryLayout.ServerDll, "enroll", "--vm", VmName, "--out", bundlePath, "--addresses", addresses],
-                TimeSpan.FromSeconds(60),
-                work,
-                new Dictionary<string, string>(HostAgentEnvironment(redis, "esx-a", portA)) { ["GUESTOPS_STATE_DIR"] = stateA });
-            Assert.AreEqual(0, admin.ExitCode, admin.ToString());
-            StringAssert.Contains(admin.StandardOutput, $"--connect {addresses}");
-
             hostA = await ServerProcess.StartAsync(new ServerOptions { Environment = HostAgentEnvironment(redis, "esx-a", portA), StateDirectory = stateA });
             hostB = await ServerProcess.StartAsync(new ServerOptions { Environment = HostAgentEnvironment(redis, "esx-b", portB), StateDirectory = stateB });
             front = await ServerProcess.StartAsync(new ServerOptions { Environment = new Dictionary<string, string> { ["GUESTOPS_CLUSTER"] = redis.ClusterSetting, ["GUESTOPS_ROLE"] = "frontend" } });
             await using var client = await ConnectAsync(front);
+
+            // The admin, with the cluster running: the bundle carries the cluster's CA and its token is the cluster's.
+            var bundlePath = Path.Combine(work, "ext-db.json");
+            var admin = await AdminAsync(redis, work, stateA, portA, "enroll", "--vm", VmName, "--out", bundlePath, "--addresses", addresses);
+            StringAssert.Contains(admin.StandardOutput, $"--connect {addresses}");
 
             // The VM owner: enroll with the bundle (at its first listener, esx-a), then run the worker with both.
             var guest = await ExternalProviderTests.Guest.CreateAsync(Path.Combine(work, "guest"), "ext-db-guest", sandboxed);
@@ -82,6 +77,12 @@ public sealed class ClusterExternalVmTests : IntegrationTest
             await Task.Delay(TimeSpan.FromSeconds(5)); // the front end polls each host agent every second
             Assert.AreEqual(("esx-b", true), await PlacementAsync(client, vm), "no move back to esx-a");
             await AssertGuestCallsAsync(client, vm.Value, sandboxed);
+
+            // The admin revokes the VM's certificate through the cluster: esx-b, where the worker is, drops and refuses it.
+            await AdminAsync(redis, work, stateA, portA, "revoke", "--vm", VmName);
+            clock.Restart();
+            await WaitForAsync(async () => await PlacementAsync(client, vm) is (_, false) ? "not ready" : null, TimeSpan.FromSeconds(60), "the VM not ready after its certificate was revoked", worker, hostA, hostB);
+            Console.WriteLine($"Certificate revoked by the admin command through the cluster: the VM was not ready after {clock.Elapsed.TotalSeconds:0.0} s");
         }
         finally
         {
@@ -97,6 +98,19 @@ public sealed class ClusterExternalVmTests : IntegrationTest
 
             Directory.Delete(work, recursive: true);
         }
+    }
+
+    /// <summary>An admin command of the server with esx-a's settings and state directory, as its admin runs it.</summary>
+    private static async Task<ProcessResult> AdminAsync(RedisServer redis, string work, string state, int workerPort, params string[] arguments)
+    {
+        var run = await ProcessRunner.RunAsync(
+            ExternalProviderTests.DotnetHost(),
+            [RepositoryLayout.ServerDll, .. arguments],
+            TimeSpan.FromSeconds(90),
+            work,
+            new Dictionary<string, string>(HostAgentEnvironment(redis, "esx-a", workerPort)) { ["GUESTOPS_STATE_DIR"] = state });
+        Assert.AreEqual(0, run.ExitCode, run.ToString());
+        return run;
     }
 
     private static Dictionary<string, string> HostAgentEnvironment(RedisServer redis, string hostName, int workerPort) => new()

@@ -78,7 +78,7 @@ public sealed partial class ClusterAccounts : BackgroundService
         {
             try
             {
-                await document.RefreshAsync(cancellationToken).WaitAsync(PollTimeout, cancellationToken).ConfigureAwait(false);
+                await document.RefreshAsync(cancellationToken).AsTask().WaitAsync(PollTimeout, cancellationToken).ConfigureAwait(false);
                 if (_failing.Remove(document.Name))
                 {
                     LogRefreshed(_logger, document.Name);

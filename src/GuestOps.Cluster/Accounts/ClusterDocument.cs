@@ -14,7 +14,7 @@ internal interface IClusterDocument
     Task JoinAsync(CancellationToken cancellationToken);
 
     /// <summary>Reads the cluster's document when its version changed; re-seeds it when the cluster lost it.</summary>
-    Task RefreshAsync(CancellationToken cancellationToken);
+    ValueTask RefreshAsync(CancellationToken cancellationToken);
 }
 
 /// <summary>
@@ -55,7 +55,7 @@ public sealed class ClusterDocument<T>(IGrainFactory grains, string name, JsonTy
         Accept(await Grain.JoinAsync(JsonSerializer.Serialize(known.Value, json), known.Version).WaitAsync(cancellationToken).ConfigureAwait(false), null);
     }
 
-    public async Task RefreshAsync(CancellationToken cancellationToken)
+    public async ValueTask RefreshAsync(CancellationToken cancellationToken)
     {
         switch (await Grain.ReadIfChangedAsync(Current.Version).WaitAsync(cancellationToken).ConfigureAwait(false))
         {

@@ -18,6 +18,9 @@ namespace GuestOps.Cluster.Enrollment;
 /// </summary>
 public sealed partial class ClusterEnrollment(ClusterDocument<EnrollmentDocument> document, ILogger<ClusterEnrollment> logger) : BackgroundService
 {
+    /// <summary>The grain key of the enrollment document.</summary>
+    public const string DocumentName = "enrollment";
+
     private bool _failing;
 
     public ClusterDocument<EnrollmentDocument> Document => document;
@@ -36,7 +39,7 @@ public sealed partial class ClusterEnrollment(ClusterDocument<EnrollmentDocument
         {
             try
             {
-                await document.RefreshAsync(stoppingToken).WaitAsync(ClusterAccounts.PollTimeout, stoppingToken).ConfigureAwait(false);
+                await document.RefreshAsync(stoppingToken).AsTask().WaitAsync(ClusterAccounts.PollTimeout, stoppingToken).ConfigureAwait(false);
                 if (_failing)
                 {
                     _failing = false;
@@ -70,7 +73,7 @@ public static class ClusterEnrollmentHosting
     public static IHostApplicationBuilder AddGuestOpsEnrollment(this IHostApplicationBuilder builder, string enrollmentDirectory)
     {
         builder.Services.AddSingleton(sp => new ClusterEnrollment(
-            new ClusterDocument<EnrollmentDocument>(sp.GetRequiredService<IGrainFactory>(), "enrollment", EnrollmentStore.DocumentJson, EnrollmentStore.SeedDocument(enrollmentDirectory)),
+            new ClusterDocument<EnrollmentDocument>(sp.GetRequiredService<IGrainFactory>(), ClusterEnrollment.DocumentName, EnrollmentStore.DocumentJson, EnrollmentStore.SeedDocument(enrollmentDirectory)),
             sp.GetRequiredService<ILogger<ClusterEnrollment>>()));
         builder.Services.AddSingleton<IStateDocument<EnrollmentDocument>>(sp => sp.GetRequiredService<ClusterEnrollment>().Document);
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ClusterEnrollment>());

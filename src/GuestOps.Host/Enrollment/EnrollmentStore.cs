@@ -244,7 +244,17 @@ public sealed class EnrollmentStore
     public async ValueTask<CertificateRecord> RedeemAsync(string vmId, string token, Func<X509Certificate2> issue, CancellationToken cancellationToken)
     {
         CertificateRecord? issued = null;
-        await UpdateAsync(RedeemChange(vmId, token, issue, record => issued = record), cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await UpdateAsync(RedeemChange(vmId, token, issue, record => issued = record), cancellationToken).ConfigureAwait(false);
+        }
+        catch (EnrollmentException) when (_shared is not null)
+        {
+            // A member's copy may not have a token issued elsewhere a moment ago: the refusal is decided on the latest.
+            await _shared.RefreshAsync(cancellationToken).ConfigureAwait(false);
+            await UpdateAsync(RedeemChange(vmId, token, issue, record => issued = record), cancellationToken).ConfigureAwait(false);
+        }
+
         return issued!;
     }
 

@@ -22,6 +22,10 @@ public interface IStateDocument<T>
     /// <paramref name="expectedVersion"/> and returns true, <see cref="Current"/> then being <paramref name="next"/>;
     /// else returns false, <see cref="Current"/> then being the newer document.</summary>
     ValueTask<bool> TryReplaceAsync(long expectedVersion, T next, CancellationToken cancellationToken = default);
+
+    /// <summary>Makes <see cref="Current"/> the store's latest document now, for a decision that must not rest on a copy
+    /// that may lag (a cluster member's); a document of this process alone is always the latest.</summary>
+    ValueTask RefreshAsync(CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
 }
 
 public static class StateDocument

@@ -2,6 +2,8 @@ using System.CommandLine;
 using GuestOps.Channel.Enrollment;
 using GuestOps.Channel.Transport;
 using GuestOps.Cluster;
+using GuestOps.Cluster.Accounts;
+using GuestOps.Cluster.Enrollment;
 using GuestOps.Host.Enrollment;
 
 namespace GuestOps.Server.Hosting;
@@ -39,7 +41,7 @@ public static class AdminCommands
         {
             vm, output, validHours, addresses,
         };
-        command.SetAction(result => Run("enroll", result.GetValue(vm)!, result.GetValue(output), result.GetValue(validHours), result.GetValue(addresses), commandLine.Settings(result), stdout, stderr));
+        command.SetAction((result, cancellationToken) => RunAsync("enroll", result.GetValue(vm)!, result.GetValue(output), result.GetValue(validHours), result.GetValue(addresses), commandLine.Settings(result), stdout, stderr, cancellationToken));
         return command;
     }
 
@@ -47,14 +49,14 @@ public static class AdminCommands
     {
         var vm = VmOption();
         var command = new Command("revoke", "Revokes the VM's worker certificate (its worker is disconnected within seconds) and cancels its unused enrollment bundles.") { vm };
-        command.SetAction(result => Run("revoke", result.GetValue(vm)!, null, 0, null, commandLine.Settings(result), stdout, stderr));
+        command.SetAction((result, cancellationToken) => RunAsync("revoke", result.GetValue(vm)!, null, 0, null, commandLine.Settings(result), stdout, stderr, cancellationToken));
         return command;
     }
 
     private static Option<string> VmOption() => new("--vm") { Description = "The VM: its configured name or id (vm-N; in a cluster vm- and 16 hex digits)", Required = true };
 
     /// <summary>Runs enroll or revoke; returns the process exit code (0 ok, 1 failed, 2 settings).</summary>
-    private static int Run(string command, string vm, string? output, int validHours, string? addresses, IReadOnlyList<string> settings, TextWriter stdout, TextWriter stderr)
+    private static async Task<int> RunAsync(string command, string vm, string? output, int validHours, string? addresses, IReadOnlyList<string> settings, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
     {
         if (output is not null && output.Length == 0)
         {
@@ -84,12 +86,12 @@ public static class AdminCommands
             }
 
             var enrollmentDirectory = EnrollmentStore.DirectoryOf(Path.GetFullPath(options.StateDirectory));
-            var store = new EnrollmentStore(enrollmentDirectory);
+            await using var cluster = clusterHost is null ? null : await ClusterEnrollmentAsync(options, enrollmentDirectory, cancellationToken);
+            var store = cluster?.Store ?? new EnrollmentStore(enrollmentDirectory);
             if (command == "revoke")
             {
-                var count = store.Revoke(vmId);
+                var count = await store.RevokeAsync(vmId, cancellationToken);
                 stdout.WriteLine($"VM {definition.Name} ({vmId}): {count} certificate(s) revoked and unused enrollment bundles cancelled. A connected worker is disconnected within seconds.");
-                WarnIfClustered(clusterHost, stdout);
                 return 0;
             }
 
@@ -101,8 +103,8 @@ public static class AdminCommands
             }
 
             var listed = ListenerAddresses(listener.AdvertisedAddress, addresses);
-            using var ca = CertificateAuthority.LoadOrCreate(enrollmentDirectory);
-            var token = store.CreateToken(vmId, TimeSpan.FromHours(validHours));
+            var caCertificate = cluster?.CaCertificate ?? ReadCaCertificate(enrollmentDirectory);
+            var token = await store.CreateTokenAsync(vmId, TimeSpan.FromHours(validHours), cancellationToken);
             var bundle = new EnrollmentBundle
             {
                 VmId = vmId,
@@ -110,7 +112,7 @@ public static class AdminCommands
                 Address = listed[0],
                 Addresses = listed.Count > 1 ? listed : null,
                 ServerName = listener.AdvertisedHost,
-                CaCertificate = ca.CertificatePem,
+                CaCertificate = caCertificate,
                 Token = token.Token,
                 Expires = token.Expires,
             };
@@ -121,10 +123,13 @@ public static class AdminCommands
             stdout.WriteLine("In the VM, run:");
             stdout.WriteLine($"  guestops-tools enroll --bundle {Path.GetFileName(path)} --out /etc/guestops-tools");
             stdout.WriteLine($"  guestops-tools --connect {string.Join(",", bundle.AllAddresses())} --tls-cert /etc/guestops-tools/worker.crt --tls-key /etc/guestops-tools/worker.key --tls-ca /etc/guestops-tools/ca.crt");
-            WarnIfClustered(clusterHost, stdout);
             return 0;
         }
         catch (GuestOpsConfigurationException e)
+        {
+            return Fail(stderr, e.Message, code: 2);
+        }
+        catch (ClusterSettingsException e)
         {
             return Fail(stderr, e.Message, code: 2);
         }
@@ -134,15 +139,35 @@ public static class AdminCommands
         }
     }
 
-    /// <summary>In a cluster the host agents use the cluster's enrollment document, which this state directory's files
-    /// only seed: says so, since the command changed those files alone.</summary>
-    private static void WarnIfClustered(string? clusterHost, TextWriter stdout)
+    /// <summary>The cluster's enrollment document (its CA and records, which every host agent issues and checks with),
+    /// reached as an Orleans client of the running cluster; a cluster that has none yet is seeded with this state
+    /// directory's, as its first host agent would.</summary>
+    private static async Task<ClusterEnrollmentStore> ClusterEnrollmentAsync(GuestOpsOptions options, string enrollmentDirectory, CancellationToken cancellationToken)
     {
-        if (clusterHost is not null)
+        var connection = await ClusterConnection.ConnectAsync(ClusterSettings.Parse(options.Role, options.Cluster, options.HostName, options.DemoVms), cancellationToken);
+        try
         {
-            stdout.WriteLine("Note: GUESTOPS_CLUSTER is set. This changed this state directory's enrollment files, which the cluster uses only "
-                + "when this host agent is the first to join a store without enrollment records; a running cluster keeps its own.");
+            var document = new ClusterDocument<EnrollmentDocument>(connection.Grains, ClusterEnrollment.DocumentName, EnrollmentStore.DocumentJson, EnrollmentStore.SeedDocument(enrollmentDirectory));
+            await document.JoinAsync(cancellationToken);
+            return new ClusterEnrollmentStore(connection, new EnrollmentStore(document), document.Current.Value.CaCertificate);
         }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>The cluster's enrollment records, its CA certificate (PEM) and the connection they go through.</summary>
+    private sealed record ClusterEnrollmentStore(ClusterConnection Connection, EnrollmentStore Store, string CaCertificate) : IAsyncDisposable
+    {
+        public ValueTask DisposeAsync() => Connection.DisposeAsync();
+    }
+
+    private static string ReadCaCertificate(string enrollmentDirectory)
+    {
+        using var ca = CertificateAuthority.LoadOrCreate(enrollmentDirectory);
+        return ca.CertificatePem;
     }
 
     /// <summary>This host agent's host name when it is a member of a cluster (its VMs' ids derive from it), else null.</summary>

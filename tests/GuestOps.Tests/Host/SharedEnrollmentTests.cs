@@ -84,6 +84,53 @@ public sealed class SharedEnrollmentTests
         Directory.Delete(root, recursive: true);
     }
 
+    [TestMethod]
+    public async Task ATokenIssuedElsewhere_IsRedeemedAtAMemberWhoseCopyLags()
+    {
+        var ct = TestContext.CancellationToken;
+        var root = Directory.CreateTempSubdirectory("guestops-lag-").FullName;
+        try
+        {
+            var directory = EnrollmentStore.DirectoryOf(root);
+            var authority = new LocalDocument<EnrollmentDocument>(EnrollmentStore.SeedDocument(directory));
+            var lagging = new LaggingDocument(authority);
+            var token = await new EnrollmentStore(authority).CreateTokenAsync("vm-ext", TimeSpan.FromHours(1), ct);
+            using var ca = CertificateAuthority.LoadOrCreate(directory);
+
+            var record = await new EnrollmentStore(lagging).RedeemAsync("vm-ext", token.Token, () => EnrollmentStoreTests.Issue(ca, "vm-ext"), ct);
+
+            Assert.AreEqual("vm-ext", record.VmId);
+            Assert.IsNotNull(authority.Current.Value.Records.Tokens.Single().Used, "redeemed in the authority's document");
+            var refused = await Assert.ThrowsExactlyAsync<EnrollmentException>(async () => await new EnrollmentStore(lagging).RedeemAsync("vm-ext", "not-a-token", () => EnrollmentStoreTests.Issue(ca, "vm-ext"), ct));
+            Assert.AreEqual(EnrollmentFailure.InvalidToken, refused.Failure, "a token the authority does not know either is still refused");
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    /// <summary>A member's copy of <paramref name="authority"/> as it was when made, until <see cref="RefreshAsync"/>.</summary>
+    private sealed class LaggingDocument(LocalDocument<EnrollmentDocument> authority) : IStateDocument<EnrollmentDocument>
+    {
+        private Versioned<EnrollmentDocument> _copy = authority.Current;
+
+        public Versioned<EnrollmentDocument> Current => _copy;
+
+        public async ValueTask<bool> TryReplaceAsync(long expectedVersion, EnrollmentDocument next, CancellationToken cancellationToken = default)
+        {
+            var replaced = await authority.TryReplaceAsync(expectedVersion, next, cancellationToken);
+            _copy = authority.Current;
+            return replaced;
+        }
+
+        public ValueTask RefreshAsync(CancellationToken cancellationToken = default)
+        {
+            _copy = authority.Current;
+            return ValueTask.CompletedTask;
+        }
+    }
+
     private static ExternalWorkerGateway Gateway(string state, IStateDocument<EnrollmentDocument> shared)
     {
         var gateway = new ExternalWorkerGateway(
