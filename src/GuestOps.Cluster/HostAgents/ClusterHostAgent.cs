@@ -26,7 +26,7 @@ public sealed partial class ClusterHostAgent(
     IClusterMembershipService membership,
     ISiloMetadataCache metadata,
     LocalHostAgent? local,
-    ILogger<ClusterHostAgent> logger) : BackgroundService, IHostAgent, IGuestFileServers, IHostSystems
+    ILogger<ClusterHostAgent> logger) : BackgroundService, IHostAgent, IGuestFileServers, IHostSystems, IInventoryChanges
 {
     /// <summary>How often every host agent's inventory is asked for.</summary>
     public static TimeSpan PollInterval { get; } = TimeSpan.FromSeconds(1);
@@ -39,6 +39,11 @@ public sealed partial class ClusterHostAgent(
     public const int MissedPollsAllowed = 2;
 
     private volatile Remote _remote = Remote.Empty;
+    private TaskCompletionSource _nextChange = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes when a poll next publishes a change of the other host agents' VMs (this process's own host
+    /// agent does not signal here).</summary>
+    public Task NextChange => Volatile.Read(ref _nextChange).Task;
 
     public IReadOnlyList<VmSnapshot> ListVirtualMachines()
     {
@@ -155,6 +160,7 @@ public sealed partial class ClusterHostAgent(
         if (polled.Length != before.Hosts.Count || polled.Any(h => !before.Hosts.TryGetValue(h.Name, out var was) || !ReferenceEquals(was, h)))
         {
             _remote = new Remote(polled);
+            Interlocked.Exchange(ref _nextChange, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
         }
     }
 
