@@ -16,6 +16,7 @@ public interface IVimPort :
     IServiceInstance,
     ISessionManager,
     IPropertyCollector,
+    IPropertyFilter,
     IManagedObject,
     IViewManager,
     IView,

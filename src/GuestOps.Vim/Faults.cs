@@ -162,3 +162,6 @@ public sealed class NoDiskSpace : FileFault
 {
     public string datastore { get; set; } = "";
 }
+
+/// <summary>WaitForUpdatesEx / CheckForUpdates / WaitForUpdates with a version this collector did not give out.</summary>
+public sealed class InvalidCollectorVersion : MethodFault { }

@@ -86,3 +86,80 @@ public sealed class MissingProperty : DynamicData
 
     public LocalizedMethodFault fault { get; set; } = new();
 }
+
+public sealed class MissingObject : DynamicData
+{
+    public ManagedObjectReference obj { get; set; } = new();
+
+    public LocalizedMethodFault fault { get; set; } = new();
+}
+
+/// <summary>WaitForUpdatesEx's options: <c>maxWaitSeconds</c> 0 returns at once, unset waits until a change;
+/// <c>maxObjectUpdates</c> caps the ObjectUpdates of one answer (the rest follow, <c>truncated</c> set).</summary>
+public sealed class WaitOptions : DynamicData
+{
+    public int? maxWaitSeconds { get; set; }
+    public bool ShouldSerializemaxWaitSeconds() => maxWaitSeconds.HasValue;
+
+    public int? maxObjectUpdates { get; set; }
+    public bool ShouldSerializemaxObjectUpdates() => maxObjectUpdates.HasValue;
+}
+
+public sealed class UpdateSet : DynamicData
+{
+    public string version { get; set; } = "";
+
+    [XmlElement("filterSet")]
+    public PropertyFilterUpdate[]? filterSet { get; set; }
+
+    public bool? truncated { get; set; }
+    public bool ShouldSerializetruncated() => truncated.HasValue;
+}
+
+public sealed class PropertyFilterUpdate : DynamicData
+{
+    public ManagedObjectReference filter { get; set; } = new();
+
+    [XmlElement("objectSet")]
+    public ObjectUpdate[]? objectSet { get; set; }
+
+    [XmlElement("missingSet")]
+    public MissingObject[]? missingSet { get; set; }
+}
+
+public enum ObjectUpdateKind
+{
+    [XmlEnum("modify")] Modify,
+    [XmlEnum("enter")] Enter,
+    [XmlEnum("leave")] Leave,
+}
+
+public sealed class ObjectUpdate : DynamicData
+{
+    public ObjectUpdateKind kind { get; set; }
+
+    public ManagedObjectReference obj { get; set; } = new();
+
+    [XmlElement("changeSet")]
+    public PropertyChange[]? changeSet { get; set; }
+
+    [XmlElement("missingSet")]
+    public MissingProperty[]? missingSet { get; set; }
+}
+
+public enum PropertyChangeOp
+{
+    [XmlEnum("add")] Add,
+    [XmlEnum("remove")] Remove,
+    [XmlEnum("assign")] Assign,
+    [XmlEnum("indirectRemove")] IndirectRemove,
+}
+
+public sealed class PropertyChange : DynamicData
+{
+    public string name { get; set; } = "";
+
+    public PropertyChangeOp op { get; set; }
+
+    public object? val { get; set; }
+}

@@ -74,6 +74,8 @@ public sealed class ReliabilityProgramTests
         Assert.IsGreaterThan(1, result.GetProperty("pages").GetInt32(), "the retrieval was paged");
         Assert.IsTrue(result.GetProperty("everyReadyVmAnswers").GetBoolean(), "every worker and echo VM answered");
         Assert.AreEqual("GuestOperationsUnavailable", result.GetProperty("withoutToolsFault").GetString());
+        Assert.AreEqual(1000, result.GetProperty("updatesEntered").GetInt32(), "WaitForUpdatesEx from version \"\" entered every VM");
+        Assert.IsTrue(result.GetProperty("updateSeen").GetBoolean(), "WaitForUpdatesEx returned the modify of the VM whose worker was killed");
         Assert.AreEqual(0, result.GetProperty("internalErrors").GetInt32());
     }
 

@@ -197,6 +197,10 @@ internal static class ClusterScaleCommand
             var correct = everyVmFound && pagedOnce && everyReadyAnswers && failsFast;
             if (!options.Measure)
             {
+                var check = await UpdatesAsync(cluster, admin, sandboxed[^1], options.TotalVms, idleWindow: null);
+                result["updatesEntered"] = check.Entered;
+                result["updateSeen"] = check.Seen;
+                correct &= check.Entered == options.TotalVms && check.Seen;
                 result["internalErrors"] = cluster.InternalErrors;
                 Console.WriteLine($"internal errors logged by the members: {cluster.InternalErrors}{(cluster.InternalErrors > 0 ? Environment.NewLine + cluster.ErrorLines : "")}");
                 return correct && cluster.InternalErrors == 0;
@@ -255,12 +259,18 @@ internal static class ClusterScaleCommand
             result["loginFrontEndCpuMicros"] = Math.Round(logins.FrontEndMicros);
             result["loginRedisCpuMicros"] = Math.Round(logins.RedisMicros, 1);
 
-            var change = await ChangeLatencyAsync(cluster, admin, sandboxed[^1]);
-            Console.WriteLine($"a change on one VM of {options.TotalVms} (its worker's sandbox killed): seen not ready at the front end after {change.Down:0} ms, ready again after {change.Up:0} ms (polling RetrieveProperties of that VM every 20 ms; "
-                + "WaitForUpdatesEx is not implemented: the PropertyCollector has no CreateFilter)");
-            // -1: not seen within 60 s (a worker restarted within the front end's 1 s inventory poll is never seen).
-            result["changeSeenMilliseconds"] = double.IsNaN(change.Down) ? -1 : Math.Round(change.Down);
-            result["readyAgainMilliseconds"] = double.IsNaN(change.Up) ? -1 : Math.Round(change.Up);
+            var updates = await UpdatesAsync(cluster, admin, sandboxed[^1], options.TotalVms, idleWindow: TimeSpan.FromSeconds(10));
+            result["updatesEntered"] = updates.Entered;
+            result["updatesEnterMilliseconds"] = Math.Round(updates.EnterMilliseconds);
+            result["updatesEnterBytes"] = updates.EnterBytes;
+            result["updatesIdleWaitFrontEndMsPerSecond"] = Math.Round(updates.IdleFrontEndMsPerSecond, 1);
+            result["updatesIdleFrontEndMsPerSecond"] = Math.Round(updates.IdleWithoutWaitMsPerSecond, 1);
+            result["updateSeen"] = updates.Seen;
+            result["updateLatencyMilliseconds"] = Math.Round(updates.LatencyMilliseconds);
+            result["updateObjects"] = updates.UpdateObjects;
+            result["updateBytes"] = updates.UpdateBytes;
+            result["updateKills"] = updates.Kills;
+            correct &= updates.Entered == options.TotalVms && updates.Seen;
             result["internalErrors"] = cluster.InternalErrors;
             Console.WriteLine($"internal errors logged by the members: {cluster.InternalErrors}{(cluster.InternalErrors > 0 ? Environment.NewLine + cluster.ErrorLines : "")}");
             return correct && errors == 0 && cluster.InternalErrors == 0;
@@ -448,46 +458,119 @@ internal static class ClusterScaleCommand
             frontEnd / ops * 1e6, hostAgent / ops * 1e6, redis / ops * 1e6, Math.Max(0, machine - frontEnd - hostAgent - redis) / ops * 1e6);
     }
 
-    /// <summary>Kills the sandbox of <paramref name="vm"/> and polls its readiness at the front end: how long until it
-    /// is seen not ready, and until it is ready again (the host agent restarts the guest).</summary>
-    private static async Task<(double Down, double Up)> ChangeLatencyAsync(ChildCluster cluster, VimConnection admin, ManagedObjectReference vm)
+    internal sealed record Updates(int Entered, double EnterMilliseconds, long EnterBytes, double IdleFrontEndMsPerSecond, double IdleWithoutWaitMsPerSecond,
+        bool Seen, double LatencyMilliseconds, int UpdateObjects, long UpdateBytes, int Kills);
+
+    /// <summary>
+    /// PropertyCollector updates with every VM watched: CreateFilter on a ContainerView of every VM (name,
+    /// runtime.powerState, runtime.host, guest.guestOperationsReady, guest.toolsRunningStatus); WaitForUpdatesEx from
+    /// version "" (every VM enters: time and bytes); with <paramref name="idleWindow"/>, the first front end's CPU while a
+    /// client waits and nothing changes, against the same window with no wait; then the sandbox of <paramref name="vm"/>
+    /// is killed (again every 3 s: a worker restarted within the front end's 1 s inventory poll is no change) until a
+    /// WaitForUpdatesEx returns its modify with guest.guestOperationsReady false: the time from the last kill, and that
+    /// update's objects and bytes (its XML as the server serializes it).
+    /// </summary>
+    private static async Task<Updates> UpdatesAsync(ChildCluster cluster, VimConnection admin, ManagedObjectReference vm, int totalVms, TimeSpan? idleWindow)
     {
-        var guests = cluster.GuestPids(vm.Value);
-        if (guests.Count == 0)
+        var port = admin.Port;
+        var collector = admin.Content.propertyCollector;
+        var view = await port.CreateContainerViewAsync(admin.Content.viewManager!, admin.Content.rootFolder, ["VirtualMachine"], true);
+        var filter = await port.CreateFilterAsync(collector, new PropertyFilterSpec
         {
-            Console.WriteLine($"no sandbox process found for {vm.Value}");
-            return (double.NaN, double.NaN);
+            objectSet = [new ObjectSpec { obj = view, skip = true, selectSet = [new TraversalSpec { type = "ContainerView", path = "view" }] }],
+            propSet = [new PropertySpec { type = "VirtualMachine", pathSet = ["name", "runtime.powerState", "runtime.host", "guest.guestOperationsReady", "guest.toolsRunningStatus"] }],
+        }, true);
+        try
+        {
+            var clock = Stopwatch.StartNew();
+            var first = await port.WaitForUpdatesExAsync(collector, "", new WaitOptions { maxWaitSeconds = 60 });
+            var enterMilliseconds = clock.Elapsed.TotalMilliseconds;
+            var entered = first?.filterSet?.SelectMany(f => f.objectSet ?? []).Count(o => o.kind == ObjectUpdateKind.Enter) ?? 0;
+            var enterBytes = first is null ? 0 : XmlBytes(first);
+            var version = first?.version ?? "";
+            Console.WriteLine($"WaitForUpdatesEx from version \"\": {entered} of {totalVms} VMs entered in {enterMilliseconds:0} ms, {enterBytes / 1024.0 / 1024.0:0.00} MiB");
+
+            double idleWait = double.NaN, idleNoWait = double.NaN;
+            if (idleWindow is { } window)
+            {
+                var frontEnd = cluster.Pids("frontend-1")[0]; // the front end of admin (FrontEnds[0])
+                var before = ProcFs.CpuSeconds(frontEnd);
+                await Task.Delay(window);
+                idleNoWait = (ProcFs.CpuSeconds(frontEnd) - before) / window.TotalSeconds * 1000;
+                before = ProcFs.CpuSeconds(frontEnd);
+                var waited = Stopwatch.StartNew();
+                var idle = await port.WaitForUpdatesExAsync(collector, version, new WaitOptions { maxWaitSeconds = (int)window.TotalSeconds });
+                idleWait = (ProcFs.CpuSeconds(frontEnd) - before) / waited.Elapsed.TotalSeconds * 1000;
+                if (idle is not null)
+                {
+                    version = idle.version;
+                    Console.WriteLine($"(the idle wait returned {idle.filterSet?.Sum(f => f.objectSet?.Length ?? 0)} object updates: something changed meanwhile)");
+                }
+
+                Console.WriteLine($"first front end's CPU with a client waiting in WaitForUpdatesEx on all {totalVms} VMs: {idleWait:0.0} ms/s; with none waiting: {idleNoWait:0.0} ms/s");
+            }
+
+            var kills = 0;
+            var lastKill = 0.0;
+            clock.Restart();
+            while (clock.Elapsed < TimeSpan.FromSeconds(90))
+            {
+                if (kills == 0 || clock.Elapsed.TotalMilliseconds - lastKill > 3000)
+                {
+                    foreach (var pid in cluster.GuestPids(vm.Value))
+                    {
+                        try
+                        {
+                            Process.GetProcessById(pid).Kill();
+                        }
+                        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+                        {
+                        }
+                    }
+
+                    kills++;
+                    lastKill = clock.Elapsed.TotalMilliseconds;
+                }
+
+                var update = await port.WaitForUpdatesExAsync(collector, version, new WaitOptions { maxWaitSeconds = 1 });
+                var at = clock.Elapsed.TotalMilliseconds;
+                if (update is null)
+                {
+                    continue;
+                }
+
+                version = update.version;
+                var objects = update.filterSet?.SelectMany(f => f.objectSet ?? []).ToArray() ?? [];
+                if (objects.Any(o => o.obj.Equals(vm) && o.kind == ObjectUpdateKind.Modify
+                    && o.changeSet?.Any(c => c.name == "guest.guestOperationsReady" && c.val is false) == true))
+                {
+                    var bytes = XmlBytes(update);
+                    Console.WriteLine($"a change on one VM of {totalVms} (its worker's sandbox killed, {kills} time(s)): WaitForUpdatesEx returned its modify {at - lastKill:0} ms after the last kill; "
+                        + $"that update: {objects.Length} object(s), {bytes} bytes");
+                    return new Updates(entered, enterMilliseconds, enterBytes, idleWait, idleNoWait, true, at - lastKill, objects.Length, bytes, kills);
+                }
+            }
+
+            Console.WriteLine($"a change on one VM of {totalVms}: NO update with its worker lost within 90 s ({kills} kills)");
+            return new Updates(entered, enterMilliseconds, enterBytes, idleWait, idleNoWait, false, double.NaN, 0, 0, kills);
+        }
+        finally
+        {
+            await port.DestroyPropertyFilterAsync(filter);
+            await port.DestroyViewAsync(view);
+        }
+    }
+
+    /// <summary>The XML of <paramref name="set"/> as the server's serializer writes it: the size of its SOAP body, near enough.</summary>
+    private static long XmlBytes(UpdateSet set)
+    {
+        using var buffer = new MemoryStream();
+        using (var writer = System.Xml.XmlWriter.Create(buffer, new System.Xml.XmlWriterSettings { Indent = false }))
+        {
+            new System.Xml.Serialization.XmlSerializer(typeof(UpdateSet), [.. VimTypes.All]).Serialize(writer, set);
         }
 
-        var clock = Stopwatch.StartNew();
-        foreach (var pid in guests)
-        {
-            try
-            {
-                Process.GetProcessById(pid).Kill();
-            }
-            catch (Exception e) when (e is ArgumentException or InvalidOperationException)
-            {
-            }
-        }
-
-        double down = double.NaN;
-        while (clock.Elapsed < TimeSpan.FromSeconds(60))
-        {
-            var ready = (await admin.PropertiesAsync(vm, ["guest.guestOperationsReady"])).GetValueOrDefault("guest.guestOperationsReady") is true;
-            if (!ready && double.IsNaN(down))
-            {
-                down = clock.Elapsed.TotalMilliseconds;
-            }
-            else if (ready && !double.IsNaN(down))
-            {
-                return (down, clock.Elapsed.TotalMilliseconds);
-            }
-
-            await Task.Delay(20);
-        }
-
-        return (down, double.NaN);
+        return buffer.Length;
     }
 
     internal static async Task<VimConnection> ConnectAsync(Uri sdk)

@@ -29,7 +29,7 @@ public sealed partial class ClusterHostAgent(
     IClusterMembershipService membership,
     ISiloMetadataCache metadata,
     LocalHostAgent? local,
-    ILogger<ClusterHostAgent> logger) : BackgroundService, IHostAgent, IGuestFileServers, IHostSystems
+    ILogger<ClusterHostAgent> logger) : BackgroundService, IHostAgent, IGuestFileServers, IHostSystems, IInventoryChanges
 {
     /// <summary>How often every host agent's inventory is asked for.</summary>
     public static TimeSpan PollInterval { get; } = TimeSpan.FromSeconds(1);
@@ -42,6 +42,11 @@ public sealed partial class ClusterHostAgent(
     public const int MissedPollsAllowed = 2;
 
     private volatile Remote _remote = Remote.Empty;
+    private TaskCompletionSource _nextChange = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes when a poll next publishes a change of the other host agents' VMs (this process's own host
+    /// agent does not signal here).</summary>
+    public Task NextChange => Volatile.Read(ref _nextChange).Task;
 
     /// <summary>Each host agent's grain reference, made once: GetGrain reads the grain interface's attributes by
     /// reflection each time, a few percent of a front end's CPU when done per guest call.</summary>
@@ -199,6 +204,7 @@ public sealed partial class ClusterHostAgent(
         if (polled.Length != before.Hosts.Count || polled.Any(h => !before.Hosts.TryGetValue(h.Name, out var was) || !ReferenceEquals(was, h)))
         {
             _remote = new Remote(polled);
+            Interlocked.Exchange(ref _nextChange, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
         }
     }
 
@@ -218,7 +224,7 @@ public sealed partial class ClusterHostAgent(
                 LogConnected(logger, name);
             }
 
-            var vms = inventory.Vms is { } json ? HostAgentJson.Deserialize(json) : known?.Vms ?? [];
+            var vms = inventory.Vms is { } json ? Reuse(HostAgentJson.Deserialize(json), known?.Vms) : known?.Vms ?? [];
             return new HostState(name, true, inventory.Version, vms, inventory.GuestFileServers);
         }
         catch (TimeoutException) when (known is { Connected: true } && known.MissedPolls < MissedPollsAllowed && !cancellationToken.IsCancellationRequested)
@@ -234,6 +240,46 @@ public sealed partial class ClusterHostAgent(
 
             return Disconnected(known, e.Message);
         }
+    }
+
+    /// <summary><paramref name="received"/> with every snapshot equal to a <paramref name="known"/> one replaced by that
+    /// instance (and an equal configuration or agent state by the known one): a host agent re-sends all its VMs when one
+    /// changes, and this keeps one copy of each unchanged VM (its strings, and the front end's views built from it)
+    /// instead of a new one per change.</summary>
+    private static VmSnapshot[] Reuse(VmSnapshot[] received, VmSnapshot[]? known)
+    {
+        var byId = known is null ? null : new Dictionary<string, VmSnapshot>(known.Length, StringComparer.Ordinal);
+        foreach (var vm in known ?? [])
+        {
+            byId!.TryAdd(vm.Configuration.Id, vm);
+        }
+
+        for (var i = 0; i < received.Length; i++)
+        {
+            var vm = received[i];
+            var agent = vm.Agent == GuestAgentState.NotRunning ? GuestAgentState.NotRunning : vm.Agent;
+            if (byId is not null && byId.TryGetValue(vm.Configuration.Id, out var was))
+            {
+                if (vm == was)
+                {
+                    received[i] = was;
+                    continue;
+                }
+
+                agent = agent == was.Agent ? was.Agent : agent;
+                if (vm.Configuration == was.Configuration)
+                {
+                    received[i] = vm with { Configuration = was.Configuration, Agent = agent };
+                    continue;
+                }
+            }
+
+            // A VM new here: the guest type's strings, the same for most VMs, are kept once (interned).
+            var configuration = vm.Configuration with { GuestId = string.Intern(vm.Configuration.GuestId), GuestFullName = string.Intern(vm.Configuration.GuestFullName) };
+            received[i] = vm with { Configuration = configuration, Agent = agent };
+        }
+
+        return received;
     }
 
     /// <summary><paramref name="known"/> not connected: its VMs listed with guest operations not ready.</summary>

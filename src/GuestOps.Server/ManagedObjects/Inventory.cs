@@ -41,6 +41,7 @@ public sealed class Inventory : IManagedObjectResolver
     private readonly IInventoryService _inventory;
     private readonly IHostSystems? _hosts;
     private readonly PropertyReader _reader;
+    private readonly IInventoryChanges? _changes;
 
     /// <param name="calls">The call being dispatched, which managed objects read (the dispatcher enters it).</param>
     /// <param name="transfers">File transfers (InitiateFileTransfer*); default: none.</param>
@@ -57,6 +58,7 @@ public sealed class Inventory : IManagedObjectResolver
     {
         _inventory = inventory ?? new HostInventory(hostAgent);
         _hosts = hosts;
+        _changes = _inventory as IInventoryChanges ?? hostAgent as IInventoryChanges;
         var layout = Synchronous.Wait(_inventory.GetLayoutAsync());
         permissions ??= new PermissionService(new AuthorizationStore(null, users), users);
         Access = new EntityPermissions(permissions);
@@ -149,6 +151,13 @@ public sealed class Inventory : IManagedObjectResolver
     /// <summary>The VMs the host agent reports now.</summary>
     public IEnumerable<VirtualMachine> VirtualMachines => Synchronous.Wait(_inventory.ListVirtualMachinesAsync()).Select(VirtualMachineFor);
 
+    /// <summary>What the inventory holds now, to tell whether anything changed since an earlier look: the host agent's
+    /// VM snapshots (the same instances while unchanged) and the host agents.</summary>
+    public InventoryState State() => new(Synchronous.Wait(_inventory.ListVirtualMachinesAsync()), _hosts?.HostSystems ?? []);
+
+    /// <summary>Completes at the host agent's next change of its VMs; null when it does not tell (look again on a timer).</summary>
+    public Task? NextChange => _changes?.NextChange;
+
     public object? Resolve(ManagedObjectReference reference, VimCall call) => Find(reference, call.Session as Session);
 
     public ManagedObject? Find(ManagedObjectReference reference, Session? session)
@@ -168,6 +177,8 @@ public sealed class Inventory : IManagedObjectResolver
                 return ComputeResources(Datacenter.HostFolder).FirstOrDefault(c => c.Ref.Value == reference.Value);
             case "ContainerView":
                 return session is not null && session.Views.TryGetValue(reference.Value, out var view) ? view : null;
+            case "PropertyFilter":
+                return session is not null && session.Filters.TryGetValue(reference.Value, out var filter) ? filter : null;
             default:
                 return null;
         }
@@ -177,4 +188,36 @@ public sealed class Inventory : IManagedObjectResolver
         _vms.GetOrAdd(snapshot.Configuration.Id, static (_, state) => new VirtualMachine(state.snapshot, state.self.Datacenter.VmFolder, state.self._inventory, state.self._reader, state.self._hosts, state.self.HostSystemOf), (snapshot, self: this));
 
     private HostSystem? HostSystemOf(string hostName) => ComputeResources(Datacenter.HostFolder).FirstOrDefault(c => c.Name == hostName)?.Host;
+}
+
+/// <summary>The inventory at one moment (<see cref="Inventory.State"/>): equal when no VM snapshot and no host agent changed.</summary>
+public sealed record InventoryState(IReadOnlyList<VmSnapshot> Vms, IReadOnlyList<HostSystemInfo> Hosts)
+{
+    public bool SameAs(InventoryState other)
+    {
+        if (!ReferenceEquals(Hosts, other.Hosts) && !Hosts.SequenceEqual(other.Hosts))
+        {
+            return false;
+        }
+
+        if (ReferenceEquals(Vms, other.Vms))
+        {
+            return true;
+        }
+
+        if (Vms.Count != other.Vms.Count)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < Vms.Count; i++)
+        {
+            if (!ReferenceEquals(Vms[i], other.Vms[i]))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
 }

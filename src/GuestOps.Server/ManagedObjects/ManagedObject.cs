@@ -15,17 +15,7 @@ public abstract class ManagedObject : IManagedObject
     {
         Ref = new ManagedObjectReference(GetType().Name, id);
         Reader = reader;
-        var names = new List<string>();
-        for (var t = GetType(); t is not null && t != typeof(object); t = t.BaseType)
-        {
-            names.Add(t.Name);
-        }
-
-        _typeNames = names.ToArray();
     }
-
-    /// <summary>This type's vSphere name and its supertypes' (the class hierarchy is vSphere's).</summary>
-    private readonly string[] _typeNames;
 
     public ManagedObjectReference Ref { get; }
 
@@ -38,7 +28,19 @@ public abstract class ManagedObject : IManagedObject
     public abstract PropertyTable Properties { get; }
 
     /// <summary>True when this object is of the vSphere type <paramref name="typeName"/> or a subtype of it.</summary>
-    public bool IsOfType(string typeName) => Array.IndexOf(_typeNames, typeName) >= 0;
+    public bool IsOfType(string typeName)
+    {
+        // The class hierarchy is vSphere's: walked per call, so no object holds a copy of its type's names.
+        for (var t = GetType(); t is not null && t != typeof(object); t = t.BaseType)
+        {
+            if (t.Name == typeName)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     /// <summary>The single-property read pyVmomi 8 sends (<c>Fetch</c>, not in the WSDL): one top-level property.</summary>
     public Task<object?> FetchAsync(ManagedObjectReference _this, string prop) => Task.FromResult(Reader.Fetch(this, prop, Call));

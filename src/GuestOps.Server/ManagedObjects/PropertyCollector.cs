@@ -9,9 +9,10 @@ namespace GuestOps.Server.ManagedObjects;
 /// vmodl.query.PropertyCollector: walks ObjectSpecs and TraversalSpecs (named recursion included) over the inventory,
 /// and reads the PropertySpecs that apply to each object's type or a supertype. Unset properties are left out.
 /// </summary>
-public sealed class PropertyCollector(string id, Inventory inventory, PropertyReader reader) : ManagedObject(id, reader), IPropertyCollector
+public sealed partial class PropertyCollector(string id, Inventory inventory, PropertyReader reader) : ManagedObject(id, reader), IPropertyCollector
 {
-    private static readonly PropertyTable<PropertyCollector> Table = new();
+    private static readonly PropertyTable<PropertyCollector> Table = new PropertyTable<PropertyCollector>()
+        .Add("filter", (_, call) => (call.Session as Session)?.Filters.Values.Select(f => f.Ref).ToArray());
 
     public override PropertyTable Properties => Table;
 

@@ -25,6 +25,12 @@ public sealed class Session(SessionInfo info) : IVimSession
     /// <summary>Views created by this session (they die with it).</summary>
     public ConcurrentDictionary<string, ContainerView> Views { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>PropertyCollector filters created by this session (they die with it).</summary>
+    public ConcurrentDictionary<string, PropertyFilter> Filters { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>WaitForUpdatesEx's version and wait in progress for this session.</summary>
+    public SessionUpdates Updates { get; } = new();
+
     /// <summary>Continuation state of RetrievePropertiesEx calls that hit <c>maxObjects</c>: the page size and what is left.</summary>
     public ConcurrentDictionary<string, (int PageSize, ObjectContent[] Remaining)> PendingResults { get; } = new(StringComparer.Ordinal);
 

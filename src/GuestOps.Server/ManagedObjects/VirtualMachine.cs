@@ -43,8 +43,8 @@ public sealed class VirtualMachine : ManagedEntity
     /// <summary>The host agent's current view of this VM.</summary>
     public VmSnapshot Snapshot => Synchronous.Wait(_inventory.GetVirtualMachineAsync(Ref.Value)) ?? _registered;
 
-    /// <summary>The data objects of one snapshot, built once: property reads of an unchanged VM allocate nothing.
-    /// Callers must not modify them.</summary>
+    /// <summary>The data objects of one snapshot, each built once on its first read: property reads of an unchanged VM
+    /// allocate nothing, and a VM whose reads never ask for config or summary holds none. Callers must not modify them.</summary>
     private PropertyViews Views()
     {
         var snapshot = Snapshot;
@@ -52,15 +52,33 @@ public sealed class VirtualMachine : ManagedEntity
         var views = _views;
         if (views is null || !ReferenceEquals(views.Snapshot, snapshot) || views.Host != host)
         {
-            var guest = Guest(snapshot);
-            views = new PropertyViews(snapshot, host, Runtime(snapshot, host), Config(snapshot), guest, Summary(snapshot, host, guest));
+            views = new PropertyViews(this, snapshot, host);
             _views = views;
         }
 
         return views;
     }
 
-    private sealed record PropertyViews(VmSnapshot Snapshot, (HostSystem? System, bool Connected) Host, VirtualMachineRuntimeInfo Runtime, VirtualMachineConfigInfo Config, GuestInfo Guest, VirtualMachineSummary Summary);
+    /// <summary>Built lazily; two readers racing may both build one, and either result is the same value.</summary>
+    private sealed class PropertyViews(VirtualMachine vm, VmSnapshot snapshot, (HostSystem? System, bool Connected) host)
+    {
+        private VirtualMachineRuntimeInfo? _runtime;
+        private VirtualMachineConfigInfo? _config;
+        private GuestInfo? _guest;
+        private VirtualMachineSummary? _summary;
+
+        public VmSnapshot Snapshot => snapshot;
+
+        public (HostSystem? System, bool Connected) Host => host;
+
+        public VirtualMachineRuntimeInfo Runtime => _runtime ??= VirtualMachine.Runtime(snapshot, host);
+
+        public VirtualMachineConfigInfo Config => _config ??= vm.Config(snapshot);
+
+        public GuestInfo Guest => _guest ??= VirtualMachine.Guest(snapshot);
+
+        public VirtualMachineSummary Summary => _summary ??= vm.Summary(snapshot, host, Guest);
+    }
 
     /// <summary>In a cluster, the HostSystem that runs this VM and whether its host agent answers now.</summary>
     private (HostSystem? System, bool Connected) Host()

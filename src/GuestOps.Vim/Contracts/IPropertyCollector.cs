@@ -36,6 +36,52 @@ public interface IPropertyCollector
     [FaultContract(typeof(RuntimeFault), Name = "RuntimeFaultFault")]
     [VimPrivilege(Privileges.SystemView)]
     Task CancelRetrievePropertiesExAsync(ManagedObjectReference _this, string token);
+
+    [OperationContract(Action = VimActions.Default, ReplyAction = "*")]
+    [FaultContract(typeof(InvalidProperty), Name = "InvalidPropertyFault")]
+    [FaultContract(typeof(RuntimeFault), Name = "RuntimeFaultFault")]
+    [VimPrivilege(Privileges.SystemView)]
+    [return: MessageParameter(Name = "returnval")]
+    Task<ManagedObjectReference> CreateFilterAsync(ManagedObjectReference _this, PropertyFilterSpec spec, bool partialUpdates);
+
+    [OperationContract(Action = VimActions.Default, ReplyAction = "*")]
+    [FaultContract(typeof(InvalidCollectorVersion), Name = "InvalidCollectorVersionFault")]
+    [FaultContract(typeof(RuntimeFault), Name = "RuntimeFaultFault")]
+    [VimPrivilege(Privileges.SystemView)]
+    [return: MessageParameter(Name = "returnval")]
+    Task<UpdateSet?> WaitForUpdatesExAsync(ManagedObjectReference _this, string? version, WaitOptions? options);
+
+    [OperationContract(Action = VimActions.Default, ReplyAction = "*")]
+    [FaultContract(typeof(InvalidCollectorVersion), Name = "InvalidCollectorVersionFault")]
+    [FaultContract(typeof(RuntimeFault), Name = "RuntimeFaultFault")]
+    [VimPrivilege(Privileges.SystemView)]
+    [return: MessageParameter(Name = "returnval")]
+    Task<UpdateSet?> CheckForUpdatesAsync(ManagedObjectReference _this, string? version);
+
+    [OperationContract(Action = VimActions.Default, ReplyAction = "*")]
+    [FaultContract(typeof(InvalidCollectorVersion), Name = "InvalidCollectorVersionFault")]
+    [FaultContract(typeof(RuntimeFault), Name = "RuntimeFaultFault")]
+    [VimPrivilege(Privileges.SystemView)]
+    [return: MessageParameter(Name = "returnval")]
+    Task<UpdateSet> WaitForUpdatesAsync(ManagedObjectReference _this, string? version);
+
+    [OperationContract(Action = VimActions.Default, ReplyAction = "*")]
+    [FaultContract(typeof(RuntimeFault), Name = "RuntimeFaultFault")]
+    [VimPrivilege(Privileges.SystemView)]
+    Task CancelWaitForUpdatesAsync(ManagedObjectReference _this);
+}
+
+/// <summary>vmodl.query.PropertyCollector.Filter: one CreateFilter's spec, owned by the session that made it.</summary>
+[ServiceContract(Namespace = VimNamespaces.Vim25, Name = "VimPortType")]
+[XmlSerializerFormat(SupportFaults = true)]
+[ServiceKnownType(nameof(VimTypes.GetKnownTypes), typeof(VimTypes))]
+[VimWireFormat]
+public interface IPropertyFilter
+{
+    [OperationContract(Action = VimActions.Default, ReplyAction = "*")]
+    [FaultContract(typeof(RuntimeFault), Name = "RuntimeFaultFault")]
+    [VimPrivilege(Privileges.SystemView)]
+    Task DestroyPropertyFilterAsync(ManagedObjectReference _this);
 }
 
 /// <summary>

@@ -100,4 +100,25 @@ public sealed class ClusterHostAgentTests
         Assert.IsFalse(Ready(agent), "a member the membership no longer lists");
         Assert.HasCount(1, agent.ListVirtualMachines(), "its VMs stay listed");
     }
+
+    [TestMethod]
+    [Timeout(60_000)]
+    public async Task APollThatChangesOneVm_KeepsTheOtherVmsSnapshot_AndNotifiesTheChange()
+    {
+        var other = Vm with { Configuration = Vm.Configuration with { Id = "vm-a2", Name = "a-vm-2" } };
+        var agent = NewAgent();
+        _answers.Enqueue(() => Task.FromResult(new HostAgentInventory(1, HostAgentJson.Serialize([Vm, other]), ["https://esx-a:8443"])));
+        await agent.PollAsync(Live, CancellationToken.None);
+        var unchanged = agent.GetVirtualMachine("vm-a2")!;
+        var changed = agent.NextChange;
+
+        _answers.Enqueue(() => Task.FromResult(new HostAgentInventory(2, HostAgentJson.Serialize([Vm with { Agent = GuestAgentState.NotRunning }, other]), ["https://esx-a:8443"])));
+        await agent.PollAsync(Live, CancellationToken.None);
+
+        Assert.IsTrue(changed.IsCompleted, "a poll that publishes a change notifies it");
+        Assert.AreSame(unchanged, agent.GetVirtualMachine("vm-a2"), "an unchanged VM keeps its snapshot: one copy, not one per change");
+        Assert.AreSame(GuestAgentState.NotRunning, agent.GetVirtualMachine("vm-a1")!.Agent, "the agent state of a VM without tools is the shared one");
+        Assert.IsNotNull(string.IsInterned(unchanged.Configuration.GuestId), "the guest type's strings are kept once");
+        Assert.IsFalse(agent.NextChange.IsCompleted);
+    }
 }

@@ -286,6 +286,16 @@ public sealed class SoapDispatcherTests
         public Task<RetrieveResult> ContinueRetrievePropertiesExAsync(ManagedObjectReference _this, string token) => throw new NotSupportedException();
 
         public Task CancelRetrievePropertiesExAsync(ManagedObjectReference _this, string token) => throw new NotSupportedException();
+
+        public Task<ManagedObjectReference> CreateFilterAsync(ManagedObjectReference _this, PropertyFilterSpec spec, bool partialUpdates) => throw new NotSupportedException();
+
+        public Task<UpdateSet?> WaitForUpdatesExAsync(ManagedObjectReference _this, string? version, WaitOptions? options) => throw new NotSupportedException();
+
+        public Task<UpdateSet?> CheckForUpdatesAsync(ManagedObjectReference _this, string? version) => throw new NotSupportedException();
+
+        public Task<UpdateSet> WaitForUpdatesAsync(ManagedObjectReference _this, string? version) => throw new NotSupportedException();
+
+        public Task CancelWaitForUpdatesAsync(ManagedObjectReference _this) => throw new NotSupportedException();
     }
 
     /// <summary>Refuses every login; Logout records the call it ran for, read from <paramref name="calls"/>.</summary>
