@@ -57,10 +57,10 @@ public sealed partial class ClusterEnrollment(ClusterDocument<EnrollmentDocument
         }
     }
 
-    [LoggerMessage(EventId = 6020, Level = LogLevel.Warning, Message = "Reading the cluster's enrollment records failed; this member keeps its copy until the store answers")]
+    [LoggerMessage(EventId = 6030, Level = LogLevel.Warning, Message = "Reading the cluster's enrollment records failed; this member keeps its copy until the store answers")]
     private static partial void LogRefreshFailed(ILogger logger, Exception exception);
 
-    [LoggerMessage(EventId = 6021, Level = LogLevel.Information, Message = "The cluster's enrollment records are read again")]
+    [LoggerMessage(EventId = 6031, Level = LogLevel.Information, Message = "The cluster's enrollment records are read again")]
     private static partial void LogRefreshed(ILogger logger);
 }
 
