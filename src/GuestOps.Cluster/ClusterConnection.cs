@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization.Metadata;
+using GuestOps.Cluster.Accounts;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -55,6 +57,33 @@ public sealed class ClusterConnection : IAsyncDisposable
         }
     }
 
+    /// <summary>Connects to the cluster <paramref name="settings"/> names and opens what <paramref name="open"/> builds
+    /// on the connection (its documents, joined); the connection is closed when opening fails, and with the result
+    /// otherwise.</summary>
+    public static async Task<Opened<T>> OpenAsync<T>(ClusterSettings settings, Func<ClusterConnection, CancellationToken, Task<T>> open, CancellationToken cancellationToken = default)
+    {
+        var connection = await ConnectAsync(settings, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return new Opened<T>(connection, await open(connection, cancellationToken).ConfigureAwait(false));
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>The cluster's document <paramref name="name"/>, joined: a cluster that has none yet is seeded with
+    /// <paramref name="seed"/>, as its first member would seed it.</summary>
+    public async Task<ClusterDocument<T>> JoinAsync<T>(string name, JsonTypeInfo<T> json, T seed, CancellationToken cancellationToken)
+        where T : class
+    {
+        var document = new ClusterDocument<T>(Grains, name, json, seed);
+        await document.JoinAsync(cancellationToken).ConfigureAwait(false);
+        return document;
+    }
+
     public async ValueTask DisposeAsync()
     {
         try
@@ -66,4 +95,10 @@ public sealed class ClusterConnection : IAsyncDisposable
             _host.Dispose();
         }
     }
+}
+
+/// <summary>What <see cref="ClusterConnection.OpenAsync"/> opened, and the connection it goes through (closed with it).</summary>
+public sealed record Opened<T>(ClusterConnection Connection, T Value) : IAsyncDisposable
+{
+    public ValueTask DisposeAsync() => Connection.DisposeAsync();
 }

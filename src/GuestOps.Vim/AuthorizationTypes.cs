@@ -1,5 +1,3 @@
-using System.Xml.Serialization;
-
 namespace GuestOps.Vim;
 
 // Authorization data objects (vim.AuthorizationManager, vim.host.LocalAccountManager), fields in wire order.

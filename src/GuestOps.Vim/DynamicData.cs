@@ -1,5 +1,3 @@
-using System.Xml.Serialization;
-
 namespace GuestOps.Vim;
 
 /// <summary>Base of every vim25 data object.</summary>

@@ -1,5 +1,3 @@
-using System.Xml.Serialization;
-
 namespace GuestOps.Vim;
 
 // Events (vim.event.*) as EventManager.QueryEvents returns them, fields in wire order.

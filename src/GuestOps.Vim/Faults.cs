@@ -1,5 +1,3 @@
-using System.Xml.Serialization;
-
 namespace GuestOps.Vim;
 
 // Fault types, fields in wire order. Hierarchy: MethodFault -> RuntimeFault | VimFault.

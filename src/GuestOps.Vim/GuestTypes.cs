@@ -1,5 +1,3 @@
-using System.Xml.Serialization;
-
 namespace GuestOps.Vim;
 
 // Guest-operation data objects, fields in wire order.

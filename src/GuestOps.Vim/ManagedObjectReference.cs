@@ -1,5 +1,3 @@
-using System.Xml.Serialization;
-
 namespace GuestOps.Vim;
 
 /// <summary>A reference to a managed object: <c>&lt;vm type="VirtualMachine"&gt;vm-42&lt;/vm&gt;</c>.</summary>

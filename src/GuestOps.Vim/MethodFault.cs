@@ -1,5 +1,3 @@
-using System.Xml.Serialization;
-
 namespace GuestOps.Vim;
 
 /// <summary>Root of every vim fault. <c>faultCause</c> and <c>faultMessage</c> are never sent by this server.</summary>

@@ -1,5 +1,3 @@
-using System.Xml.Serialization;
-
 namespace GuestOps.Vim;
 
 public enum VirtualMachinePowerState

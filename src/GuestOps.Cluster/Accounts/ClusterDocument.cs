@@ -4,7 +4,7 @@ using GuestOps.Host.SharedState;
 
 namespace GuestOps.Cluster.Accounts;
 
-/// <summary>What <see cref="ClusterAccounts"/> does with each shared document, whatever its type.</summary>
+/// <summary>What <see cref="ClusterDocuments"/> does with each shared document, whatever its type.</summary>
 internal interface IClusterDocument
 {
     /// <summary>The grain's key.</summary>
@@ -20,7 +20,7 @@ internal interface IClusterDocument
 /// <summary>
 /// A shared document of the cluster as one member sees it (<see cref="IStateDocument{T}"/>): <see cref="Current"/> is
 /// a copy in this process, read without a grain call, kept fresh by <see cref="RefreshAsync"/>
-/// (<see cref="ClusterAccounts.PollInterval"/>); a change goes through the document's grain, the one authority, and is
+/// (<see cref="ClusterDocuments.PollInterval"/>); a change goes through the document's grain, the one authority, and is
 /// current here as soon as it is stored. The document crosses as JSON (<paramref name="json"/>), the form its single
 /// process files have.
 /// </summary>

@@ -244,17 +244,7 @@ public sealed class EnrollmentStore
     public async ValueTask<CertificateRecord> RedeemAsync(string vmId, string token, Func<X509Certificate2> issue, CancellationToken cancellationToken)
     {
         CertificateRecord? issued = null;
-        try
-        {
-            await UpdateAsync(RedeemChange(vmId, token, issue, record => issued = record), cancellationToken).ConfigureAwait(false);
-        }
-        catch (EnrollmentException) when (_shared is not null)
-        {
-            // A member's copy may not have a token issued elsewhere a moment ago: the refusal is decided on the latest.
-            await _shared.RefreshAsync(cancellationToken).ConfigureAwait(false);
-            await UpdateAsync(RedeemChange(vmId, token, issue, record => issued = record), cancellationToken).ConfigureAwait(false);
-        }
-
+        await UpdateAsync(RedeemChange(vmId, token, issue, record => issued = record), cancellationToken).ConfigureAwait(false);
         return issued!;
     }
 

@@ -31,17 +31,35 @@ public interface IStateDocument<T>
 public static class StateDocument
 {
     /// <summary>Applies <paramref name="change"/> to the latest document and stores what it returns, again on the newer
-    /// document when another change came first. A change that returns the document it was given stores nothing.</summary>
+    /// document when another change came first. A change that returns the document it was given stores nothing. A change
+    /// that throws (refuses) on this process's copy is refused only when the store has nothing newer: else it is
+    /// applied again to the store's latest document (<see cref="IStateDocument{T}.RefreshAsync"/>), so a member whose
+    /// copy lags does not refuse what another member made possible a moment ago.</summary>
     public static async ValueTask<TResult> ChangeAsync<T, TResult>(this IStateDocument<T> document, Func<T, (T Next, TResult Result)> change, CancellationToken cancellationToken = default)
         where T : class
     {
         while (true)
         {
             var current = document.Current;
-            var (next, result) = change(current.Value);
-            if (ReferenceEquals(next, current.Value) || await document.TryReplaceAsync(current.Version, next, cancellationToken).ConfigureAwait(false))
+            (T Next, TResult Result) changed;
+            try
             {
-                return result;
+                changed = change(current.Value);
+            }
+            catch
+            {
+                await document.RefreshAsync(cancellationToken).ConfigureAwait(false);
+                if (document.Current.Version == current.Version)
+                {
+                    throw;
+                }
+
+                continue;
+            }
+
+            if (ReferenceEquals(changed.Next, current.Value) || await document.TryReplaceAsync(current.Version, changed.Next, cancellationToken).ConfigureAwait(false))
+            {
+                return changed.Result;
             }
         }
     }

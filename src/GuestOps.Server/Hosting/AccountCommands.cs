@@ -130,7 +130,7 @@ public static class AccountCommands
             await using var cluster = await ClusterAccountsAsync(options, users, store, cancellationToken);
             if (cluster is not null)
             {
-                (users, store) = (cluster.Users, cluster.Authorization);
+                (users, store) = cluster.Value;
             }
 
             await RootAccount.EnsureCreatedAsync(users, new PermissionService(store, users), options.RootPassword, stdout, cancellationToken); // a fresh state directory (or cluster) gets root first, as the server would create it
@@ -252,17 +252,9 @@ public static class AccountCommands
         {
             return Fail(stderr, e.Message);
         }
-        catch (GuestOpsConfigurationException e)
+        catch (Exception e) when (AdminCommands.IsRefusal(e))
         {
-            return Fail(stderr, e.Message, code: 2);
-        }
-        catch (ClusterSettingsException e)
-        {
-            return Fail(stderr, e.Message, code: 2);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or System.Text.Json.JsonException)
-        {
-            return Fail(stderr, e.Message);
+            return AdminCommands.Refuse(stderr, e);
         }
     }
 
@@ -270,34 +262,15 @@ public static class AccountCommands
     /// member reads, changed through their grains: every member sees a change within a second), reached as an Orleans
     /// client of the running cluster; a cluster that has none yet is seeded with this state directory's, as its first
     /// member would. Without it, null: the commands change the state directory's files.</summary>
-    private static async Task<ClusterAccountStores?> ClusterAccountsAsync(GuestOpsOptions options, UserStore localUsers, AuthorizationStore localAuthorization, CancellationToken cancellationToken)
+    private static async Task<Opened<(UserStore Users, AuthorizationStore Authorization)>?> ClusterAccountsAsync(GuestOpsOptions options, UserStore localUsers, AuthorizationStore localAuthorization, CancellationToken cancellationToken)
     {
         var settings = ClusterSettings.Parse(options.Role, options.Cluster, options.HostName, options.DemoVms);
-        if (!settings.Clustered)
-        {
-            return null;
-        }
-
-        var connection = await ClusterConnection.ConnectAsync(settings, cancellationToken);
-        try
-        {
-            var users = new ClusterDocument<UsersAndGroups>(connection.Grains, ClusterAccounts.UsersDocument, UserStore.DocumentJson, localUsers.Document.Current.Value);
-            var authorization = new ClusterDocument<AuthorizationFile>(connection.Grains, ClusterAccounts.AuthorizationDocument, AuthorizationStore.DocumentJson, localAuthorization.Document.Current.Value);
-            await users.JoinAsync(cancellationToken);
-            await authorization.JoinAsync(cancellationToken);
-            return new ClusterAccountStores(connection, new UserStore(users), new AuthorizationStore(authorization));
-        }
-        catch
-        {
-            await connection.DisposeAsync();
-            throw;
-        }
-    }
-
-    /// <summary>The cluster's account stores and the connection they go through.</summary>
-    private sealed record ClusterAccountStores(ClusterConnection Connection, UserStore Users, AuthorizationStore Authorization) : IAsyncDisposable
-    {
-        public ValueTask DisposeAsync() => Connection.DisposeAsync();
+        return !settings.Clustered ? null : await ClusterConnection.OpenAsync(
+            settings,
+            async (connection, cancellationToken) => (
+                new UserStore(await connection.JoinAsync(ClusterAccounts.UsersDocument, UserStore.DocumentJson, localUsers.Document.Current.Value, cancellationToken)),
+                new AuthorizationStore(await connection.JoinAsync(ClusterAccounts.AuthorizationDocument, AuthorizationStore.DocumentJson, localAuthorization.Document.Current.Value, cancellationToken))),
+            cancellationToken);
     }
 
     /// <summary>An entity argument: root, a managed object id, Type:id, or a configured VM's name.</summary>
@@ -348,11 +321,7 @@ public static class AccountCommands
         return ServerCommandLine.UsageExitCode;
     }
 
-    private static int Fail(TextWriter stderr, string message, int code = 1)
-    {
-        stderr.WriteLine("GuestOps.Server: " + message);
-        return code;
-    }
+    private static int Fail(TextWriter stderr, string message) => AdminCommands.Fail(stderr, message);
 }
 
 /// <summary>One parsed account command: <see cref="Command"/> and <see cref="Action"/> (<c>user add</c>), its positional

@@ -87,7 +87,7 @@ public static class AdminCommands
 
             var enrollmentDirectory = EnrollmentStore.DirectoryOf(Path.GetFullPath(options.StateDirectory));
             await using var cluster = clusterHost is null ? null : await ClusterEnrollmentAsync(options, enrollmentDirectory, cancellationToken);
-            var store = cluster?.Store ?? new EnrollmentStore(enrollmentDirectory);
+            var store = cluster is null ? new EnrollmentStore(enrollmentDirectory) : new EnrollmentStore(cluster.Value);
             if (command == "revoke")
             {
                 var count = await store.RevokeAsync(vmId, cancellationToken);
@@ -103,7 +103,7 @@ public static class AdminCommands
             }
 
             var listed = ListenerAddresses(listener.AdvertisedAddress, addresses);
-            var caCertificate = cluster?.CaCertificate ?? ReadCaCertificate(enrollmentDirectory);
+            var caCertificate = cluster?.Value.Current.Value.CaCertificate ?? ReadCaCertificate(enrollmentDirectory);
             var token = await store.CreateTokenAsync(vmId, TimeSpan.FromHours(validHours), cancellationToken);
             var bundle = new EnrollmentBundle
             {
@@ -125,44 +125,20 @@ public static class AdminCommands
             stdout.WriteLine($"  guestops-tools --connect {string.Join(",", bundle.AllAddresses())} --tls-cert /etc/guestops-tools/worker.crt --tls-key /etc/guestops-tools/worker.key --tls-ca /etc/guestops-tools/ca.crt");
             return 0;
         }
-        catch (GuestOpsConfigurationException e)
+        catch (Exception e) when (IsRefusal(e))
         {
-            return Fail(stderr, e.Message, code: 2);
-        }
-        catch (ClusterSettingsException e)
-        {
-            return Fail(stderr, e.Message, code: 2);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or System.Security.Cryptography.CryptographicException)
-        {
-            return Fail(stderr, e.Message);
+            return Refuse(stderr, e);
         }
     }
 
     /// <summary>The cluster's enrollment document (its CA and records, which every host agent issues and checks with),
     /// reached as an Orleans client of the running cluster; a cluster that has none yet is seeded with this state
     /// directory's, as its first host agent would.</summary>
-    private static async Task<ClusterEnrollmentStore> ClusterEnrollmentAsync(GuestOpsOptions options, string enrollmentDirectory, CancellationToken cancellationToken)
-    {
-        var connection = await ClusterConnection.ConnectAsync(ClusterSettings.Parse(options.Role, options.Cluster, options.HostName, options.DemoVms), cancellationToken);
-        try
-        {
-            var document = new ClusterDocument<EnrollmentDocument>(connection.Grains, ClusterEnrollment.DocumentName, EnrollmentStore.DocumentJson, EnrollmentStore.SeedDocument(enrollmentDirectory));
-            await document.JoinAsync(cancellationToken);
-            return new ClusterEnrollmentStore(connection, new EnrollmentStore(document), document.Current.Value.CaCertificate);
-        }
-        catch
-        {
-            await connection.DisposeAsync();
-            throw;
-        }
-    }
-
-    /// <summary>The cluster's enrollment records, its CA certificate (PEM) and the connection they go through.</summary>
-    private sealed record ClusterEnrollmentStore(ClusterConnection Connection, EnrollmentStore Store, string CaCertificate) : IAsyncDisposable
-    {
-        public ValueTask DisposeAsync() => Connection.DisposeAsync();
-    }
+    private static Task<Opened<ClusterDocument<EnrollmentDocument>>> ClusterEnrollmentAsync(GuestOpsOptions options, string enrollmentDirectory, CancellationToken cancellationToken) =>
+        ClusterConnection.OpenAsync(
+            ClusterSettings.Parse(options.Role, options.Cluster, options.HostName, options.DemoVms),
+            (connection, cancellationToken) => connection.JoinAsync(ClusterEnrollment.DocumentName, EnrollmentStore.DocumentJson, EnrollmentStore.SeedDocument(enrollmentDirectory), cancellationToken),
+            cancellationToken);
 
     private static string ReadCaCertificate(string enrollmentDirectory)
     {
@@ -231,7 +207,17 @@ public static class AdminCommands
         return new string(name.Select(c => invalid.Contains(c) || char.IsWhiteSpace(c) ? '_' : c).ToArray());
     }
 
-    private static int Fail(TextWriter stderr, string message, int code = 1)
+    /// <summary>Whether an admin command ends on <paramref name="e"/> with <see cref="Refuse"/>: a setting, or a state
+    /// directory, store or certificate it cannot use. Anything else is a fault of the program and propagates.</summary>
+    internal static bool IsRefusal(Exception e) =>
+        e is GuestOpsConfigurationException or ClusterSettingsException or IOException or UnauthorizedAccessException or InvalidDataException
+            or System.Text.Json.JsonException or System.Security.Cryptography.CryptographicException;
+
+    /// <summary>Says why on one line of <paramref name="stderr"/>; the exit code is 2 for a setting, else 1.</summary>
+    internal static int Refuse(TextWriter stderr, Exception e) =>
+        Fail(stderr, e.Message, code: e is GuestOpsConfigurationException or ClusterSettingsException ? 2 : 1);
+
+    internal static int Fail(TextWriter stderr, string message, int code = 1)
     {
         stderr.WriteLine("GuestOps.Server: " + message);
         return code;

@@ -1,6 +1,3 @@
-using System.ServiceModel;
-using System.Xml.Serialization;
-
 namespace GuestOps.Vim.Contracts;
 
 // Guest operations. The privilege is checked on the vm parameter.

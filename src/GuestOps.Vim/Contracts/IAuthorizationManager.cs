@@ -1,6 +1,3 @@
-using System.ServiceModel;
-using System.Xml.Serialization;
-
 namespace GuestOps.Vim.Contracts;
 
 /// <summary>vim.AuthorizationManager: roles, permissions and privilege checks (privileges as in pyVmomi's type info).</summary>

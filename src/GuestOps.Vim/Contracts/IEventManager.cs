@@ -1,6 +1,3 @@
-using System.ServiceModel;
-using System.Xml.Serialization;
-
 namespace GuestOps.Vim.Contracts;
 
 /// <summary>vim.event.EventManager: the events this server keeps (the guest-operation audit trail).</summary>

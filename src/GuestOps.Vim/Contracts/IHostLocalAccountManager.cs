@@ -1,5 +1,3 @@
-using System.ServiceModel;
-
 namespace GuestOps.Vim.Contracts;
 
 /// <summary>vim.host.LocalAccountManager: the server's local users and groups, the principals of permissions.</summary>

@@ -1,6 +1,3 @@
-using System.ServiceModel;
-using System.Xml.Serialization;
-
 namespace GuestOps.Vim.Contracts;
 
 [ServiceContract(Namespace = VimNamespaces.Vim25, Name = "VimPortType")]

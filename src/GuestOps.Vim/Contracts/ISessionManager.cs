@@ -1,5 +1,3 @@
-using System.ServiceModel;
-
 namespace GuestOps.Vim.Contracts;
 
 [ServiceContract(Namespace = VimNamespaces.Vim25, Name = "VimPortType")]

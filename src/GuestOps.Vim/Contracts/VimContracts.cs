@@ -1,5 +1,3 @@
-using System.ServiceModel;
-
 namespace GuestOps.Vim.Contracts;
 
 /// <summary>All vim25 service contracts of this assembly (one per managed object type).</summary>

@@ -1,10 +1,8 @@
 using System.Reflection;
-using System.ServiceModel;
 using System.ServiceModel.Channels;
 using System.ServiceModel.Description;
 using System.ServiceModel.Dispatcher;
 using System.Xml;
-using System.Xml.Serialization;
 
 namespace GuestOps.Vim.Contracts;
 

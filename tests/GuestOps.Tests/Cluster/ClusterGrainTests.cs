@@ -154,10 +154,11 @@ public sealed class ClusterGrainTests
         var seed = new UserStore(new LocalDocument<UsersAndGroups>(new UsersAndGroups([], [])));
         await seed.SetAsync("root", "Administrator", "root-password");
         var seedAuthorization = new AuthorizationStore(null, seed);
-        var a = new ClusterAccounts(Grains(0), seed.Document.Current.Value, seedAuthorization.Document.Current.Value, NullLogger<ClusterAccounts>.Instance);
-        var b = new ClusterAccounts(Grains(1), new UsersAndGroups([], []), new AuthorizationFile([], [AuthorizationStore.AdminOnRoot("other")], AuthorizationStore.FirstCustomRoleId), NullLogger<ClusterAccounts>.Instance);
-        await a.JoinAsync(CancellationToken.None); // joined, not started: the test refreshes B itself
-        await b.JoinAsync(CancellationToken.None);
+        var a = new ClusterAccounts(Grains(0), seed.Document.Current.Value, seedAuthorization.Document.Current.Value);
+        var b = new ClusterAccounts(Grains(1), new UsersAndGroups([], []), new AuthorizationFile([], [AuthorizationStore.AdminOnRoot("other")], AuthorizationStore.FirstCustomRoleId));
+        var documentsB = new ClusterDocuments([b.Users, b.Authorization], NullLogger<ClusterDocuments>.Instance);
+        await new ClusterDocuments([a.Users, a.Authorization], NullLogger<ClusterDocuments>.Instance).JoinAsync(CancellationToken.None); // joined, not started: the test refreshes B itself
+        await documentsB.JoinAsync(CancellationToken.None);
         var (usersA, usersB) = (new UserStore(a.Users), new UserStore(b.Users));
         var (rolesA, rolesB) = (new AuthorizationStore(a.Authorization), new AuthorizationStore(b.Authorization));
         Assert.IsNotNull(usersB.Verify("root", "root-password"), "the later member adopts the first member's users, not its own");
@@ -170,7 +171,7 @@ public sealed class ClusterGrainTests
         Assert.IsNotNull(usersA.Find("alice"), "current at once where it was made");
         Assert.IsNull(usersB.Find("alice"), "reads at the other member take its copy: no grain call");
 
-        await b.RefreshAsync(CancellationToken.None);
+        await documentsB.RefreshAsync(CancellationToken.None);
         Assert.IsNotNull(usersB.Verify("alice", "alice-password"));
         var permissions = new PermissionService(rolesB, usersB);
         Assert.Contains(PrivilegeCatalog.GuestOperationsPrefix + "Query", permissions.PrivilegesOn("alice", [AccountsVm, AuthorizationStore.RootFolder]));

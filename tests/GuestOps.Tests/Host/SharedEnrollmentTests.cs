@@ -93,7 +93,7 @@ public sealed class SharedEnrollmentTests
         {
             var directory = EnrollmentStore.DirectoryOf(root);
             var authority = new LocalDocument<EnrollmentDocument>(EnrollmentStore.SeedDocument(directory));
-            var lagging = new LaggingDocument(authority);
+            var lagging = new LaggingDocument<EnrollmentDocument>(authority);
             var token = await new EnrollmentStore(authority).CreateTokenAsync("vm-ext", TimeSpan.FromHours(1), ct);
             using var ca = CertificateAuthority.LoadOrCreate(directory);
 
@@ -107,27 +107,6 @@ public sealed class SharedEnrollmentTests
         finally
         {
             Directory.Delete(root, recursive: true);
-        }
-    }
-
-    /// <summary>A member's copy of <paramref name="authority"/> as it was when made, until <see cref="RefreshAsync"/>.</summary>
-    private sealed class LaggingDocument(LocalDocument<EnrollmentDocument> authority) : IStateDocument<EnrollmentDocument>
-    {
-        private Versioned<EnrollmentDocument> _copy = authority.Current;
-
-        public Versioned<EnrollmentDocument> Current => _copy;
-
-        public async ValueTask<bool> TryReplaceAsync(long expectedVersion, EnrollmentDocument next, CancellationToken cancellationToken = default)
-        {
-            var replaced = await authority.TryReplaceAsync(expectedVersion, next, cancellationToken);
-            _copy = authority.Current;
-            return replaced;
-        }
-
-        public ValueTask RefreshAsync(CancellationToken cancellationToken = default)
-        {
-            _copy = authority.Current;
-            return ValueTask.CompletedTask;
         }
     }
 
