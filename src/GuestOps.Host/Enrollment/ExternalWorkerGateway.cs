@@ -401,9 +401,18 @@ public sealed partial class ExternalWorkerGateway : IAsyncDisposable
         catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException or TimeoutException)
         {
             LogEnrollmentRefused(_logger, remote, request.VmId, "unavailable", e.Message);
-            return new EnrollmentResponse { Error = "unavailable", Message = "The host agent cannot enroll now; try again later." };
+            return Unavailable;
+        }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+        {
+            // The records' store failed in a way not foreseen here (a cluster's grain call, say): the worker is told to
+            // try again, and the cause is logged in full.
+            LogEnrollmentFailed(_logger, e, remote, request.VmId);
+            return Unavailable;
         }
     }
+
+    private static EnrollmentResponse Unavailable => new() { Error = "unavailable", Message = "The host agent cannot enroll now; try again later." };
 
     /// <summary>Closes the connections of <paramref name="vmId"/> (all VMs when null) whose certificate no longer admits them.</summary>
     private void CloseReplaced(string? vmId)
@@ -608,6 +617,9 @@ public sealed partial class ExternalWorkerGateway : IAsyncDisposable
 
     [LoggerMessage(EventId = 3211, Level = LogLevel.Error, Message = "Worker listener: renewing the listener certificate failed")]
     private static partial void LogRenewFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 3213, Level = LogLevel.Error, Message = "Worker listener: enrollment from {Remote} for VM {VmId} failed; the worker is told to try again")]
+    private static partial void LogEnrollmentFailed(ILogger logger, Exception exception, string remote, string vmId);
 
     [LoggerMessage(EventId = 3212, Level = LogLevel.Information, Message = "Worker listener: issuing with the cluster's CA, SHA-256 {CaThumbprint}")]
     private static partial void LogAdoptedCertificateAuthority(ILogger logger, string caThumbprint);

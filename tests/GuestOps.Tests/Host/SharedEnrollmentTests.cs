@@ -110,6 +110,47 @@ public sealed class SharedEnrollmentTests
         }
     }
 
+    [TestMethod]
+    [Timeout(60_000, CooperativeCancellation = true)]
+    public async Task AStoreThatFails_AnswersTheWorkerUnavailable()
+    {
+        var ct = TestContext.CancellationToken;
+        var root = Directory.CreateTempSubdirectory("guestops-store-down-").FullName;
+        try
+        {
+            var authority = new LocalDocument<EnrollmentDocument>(EnrollmentStore.SeedDocument(EnrollmentStore.DirectoryOf(root)));
+            var token = await new EnrollmentStore(authority).CreateTokenAsync("vm-ext", TimeSpan.FromHours(1), ct);
+            await using var gateway = Gateway(root, new FailingDocument(authority));
+            gateway.Register("vm-ext");
+            var bundle = new EnrollmentBundle
+            {
+                VmId = "vm-ext",
+                Address = $"tcp:127.0.0.1:{gateway.LocalEndPoint!.Port}",
+                CaCertificate = gateway.CertificateAuthority.CertificatePem,
+                Token = token.Token,
+                Expires = token.Expires,
+            };
+
+            var e = await Assert.ThrowsAsync<Exception>(async () => await EnrollCommand.EnrollAsync(bundle, Path.Combine(root, "worker"), null, TimeSpan.FromSeconds(10), ct));
+
+            StringAssert.Contains(e.Message, "enrollment refused (unavailable)", "an answer, not a closed connection");
+            Assert.IsNull(authority.Current.Value.Records.Tokens.Single().Used, "the token stays unused");
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    /// <summary>Reads <paramref name="authority"/>; every change fails as a cluster's grain call can.</summary>
+    private sealed class FailingDocument(LocalDocument<EnrollmentDocument> authority) : IStateDocument<EnrollmentDocument>
+    {
+        public Versioned<EnrollmentDocument> Current => authority.Current;
+
+        public ValueTask<bool> TryReplaceAsync(long expectedVersion, EnrollmentDocument next, CancellationToken cancellationToken = default) =>
+            throw new InvalidOperationException("the store is down");
+    }
+
     private static ExternalWorkerGateway Gateway(string state, IStateDocument<EnrollmentDocument> shared)
     {
         var gateway = new ExternalWorkerGateway(
