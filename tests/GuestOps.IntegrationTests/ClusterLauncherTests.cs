@@ -91,6 +91,8 @@ public sealed partial class ClusterLauncherTests : IntegrationTest
             var port = int.Parse(frontEnd.Groups[1].Value, CultureInfo.InvariantCulture);
             var members = MemberProcesses(state, serversOnly: true);
             Assert.AreEqual(5, members.Count, $"redis-server, two host agents and two front ends: {string.Join(", ", members)}");
+            var guestIds = GuestIdsLine().Matches(Output()).Select(m => m.Groups[1].Value).Distinct().ToList();
+            Assert.HasCount(2, guestIds, "each host agent's VMs get host ids of their own (root's subordinate range cut in two): " + Output());
 
             // Both host agents' VMs, found by the front end's inventory once their grains answered.
             var clock = Stopwatch.StartNew();
@@ -206,4 +208,7 @@ public sealed partial class ClusterLauncherTests : IntegrationTest
 
     [GeneratedRegex(@"\[cluster\] frontend-1\s+https://127\.0\.0\.1:(\d+)")]
     private static partial Regex FrontEndLine();
+
+    [GeneratedRegex(@"\[cluster\] host-\d+ .*guest host ids (\d+:\d+)")]
+    private static partial Regex GuestIdsLine();
 }

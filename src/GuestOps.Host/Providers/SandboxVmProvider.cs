@@ -175,10 +175,30 @@ public sealed class SandboxVmProvider : IVmProvider
         return Process.Start(start) ?? throw new InvalidOperationException("bwrap did not start.");
     }
 
+    /// <summary>
+    /// Root's guest id range, as <c>auto</c> takes it, cut into <paramref name="parts"/> ranges of whole VM slots
+    /// (<c>START:COUNT</c> each, for <c>GuestOps:GuestIdRange</c>), so that host agents sharing this machine give their VMs
+    /// host ids of their own. Null when there is nothing to cut: no uidmap, no range for root, subuid and subgid ranges
+    /// that differ (one <c>START:COUNT</c> names both), or fewer slots than parts.
+    /// </summary>
+    public static IReadOnlyList<string>? SplitGuestIdRange(int parts, string subuid = "/etc/subuid", string subgid = "/etc/subgid", string newuidmap = "/usr/bin/newuidmap")
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(parts, 1);
+        if (!File.Exists(newuidmap) || SubordinateRange(subuid) is not { } uids || SubordinateRange(subgid) != uids)
+        {
+            return null;
+        }
+
+        var slots = uids.Count / IdsPerVm / parts;
+        return slots < 1
+            ? null
+            : Enumerable.Range(0, parts).Select(i => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{uids.Start + i * slots * IdsPerVm}:{slots * IdsPerVm}")).ToArray();
+    }
+
     private static int Slot(int index, int count) => count / IdsPerVm <= 1 ? 0 : index % (count / IdsPerVm);
 
     /// <summary>The largest range /etc/subuid (or subgid) grants root, if it holds at least one VM's ids.</summary>
-    private static (int, int)? SubordinateRange(string path)
+    private static (int Start, int Count)? SubordinateRange(string path)
     {
         if (!File.Exists(path))
         {

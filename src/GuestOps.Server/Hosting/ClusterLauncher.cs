@@ -5,13 +5,16 @@ using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
+using GuestOps.Host.Providers;
 
 namespace GuestOps.Server.Hosting;
 
 /// <summary>What <c>cluster</c> starts: how many front ends and host agents, where their state lives, which redis-server;
 /// each host agent's VMs: <see cref="VmsPerHost"/> with a tools worker, <see cref="VmsWithoutToolsPerHost"/> without tools
 /// and <see cref="EchoVmsPerHost"/> with the echo provider (benchmarks only).</summary>
-public sealed record ClusterLaunch(int FrontEnds, int HostAgents, int VmsPerHost, string StateDirectory, string RedisServer, int VmsWithoutToolsPerHost = 0, int EchoVmsPerHost = 0);
+/// <param name="GuestIdRanges">Each host agent's <c>GuestOps:GuestIdRange</c>, one per host agent; null: each takes its own
+/// (<c>auto</c>, or what the launcher's settings say).</param>
+public sealed record ClusterLaunch(int FrontEnds, int HostAgents, int VmsPerHost, string StateDirectory, string RedisServer, int VmsWithoutToolsPerHost = 0, int EchoVmsPerHost = 0, IReadOnlyList<string>? GuestIdRanges = null);
 
 /// <summary>
 /// The <c>cluster</c> command: a whole GuestOps cluster on this machine's loopback, each member its own process of this
@@ -62,7 +65,9 @@ public sealed class ClusterLauncher(ClusterLaunch launch, TextWriter stdout, Tex
                 return ServerCommandLine.UsageExitCode;
             }
 
-            var launch = new ClusterLaunch(result.GetValue(frontEnds), result.GetValue(hostAgents), result.GetValue(vms), Path.Combine(options.StateDirectory, "cluster"), result.GetValue(redis)!, result.GetValue(withoutTools), result.GetValue(echo));
+            // Host agents on one machine would each give their VMs the same slots of root's subordinate ids: each gets its own part.
+            var guestIdRanges = OperatingSystem.IsLinux() && options.GuestIdRange.Trim() is "" or "auto" ? SandboxVmProvider.SplitGuestIdRange(result.GetValue(hostAgents)) : null;
+            var launch = new ClusterLaunch(result.GetValue(frontEnds), result.GetValue(hostAgents), result.GetValue(vms), Path.Combine(options.StateDirectory, "cluster"), result.GetValue(redis)!, result.GetValue(withoutTools), result.GetValue(echo), guestIdRanges);
             return await new ClusterLauncher(launch, stdout, stderr).RunAsync(cancellationToken).ConfigureAwait(false);
         });
         return command;
@@ -115,11 +120,13 @@ public sealed class ClusterLauncher(ClusterLaunch launch, TextWriter stdout, Tex
                 var name = $"host-{i}";
                 var vms = string.Join(',', Enumerable.Range(1, launch.VmsPerHost).Select(v => $"{name}-vm-{v}"));
                 var counted = (launch.VmsWithoutToolsPerHost > 0 ? $", {launch.VmsWithoutToolsPerHost} without tools" : "") + (launch.EchoVmsPerHost > 0 ? $", {launch.EchoVmsPerHost} echo" : "");
+                var guestIds = launch.GuestIdRanges?[i - 1];
                 endpoints.Add((name, StartMember(name, "hostagent", store, rootPassword, guestPassword,
                 [
                     ("GUESTOPS_HOST_NAME", name), ("GUESTOPS_DEMO_VMS", vms),
                     ("GUESTOPS_VMS_WITHOUT_TOOLS", Invariant(launch.VmsWithoutToolsPerHost)), ("GUESTOPS_ECHO_VMS", Invariant(launch.EchoVmsPerHost)),
-                ]), $"host agent, VMs {vms}{counted}"));
+                    .. guestIds is null ? [] : new[] { ("GuestOps__GuestIdRange", guestIds) },
+                ]), $"host agent, VMs {vms}{counted}{(guestIds is null ? "" : $", guest host ids {guestIds}")}"));
             }
 
             for (var i = 1; i <= launch.FrontEnds; i++)
