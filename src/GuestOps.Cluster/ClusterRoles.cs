@@ -42,7 +42,8 @@ public static class ClusterRoles
             sp.GetRequiredService<IClusterMembershipService>(),
             sp.GetRequiredService<ISiloMetadataCache>(),
             sp.GetService<LocalHostAgent>(),
-            sp.GetRequiredService<ILogger<ClusterHostAgent>>()));
+            sp.GetRequiredService<ILogger<ClusterHostAgent>>(),
+            sp.GetRequiredService<IClusterManifestProvider>()));
         builder.Services.AddSingleton<IHostAgent>(sp => sp.GetRequiredService<ClusterHostAgent>());
         builder.Services.AddSingleton<IHostSystems>(sp => sp.GetRequiredService<ClusterHostAgent>());
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ClusterHostAgent>());

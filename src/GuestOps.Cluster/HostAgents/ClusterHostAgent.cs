@@ -29,7 +29,8 @@ public sealed partial class ClusterHostAgent(
     IClusterMembershipService membership,
     ISiloMetadataCache metadata,
     LocalHostAgent? local,
-    ILogger<ClusterHostAgent> logger) : BackgroundService, IHostAgent, IGuestFileServers, IHostSystems, IInventoryChanges
+    ILogger<ClusterHostAgent> logger,
+    IClusterManifestProvider? manifests = null) : BackgroundService, IHostAgent, IGuestFileServers, IHostSystems, IInventoryChanges
 {
     /// <summary>How often every host agent's inventory is asked for.</summary>
     public static TimeSpan PollInterval { get; } = TimeSpan.FromSeconds(1);
@@ -42,6 +43,7 @@ public sealed partial class ClusterHostAgent(
     public const int MissedPollsAllowed = 2;
 
     private volatile Remote _remote = Remote.Empty;
+    private static readonly GrainType HostAgentGrainType = GrainType.Create(HostAgentGrain.TypeName);
     private TaskCompletionSource _nextChange = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Completes when a poll next publishes a change of the other host agents' VMs (this process's own host
@@ -180,11 +182,25 @@ public sealed partial class ClusterHostAgent(
     internal Task PollAsync(CancellationToken cancellationToken) =>
         PollAsync(
             membership.CurrentSnapshot.Members.Values
-                .Where(m => m.Status == SiloStatus.Active)
+                .Where(m => m.Status == SiloStatus.Active && ServesHostAgentGrains(m.SiloAddress))
                 .Select(m => MemberMetadata.HostNameOf(metadata.GetSiloMetadata(m.SiloAddress)))
                 .OfType<string>()
                 .ToHashSet(StringComparer.Ordinal),
             cancellationToken);
+
+    /// <summary>Whether this process's cluster manifest already lists <paramref name="silo"/> with the host agent grain:
+    /// a member that just joined is active in the membership a moment before its manifest arrives, and until then its
+    /// grain cannot be placed (the placement would fail, logged by the engine as an error), so it is not asked yet.</summary>
+    private bool ServesHostAgentGrains(SiloAddress silo)
+    {
+        if (manifests is null)
+        {
+            return true;
+        }
+
+        return manifests.Current.Silos.TryGetValue(silo, out var manifest) && manifest.Grains.ContainsKey(HostAgentGrainType);
+    }
+
 
     /// <summary>Asks the host agents of <paramref name="live"/> members, and every one seen before, for their
     /// inventory and publishes the result.</summary>

@@ -13,8 +13,12 @@ namespace GuestOps.Cluster.HostAgents;
 /// they do in the single process.
 /// </summary>
 [HostAgentPlacement, Reentrant]
+[GrainType(TypeName)]
 public sealed class HostAgentGrain(LocalHostAgent local, IServer server) : Grain, IHostAgentGrain
 {
+    /// <summary>The grain type: what the cluster manifest lists for each silo that can run it.</summary>
+    public const string TypeName = "hostagent";
+
     // A new activation (after a restart) starts from a version no front end has cached.
     private long _version = DateTime.UtcNow.Ticks;
     private IReadOnlyList<VmSnapshot>? _vms;
