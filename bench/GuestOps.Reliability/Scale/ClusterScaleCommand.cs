@@ -56,7 +56,9 @@ internal static class ClusterScaleCommand
             return 2;
         }
 
-        Console.WriteLine($"cluster-scale: {options.HostAgents} host agents, {options.FrontEnds} front ends, {options.TotalVms} VMs ({options.SandboxedVms} sandboxed workers, {options.EchoVms} echo, the rest without tools)");
+        Console.WriteLine(options.MemoryOnly
+            ? $"cluster-scale: the memory runs only, at {string.Join(", ", options.SlopeCounts)} VMs"
+            : $"cluster-scale: {options.HostAgents} host agents, {options.FrontEnds} front ends, {options.TotalVms} VMs ({options.SandboxedVms} sandboxed workers, {options.EchoVms} echo, the rest without tools)");
         Console.WriteLine($"machine: {Environment.ProcessorCount} cores, load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}, govc {(FindOnPath("govc") ?? "not installed: the govc ls check is skipped")}");
         var whole = Stopwatch.StartNew();
         var result = new Dictionary<string, object>();
