@@ -113,8 +113,14 @@ static Command ClusterScale()
     var rounds = Option("--rounds", "Measured rounds (each: workers one VM, spread; echo one VM, spread)", 3);
     var pageSize = new Option<int?>("--page-size") { Description = "maxObjects of the paged RetrievePropertiesEx [1000; --ci 100]" };
     var slope = Option("--slope-counts", "VM counts of the memory runs, comma-separated (empty: none) [--ci: none]", "1000,4000,10000");
+    var memoryOnly = Option("--memory-only", "Only the memory runs (--slope-counts), not the cluster of --hostagents and --frontends", false);
+    var memoryEnv = new Option<string[]>("--memory-env")
+    {
+        Description = "Also run the memory runs with these environment variables in every member (NAME=VALUE, several comma-separated; repeat the option for more variants), alternated with the default at each VM count",
+        DefaultValueFactory = _ => [],
+    };
     var serverDll = new Option<string?>("--server-dll") { Description = "The server build to start (default: the one next to this program)" };
-    var command = new Command("cluster-scale", "A loopback cluster (the server's launcher) with thousands of VMs: inventory, paging, memory per VM, throughput, logins") { ci, hostAgents, frontEnds, vms, sandboxed, echo, callers, duration, rounds, pageSize, slope, serverDll };
+    var command = new Command("cluster-scale", "A loopback cluster (the server's launcher) with thousands of VMs: inventory, paging, memory per VM, throughput, logins") { ci, hostAgents, frontEnds, vms, sandboxed, echo, callers, duration, rounds, pageSize, slope, memoryOnly, memoryEnv, serverDll };
     command.SetAction(result =>
     {
         var isCi = result.GetValue(ci);
@@ -124,7 +130,13 @@ static Command ClusterScale()
             result.GetValue(sandboxed) ?? (isCi ? 8 : 200), result.GetValue(echo) ?? (isCi ? 8 : 200), result.GetValue(callers),
             TimeSpan.FromSeconds(result.GetValue(duration)), result.GetValue(rounds), result.GetValue(pageSize) ?? (isCi ? 100 : 1000),
             counts.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(c => int.Parse(c, CultureInfo.InvariantCulture)).ToArray(),
-            !isCi, result.GetValue(serverDll)));
+            !isCi, result.GetValue(serverDll))
+        {
+            MemoryOnly = result.GetValue(memoryOnly),
+            MemoryVariants = result.GetValue(memoryEnv)!.Select(variant => variant.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Select(pair => pair.Split('=', 2) is [var name, var value] ? (name, value) : throw new ArgumentException($"--memory-env: {pair} is not NAME=VALUE"))
+                .ToArray()).ToArray(),
+        });
     });
     return command;
 }

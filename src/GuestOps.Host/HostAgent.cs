@@ -66,9 +66,11 @@ public sealed record HostAgentOptions
 
 /// <summary>
 /// The host agent (hostd-like): powers VMs on through a provider, keeps their tools worker running (restarting it
-/// with backoff), owns one VMX-like dispatcher per VM and reports VM state as immutable snapshots.
+/// with backoff), owns one VMX-like dispatcher per VM and reports VM state as immutable snapshots. It knows when a
+/// snapshot changes (a worker connects or goes away, qemu-guest-agent's state changes): <see cref="NextChange"/>
+/// completes then, and <see cref="ChangesSince"/> answers only the VMs changed since a version an asker holds.
 /// </summary>
-public sealed partial class HostAgent : IHostAgent, IAsyncDisposable
+public sealed partial class HostAgent : IHostAgent, IInventoryChanges, IAsyncDisposable
 {
     private readonly HostAgentOptions _options;
     private readonly TimeProvider _time;
@@ -77,6 +79,11 @@ public sealed partial class HostAgent : IHostAgent, IAsyncDisposable
     private readonly Dictionary<string, RunningVm> _vms;
     private readonly IReadOnlyList<RunningVm> _ordered;
     private readonly CancellationTokenSource _stopping = new();
+    private readonly InventoryVersions _versions = new();
+    private TaskCompletionSource _nextChange = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>1 when a snapshot may have changed since <see cref="_versions"/> last recorded them.</summary>
+    private int _unrecorded = 1;
     private int _disposed;
 
     public HostAgent(IEnumerable<VmDefinition> vms, HostAgentOptions options, TimeProvider time, ILoggerFactory loggerFactory)
@@ -96,6 +103,7 @@ public sealed partial class HostAgent : IHostAgent, IAsyncDisposable
         foreach (var vm in _ordered.Where(v => v.Definition.External && v.IsPoweredOn && _options.ExternalWorkers is not null))
         {
             vm.Dispatcher = new VmDispatcher(vm.Definition.Configuration.Id, _options.ExternalWorkers!.Register(vm.Definition.Configuration.Id), _options.Dispatcher, _loggerFactory);
+            vm.Dispatcher.WorkerChanged += Changed;
             vm.Dispatcher.Start();
         }
 
@@ -109,6 +117,8 @@ public sealed partial class HostAgent : IHostAgent, IAsyncDisposable
         {
             vm.Dispatcher = VmDispatcher.Echo(vm.Definition.Configuration.Id, _options.Dispatcher, _loggerFactory);
         }
+
+        Changed(); // the echo VMs are ready from here on
 
         var local = _ordered.Where(v => v.Definition.Tools == VmTools.Worker && !v.Definition.External && v.Definition.AgentSocket is null && v.IsPoweredOn).ToList();
         if (local.Count == 0)
@@ -159,6 +169,7 @@ public sealed partial class HostAgent : IHostAgent, IAsyncDisposable
         }
 
         vm.Dispatcher = new VmDispatcher(vm.Definition.Configuration.Id, listener, _options.Dispatcher, _loggerFactory);
+        vm.Dispatcher.WorkerChanged += Changed;
         vm.Dispatcher.Start();
         return socket;
     }
@@ -167,12 +178,38 @@ public sealed partial class HostAgent : IHostAgent, IAsyncDisposable
     private void StartBridge(RunningVm vm, string agentSocket, string channelSocket)
     {
         vm.Bridge = new QemuGuestAgentBridge(vm.Definition.Configuration.Name, agentSocket, channelSocket, _options.WorkerPath, _options.QemuGuestAgent, _loggerFactory);
+        vm.Bridge.StatusChanged += Changed;
         vm.Bridge.Start();
     }
 
     public IReadOnlyList<VmSnapshot> ListVirtualMachines() => _ordered.Select(Snapshot).ToArray();
 
     public VmSnapshot? GetVirtualMachine(string id) => _vms.TryGetValue(id, out var vm) ? Snapshot(vm) : null;
+
+    /// <summary>Completes at the next change of a VM's snapshot (after the change is visible in
+    /// <see cref="ListVirtualMachines"/>).</summary>
+    public Task NextChange => Volatile.Read(ref _nextChange).Task;
+
+    /// <summary>The VMs changed since <paramref name="version"/> of <paramref name="epoch"/> (every VM when the asker
+    /// holds no version of this run's epoch): what a front end asks to keep its copy of this host agent's VMs current.
+    /// The VMs are looked at again only after a change was signalled.</summary>
+    public InventoryDelta ChangesSince(long epoch, long version)
+    {
+        if (Interlocked.Exchange(ref _unrecorded, 0) == 1)
+        {
+            _versions.Update(ListVirtualMachines());
+        }
+
+        return _versions.ChangesSince(epoch, version);
+    }
+
+    /// <summary>A VM's snapshot may have changed (its worker connected or went away, its qemu-guest-agent state changed):
+    /// signalled after the change is visible, so a reader woken by <see cref="NextChange"/> sees it.</summary>
+    private void Changed()
+    {
+        Volatile.Write(ref _unrecorded, 1);
+        Interlocked.Exchange(ref _nextChange, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+    }
 
     public Task<ChannelResponse> InvokeGuestAsync(string vmId, ChannelRequest request, CancellationToken cancellationToken) =>
         DispatcherFor(vmId).InvokeAsync(request, cancellationToken);

@@ -16,7 +16,15 @@ namespace GuestOps.Reliability.Scale;
 /// ready VM answers, a VM without tools fails with GuestOperationsUnavailable): what the test suite runs.</param>
 internal sealed record ClusterScaleOptions(
     int HostAgents, int FrontEnds, int TotalVms, int SandboxedVms, int EchoVms, int Callers, TimeSpan Duration, int Rounds,
-    int PageSize, IReadOnlyList<int> SlopeCounts, bool Measure, string? ServerDll);
+    int PageSize, IReadOnlyList<int> SlopeCounts, bool Measure, string? ServerDll)
+{
+    /// <summary>The memory runs only.</summary>
+    public bool MemoryOnly { get; init; }
+
+    /// <summary>Environments the memory runs are repeated with (a GC setting, say), each run alternated with the default's
+    /// at every VM count so that the machine's load weighs on both alike.</summary>
+    public IReadOnlyList<(string Name, string Value)[]> MemoryVariants { get; init; } = [];
+}
 
 /// <summary>
 /// Issue 19's scale run: a loopback cluster started with the server's launcher (<see cref="ChildCluster"/>), host agents
@@ -48,7 +56,9 @@ internal static class ClusterScaleCommand
             return 2;
         }
 
-        Console.WriteLine($"cluster-scale: {options.HostAgents} host agents, {options.FrontEnds} front ends, {options.TotalVms} VMs ({options.SandboxedVms} sandboxed workers, {options.EchoVms} echo, the rest without tools)");
+        Console.WriteLine(options.MemoryOnly
+            ? $"cluster-scale: the memory runs only, at {string.Join(", ", options.SlopeCounts)} VMs"
+            : $"cluster-scale: {options.HostAgents} host agents, {options.FrontEnds} front ends, {options.TotalVms} VMs ({options.SandboxedVms} sandboxed workers, {options.EchoVms} echo, the rest without tools)");
         Console.WriteLine($"machine: {Environment.ProcessorCount} cores, load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}, govc {(FindOnPath("govc") ?? "not installed: the govc ls check is skipped")}");
         var whole = Stopwatch.StartNew();
         var result = new Dictionary<string, object>();
@@ -58,7 +68,11 @@ internal static class ClusterScaleCommand
             await MemorySlopeAsync(serverDll, options, result);
         }
 
-        ok &= await MainRunAsync(serverDll, options, result);
+        if (!options.MemoryOnly)
+        {
+            ok &= await MainRunAsync(serverDll, options, result);
+        }
+
         result["ok"] = ok;
         result["seconds"] = Math.Round(whole.Elapsed.TotalSeconds);
         Console.WriteLine($"whole run {whole.Elapsed.TotalSeconds:0} s");
@@ -285,41 +299,55 @@ internal static class ClusterScaleCommand
     }
 
     /// <summary>Resident memory of a host agent and a front end at several VM counts (one of each, one sandboxed VM, the
-    /// rest without tools), after a paged read of every VM; the slope is fitted by least squares.</summary>
+    /// rest without tools), after a paged read of every VM; the slope is fitted by least squares. With
+    /// <see cref="ClusterScaleOptions.MemoryVariants"/>, each count is run with the default environment and then with each
+    /// variant's, and a slope is fitted per variant.</summary>
     private static async Task MemorySlopeAsync(string serverDll, ClusterScaleOptions options, Dictionary<string, object> result)
     {
-        var points = new List<(int Vms, double HostAgentMiB, double FrontEndMiB)>();
+        (string Name, string Value)[][] variants = [[], .. options.MemoryVariants];
+        var points = variants.Select(_ => new List<(int Vms, double HostAgentMiB, double FrontEndMiB)>()).ToArray();
         foreach (var count in options.SlopeCounts)
         {
-            await using var cluster = await ChildCluster.StartAsync(serverDll,
-                ["--frontends", "1", "--hostagents", "1", "--vms-per-host", "1", "--vms-without-tools-per-host", Invariant(count - 1)], [], TimeSpan.FromMinutes(5));
-            await using var admin = await ConnectAsync(cluster.FrontEnds[0]);
-            var deadline = Stopwatch.StartNew();
-            while ((await admin.RetrieveAllAsync("VirtualMachine", ["name"])).Count < count && deadline.Elapsed < TimeSpan.FromMinutes(2))
+            for (var v = 0; v < variants.Length; v++)
             {
-                await Task.Delay(500);
+                var (host, front) = await MemoryAtAsync(serverDll, options, count, variants[v]);
+                points[v].Add((count, host, front));
+                Console.WriteLine($"memory at {count} VMs{Label(variants[v])}: host agent RSS {host:0.0} MiB, front end RSS {front:0.0} MiB");
             }
-
-            for (var i = 0; i < 3; i++)
-            {
-                _ = await PagingAsync(admin, cluster.FrontEnds[0], options.PageSize, 1);
-            }
-
-            await Task.Delay(TimeSpan.FromSeconds(5));
-            var host = cluster.Pids("host-").Select(ProcFs.ResidentMiB).Single();
-            var front = cluster.Pids("frontend-").Select(ProcFs.ResidentMiB).Single();
-            points.Add((count, host, front));
-            Console.WriteLine($"memory at {count} VMs: host agent RSS {host:0.0} MiB, front end RSS {front:0.0} MiB");
         }
 
-        if (points.Count >= 2)
+        for (var v = 0; v < variants.Length && options.SlopeCounts.Count >= 2; v++)
         {
-            var hostSlope = Slope(points.Select(p => ((double)p.Vms, p.HostAgentMiB)).ToList()) * 1024;
-            var frontSlope = Slope(points.Select(p => ((double)p.Vms, p.FrontEndMiB)).ToList()) * 1024;
-            Console.WriteLine($"memory per VM (RSS slope, least squares over {points.Count} counts): host agent {hostSlope:0.0} KiB (goal < 64), front end {frontSlope:0.0} KiB (goal < 8)");
-            result["hostAgentKiBPerVm"] = Math.Round(hostSlope, 1);
-            result["frontEndKiBPerVm"] = Math.Round(frontSlope, 1);
+            var hostSlope = Slope(points[v].Select(p => ((double)p.Vms, p.HostAgentMiB)).ToList()) * 1024;
+            var frontSlope = Slope(points[v].Select(p => ((double)p.Vms, p.FrontEndMiB)).ToList()) * 1024;
+            Console.WriteLine($"memory per VM{Label(variants[v])} (RSS slope, least squares over {points[v].Count} counts): host agent {hostSlope:0.0} KiB (goal < 64), front end {frontSlope:0.0} KiB (goal < 8)");
+            var key = v == 0 ? "" : "[" + string.Join(",", variants[v].Select(e => $"{e.Name}={e.Value}")) + "]";
+            result["hostAgentKiBPerVm" + key] = Math.Round(hostSlope, 1);
+            result["frontEndKiBPerVm" + key] = Math.Round(frontSlope, 1);
         }
+
+        static string Label((string Name, string Value)[] variant) =>
+            variant.Length == 0 ? "" : " with " + string.Join(" ", variant.Select(e => $"{e.Name}={e.Value}"));
+    }
+
+    private static async Task<(double HostAgentMiB, double FrontEndMiB)> MemoryAtAsync(string serverDll, ClusterScaleOptions options, int count, (string Name, string Value)[] environment)
+    {
+        await using var cluster = await ChildCluster.StartAsync(serverDll,
+            ["--frontends", "1", "--hostagents", "1", "--vms-per-host", "1", "--vms-without-tools-per-host", Invariant(count - 1)], environment, TimeSpan.FromMinutes(5));
+        await using var admin = await ConnectAsync(cluster.FrontEnds[0]);
+        var deadline = Stopwatch.StartNew();
+        while ((await admin.RetrieveAllAsync("VirtualMachine", ["name"])).Count < count && deadline.Elapsed < TimeSpan.FromMinutes(2))
+        {
+            await Task.Delay(500);
+        }
+
+        for (var i = 0; i < 3; i++)
+        {
+            _ = await PagingAsync(admin, cluster.FrontEnds[0], options.PageSize, 1);
+        }
+
+        await Task.Delay(TimeSpan.FromSeconds(5));
+        return (cluster.Pids("host-").Select(ProcFs.ResidentMiB).Single(), cluster.Pids("frontend-").Select(ProcFs.ResidentMiB).Single());
     }
 
     private static double Slope(List<(double X, double Y)> points)

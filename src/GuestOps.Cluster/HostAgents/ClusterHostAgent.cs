@@ -14,8 +14,9 @@ namespace GuestOps.Cluster.HostAgents;
 /// <summary>
 /// The VMs of every host agent of the cluster, as a front end's <see cref="IHostAgent"/>. This process's own host agent
 /// (roles all and hostagent) answers directly; the others' VMs come from a cache that a poll keeps fresh: every
-/// <see cref="PollInterval"/> each host agent's grain is asked for its inventory, which crosses only when its version
-/// changed, so listing VMs never waits on another process. The host agents are the members whose silo metadata names
+/// <see cref="PollInterval"/> each host agent's grain is asked for the VMs changed since the version this front end
+/// holds (every VM only at the first poll, or after the host agent restarted), so listing VMs never waits on another
+/// process and only the changed VMs cross. The host agents are the members whose silo metadata names
 /// one (the engine's membership); one that stops answering keeps its VMs listed, with guest operations not ready, and
 /// its guest calls fail at once with <see cref="GuestAgentFailure.HostNotConnected"/> until it answers again. A host
 /// agent stops answering when the membership no longer lists it, when its poll fails, or when it leaves more than
@@ -46,9 +47,11 @@ public sealed partial class ClusterHostAgent(
     private static readonly GrainType HostAgentGrainType = GrainType.Create(HostAgentGrain.TypeName);
     private TaskCompletionSource _nextChange = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    /// <summary>Completes when a poll next publishes a change of the other host agents' VMs (this process's own host
-    /// agent does not signal here).</summary>
-    public Task NextChange => Volatile.Read(ref _nextChange).Task;
+    /// <summary>Completes when a poll next publishes a change of the other host agents' VMs, or this process's own host
+    /// agent changes one of its VMs.</summary>
+    public Task NextChange => local is null
+        ? Volatile.Read(ref _nextChange).Task
+        : Task.WhenAny(Volatile.Read(ref _nextChange).Task, local.Agent.NextChange);
 
     /// <summary>Each host agent's grain reference, made once: GetGrain reads the grain interface's attributes by
     /// reflection each time, a few percent of a front end's CPU when done per guest call.</summary>
@@ -78,7 +81,7 @@ public sealed partial class ClusterHostAgent(
     {
         var remote = _remote;
         return local?.Agent.GetVirtualMachine(id) is { } mine && IsHere(mine, remote) ? mine
-            : remote.ById.TryGetValue(id, out var vm) ? vm.Snapshot : null;
+            : remote.TryGet(id, out var vm) ? vm.Snapshot : null;
     }
 
     /// <summary>
@@ -93,7 +96,7 @@ public sealed partial class ClusterHostAgent(
 
     /// <summary>Whether this process's own host agent serves <paramref name="mine"/> (no other lists it, or it is preferred).</summary>
     private bool IsHere(VmSnapshot mine, Remote remote) =>
-        !remote.ById.TryGetValue(mine.Configuration.Id, out var theirs)
+        !remote.TryGet(mine.Configuration.Id, out var theirs)
         || Prefers((local!.HostName, true, mine), (theirs.Host, remote.Hosts[theirs.Host].Connected, theirs.Snapshot));
 
     /// <summary>Whether this process's own host agent serves VM <paramref name="vmId"/>.</summary>
@@ -158,7 +161,7 @@ public sealed partial class ClusterHostAgent(
 
     /// <summary>The host name of the host agent that runs VM <paramref name="vmId"/>; null when no host agent has it.</summary>
     public string? HostNameOf(string vmId) =>
-        ServesHere(vmId) ? local!.HostName : _remote.ById.TryGetValue(vmId, out var vm) ? vm.Host : null;
+        ServesHere(vmId) ? local!.HostName : _remote.TryGet(vmId, out var vm) ? vm.Host : null;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -177,7 +180,7 @@ public sealed partial class ClusterHostAgent(
         while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
     }
 
-    /// <summary>Asks every host agent for its inventory (the members' now, and every one seen before) and publishes the
+    /// <summary>Asks every host agent for its changes (the members' now, and every one seen before) and publishes the
     /// result.</summary>
     internal Task PollAsync(CancellationToken cancellationToken) =>
         PollAsync(
@@ -203,7 +206,7 @@ public sealed partial class ClusterHostAgent(
 
 
     /// <summary>Asks the host agents of <paramref name="live"/> members, and every one seen before, for their
-    /// inventory and publishes the result.</summary>
+    /// changes and publishes the result.</summary>
     internal async Task PollAsync(IReadOnlySet<string> live, CancellationToken cancellationToken)
     {
         var before = _remote;
@@ -219,7 +222,7 @@ public sealed partial class ClusterHostAgent(
         var polled = hosts.OfType<HostState>().ToArray();
         if (polled.Length != before.Hosts.Count || polled.Any(h => !before.Hosts.TryGetValue(h.Name, out var was) || !ReferenceEquals(was, h)))
         {
-            _remote = new Remote(polled);
+            _remote = new Remote(polled, before);
             Interlocked.Exchange(ref _nextChange, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
         }
     }
@@ -228,20 +231,23 @@ public sealed partial class ClusterHostAgent(
     {
         try
         {
-            var inventory = await grains.GetGrain<IHostAgentGrain>(name).GetInventoryAsync(known is { Connected: true } ? known.Version : 0)
+            // A host agent that was disconnected is asked for everything: its VMs here were marked not ready.
+            var held = known is { Connected: true } ? known : null;
+            var changes = await grains.GetGrain<IHostAgentGrain>(name).GetChangesAsync(held?.Epoch ?? 0, held?.Version ?? 0)
                 .WaitAsync(PollTimeout, cancellationToken).ConfigureAwait(false);
-            if (known is not null && known.Connected && inventory.Vms is null && known.GuestFileServers.SequenceEqual(inventory.GuestFileServers))
+            if (held is not null && !changes.Full && changes.Changed.Length == 0 && changes.Removed.Length == 0
+                && held.GuestFileServers.SequenceEqual(changes.GuestFileServers))
             {
-                return known.MissedPolls == 0 ? known : known with { MissedPolls = 0 };
+                return held.MissedPolls == 0 ? held : held with { MissedPolls = 0 };
             }
 
-            if (known is not { Connected: true })
+            if (held is null)
             {
                 LogConnected(logger, name);
             }
 
-            var vms = inventory.Vms is { } json ? Reuse(HostAgentJson.Deserialize(json), known?.Vms) : known?.Vms ?? [];
-            return new HostState(name, true, inventory.Version, vms, inventory.GuestFileServers);
+            var (vms, index) = changes.Full || held is null ? Whole(changes.Changed, known) : Apply(held, changes);
+            return new HostState(name, true, changes.Epoch, changes.Version, vms, index, changes.GuestFileServers);
         }
         catch (TimeoutException) when (known is { Connected: true } && known.MissedPolls < MissedPollsAllowed && !cancellationToken.IsCancellationRequested)
         {
@@ -258,44 +264,93 @@ public sealed partial class ClusterHostAgent(
         }
     }
 
-    /// <summary><paramref name="received"/> with every snapshot equal to a <paramref name="known"/> one replaced by that
-    /// instance (and an equal configuration or agent state by the known one): a host agent re-sends all its VMs when one
-    /// changes, and this keeps one copy of each unchanged VM (its strings, and the front end's views built from it)
-    /// instead of a new one per change.</summary>
-    private static VmSnapshot[] Reuse(VmSnapshot[] received, VmSnapshot[]? known)
+    /// <summary>A host agent's every VM, received whole: each one equal to a <paramref name="known"/> one is that
+    /// instance (and an equal configuration or agent state the known one), so a front end keeps one copy of each VM
+    /// (its strings, and the views built from it) across a host agent's restart.</summary>
+    private static (VmSnapshot[] Vms, FrozenDictionary<string, int> Index) Whole(VmSnapshot[] received, HostState? known)
     {
-        var byId = known is null ? null : new Dictionary<string, VmSnapshot>(known.Length, StringComparer.Ordinal);
-        foreach (var vm in known ?? [])
-        {
-            byId!.TryAdd(vm.Configuration.Id, vm);
-        }
-
         for (var i = 0; i < received.Length; i++)
         {
-            var vm = received[i];
-            var agent = vm.Agent == GuestAgentState.NotRunning ? GuestAgentState.NotRunning : vm.Agent;
-            if (byId is not null && byId.TryGetValue(vm.Configuration.Id, out var was))
-            {
-                if (vm == was)
-                {
-                    received[i] = was;
-                    continue;
-                }
-
-                agent = agent == was.Agent ? was.Agent : agent;
-                if (vm.Configuration == was.Configuration)
-                {
-                    received[i] = vm with { Configuration = was.Configuration, Agent = agent };
-                    continue;
-                }
-            }
-
-            // A VM new here: the guest type's strings, the same for most VMs, are kept once (interned).
-            var configuration = vm.Configuration with { GuestId = string.Intern(vm.Configuration.GuestId), GuestFullName = string.Intern(vm.Configuration.GuestFullName) };
-            received[i] = vm with { Configuration = configuration, Agent = agent };
+            received[i] = Reuse(received[i], known is not null && known.Index.TryGetValue(received[i].Configuration.Id, out var at) ? known.Vms[at] : null);
         }
 
-        return received;
+        return (received, IndexOf(received));
+    }
+
+    /// <summary><paramref name="held"/>'s VMs with <paramref name="changes"/> applied: the removed ones left out, the
+    /// changed ones replaced where they are, the added ones after the others. While no VM is added or removed the
+    /// positions stay, and so does the index.</summary>
+    private static (VmSnapshot[] Vms, FrozenDictionary<string, int> Index) Apply(HostState held, HostAgentChanges changes)
+    {
+        if (changes.Removed.Length == 0 && changes.Changed.All(vm => held.Index.ContainsKey(vm.Configuration.Id)))
+        {
+            var vms = (VmSnapshot[])held.Vms.Clone();
+            foreach (var vm in changes.Changed)
+            {
+                var at = held.Index[vm.Configuration.Id];
+                vms[at] = Reuse(vm, vms[at]);
+            }
+
+            return (vms, held.Index);
+        }
+
+        var removed = changes.Removed.ToHashSet(StringComparer.Ordinal);
+        var changed = new Dictionary<string, VmSnapshot>(changes.Changed.Length, StringComparer.Ordinal);
+        foreach (var vm in changes.Changed)
+        {
+            changed[vm.Configuration.Id] = vm;
+        }
+
+        var result = new List<VmSnapshot>(held.Vms.Length + changes.Changed.Length);
+        foreach (var vm in held.Vms)
+        {
+            if (changed.Remove(vm.Configuration.Id, out var now))
+            {
+                result.Add(Reuse(now, vm));
+            }
+            else if (!removed.Contains(vm.Configuration.Id))
+            {
+                result.Add(vm);
+            }
+        }
+
+        result.AddRange(changes.Changed.Where(vm => changed.Remove(vm.Configuration.Id)).Select(vm => Reuse(vm, null)));
+        var all = result.ToArray();
+        return (all, IndexOf(all));
+    }
+
+    private static FrozenDictionary<string, int> IndexOf(VmSnapshot[] vms)
+    {
+        var index = new Dictionary<string, int>(vms.Length, StringComparer.Ordinal);
+        for (var i = 0; i < vms.Length; i++)
+        {
+            index.TryAdd(vms[i].Configuration.Id, i);
+        }
+
+        return index.ToFrozenDictionary(StringComparer.Ordinal);
+    }
+
+    /// <summary><paramref name="received"/>, or <paramref name="was"/> (the snapshot held of the same VM) when equal;
+    /// else with <paramref name="was"/>'s configuration or agent state when that is equal, so an unchanged part is kept
+    /// once. A VM without a running agent shares <see cref="GuestAgentState.NotRunning"/>.</summary>
+    private static VmSnapshot Reuse(VmSnapshot received, VmSnapshot? was)
+    {
+        var agent = received.Agent == GuestAgentState.NotRunning ? GuestAgentState.NotRunning : received.Agent;
+        if (was is null)
+        {
+            return ReferenceEquals(agent, received.Agent) ? received : received with { Agent = agent };
+        }
+
+        if (received == was)
+        {
+            return was;
+        }
+
+        agent = agent == was.Agent ? was.Agent : agent;
+        var configuration = received.Configuration == was.Configuration ? was.Configuration : received.Configuration;
+        return ReferenceEquals(agent, received.Agent) && ReferenceEquals(configuration, received.Configuration)
+            ? received
+            : received with { Configuration = configuration, Agent = agent };
     }
 
     /// <summary><paramref name="known"/> not connected: its VMs listed with guest operations not ready.</summary>
@@ -314,46 +369,98 @@ public sealed partial class ClusterHostAgent(
     private HostState ConnectedHostOf(string vmId)
     {
         var remote = _remote;
-        var host = remote.ById.TryGetValue(vmId, out var vm) ? remote.Hosts[vm.Host] : throw new GuestAgentException(GuestAgentFailure.Unavailable, $"No host agent of the cluster runs VM {vmId}.");
+        var host = remote.TryGet(vmId, out var vm) ? remote.Hosts[vm.Host] : throw new GuestAgentException(GuestAgentFailure.Unavailable, $"No host agent of the cluster runs VM {vmId}.");
         return host.Connected ? host : throw NotConnected(host.Name, null);
     }
 
     private static GuestAgentException NotConnected(string hostName, Exception? inner) =>
         new(GuestAgentFailure.HostNotConnected, $"Host agent {hostName} is not connected.", inner);
 
-    /// <summary>One host agent as the last poll found it; <see cref="Vms"/> with guest operations not ready when it did not
-    /// answer.</summary>
-    private sealed record HostState(string Name, bool Connected, long Version, VmSnapshot[] Vms, string[] GuestFileServers)
+    /// <summary>One host agent as the last poll found it: its VMs (with guest operations not ready when it did not
+    /// answer) at the version <see cref="Version"/> of its <see cref="Epoch"/>, and where each VM is in them
+    /// (<see cref="Index"/>, the same instance while the same VMs are at the same places).</summary>
+    private sealed record HostState(string Name, bool Connected, long Epoch, long Version, VmSnapshot[] Vms, FrozenDictionary<string, int> Index, string[] GuestFileServers)
     {
         /// <summary>Polls in a row this connected host agent left unanswered within <see cref="PollTimeout"/>.</summary>
         public int MissedPolls { get; init; }
     }
 
+    /// <summary>A VM as this front end lists it: the host agent that serves it, and its snapshot there.</summary>
+    private readonly record struct Placed(string Host, VmSnapshot Snapshot);
+
     /// <summary>The other host agents' VMs, published whole by each poll that changed anything.</summary>
     private sealed class Remote
     {
-        public static readonly Remote Empty = new([]);
+        public static readonly Remote Empty = new([], null);
 
-        public Remote(IReadOnlyList<HostState> hosts)
+        /// <summary>Each VM's host agent (where <see cref="Prefers"/> places a VM that several list).</summary>
+        private readonly FrozenDictionary<string, string> _hostOf;
+
+        /// <summary>Whether a VM is listed by several host agents: their placement can change with their state.</summary>
+        private readonly bool _shared;
+
+        /// <param name="before">The last published state: its placement of the VMs is kept while every host agent lists
+        /// the same VMs at the same places (a change of VMs' states only) and no VM is listed twice.</param>
+        public Remote(IReadOnlyList<HostState> hosts, Remote? before)
         {
             Hosts = hosts.ToFrozenDictionary(h => h.Name, StringComparer.Ordinal);
             HostSystems = hosts.Select(h => new HostSystemInfo(h.Name, h.Connected)).ToArray();
-            // A VM that several host agents list is placed on one of them (Prefers) and listed once, from there.
-            ById = hosts.SelectMany(h => h.Vms.Select(vm => (h.Name, h.Connected, vm)))
-                .GroupBy(e => e.vm.Configuration.Id, StringComparer.Ordinal)
-                .ToFrozenDictionary(g => g.Key, g => g.Aggregate((a, b) => Prefers(a, b) ? a : b) is var (host, _, vm) ? (host, vm) : default, StringComparer.Ordinal);
-            Vms = hosts.SelectMany(h => h.Vms).Where(vm => ReferenceEquals(ById[vm.Configuration.Id].Snapshot, vm)).ToArray();
+            if (before is { _shared: false } && before.Hosts.Count == Hosts.Count
+                && hosts.All(h => before.Hosts.TryGetValue(h.Name, out var was) && ReferenceEquals(was.Index, h.Index)))
+            {
+                _hostOf = before._hostOf;
+            }
+            else
+            {
+                var hostOf = new Dictionary<string, string>(hosts.Sum(h => h.Vms.Length), StringComparer.Ordinal);
+                foreach (var host in hosts)
+                {
+                    foreach (var vm in host.Vms)
+                    {
+                        var id = vm.Configuration.Id;
+                        if (!hostOf.TryGetValue(id, out var other))
+                        {
+                            hostOf[id] = host.Name;
+                            continue;
+                        }
+
+                        _shared = true;
+                        var there = Hosts[other];
+                        if (!Prefers((there.Name, there.Connected, there.Vms[there.Index[id]]), (host.Name, host.Connected, vm)))
+                        {
+                            hostOf[id] = host.Name;
+                        }
+                    }
+                }
+
+                _hostOf = hostOf.ToFrozenDictionary(StringComparer.Ordinal);
+            }
+
+            Vms = _shared
+                ? hosts.SelectMany(h => h.Vms.Where(vm => _hostOf[vm.Configuration.Id] == h.Name)).ToArray()
+                : hosts.SelectMany(h => h.Vms).ToArray();
         }
 
         /// <summary>Whether another host agent lists one of <paramref name="mine"/> too.</summary>
-        public bool Shared(IReadOnlyList<VmSnapshot> mine) => ById.Count > 0 && mine.Any(vm => ById.ContainsKey(vm.Configuration.Id));
+        public bool Shared(IReadOnlyList<VmSnapshot> mine) => _hostOf.Count > 0 && mine.Any(vm => _hostOf.ContainsKey(vm.Configuration.Id));
+
+        /// <summary>VM <paramref name="id"/> where it is placed.</summary>
+        public bool TryGet(string id, out Placed vm)
+        {
+            if (_hostOf.TryGetValue(id, out var hostName) && Hosts[hostName] is var host && host.Index.TryGetValue(id, out var at))
+            {
+                vm = new Placed(hostName, host.Vms[at]);
+                return true;
+            }
+
+            vm = default;
+            return false;
+        }
 
         public FrozenDictionary<string, HostState> Hosts { get; }
 
         public VmSnapshot[] Vms { get; }
 
         public HostSystemInfo[] HostSystems { get; }
-
-        public FrozenDictionary<string, (string Host, VmSnapshot Snapshot)> ById { get; }
     }
 }

@@ -8,9 +8,9 @@ using Orleans.Concurrency;
 namespace GuestOps.Cluster.HostAgents;
 
 /// <summary>
-/// The grain of this process's host agent (<see cref="LocalHostAgent"/>), on its silo: answers the VM snapshots and runs
-/// guest calls on the local <see cref="HostAgent"/>. Reentrant: guest calls from every front end run side by side, as
-/// they do in the single process.
+/// The grain of this process's host agent (<see cref="LocalHostAgent"/>), on its silo: answers the VMs changed since a
+/// front end's version (<see cref="HostAgent.ChangesSince"/>) and runs guest calls on the local <see cref="HostAgent"/>.
+/// Reentrant: guest calls from every front end run side by side, as they do in the single process.
 /// </summary>
 [HostAgentPlacement, Reentrant]
 [GrainType(TypeName)]
@@ -19,28 +19,15 @@ public sealed class HostAgentGrain(LocalHostAgent local, IServer server) : Grain
     /// <summary>The grain type: what the cluster manifest lists for each silo that can run it.</summary>
     public const string TypeName = "hostagent";
 
-    // A new activation (after a restart) starts from a version no front end has cached.
-    private long _version = DateTime.UtcNow.Ticks;
-    private IReadOnlyList<VmSnapshot>? _vms;
-    private byte[]? _json;
-
     public override Task OnActivateAsync(CancellationToken cancellationToken) =>
         this.GetPrimaryKeyString() == local.HostName
             ? Task.CompletedTask
             : throw new HostAgentNotConnectedException(this.GetPrimaryKeyString());
 
-    public Task<HostAgentInventory> GetInventoryAsync(long knownVersion)
+    public Task<HostAgentChanges> GetChangesAsync(long epoch, long version)
     {
-        var vms = local.Agent.ListVirtualMachines();
-        if (_vms is null || !vms.SequenceEqual(_vms))
-        {
-            _vms = vms;
-            _json = null;
-            _version++;
-        }
-
-        var json = knownVersion == _version ? null : _json ??= HostAgentJson.Serialize(vms);
-        return Task.FromResult(new HostAgentInventory(_version, json, GuestFileServers()));
+        var delta = local.Agent.ChangesSince(epoch, version);
+        return Task.FromResult(new HostAgentChanges(delta.Epoch, delta.Version, delta.Full, delta.Changed, delta.Removed, GuestFileServers()));
     }
 
     public async Task<GuestCallOutcome> InvokeGuestAsync(string vmId, byte[] request, CancellationToken cancellationToken)

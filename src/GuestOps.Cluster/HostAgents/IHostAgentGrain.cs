@@ -1,3 +1,5 @@
+using GuestOps.Host;
+
 namespace GuestOps.Cluster.HostAgents;
 
 /// <summary>
@@ -7,10 +9,11 @@ namespace GuestOps.Cluster.HostAgents;
 [Alias("GuestOps.Cluster.HostAgents.IHostAgentGrain")]
 public interface IHostAgentGrain : IGrainWithStringKey
 {
-    /// <summary>The host agent's VMs and transfer URLs; the VMs only when their version is not
-    /// <paramref name="knownVersion"/> (a front end's cached copy is current).</summary>
-    [Alias("GetInventory")]
-    Task<HostAgentInventory> GetInventoryAsync(long knownVersion);
+    /// <summary>The host agent's VMs changed since <paramref name="version"/> of <paramref name="epoch"/> (a front end's
+    /// copy), and its transfer URLs: every VM when the front end holds nothing (0) or a version of another epoch (the host
+    /// agent restarted since).</summary>
+    [Alias("GetChanges")]
+    Task<HostAgentChanges> GetChangesAsync(long epoch, long version);
 
     /// <summary>Runs one guest operation in one of the host agent's VMs: the request and the response as the channel's
     /// JSON (<see cref="GuestOps.Channel.Messages.ChannelMessageJson"/>).</summary>
@@ -18,15 +21,19 @@ public interface IHostAgentGrain : IGrainWithStringKey
     Task<GuestCallOutcome> InvokeGuestAsync(string vmId, byte[] request, CancellationToken cancellationToken);
 }
 
-/// <summary>A host agent's inventory at one moment: <paramref name="Version"/> changes whenever a VM's snapshot does;
-/// <paramref name="Vms"/> is the JSON of every VM's snapshot (<see cref="HostAgentJson"/>), null when the asker has this
-/// version already; <paramref name="GuestFileServers"/> are the base URLs (<c>scheme://host:port</c>, host <c>*</c> for
-/// a wildcard listener) whose <c>/guestFile</c> the host agent serves.</summary>
-[GenerateSerializer, Immutable, Alias("GuestOps.HostAgentInventory")]
-public sealed record HostAgentInventory(
-    [property: Id(0)] long Version,
-    [property: Id(1)] byte[]? Vms,
-    [property: Id(2)] string[] GuestFileServers);
+/// <summary>What changed in a host agent's VMs since the version a front end holds
+/// (<see cref="GuestOps.Host.InventoryDelta"/>): <paramref name="Full"/>: <paramref name="Changed"/> is every
+/// VM; else the VMs added or changed, and <paramref name="Removed"/> the ids of those removed, since that version.
+/// <paramref name="GuestFileServers"/> are the base URLs (<c>scheme://host:port</c>, host <c>*</c> for a wildcard
+/// listener) whose <c>/guestFile</c> the host agent serves.</summary>
+[GenerateSerializer, Immutable, Alias("GuestOps.HostAgentChanges")]
+public sealed record HostAgentChanges(
+    [property: Id(0)] long Epoch,
+    [property: Id(1)] long Version,
+    [property: Id(2)] bool Full,
+    [property: Id(3)] VmSnapshot[] Changed,
+    [property: Id(4)] string[] Removed,
+    [property: Id(5)] string[] GuestFileServers);
 
 /// <summary>How a guest call went: the channel's response JSON, or the host agent's failure
 /// (<see cref="GuestOps.Host.Dispatch.GuestAgentFailure"/> as its number) and its message.</summary>

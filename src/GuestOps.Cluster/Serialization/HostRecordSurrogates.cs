@@ -1,3 +1,4 @@
+using GuestOps.Host;
 using GuestOps.Host.Events;
 using GuestOps.Host.Sessions;
 using GuestOps.Host.Transfers;
@@ -169,5 +170,122 @@ public sealed class EventRecordConverter : IConverter<EventRecord, EventRecordSu
         Vm = v.Vm,
         Arguments = [.. v.Arguments],
         Fault = v.Fault,
+    };
+}
+
+[GenerateSerializer, Alias("GuestOps.VmConfiguration")]
+public struct VmConfigurationSurrogate
+{
+    [Id(0)] public string Id;
+    [Id(1)] public string Name;
+    [Id(2)] public string Uuid;
+    [Id(3)] public string InstanceUuid;
+    [Id(4)] public string GuestId;
+    [Id(5)] public string GuestFullName;
+    [Id(6)] public int NumCpu;
+    [Id(7)] public int MemoryMB;
+    [Id(8)] public string? IpAddress;
+}
+
+[RegisterConverter]
+public sealed class VmConfigurationConverter : IConverter<VmConfiguration, VmConfigurationSurrogate>
+{
+    /// <summary>The guest type's strings, the same for most VMs, are kept once (interned).</summary>
+    public VmConfiguration ConvertFromSurrogate(in VmConfigurationSurrogate s) => new()
+    {
+        Id = s.Id,
+        Name = s.Name,
+        Uuid = s.Uuid,
+        InstanceUuid = s.InstanceUuid,
+        GuestId = string.Intern(s.GuestId),
+        GuestFullName = string.Intern(s.GuestFullName),
+        NumCpu = s.NumCpu,
+        MemoryMB = s.MemoryMB,
+        IpAddress = s.IpAddress,
+    };
+
+    public VmConfigurationSurrogate ConvertToSurrogate(in VmConfiguration v) => new()
+    {
+        Id = v.Id,
+        Name = v.Name,
+        Uuid = v.Uuid,
+        InstanceUuid = v.InstanceUuid,
+        GuestId = v.GuestId,
+        GuestFullName = v.GuestFullName,
+        NumCpu = v.NumCpu,
+        MemoryMB = v.MemoryMB,
+        IpAddress = v.IpAddress,
+    };
+}
+
+[GenerateSerializer, Alias("GuestOps.GuestAgentState")]
+public struct GuestAgentStateSurrogate
+{
+    [Id(0)] public bool Running;
+    [Id(1)] public bool OperationsReady;
+    [Id(2)] public string? ToolsVersion;
+    [Id(3)] public string? HostName;
+    [Id(4)] public string? IpAddress;
+    [Id(5)] public string? GuestFamily;
+    [Id(6)] public string? GuestFullName;
+    [Id(7)] public string? ToolsVersionStatus;
+    [Id(8)] public string? ToolsRunningStatus;
+}
+
+[RegisterConverter]
+public sealed class GuestAgentStateConverter : IConverter<GuestAgentState, GuestAgentStateSurrogate>
+{
+    /// <summary>A guest without a running agent is the shared <see cref="GuestAgentState.NotRunning"/>: most VMs of a large
+    /// inventory have no tools, and a front end keeps one instance for all of them.</summary>
+    public GuestAgentState ConvertFromSurrogate(in GuestAgentStateSurrogate s) =>
+        s is { Running: false, OperationsReady: false, ToolsVersion: null, HostName: null, IpAddress: null, GuestFamily: null, GuestFullName: null, ToolsVersionStatus: null, ToolsRunningStatus: null }
+            ? GuestAgentState.NotRunning
+            : new()
+            {
+                Running = s.Running,
+                OperationsReady = s.OperationsReady,
+                ToolsVersion = s.ToolsVersion,
+                HostName = s.HostName,
+                IpAddress = s.IpAddress,
+                GuestFamily = s.GuestFamily,
+                GuestFullName = s.GuestFullName,
+                ToolsVersionStatus = s.ToolsVersionStatus,
+                ToolsRunningStatus = s.ToolsRunningStatus,
+            };
+
+    public GuestAgentStateSurrogate ConvertToSurrogate(in GuestAgentState v) => new()
+    {
+        Running = v.Running,
+        OperationsReady = v.OperationsReady,
+        ToolsVersion = v.ToolsVersion,
+        HostName = v.HostName,
+        IpAddress = v.IpAddress,
+        GuestFamily = v.GuestFamily,
+        GuestFullName = v.GuestFullName,
+        ToolsVersionStatus = v.ToolsVersionStatus,
+        ToolsRunningStatus = v.ToolsRunningStatus,
+    };
+}
+
+[GenerateSerializer, Alias("GuestOps.VmSnapshot")]
+public struct VmSnapshotSurrogate
+{
+    [Id(0)] public VmConfiguration Configuration;
+    [Id(1)] public int PowerState;
+    [Id(2)] public DateTime? BootTime;
+    [Id(3)] public GuestAgentState Agent;
+}
+
+[RegisterConverter]
+public sealed class VmSnapshotConverter : IConverter<VmSnapshot, VmSnapshotSurrogate>
+{
+    public VmSnapshot ConvertFromSurrogate(in VmSnapshotSurrogate s) => new(s.Configuration, (VmPowerState)s.PowerState, s.BootTime, s.Agent);
+
+    public VmSnapshotSurrogate ConvertToSurrogate(in VmSnapshot v) => new()
+    {
+        Configuration = v.Configuration,
+        PowerState = (int)v.PowerState,
+        BootTime = v.BootTime,
+        Agent = v.Agent,
     };
 }

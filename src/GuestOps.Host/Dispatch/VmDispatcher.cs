@@ -78,6 +78,9 @@ public sealed partial class VmDispatcher : IAsyncDisposable
     /// <summary>The connected worker's handshake (an echo dispatcher's own), or null.</summary>
     public ChannelHello? Worker => _echo ?? (_current is { IsOpen: true } c ? c.PeerHello : null);
 
+    /// <summary>Raised after <see cref="Worker"/> changed: a worker connected, or the connected one went away.</summary>
+    public event Action? WorkerChanged;
+
     /// <summary>True when a worker is connected and speaks a protocol this dispatcher accepts (an echo dispatcher: always).</summary>
     public bool IsReady => _echo is not null || _current is { IsOpen: true };
 
@@ -274,6 +277,7 @@ public sealed partial class VmDispatcher : IAsyncDisposable
         _outOfDate = null;
         var previous = Interlocked.Exchange(ref _current, connection);
         LogConnected(_logger, _vmId, connection.PeerHello.Software, connection.PeerHello.Os?.HostName ?? "?");
+        WorkerChanged?.Invoke();
         if (previous is not null)
         {
             await previous.DisposeAsync().ConfigureAwait(false);
@@ -284,6 +288,8 @@ public sealed partial class VmDispatcher : IAsyncDisposable
         {
             LogDisconnected(_logger, _vmId, closed.Reason.ToString(), closed.Message);
         }
+
+        WorkerChanged?.Invoke();
 
         await connection.DisposeAsync().ConfigureAwait(false);
     }

@@ -82,7 +82,20 @@ public sealed partial class QemuGuestAgentBridge : IChannelRequestHandler, IAsyn
         _logger = loggerFactory.CreateLogger<QemuGuestAgentBridge>();
     }
 
-    public QemuGuestAgentStatus Status { get; private set; } = QemuGuestAgentStatus.NotConnected;
+    private QemuGuestAgentStatus _status = QemuGuestAgentStatus.NotConnected;
+
+    public QemuGuestAgentStatus Status
+    {
+        get => _status;
+        private set
+        {
+            _status = value;
+            StatusChanged?.Invoke();
+        }
+    }
+
+    /// <summary>Raised after <see cref="Status"/> changed.</summary>
+    public event Action? StatusChanged;
 
     public void Start() => _loop = RunAsync(_stopping.Token);
 

@@ -16,11 +16,13 @@ namespace GuestOps.Server.ManagedObjects;
 public sealed partial class PropertyCollector
 {
     /// <summary>How often a wait looks whether the inventory changed, when the host agent does not notify its changes
-    /// (the single process's own host agent).</summary>
+    /// (an <see cref="GuestOps.Host.IHostAgent"/> without <see cref="GuestOps.Host.IInventoryChanges"/>; the
+    /// single process's host agent and a cluster's front end both notify).</summary>
     public static TimeSpan RecheckInterval { get; } = TimeSpan.FromMilliseconds(250);
 
-    /// <summary>How often a wait looks anyway when the host agent notifies its changes (a cluster's front end: its poll of
-    /// the other host agents notifies; a host agent in the same process does not).</summary>
+    /// <summary>How often a wait looks anyway when the host agent notifies its changes (the single process's host agent
+    /// signals a worker connecting or going away; a cluster's front end, its poll of the other host agents and its own
+    /// host agent's signal).</summary>
     public static TimeSpan NotifiedRecheckInterval { get; } = TimeSpan.FromSeconds(2);
 
     /// <summary>Public readable properties of data objects, for comparing values that are not the same instance.</summary>

@@ -1,4 +1,6 @@
 using GuestOps.Cluster.HostAgents;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Serialization;
 using GuestOps.Host;
 using GuestOps.Host.Dispatch;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -11,6 +13,8 @@ namespace GuestOps.Tests.Cluster;
 /// A front end's view of another host agent through its polls: a live member whose poll times out now and then keeps
 /// its VMs ready; one that times out more than <see cref="ClusterHostAgent.MissedPollsAllowed"/> times in a row, whose
 /// poll fails, or that the membership no longer lists is disconnected at once, and connected again when it answers.
+/// Each poll asks for the changes since the epoch and version held, and applies them: a changed VM replaced, a removed
+/// one gone, the others kept as they are; everything replaced when the host agent answers with another epoch.
 /// </summary>
 [TestClass]
 public sealed class ClusterHostAgentTests
@@ -23,22 +27,29 @@ public sealed class ClusterHostAgentTests
         null,
         new GuestAgentState { Running = true, OperationsReady = true });
 
-    private readonly Queue<Func<Task<HostAgentInventory>>> _answers = new();
+    private readonly Queue<Func<Task<HostAgentChanges>>> _answers = new();
+
+    /// <summary>The epoch and version each poll asked since.</summary>
+    private readonly List<(long Epoch, long Version)> _asked = [];
 
     private ClusterHostAgent NewAgent()
     {
         var grain = new Mock<IHostAgentGrain>();
-        grain.Setup(g => g.GetInventoryAsync(It.IsAny<long>())).Returns(() => _answers.Dequeue()());
+        grain.Setup(g => g.GetChangesAsync(It.IsAny<long>(), It.IsAny<long>())).Returns((long epoch, long version) =>
+        {
+            _asked.Add((epoch, version));
+            return _answers.Dequeue()();
+        });
         var grains = new Mock<IGrainFactory>();
         grains.Setup(f => f.GetGrain<IHostAgentGrain>(Host, null)).Returns(grain.Object);
         return new ClusterHostAgent(grains.Object, Mock.Of<IClusterMembershipService>(), Mock.Of<ISiloMetadataCache>(), null, NullLogger<ClusterHostAgent>.Instance);
     }
 
-    private void Answer(long version) => _answers.Enqueue(() => Task.FromResult(new HostAgentInventory(version, HostAgentJson.Serialize([Vm]), ["https://esx-a:8443"])));
+    private void Answer(long version) => _answers.Enqueue(() => Task.FromResult(new HostAgentChanges(1, version, true, [Vm], [], ["https://esx-a:8443"])));
 
-    private void AnswerTooLate() => _answers.Enqueue(() => new TaskCompletionSource<HostAgentInventory>().Task);
+    private void AnswerTooLate() => _answers.Enqueue(() => new TaskCompletionSource<HostAgentChanges>().Task);
 
-    private void Fail() => _answers.Enqueue(() => Task.FromException<HostAgentInventory>(new SiloUnavailableException("gone")));
+    private void Fail() => _answers.Enqueue(() => Task.FromException<HostAgentChanges>(new SiloUnavailableException("gone")));
 
     private static readonly HashSet<string> Live = new([Host], StringComparer.Ordinal);
 
@@ -107,18 +118,96 @@ public sealed class ClusterHostAgentTests
     {
         var other = Vm with { Configuration = Vm.Configuration with { Id = "vm-a2", Name = "a-vm-2" } };
         var agent = NewAgent();
-        _answers.Enqueue(() => Task.FromResult(new HostAgentInventory(1, HostAgentJson.Serialize([Vm, other]), ["https://esx-a:8443"])));
+        _answers.Enqueue(() => Task.FromResult(new HostAgentChanges(1, 1, true, [Vm, other], [], ["https://esx-a:8443"])));
         await agent.PollAsync(Live, CancellationToken.None);
         var unchanged = agent.GetVirtualMachine("vm-a2")!;
         var changed = agent.NextChange;
 
-        _answers.Enqueue(() => Task.FromResult(new HostAgentInventory(2, HostAgentJson.Serialize([Vm with { Agent = GuestAgentState.NotRunning }, other]), ["https://esx-a:8443"])));
+        _answers.Enqueue(() => Task.FromResult(new HostAgentChanges(1, 2, true, [Vm with { Agent = GuestAgentState.NotRunning }, other], [], ["https://esx-a:8443"])));
         await agent.PollAsync(Live, CancellationToken.None);
 
         Assert.IsTrue(changed.IsCompleted, "a poll that publishes a change notifies it");
         Assert.AreSame(unchanged, agent.GetVirtualMachine("vm-a2"), "an unchanged VM keeps its snapshot: one copy, not one per change");
         Assert.AreSame(GuestAgentState.NotRunning, agent.GetVirtualMachine("vm-a1")!.Agent, "the agent state of a VM without tools is the shared one");
-        Assert.IsNotNull(string.IsInterned(unchanged.Configuration.GuestId), "the guest type's strings are kept once");
         Assert.IsFalse(agent.NextChange.IsCompleted);
+    }
+
+    private static VmSnapshot Other(string id) => Vm with { Configuration = Vm.Configuration with { Id = id, Name = id + "-name" } };
+
+    private static string[] Ids(ClusterHostAgent agent) => agent.ListVirtualMachines().Select(vm => vm.Configuration.Id).ToArray();
+
+    [TestMethod]
+    [Timeout(60_000)]
+    public async Task APoll_AsksSinceTheVersionHeld_AndAppliesChangesAndRemovals_AnotherEpochReplacesEverything()
+    {
+        var agent = NewAgent();
+        _answers.Enqueue(() => Task.FromResult(new HostAgentChanges(7, 3, true, [Vm, Other("vm-a2"), Other("vm-a3")], [], ["https://esx-a:8443"])));
+        await agent.PollAsync(Live, CancellationToken.None);
+        var kept = agent.GetVirtualMachine("vm-a1")!;
+
+        // Only the changes since version 3 cross: vm-a2 not ready any more, vm-a3 removed, vm-a4 added.
+        _answers.Enqueue(() => Task.FromResult(new HostAgentChanges(7, 5, false, [Other("vm-a4"), Other("vm-a2") with { Agent = GuestAgentState.NotRunning }], ["vm-a3"], ["https://esx-a:8443"])));
+        await agent.PollAsync(Live, CancellationToken.None);
+        CollectionAssert.AreEqual(new[] { "vm-a1", "vm-a2", "vm-a4" }, Ids(agent));
+        Assert.IsFalse(agent.GetVirtualMachine("vm-a2")!.Agent.OperationsReady);
+        Assert.IsNull(agent.GetVirtualMachine("vm-a3"), "a removed VM");
+        Assert.IsNull(agent.HostNameOf("vm-a3"));
+        Assert.AreEqual(Host, agent.HostNameOf("vm-a4"));
+        Assert.AreSame(kept, agent.GetVirtualMachine("vm-a1"), "an unchanged VM did not cross and stays as it was");
+
+        // A change of one VM's state only.
+        var noticed = agent.NextChange;
+        _answers.Enqueue(() => Task.FromResult(new HostAgentChanges(7, 6, false, [Vm with { Agent = GuestAgentState.NotRunning }], [], ["https://esx-a:8443"])));
+        await agent.PollAsync(Live, CancellationToken.None);
+        Assert.IsTrue(noticed.IsCompleted);
+        Assert.IsFalse(Ready(agent));
+        Assert.AreSame(kept.Configuration, agent.GetVirtualMachine("vm-a1")!.Configuration, "its configuration is kept once");
+
+        // The host agent restarted: another epoch, everything.
+        _answers.Enqueue(() => Task.FromResult(new HostAgentChanges(9, 1, true, [Vm, Other("vm-a5")], [], ["https://esx-a:8443"])));
+        await agent.PollAsync(Live, CancellationToken.None);
+        CollectionAssert.AreEqual(new[] { "vm-a1", "vm-a5" }, Ids(agent));
+        Assert.IsTrue(Ready(agent));
+
+        // Nothing changed: the same published VMs.
+        var listed = agent.ListVirtualMachines();
+        _answers.Enqueue(() => Task.FromResult(new HostAgentChanges(9, 1, false, [], [], ["https://esx-a:8443"])));
+        await agent.PollAsync(Live, CancellationToken.None);
+        Assert.AreSame(listed, agent.ListVirtualMachines());
+
+        CollectionAssert.AreEqual(new[] { (0L, 0L), (7L, 3L), (7L, 5L), (7L, 6L), (9L, 1L) }, _asked);
+    }
+
+    [TestMethod]
+    [Timeout(60_000)]
+    public async Task AHostAgentThatWasDisconnected_IsAskedForEverything()
+    {
+        var agent = NewAgent();
+        _answers.Enqueue(() => Task.FromResult(new HostAgentChanges(7, 3, true, [Vm], [], ["https://esx-a:8443"])));
+        await agent.PollAsync(Live, CancellationToken.None);
+        Fail();
+        await agent.PollAsync(Live, CancellationToken.None);
+        _answers.Enqueue(() => Task.FromResult(new HostAgentChanges(7, 3, true, [Vm], [], ["https://esx-a:8443"])));
+        await agent.PollAsync(Live, CancellationToken.None);
+        Assert.IsTrue(Ready(agent));
+        CollectionAssert.AreEqual(new[] { (0L, 0L), (7L, 3L), (0L, 0L) }, _asked, "its VMs were marked not ready here");
+    }
+
+    [TestMethod]
+    public void HostAgentChanges_CrossInOrleansFormat_WithOneSharedStateForVmsWithoutTools()
+    {
+        using var services = new ServiceCollection().AddSerializer(b => b.AddAssembly(typeof(HostAgentChanges).Assembly)).BuildServiceProvider();
+        var serializer = services.GetRequiredService<Serializer>();
+        var withIp = Other("vm-a2") with { Configuration = Other("vm-a2").Configuration with { IpAddress = "10.0.0.2", NumCpu = 4 }, BootTime = DateTime.UtcNow, PowerState = VmPowerState.Suspended };
+        var sent = new HostAgentChanges(7, 3, false, [Vm, withIp, Other("vm-a3") with { Agent = GuestAgentState.NotRunning }], ["vm-a9"], ["https://esx-a:8443"]);
+
+        var received = serializer.Deserialize<HostAgentChanges>(serializer.SerializeToArray(sent))!;
+
+        Assert.AreEqual((sent.Epoch, sent.Version, sent.Full), (received.Epoch, received.Version, received.Full));
+        CollectionAssert.AreEqual(sent.Changed, received.Changed);
+        CollectionAssert.AreEqual(sent.Removed, received.Removed);
+        CollectionAssert.AreEqual(sent.GuestFileServers, received.GuestFileServers);
+        Assert.AreSame(GuestAgentState.NotRunning, received.Changed[2].Agent);
+        Assert.AreSame(string.IsInterned(received.Changed[1].Configuration.GuestFullName), received.Changed[1].Configuration.GuestFullName);
     }
 }

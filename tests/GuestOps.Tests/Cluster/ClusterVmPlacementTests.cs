@@ -17,7 +17,7 @@ public sealed class ClusterVmPlacementTests
 {
     private const string VmId = "vm-ext";
 
-    private readonly Dictionary<string, Func<Task<HostAgentInventory>>> _answers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Func<Task<HostAgentChanges>>> _answers = new(StringComparer.Ordinal);
 
     private static readonly HashSet<string> Both = new(["esx-a", "esx-b"], StringComparer.Ordinal);
 
@@ -33,7 +33,7 @@ public sealed class ClusterVmPlacementTests
         foreach (var host in Both)
         {
             var grain = new Mock<IHostAgentGrain>();
-            grain.Setup(g => g.GetInventoryAsync(It.IsAny<long>())).Returns(() => _answers[host]());
+            grain.Setup(g => g.GetChangesAsync(It.IsAny<long>(), It.IsAny<long>())).Returns(() => _answers[host]());
             grains.Setup(f => f.GetGrain<IHostAgentGrain>(host, null)).Returns(grain.Object);
         }
 
@@ -45,10 +45,10 @@ public sealed class ClusterVmPlacementTests
     private void Answer(string host, bool ready)
     {
         var version = ++_version;
-        _answers[host] = () => Task.FromResult(new HostAgentInventory(version, HostAgentJson.Serialize([Vm(ready)]), [$"https://{host}:8443"]));
+        _answers[host] = () => Task.FromResult(new HostAgentChanges(1, version, true, [Vm(ready)], [], [$"https://{host}:8443"]));
     }
 
-    private void Fail(string host) => _answers[host] = () => Task.FromException<HostAgentInventory>(new SiloUnavailableException("gone"));
+    private void Fail(string host) => _answers[host] = () => Task.FromException<HostAgentChanges>(new SiloUnavailableException("gone"));
 
     private static void AssertPlaced(ClusterHostAgent agent, string host, bool ready, string because)
     {

@@ -1,7 +1,6 @@
 using GuestOps.Channel.Messages;
 using GuestOps.Host;
 using GuestOps.Host.Dispatch;
-using GuestOps.Host.Inventory;
 using GuestOps.Host.Sessions;
 using GuestOps.Server.ManagedObjects;
 using GuestOps.Soap;
