@@ -158,7 +158,7 @@ public sealed class GuestDataCallTests
     }
 
     /// <summary>A listener whose connections are in-memory stream pairs.</summary>
-    private sealed class InMemoryListener : IChannelListener
+    internal sealed class InMemoryListener : IChannelListener
     {
         private readonly System.Threading.Channels.Channel<ChannelTransportConnection> _pending = System.Threading.Channels.Channel.CreateUnbounded<ChannelTransportConnection>();
 
