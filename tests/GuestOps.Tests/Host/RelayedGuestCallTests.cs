@@ -19,43 +19,26 @@ public sealed class RelayedGuestCallTests
 
     private readonly List<ChannelRequest> _seen = [];
     private readonly TaskCompletionSource _canceled = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private GuestDataCallTests.InMemoryListener _listener = null!;
-    private VmDispatcher _dispatcher = null!;
-    private ChannelConnection? _worker;
+    private DispatcherWithWorker? _host;
     private CancellationTokenSource _timeout = null!;
+
+    private VmDispatcher Dispatcher => _host!.Dispatcher;
 
     [TestInitialize]
     public async Task StartAsync()
     {
         _timeout = new CancellationTokenSource(ChannelTestKit.TestTimeout);
-        _listener = new GuestDataCallTests.InMemoryListener();
-        _dispatcher = new VmDispatcher("vm-1", _listener, new VmDispatcherOptions { HeartbeatInterval = TimeSpan.Zero }, NullLoggerFactory.Instance);
-        _dispatcher.Start();
-        var workerOptions = new ChannelConnectionOptions
-        {
-            Role = ChannelRole.Worker,
-            Software = "test-worker",
-            RequestHandler = new DelegateHandler(HandleAsync),
-            HeartbeatInterval = TimeSpan.Zero,
-            Capabilities = [ChannelCapabilities.ForOperation("ListFilesInGuest")],
-            HandshakeTimeout = TimeSpan.FromSeconds(5),
-        };
-        _worker = await ChannelConnection.EstablishAsync(_listener.Connect(), workerOptions, _timeout.Token);
-        while (!_dispatcher.IsReady)
-        {
-            await Task.Delay(10, _timeout.Token);
-        }
+        _host = await DispatcherWithWorker.StartAsync(HandleAsync, ["ListFilesInGuest"], _timeout.Token);
     }
 
     [TestCleanup]
     public async Task StopAsync()
     {
-        if (_worker is not null)
+        if (_host is not null)
         {
-            await _worker.DisposeAsync();
+            await _host.DisposeAsync();
         }
 
-        await _dispatcher.DisposeAsync();
         _timeout.Dispose();
     }
 
@@ -65,7 +48,7 @@ public sealed class RelayedGuestCallTests
     {
         var request = new ListFilesRequest { Path = "/tmp", Index = 1, MaxResults = 5, Credential = Demo };
 
-        var json = await _dispatcher.InvokeJsonAsync("ListFilesInGuest", ChannelMessageJson.SerializeRequest(request), _timeout.Token);
+        var json = await Dispatcher.InvokeJsonAsync("ListFilesInGuest", ChannelMessageJson.SerializeRequest(request), _timeout.Token);
 
         Assert.AreEqual(request, _seen.Single());
         CollectionAssert.AreEqual(ChannelMessageJson.SerializeResponse(Answer(request)), json);
@@ -79,7 +62,7 @@ public sealed class RelayedGuestCallTests
         var request = new StartProgramRequest { ProgramPath = "/bin/true", Credential = Demo };
 
         var failed = await Assert.ThrowsExactlyAsync<GuestAgentException>(() =>
-            _dispatcher.InvokeJsonAsync(request.Operation, ChannelMessageJson.SerializeRequest(request), _timeout.Token));
+            Dispatcher.InvokeJsonAsync(request.Operation, ChannelMessageJson.SerializeRequest(request), _timeout.Token));
 
         Assert.AreEqual(GuestAgentFailure.ComponentsOutOfDate, failed.Failure);
         Assert.IsEmpty(_seen);
@@ -91,7 +74,7 @@ public sealed class RelayedGuestCallTests
     {
         using var call = new CancellationTokenSource();
         var request = new ListFilesRequest { Path = "/slow", Credential = Demo };
-        var pending = _dispatcher.InvokeJsonAsync("ListFilesInGuest", ChannelMessageJson.SerializeRequest(request), call.Token);
+        var pending = Dispatcher.InvokeJsonAsync("ListFilesInGuest", ChannelMessageJson.SerializeRequest(request), call.Token);
         while (_seen.Count == 0)
         {
             await Task.Delay(10, _timeout.Token);
