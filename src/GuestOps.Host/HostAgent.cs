@@ -214,6 +214,12 @@ public sealed partial class HostAgent : IHostAgent, IInventoryChanges, IAsyncDis
     public Task<ChannelResponse> InvokeGuestAsync(string vmId, ChannelRequest request, CancellationToken cancellationToken) =>
         DispatcherFor(vmId).InvokeAsync(request, cancellationToken);
 
+    /// <summary>Like <see cref="InvokeGuestAsync"/> for a request given as its JSON, answered with the worker's JSON
+    /// (<see cref="VmDispatcher.InvokeJsonAsync"/>): the guest call of a host agent whose requests come from another
+    /// process.</summary>
+    public Task<byte[]> InvokeGuestJsonAsync(string vmId, string operation, byte[] request, CancellationToken cancellationToken) =>
+        DispatcherFor(vmId).InvokeJsonAsync(operation, request, cancellationToken);
+
     public Task<GuestDataCall> StartGuestDataCallAsync(string vmId, ChannelRequest request, CancellationToken cancellationToken) =>
         DispatcherFor(vmId).StartDataCallAsync(request, cancellationToken);
 

@@ -72,6 +72,7 @@ internal static class FrontEndHopCommand
                 var ratio = measured[1][^1].OpsPerSecond / measured[0][^1].OpsPerSecond;
                 ratios.Add(ratio);
                 Console.WriteLine($"round {round}: {sides[0].Name} {measured[0][^1]}; {sides[1].Name} {measured[1][^1]}; ratio {ratio:0.00}");
+                Console.WriteLine($"  CPU per call: {sides[0].Name} {Split(measured[0][^1], single: true)}; {sides[1].Name} {Split(measured[1][^1], single: false)}");
             }
 
             var median = ratios.Order().ElementAt(ratios.Count / 2);
@@ -101,6 +102,18 @@ internal static class FrontEndHopCommand
                 await caller.DisposeAsync();
             }
         }
+    }
+
+    /// <summary>Where one side's CPU went per call (the server's processes, then the rest of the machine: the worker and
+    /// the callers), and how many of the machine's cores were busy: below the core count, the side waited on something
+    /// other than CPU.</summary>
+    private static string Split(ClusterScaleCommand.Measurement m, bool single)
+    {
+        var busyCores = (m.FrontEndMicros + m.HostAgentMicros + m.RedisMicros + m.RestMicros) * m.OpsPerSecond / 1e6;
+        var server = single
+            ? $"server {m.FrontEndMicros:0} us"
+            : $"front end {m.FrontEndMicros:0} us, host agent {m.HostAgentMicros:0} us, redis-server {m.RedisMicros:0} us";
+        return $"{server}, rest {m.RestMicros:0} us, {busyCores:0.00} of {Environment.ProcessorCount} cores busy";
     }
 
     /// <summary>The first VM (by id) whose guest operations are ready.</summary>

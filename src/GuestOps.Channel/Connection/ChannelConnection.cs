@@ -143,6 +143,23 @@ public sealed partial class ChannelConnection : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Sends a request given as its JSON (<see cref="ChannelMessageJson"/>) and returns the peer's response as the JSON it
+    /// sent, neither read here (no data streams): for a process that relays requests from another one, which wrote the
+    /// request and reads the response (<see cref="ChannelMessageJson.ReadResponse"/>).
+    /// </summary>
+    /// <param name="operation">The request's operation (its JSON type tag), for the log.</param>
+    public async Task<byte[]> SendJsonAsync(string operation, byte[] request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(operation);
+        ArgumentNullException.ThrowIfNull(request);
+        var call = await StartCallAsync(operation, request, keepsJson: true, cancellationToken).ConfigureAwait(false);
+        await using (call.ConfigureAwait(false))
+        {
+            return await call.GetResponseJsonAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>Sends a request and returns its typed result, or throws <see cref="GuestErrorException"/>.</summary>
     public async Task<TResult> InvokeAsync<TResult>(IChannelRequest<TResult> request, CancellationToken cancellationToken)
         where TResult : ChannelResult
@@ -163,19 +180,25 @@ public sealed partial class ChannelConnection : IAsyncDisposable
     /// <see cref="ChannelCall.RequestData"/>, read <see cref="ChannelCall.ResponseData"/>, await
     /// <see cref="ChannelCall.GetResponseAsync"/>, then dispose the call.
     /// </summary>
-    public async Task<ChannelCall> StartCallAsync(ChannelRequest request, CancellationToken cancellationToken)
+    public Task<ChannelCall> StartCallAsync(ChannelRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         cancellationToken.ThrowIfCancellationRequested();
         ThrowIfNotAccepting();
-        var payload = JsonSerializer.SerializeToUtf8Bytes(request, ChannelJsonContext.Default.ChannelRequest);
+        return StartCallAsync(request.Operation, JsonSerializer.SerializeToUtf8Bytes(request, ChannelJsonContext.Default.ChannelRequest), keepsJson: false, cancellationToken);
+    }
+
+    private async Task<ChannelCall> StartCallAsync(string operation, byte[] payload, bool keepsJson, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        ThrowIfNotAccepting();
         if (payload.Length > PeerHello.MaxFrameSize)
         {
-            throw new ArgumentException($"The request is {payload.Length} bytes; the peer accepts at most {PeerHello.MaxFrameSize}.", nameof(request));
+            throw new ArgumentException($"The request is {payload.Length} bytes; the peer accepts at most {PeerHello.MaxFrameSize}.", nameof(payload));
         }
 
         var id = (uint)Interlocked.Add(ref _nextId, 2);
-        var call = new ChannelCall(this, id, request, NewStreams(id));
+        var call = new ChannelCall(this, id, operation, keepsJson, NewStreams(id));
         _outgoing[id] = call;
         if (!IsOpen)
         {
@@ -199,7 +222,7 @@ public sealed partial class ChannelConnection : IAsyncDisposable
             throw ClosedError();
         }
 
-        LogRequestSent(id, request.Operation);
+        LogRequestSent(id, operation);
         return call;
     }
 
@@ -618,24 +641,18 @@ public sealed partial class ChannelConnection : IAsyncDisposable
             throw new ChannelProtocolException($"Response for id {id}, which this side never used.");
         }
 
-        ChannelResponse? response;
-        try
+        if (!_outgoing.TryGetValue(id, out var call))
         {
-            response = JsonSerializer.Deserialize(frame.Payload, ChannelJsonContext.Default.ChannelResponse);
+            LogLateResponse(id);
         }
-        catch (Exception ex) when (ex is JsonException or NotSupportedException)
+        else if (call.KeepsJson)
         {
-            // A newer peer may send a result type this build does not know; fail the call, keep the connection.
-            response = ChannelResponse.Failure(GuestErrorCode.InternalError, $"Unreadable response: {ex.Message}");
-        }
-
-        if (_outgoing.TryGetValue(id, out var call))
-        {
-            call.OnResponse(response ?? ChannelResponse.Failure(GuestErrorCode.InternalError, "Empty response."));
+            call.OnResponseJson(frame.Payload.ToArray());
         }
         else
         {
-            LogLateResponse(id);
+            // A newer peer may send a result type this build does not know: that call fails, the connection stays.
+            call.OnResponse(ChannelMessageJson.ReadResponse(frame.Payload));
         }
     }
 

@@ -22,6 +22,21 @@ public static class ChannelMessageJson
     /// <summary>The response, or null when the JSON is not one.</summary>
     public static ChannelResponse? DeserializeResponse(ReadOnlySpan<byte> json) => Deserialize(json, ChannelJsonContext.Default.ChannelResponse);
 
+    /// <summary>The response a peer sent as <paramref name="json"/>, as the caller of a channel request gets it: an
+    /// unreadable one (a newer peer's result type this build does not know, or not JSON) or an empty one as an
+    /// <see cref="GuestErrorCode.InternalError"/> failure.</summary>
+    public static ChannelResponse ReadResponse(ReadOnlySpan<byte> json)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize(json, ChannelJsonContext.Default.ChannelResponse) ?? ChannelResponse.Failure(GuestErrorCode.InternalError, "Empty response.");
+        }
+        catch (Exception ex) when (ex is JsonException or NotSupportedException)
+        {
+            return ChannelResponse.Failure(GuestErrorCode.InternalError, $"Unreadable response: {ex.Message}");
+        }
+    }
+
     private static T? Deserialize<T>(ReadOnlySpan<byte> json, JsonTypeInfo<T> type)
         where T : class
     {

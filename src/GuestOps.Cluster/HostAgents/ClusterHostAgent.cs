@@ -114,7 +114,7 @@ public sealed partial class ClusterHostAgent(
         try
         {
             var grain = _hostGrains.GetOrAdd(host.Name, static (name, grains) => grains.GetGrain<IHostAgentGrain>(name), grains);
-            outcome = await grain.InvokeGuestAsync(vmId, ChannelMessageJson.SerializeRequest(request), cancellationToken);
+            outcome = await grain.InvokeGuestAsync(vmId, request.Operation, ChannelMessageJson.SerializeRequest(request), cancellationToken);
         }
         catch (Exception e) when (!cancellationToken.IsCancellationRequested)
         {
@@ -126,7 +126,9 @@ public sealed partial class ClusterHostAgent(
             throw new GuestAgentException((GuestAgentFailure)failure, outcome.Message ?? "");
         }
 
-        return ChannelMessageJson.DeserializeResponse(outcome.Response) ?? throw new GuestAgentException(GuestAgentFailure.Unavailable, $"Host agent {host.Name} answered with no guest response.");
+        return outcome.Response is { } response
+            ? ChannelMessageJson.ReadResponse(response)
+            : throw new GuestAgentException(GuestAgentFailure.Unavailable, $"Host agent {host.Name} answered with no guest response.");
     }
 
     /// <summary>A transfer's data streams only where the VM runs: here for this process's VMs; another host agent's

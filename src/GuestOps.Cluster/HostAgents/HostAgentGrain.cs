@@ -1,4 +1,3 @@
-using GuestOps.Channel.Messages;
 using GuestOps.Host;
 using GuestOps.Host.Dispatch;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -30,19 +29,11 @@ public sealed class HostAgentGrain(LocalHostAgent local, IServer server) : Grain
         return Task.FromResult(new HostAgentChanges(delta.Epoch, delta.Version, delta.Full, delta.Changed, delta.Removed, GuestFileServers()));
     }
 
-    public async Task<GuestCallOutcome> InvokeGuestAsync(string vmId, byte[] request, CancellationToken cancellationToken)
-    {
-        var parsed = ChannelMessageJson.DeserializeRequest(request) ?? throw new ArgumentException("Not a channel request.", nameof(request));
-        try
-        {
-            var response = await local.Agent.InvokeGuestAsync(vmId, parsed, cancellationToken);
-            return new GuestCallOutcome(ChannelMessageJson.SerializeResponse(response), null, null);
-        }
-        catch (GuestAgentException e)
-        {
-            return new GuestCallOutcome(null, (int)e.Failure, e.Message);
-        }
-    }
+    /// <summary>Runs the guest call off this activation's turns (<see cref="GuestCallRelay"/>): the activation only
+    /// receives the request and sends the answer, so the calls of every front end to this host's VMs are not
+    /// serialized on its scheduler.</summary>
+    public Task<GuestCallOutcome> InvokeGuestAsync(string vmId, string operation, byte[] request, CancellationToken cancellationToken) =>
+        GuestCallRelay.InvokeAsync(local.Agent, vmId, operation, request, cancellationToken);
 
     /// <summary>The addresses this process listens on, a wildcard one as host <c>*</c>.</summary>
     private string[] GuestFileServers() =>
@@ -57,3 +48,21 @@ public sealed class HostAgentGrain(LocalHostAgent local, IServer server) : Grain
 /// <summary>This process's host agent and the host name it runs under: registered on host agents (roles hostagent and
 /// all) of a cluster, absent on front ends.</summary>
 public sealed record LocalHostAgent(string HostName, HostAgent Agent);
+
+/// <summary>A host agent's guest call for another process (<see cref="IHostAgentGrain.InvokeGuestAsync"/>): the request's
+/// JSON to the VM's worker and the worker's JSON back, unread, or the host agent's failure. Not grain code: its
+/// continuations run on the thread pool, not on the grain activation's scheduler (it touches no grain state).</summary>
+internal static class GuestCallRelay
+{
+    public static async Task<GuestCallOutcome> InvokeAsync(HostAgent agent, string vmId, string operation, byte[] request, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return new GuestCallOutcome(await agent.InvokeGuestJsonAsync(vmId, operation, request, cancellationToken).ConfigureAwait(false), null, null);
+        }
+        catch (GuestAgentException e)
+        {
+            return new GuestCallOutcome(null, (int)e.Failure, e.Message);
+        }
+    }
+}

@@ -16,9 +16,11 @@ public interface IHostAgentGrain : IGrainWithStringKey
     Task<HostAgentChanges> GetChangesAsync(long epoch, long version);
 
     /// <summary>Runs one guest operation in one of the host agent's VMs: the request and the response as the channel's
-    /// JSON (<see cref="GuestOps.Channel.Messages.ChannelMessageJson"/>).</summary>
+    /// JSON (<see cref="GuestOps.Channel.Messages.ChannelMessageJson"/>), which the host agent passes between the front
+    /// end and the VM's worker without reading; <paramref name="operation"/> is the request's operation (its JSON type
+    /// tag), which the host agent checks the worker supports.</summary>
     [Alias("InvokeGuest")]
-    Task<GuestCallOutcome> InvokeGuestAsync(string vmId, byte[] request, CancellationToken cancellationToken);
+    Task<GuestCallOutcome> InvokeGuestAsync(string vmId, string operation, byte[] request, CancellationToken cancellationToken);
 }
 
 /// <summary>What changed in a host agent's VMs since the version a front end holds
@@ -35,7 +37,7 @@ public sealed record HostAgentChanges(
     [property: Id(4)] string[] Removed,
     [property: Id(5)] string[] GuestFileServers);
 
-/// <summary>How a guest call went: the channel's response JSON, or the host agent's failure
+/// <summary>How a guest call went: the worker's response JSON, or the host agent's failure
 /// (<see cref="GuestOps.Host.Dispatch.GuestAgentFailure"/> as its number) and its message.</summary>
 [GenerateSerializer, Immutable, Alias("GuestOps.GuestCallOutcome")]
 public sealed record GuestCallOutcome(

@@ -93,19 +93,38 @@ public sealed partial class VmDispatcher : IAsyncDisposable
     }
 
     /// <summary>Sends one request to the worker and returns its response (success or guest error).</summary>
-    public async Task<ChannelResponse> InvokeAsync(ChannelRequest request, CancellationToken cancellationToken)
+    public Task<ChannelResponse> InvokeAsync(ChannelRequest request, CancellationToken cancellationToken) =>
+        CallAsync(
+            request.Operation,
+            (connection, deadline) => connection is null ? Task.FromResult(EchoAnswer(request)) : connection.SendAsync(request, deadline),
+            cancellationToken);
+
+    /// <summary>Like <see cref="InvokeAsync"/> for a request given as its JSON (<see cref="ChannelMessageJson"/>), whose
+    /// response comes back as the worker's JSON, neither read here: the guest call of a host agent that relays another
+    /// process's requests (a cluster's front end writes the request and reads the response).</summary>
+    /// <param name="operation">The request's operation (its JSON type tag): whether the worker supports it is checked
+    /// as for <see cref="InvokeAsync"/>.</param>
+    public Task<byte[]> InvokeJsonAsync(string operation, byte[] request, CancellationToken cancellationToken) =>
+        CallAsync(
+            operation,
+            (connection, deadline) => connection is null ? Task.FromResult(EchoAnswerJson(request)) : connection.SendJsonAsync(operation, request, deadline),
+            cancellationToken);
+
+    /// <summary>One call to the worker by <paramref name="send"/> (given null for the echo provider) within the call's
+    /// deadline and an in-flight slot; a deadline passed or a worker gone is a <see cref="GuestAgentException"/>.</summary>
+    private async Task<T> CallAsync<T>(string operation, Func<ChannelConnection?, CancellationToken, Task<T>> send, CancellationToken cancellationToken)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(_options.CallTimeout);
-        var connection = _echo is null ? Connected(request) : null;
+        var connection = _echo is null ? Connected(operation) : null;
         await WaitForSlotAsync(_inFlight, deadline.Token, cancellationToken).ConfigureAwait(false);
         try
         {
-            return connection is null ? EchoAnswer(request) : await connection.SendAsync(request, deadline.Token).ConfigureAwait(false);
+            return await send(connection, deadline.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            LogTimedOut(_logger, _vmId, request.Operation);
+            LogTimedOut(_logger, _vmId, operation);
             throw new GuestAgentException(GuestAgentFailure.TimedOut, $"The guest agent of VM {_vmId} did not answer within {_options.CallTimeout.TotalSeconds:0.#} s.");
         }
         catch (ChannelException e)
@@ -143,7 +162,7 @@ public sealed partial class VmDispatcher : IAsyncDisposable
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(_options.CallTimeout);
-        var connection = Connected(request);
+        var connection = Connected(request.Operation);
         await WaitForSlotAsync(_transfers, deadline.Token, cancellationToken).ConfigureAwait(false);
         try
         {
@@ -198,11 +217,17 @@ public sealed partial class VmDispatcher : IAsyncDisposable
         _ => ChannelResponse.Failure(GuestErrorCode.NotSupported, $"The echo provider (benchmarks only) does not answer {request.Operation}."),
     };
 
-    private ChannelConnection Connected(ChannelRequest request)
+    /// <summary>The echo provider's answer to a request given as its JSON, as JSON.</summary>
+    private static byte[] EchoAnswerJson(byte[] request) => ChannelMessageJson.SerializeResponse(
+        ChannelMessageJson.DeserializeRequest(request) is { } parsed
+            ? EchoAnswer(parsed)
+            : ChannelResponse.Failure(GuestErrorCode.InvalidArgument, "The echo provider (benchmarks only) could not read the request."));
+
+    private ChannelConnection Connected(string operation)
     {
         if (_echo is not null)
         {
-            throw new GuestAgentException(GuestAgentFailure.Unavailable, $"VM {_vmId} has the echo provider (benchmarks only), which answers no {request.Operation}.");
+            throw new GuestAgentException(GuestAgentFailure.Unavailable, $"VM {_vmId} has the echo provider (benchmarks only), which answers no {operation}.");
         }
 
         var connection = _current;
@@ -216,9 +241,9 @@ public sealed partial class VmDispatcher : IAsyncDisposable
             throw new GuestAgentException(GuestAgentFailure.Unavailable, $"The guest agent of VM {_vmId} is not running.");
         }
 
-        if (!connection.PeerSupports(request))
+        if (!connection.PeerSupports(ChannelCapabilities.ForOperation(operation)))
         {
-            throw new GuestAgentException(GuestAgentFailure.ComponentsOutOfDate, $"The guest agent of VM {_vmId} ({connection.PeerHello.Software}) does not support {request.Operation}.");
+            throw new GuestAgentException(GuestAgentFailure.ComponentsOutOfDate, $"The guest agent of VM {_vmId} ({connection.PeerHello.Software}) does not support {operation}.");
         }
 
         return connection;

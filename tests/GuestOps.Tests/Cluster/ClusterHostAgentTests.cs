@@ -1,11 +1,12 @@
+using GuestOps.Channel.Messages;
 using GuestOps.Cluster.HostAgents;
-using Microsoft.Extensions.DependencyInjection;
-using Orleans.Serialization;
 using GuestOps.Host;
 using GuestOps.Host.Dispatch;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Moq;
 using Orleans.Runtime.MembershipService.SiloMetadata;
+using Orleans.Serialization;
 
 namespace GuestOps.Tests.Cluster;
 
@@ -32,16 +33,17 @@ public sealed class ClusterHostAgentTests
     /// <summary>The epoch and version each poll asked since.</summary>
     private readonly List<(long Epoch, long Version)> _asked = [];
 
+    private readonly Mock<IHostAgentGrain> _grain = new();
+
     private ClusterHostAgent NewAgent()
     {
-        var grain = new Mock<IHostAgentGrain>();
-        grain.Setup(g => g.GetChangesAsync(It.IsAny<long>(), It.IsAny<long>())).Returns((long epoch, long version) =>
+        _grain.Setup(g => g.GetChangesAsync(It.IsAny<long>(), It.IsAny<long>())).Returns((long epoch, long version) =>
         {
             _asked.Add((epoch, version));
             return _answers.Dequeue()();
         });
         var grains = new Mock<IGrainFactory>();
-        grains.Setup(f => f.GetGrain<IHostAgentGrain>(Host, null)).Returns(grain.Object);
+        grains.Setup(f => f.GetGrain<IHostAgentGrain>(Host, null)).Returns(_grain.Object);
         return new ClusterHostAgent(grains.Object, Mock.Of<IClusterMembershipService>(), Mock.Of<ISiloMetadataCache>(), null, NullLogger<ClusterHostAgent>.Instance);
     }
 
@@ -180,6 +182,28 @@ public sealed class ClusterHostAgentTests
 
     [TestMethod]
     [Timeout(60_000)]
+    public async Task AGuestCallToAnotherHostAgent_SendsTheRequestsJsonAndOperation_AndReadsTheWorkersJson()
+    {
+        var agent = NewAgent();
+        Answer(1);
+        await agent.PollAsync(Live, CancellationToken.None);
+        var request = new ListFilesRequest { Path = "/tmp", Index = 2, Credential = new GuestPasswordCredential("demo", "pw") };
+        var answer = ChannelResponse.Success(new ListFilesResult { Entries = [new GuestFileEntry { Name = "a", Size = 3 }], Remaining = 1 });
+        byte[]? sent = null;
+        _grain.Setup(g => g.InvokeGuestAsync(Vm.Configuration.Id, "ListFilesInGuest", It.IsAny<byte[]>(), It.IsAny<CancellationToken>()))
+            .Callback((string _, string _, byte[] json, CancellationToken _) => sent = json)
+            .ReturnsAsync(new GuestCallOutcome(ChannelMessageJson.SerializeResponse(answer), null, null));
+
+        var response = await agent.InvokeGuestAsync(Vm.Configuration.Id, request, CancellationToken.None);
+
+        Assert.AreEqual(request, ChannelMessageJson.DeserializeRequest(sent), "the request crosses as the channel's JSON");
+        var result = (ListFilesResult)response.Result!;
+        Assert.AreEqual("a", result.Entries[0].Name);
+        Assert.AreEqual(1, result.Remaining);
+    }
+
+    [TestMethod]
+    [Timeout(60_000)]
     public async Task AHostAgentThatWasDisconnected_IsAskedForEverything()
     {
         var agent = NewAgent();
@@ -209,5 +233,33 @@ public sealed class ClusterHostAgentTests
         CollectionAssert.AreEqual(sent.GuestFileServers, received.GuestFileServers);
         Assert.AreSame(GuestAgentState.NotRunning, received.Changed[2].Agent);
         Assert.AreSame(string.IsInterned(received.Changed[1].Configuration.GuestFullName), received.Changed[1].Configuration.GuestFullName);
+    }
+
+    [TestMethod]
+    [Timeout(60_000)]
+    public async Task AGuestCallToAnotherHostAgent_ItsFailure_AnUnreadableAnswer_AndAFailedGrainCall_AreTheSingleProcesssOutcomes()
+    {
+        var agent = NewAgent();
+        Answer(1);
+        await agent.PollAsync(Live, CancellationToken.None);
+        var request = new ValidateCredentialsRequest { Credential = new GuestPasswordCredential("demo", "pw") };
+        var outcomes = new Queue<Func<Task<GuestCallOutcome>>>();
+        _grain.Setup(g => g.InvokeGuestAsync(Vm.Configuration.Id, "ValidateCredentialsInGuest", It.IsAny<byte[]>(), It.IsAny<CancellationToken>()))
+            .Returns(() => outcomes.Dequeue()());
+
+        outcomes.Enqueue(() => Task.FromResult(new GuestCallOutcome(null, (int)GuestAgentFailure.ComponentsOutOfDate, "too old")));
+        var failed = await Assert.ThrowsExactlyAsync<GuestAgentException>(() => agent.InvokeGuestAsync(Vm.Configuration.Id, request, CancellationToken.None));
+        Assert.AreEqual(GuestAgentFailure.ComponentsOutOfDate, failed.Failure);
+        Assert.AreEqual("too old", failed.Message);
+
+        // As a channel's reader answers a response it cannot read: a failure of that call, InternalError.
+        outcomes.Enqueue(() => Task.FromResult(new GuestCallOutcome("{\"result\":{\"kind\":\"noSuchResult\"}}"u8.ToArray(), null, null)));
+        var unreadable = await agent.InvokeGuestAsync(Vm.Configuration.Id, request, CancellationToken.None);
+        Assert.AreEqual(GuestErrorCode.InternalError, unreadable.Error?.Code);
+        StringAssert.StartsWith(unreadable.Error!.Message, "Unreadable response");
+
+        outcomes.Enqueue(() => Task.FromException<GuestCallOutcome>(new SiloUnavailableException("gone")));
+        var lost = await Assert.ThrowsExactlyAsync<GuestAgentException>(() => agent.InvokeGuestAsync(Vm.Configuration.Id, request, CancellationToken.None));
+        Assert.AreEqual(GuestAgentFailure.HostNotConnected, lost.Failure);
     }
 }

@@ -1,10 +1,8 @@
 using System.IO.Pipelines;
 using GuestOps.Channel.Connection;
 using GuestOps.Channel.Messages;
-using GuestOps.Channel.Transport;
 using GuestOps.Host.Dispatch;
 using GuestOps.Tests.Channel;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace GuestOps.Tests.Host;
 
@@ -18,10 +16,10 @@ public sealed class GuestDataCallTests
     private const string Truncate = "truncate";
     private const string Refuse = "refuse";
 
-    private InMemoryListener _listener = null!;
-    private VmDispatcher _dispatcher = null!;
-    private ChannelConnection? _worker;
+    private DispatcherWithWorker? _host;
     private CancellationTokenSource _timeout = null!;
+
+    private VmDispatcher Dispatcher => _host!.Dispatcher;
 
     public TestContext TestContext { get; set; } = null!;
 
@@ -29,34 +27,17 @@ public sealed class GuestDataCallTests
     public async Task StartAsync()
     {
         _timeout = new CancellationTokenSource(ChannelTestKit.TestTimeout);
-        _listener = new InMemoryListener();
-        _dispatcher = new VmDispatcher("vm-1", _listener, new VmDispatcherOptions { HeartbeatInterval = TimeSpan.Zero }, NullLoggerFactory.Instance);
-        _dispatcher.Start();
-        var workerOptions = new ChannelConnectionOptions
-        {
-            Role = ChannelRole.Worker,
-            Software = "test-worker",
-            RequestHandler = new DelegateHandler(HandleAsync),
-            HeartbeatInterval = TimeSpan.Zero,
-            Capabilities = [ChannelCapabilities.ForOperation(new UploadRequest { Grant = "" }.Operation), ChannelCapabilities.ForOperation(new DownloadRequest { Grant = "" }.Operation)],
-            HandshakeTimeout = TimeSpan.FromSeconds(5),
-        };
-        _worker = await ChannelConnection.EstablishAsync(_listener.Connect(), workerOptions, _timeout.Token);
-        while (!_dispatcher.IsReady)
-        {
-            await Task.Delay(10, _timeout.Token);
-        }
+        _host = await DispatcherWithWorker.StartAsync(HandleAsync, [new UploadRequest { Grant = "" }.Operation, new DownloadRequest { Grant = "" }.Operation], _timeout.Token);
     }
 
     [TestCleanup]
     public async Task StopAsync()
     {
-        if (_worker is not null)
+        if (_host is not null)
         {
-            await _worker.DisposeAsync();
+            await _host.DisposeAsync();
         }
 
-        await _dispatcher.DisposeAsync();
         _timeout.Dispose();
     }
 
@@ -66,7 +47,7 @@ public sealed class GuestDataCallTests
         var body = new Pipe();
         var data = Enumerable.Range(0, 300_000).Select(i => (byte)i).ToArray();
         var writing = WriteInPiecesAsync(body.Writer, data);
-        await using var call = await _dispatcher.StartDataCallAsync(new UploadRequest { Grant = "ok" }, _timeout.Token);
+        await using var call = await Dispatcher.StartDataCallAsync(new UploadRequest { Grant = "ok" }, _timeout.Token);
 
         Assert.IsTrue(await call.SendRequestDataAsync(body.Reader, _timeout.Token));
         await writing;
@@ -80,7 +61,7 @@ public sealed class GuestDataCallTests
     public async Task Upload_StopsWaitingForTheSourceWhenTheWorkerFinishesEarly()
     {
         var body = new Pipe(); // nothing is ever written: only the worker's early answer can end the wait
-        await using var call = await _dispatcher.StartDataCallAsync(new UploadRequest { Grant = Refuse }, _timeout.Token);
+        await using var call = await Dispatcher.StartDataCallAsync(new UploadRequest { Grant = Refuse }, _timeout.Token);
 
         Assert.IsFalse(await call.SendRequestDataAsync(body.Reader, _timeout.Token));
         var response = await call.GetResponseAsync(_timeout.Token);
@@ -90,7 +71,7 @@ public sealed class GuestDataCallTests
     [TestMethod]
     public async Task Download_ReadsAsAStreamToItsEnd()
     {
-        await using var call = await _dispatcher.StartDataCallAsync(new DownloadRequest { Grant = "ok" }, _timeout.Token);
+        await using var call = await Dispatcher.StartDataCallAsync(new DownloadRequest { Grant = "ok" }, _timeout.Token);
         using var copy = new MemoryStream();
 
         await call.ResponseData.CopyToAsync(copy, _timeout.Token);
@@ -101,7 +82,7 @@ public sealed class GuestDataCallTests
     [TestMethod]
     public async Task Download_AnAbortIsAnIOException()
     {
-        await using var call = await _dispatcher.StartDataCallAsync(new DownloadRequest { Grant = Truncate }, _timeout.Token);
+        await using var call = await Dispatcher.StartDataCallAsync(new DownloadRequest { Grant = Truncate }, _timeout.Token);
         using var copy = new MemoryStream();
 
         var e = await Assert.ThrowsAsync<IOException>(() => call.ResponseData.CopyToAsync(copy, _timeout.Token));
@@ -154,30 +135,6 @@ public sealed class GuestDataCallTests
                 return ChannelResponse.Success(EmptyResult.Instance);
             default:
                 return ChannelResponse.Failure(GuestErrorCode.UnknownOperation, call.Request.Operation);
-        }
-    }
-
-    /// <summary>A listener whose connections are in-memory stream pairs.</summary>
-    private sealed class InMemoryListener : IChannelListener
-    {
-        private readonly System.Threading.Channels.Channel<ChannelTransportConnection> _pending = System.Threading.Channels.Channel.CreateUnbounded<ChannelTransportConnection>();
-
-        public ChannelEndpoint Endpoint => throw new NotSupportedException();
-
-        /// <summary>Queues a connection for the dispatcher and returns the worker's end of it.</summary>
-        public Stream Connect()
-        {
-            var (host, worker) = ChannelTestKit.CreateStreamPair();
-            _pending.Writer.TryWrite(new ChannelTransportConnection(host, "in-memory"));
-            return worker;
-        }
-
-        public ValueTask<ChannelTransportConnection> AcceptAsync(CancellationToken cancellationToken) => _pending.Reader.ReadAsync(cancellationToken);
-
-        public ValueTask DisposeAsync()
-        {
-            _pending.Writer.TryComplete();
-            return ValueTask.CompletedTask;
         }
     }
 }
