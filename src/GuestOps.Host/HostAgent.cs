@@ -80,6 +80,7 @@ public sealed partial class HostAgent : IHostAgent, IInventoryChanges, IAsyncDis
     private readonly IReadOnlyList<RunningVm> _ordered;
     private readonly CancellationTokenSource _stopping = new();
     private readonly InventoryVersions _versions = new();
+    private readonly PollClock _pollClock = new(); // one for every qemu-ga VM: one thread, while any of them polls
     private TaskCompletionSource _nextChange = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>1 when a snapshot may have changed since <see cref="_versions"/> last recorded them.</summary>
@@ -177,7 +178,7 @@ public sealed partial class HostAgent : IHostAgent, IInventoryChanges, IAsyncDis
     /// <summary>Stands in for the worker of a VM reached through qemu-guest-agent at <paramref name="agentSocket"/>.</summary>
     private void StartBridge(RunningVm vm, string agentSocket, string channelSocket)
     {
-        vm.Bridge = new QemuGuestAgentBridge(vm.Definition.Configuration.Name, agentSocket, channelSocket, _options.WorkerPath, _options.QemuGuestAgent, _loggerFactory);
+        vm.Bridge = new QemuGuestAgentBridge(vm.Definition.Configuration.Name, agentSocket, channelSocket, _options.WorkerPath, _options.QemuGuestAgent, _pollClock, _loggerFactory);
         vm.Bridge.StatusChanged += Changed;
         vm.Bridge.Start();
     }
@@ -274,6 +275,7 @@ public sealed partial class HostAgent : IHostAgent, IInventoryChanges, IAsyncDis
         }
 
         _stopping.Dispose();
+        _pollClock.Dispose();
     }
 
     /// <summary>The VM's snapshot; the same instance while nothing changed, so readers can cache what they derive from it.</summary>

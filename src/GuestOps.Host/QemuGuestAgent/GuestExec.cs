@@ -14,7 +14,7 @@ public static class GuestExec
     private static readonly TimeSpan MaxPollInterval = TimeSpan.FromMilliseconds(20);
 
     /// <summary>The program's final status (exit code or signal, captured stdout and stderr).</summary>
-    public static async Task<QgaExecStatus> RunAsync(QgaConnection qga, string path, IReadOnlyList<string> arguments, ReadOnlyMemory<byte> input, CancellationToken cancellationToken)
+    public static async Task<QgaExecStatus> RunAsync(QgaConnection qga, PollClock clock, string path, IReadOnlyList<string> arguments, ReadOnlyMemory<byte> input, CancellationToken cancellationToken)
     {
         var pid = await qga.ExecAsync(path, arguments, input, cancellationToken).ConfigureAwait(false);
         var polling = System.Diagnostics.Stopwatch.StartNew();
@@ -27,7 +27,7 @@ public static class GuestExec
                 return status;
             }
 
-            await backoff.WaitAsync(polling.Elapsed, cancellationToken).ConfigureAwait(false);
+            await backoff.WaitAsync(polling.Elapsed, clock, cancellationToken).ConfigureAwait(false);
         }
     }
 

@@ -59,16 +59,16 @@ public sealed class GuestTools
     public static string? FirstBlocked(QgaInfo info) => RequiredCommands.FirstOrDefault(c => !info.EnabledCommands.Contains(c));
 
     /// <summary>Makes sure the guest runs this version; returns the version line the guest's copy reports and whether it was pushed now.</summary>
-    public async Task<(string Version, bool Pushed)> EnsureInstalledAsync(QgaConnection qga, CancellationToken cancellationToken)
+    public async Task<(string Version, bool Pushed)> EnsureInstalledAsync(QgaConnection qga, PollClock clock, CancellationToken cancellationToken)
     {
-        var installed = await SelfCheckAsync(qga, GuestBinary, cancellationToken).ConfigureAwait(false);
+        var installed = await SelfCheckAsync(qga, clock, GuestBinary, cancellationToken).ConfigureAwait(false);
         if (installed is not null && installed.StartsWith(Sha256 + " ", StringComparison.Ordinal))
         {
             return (installed[(Sha256.Length + 1)..], false);
         }
 
-        await CheckedAsync(qga, "/bin/mkdir", ["-p", "-m", "0700", StateDirectory], cancellationToken).ConfigureAwait(false);
-        await CheckedAsync(qga, "/bin/chmod", ["0700", StateDirectory], cancellationToken).ConfigureAwait(false);
+        await CheckedAsync(qga, clock, "/bin/mkdir", ["-p", "-m", "0700", StateDirectory], cancellationToken).ConfigureAwait(false);
+        await CheckedAsync(qga, clock, "/bin/chmod", ["0700", StateDirectory], cancellationToken).ConfigureAwait(false);
         var incoming = $"{StateDirectory}/guestops-tools.{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8))}.new";
         var handle = await qga.FileOpenAsync(incoming, "w", cancellationToken).ConfigureAwait(false);
         try
@@ -86,8 +86,8 @@ public sealed class GuestTools
             await qga.FileCloseAsync(handle, cancellationToken).ConfigureAwait(false);
         }
 
-        await CheckedAsync(qga, "/bin/chmod", ["0700", incoming], cancellationToken).ConfigureAwait(false);
-        var result = await CheckedAsync(qga, incoming, ["--install-self", "--state-dir", StateDirectory, "--sha256", Sha256], cancellationToken).ConfigureAwait(false);
+        await CheckedAsync(qga, clock, "/bin/chmod", ["0700", incoming], cancellationToken).ConfigureAwait(false);
+        var result = await CheckedAsync(qga, clock, incoming, ["--install-self", "--state-dir", StateDirectory, "--sha256", Sha256], cancellationToken).ConfigureAwait(false);
         var line = Encoding.UTF8.GetString(result.Output).Trim();
         return line.StartsWith(Sha256 + " ", StringComparison.Ordinal)
             ? (line[(Sha256.Length + 1)..], true)
@@ -110,11 +110,11 @@ public sealed class GuestTools
     }
 
     /// <summary>The <c>--self-check</c> line of the guest's copy, or null when there is none (or it does not run).</summary>
-    private static async Task<string?> SelfCheckAsync(QgaConnection qga, string binary, CancellationToken cancellationToken)
+    private static async Task<string?> SelfCheckAsync(QgaConnection qga, PollClock clock, string binary, CancellationToken cancellationToken)
     {
         try
         {
-            var status = await GuestExec.RunAsync(qga, binary, ["--self-check"], default, cancellationToken).ConfigureAwait(false);
+            var status = await GuestExec.RunAsync(qga, clock, binary, ["--self-check"], default, cancellationToken).ConfigureAwait(false);
             return status.ExitCode == 0 ? Encoding.UTF8.GetString(status.Output).Trim() : null;
         }
         catch (QgaCommandException)
@@ -123,9 +123,9 @@ public sealed class GuestTools
         }
     }
 
-    private static async Task<QgaExecStatus> CheckedAsync(QgaConnection qga, string path, IReadOnlyList<string> arguments, CancellationToken cancellationToken)
+    private static async Task<QgaExecStatus> CheckedAsync(QgaConnection qga, PollClock clock, string path, IReadOnlyList<string> arguments, CancellationToken cancellationToken)
     {
-        var status = await GuestExec.RunAsync(qga, path, arguments, default, cancellationToken).ConfigureAwait(false);
+        var status = await GuestExec.RunAsync(qga, clock, path, arguments, default, cancellationToken).ConfigureAwait(false);
         return status.ExitCode == 0
             ? status
             : throw new InvalidOperationException($"{path} {string.Join(' ', arguments)} failed in the guest: {GuestExec.Describe(status)}.");

@@ -21,6 +21,7 @@ public sealed class PollBackoff(TimeSpan eager, TimeSpan max, TimeSpan pace = de
     /// <summary>Starts again eagerly (an answer came).</summary>
     public void Reset() => _delay = TimeSpan.Zero;
 
-    public Task WaitAsync(TimeSpan elapsed, CancellationToken cancellationToken) =>
-        Next(elapsed) is { Ticks: > 0 } delay ? Task.Delay(delay, cancellationToken) : Task.CompletedTask;
+    /// <summary>Waits the next pause on <paramref name="clock"/> (Task.Delay would make a 1 ms pause last a kernel tick).</summary>
+    public Task WaitAsync(TimeSpan elapsed, PollClock clock, CancellationToken cancellationToken) =>
+        Next(elapsed) is { Ticks: > 0 } delay ? clock.DelayAsync(delay, cancellationToken) : Task.CompletedTask;
 }

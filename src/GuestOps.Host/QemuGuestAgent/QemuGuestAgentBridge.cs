@@ -62,6 +62,7 @@ public sealed partial class QemuGuestAgentBridge : IChannelRequestHandler, IAsyn
     private readonly IChannelConnector _dispatcher;
     private readonly string? _toolsBinary;
     private readonly QemuGuestAgentOptions _options;
+    private readonly PollClock _clock;
     private readonly ILoggerFactory _loggerFactory;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stopping = new();
@@ -71,8 +72,10 @@ public sealed partial class QemuGuestAgentBridge : IChannelRequestHandler, IAsyn
     private DateTimeOffset _residentRetry;
     private Task _loop = Task.CompletedTask;
 
-    public QemuGuestAgentBridge(string vmName, string agentSocket, string dispatcherSocket, string? toolsBinary, QemuGuestAgentOptions options, ILoggerFactory loggerFactory)
+    /// <param name="clock">The host agent's clock for the pauses between polls of qemu-ga.</param>
+    public QemuGuestAgentBridge(string vmName, string agentSocket, string dispatcherSocket, string? toolsBinary, QemuGuestAgentOptions options, PollClock clock, ILoggerFactory loggerFactory)
     {
+        _clock = clock;
         _vmName = vmName;
         _agentSocket = agentSocket;
         _dispatcher = new UnixSocketChannelConnector(dispatcherSocket);
@@ -171,7 +174,7 @@ public sealed partial class QemuGuestAgentBridge : IChannelRequestHandler, IAsyn
         {
             try
             {
-                var (version, pushed) = await guestTools.EnsureInstalledAsync(qga, stopping).ConfigureAwait(false);
+                var (version, pushed) = await guestTools.EnsureInstalledAsync(qga, _clock, stopping).ConfigureAwait(false);
                 tools = GuestToolsState.Current;
                 software = $"guestops-tools/{version} (through qemu-guest-agent/{info.Version})";
                 if (pushed)
@@ -272,7 +275,7 @@ public sealed partial class QemuGuestAgentBridge : IChannelRequestHandler, IAsyn
 
         try
         {
-            var started = await ResidentTools.StartAsync(qga, _options.PamService, _options.CredentialCacheSeconds, stopping).ConfigureAwait(false);
+            var started = await ResidentTools.StartAsync(qga, _clock, _options.PamService, _options.CredentialCacheSeconds, stopping).ConfigureAwait(false);
             _resident = started;
             LogResidentStarted(_logger, _vmName, started.Pid);
         }
@@ -371,7 +374,7 @@ public sealed partial class QemuGuestAgentBridge : IChannelRequestHandler, IAsyn
             arguments.AddRange(["--staging", staging]);
         }
 
-        var status = await GuestExec.RunAsync(qga, GuestTools.GuestBinary, arguments, ChannelMessageJson.SerializeRequest(request), cancellationToken).ConfigureAwait(false);
+        var status = await GuestExec.RunAsync(qga, _clock, GuestTools.GuestBinary, arguments, ChannelMessageJson.SerializeRequest(request), cancellationToken).ConfigureAwait(false);
         if (status.ExitCode == 0 && ChannelMessageJson.DeserializeResponse(status.Output) is { } response)
         {
             return response;
@@ -487,7 +490,7 @@ public sealed partial class QemuGuestAgentBridge : IChannelRequestHandler, IAsyn
         try
         {
             using var timeout = new CancellationTokenSource(QgaCommands.ShortTimeout);
-            await GuestExec.RunAsync(qga, GuestTools.GuestBinary, ["--discard-staging", staging, "--state-dir", GuestTools.StateDirectory], default, timeout.Token).ConfigureAwait(false);
+            await GuestExec.RunAsync(qga, _clock, GuestTools.GuestBinary, ["--discard-staging", staging, "--state-dir", GuestTools.StateDirectory], default, timeout.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (e is QgaCommandException or QgaConnectionException or OperationCanceledException)
         {

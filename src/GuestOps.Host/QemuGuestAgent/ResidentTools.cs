@@ -36,6 +36,7 @@ public sealed class ResidentTools : IAsyncDisposable
     private static readonly TimeSpan EagerPace = TimeSpan.FromMilliseconds(1);
 
     private readonly QgaConnection _qga;
+    private readonly PollClock _clock;
     private readonly long _input;
     private readonly long _output;
     private readonly SemaphoreSlim _writeGate = new(1, 1);
@@ -45,9 +46,10 @@ public sealed class ResidentTools : IAsyncDisposable
     private bool _polling;
     private volatile string? _failure;
 
-    private ResidentTools(QgaConnection qga, long pid, long input, long output)
+    private ResidentTools(QgaConnection qga, PollClock clock, long pid, long input, long output)
     {
         _qga = qga;
+        _clock = clock;
         Pid = pid;
         _input = input;
         _output = output;
@@ -60,14 +62,14 @@ public sealed class ResidentTools : IAsyncDisposable
     public bool IsUsable => _failure is null;
 
     /// <summary>Starts the resident and opens its pipes.</summary>
-    public static async Task<ResidentTools> StartAsync(QgaConnection qga, string pamService, int credentialCacheSeconds, CancellationToken cancellationToken)
+    public static async Task<ResidentTools> StartAsync(QgaConnection qga, PollClock clock, string pamService, int credentialCacheSeconds, CancellationToken cancellationToken)
     {
         var token = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
         var directory = $"{GuestTools.StateDirectory}/resident/{token}";
         var pid = await qga.ExecAsync(GuestTools.GuestBinary,
             ["--resident", "--token", token, "--state-dir", GuestTools.StateDirectory, "--pam-service", pamService,
                 "--credential-cache-ttl", credentialCacheSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)], default, cancellationToken).ConfigureAwait(false);
-        var clock = Stopwatch.StartNew();
+        var elapsed = Stopwatch.StartNew();
         var backoff = new PollBackoff(TimeSpan.Zero, MaxPollInterval);
         while (true)
         {
@@ -82,15 +84,15 @@ public sealed class ResidentTools : IAsyncDisposable
             {
                 input = await qga.FileOpenAsync(directory + ".in", "r+", cancellationToken).ConfigureAwait(false);
             }
-            catch (QgaCommandException) when (clock.Elapsed < StartTimeout)
+            catch (QgaCommandException) when (elapsed.Elapsed < StartTimeout)
             {
-                await backoff.WaitAsync(clock.Elapsed, cancellationToken).ConfigureAwait(false);
+                await backoff.WaitAsync(elapsed.Elapsed, clock, cancellationToken).ConfigureAwait(false);
                 continue;
             }
 
             // The resident names the output pipe before the input pipe's turn comes: both exist now.
             var output = await qga.FileOpenAsync(directory + ".out", "r+", cancellationToken).ConfigureAwait(false);
-            return new ResidentTools(qga, pid, input, output);
+            return new ResidentTools(qga, clock, pid, input, output);
         }
     }
 
@@ -226,7 +228,7 @@ public sealed class ResidentTools : IAsyncDisposable
 
                 if (!await TryReadAsync(header).ConfigureAwait(false))
                 {
-                    await backoff.WaitAsync(clock.Elapsed, CancellationToken.None).ConfigureAwait(false);
+                    await backoff.WaitAsync(clock.Elapsed, _clock, CancellationToken.None).ConfigureAwait(false);
                     continue;
                 }
 

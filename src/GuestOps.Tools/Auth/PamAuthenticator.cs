@@ -2,36 +2,30 @@ using System.Buffers;
 using System.Security.Cryptography;
 using System.Text;
 using GuestOps.Tools.Native;
+using GuestOps.Tools.Threading;
 
 namespace GuestOps.Tools.Auth;
 
 /// <summary>
 /// Authenticates through the guest's PAM stack (service file /etc/pam.d/&lt;service&gt;): pam_authenticate then
 /// pam_acct_mgmt, so whatever the guest uses (shadow, LDAP, SSSD) applies. PAM calls block, so they run on threads
-/// of their own (never the thread pool), at most <paramref name="maxConcurrent"/> at a time.
+/// of their own, kept across checks (<see cref="KeptThreads"/>), at most <paramref name="maxConcurrent"/> at a time;
+/// never the thread pool's: a few blocked PAM calls would otherwise hold every pool thread of a busy guest (the pool
+/// starts with one per core), the channel's read loop could not answer the host's heartbeat in time, and the host would
+/// take a busy worker for a dead one.
 /// </summary>
 public sealed class PamAuthenticator(string service, int maxConcurrent = 4) : IGuestAuthenticator, IDisposable
 {
-    private readonly SemaphoreSlim _gate = new(maxConcurrent);
+    private readonly KeptThreads _threads = new("guestops-pam", maxConcurrent);
     private int _modulesKept;
 
     public string Service { get; } = service;
 
-    public async ValueTask<(AuthenticationResult Result, string Detail)> AuthenticateAsync(string userName, string password, CancellationToken cancellationToken)
-    {
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            // A thread of its own, not the thread pool: a few blocked PAM calls would otherwise hold every pool thread
-            // of a busy guest (the pool starts with one per core), and the channel's read loop could not answer the
-            // host's heartbeat in time, and the host would take a busy worker for a dead one.
-            return await Task.Factory.StartNew(() => Authenticate(userName, password), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
-        }
-        finally
-        {
-            _gate.Release();
-        }
-    }
+    /// <summary>Threads made for PAM checks so far (at most the constructor's maxConcurrent).</summary>
+    internal int ThreadCount => _threads.ThreadCount;
+
+    public async ValueTask<(AuthenticationResult Result, string Detail)> AuthenticateAsync(string userName, string password, CancellationToken cancellationToken) =>
+        await _threads.RunAsync(() => Authenticate(userName, password), cancellationToken).ConfigureAwait(false);
 
     private (AuthenticationResult, string) Authenticate(string userName, string password)
     {
@@ -60,5 +54,5 @@ public sealed class PamAuthenticator(string service, int maxConcurrent = 4) : IG
         }
     }
 
-    public void Dispose() => _gate.Dispose();
+    public void Dispose() => _threads.Dispose();
 }

@@ -3,6 +3,7 @@ using GuestOps.Tools.Identity;
 using GuestOps.Tools.Native;
 using Microsoft.Extensions.Logging;
 using GuestOps.Tools.Errors;
+using GuestOps.Tools.Threading;
 
 namespace GuestOps.Tools.Impersonation;
 
@@ -37,13 +38,7 @@ namespace GuestOps.Tools.Impersonation;
 /// </summary>
 public sealed partial class ThreadImpersonator : IImpersonator, IDisposable
 {
-    // A plain queue under a monitor, not a BlockingCollection: its SemaphoreSlim spins (sched_yield) before blocking,
-    // and with one mostly idle worker per VM, every call to a cold worker paid its threads' spinning — five times the
-    // CPU of the call itself with 50 VMs on two cores (docs/reliability.md, the scale run). Monitor.Wait blocks at once.
-    private readonly Queue<WorkItem> _queue = new();
-    private readonly object _gate = new();
-    private bool _completed;
-    private readonly Thread[] _threads;
+    private readonly KeptThreads _threads;
     private readonly ILogger _logger;
     private readonly uint _rootUid;
     private readonly uint _rootGid;
@@ -61,12 +56,8 @@ public sealed partial class ThreadImpersonator : IImpersonator, IDisposable
             throw new InvalidOperationException("ThreadImpersonator needs root; use SelfOnlyImpersonator otherwise.");
         }
 
-        _threads = new Thread[threadCount];
-        for (var i = 0; i < threadCount; i++)
-        {
-            _threads[i] = new Thread(Run, 256 * 1024) { IsBackground = true, Name = $"guestops-user-{i}" };
-            _threads[i].Start();
-        }
+        // Every thread now, on the constructing thread (the process's own identity), which they inherit.
+        _threads = new KeptThreads("guestops-user", threadCount, startAll: true);
     }
 
     public bool CanImpersonateOthers => true;
@@ -75,50 +66,42 @@ public sealed partial class ThreadImpersonator : IImpersonator, IDisposable
     {
         ArgumentNullException.ThrowIfNull(user);
         ArgumentNullException.ThrowIfNull(work);
-        var item = new WorkItem<T>(user, work, cancellationToken);
-        lock (_gate)
-        {
-            ObjectDisposedException.ThrowIf(_completed, this);
-            _queue.Enqueue(item);
-            Monitor.Pulse(_gate);
-        }
-
+        var item = new WorkItem<T>(this, user, work, cancellationToken);
+        _threads.Post(item);
         return item.Task;
     }
 
-    private void Run()
+    /// <summary>One item on a kept thread: switch to the user, run the work, switch back, then publish the outcome.</summary>
+    private void Run(WorkItem item)
     {
-        while (Take() is { } item)
+        if (item.IsCanceled)
         {
-            if (item.IsCanceled)
+            return;
+        }
+
+        var switched = false;
+        try
+        {
+            if (item.User.Uid != _rootUid)
             {
-                continue;
+                switched = true; // restore even after a partial switch
+                Become(item.User);
             }
 
-            var switched = false;
-            try
+            item.Execute();
+        }
+        catch (Exception ex)
+        {
+            item.Fail(ex);
+        }
+        finally
+        {
+            if (switched)
             {
-                if (item.User.Uid != _rootUid)
-                {
-                    switched = true; // restore even after a partial switch
-                    Become(item.User);
-                }
+                Restore();
+            }
 
-                item.Execute();
-            }
-            catch (Exception ex)
-            {
-                item.Fail(ex);
-            }
-            finally
-            {
-                if (switched)
-                {
-                    Restore();
-                }
-
-                item.Publish(); // only after the thread is root again
-            }
+            item.Publish(); // only after the thread is root again
         }
     }
 
@@ -179,37 +162,16 @@ public sealed partial class ThreadImpersonator : IImpersonator, IDisposable
         return n < 0 ? [] : groups.AsSpan(0, n).ToArray();
     }
 
-    public void Dispose()
-    {
-        lock (_gate)
-        {
-            _completed = true;
-            Monitor.PulseAll(_gate);
-        }
-    }
-
-    /// <summary>The next work item; null once disposed and drained.</summary>
-    private WorkItem? Take()
-    {
-        lock (_gate)
-        {
-            while (_queue.Count == 0 && !_completed)
-            {
-                Monitor.Wait(_gate);
-            }
-
-            return _queue.Count > 0 ? _queue.Dequeue() : null;
-        }
-    }
+    public void Dispose() => _threads.Dispose();
 
     [LoggerMessage(EventId = 5300, Level = LogLevel.Critical, Message = "Could not restore root credentials on an impersonation thread (errno {Errno}); stopping")]
     private partial void LogRestoreFailed(int errno);
 
-    private abstract class WorkItem
+    private abstract class WorkItem(ThreadImpersonator owner, GuestUser user) : KeptWork
     {
-        protected WorkItem(GuestUser user) => User = user;
+        public GuestUser User { get; } = user;
 
-        public GuestUser User { get; }
+        public override void Run() => owner.Run(this);
 
         public abstract bool IsCanceled { get; }
 
@@ -232,7 +194,7 @@ public sealed partial class ThreadImpersonator : IImpersonator, IDisposable
         private Exception? _error;
         private bool _hasResult;
 
-        public WorkItem(GuestUser user, Func<T> work, CancellationToken ct) : base(user)
+        public WorkItem(ThreadImpersonator owner, GuestUser user, Func<T> work, CancellationToken ct) : base(owner, user)
         {
             _work = work;
             if (ct.CanBeCanceled)

@@ -55,6 +55,13 @@ internal static unsafe partial class LibC
     [LibraryImport(Lib, SetLastError = true)]
     public static partial int close(int fd);
 
+    /// <summary>realpath(3) with a null buffer: a malloc'ed result the caller frees.</summary>
+    [LibraryImport(Lib, SetLastError = true)]
+    public static partial byte* realpath(byte* path, byte* resolved);
+
+    [LibraryImport(Lib)]
+    public static partial void free(void* pointer);
+
     [LibraryImport(Lib, SetLastError = true)]
     public static partial int fallocate(int fd, int mode, long offset, long len);
 

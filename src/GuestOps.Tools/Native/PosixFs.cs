@@ -23,6 +23,29 @@ internal readonly record struct FileStatus(uint Mode, uint Uid, uint Gid, long S
 /// </summary>
 internal static unsafe class PosixFs
 {
+    /// <summary>The physical path of <paramref name="path"/> (symbolic links, <c>.</c> and <c>..</c> resolved), as the
+    /// calling thread's user can resolve it; null when it cannot.</summary>
+    public static string? RealPath(string path)
+    {
+        fixed (byte* p = LibC.Utf8Z(path))
+        {
+            var resolved = LibC.realpath(p, null);
+            if (resolved is null)
+            {
+                return null;
+            }
+
+            try
+            {
+                return LibC.FromUtf8Z(resolved);
+            }
+            finally
+            {
+                LibC.free(resolved);
+            }
+        }
+    }
+
     /// <summary>stat (<paramref name="follow"/>) or lstat of <paramref name="path"/>, relative to <paramref name="dirfd"/>.</summary>
     public static int Stat(int dirfd, byte[] pathZ, bool follow, out FileStatus status, int extraFlags = 0)
     {

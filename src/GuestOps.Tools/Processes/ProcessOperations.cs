@@ -60,7 +60,7 @@ internal static class ProcessOperations
             CheckWorkingDirectory(directory);
             var env = request.Environment ?? UserEnvironment.Build(user, directory.Value);
             var command = ProgramLauncher.BuildCommand(program.Value, arguments);
-            var rc = ProgramLauncher.Spawn(command, directory.Value, env, out var pid);
+            var rc = ProgramLauncher.Spawn(program.Value, arguments, directory.Value, env, out var pid);
             if (rc != 0)
             {
                 throw GuestOperationException.FromErrno(rc, rc is LibC.ENOENT or LibC.ENOTDIR or LibC.EACCES ? directory.Original : program.Original, "Cannot start the program in");

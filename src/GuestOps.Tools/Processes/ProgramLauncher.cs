@@ -5,12 +5,13 @@ using GuestOps.Tools.Native;
 namespace GuestOps.Tools.Processes;
 
 /// <summary>
-/// Starts <c>SHELL -c COMMAND</c> as the calling thread's user, detached: posix_spawn from the impersonated thread.
+/// Starts <c>SHELL -c COMMAND</c> as the calling thread's user, detached: posix_spawn from the impersonated thread
+/// (or the program itself, where the shell would only exec it: below).
 /// <para>
 /// The shell is the one open-vm-tools (ESXi's Linux guest agent, procMgrPosix.c) uses: <c>/bin/bash</c> when the guest
 /// has it, else <c>/bin/sh</c>. bash runs a single simple command by exec'ing it, so for the usual
-/// <c>"program" args</c> the returned pid is the program's own (with <c>/bin/sh</c> = dash it is the shell's), and
-/// arguments written for ESXi guests (bash syntax included) mean the same here.
+/// <c>"program" args</c> the returned pid is the program's own (with <c>/bin/sh</c> = dash it is the shell's, unless the
+/// program is started directly), and arguments written for ESXi guests (bash syntax included) mean the same here.
 /// </para>
 /// <para>
 /// Why this works without a launcher process: Linux credentials are per thread and a new process copies the
@@ -34,6 +35,16 @@ namespace GuestOps.Tools.Processes;
 /// <para>
 /// A root guest user runs as the worker runs (no switch): root may do what root may.
 /// </para>
+/// <para>
+/// Without the shell when it would change nothing (<see cref="DirectArguments"/>, <see cref="DirectEnvironment"/>), as
+/// Perl's system() does: arguments that are only plain words, which the shell would split on blanks and pass on as
+/// they are, and an environment the shell would pass on unchanged but for what it adds itself (bash: <c>SHLVL=0</c> and
+/// <c>_</c> = the program, the variables a bash one-shot <c>-c</c> exec hands on; a <c>PWD</c> naming another
+/// directory replaced by the physical working directory). The program is then spawned directly, with the argv and
+/// environment the shell would have exec'ed it with: one process start instead of two (a shell start costs as much as
+/// the program's on a small guest). Whatever the direct spawn refuses (a script without <c>#!</c>, which the shell runs
+/// itself; an ELF interpreter missing) goes through the shell, which handles it as it always did.
+/// </para>
 /// </summary>
 internal static unsafe class ProgramLauncher
 {
@@ -44,8 +55,12 @@ internal static unsafe class ProgramLauncher
     /// <summary>False forces the pre-2.29 path (the shell changes directory); for tests.</summary>
     internal static bool UseSpawnChdir { get; set; } = true;
 
-    /// <summary>Spawns the shell; returns 0 and the pid, or an errno.</summary>
-    public static int Spawn(string command, string workingDirectory, IReadOnlyList<string> environment, out int pid)
+    /// <summary>False starts every program through the shell; for tests that compare both ways.</summary>
+    internal static bool UseDirectSpawn { get; set; } = true;
+
+    /// <summary>Starts <paramref name="programPath"/> with <paramref name="arguments"/> as a shell would
+    /// (<see cref="BuildCommand"/>), directly when the shell would change nothing; returns 0 and the pid, or an errno.</summary>
+    public static int Spawn(string programPath, string arguments, string workingDirectory, IReadOnlyList<string> environment, out int pid)
     {
         pid = 0;
         var rc = Syscalls.DropInheritableCapabilities();
@@ -55,15 +70,132 @@ internal static unsafe class ProgramLauncher
         }
 
         var chdir = UseSpawnChdir ? LibC.Optional.SpawnAddChdir : null;
-        var closeFrom = LibC.Optional.SpawnAddCloseFrom;
         var shell = Shell();
+        if (chdir is not null
+            && UseDirectSpawn
+            && DirectArguments(arguments) is { } words
+            && DirectEnvironment(environment, shell, programPath, workingDirectory) is { } direct
+            && SpawnCore(programPath, [programPath, .. words], workingDirectory, direct, chdir, out pid) == 0)
+        {
+            return 0;
+        }
+
+        var command = BuildCommand(programPath, arguments);
         string[] argv = chdir is not null
             ? [shell, "-c", command]
             : [shell, "-c", "cd -- \"$1\" && exec " + shell + " -c \"$2\"", shell, workingDirectory, command];
+        return SpawnCore(shell, argv, workingDirectory, environment, chdir, out pid);
+    }
 
+    /// <summary>
+    /// The words of <paramref name="arguments"/> when the shell would pass them on unchanged: only blanks (space, tab)
+    /// between words of letters, digits and <c>_ - . / : = , + @ % ^</c>, none of which any shell expands, quotes or
+    /// treats as an operator. Null for anything else (quotes, <c>$</c>, globs, <c>~</c>, redirections, <c>;</c>,
+    /// <c>#</c>, a newline, non-ASCII): those go through the shell.
+    /// </summary>
+    internal static List<string>? DirectArguments(string arguments)
+    {
+        var words = new List<string>();
+        var start = -1;
+        for (var i = 0; i <= arguments.Length; i++)
+        {
+            var c = i < arguments.Length ? arguments[i] : ' ';
+            if (c is ' ' or '\t')
+            {
+                if (start >= 0)
+                {
+                    words.Add(arguments[start..i]);
+                    start = -1;
+                }
+            }
+            else if (char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.' or '/' or ':' or '=' or ',' or '+' or '@' or '%' or '^')
+            {
+                start = start < 0 ? i : start;
+            }
+            else
+            {
+                return null;
+            }
+        }
+
+        return words;
+    }
+
+    /// <summary>
+    /// The environment the shell would exec the program with, when that is <paramref name="environment"/> plus what the
+    /// shell adds on its own: bash sets <c>SHLVL=0</c> (a one-shot <c>-c</c> exec undoes its own increment) and
+    /// <c>_</c> to the program's path; both shells keep a <c>PWD</c> that names the working directory and replace any
+    /// other with the physical working directory. Null when the environment holds something a shell would act on or
+    /// change in ways not copied here (<c>BASH_ENV</c>, <c>ENV</c>, shell options, <c>SHLVL</c>, <c>OLDPWD</c>,
+    /// <c>IFS</c>, any <c>BASH*</c>, a name that is not an identifier, a name given twice).
+    /// </summary>
+    internal static List<string>? DirectEnvironment(IReadOnlyList<string> environment, string shell, string programPath, string workingDirectory)
+    {
+        var bash = shell == BashPath;
+        var result = new List<string>(environment.Count + 3);
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        var pwd = false;
+        foreach (var entry in environment)
+        {
+            var equals = entry.IndexOf('=', StringComparison.Ordinal);
+            var name = equals > 0 ? entry[..equals] : "";
+            if (!IsIdentifier(name) || !names.Add(name) || ShellReads(name))
+            {
+                return null;
+            }
+
+            if (name == "PWD")
+            {
+                pwd = entry.AsSpan(equals + 1).SequenceEqual(workingDirectory);
+                if (!pwd)
+                {
+                    continue; // replaced below
+                }
+            }
+            else if (name == "_" && bash)
+            {
+                continue; // bash sets its own
+            }
+
+            result.Add(entry);
+        }
+
+        if (!pwd)
+        {
+            if (PosixFs.RealPath(workingDirectory) is not { } physical)
+            {
+                return null;
+            }
+
+            result.Add("PWD=" + physical);
+        }
+
+        if (bash)
+        {
+            result.Add("SHLVL=0");
+            result.Add("_=" + programPath);
+        }
+
+        return result;
+    }
+
+    private static bool IsIdentifier(string name) =>
+        name.Length > 0 && !char.IsAsciiDigit(name[0]) && name.All(c => char.IsAsciiLetterOrDigit(c) || c == '_');
+
+    private static bool ShellReads(string name) =>
+        name is "ENV" or "SHELLOPTS" or "POSIXLY_CORRECT" or "SHLVL" or "OLDPWD" or "IFS" or "CDPATH" or "GLOBIGNORE" or "PS4"
+            or "UID" or "EUID" or "PPID" or "GROUPS" or "HISTFILE" or "MAIL" or "MAILPATH" or "TMOUT"
+        || name.StartsWith("BASH", StringComparison.Ordinal);
+
+    private static int SpawnCore(string path, IReadOnlyList<string> argv, string workingDirectory, IReadOnlyList<string> environment,
+        delegate* unmanaged<void*, byte*, int> chdir, out int pid)
+    {
+        pid = 0;
+        int rc;
+        var closeFrom = LibC.Optional.SpawnAddCloseFrom;
         using var args = new NativeStrings(argv);
         using var envp = new NativeStrings(environment);
-        var shellZ = LibC.Utf8Z(shell);
+        var shellZ = LibC.Utf8Z(path);
         var devNullZ = LibC.Utf8Z("/dev/null");
         var directoryZ = LibC.Utf8Z(workingDirectory);
         var actions = NativeMemory.AllocZeroed(LibC.SpawnFileActionsSize);
