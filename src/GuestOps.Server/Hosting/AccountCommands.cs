@@ -147,19 +147,19 @@ public static class AccountCommands
                     var name = Arg(2) ?? throw new ArgumentException("user add NAME");
                     if (!await users.CreateAsync(name, description ?? "", Password(), cancellationToken))
                     {
-                        return Fail(stderr, $"The user '{name}' already exists.");
+                        return AdminCommands.Fail(stderr, $"The user '{name}' already exists.");
                     }
 
                     stdout.WriteLine($"User '{name}' created. It has no permission yet: grant one with `permission set`.");
                     return 0;
                 case ("user", "passwd"):
                     var who = Arg(2) ?? throw new ArgumentException("user passwd NAME");
-                    return await users.UpdateAsync(who, description, Password(), cancellationToken) ? Ok(stdout, $"Password of '{who}' changed.") : Fail(stderr, $"No user '{who}'.");
+                    return await users.UpdateAsync(who, description, Password(), cancellationToken) ? Ok(stdout, $"Password of '{who}' changed.") : AdminCommands.Fail(stderr, $"No user '{who}'.");
                 case ("user", "remove"):
                     var removed = Arg(2) ?? throw new ArgumentException("user remove NAME");
                     if (users.Find(removed) is null)
                     {
-                        return Fail(stderr, $"No user '{removed}'.");
+                        return AdminCommands.Fail(stderr, $"No user '{removed}'.");
                     }
 
                     store.CheckRemovable(removed, isGroup: false);
@@ -175,12 +175,12 @@ public static class AccountCommands
                     return 0;
                 case ("group", "add"):
                     var g = Arg(2) ?? throw new ArgumentException("group add NAME");
-                    return await users.CreateGroupAsync(g, description ?? "", cancellationToken) ? Ok(stdout, $"Group '{g}' created.") : Fail(stderr, $"The group '{g}' already exists.");
+                    return await users.CreateGroupAsync(g, description ?? "", cancellationToken) ? Ok(stdout, $"Group '{g}' created.") : AdminCommands.Fail(stderr, $"The group '{g}' already exists.");
                 case ("group", "remove"):
                     var gr = Arg(2) ?? throw new ArgumentException("group remove NAME");
                     if (!await users.RemoveGroupAsync(gr, cancellationToken))
                     {
-                        return Fail(stderr, $"No group '{gr}'.");
+                        return AdminCommands.Fail(stderr, $"No group '{gr}'.");
                     }
 
                     await store.RemovePrincipalAsync(gr, isGroup: true, cancellationToken);
@@ -196,7 +196,7 @@ public static class AccountCommands
                     var (groupName, userName) = (Arg(2) ?? throw new ArgumentException("group add-member GROUP USER"), Arg(3) ?? throw new ArgumentException("group add-member GROUP USER"));
                     if (users.FindGroup(groupName) is null || users.Find(userName) is null)
                     {
-                        return Fail(stderr, $"No group '{groupName}' or no user '{userName}'.");
+                        return AdminCommands.Fail(stderr, $"No group '{groupName}' or no user '{userName}'.");
                     }
 
                     var add = positional[1] == "add-member";
@@ -224,7 +224,7 @@ public static class AccountCommands
                     var who2 = principal ?? throw new ArgumentException("--principal is required.");
                     if (group ? users.FindGroup(who2) is null : users.Find(who2) is null)
                     {
-                        return Fail(stderr, $"No {(group ? "group" : "user")} '{who2}'.");
+                        return AdminCommands.Fail(stderr, $"No {(group ? "group" : "user")} '{who2}'.");
                     }
 
                     await store.SetPermissionsAsync([new PermissionEntry(target, who2, group, roleId, propagate)], cancellationToken);
@@ -250,7 +250,7 @@ public static class AccountCommands
         }
         catch (PermissionException e)
         {
-            return Fail(stderr, e.Message);
+            return AdminCommands.Fail(stderr, e.Message);
         }
         catch (Exception e) when (AdminCommands.IsRefusal(e))
         {
@@ -320,8 +320,6 @@ public static class AccountCommands
         stderr.WriteLine("GuestOps.Server: " + message + " (--help for the usage)");
         return ServerCommandLine.UsageExitCode;
     }
-
-    private static int Fail(TextWriter stderr, string message) => AdminCommands.Fail(stderr, message);
 }
 
 /// <summary>One parsed account command: <see cref="Command"/> and <see cref="Action"/> (<c>user add</c>), its positional

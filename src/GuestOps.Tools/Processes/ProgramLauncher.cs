@@ -89,7 +89,7 @@ internal static unsafe class ProgramLauncher
 
     /// <summary>
     /// The words of <paramref name="arguments"/> when the shell would pass them on unchanged: only blanks (space, tab)
-    /// between words of letters, digits and <c>_ - . / : = , + @ % ^</c>, none of which any shell expands, quotes or
+    /// between words of letters, digits and <c>_ - . / : = , + @ %</c>, none of which any shell expands, quotes or
     /// treats as an operator. Null for anything else (quotes, <c>$</c>, globs, <c>~</c>, redirections, <c>;</c>,
     /// <c>#</c>, a newline, non-ASCII): those go through the shell.
     /// </summary>
@@ -108,7 +108,7 @@ internal static unsafe class ProgramLauncher
                     start = -1;
                 }
             }
-            else if (char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.' or '/' or ':' or '=' or ',' or '+' or '@' or '%' or '^')
+            else if (char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.' or '/' or ':' or '=' or ',' or '+' or '@' or '%')
             {
                 start = start < 0 ? i : start;
             }

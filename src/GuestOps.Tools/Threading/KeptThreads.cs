@@ -87,12 +87,12 @@ internal sealed class KeptThreads : IDisposable
     }
 
     /// <summary>Runs <paramref name="work"/> on a kept thread; its result or exception completes the task (whose
-    /// continuations run on the pool, not on the kept thread).</summary>
+    /// continuations run on the pool, not on the kept thread). Canceled while it waits for a thread, it is not run.</summary>
     public Task<T> RunAsync<T>(Func<T> work, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(work);
         cancellationToken.ThrowIfCancellationRequested();
-        var item = new FuncWork<T>(work);
+        var item = new FuncWork<T>(work, cancellationToken);
         Post(item);
         return item.Task;
     }
@@ -138,17 +138,34 @@ internal sealed class KeptThreads : IDisposable
         }
     }
 
-    private sealed class FuncWork<T>(Func<T> work) : KeptWork
+    private sealed class FuncWork<T> : KeptWork
     {
         private readonly TaskCompletionSource<T> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly Func<T> _work;
+        private readonly CancellationTokenRegistration _registration;
+
+        public FuncWork(Func<T> work, CancellationToken cancellationToken)
+        {
+            _work = work;
+            if (cancellationToken.CanBeCanceled)
+            {
+                _registration = cancellationToken.Register(static c => ((TaskCompletionSource<T>)c!).TrySetCanceled(), _completion);
+            }
+        }
 
         public Task<T> Task => _completion.Task;
 
         public override void Run()
         {
+            _registration.Dispose();
+            if (_completion.Task.IsCompleted)
+            {
+                return; // canceled while it waited
+            }
+
             try
             {
-                _completion.TrySetResult(work());
+                _completion.TrySetResult(_work());
             }
             catch (Exception e)
             {

@@ -66,6 +66,28 @@ public sealed class KeptThreadsTests
         Assert.AreEqual(1, threads.ThreadCount);
     }
 
+    [TestMethod]
+    [Timeout(30_000, CooperativeCancellation = true)]
+    public async Task WorkCanceledWhileItWaitsForAThread_IsNotRun()
+    {
+        using var threads = new KeptThreads("test", 1);
+        using var release = new ManualResetEventSlim();
+        var busy = threads.RunAsync(() =>
+        {
+            release.Wait(TestContext.CancellationToken);
+            return 0;
+        }, TestContext.CancellationToken);
+        using var cancel = new CancellationTokenSource();
+        var ran = false;
+        var waiting = threads.RunAsync(() => ran = true, cancel.Token);
+        await cancel.CancelAsync();
+        await Assert.ThrowsAsync<OperationCanceledException>(() => waiting);
+        release.Set();
+        await busy;
+        Assert.AreEqual(3, await threads.RunAsync(() => 3, TestContext.CancellationToken));
+        Assert.IsFalse(ran);
+    }
+
     private static void InterlockedMax(ref int target, int value)
     {
         int seen;

@@ -20,8 +20,8 @@ public sealed class ProgramLauncherTests
     {
         CollectionAssert.AreEqual(Array.Empty<string>(), ProgramLauncher.DirectArguments(""));
         CollectionAssert.AreEqual(Array.Empty<string>(), ProgramLauncher.DirectArguments(" \t "));
-        CollectionAssert.AreEqual(new[] { "30", "-v", "--mode=a,b", "/tmp/x.y", "user@host:1%^+" },
-            ProgramLauncher.DirectArguments(" 30\t-v  --mode=a,b /tmp/x.y user@host:1%^+ "));
+        CollectionAssert.AreEqual(new[] { "30", "-v", "--mode=a,b", "/tmp/x.y", "user@host:1%+" },
+            ProgramLauncher.DirectArguments(" 30\t-v  --mode=a,b /tmp/x.y user@host:1%+ "));
     }
 
     [TestMethod]
@@ -45,6 +45,7 @@ public sealed class ProgramLauncherTests
     [DataRow("!a")]
     [DataRow("a\nb")]
     [DataRow("café")]
+    [DataRow("a^b")]
     public void DirectArguments_AnythingTheShellWouldInterpret_GoesThroughTheShell(string arguments) =>
         Assert.IsNull(ProgramLauncher.DirectArguments(arguments), arguments);
 
