@@ -39,8 +39,8 @@ namespace GuestOps.Tools.Processes;
 /// Without the shell when it would change nothing (<see cref="DirectArguments"/>, <see cref="DirectEnvironment"/>), as
 /// Perl's system() does: arguments that are only plain words, which the shell would split on blanks and pass on as
 /// they are, and an environment the shell would pass on unchanged but for what it adds itself (bash: <c>SHLVL=0</c> and
-/// <c>_</c> = the program, the variables a bash one-shot <c>-c</c> exec hands on; a <c>PWD</c> naming another
-/// directory replaced by the physical working directory). The program is then spawned directly, with the argv and
+/// <c>_</c> = the program, the variables a bash one-shot <c>-c</c> exec hands on; without a <c>PWD</c>, the physical
+/// working directory). The program is then spawned directly, with the argv and
 /// environment the shell would have exec'ed it with: one process start instead of two (a shell start costs as much as
 /// the program's on a small guest). Whatever the direct spawn refuses (a script without <c>#!</c>, which the shell runs
 /// itself; an ELF interpreter missing) goes through the shell, which handles it as it always did.
@@ -124,10 +124,11 @@ internal static unsafe class ProgramLauncher
     /// <summary>
     /// The environment the shell would exec the program with, when that is <paramref name="environment"/> plus what the
     /// shell adds on its own: bash sets <c>SHLVL=0</c> (a one-shot <c>-c</c> exec undoes its own increment) and
-    /// <c>_</c> to the program's path; both shells keep a <c>PWD</c> that names the working directory and replace any
-    /// other with the physical working directory. Null when the environment holds something a shell would act on or
+    /// <c>_</c> to the program's path; both shells keep a <c>PWD</c> that is the working directory's path and, without
+    /// one, set it to the physical working directory. Null when the environment holds something a shell would act on or
     /// change in ways not copied here (<c>BASH_ENV</c>, <c>ENV</c>, shell options, <c>SHLVL</c>, <c>OLDPWD</c>,
-    /// <c>IFS</c>, any <c>BASH*</c>, a name that is not an identifier, a name given twice).
+    /// <c>IFS</c>, any <c>BASH*</c>, a <c>PWD</c> other than the working directory's path, a name that is not an
+    /// identifier, a name given twice).
     /// </summary>
     internal static List<string>? DirectEnvironment(IReadOnlyList<string> environment, string shell, string programPath, string workingDirectory)
     {
@@ -146,11 +147,12 @@ internal static unsafe class ProgramLauncher
 
             if (name == "PWD")
             {
-                pwd = entry.AsSpan(equals + 1).SequenceEqual(workingDirectory);
-                if (!pwd)
+                if (!entry.AsSpan(equals + 1).SequenceEqual(workingDirectory))
                 {
-                    continue; // replaced below
+                    return null; // the shell keeps another path to the same directory and replaces any other
                 }
+
+                pwd = true;
             }
             else if (name == "_" && bash)
             {
