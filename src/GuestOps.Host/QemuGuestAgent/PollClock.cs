@@ -44,13 +44,18 @@ public sealed class PollClock : IDisposable
                 return Task.Delay(delay, cancellationToken);
             }
 
-            _due.Enqueue(pause, due);
             if (_thread is null)
             {
-                _thread = new Thread(Run, 128 * 1024) { IsBackground = true, Name = "guestops-poll-clock" };
-                _thread.Start();
+                // UnsafeStart: the thread serves every VM's polls, so it must not keep the first caller's async-local state.
+                var thread = new Thread(Run, 128 * 1024) { IsBackground = true, Name = "guestops-poll-clock" };
+                thread.UnsafeStart();
+                _thread = thread;
             }
-            else
+
+            // The thread waits for the earliest pause: wake it only for an earlier one.
+            var earlier = !_due.TryPeek(out _, out var earliest) || due < earliest;
+            _due.Enqueue(pause, due);
+            if (earlier)
             {
                 Monitor.Pulse(_gate);
             }

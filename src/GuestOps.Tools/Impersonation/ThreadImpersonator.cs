@@ -98,10 +98,8 @@ public sealed partial class ThreadImpersonator : IImpersonator, IDisposable
         {
             if (switched)
             {
-                Restore();
+                Restore(); // KeptThreads publishes the outcome after this: only once the thread is root again
             }
-
-            item.Publish(); // only after the thread is root again
         }
     }
 
@@ -178,8 +176,6 @@ public sealed partial class ThreadImpersonator : IImpersonator, IDisposable
         public abstract void Execute();
 
         public abstract void Fail(Exception ex);
-
-        public abstract void Publish();
     }
 
     private sealed class WorkItem<T> : WorkItem

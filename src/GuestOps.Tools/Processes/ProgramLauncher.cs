@@ -36,8 +36,8 @@ namespace GuestOps.Tools.Processes;
 /// A root guest user runs as the worker runs (no switch): root may do what root may.
 /// </para>
 /// <para>
-/// Without the shell when it would change nothing (<see cref="DirectArguments"/>, <see cref="DirectEnvironment"/>), as
-/// Perl's system() does: arguments that are only plain words, which the shell would split on blanks and pass on as
+/// Without the shell when bash would change nothing (<see cref="DirectArguments"/>, <see cref="DirectEnvironment"/>), as
+/// Perl's system() does (only where the shell is bash; <c>/bin/sh</c> is always run): arguments that are only plain words, which the shell would split on blanks and pass on as
 /// they are, and an environment the shell would pass on unchanged but for what it adds itself (bash: <c>SHLVL=0</c> and
 /// <c>_</c> = the program, the variables a bash one-shot <c>-c</c> exec hands on; without a <c>PWD</c>, the physical
 /// working directory). The program is then spawned directly, with the argv and
@@ -73,8 +73,9 @@ internal static unsafe class ProgramLauncher
         var shell = Shell();
         if (chdir is not null
             && UseDirectSpawn
+            && shell == BashPath
             && DirectArguments(arguments) is { } words
-            && DirectEnvironment(environment, shell, programPath, workingDirectory) is { } direct
+            && DirectEnvironment(environment, programPath, workingDirectory) is { } direct
             && SpawnCore(programPath, [programPath, .. words], workingDirectory, direct, chdir, out pid) == 0)
         {
             return 0;
@@ -122,17 +123,16 @@ internal static unsafe class ProgramLauncher
     }
 
     /// <summary>
-    /// The environment the shell would exec the program with, when that is <paramref name="environment"/> plus what the
-    /// shell adds on its own: bash sets <c>SHLVL=0</c> (a one-shot <c>-c</c> exec undoes its own increment) and
-    /// <c>_</c> to the program's path; both shells keep a <c>PWD</c> that is the working directory's path and, without
-    /// one, set it to the physical working directory. Null when the environment holds something a shell would act on or
+    /// The environment bash would exec the program with, when that is <paramref name="environment"/> plus what bash
+    /// adds on its own: <c>SHLVL=0</c> (bash 5's one-shot <c>-c</c> exec undoes its own increment; bash 4 left 1) and
+    /// <c>_</c> set to the program's path; it keeps a <c>PWD</c> that is the working directory's path and, without
+    /// one, sets it to the physical working directory. Null when the environment holds something a shell would act on or
     /// change in ways not copied here (<c>BASH_ENV</c>, <c>ENV</c>, shell options, <c>SHLVL</c>, <c>OLDPWD</c>,
     /// <c>IFS</c>, any <c>BASH*</c>, a <c>PWD</c> other than the working directory's path, a name that is not an
     /// identifier, a name given twice).
     /// </summary>
-    internal static List<string>? DirectEnvironment(IReadOnlyList<string> environment, string shell, string programPath, string workingDirectory)
+    internal static List<string>? DirectEnvironment(IReadOnlyList<string> environment, string programPath, string workingDirectory)
     {
-        var bash = shell == BashPath;
         var result = new List<string>(environment.Count + 3);
         var names = new HashSet<string>(StringComparer.Ordinal);
         var pwd = false;
@@ -154,7 +154,7 @@ internal static unsafe class ProgramLauncher
 
                 pwd = true;
             }
-            else if (name == "_" && bash)
+            else if (name == "_")
             {
                 continue; // bash sets its own
             }
@@ -172,22 +172,26 @@ internal static unsafe class ProgramLauncher
             result.Add("PWD=" + physical);
         }
 
-        if (bash)
-        {
-            result.Add("SHLVL=0");
-            result.Add("_=" + programPath);
-        }
-
+        result.Add("SHLVL=0");
+        result.Add("_=" + programPath);
         return result;
     }
 
     private static bool IsIdentifier(string name) =>
         name.Length > 0 && !char.IsAsciiDigit(name[0]) && name.All(c => char.IsAsciiLetterOrDigit(c) || c == '_');
 
+    /// <summary>Variables bash reads at start or rewrites before it execs (its own dynamic variables, the options, the
+    /// startup files it sources for <c>SSH_CLIENT</c> where built so).</summary>
     private static bool ShellReads(string name) =>
-        name is "ENV" or "SHELLOPTS" or "POSIXLY_CORRECT" or "SHLVL" or "OLDPWD" or "IFS" or "CDPATH" or "GLOBIGNORE" or "PS4"
-            or "UID" or "EUID" or "PPID" or "GROUPS" or "HISTFILE" or "MAIL" or "MAILPATH" or "TMOUT"
-        || name.StartsWith("BASH", StringComparison.Ordinal);
+        name is "ENV" or "SHELLOPTS" or "POSIXLY_CORRECT" or "POSIX_PEDANTIC" or "SHLVL" or "OLDPWD" or "IFS" or "CDPATH"
+            or "GLOBIGNORE" or "EXECIGNORE" or "UID" or "EUID" or "PPID" or "GROUPS" or "MAIL" or "MAILPATH" or "MAILCHECK"
+            or "TMOUT" or "OPTIND" or "OPTERR" or "OPTARG" or "LINENO" or "RANDOM" or "SRANDOM" or "SECONDS"
+            or "EPOCHSECONDS" or "EPOCHREALTIME" or "DIRSTACK" or "FUNCNAME" or "FUNCNEST" or "PIPESTATUS" or "REPLY"
+            or "PROMPT_COMMAND" or "PS0" or "PS1" or "PS2" or "PS3" or "PS4" or "SSH_CLIENT" or "SSH2_CLIENT"
+        || name.StartsWith("BASH", StringComparison.Ordinal)
+        || name.StartsWith("HIST", StringComparison.Ordinal)
+        || name.StartsWith("COMP_", StringComparison.Ordinal)
+        || name.StartsWith("READLINE_", StringComparison.Ordinal);
 
     private static int SpawnCore(string path, IReadOnlyList<string> argv, string workingDirectory, IReadOnlyList<string> environment,
         delegate* unmanaged<void*, byte*, int> chdir, out int pid)

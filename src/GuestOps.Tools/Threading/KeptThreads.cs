@@ -5,6 +5,10 @@ internal abstract class KeptWork
 {
     /// <summary>Runs on one of the kept threads; must not throw (it reports its own failure).</summary>
     public abstract void Run();
+
+    /// <summary>Makes the outcome known, after the thread counts as free again (so work posted by whatever the outcome
+    /// wakes finds it free instead of making another thread); must not throw.</summary>
+    public abstract void Publish();
 }
 
 /// <summary>
@@ -75,13 +79,14 @@ internal sealed class KeptThreads : IDisposable
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_completed, this);
-            _queue.Enqueue(work);
-            // A woken thread counts as idle until it runs again, so queued work beyond the idle threads needs a new one.
-            if (_queue.Count > _idle && _threads < _maxThreads)
+            // A woken thread counts as idle until it runs again, so queued work beyond the idle threads needs a new one
+            // (made before the work is queued: a thread that cannot start leaves no work behind).
+            if (_queue.Count + 1 > _idle && _threads < _maxThreads)
             {
                 StartThread();
             }
 
+            _queue.Enqueue(work);
             Monitor.Pulse(_gate);
         }
     }
@@ -109,22 +114,40 @@ internal sealed class KeptThreads : IDisposable
 
     private void StartThread()
     {
+        // UnsafeStart: the thread serves every later caller, so it must not keep the first one's async-local state.
         var thread = new Thread(Loop, StackSize) { IsBackground = true, Name = $"{_name}-{_threads}" };
-        thread.Start();
+        thread.UnsafeStart();
         _threads++;
     }
 
     private void Loop()
     {
-        while (Take() is { } work)
+        KeptWork? done = null;
+        while (Take(done) is { } work)
         {
             work.Run();
+            done = work;
         }
     }
 
-    /// <summary>The next work; null once disposed and drained.</summary>
-    private KeptWork? Take()
+    /// <summary>Publishes the work done before (outside the lock, once this thread counts as idle), then waits for the
+    /// next; null once disposed and drained.</summary>
+    private KeptWork? Take(KeptWork? done)
     {
+        if (done is not null)
+        {
+            lock (_gate)
+            {
+                _idle++;
+            }
+
+            done.Publish();
+            lock (_gate)
+            {
+                _idle--;
+            }
+        }
+
         lock (_gate)
         {
             while (_queue.Count == 0 && !_completed)
@@ -155,6 +178,10 @@ internal sealed class KeptThreads : IDisposable
 
         public Task<T> Task => _completion.Task;
 
+        private T? _result;
+        private Exception? _error;
+        private bool _ran;
+
         public override void Run()
         {
             _registration.Dispose();
@@ -165,11 +192,25 @@ internal sealed class KeptThreads : IDisposable
 
             try
             {
-                _completion.TrySetResult(_work());
+                _result = _work();
             }
             catch (Exception e)
             {
-                _completion.TrySetException(e);
+                _error = e;
+            }
+
+            _ran = true;
+        }
+
+        public override void Publish()
+        {
+            if (_error is not null)
+            {
+                _completion.TrySetException(_error);
+            }
+            else if (_ran)
+            {
+                _completion.TrySetResult(_result!);
             }
         }
     }

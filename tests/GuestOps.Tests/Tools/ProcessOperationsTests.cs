@@ -15,6 +15,7 @@ namespace GuestOps.Tests.Tools;
 /// <see cref="WorkerOperationsTests"/>.
 /// </summary>
 [TestClass]
+[DoNotParallelize] // sets ProgramLauncher's process-wide test switch (UseSpawnChdir)
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class ProcessOperationsTests
 {
