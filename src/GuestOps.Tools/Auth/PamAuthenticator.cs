@@ -21,9 +21,6 @@ public sealed class PamAuthenticator(string service, int maxConcurrent = 4) : IG
 
     public string Service { get; } = service;
 
-    /// <summary>Threads made for PAM checks so far (at most the constructor's maxConcurrent).</summary>
-    internal int ThreadCount => _threads.ThreadCount;
-
     public async ValueTask<(AuthenticationResult Result, string Detail)> AuthenticateAsync(string userName, string password, CancellationToken cancellationToken) =>
         await _threads.RunAsync(() => Authenticate(userName, password), cancellationToken).ConfigureAwait(false);
 
